@@ -1,0 +1,62 @@
+# Thin wrapper for humans; the build itself is CMake (build/ and build-asan/).
+#   make          build (RelWithDebInfo, -O2)        make check   deps + data + tests (+ ASan/UBSan)
+#   make run      deps + data + `ebood bench segment` make bench   side-by-side benchmarks
+#   make asan     sanitizer build + tests             make format-check / make format
+#   make install  PREFIX=/usr/local
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc)
+WERROR ?= ON
+CMAKE_FLAGS ?=
+SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+.PHONY: all deps data build check test asan run bench format format-check install clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+data: deps
+	@bash scripts/fetch-data.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DEBOOD_WERROR=$(WERROR) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j 2
+
+asan:
+	cmake -S . -B $(ASAN_BUILD) -DEBOOD_WERROR=$(WERROR) -DEBOOD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  EBOOD_SANITIZED=1 ctest --output-on-failure -j 2
+
+# The README's test command: everything CI checks, from a fresh machine.
+check: data
+	$(MAKE) format-check
+	$(MAKE) test
+	$(MAKE) asan
+
+# The README's main job: the Segment OOD benchmark with the EBM paper's classifier defaults.
+run: data build
+	$(BUILD)/ebood bench segment
+
+bench: data build
+	bash bench/run_all.sh
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	@clang-format --dry-run --Werror $(SOURCES) && echo "format-check: ok"
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,236 @@
+/* The tape: graph lifetime, leaves, sticky errors, and the reverse-mode sweep. */
+#include "tensor/graph_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+eb_graph *eb_graph_new(size_t arena_block_bytes, const eb_allocator *a) {
+    if (!a) a = eb_allocator_default();
+    eb_graph *g = eb_alloc_zero(a, sizeof *g);
+    if (!g) return NULL;
+    g->allocator = *a;
+    g->arena = eb_arena_new(arena_block_bytes ? arena_block_bytes : (size_t)4 << 20, a);
+    if (!g->arena) {
+        eb_free(a, g);
+        return NULL;
+    }
+    g->poison.data = g->poison_data;
+    g->poison.ndim = 1;
+    g->poison.shape[0] = 1;
+    g->poison.size = 1;
+    g->poison.op = EB_OP_LEAF;
+    return g;
+}
+
+void eb_graph_free(eb_graph *g) {
+    if (!g) return;
+    eb_arena_free(g->arena);
+    free(g->nodes);
+    eb_free(&g->allocator, g);
+}
+
+void eb_graph_reset(eb_graph *g) {
+    eb_arena_reset(g->arena);
+    g->n_nodes = 0;
+    g->status = EB_OK;
+    g->error[0] = '\0';
+    g->poison_data[0] = 0.0f;
+}
+
+eb_status eb_graph_status(const eb_graph *g) { return g->status; }
+const char *eb_graph_error(const eb_graph *g) { return g->error; }
+size_t eb_graph_arena_bytes(const eb_graph *g) { return eb_arena_used(g->arena); }
+
+void eb_graph_fail(eb_graph *g, eb_status status, const char *fmt, ...) {
+    if (g->status != EB_OK) return; /* the first error wins */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->error, sizeof g->error, fmt, ap);
+    va_end(ap);
+    g->status = status;
+}
+
+eb_tensor *eb__poison(eb_graph *g) { return &g->poison; }
+
+void *eb__arena_alloc(eb_graph *g, size_t bytes) {
+    void *p = eb_arena_alloc(g->arena, bytes);
+    if (!p) eb_graph_fail(g, EB_ERR_NOMEM, "graph arena: out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+char *eb_tensor_shape_str(const eb_tensor *t, char *buf, size_t buf_size) {
+    size_t used = 0;
+    used += (size_t)snprintf(buf, buf_size, "[");
+    for (int d = 0; d < t->ndim && used < buf_size; d++)
+        used += (size_t)snprintf(buf + used, buf_size - used, d ? ", %lld" : "%lld", (long long)t->shape[d]);
+    if (used < buf_size) snprintf(buf + used, buf_size - used, "]");
+    return buf;
+}
+
+bool eb_tensor_same_shape(const eb_tensor *a, const eb_tensor *b) {
+    if (a->ndim != b->ndim) return false;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != b->shape[d]) return false;
+    return true;
+}
+
+void eb__fail_shapes(eb_graph *g, const char *op, const eb_tensor *a, const eb_tensor *b, const char *why) {
+    char sa[96], sb[96];
+    eb_tensor_shape_str(a, sa, sizeof sa);
+    if (b)
+        eb_graph_fail(g, EB_ERR_SHAPE, "%s: shapes %s and %s: %s", op, sa,
+                      eb_tensor_shape_str(b, sb, sizeof sb), why);
+    else
+        eb_graph_fail(g, EB_ERR_SHAPE, "%s: shape %s: %s", op, sa, why);
+}
+
+bool eb__inputs_ok(eb_graph *g, const char *op, eb_tensor *a, eb_tensor *b) {
+    if (g->status != EB_OK) return false;
+    if (!a) {
+        eb_graph_fail(g, EB_ERR_ARG, "%s: input tensor is NULL", op);
+        return false;
+    }
+    (void)b;
+    return true;
+}
+
+int eb__axis(int axis, int ndim) {
+    if (axis < 0) axis += ndim;
+    return (axis >= 0 && axis < ndim) ? axis : -1;
+}
+
+void eb__axis_split(const eb_tensor *x, int axis, int64_t *outer, int64_t *n, int64_t *inner) {
+    *outer = 1;
+    *inner = 1;
+    for (int d = 0; d < axis; d++) *outer *= x->shape[d];
+    for (int d = axis + 1; d < x->ndim; d++) *inner *= x->shape[d];
+    *n = x->shape[axis];
+}
+
+static bool push_node(eb_graph *g, eb_tensor *t) {
+    if (g->n_nodes == g->cap_nodes) {
+        int64_t cap = g->cap_nodes ? 2 * g->cap_nodes : 256;
+        eb_tensor **nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) {
+            eb_graph_fail(g, EB_ERR_NOMEM, "graph: out of memory growing the tape");
+            return false;
+        }
+        g->nodes = nodes;
+        g->cap_nodes = cap;
+    }
+    g->nodes[g->n_nodes++] = t;
+    return true;
+}
+
+static eb_tensor *new_tensor(eb_graph *g, eb_op op, int ndim, const int64_t *shape, bool alloc_data) {
+    if (g->status != EB_OK) return NULL;
+    if (ndim < 0 || ndim > EB_MAX_DIMS) {
+        eb_graph_fail(g, EB_ERR_SHAPE, "%s: %d dimensions (at most %d)", eb_op_name(op), ndim, EB_MAX_DIMS);
+        return NULL;
+    }
+    int64_t size = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0) {
+            eb_graph_fail(g, EB_ERR_SHAPE, "%s: negative dimension %lld", eb_op_name(op),
+                          (long long)shape[d]);
+            return NULL;
+        }
+        size *= shape[d];
+    }
+    eb_tensor *t = eb__arena_alloc(g, sizeof *t);
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->ndim = ndim;
+    for (int d = 0; d < ndim; d++) t->shape[d] = shape[d];
+    t->size = size;
+    t->op = op;
+    if (alloc_data && !(t->data = eb__arena_alloc(g, (size_t)size * sizeof(float)))) return NULL;
+    return push_node(g, t) ? t : NULL;
+}
+
+eb_tensor *eb__node(eb_graph *g, eb_op op, int ndim, const int64_t *shape, eb_tensor *a, eb_tensor *b,
+                    eb_tensor *c) {
+    eb_tensor *t = new_tensor(g, op, ndim, shape, true);
+    if (!t) return NULL;
+    t->src[0] = a;
+    t->src[1] = b;
+    t->src[2] = c;
+    t->requires_grad = (a && a->requires_grad) || (b && b->requires_grad) || (c && c->requires_grad);
+    return t;
+}
+
+eb_tensor *eb_tensor_zeros(eb_graph *g, int ndim, const int64_t *shape) {
+    eb_tensor *t = new_tensor(g, EB_OP_LEAF, ndim, shape, true);
+    if (!t) return eb__poison(g);
+    memset(t->data, 0, (size_t)t->size * sizeof(float));
+    return t;
+}
+
+eb_tensor *eb_tensor_copy(eb_graph *g, const float *data, int ndim, const int64_t *shape) {
+    eb_tensor *t = new_tensor(g, EB_OP_LEAF, ndim, shape, true);
+    if (!t) return eb__poison(g);
+    memcpy(t->data, data, (size_t)t->size * sizeof(float));
+    return t;
+}
+
+eb_tensor *eb_tensor_scalar(eb_graph *g, float value) {
+    eb_tensor *t = new_tensor(g, EB_OP_LEAF, 0, NULL, true);
+    if (!t) return eb__poison(g);
+    t->data[0] = value;
+    return t;
+}
+
+eb_tensor *eb_tensor_input(eb_graph *g, float *data, int ndim, const int64_t *shape, bool requires_grad) {
+    eb_tensor *t = new_tensor(g, EB_OP_LEAF, ndim, shape, false);
+    if (!t) return eb__poison(g);
+    t->data = data;
+    t->requires_grad = requires_grad;
+    if (requires_grad && !(t->grad = eb__arena_alloc(g, (size_t)t->size * sizeof(float))))
+        return eb__poison(g);
+    if (requires_grad) memset(t->grad, 0, (size_t)t->size * sizeof(float));
+    return t;
+}
+
+eb_tensor *eb_tensor_param(eb_graph *g, float *data, float *grad, int ndim, const int64_t *shape) {
+    eb_tensor *t = new_tensor(g, EB_OP_LEAF, ndim, shape, false);
+    if (!t) return eb__poison(g);
+    t->data = data;
+    t->grad = grad;
+    t->requires_grad = grad != NULL;
+    return t;
+}
+
+void eb__forward_leaf(eb_tensor *out) { (void)out; }
+void eb__backward_leaf(eb_tensor *out) { (void)out; }
+
+eb_status eb_graph_backward(eb_graph *g, eb_tensor *out, const float *seed) {
+    if (g->status != EB_OK) return g->status;
+    if (!out || out == &g->poison) {
+        eb_graph_fail(g, EB_ERR_ARG, "backward: no output tensor");
+        return g->status;
+    }
+    if (!out->requires_grad) return EB_OK; /* nothing on the path needs a gradient */
+    /* Intermediate gradients start at zero on every sweep, so calling backward again after a new
+     * seed accumulates only into the leaves (parameters and inputs). */
+    for (int64_t i = 0; i < g->n_nodes; i++) {
+        eb_tensor *t = g->nodes[i];
+        if (t->op != EB_OP_LEAF && t->grad) memset(t->grad, 0, (size_t)t->size * sizeof(float));
+    }
+    if (!out->grad && !(out->grad = eb__arena_alloc(g, (size_t)out->size * sizeof(float)))) return g->status;
+    for (int64_t i = 0; i < out->size; i++) out->grad[i] += seed ? seed[i] : 1.0f;
+
+    for (int64_t i = g->n_nodes - 1; i >= 0; i--) {
+        eb_tensor *t = g->nodes[i];
+        if (t->op == EB_OP_LEAF || !t->requires_grad || !t->grad) continue;
+        for (int s = 0; s < 3; s++) {
+            eb_tensor *src = t->src[s];
+            if (src && src->requires_grad && !src->grad) {
+                if (!(src->grad = eb__arena_alloc(g, (size_t)src->size * sizeof(float)))) return g->status;
+                memset(src->grad, 0, (size_t)src->size * sizeof(float));
+            }
+        }
+        eb__backward(t);
+    }
+    return g->status;
+}

@@ -1,0 +1,53 @@
+/* Internals of the tape shared by the files in src/tensor/. Not installed. */
+#ifndef EBOOD_GRAPH_IMPL_H
+#define EBOOD_GRAPH_IMPL_H
+
+#include <ebood/tensor.h>
+
+/* Elementwise kernels go parallel above this many elements (below it, OpenMP overhead dominates). */
+#define EB_PARALLEL_MIN 32768
+
+struct eb_graph {
+    eb_arena *arena;
+    eb_allocator allocator;
+    eb_tensor **nodes; /* the tape in creation order (malloc'd, grows) */
+    int64_t n_nodes, cap_nodes;
+    eb_status status; /* first error, sticky until reset */
+    char error[512];
+    eb_tensor poison; /* returned by every op once status != EB_OK */
+    float poison_data[1];
+};
+
+/* Allocates a node for `op` with the given output shape and inputs (srcs may be NULL), records it on
+ * the tape, and sets requires_grad from the inputs. Returns NULL (with the graph failed) on OOM. */
+eb_tensor *eb__node(eb_graph *g, eb_op op, int ndim, const int64_t *shape, eb_tensor *a, eb_tensor *b,
+                    eb_tensor *c);
+/* True if the graph is healthy and every non-NULL-required input is present; else records the error. */
+bool eb__inputs_ok(eb_graph *g, const char *op, eb_tensor *a, eb_tensor *b);
+eb_tensor *eb__poison(eb_graph *g);
+void *eb__arena_alloc(eb_graph *g, size_t bytes); /* fails the graph on OOM */
+/* Records "op: shape mismatch [..] vs [..] (why)" as the graph's first error. */
+void eb__fail_shapes(eb_graph *g, const char *op, const eb_tensor *a, const eb_tensor *b, const char *why);
+/* Normalises a possibly negative axis; -1 if out of range. */
+int eb__axis(int axis, int ndim);
+/* View of x around `axis` as [outer, n, inner]. */
+void eb__axis_split(const eb_tensor *x, int axis, int64_t *outer, int64_t *n, int64_t *inner);
+/* Run the forward / backward kernel of out->op (the op table). */
+void eb__forward(eb_tensor *out);
+void eb__backward(eb_tensor *out);
+
+/* The kernel pairs, one per op row: forward fills out->data from out->src[]; backward reads
+ * out->grad and ACCUMULATES into src[i]->grad for each src that requires grad. */
+#define EB_OP_DECLARE(NAME, name, arity)                                                                     \
+    void eb__forward_##name(eb_tensor *out);                                                                 \
+    void eb__backward_##name(eb_tensor *out);
+EB_OP_LIST(EB_OP_DECLARE)
+#undef EB_OP_DECLARE
+
+/* grad buffer of a source if it wants a gradient, else NULL */
+static inline float *eb__src_grad(const eb_tensor *out, int i) {
+    const eb_tensor *s = out->src[i];
+    return (s && s->requires_grad) ? s->grad : NULL;
+}
+
+#endif
