@@ -131,8 +131,24 @@ EB_API eb_status eb_atomic_open(eb_atomic_file *af, const char *path, eb_error *
 EB_API eb_status eb_atomic_commit(eb_atomic_file *af, eb_error *err); /* fflush+fsync+rename */
 EB_API void eb_atomic_abort(eb_atomic_file *af);
 
+/* ---- progress ----------------------------------------------------------------------------------- */
+/* Progress lines on stderr ("epoch 3/10  step 30/100  loss 0.1234  acc 97.1%  52,000 samples/s
+ * ETA 0:12"), redrawn in place, only when stderr is a terminal and `enabled`. */
+typedef struct eb_progress {
+    bool enabled;
+    double start, last_draw;
+    int64_t total_steps;
+    char label[64];
+} eb_progress;
+EB_API void eb_progress_begin(eb_progress *p, const char *label, int64_t total_steps, bool enabled);
+EB_API void eb_progress_update(eb_progress *p, int64_t step, int64_t epoch, int64_t total_epochs, double loss,
+                               double accuracy, int64_t samples_done);
+EB_API void eb_progress_end(eb_progress *p);
+
 /* ---- misc ------------------------------------------------------------------------------------ */
 EB_API double eb_time_seconds(void); /* monotonic clock */
+/* The build type and flags the library was compiled with (static string). */
+EB_API const char *eb_build_flags(void);
 
 #ifdef __cplusplus
 }

@@ -44,3 +44,8 @@ void eb_error_clear(eb_error *err) {
         err->message[0] = '\0';
     }
 }
+
+#ifndef EB_BUILD_FLAGS
+#define EB_BUILD_FLAGS "unknown"
+#endif
+const char *eb_build_flags(void) { return EB_BUILD_FLAGS; }

@@ -1,13 +1,46 @@
-/* ebood command-line entry point: dispatches to the subcommands. */
-#include <ebood/base.h>
+/* ebood command-line entry point: dispatches to the subcommands. Only src/cli exits the process. */
+#include "cli/cli_impl.h"
+
 #include <stdio.h>
 #include <string.h>
 
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"train", cmd_train, "train an MLP classifier on tabular data, write a checkpoint"},
+    {"eval", cmd_eval, "evaluate a checkpoint's OOD scores against OOD sets"},
+    {"bench", cmd_bench, "run a benchmark suite of the papers (segment)"},
+    {"info", cmd_info, "version, BLAS, threads, build flags"},
+};
+
+static void print_usage(FILE *fp) {
+    fprintf(fp, "usage: ebood <command> [options]   (ebood <command> --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
+}
+
 int main(int argc, char **argv) {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("ebood %s\n", EB_VERSION_STRING);
-        return 0;
+    if (argc < 2) {
+        print_usage(stderr);
+        return CLI_USAGE;
     }
-    fprintf(stderr, "usage: ebood <command> [options]\n");
-    return 2;
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        print_usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("ebood %s\n", EB_VERSION_STRING);
+        return CLI_OK;
+    }
+    eb_error err = {0};
+    if (eb_threads_from_env(&err)) {
+        fprintf(stderr, "ebood: %s\n", err.message);
+        return CLI_USAGE;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc, argv);
+    fprintf(stderr, "ebood: unknown command '%s' (see ebood --help)\n", argv[1]);
+    return CLI_USAGE;
 }

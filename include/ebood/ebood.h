@@ -1,0 +1,15 @@
+/* ebood/ebood.h — the umbrella header: everything public. Layers, bottom to top:
+ * base → tensor → nn (optim, safetensors), data → ood → eval (DESIGN.md §1). */
+#ifndef EBOOD_EBOOD_H
+#define EBOOD_EBOOD_H
+
+#include <ebood/base.h>
+#include <ebood/tensor.h>
+#include <ebood/optim.h>
+#include <ebood/safetensors.h>
+#include <ebood/nn.h>
+#include <ebood/data.h>
+#include <ebood/ood.h>
+#include <ebood/eval.h>
+
+#endif

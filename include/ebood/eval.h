@@ -1,0 +1,217 @@
+/* ebood/eval.h — OOD detection metrics, classification accuracy, aggregation across seeds.
+ *
+ * Score convention everywhere (DESIGN.md §7): a score is higher for inputs that look more
+ * in-distribution (ID). A metric takes the ID test scores s_id[n_id] and the OOD test scores
+ * s_ood[n_ood] as two plain float arrays; the order inside each array does not matter (except for
+ * eb_ebm_paper_aupr, which truncates).
+ *
+ * Thresholds and ties. Every curve is swept over the DISTINCT score values, as scikit-learn's
+ * _binary_clf_curve does: all samples with the same score enter at the same threshold, so results
+ * never depend on how tied samples happen to be ordered. Scores are compared as exact float values
+ * (+0.0 and -0.0 are one value). Everything is computed in double precision with integer counts;
+ * one call sorts copies of the two arrays once (O(n log n)) and sweeps the thresholds once in each
+ * direction.
+ *
+ * Notation used below, for a "positive" class with P samples and a "negative" class with N samples,
+ * and a threshold t running over the distinct scores from the highest down:
+ *   TP(t) = #{positive with score ≥ t},  FP(t) = #{negative with score ≥ t},
+ *   R(t) = TP(t)/P (recall = TPR),  Pr(t) = TP(t)/(TP(t)+FP(t)) (precision),  FPR(t) = FP(t)/N.
+ * "ID positive" uses the score s; "OOD positive" uses the score −s (so its thresholds run from the
+ * lowest s up).
+ *
+ * Errors (the metric functions up to eb_mean_std): EB_ERR_ARG for an empty array, a NULL
+ * pointer or a negative length (message names the argument); EB_ERR_NUMERIC for a NaN or ±Inf
+ * score (message names the array and the index); EB_ERR_NOMEM if the sorted copies cannot be
+ * allocated. On error *out is left unchanged.
+ * Thread-safety: all functions are reentrant (no shared state); inputs are only read. */
+#ifndef EBOOD_EVAL_H
+#define EBOOD_EVAL_H
+
+#include <ebood/base.h>
+#include <stdio.h>
+#include <ebood/ood.h>
+#include <ebood/nn.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The standard metric set (fractions in [0, 1], not percentages). */
+typedef struct eb_ood_metrics {
+    /* AUROC, ID positive, ties counted ½: the Mann–Whitney U statistic / (n_id·n_ood)
+     * = P(s_id > s_ood) + ½·P(s_id = s_ood). Equals sklearn roc_auc_score(y_id, s), and (by
+     * symmetry) roc_auc_score(y_ood, −s). Papers 000, 001, 002, 003, 004. */
+    double auroc;
+    /* AUPR-In: average precision, ID positive, score s — sklearn average_precision_score:
+     * AP = Σ_t (R(t) − R(t_prev))·Pr(t), the step-wise sum over the distinct thresholds
+     * (t_prev = the next-higher threshold, R = 0 above the highest). Papers 000, 003. */
+    double aupr_in;
+    /* AUPR-Out: the same average precision with OOD positive and score −s. Paper 002 reports
+     * this (on truncated arrays: eb_ebm_paper_aupr). */
+    double aupr_out;
+    /* Trapezoidal AUPR-In / AUPR-Out, OpenOOD v1.5 style (paper 004):
+     * sklearn.metrics.auc(recall, precision) on precision_recall_curve, i.e. the trapezoid rule
+     * through (R=0, Pr=1) and the points (R(t), Pr(t)) of every distinct threshold. */
+    double aupr_in_trapz;
+    double aupr_out_trapz;
+    /* FPR@95 with ID positive ("fraction of OOD accepted when ≥95% of ID is kept"; our column
+     * fpr95_id, DESIGN.md §7): FPR(t*) with t* the highest threshold whose TPR R(t) ≥ 0.95,
+     * i.e. the smallest-FPR point with TPR ≥ 0.95 of
+     *   fpr, tpr, _ = sklearn.metrics.roc_curve(y_id, s, drop_intermediate=False)
+     *   fpr[np.argmax(tpr >= 0.95)]
+     * The comparison is done in double on TP/P exactly as numpy does (so 95/100 counts).
+     * Note: sklearn's default drop_intermediate=True can drop the tied-score vertex that first
+     * reaches 95% when it lies between two equal ROC steps, and then reports the FPR of the next
+     * kept vertex (larger). That only happens with tied scores; we always use every threshold. */
+    double fpr95_id;
+    /* FPR@95 with OOD positive, OpenOOD v1.5 (paper 004; our column fpr95_ood): the fraction of ID
+     * rejected at the first threshold (score −s, from the lowest s up) where ≥95% of OOD is
+     * caught: roc_curve(y_ood, −s, drop_intermediate=False), fpr[argmax(tpr >= 0.95)]. */
+    double fpr95_ood;
+    /* Paper 003/000 code's FPR95 (eb_fpr95_hendrycks), and paper 001's (eb_fpr95_heat); see there. */
+    double fpr95_hendrycks;
+    double fpr95_heat;
+} eb_ood_metrics;
+
+/* All fields of eb_ood_metrics in one sort + sweep. Shapes: s_id[n_id], s_ood[n_ood], n_* ≥ 1.
+ * Allocates (and frees) sorted copies of both arrays, 4·(n_id+n_ood) bytes. */
+EB_API eb_status eb_ood_metrics_compute(const float *s_id, int64_t n_id, const float *s_ood, int64_t n_ood,
+                                        eb_ood_metrics *out, eb_error *err);
+
+/* AUROC alone (same definition as eb_ood_metrics.auroc). */
+EB_API eb_status eb_auroc(const float *s_id, int64_t n_id, const float *s_ood, int64_t n_ood, double *out,
+                          eb_error *err);
+
+/* Generic sklearn average_precision_score(labels, scores) for binary labels: labels[i] is 1 for a
+ * positive, 0 for a negative (any other value: EB_ERR_ARG naming the index); higher score = more
+ * positive. Needs at least one positive and one negative (else EB_ERR_ARG). Shapes: scores[n],
+ * labels[n], n ≥ 2. */
+EB_API eb_status eb_average_precision(const float *scores, const uint8_t *labels, int64_t n, double *out,
+                                      eb_error *err);
+
+/* FPR95 as in the hendrycks `fpr_and_fdr_at_recall` evaluation code used by paper 003 (energy OOD,
+ * utils/display_results.py) and paper 000 (Hopfield Boosting): ID positive, score s. Over the
+ * thresholds t from the highest down to the first one where R(t) = 1, pick the one minimising
+ * |R(t) − 0.95| (R computed as TP/P in double); among equally close thresholds the one with the
+ * larger recall (lower t) wins — numpy argmin over the list ordered by decreasing recall.
+ * Result FP(t)/N = FPR of OOD at that threshold. Unlike fpr95_id this may pick a point with
+ * recall slightly BELOW 0.95. */
+EB_API eb_status eb_fpr95_hendrycks(const float *s_id, int64_t n_id, const float *s_ood, int64_t n_ood,
+                                    double *out, eb_error *err);
+
+/* FPR95 as in paper 001's code (HEAT, heat/lib/ood_metrics.py get_fpr), which works on energies
+ * E = −s (high = OOD):  q = numpy.percentile(E_id, 95) (default "linear" method, computed in
+ * double: h = (n_id−1)·0.95, lo = ⌊h⌋, g = h − lo, q = e[lo] + g·(e[lo+1]−e[lo]) for g < 0.5 and
+ * e[lo+1] − (1−g)·(e[lo+1]−e[lo]) otherwise, e = E_id sorted ascending), and
+ *   fpr95_heat = #{ j : −s_ood[j] < q } / n_ood     (STRICT inequality on energies).
+ * In our sign convention this is the share of OOD scored strictly ABOVE the ID 5% quantile
+ * (−q); an OOD score equal to the quantile is not counted. */
+EB_API eb_status eb_fpr95_heat(const float *s_id, int64_t n_id, const float *s_ood, int64_t n_ood,
+                               double *out, eb_error *err);
+
+/* Paper 002's (EBM OOD, selflein/EBM-OOD-Detection ood_detection_model.py) AUPR column: both
+ * arrays truncated to their FIRST m = min(n_id, n_ood) elements (so chance level is 0.5), then
+ * average precision with OOD positive and score −s, i.e. AUPR-Out on the truncated arrays.
+ * (That code's AUROC column is eb_auroc(s_id, m, s_ood, m).) */
+EB_API eb_status eb_ebm_paper_aupr(const float *s_id, int64_t n_id, const float *s_ood, int64_t n_ood,
+                                   double *out, eb_error *err);
+
+/* Classification accuracy: the fraction of rows i with argmax_k logits[i·c + k] == labels[i],
+ * where argmax takes the FIRST maximal index on ties (numpy/torch argmax). Shapes: logits[n, c]
+ * row-major, labels[n]; n ≥ 1, c ≥ 1. Errors: EB_ERR_ARG for bad sizes / NULL / a label outside
+ * [0, c) (names the index); EB_ERR_NUMERIC for a NaN or ±Inf logit (names row and column). */
+EB_API eb_status eb_accuracy(const float *logits, int64_t n, int64_t c, const int32_t *labels, double *out,
+                             eb_error *err);
+
+/* Mean and sample standard deviation (ddof = 1) of x[n], for aggregating a metric over seeds.
+ * n = 1 gives std = 0; n ≤ 0 (or x == NULL) gives NaN for both. Two-pass, in double. Never fails. */
+EB_API void eb_mean_std(const double *x, int64_t n, double *mean, double *std);
+
+/* ---- evaluations: detectors' scores against named OOD sets ---------------------------------- */
+#define EB_EVAL_MAX_SETS   16
+#define EB_EVAL_MAX_SCORES 8
+
+/* One OOD set under one score: our standard metrics plus the EBM paper's AUPR column. */
+typedef struct eb_eval_set_result {
+    char name[48];
+    int64_t n_ood;
+    eb_ood_metrics metrics;
+    double ebm_paper_aupr; /* eb_ebm_paper_aupr: OOD positive, arrays truncated to equal length */
+} eb_eval_set_result;
+
+typedef struct eb_eval_score_result {
+    char score[32]; /* "msp", "maxlogit", "energy", ... */
+    int n_sets;
+    eb_eval_set_result sets[EB_EVAL_MAX_SETS];
+} eb_eval_score_result;
+
+/* Everything one evaluation of one model produced. */
+typedef struct eb_eval_report {
+    double id_acc; /* ID test accuracy, or NaN when the ID set has no labels */
+    int64_t n_id;
+    int n_scores;
+    eb_eval_score_result scores[EB_EVAL_MAX_SCORES];
+} eb_eval_report;
+
+/* A named set of logits to evaluate (rows × classes, row-major; not owned). */
+typedef struct eb_logit_set {
+    const char *name;
+    const float *logits;
+    int64_t n;
+} eb_logit_set;
+
+/* Scores the ID logits and every OOD set with each logit score (temperature T), and fills `out`.
+ * id_labels may be NULL (then id_acc is NaN). Errors: too many sets/scores, NaN/Inf logits, an empty set. */
+EB_API eb_status eb_eval_logit_scores(const eb_logit_set *id, const int32_t *id_labels,
+                                      const eb_logit_set *ood, int n_ood, int64_t n_classes,
+                                      const eb_logit_score *kinds, int n_kinds, float temperature,
+                                      eb_eval_report *out, eb_error *err);
+
+/* ---- reports ---------------------------------------------------------------------------------------- */
+/* Per score, a table of the OOD sets (FPR@95 (ID-positive convention), AUROC, AUPR-In, AUPR-Out, in
+ * percent) with a mean row, then the ID accuracy. */
+EB_API void eb_report_print_table(FILE *fp, const eb_eval_report *r);
+/* The same as one JSON object; metrics are fractions in [0, 1] under the keys auroc, aupr_in, aupr_out,
+ * fpr95_id, fpr95_ood (+ aupr_in_trapz, aupr_out_trapz, ebm_paper_aupr), and id_acc. malloc'd string. */
+EB_API char *eb_report_json(const eb_eval_report *r);
+
+/* A paper's published value for one (score, OOD set) cell of a suite, in percent; NaN if none. */
+typedef struct eb_paper_value {
+    const char *score, *set;
+    double mean, std;
+} eb_paper_value;
+
+/* Across runs (seeds) of the same evaluation: mean ± std per metric. Prints, per score, the OOD sets
+ * with our metrics and the paper column (`paper_metric` names it, e.g. "EBM-paper AUPR-Out"; the
+ * paper's values come from `paper`, n_paper entries) beside our value of the same convention. */
+EB_API void eb_report_print_runs(FILE *fp, const eb_eval_report *runs, int n_runs, const char *paper_metric,
+                                 const eb_paper_value *paper, int n_paper);
+EB_API char *eb_report_runs_json(const eb_eval_report *runs, int n_runs, const eb_paper_value *paper,
+                                 int n_paper);
+
+/* ---- benchmark suites (shared/specs/protocols.md) ---------------------------------------------- */
+/* `segment`: MLP classifier on UCI Segment (sky held out), scored with MSP, max-logit and energy
+ * against sky, uniform U(−5,5), Gaussian N(0,1) and constant sets, over several seeds. */
+typedef struct eb_bench_segment_params {
+    const char *data_dir;  /* holds segment-challenge.arff and segment-test.arff */
+    int n_seeds;           /* 1..16 */
+    const uint64_t *seeds; /* n_seeds seeds, or NULL for the EBM paper's seeds (then 1, 2, …) */
+    int64_t split_seed;    /* < 0: split with each run's seed (protocols.md); ≥ 0: one fixed split */
+    int64_t n_synthetic;   /* samples per non-natural set (2000) */
+    eb_mlp_config model;   /* in/out dims are filled from the data */
+    eb_train_params train;
+    float temperature; /* of the logit scores (1) */
+    bool progress;
+} eb_bench_segment_params;
+EB_API eb_bench_segment_params eb_bench_segment_default_params(const char *data_dir);
+/* runs[n_seeds] receives one report per seed; train_seconds (optional) the training time of each. */
+EB_API eb_status eb_bench_segment_run(const eb_bench_segment_params *p, eb_eval_report *runs,
+                                      double *train_seconds, eb_error *err);
+/* The EBM paper's CE (energy score of a classifier) row on Segment, Tables 5–6 of 002_39b8670b82235277.txt.
+ */
+EB_API const eb_paper_value *eb_bench_segment_paper_values(int *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EBOOD_EVAL_H */

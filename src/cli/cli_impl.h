@@ -1,0 +1,67 @@
+/* Shared pieces of the ebood command line: the strict flag parser and the subcommand entry points. */
+#ifndef EBOOD_CLI_IMPL_H
+#define EBOOD_CLI_IMPL_H
+
+#include <ebood/ebood.h>
+
+/* Exit codes: 0 ok, 1 runtime failure (bad file, divergence), 2 usage error (bad flag/value). */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+typedef enum cli_flag_type {
+    CLI_FLAG_BOOL,   /* --name (no value) */
+    CLI_FLAG_INT,    /* int64_t, within [min, max] */
+    CLI_FLAG_FLOAT,  /* double, finite, within [min, max] */
+    CLI_FLAG_STRING, /* const char * */
+    CLI_FLAG_MULTI,  /* repeatable string: appended to a cli_list */
+} cli_flag_type;
+
+typedef struct cli_list {
+    const char *items[64];
+    int count;
+} cli_list;
+
+typedef struct cli_flag {
+    const char *name; /* without the leading "--" */
+    char short_name;  /* e.g. 'o' for -o, or 0 */
+    cli_flag_type type;
+    void *dest;      /* bool*, int64_t*, double*, const char**, cli_list* */
+    double min, max; /* INT/FLOAT range (inclusive) */
+    const char *metavar;
+    const char *help;
+    bool seen; /* set by the parser */
+} cli_flag;
+
+/* Parses argv[first..argc) against flags[n]; positional arguments (not starting with "--") go to
+ * positional[] (up to max_positional). Prints one line naming the flag and the problem to stderr and
+ * returns CLI_USAGE on an unknown flag, a missing/malformed/out-of-range value, or too many
+ * positionals; returns -1 after printing help for --help; CLI_OK otherwise. */
+int cli_parse(const char *command, const char *usage, int argc, char **argv, int first, cli_flag *flags,
+              int n, const char **positional, int max_positional, int *n_positional);
+void cli_print_help(const char *command, const char *usage, const cli_flag *flags, int n);
+bool cli_flag_seen(const cli_flag *flags, int n, const char *name);
+
+/* Prints "ebood <command>: <message>" on stderr and returns CLI_FAIL (or CLI_USAGE for EB_ERR_ARG). */
+int cli_fail(const char *command, const eb_error *err);
+
+/* Splits "a,b,c" into integers in [min, max]; returns false (and prints) on a bad item. */
+bool cli_parse_int_list(const char *command, const char *flag, const char *s, int64_t min, int64_t max,
+                        int64_t *out, int max_items, int *n_out);
+
+/* The data directory: $EBOOD_DATA, else $HOME/.cache/ebood. */
+const char *cli_data_dir(char *buf, size_t size);
+
+/* Loads tabular data named by `spec`: a built-in name ("segment": the whole split, z-scored, with
+ * `split_seed`) or a file (.arff / .csv, labelled; its rows go to out->test when as_test, else to
+ * out->train). Returns true if spec named a built-in split. */
+eb_status cli_load_tabular(const char *spec, uint64_t split_seed, bool as_test, eb_tabular_split *out,
+                           bool *is_builtin, eb_error *err);
+
+/* Writes text + newline to path atomically. */
+eb_status cli_write_text(const char *path, const char *text, eb_error *err);
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

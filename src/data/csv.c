@@ -1,0 +1,310 @@
+/* CSV reader: comma-separated numbers with an optional header and a numeric or string label
+ * column (RFC 4180 quoting). The file is read whole, split into records of fields (pass 1),
+ * then converted to a dataset (pass 2). */
+#include <ebood/data.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct record {
+    size_t first; /* index of its first field in the field table */
+    int nfields;
+    long line; /* 1-based line where the record starts */
+} record;
+
+typedef struct csv_table {
+    char *pool;     /* unescaped, NUL-terminated field texts */
+    size_t *fields; /* offsets into pool */
+    size_t nfields, cap_fields;
+    record *records;
+    size_t nrecords, cap_records;
+} csv_table;
+
+static void table_free(csv_table *t) {
+    free(t->pool);
+    free(t->fields);
+    free(t->records);
+    memset(t, 0, sizeof *t);
+}
+
+static int push_field(csv_table *t, size_t offset) {
+    if (t->nfields == t->cap_fields) {
+        size_t cap = t->cap_fields ? t->cap_fields * 2 : 1024;
+        size_t *n = realloc(t->fields, cap * sizeof *n);
+        if (!n) return -1;
+        t->fields = n;
+        t->cap_fields = cap;
+    }
+    t->fields[t->nfields++] = offset;
+    return 0;
+}
+
+static int push_record(csv_table *t, record r) {
+    if (t->nrecords == t->cap_records) {
+        size_t cap = t->cap_records ? t->cap_records * 2 : 256;
+        record *n = realloc(t->records, cap * sizeof *n);
+        if (!n) return -1;
+        t->records = n;
+        t->cap_records = cap;
+    }
+    t->records[t->nrecords++] = r;
+    return 0;
+}
+
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* Pass 1: split text[0..len) into records and fields. */
+static eb_status split_records(const char *path, const char *text, size_t len, csv_table *t, eb_error *err) {
+    t->pool = malloc(len + 2);
+    if (!t->pool) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
+    size_t out = 0, i = 0;
+    long line = 1;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) i = 3; /* UTF-8 BOM */
+    while (i < len) {
+        /* skip blank lines */
+        size_t j = i;
+        while (j < len && is_blank(text[j])) j++;
+        if (j >= len) break;
+        if (text[j] == '\n') {
+            i = j + 1;
+            line++;
+            continue;
+        }
+        record r = {t->nfields, 0, line};
+        for (;;) { /* one field per iteration */
+            while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
+            size_t start = out;
+            if (push_field(t, start) != 0) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
+            r.nfields++;
+            if (i < len && text[i] == '"') {
+                long quote_line = line;
+                i++;
+                for (;;) {
+                    if (i >= len)
+                        return eb_error_set(err, EB_ERR_FORMAT, "%s: line %ld: unterminated quoted field",
+                                            path, quote_line);
+                    if (text[i] == '"') {
+                        if (i + 1 < len && text[i + 1] == '"') {
+                            t->pool[out++] = '"';
+                            i += 2;
+                            continue;
+                        }
+                        i++;
+                        break;
+                    }
+                    if (text[i] == '\n') line++;
+                    t->pool[out++] = text[i++];
+                }
+                while (i < len && is_blank(text[i])) i++;
+                if (i < len && text[i] != ',' && text[i] != '\n')
+                    return eb_error_set(err, EB_ERR_FORMAT,
+                                        "%s: line %ld: unexpected character after a closing quote", path,
+                                        line);
+            } else {
+                while (i < len && text[i] != ',' && text[i] != '\n') t->pool[out++] = text[i++];
+                while (out > start && is_blank(t->pool[out - 1])) out--;
+            }
+            t->pool[out++] = '\0';
+            if (i < len && text[i] == ',') {
+                i++;
+                continue;
+            }
+            if (i < len) { /* '\n' */
+                i++;
+                line++;
+            }
+            break;
+        }
+        if (push_record(t, r) != 0) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
+    }
+    return EB_OK;
+}
+
+static const char *field(const csv_table *t, const record *r, int col) {
+    return t->pool + t->fields[r->first + (size_t)col];
+}
+
+/* strtod over the whole (already trimmed) field; 0 if it is not a number. */
+static int parse_number(const char *s, double *v) {
+    if (!s[0]) return 0;
+    char *end;
+    *v = strtod(s, &end);
+    return *end == '\0';
+}
+
+/* ---- string labels: first-appearance ids through a small open-addressing hash table -------- */
+
+typedef struct label_map {
+    const char **names; /* by id */
+    int count;
+    int32_t *slots; /* id + 1, 0 = empty */
+    size_t mask;
+} label_map;
+
+static uint64_t hash_str(const char *s) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The id of name (added if new); -1 on OOM. */
+static int32_t label_id(label_map *m, const char *name) {
+    size_t k = (size_t)hash_str(name) & m->mask;
+    while (m->slots[k]) {
+        if (strcmp(m->names[m->slots[k] - 1], name) == 0) return m->slots[k] - 1;
+        k = (k + 1) & m->mask;
+    }
+    m->names[m->count] = name;
+    m->slots[k] = ++m->count;
+    return m->count - 1;
+}
+
+/* ---- pass 2 ------------------------------------------------------------------------------- */
+
+static eb_status build_dataset(const char *path, const csv_table *t, int label_column, eb_dataset *out,
+                               eb_error *err) {
+    int ncols = t->records[0].nfields;
+    for (size_t r = 1; r < t->nrecords; r++)
+        if (t->records[r].nfields != ncols)
+            return eb_error_set(err, EB_ERR_FORMAT, "%s: line %ld: expected %d fields, got %d (ragged rows)",
+                                path, t->records[r].line, ncols, t->records[r].nfields);
+    int lc;
+    if (label_column == EB_CSV_NO_LABEL)
+        lc = -1;
+    else if (label_column == -1)
+        lc = ncols - 1;
+    else if (label_column >= 0 && label_column < ncols)
+        lc = label_column;
+    else
+        return eb_error_set(err, EB_ERR_ARG, "%s: label column %d out of range (the file has %d columns)",
+                            path, label_column, ncols);
+    int64_t dim = lc >= 0 ? ncols - 1 : ncols;
+    if (dim < 1)
+        return eb_error_set(err, EB_ERR_FORMAT, "%s: no feature columns (the file has %d column%s)", path,
+                            ncols, ncols == 1 ? "" : "s");
+
+    /* header: a non-numeric feature field, or a non-numeric label above a numeric one */
+    const record *r0 = &t->records[0];
+    double v = 0;
+    size_t header = 0;
+    for (int c = 0; c < ncols && !header; c++)
+        if (c != lc && !parse_number(field(t, r0, c), &v)) header = 1;
+    if (!header && lc >= 0 && t->nrecords >= 2 && !parse_number(field(t, r0, lc), &v) &&
+        parse_number(field(t, &t->records[1], lc), &v))
+        header = 1;
+    int64_t n = (int64_t)(t->nrecords - header);
+    if (n < 1) return eb_error_set(err, EB_ERR_FORMAT, "%s: no data rows", path);
+
+    /* label mode: numeric if every label field is a finite number */
+    int numeric_labels = 1;
+    for (int64_t i = 0; i < n && lc >= 0 && numeric_labels; i++)
+        if (!parse_number(field(t, &t->records[header + (size_t)i], lc), &v) || !isfinite(v))
+            numeric_labels = 0;
+
+    eb_error alloc_err;
+    eb_status st = eb_dataset_alloc(n, dim, lc >= 0 ? 1 : 0, lc >= 0, out, &alloc_err);
+    if (st != EB_OK) return eb_error_set(err, st, "%s: %s", path, alloc_err.message);
+
+    for (int64_t i = 0; i < n; i++) {
+        const record *r = &t->records[header + (size_t)i];
+        float *x = out->x + i * dim;
+        for (int c = 0, k = 0; c < ncols; c++) {
+            if (c == lc) continue;
+            const char *s = field(t, r, c);
+            if (!s[0]) {
+                st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %ld (row %lld), column %d: empty field", path,
+                                  r->line, (long long)i + 1, c + 1);
+                goto fail;
+            }
+            if (!parse_number(s, &v)) {
+                st = eb_error_set(err, EB_ERR_FORMAT,
+                                  "%s: line %ld (row %lld), column %d: not a number: '%.40s'", path, r->line,
+                                  (long long)i + 1, c + 1, s);
+                goto fail;
+            }
+            x[k] = (float)v;
+            if (!isfinite(x[k])) {
+                st = eb_error_set(
+                    err, EB_ERR_NUMERIC,
+                    "%s: line %ld (row %lld), column %d: non-finite or out-of-range value '%.40s'", path,
+                    r->line, (long long)i + 1, c + 1, s);
+                goto fail;
+            }
+            k++;
+        }
+    }
+    if (lc < 0) return EB_OK;
+
+    if (numeric_labels) {
+        int32_t max_label = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const record *r = &t->records[header + (size_t)i];
+            parse_number(field(t, r, lc), &v);
+            if (v < 0 || v > (double)(INT32_MAX - 1) || v != floor(v)) {
+                st = eb_error_set(
+                    err, EB_ERR_FORMAT,
+                    "%s: line %ld (row %lld), column %d: label '%.40s' is not an integer in [0, %d]", path,
+                    r->line, (long long)i + 1, lc + 1, field(t, r, lc), INT32_MAX - 1);
+                goto fail;
+            }
+            out->y[i] = (int32_t)v;
+            if (out->y[i] > max_label) max_label = out->y[i];
+        }
+        out->num_classes = max_label + 1;
+        return EB_OK;
+    }
+
+    label_map m = {0};
+    size_t slots = 16;
+    while (slots < 2 * (size_t)n) slots *= 2;
+    m.names = malloc((size_t)n * sizeof *m.names);
+    m.slots = calloc(slots, sizeof *m.slots);
+    m.mask = slots - 1;
+    if (!m.names || !m.slots) {
+        free(m.names);
+        free(m.slots);
+        st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    for (int64_t i = 0; i < n && st == EB_OK; i++) {
+        const record *r = &t->records[header + (size_t)i];
+        const char *s = field(t, r, lc);
+        if (!s[0])
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %ld (row %lld), column %d: empty label", path,
+                              r->line, (long long)i + 1, lc + 1);
+        else
+            out->y[i] = label_id(&m, s);
+    }
+    if (st == EB_OK) {
+        out->num_classes = m.count;
+        st = eb_dataset_set_class_names(out, m.names, err);
+    }
+    free(m.names);
+    free(m.slots);
+    if (st != EB_OK) goto fail;
+    return EB_OK;
+fail:
+    eb_dataset_free(out);
+    return st;
+}
+
+eb_status eb_csv_read_dataset(const char *path, int label_column, eb_dataset *out, eb_error *err) {
+    memset(out, 0, sizeof *out);
+    char *text = NULL;
+    size_t len = 0;
+    eb_status st = eb_file_read_all(path, &text, &len, err);
+    if (st != EB_OK) return st;
+    if (memchr(text, '\0', len)) {
+        free(text);
+        return eb_error_set(err, EB_ERR_FORMAT, "%s: NUL byte in the file (not a text CSV file?)", path);
+    }
+    csv_table t = {0};
+    st = split_records(path, text, len, &t, err);
+    free(text);
+    if (st == EB_OK && t.nrecords == 0)
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: no data rows (empty file)", path);
+    if (st == EB_OK) st = build_dataset(path, &t, label_column, out, err);
+    table_free(&t);
+    return st;
+}
