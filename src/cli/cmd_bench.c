@@ -56,11 +56,11 @@ static int bench_segment(int argc, char **argv) {
             eb_report_print_runs(stdout, runs, p.n_seeds, "EBM-paper AUPR-Out", paper, n_paper);
             double total = 0;
             for (int s = 0; s < p.n_seeds; s++) total += seconds[s];
-            printf("\nEBM-paper AUPR-Out: OOD positive, score −f, ID/OOD truncated to equal length (chance "
-                   "50%%);\n"
-                   "paper = 002_39b8670b82235277.txt Tables 5–6, CE row (energy score); its tabular 'Noise' "
-                   "is shown\n"
-                   "beside our Gaussian set. Training: %.1f s per seed.\n",
+            printf("\nEBM-paper AUPR-Out: OOD positive, score -f, ID and OOD truncated to equal length "
+                   "(chance 50%%).\n"
+                   "paper: 002_39b8670b82235277.txt Tables 5-6, CE row (energy score of a classifier); the\n"
+                   "paper's tabular 'Noise' column is shown beside our uniform U(-5,5) set.\n"
+                   "Training: %.1f s per seed.\n",
                    total / p.n_seeds);
         }
         free(text);

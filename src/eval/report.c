@@ -134,7 +134,10 @@ void eb_report_print_runs(FILE *fp, const eb_eval_report *runs, int n_runs, cons
         fputc('\n', fp);
         for (int i = 0; i <= s->n_sets; i++) {
             bool is_mean = i == s->n_sets;
-            fprintf(fp, "%-12s %6s", is_mean ? "mean" : s->sets[i].name, "");
+            if (is_mean)
+                fprintf(fp, "%-12s %6s", "mean", "");
+            else
+                fprintf(fp, "%-12s %6lld", s->sets[i].name, (long long)s->sets[i].n_ood);
             for (int m = 0; m < N_TABLE_COLUMNS; m++) {
                 double mean, std;
                 runs_stat(runs, n_runs, k, is_mean ? -1 : i, m, &mean, &std);
