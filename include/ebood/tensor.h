@@ -101,7 +101,10 @@ EB_API void eb_graph_fail(eb_graph *g, eb_status status, const char *fmt, ...) E
 
 /* Reverse-mode sweep from `out`. seed: d(loss)/d(out), `out->size` floats, or NULL for all ones
  * (so for a scalar loss, NULL gives d(loss)/d(everything)). Gradients accumulate (+=) into the
- * grad buffers of every tensor on the path that requires grad. Call once per graph build. */
+ * grad buffers of the leaves on the path that require grad (parameters and inputs); intermediate
+ * gradients are cleared at the start of every sweep, so a second call on the same graph (e.g. with
+ * another seed) adds its leaf gradients to the first's. Returns the graph's status: a graph that
+ * has already failed is not swept and its first error is returned. */
 EB_API eb_status eb_graph_backward(eb_graph *g, eb_tensor *out, const float *seed);
 
 /* ---- leaves ------------------------------------------------------------------------------------ */
@@ -176,7 +179,7 @@ EB_API eb_tensor *eb_log_softmax(eb_graph *g, eb_tensor *x, int axis);
 /* Mean cross-entropy of logits[N,C] against integer labels (N values in [0,C), copied) → scalar. */
 EB_API eb_tensor *eb_cross_entropy(eb_graph *g, eb_tensor *logits, const int32_t *labels);
 
-/* Row L2-normalisation of x[N,D]: x / max(‖x‖₂, eps). */
+/* L2-normalisation over the last axis (rows of x[N,D]; any tensor with ≥ 1 dims): x / max(‖x‖₂, eps). */
 EB_API eb_tensor *eb_l2_normalize(eb_graph *g, eb_tensor *x, float eps);
 /* Concatenation along `axis` (all other dims equal). */
 EB_API eb_tensor *eb_concat(eb_graph *g, eb_tensor *a, eb_tensor *b, int axis);

@@ -217,7 +217,10 @@ eb_status eb_graph_backward(eb_graph *g, eb_tensor *out, const float *seed) {
         eb_tensor *t = g->nodes[i];
         if (t->op != EB_OP_LEAF && t->grad) memset(t->grad, 0, (size_t)t->size * sizeof(float));
     }
-    if (!out->grad && !(out->grad = eb__arena_alloc(g, (size_t)out->size * sizeof(float)))) return g->status;
+    if (!out->grad) {
+        if (!(out->grad = eb__arena_alloc(g, (size_t)out->size * sizeof(float)))) return g->status;
+        memset(out->grad, 0, (size_t)out->size * sizeof(float));
+    }
     for (int64_t i = 0; i < out->size; i++) out->grad[i] += seed ? seed[i] : 1.0f;
 
     for (int64_t i = g->n_nodes - 1; i >= 0; i--) {

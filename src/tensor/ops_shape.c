@@ -1,6 +1,7 @@
 /* Data movement: reshape (a view), concat along an axis, gather rows by index. */
 #include "tensor/graph_impl.h"
 
+#include <stdio.h>
 #include <string.h>
 
 eb_tensor *eb_reshape(eb_graph *g, eb_tensor *x, int ndim, const int64_t *shape) {
@@ -8,7 +9,13 @@ eb_tensor *eb_reshape(eb_graph *g, eb_tensor *x, int ndim, const int64_t *shape)
     int64_t size = 1;
     for (int d = 0; d < ndim; d++) size *= shape[d];
     if (ndim < 0 || ndim > EB_MAX_DIMS || size != x->size) {
-        eb__fail_shapes(g, "reshape", x, NULL, "new shape has a different number of elements");
+        char from[96], to[96] = "[";
+        size_t used = 1;
+        for (int d = 0; d < ndim && d < EB_MAX_DIMS && used < sizeof to; d++)
+            used += (size_t)snprintf(to + used, sizeof to - used, d ? ", %lld" : "%lld", (long long)shape[d]);
+        if (used < sizeof to) snprintf(to + used, sizeof to - used, "]");
+        eb_graph_fail(g, EB_ERR_SHAPE, "reshape: shape %s to %s (%d dims): the number of elements differs",
+                      eb_tensor_shape_str(x, from, sizeof from), to, ndim);
         return eb__poison(g);
     }
     eb_tensor *out = eb__node(g, EB_OP_RESHAPE, ndim, shape, x, NULL, NULL);
