@@ -234,6 +234,14 @@ EB_API eb_status eb_tabular_ood_gaussian(int64_t n, int64_t dim, eb_rng *rng, eb
 EB_API eb_status eb_tabular_ood_constant(int64_t n, int64_t dim, float lo, float hi, eb_rng *rng,
                                          eb_dataset *out, eb_error *err);
 
+/* The three non-natural sets of the EBM paper's tabular setup, in this order, n × dim each, drawn from
+ * one eb_rng seeded with `seed`: "uniform" U(−5, 5), "gaussian" N(0, 1), "constant" (U(−5, 5)).
+ * On failure every out[i] is left zeroed. */
+#define EB_TABULAR_OOD_COUNT 3
+EB_API extern const char *const eb_tabular_ood_names[EB_TABULAR_OOD_COUNT];
+EB_API eb_status eb_tabular_ood_nonnatural(int64_t n, int64_t dim, uint64_t seed,
+                                           eb_dataset out[EB_TABULAR_OOD_COUNT], eb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -117,8 +117,8 @@ int cmd_eval(int argc, char **argv) {
     }
     for (int i = 0; i < ood_specs.count && !st; i++) {
         const char *eq = strchr(ood_specs.items[i], '=');
-        if (n_sets >= MAX_SETS - 3) {
-            st = eb_error_set(&err, EB_ERR_ARG, "--ood: at most %d sets", MAX_SETS - 3);
+        if (n_sets >= MAX_SETS - EB_TABULAR_OOD_COUNT) {
+            st = eb_error_set(&err, EB_ERR_ARG, "--ood: at most %d sets", MAX_SETS - EB_TABULAR_OOD_COUNT);
             break;
         }
         snprintf(name_buf[n_sets], sizeof name_buf[n_sets], "%.*s", (int)(eq - ood_specs.items[i]),
@@ -138,16 +138,10 @@ int cmd_eval(int argc, char **argv) {
         eb_tabular_split_free(&one);
     }
     if (!st && !no_synthetic) {
-        eb_rng rng;
-        eb_rng_seed(&rng, (uint64_t)seed ^ 0x5eedda7aull);
-        int64_t dim = split.test.dim;
-        st = eb_tabular_ood_uniform(n_synthetic, dim, -5.0f, 5.0f, &rng, &extra[n_extra], &err);
-        if (!st) st = eb_tabular_ood_gaussian(n_synthetic, dim, &rng, &extra[n_extra + 1], &err);
-        if (!st) st = eb_tabular_ood_constant(n_synthetic, dim, -5.0f, 5.0f, &rng, &extra[n_extra + 2], &err);
-        static const char *const synth[] = {"uniform", "gaussian", "constant"};
-        for (int i = 0; i < 3 && !st; i++) {
+        st = eb_tabular_ood_nonnatural(n_synthetic, split.test.dim, (uint64_t)seed, &extra[n_extra], &err);
+        for (int i = 0; i < EB_TABULAR_OOD_COUNT && !st; i++) {
             sets[n_sets] = &extra[n_extra++];
-            names[n_sets++] = synth[i];
+            names[n_sets++] = eb_tabular_ood_names[i];
         }
     }
     if (!st && n_sets == 0) st = eb_error_set(&err, EB_ERR_ARG, "no OOD sets: give --ood NAME=FILE");

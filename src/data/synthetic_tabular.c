@@ -47,3 +47,17 @@ eb_status eb_tabular_ood_constant(int64_t n, int64_t dim, float lo, float hi, eb
     }
     return EB_OK;
 }
+
+const char *const eb_tabular_ood_names[EB_TABULAR_OOD_COUNT] = {"uniform", "gaussian", "constant"};
+
+eb_status eb_tabular_ood_nonnatural(int64_t n, int64_t dim, uint64_t seed,
+                                    eb_dataset out[EB_TABULAR_OOD_COUNT], eb_error *err) {
+    eb_rng rng;
+    eb_rng_seed(&rng, seed);
+    eb_status st = eb_tabular_ood_uniform(n, dim, -5.0f, 5.0f, &rng, &out[0], err);
+    if (!st) st = eb_tabular_ood_gaussian(n, dim, &rng, &out[1], err);
+    if (!st) st = eb_tabular_ood_constant(n, dim, -5.0f, 5.0f, &rng, &out[2], err);
+    if (st)
+        for (int i = 0; i < EB_TABULAR_OOD_COUNT; i++) eb_dataset_free(&out[i]);
+    return st;
+}

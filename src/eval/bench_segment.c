@@ -69,14 +69,11 @@ static eb_status run_one(const eb_bench_segment_params *p, uint64_t seed, eb_eva
     eb_status st = eb_segment_load(p->data_dir, &sp, &split, err);
     if (st) return st;
 
-    enum { N_OOD = 4 };
-    eb_dataset synthetic[3];
+    enum { N_OOD = 1 + EB_TABULAR_OOD_COUNT };
+    eb_dataset synthetic[EB_TABULAR_OOD_COUNT];
     memset(synthetic, 0, sizeof synthetic);
-    eb_rng rng;
-    eb_rng_seed(&rng, seed ^ 0x5eedda7aull);
-    st = eb_tabular_ood_uniform(p->n_synthetic, split.dim, -5.0f, 5.0f, &rng, &synthetic[0], err);
-    if (!st) st = eb_tabular_ood_gaussian(p->n_synthetic, split.dim, &rng, &synthetic[1], err);
-    if (!st) st = eb_tabular_ood_constant(p->n_synthetic, split.dim, -5.0f, 5.0f, &rng, &synthetic[2], err);
+    /* a stream of its own: the model initialisation below is seeded with `seed` itself */
+    st = eb_tabular_ood_nonnatural(p->n_synthetic, split.dim, seed ^ 0x5eedda7aull, synthetic, err);
 
     eb_model *model = NULL;
     float *logits[1 + N_OOD] = {0};
@@ -99,18 +96,18 @@ static eb_status run_one(const eb_bench_segment_params *p, uint64_t seed, eb_eva
     }
     const eb_dataset *sets[1 + N_OOD] = {&split.test, &split.ood, &synthetic[0], &synthetic[1],
                                          &synthetic[2]};
-    static const char *const names[N_OOD] = {"sky", "uniform", "gaussian", "constant"};
     for (int i = 0; i < 1 + N_OOD && !st; i++) st = logits_of(model, sets[i], &logits[i], err);
     if (!st) {
         eb_logit_set id = {"test", logits[0], split.test.n}, ood[N_OOD];
-        for (int i = 0; i < N_OOD; i++) ood[i] = (eb_logit_set){names[i], logits[1 + i], sets[1 + i]->n};
+        for (int i = 0; i < N_OOD; i++)
+            ood[i] = (eb_logit_set){i ? eb_tabular_ood_names[i - 1] : "sky", logits[1 + i], sets[1 + i]->n};
         const eb_logit_score kinds[] = {EB_SCORE_MSP, EB_SCORE_MAX_LOGIT, EB_SCORE_ENERGY};
         st = eb_eval_logit_scores(&id, split.test.y, ood, N_OOD, split.train.num_classes, kinds, 3,
                                   p->temperature, report, err);
     }
     for (int i = 0; i < 1 + N_OOD; i++) free(logits[i]);
     eb_model_free(model);
-    for (int i = 0; i < 3; i++) eb_dataset_free(&synthetic[i]);
+    for (int i = 0; i < EB_TABULAR_OOD_COUNT; i++) eb_dataset_free(&synthetic[i]);
     eb_tabular_split_free(&split);
     return st;
 }
