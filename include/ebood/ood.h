@@ -44,6 +44,258 @@ EB_API const char *eb_logit_score_name(eb_logit_score kind);
  * the accepted names otherwise; *out unchanged on error. */
 EB_API eb_status eb_logit_score_parse(const char *name, eb_logit_score *out, eb_error *err);
 
+/* ---- detectors: fit on ID data, score, threshold, save/load -------------------------------------
+ * A detector is fitted on ID training data — penultimate features [n, dim], labels [n], logits
+ * [n, n_classes], raw inputs + the model, whichever the method needs — and maps new samples to one
+ * score each (higher = more ID). It never sees OOD test data. fit() may also take ID *validation*
+ * data; then it stores a calibrated threshold (eb_detector_calibrate) and eb_detector_predict()
+ * answers ID/OOD per sample: the deployment question.
+ *
+ * Methods (docs/methods.md has the math and sources); the parameters each reads, with defaults:
+ *   msp           logits: max_k softmax(f/T)_k                                 temperature 1
+ *   maxlogit      logits: max_k f_k                                            -
+ *   energy        logits: T·logsumexp(f/T) (003_… Eq. 4)                       temperature 1
+ *   odin          inputs + model: max_k softmax(f(x̃)/T)_k,                    temperature 1000,
+ *                 x̃ = x − eps·sign(∇ₓ CE(f(x)/T, argmax f(x)))/std            eps 0.0014
+ *   mahalanobis   features + labels: max_c −½ (z−μ_c)ᵀ P (z−μ_c), P = Σ⁻¹ of   shrinkage 0, eps 0
+ *                 one tied covariance (class-centred, divisor N); eps > 0 adds
+ *                 the input pre-processing of specs §1 (scoring then needs
+ *                 inputs + model)
+ *   ssd           mahalanobis on L2-normalised features                        shrinkage 0, eps 0
+ *   knn           features: −(k-th nearest distance), L2-normalised            k 50
+ *   hopfield      features: Hopfield energy score (000_… Eq. 8)                beta 4
+ *   hopfield_aux  features + aux: lme_β(ξᵀX_id) − lme_β(ξᵀO_aux) (specs §2)    beta 4
+ * Every method also reads `tpr` (threshold calibration).
+ *
+ * Files: safetensors (include/ebood/safetensors.h) with the method's arrays as F32 tensors and
+ * __metadata__: "ebood.format_version" (EB_DETECTOR_FORMAT_VERSION), "ebood.detector" (method
+ * name), "ebood.params" (JSON object of the method's hyperparameters and tpr), "ebood.threshold"
+ * ("none" or a decimal that round-trips), "ebood.dim", "ebood.n_classes", "ebood.input_dim",
+ * "ebood.note" (may be empty), plus the caller's provenance entries.
+ *
+ * Thread-safety: a detector object is not thread-safe (scoring may use scratch state, and odin /
+ * mahalanobis pre-processing run the model, whose gradient buffer they overwrite); distinct
+ * detectors may be used from distinct threads. Loaded detectors are independent objects. */
+#define EB_DETECTOR_FORMAT_VERSION 1
+
+typedef enum eb_detector_kind {
+    EB_DETECTOR_MSP,
+    EB_DETECTOR_MAX_LOGIT,
+    EB_DETECTOR_ENERGY,
+    EB_DETECTOR_ODIN,
+    EB_DETECTOR_MAHALANOBIS,
+    EB_DETECTOR_SSD,
+    EB_DETECTOR_KNN,
+    EB_DETECTOR_HOPFIELD,
+    EB_DETECTOR_HOPFIELD_AUX,
+    EB_DETECTOR_KIND_COUNT
+} eb_detector_kind;
+
+/* "msp", "maxlogit", "energy", "odin", "mahalanobis", "ssd", "knn", "hopfield", "hopfield_aux";
+ * "unknown" outside the enum. Static string. */
+EB_API const char *eb_detector_kind_name(eb_detector_kind kind);
+/* Inverse of eb_detector_kind_name (exact match). EB_ERR_ARG naming the string and listing the
+ * accepted names; *out unchanged on error. */
+EB_API eb_status eb_detector_kind_parse(const char *name, eb_detector_kind *out, eb_error *err);
+
+/* Hyperparameters of every method; each method reads its own (see the list above). */
+typedef struct eb_detector_params {
+    float temperature; /* msp, energy: T > 0 (1); odin: T > 0 (1000) */
+    float eps;         /* odin: input perturbation ≥ 0 (0.0014); mahalanobis/ssd: input
+                          pre-processing magnitude ≥ 0 (0 = off) */
+    int64_t k;         /* knn: neighbours ≥ 1 (50) */
+    float beta;        /* hopfield, hopfield_aux: inverse temperature > 0 (4, specs §2) */
+    float shrinkage;   /* mahalanobis/ssd: s ∈ [0, 1], Σ ← (1−s)·Σ + s·(tr Σ/dim)·I (sklearn
+                          ShrunkCovariance); 0 = the empirical covariance */
+    double tpr;        /* threshold calibration: fraction of ID validation kept, in (0, 1] (0.95) */
+} eb_detector_params;
+
+/* The defaults above for `kind` (unused fields hold their generic defaults). Unknown kind: msp's. */
+EB_API eb_detector_params eb_detector_default_params(eb_detector_kind kind);
+/* Validates the fields `kind` reads (ranges above; every value finite). EB_ERR_ARG naming the
+ * parameter and the value. */
+EB_API eb_status eb_detector_params_check(eb_detector_kind kind, const eb_detector_params *p, eb_error *err);
+
+/* Parameter bits: which hyperparameters a method reads (eb_detector_params_used). */
+enum {
+    EB_PARAM_TEMPERATURE = 1,
+    EB_PARAM_EPS = 2,
+    EB_PARAM_K = 4,
+    EB_PARAM_BETA = 8,
+    EB_PARAM_SHRINKAGE = 16,
+    EB_PARAM_TPR = 32,
+};
+EB_API unsigned eb_detector_params_used(eb_detector_kind kind);
+
+/* What fit() and score() receive. Arrays are row-major, caller-owned, only read; NULL / 0 where
+ * not available. Fields a method does not need are ignored (not read, not checked). */
+typedef struct eb_detector_data {
+    int64_t n;             /* samples (rows of every per-sample array) */
+    const float *features; /* [n, dim] penultimate features */
+    int64_t dim;
+    const float *logits;   /* [n, n_classes] */
+    int64_t n_classes;     /* columns of logits; labels lie in [0, n_classes) */
+    const int32_t *labels; /* [n] class of each row (fit only) */
+    const float *inputs;   /* [n, input_dim] model inputs, for methods that perturb them */
+    int64_t input_dim;
+    /* The normalisation std the inputs were divided by; the perturbation sign is divided by it
+     * (odin, mahalanobis pre-processing; specs §1). n_input_std values, n_input_std dividing
+     * input_dim: input element j of a row uses input_std[j / (input_dim / n_input_std)]. So
+     * n_input_std = input_dim gives one std per element, = C one per channel of NCHW images
+     * (e.g. CIFAR's 3 values), = 1 one for all. input_std NULL (n_input_std 0) = 1 everywhere. */
+    const float *input_std;
+    int64_t n_input_std;
+    eb_model *model;           /* the network (odin; mahalanobis/ssd with eps > 0) */
+    const float *aux_features; /* [n_aux, dim] auxiliary outliers (hopfield_aux, fit only) */
+    int64_t n_aux;
+} eb_detector_data;
+
+/* Bits of what a method needs in eb_detector_data (eb_detector_fit_needs / _score_needs). */
+enum {
+    EB_NEEDS_FEATURES = 1,
+    EB_NEEDS_LOGITS = 2,
+    EB_NEEDS_LABELS = 4,
+    EB_NEEDS_MODEL = 8,
+    EB_NEEDS_AUX = 16,
+    EB_NEEDS_INPUTS = 32,
+};
+
+typedef struct eb_detector eb_detector;
+
+/* A new, unfitted detector. Its parameters: the fields of *p that `kind` reads
+ * (eb_detector_params_used), the others at their defaults — so eb_detector_get_params() is
+ * canonical and survives save/load unchanged. p NULL = eb_detector_default_params(kind).
+ * Errors: EB_ERR_ARG (unknown kind, parameters failing eb_detector_params_check), EB_ERR_NOMEM. */
+EB_API eb_status eb_detector_new(eb_detector_kind kind, const eb_detector_params *p, eb_detector **out,
+                                 eb_error *err);
+/* Frees the detector and everything it owns. NULL is a no-op. */
+EB_API void eb_detector_free(eb_detector *d);
+
+EB_API eb_detector_kind eb_detector_kind_of(const eb_detector *d);
+EB_API const eb_detector_params *eb_detector_get_params(const eb_detector *d);
+EB_API bool eb_detector_is_fitted(const eb_detector *d);
+/* The shapes it was fitted on (0 where the method does not use them): feature dim, classes of
+ * logits/labels, model input dim. */
+EB_API int64_t eb_detector_dim(const eb_detector *d);
+EB_API int64_t eb_detector_n_classes(const eb_detector *d);
+EB_API int64_t eb_detector_input_dim(const eb_detector *d);
+/* A note from fitting ("" if none), e.g. that a singular covariance got a ridge. Valid until the
+ * next fit/free. Saved in the file. */
+EB_API const char *eb_detector_note(const eb_detector *d);
+
+/* EB_NEEDS_* bits the detector's fit() / score() require, given its kind and parameters:
+ *   msp, maxlogit, energy   fit: LOGITS (the class count is recorded)   score: LOGITS
+ *   odin                    fit: MODEL (its dims are recorded)          score: INPUTS | MODEL
+ *   mahalanobis, ssd        fit: FEATURES | LABELS                      score: FEATURES, or with
+ *                                                                       eps > 0: INPUTS | MODEL
+ *   knn, hopfield           fit: FEATURES                               score: FEATURES
+ *   hopfield_aux            fit: FEATURES | AUX                         score: FEATURES
+ * Validation data (fit's `val`) needs what score() needs. */
+EB_API unsigned eb_detector_fit_needs(const eb_detector *d);
+EB_API unsigned eb_detector_score_needs(const eb_detector *d);
+
+/* Fits on ID training data (refitting replaces the previous state and clears the threshold). If
+ * val != NULL (ID validation data, what score() needs), then calibrates the threshold on its
+ * scores with the detector's tpr (eb_detector_calibrate).
+ * Errors (one line naming the argument): EB_ERR_ARG for something the method needs being NULL/0
+ * (e.g. "train.labels: NULL (mahalanobis needs labels)"), n < 1, k larger than the bank (knn);
+ * EB_ERR_SHAPE for mismatched dims (aux dim ≠ dim, model dims ≠ data dims, val dims ≠ train dims);
+ * EB_ERR_NUMERIC for a NaN/±Inf value (names the array, row and column); EB_ERR_ARG for a label
+ * outside [0, n_classes) (names the row) or a class without samples (names the class).
+ * A singular or near-singular covariance (mahalanobis/ssd) is not an error: a ridge is added and
+ * eb_detector_note() says so. On error the detector is left unfitted. */
+EB_API eb_status eb_detector_fit(eb_detector *d, const eb_detector_data *train, const eb_detector_data *val,
+                                 eb_error *err);
+
+/* scores[data->n], higher = more ID. n = 0 does nothing. Errors: EB_ERR_STATE if not fitted;
+ * EB_ERR_ARG for a missing input (what eb_detector_score_needs names); EB_ERR_SHAPE for a
+ * dimension different from the fitted one ("features: dim 7, the detector was fitted on dim 6");
+ * EB_ERR_NUMERIC for NaN/±Inf input values. Contents of scores unspecified on error. */
+EB_API eb_status eb_detector_score(eb_detector *d, const eb_detector_data *data, float *scores,
+                                   eb_error *err);
+
+/* Sets the threshold from ID scores s[n] (n ≥ 1, finite) and stores tpr in the params:
+ *   m = the smallest integer with m/n ≥ tpr (compared in double, as eval's fpr95_id does),
+ *   threshold = the m-th largest score.
+ * So at least m = ⌈tpr·n⌉ of the given scores satisfy score ≥ threshold (more when scores tie),
+ * and it is the highest threshold that does: with tpr = 0.95 the operating point of the fpr95_id
+ * metric. Needs a fitted detector (EB_ERR_STATE); EB_ERR_ARG for n < 1 or tpr outside (0, 1];
+ * EB_ERR_NUMERIC for a NaN/Inf score. */
+EB_API eb_status eb_detector_calibrate(eb_detector *d, const float *id_scores, int64_t n, double tpr,
+                                       eb_error *err);
+/* The calibrated threshold; NaN if not calibrated. */
+EB_API double eb_detector_threshold(const eb_detector *d);
+
+/* Scores data (scores may be NULL if not wanted) and sets is_id[i] = 1 if scores[i] ≥ threshold,
+ * else 0. EB_ERR_STATE if not calibrated; other errors as eb_detector_score. */
+EB_API eb_status eb_detector_predict(eb_detector *d, const eb_detector_data *data, float *scores,
+                                     uint8_t *is_id, eb_error *err);
+
+/* Writes the fitted detector to `path` atomically (complete or not at all), with `extra`
+ * metadata entries (provenance, e.g. the data it was fitted on; extra may be NULL when n_extra is
+ * 0; a key equal to one of the detector's own is EB_ERR_ARG). EB_ERR_STATE if not fitted;
+ * EB_ERR_IO naming the path. */
+EB_API eb_status eb_detector_save(const eb_detector *d, const char *path, const eb_st_meta *extra,
+                                  int n_extra, eb_error *err);
+/* Loads a file written by eb_detector_save. Errors name the file: EB_ERR_IO / EB_ERR_FORMAT from
+ * the safetensors reader; EB_ERR_FORMAT for a file that is not an ebood detector (no metadata),
+ * malformed params/threshold/dims, missing or mis-shaped tensors, non-finite values;
+ * EB_ERR_UNSUPPORTED for an unknown method or a format version newer than
+ * EB_DETECTOR_FORMAT_VERSION. On failure *out is NULL. */
+EB_API eb_status eb_detector_load(const char *path, eb_detector **out, eb_error *err);
+
+/* ---- similarity kernels: exact k-NN distances and Hopfield log-sum-exp over a bank ---------------
+ * The work of the knn / hopfield / hopfield_aux detectors, usable on their own. Shapes: queries
+ * [n_q, dim] and bank [n_bank, dim], row-major float32, caller-owned and only read; outputs
+ * [n_q], caller-owned.
+ *
+ * Computation: queries × bankᵀ as a blocked GEMM whose tiles (16 queries × 6 bank rows, in
+ * registers) are reduced on the fly — a bounded top-k selection or a streaming, max-shifted
+ * log-sum-exp — so memory is O(threads · block · (dim + k)), never an n_q × n_bank matrix.
+ * Exact: no approximation, only float rounding of the dot products (each accumulated over dim in
+ * one fixed order). OpenMP over blocks of queries (eb_threads_set); every output depends only on
+ * its own query, so results are bitwise identical at any thread count. x86-64 CPUs with AVX2+FMA
+ * get a vectorised kernel (runtime dispatch), others a portable one (rounding may differ in the
+ * last bits between the two).
+ *
+ * Errors (one line naming the function and the argument): EB_ERR_ARG for a NULL array (queries
+ * and the output may be NULL when n_q = 0), n_q < 0, n_bank < 1, dim < 1, a bad k or β;
+ * EB_ERR_NUMERIC for a NaN/±Inf in queries or bank (names the array, row and column) or values so
+ * large that a dot product could overflow float (max|q|·max|b|·dim·max(β, 1) ≥ 1e37);
+ * EB_ERR_NOMEM. n_q = 0 does nothing. On error the output is unspecified.
+ * Thread-safety: reentrant. */
+
+/* kth_dist[i] = the Euclidean distance ‖q_i − b‖₂ (NOT squared) from query i to its k-th nearest
+ * bank row, 1 ≤ k ≤ n_bank (EB_ERR_ARG otherwise). Neighbours count with multiplicity: a row
+ * repeated r times is r neighbours at the same distance. Computed as
+ *   sqrt(max(0, ‖q‖² − 2·v_k)),  v_k = k-th largest of q·b_j − ½‖b_j‖²,
+ * the GEMM expansion FAISS IndexFlatL2 uses too (with the same float rounding); note that FAISS
+ * IndexFlatL2 returns SQUARED distances (kth_dist² = its D[:, k−1]). For L2-normalised rows the
+ * distance is sqrt(2 − 2·cos), the k-NN OOD score of Sun et al. 2022 (used by 001_… and 004_…)
+ * being −kth_dist (the knn detector). */
+EB_API eb_status eb_knn_kth_distance(const float *queries, int64_t n_q, const float *bank, int64_t n_bank,
+                                     int64_t dim, int64_t k, float *kth_dist, eb_error *err);
+
+/* kth_ip[i] = the k-th largest inner product q_i·b_j over the bank rows, 1 ≤ k ≤ n_bank (FAISS
+ * IndexFlatIP's D[:, k−1]). With L2-normalised rows this is the cosine similarity s_k of the k-th
+ * nearest neighbour, and the distance is sqrt(max(0, 2 − 2·s_k)) — how the knn detector uses it. */
+EB_API eb_status eb_knn_kth_inner_product(const float *queries, int64_t n_q, const float *bank,
+                                          int64_t n_bank, int64_t dim, int64_t k, float *kth_ip,
+                                          eb_error *err);
+
+/* out[i] = lse(β, Xᵀξ_i) = (1/β)·log Σ_j exp(β·ξ_iᵀx_j) over the bank rows x_j (000_… Eq. 3), for a
+ * finite β > 0 (EB_ERR_ARG otherwise). Streaming and max-shifted (m = running max of β·ξᵀx_j,
+ * sum of exp(β·ξᵀx_j − m) accumulated in double), so it never overflows, whatever β and the
+ * norms: out = (m + log Σ_j exp(β·ξᵀx_j − m))/β, rounded to float once at the end. */
+EB_API eb_status eb_hopfield_lse(const float *queries, int64_t n_q, const float *bank, int64_t n_bank,
+                                 int64_t dim, float beta, float *out, eb_error *err);
+
+/* out[i] = lme_β(Xᵀξ_i) = lse(β, Xᵀξ_i) − (1/β)·log n_bank, the log-mean-exp of the Hopfield
+ * Boosting code (specs §2); hopfield_aux scores lme_β(ξᵀX_id) − lme_β(ξᵀO_aux) with it. Same
+ * arguments and errors as eb_hopfield_lse. */
+EB_API eb_status eb_hopfield_lme(const float *queries, int64_t n_q, const float *bank, int64_t n_bank,
+                                 int64_t dim, float beta, float *out, eb_error *err);
+
 /* ---- objectives (training losses on the tape; see eb_objective_fn in nn.h) -------------------- */
 /* The plain classifier objective: mean cross-entropy of the model's logits against the batch's labels
  * (the "CE" baseline of 002_39b8670b82235277.txt and the pre-training of 003_77034dadf9bef685.txt).

@@ -57,7 +57,12 @@ extern "C" {
     X(L2_NORMALIZE, l2_normalize, 1)                                                                         \
     X(CONCAT, concat, 2)                                                                                     \
     X(GATHER_ROWS, gather_rows, 1)                                                                           \
-    X(DROPOUT, dropout, 1)
+    X(DROPOUT, dropout, 1)                                                                                   \
+    X(CONV2D, conv2d, 3)                                                                                     \
+    X(BATCH_NORM, batch_norm, 3)                                                                             \
+    X(MAX_POOL2D, max_pool2d, 1)                                                                             \
+    X(AVG_POOL2D, avg_pool2d, 1)                                                                             \
+    X(GLOBAL_AVG_POOL, global_avg_pool, 1)
 
 typedef enum eb_op {
 #define EB_OP_ENUM(NAME, name, arity) EB_OP_##NAME,
@@ -187,6 +192,71 @@ EB_API eb_tensor *eb_concat(eb_graph *g, eb_tensor *a, eb_tensor *b, int axis);
 EB_API eb_tensor *eb_gather_rows(eb_graph *g, eb_tensor *x, const int64_t *index, int64_t n);
 /* Inverted dropout: zero with probability p, scale survivors by 1/(1−p). p in [0, 1). */
 EB_API eb_tensor *eb_dropout(eb_graph *g, eb_tensor *x, float p, eb_rng *rng);
+
+/* ---- convolution, batch normalisation, pooling (NCHW float32, PyTorch semantics) ------------------ */
+/* Images are x[N,C,H,W] (batch, channels, height, width), row-major. Thread-safety: as every op (one
+ * graph per thread); eb_batch_norm also writes the caller's running-statistics buffers. */
+
+typedef struct eb_conv2d_params {
+    int stride_h, stride_w; /* ≥ 1 */
+    int pad_h, pad_w;       /* ≥ 0: zeros added on both sides of each spatial dimension */
+} eb_conv2d_params;
+/* stride 1, pad 0 */
+EB_API eb_conv2d_params eb_conv2d_default_params(void);
+
+/* 2-D convolution (cross-correlation, as F.conv2d; dilation 1, groups 1):
+ *   x[N,C,H,W], w[O,C,kh,kw], b[O] or NULL  →  y[N,O,H',W'],
+ *   H' = ⌊(H + 2·pad_h − kh) / stride_h⌋ + 1,  W' = ⌊(W + 2·pad_w − kw) / stride_w⌋ + 1,
+ *   y[n,o,i,j] = b[o] + Σ_{c,u,v} w[o,c,u,v] · x[n, c, i·stride_h − pad_h + u, j·stride_w − pad_w + v]
+ * (x is zero outside its bounds). p NULL = eb_conv2d_default_params(). Gradients flow to x, w and b.
+ * Errors (sticky): EB_ERR_SHAPE for x or w not 4-D, w's C ≠ x's C, b not [O], or a kernel larger than
+ * the padded input; EB_ERR_ARG for stride < 1 or pad < 0. Scratch memory comes from the graph arena.
+ * The reference kernel is im2col + OpenBLAS sgemm; results do not depend on the thread count. */
+EB_API eb_tensor *eb_conv2d(eb_graph *g, eb_tensor *x, eb_tensor *w, eb_tensor *b, const eb_conv2d_params *p);
+
+typedef struct eb_batch_norm_params {
+    float momentum; /* in [0, 1]: running = (1 − momentum)·running + momentum·batch statistic */
+    float eps;      /* > 0, added to the variance */
+    bool training;  /* true: normalise with batch statistics and update the running ones */
+} eb_batch_norm_params;
+/* momentum 0.1, eps 1e-5, training = true (nn.BatchNorm2d's defaults) */
+EB_API eb_batch_norm_params eb_batch_norm_default_params(void);
+
+/* Batch normalisation over channel axis 1 of x[N,C,H,W] (BatchNorm2d) or x[N,C] (BatchNorm1d):
+ *   y = γ[c] · (x − μ[c]) / √(σ²[c] + eps) + β[c]
+ * Training: μ, σ² are the batch mean and biased variance over the N·H·W values of each channel (needs
+ * N·H·W ≥ 2); running_mean/running_var (C floats each, owned by the caller, e.g. model buffers) are
+ * updated in place, PyTorch's rule: running_mean ← (1 − m)·running_mean + m·μ and
+ * running_var ← (1 − m)·running_var + m·σ²·M/(M − 1) (the UNBIASED batch variance), M = N·H·W. They
+ * may both be NULL in training (no running statistics, as track_running_stats=False). The update
+ * happens when the op is built (on a failed graph, nothing is touched). The backward pass
+ * differentiates through the batch statistics.
+ * Eval (training = false): μ, σ² are read from running_mean/running_var (both required); y is affine
+ * in x. gamma[C] and beta[C] may be NULL (γ = 1, β = 0, affine=False). p NULL = the defaults.
+ * Errors (sticky): EB_ERR_SHAPE for x not 2-D/4-D, gamma/beta not [C], training with M < 2;
+ * EB_ERR_ARG for momentum outside [0, 1], eps ≤ 0, eval without running statistics, or only one of
+ * running_mean/running_var given. */
+EB_API eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor *beta,
+                                float *running_mean, float *running_var, const eb_batch_norm_params *p);
+
+typedef struct eb_pool2d_params {
+    int kernel_h, kernel_w; /* ≥ 1 */
+    int stride_h, stride_w; /* ≥ 1 */
+    int pad_h, pad_w;       /* 0 ≤ pad ≤ kernel / 2 (PyTorch's limit) */
+} eb_pool2d_params;
+/* A square window: kernel × kernel, stride and pad in both dimensions (nn.MaxPool2d(k, s, p)). */
+EB_API eb_pool2d_params eb_pool2d_params_square(int kernel, int stride, int pad);
+
+/* Pooling windows of x[N,C,H,W] → y[N,C,H',W'], H' = ⌊(H + 2·pad_h − kernel_h) / stride_h⌋ + 1 (floor
+ * mode), W' likewise. max: padding counts as −∞; the gradient goes to the first maximum of each window
+ * in row-major order (PyTorch's choice; NaN wins). avg: padding counts as 0 and every window divides by
+ * kernel_h·kernel_w (count_include_pad=True, PyTorch's default). p is required.
+ * Errors (sticky): EB_ERR_SHAPE for x not 4-D or a window larger than the padded input; EB_ERR_ARG for
+ * p NULL, kernel < 1, stride < 1, or pad outside [0, kernel/2]. */
+EB_API eb_tensor *eb_max_pool2d(eb_graph *g, eb_tensor *x, const eb_pool2d_params *p);
+EB_API eb_tensor *eb_avg_pool2d(eb_graph *g, eb_tensor *x, const eb_pool2d_params *p);
+/* Mean over the spatial dimensions: x[N,C,H,W] → [N,C] (EB_ERR_SHAPE unless x is 4-D with H·W ≥ 1). */
+EB_API eb_tensor *eb_global_avg_pool(eb_graph *g, eb_tensor *x);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /* Data and output helpers shared by the subcommands. */
 #include "cli/cli_impl.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +66,119 @@ eb_status cli_write_text(const char *path, const char *text, eb_error *err) {
         return eb_error_set(err, EB_ERR_IO, "%s: write failed", path);
     }
     return eb_atomic_commit(&af, err);
+}
+
+bool cli_is_image_spec(const char *spec) {
+    return strcmp(spec, "fmnist") == 0 || strcmp(spec, "mnist") == 0 || strncmp(spec, "cifar10:", 8) == 0 ||
+           strncmp(spec, "cifar100:", 9) == 0;
+}
+
+void cli_images_free(cli_images *im) {
+    eb_image_set_free(&im->train);
+    eb_image_set_free(&im->val);
+    eb_image_set_free(&im->test);
+}
+
+/* Splits `all` into train (n − n_val rows) and val (n_val rows) with a seeded permutation. */
+static eb_status split_val(eb_image_set *all, int64_t n_val, uint64_t seed, cli_images *out, eb_error *err) {
+    int64_t n = all->n, *perm = malloc((size_t)n * sizeof *perm);
+    if (!perm) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    eb_rng rng;
+    eb_rng_seed(&rng, seed);
+    eb_rng_permutation(&rng, n, perm);
+    eb_status st = eb_image_set_subset(all, perm, n - n_val, &out->train, err);
+    if (!st) st = eb_image_set_subset(all, perm + (n - n_val), n_val, &out->val, err);
+    free(perm);
+    return st;
+}
+
+eb_status cli_load_images(const char *spec, uint64_t split_seed, cli_images *out, eb_error *err) {
+    memset(out, 0, sizeof *out);
+    char dir[4096], path[4200];
+    cli_data_dir(dir, sizeof dir);
+    eb_image_set all;
+    memset(&all, 0, sizeof all);
+    eb_status st;
+    for (int c = 0; c < EB_IMAGE_MAX_CHANNELS; c++) out->mean[c] = out->std[c] = 0.5f;
+    if (strcmp(spec, "fmnist") == 0 || strcmp(spec, "mnist") == 0) {
+        bool fashion = spec[0] == 'f';
+        snprintf(path, sizeof path, "%s/%s", dir, fashion ? "fashion-mnist" : "mnist");
+        st = eb_idx_load_dir(path, fashion ? "t10k" : "npm", 10, &out->test, err);
+        if (!st && fashion) st = eb_idx_load_dir(path, "train", 10, &all, err);
+        if (!st && fashion) st = split_val(&all, 5000, split_seed, out, err);
+        if (st == EB_ERR_IO)
+            eb_error_set(err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)",
+                         err->message);
+    } else {
+        bool c100 = strncmp(spec, "cifar100:", 9) == 0;
+        const char *cdir = strchr(spec, ':') + 1;
+        eb_cifar_kind kind = c100 ? EB_CIFAR100_FINE : EB_CIFAR10;
+        st = eb_cifar_load_dir(cdir, kind, false, &out->test, err);
+        if (!st) st = eb_cifar_load_dir(cdir, kind, true, &all, err);
+        if (!st) st = split_val(&all, 5000 < all.n / 2 ? 5000 : all.n / 10, split_seed, out, err);
+        /* the energy paper's CIFAR normalisation (specs §1) */
+        static const float mean[3] = {125.3f / 255, 123.0f / 255, 113.9f / 255},
+                           std[3] = {63.0f / 255, 62.1f / 255, 66.7f / 255};
+        for (int c = 0; c < 3; c++) {
+            out->mean[c] = mean[c];
+            out->std[c] = std[c];
+        }
+    }
+    eb_image_set_free(&all);
+    if (st) cli_images_free(out);
+    return st;
+}
+
+eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const float *mean,
+                        const float *std, eb_dataset *out, eb_error *err) {
+    memset(out, 0, sizeof *out);
+    bool is_train = strcmp(split, "train") == 0, is_val = strcmp(split, "val") == 0,
+         is_test = strcmp(split, "test") == 0, is_ood = strcmp(split, "ood") == 0;
+    if (!is_train && !is_val && !is_test && !is_ood)
+        return eb_error_set(err, EB_ERR_ARG, "--split: expected train, val, test or ood, got '%s'", split);
+    eb_status st;
+    if (cli_is_image_spec(spec)) {
+        cli_images im;
+        if ((st = cli_load_images(spec, split_seed, &im, err))) return st;
+        const eb_image_set *s = is_train ? &im.train : is_val ? &im.val : is_test ? &im.test : NULL;
+        if (!s || s->n == 0)
+            st = eb_error_set(err, EB_ERR_ARG, "--data %s has no '%s' split", spec, split);
+        else
+            st = eb_image_set_to_dataset(s, mean ? mean : im.mean, std ? std : im.std, out, err);
+        cli_images_free(&im);
+        return st;
+    }
+    eb_tabular_split t;
+    bool builtin;
+    if ((st = cli_load_tabular(spec, split_seed, !is_train, &t, &builtin, err))) return st;
+    eb_dataset *d = is_train ? &t.train : is_val ? &t.val : is_test ? &t.test : &t.ood;
+    if (!builtin && (is_val || is_ood)) {
+        st = eb_error_set(err, EB_ERR_ARG, "--split %s: a file has only its rows (use --split test)", split);
+    } else if (d->n == 0) {
+        st = eb_error_set(err, EB_ERR_ARG, "--data %s has no '%s' split", spec, split);
+    } else {
+        *out = *d;
+        memset(d, 0, sizeof *d);
+    }
+    eb_tabular_split_free(&t);
+    return st;
+}
+
+bool cli_checkpoint_normalization(const eb_safetensors *file, float *mean, float *std, int max_channels) {
+    const char *text = eb_safetensors_meta(file, "ebood.normalize");
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    const cJSON *m = o ? cJSON_GetObjectItemCaseSensitive(o, "mean") : NULL;
+    const cJSON *s = o ? cJSON_GetObjectItemCaseSensitive(o, "std") : NULL;
+    int n = cJSON_IsArray(m) && cJSON_IsArray(s) ? cJSON_GetArraySize(m) : 0;
+    bool ok = n >= 1 && n <= max_channels && cJSON_GetArraySize(s) == n;
+    for (int c = 0; ok && c < n; c++) {
+        const cJSON *mc = cJSON_GetArrayItem(m, c), *sc = cJSON_GetArrayItem(s, c);
+        ok = cJSON_IsNumber(mc) && cJSON_IsNumber(sc) && sc->valuedouble > 0;
+        if (ok) {
+            mean[c] = (float)mc->valuedouble;
+            std[c] = (float)sc->valuedouble;
+        }
+    }
+    cJSON_Delete(o);
+    return ok;
 }

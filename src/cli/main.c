@@ -1,5 +1,5 @@
 /* ebood command-line entry point: dispatches to the subcommands. Only src/cli exits the process. */
-#include "cli/cli_impl.h"
+#include "cli/cli_detector_impl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,8 +10,11 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"train", cmd_train, "train an MLP classifier on tabular data, write a checkpoint"},
-    {"eval", cmd_eval, "evaluate a checkpoint's OOD scores against OOD sets"},
+    {"fit", cmd_fit, "fit a post-hoc detector on ID features/logits, calibrate its threshold"},
+    {"score", cmd_score, "score samples with a detector file (and predict ID/OOD)"},
+    {"eval", cmd_eval, "evaluate detectors (or score files) against OOD sets"},
     {"bench", cmd_bench, "run a benchmark suite of the papers (segment)"},
+    {"extract", cmd_extract, "write a dataset's logits, features and labels as .npy"},
     {"info", cmd_info, "version, BLAS, threads, build flags"},
 };
 

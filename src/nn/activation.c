@@ -24,21 +24,39 @@ const char *eb_activation_name(eb_activation a) {
     return "?";
 }
 
+eb_status eb_activation_param_check(eb_activation a, float param, bool param_given, eb_error *err) {
+    const char *name = eb_activation_name(a);
+    if (!strcmp(name, "?")) return eb_error_set(err, EB_ERR_ARG, "unknown activation kind %d", (int)a);
+    bool has_param = a == EB_ACT_LEAKY_RELU || a == EB_ACT_ELU || a == EB_ACT_SOFTPLUS;
+    if (!has_param && param_given)
+        return eb_error_set(err, EB_ERR_ARG, "activation %s takes no parameter", name);
+    if (has_param && !isfinite(param))
+        return eb_error_set(err, EB_ERR_ARG, "activation %s: parameter %g is not a finite float", name,
+                            (double)param);
+    if (a == EB_ACT_SOFTPLUS && !(param > 0.0f))
+        return eb_error_set(err, EB_ERR_ARG, "activation softplus: beta must be > 0, got %g", (double)param);
+    return EB_OK;
+}
+
 eb_status eb_activation_parse(const char *s, eb_activation *out, float *param, eb_error *err) {
     const char *colon = strchr(s, ':');
     size_t len = colon ? (size_t)(colon - s) : strlen(s);
     for (int i = 0; i < N_ACTIVATIONS; i++) {
         if (strlen(activations[i].name) != len || strncmp(s, activations[i].name, len) != 0) continue;
-        *out = activations[i].act;
-        *param = activations[i].default_param;
+        float value = activations[i].default_param;
         if (colon) {
             char *end;
             errno = 0;
             double v = strtod(colon + 1, &end);
-            if (errno || *end || end == colon + 1 || !isfinite(v))
+            if (errno || *end || end == colon + 1)
                 return eb_error_set(err, EB_ERR_ARG, "activation '%s': bad parameter after ':'", s);
-            *param = (float)v;
+            value = (float)v;
         }
+        eb_error why = {0};
+        if (eb_activation_param_check(activations[i].act, value, colon != NULL, &why))
+            return eb_error_set(err, why.status, "activation '%s': %s", s, why.message);
+        *out = activations[i].act;
+        *param = value;
         return EB_OK;
     }
     return eb_error_set(

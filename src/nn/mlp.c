@@ -29,46 +29,27 @@ eb_status eb_mlp_config_check(const eb_mlp_config *c, eb_error *err) {
                                 (long long)c->hidden[i]);
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
         return eb_error_set(err, EB_ERR_ARG, "mlp: dropout %g outside [0, 1)", (double)c->dropout);
+    return eb_activation_param_check(c->activation, c->activation_param, false, err);
+}
+
+static eb_status mlp_build(eb_model *m, eb_error *err) {
+    const eb_mlp_config *c = &m->mlp;
+    char name[32];
+    for (int i = 0; i <= c->n_hidden; i++) { /* layer i is linear i */
+        int64_t in = i == 0 ? c->in_dim : c->hidden[i - 1],
+                out = i == c->n_hidden ? c->out_dim : c->hidden[i];
+        snprintf(name, sizeof name, "layers.%d", i);
+        if (eb__add_linear(m, name, in, out, true, err) < 0) return err ? err->status : EB_ERR_NOMEM;
+    }
     return EB_OK;
 }
 
-static int64_t layer_in(const eb_mlp_config *c, int i) { return i == 0 ? c->in_dim : c->hidden[i - 1]; }
-static int64_t layer_out(const eb_mlp_config *c, int i) {
-    return i == c->n_hidden ? c->out_dim : c->hidden[i];
+static void mlp_init(eb_model *m, eb_rng *rng) {
+    for (int i = 0; i <= m->mlp.n_hidden; i++) eb__init_linear_default(m, i, rng);
 }
 
-eb_status eb_mlp_new(const eb_mlp_config *c, eb_rng *init_rng, const eb_allocator *a, eb_model **out,
-                     eb_error *err) {
-    *out = NULL;
-    eb_status st = eb_mlp_config_check(c, err);
-    if (st) return st;
-    eb_model *m = eb__model_alloc(EB_MODEL_MLP, a, err);
-    if (!m) return err ? err->status : EB_ERR_NOMEM;
-    m->mlp = *c;
-    char name[64];
-    for (int i = 0; i <= c->n_hidden && !st; i++) {
-        snprintf(name, sizeof name, "layers.%d.weight", i);
-        st = eb_params_add(&m->params, name, 2, EB_SHAPE(layer_out(c, i), layer_in(c, i)), err);
-        snprintf(name, sizeof name, "layers.%d.bias", i);
-        if (!st) st = eb_params_add(&m->params, name, 1, EB_SHAPE(layer_out(c, i)), err);
-    }
-    if (!st) st = eb_params_alloc(&m->params, err);
-    if (st) {
-        eb_model_free(m);
-        return st;
-    }
-    /* as torch.nn.Linear: layer by layer, weight then bias */
-    for (int i = 0; i <= c->n_hidden; i++) {
-        const eb_param_info *w = &m->params.info[2 * i], *b = &m->params.info[2 * i + 1];
-        eb_linear_init(m->params.data + w->offset, m->params.data + b->offset, w->shape[0], w->shape[1],
-                       init_rng);
-    }
-    *out = m;
-    return EB_OK;
-}
-
-eb_tensor *eb__mlp_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train, eb_rng *rng,
-                           eb_tensor **features) {
+static eb_tensor *mlp_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train, eb_rng *rng,
+                              eb_tensor **features) {
     const eb_mlp_config *c = &m->mlp;
     if (eb_graph_status(g) == EB_OK && (x->ndim != 2 || x->shape[1] != c->in_dim)) {
         char s[96];
@@ -76,18 +57,31 @@ eb_tensor *eb__mlp_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train, e
                       eb_tensor_shape_str(x, s, sizeof s), (long long)c->in_dim);
     }
     eb_tensor *h = x;
-    for (int i = 0; i < c->n_hidden; i++) {
-        h = eb_linear(g, h, eb_params_tensor(&m->params, g, 2 * i),
-                      eb_params_tensor(&m->params, g, 2 * i + 1));
-        h = eb_activation_apply(g, h, c->activation, c->activation_param);
-    }
+    for (int i = 0; i < c->n_hidden; i++)
+        h = eb_activation_apply(g, eb__linear_forward(m, g, h, i), c->activation, c->activation_param);
     if (features) *features = h;
     if (train && c->dropout > 0.0f && c->n_hidden > 0) h = eb_dropout(g, h, c->dropout, rng);
-    int last = c->n_hidden;
-    return eb_linear(g, h, eb_params_tensor(&m->params, g, 2 * last),
-                     eb_params_tensor(&m->params, g, 2 * last + 1));
+    return eb__linear_forward(m, g, h, c->n_hidden);
 }
 
-int64_t eb__mlp_feature_dim(const eb_mlp_config *c) {
-    return c->n_hidden ? c->hidden[c->n_hidden - 1] : c->in_dim;
+static int64_t mlp_feature_dim(const eb_model *m) {
+    return m->mlp.n_hidden ? m->mlp.hidden[m->mlp.n_hidden - 1] : m->mlp.in_dim;
+}
+
+const eb__model_arch eb__arch_mlp = {"mlp", EB_MODEL_MLP, mlp_build, mlp_init, mlp_forward, mlp_feature_dim};
+
+eb_status eb_mlp_new(const eb_mlp_config *c, eb_rng *init_rng, const eb_allocator *a, eb_model **out,
+                     eb_error *err) {
+    *out = NULL;
+    eb_status st = eb_mlp_config_check(c, err);
+    if (st) return st;
+    eb_model *m = eb__model_alloc(EB_MODEL_MLP, a, err);
+    if (!m) return EB_ERR_NOMEM;
+    m->mlp = *c;
+    if ((st = eb__model_finish(m, init_rng, err))) {
+        eb_model_free(m);
+        return st;
+    }
+    *out = m;
+    return EB_OK;
 }

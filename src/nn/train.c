@@ -1,10 +1,13 @@
-/* The generic training loop: shuffled mini-batches, objective → loss on the tape, backward,
- * optional clipping, one optimizer step on the flat buffer. It knows nothing about the method. */
+/* The generic training loop: batches from a source, objective → loss on the tape, backward, optional
+ * clipping, one optimizer step on the flat buffer, a callback per epoch. It knows nothing about the
+ * method (DESIGN.md §1). */
 #include <ebood/nn.h>
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum { PURPOSE_SHUFFLE = 1, PURPOSE_DROPOUT = 2 };
 
 eb_train_params eb_train_default_params(void) {
     eb_train_params p;
@@ -17,117 +20,182 @@ eb_train_params eb_train_default_params(void) {
     return p;
 }
 
+eb_rng eb_train_epoch_rng(uint64_t seed, int64_t epoch, uint64_t purpose) {
+    eb_rng r;
+    eb_rng_seed(&r, seed ^ (0x9e3779b97f4a7c15ull * ((uint64_t)epoch + 1)) ^ (purpose << 56));
+    return r;
+}
+
 static bool all_finite(const float *v, int64_t n) {
     float acc = 0.0f;
     for (int64_t i = 0; i < n; i++) acc += v[i] * 0.0f; /* NaN·0 = NaN, Inf·0 = NaN */
     return acc == 0.0f;
 }
 
-eb_status eb_train(eb_model *m, const float *x, const int32_t *labels, int64_t n, int64_t dim,
-                   eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
-                   eb_train_result *result, eb_error *err) {
+eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_fn objective,
+                          void *objective_ctx, const eb_train_params *p, eb_train_result *result,
+                          eb_error *err) {
     memset(result, 0, sizeof *result);
-    if (dim != eb_model_in_dim(m))
+    if (src->dim != eb_model_in_dim(m))
         return eb_error_set(err, EB_ERR_SHAPE, "train: data has %lld features, the model expects %lld",
-                            (long long)dim, (long long)eb_model_in_dim(m));
-    if (n < 1 || p->batch_size < 1)
-        return eb_error_set(err, EB_ERR_ARG, "train: need at least one sample and batch size >= 1");
-    int64_t batch = p->batch_size < n ? p->batch_size : n;
-    int64_t per_epoch = p->drop_last ? n / batch : (n + batch - 1) / batch;
+                            (long long)src->dim, (long long)eb_model_in_dim(m));
+    int64_t per_epoch = src->batches_per_epoch;
     int64_t total = p->steps > 0 ? p->steps : p->epochs * per_epoch;
-    if (total < 1) return eb_error_set(err, EB_ERR_ARG, "train: nothing to do (0 steps)");
+    if (per_epoch < 1 || total < 1) return eb_error_set(err, EB_ERR_ARG, "train: nothing to do (0 steps)");
     eb_status st = eb_optimizer_params_check(&p->optimizer, err);
     if (!st) st = eb_schedule_check(&p->schedule, err);
     if (st) return st;
 
     eb_optimizer *opt = NULL;
     if ((st = eb_optimizer_new(&p->optimizer, m->params.size, &m->params.allocator, &opt, err))) return st;
-    eb_graph *g = eb_graph_new(0, &m->params.allocator);
-    float *xb = malloc((size_t)(batch * dim) * sizeof *xb);
-    int32_t *yb = labels ? malloc((size_t)batch * sizeof *yb) : NULL;
-    int64_t *perm = malloc((size_t)n * sizeof *perm);
-    if (!g || !xb || (labels && !yb) || !perm) {
-        st = eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
-        goto done;
+    int64_t epoch = 0;
+    if (p->resume) {
+        epoch = p->resume->epoch;
+        if (p->resume->optimizer_state_size != eb_optimizer_state_size(opt)) {
+            eb_optimizer_free(opt);
+            return eb_error_set(
+                err, EB_ERR_SHAPE, "train: resume: optimizer state has %lld floats, expected %lld",
+                (long long)p->resume->optimizer_state_size, (long long)eb_optimizer_state_size(opt));
+        }
+        if (p->resume->optimizer_state_size)
+            memcpy(eb_optimizer_state(opt), p->resume->optimizer_state,
+                   (size_t)p->resume->optimizer_state_size * sizeof(float));
+        eb_optimizer_set_step_count(opt, p->resume->optimizer_step);
     }
-    eb_rng rng;
-    eb_rng_seed(&rng, p->seed);
-    eb_rng shuffle_rng = eb_rng_split(&rng), dropout_rng = eb_rng_split(&rng);
+    int64_t step = epoch * per_epoch, first_epoch = epoch;
+    eb_graph *g = eb_graph_new(0, &m->params.allocator);
+    if (!g) {
+        eb_optimizer_free(opt);
+        return eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
+    }
+    if (step < total) st = src->seek_epoch(src->ctx, epoch, err);
 
     eb_progress progress;
     eb_progress_begin(&progress, "train", total, p->progress);
-    double t0 = eb_time_seconds(), last_finite = NAN, epoch_loss = 0.0;
-    int64_t pos = n, epoch = 0, epoch_batches = 0, epoch_correct = 0, epoch_seen = 0;
-    int64_t total_epochs = (total + per_epoch - 1) / per_epoch;
-    bool counts_correct = true;
-    for (int64_t step = 0; step < total; step++) {
-        if (pos + (p->drop_last ? batch : 1) > n) { /* new epoch */
-            if (epoch_batches) {
-                result->final_loss = epoch_loss / (double)epoch_batches;
-                result->final_accuracy = counts_correct ? (double)epoch_correct / (double)epoch_seen : -1.0;
+    double t0 = eb_time_seconds(), last_finite = NAN;
+    int64_t total_epochs = (total + per_epoch - 1) / per_epoch, samples = 0;
+    while (!st && step < total) {
+        eb_rng dropout_rng = eb_train_epoch_rng(p->seed, epoch, PURPOSE_DROPOUT);
+        double epoch_loss = 0.0;
+        int64_t batches = 0, correct_total = 0, seen = 0;
+        bool counts_correct = true;
+        for (int64_t b = 0; b < per_epoch && step < total; b++, step++) {
+            eb_batch_data bd;
+            if ((st = src->next(src->ctx, &bd, err))) break;
+            eb_graph_reset(g);
+            eb_batch batch = {eb_tensor_input(g, (float *)bd.x, 2, EB_SHAPE(bd.size, src->dim), false),
+                              bd.labels, bd.size};
+            int64_t correct = -1;
+            eb_tensor *loss = objective(objective_ctx, m, g, &batch, &dropout_rng, &correct);
+            if ((st = eb_graph_status(g))) {
+                eb_error_set(err, st, "train: step %lld: %s", (long long)step, eb_graph_error(g));
+                break;
             }
-            eb_rng_permutation(&shuffle_rng, n, perm);
-            pos = 0;
-            epoch++;
-            epoch_loss = 0.0;
-            epoch_batches = epoch_correct = epoch_seen = 0;
-        }
-        int64_t b = n - pos < batch ? n - pos : batch;
-        for (int64_t i = 0; i < b; i++) {
-            memcpy(xb + i * dim, x + perm[pos + i] * dim, (size_t)dim * sizeof *xb);
-            if (yb) yb[i] = labels[perm[pos + i]];
-        }
-        pos += b;
+            double lv = loss->data[0];
+            eb_params_zero_grad(&m->params);
+            if ((st = eb_graph_backward(g, loss, NULL))) {
+                eb_error_set(err, st, "train: step %lld: backward: %s", (long long)step, eb_graph_error(g));
+                break;
+            }
+            if (!isfinite(lv) || !all_finite(m->params.grad, m->params.size)) {
+                st = eb_error_set(err, EB_ERR_NUMERIC,
+                                  "train: diverged at step %lld: %s is not finite (last finite loss %g)",
+                                  (long long)step, isfinite(lv) ? "a gradient" : "the loss", last_finite);
+                break;
+            }
+            last_finite = lv;
+            if (p->clip_grad_norm > 0) eb_params_clip_grad_norm(&m->params, p->clip_grad_norm);
+            eb_optimizer_step(opt, m->params.data, m->params.grad, eb_schedule_lr(&p->schedule, step));
 
-        eb_graph_reset(g);
-        eb_batch bt = {eb_tensor_input(g, xb, 2, EB_SHAPE(b, dim), false), yb, b};
-        int64_t correct = -1;
-        eb_tensor *loss = objective(objective_ctx, m, g, &bt, &dropout_rng, &correct);
-        if ((st = eb_graph_status(g))) {
-            eb_error_set(err, st, "train: step %lld: %s", (long long)step, eb_graph_error(g));
-            break;
+            epoch_loss += lv;
+            batches++;
+            seen += bd.size;
+            samples += bd.size;
+            if (correct < 0)
+                counts_correct = false;
+            else
+                correct_total += correct;
+            eb_progress_update(&progress, step + 1, epoch + 1, total_epochs, epoch_loss / (double)batches,
+                               counts_correct ? (double)correct_total / (double)seen : -1.0, samples);
         }
-        double lv = loss->data[0];
-        eb_params_zero_grad(&m->params);
-        st = eb_graph_backward(g, loss, NULL);
-        if (st) {
-            eb_error_set(err, st, "train: step %lld: backward: %s", (long long)step, eb_graph_error(g));
-            break;
+        if (batches) {
+            result->final_loss = epoch_loss / (double)batches;
+            result->final_accuracy = counts_correct ? (double)correct_total / (double)seen : -1.0;
         }
-        if (!isfinite(lv) || !all_finite(m->params.grad, m->params.size)) {
-            st = eb_error_set(err, EB_ERR_NUMERIC,
-                              "train: diverged at step %lld: %s is not finite (last finite loss %g)",
-                              (long long)step, isfinite(lv) ? "a gradient" : "the loss", last_finite);
-            break;
-        }
-        last_finite = lv;
-        if (p->clip_grad_norm > 0) eb_params_clip_grad_norm(&m->params, p->clip_grad_norm);
-        eb_optimizer_step(opt, m->params.data, m->params.grad, eb_schedule_lr(&p->schedule, step));
-
-        epoch_loss += lv;
-        epoch_batches++;
-        epoch_seen += b;
-        if (correct < 0)
-            counts_correct = false;
-        else
-            epoch_correct += correct;
-        result->steps = step + 1;
-        eb_progress_update(&progress, step + 1, epoch, total_epochs, epoch_loss / (double)epoch_batches,
-                           counts_correct ? (double)epoch_correct / (double)epoch_seen : -1.0,
-                           (step + 1) * batch);
+        result->steps = step;
+        if (st) break;
+        if (batches == per_epoch) epoch++;
+        bool stop = p->stop_after_epochs > 0 && epoch - first_epoch >= p->stop_after_epochs;
+        eb_train_epoch_info info = {
+            epoch, step, result->final_loss, result->final_accuracy, opt, stop || step >= total};
+        if (p->on_epoch_end) st = p->on_epoch_end(p->on_epoch_end_ctx, m, &info, err);
+        if (stop) break;
     }
     eb_progress_end(&progress);
-    if (!st && epoch_batches) {
-        result->final_loss = epoch_loss / (double)epoch_batches;
-        result->final_accuracy = counts_correct ? (double)epoch_correct / (double)epoch_seen : -1.0;
-    }
     result->epochs = epoch;
     result->seconds = eb_time_seconds() - t0;
-done:
-    free(xb);
-    free(yb);
-    free(perm);
     eb_graph_free(g);
     eb_optimizer_free(opt);
+    return st;
+}
+
+/* ---- rows of an in-memory array, shuffled per epoch ---------------------------------------------- */
+typedef struct array_source {
+    const float *x;
+    const int32_t *labels;
+    int64_t n, dim, batch;
+    bool drop_last;
+    uint64_t seed;
+    int64_t epoch, pos, *perm;
+    float *xb;
+    int32_t *yb;
+} array_source;
+
+static eb_status array_seek_epoch(void *ctx, int64_t epoch, eb_error *err) {
+    (void)err;
+    array_source *s = ctx;
+    eb_rng r = eb_train_epoch_rng(s->seed, epoch, PURPOSE_SHUFFLE);
+    eb_rng_permutation(&r, s->n, s->perm);
+    s->epoch = epoch;
+    s->pos = 0;
+    return EB_OK;
+}
+
+static eb_status array_next(void *ctx, eb_batch_data *out, eb_error *err) {
+    array_source *s = ctx;
+    if (s->pos + (s->drop_last ? s->batch : 1) > s->n) array_seek_epoch(s, s->epoch + 1, err);
+    int64_t b = s->n - s->pos < s->batch ? s->n - s->pos : s->batch;
+    for (int64_t i = 0; i < b; i++) {
+        int64_t row = s->perm[s->pos + i];
+        memcpy(s->xb + i * s->dim, s->x + row * s->dim, (size_t)s->dim * sizeof(float));
+        if (s->labels) s->yb[i] = s->labels[row];
+    }
+    s->pos += b;
+    *out = (eb_batch_data){s->xb, s->labels ? s->yb : NULL, b};
+    return EB_OK;
+}
+
+eb_status eb_train(eb_model *m, const float *x, const int32_t *labels, int64_t n, int64_t dim,
+                   eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
+                   eb_train_result *result, eb_error *err) {
+    memset(result, 0, sizeof *result);
+    if (n < 1 || p->batch_size < 1)
+        return eb_error_set(err, EB_ERR_ARG, "train: need at least one sample and batch size >= 1");
+    array_source s = {x, labels, n,    dim, p->batch_size < n ? p->batch_size : n, p->drop_last, p->seed, 0,
+                      0, NULL,   NULL, NULL};
+    s.perm = malloc((size_t)n * sizeof *s.perm);
+    s.xb = malloc((size_t)(s.batch * dim) * sizeof *s.xb);
+    s.yb = malloc((size_t)s.batch * sizeof *s.yb);
+    eb_status st;
+    if (!s.perm || !s.xb || !s.yb) {
+        st = eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
+    } else {
+        eb_batch_source src = {&s, dim, p->drop_last ? n / s.batch : (n + s.batch - 1) / s.batch, array_next,
+                               array_seek_epoch};
+        st = eb_train_source(m, &src, objective, objective_ctx, p, result, err);
+    }
+    free(s.perm);
+    free(s.xb);
+    free(s.yb);
     return st;
 }

@@ -1,0 +1,254 @@
+/* bench_knn: throughput of ebood's exact k-NN and Hopfield kernels, one JSON line on stdout.
+ *
+ * bench/compare_knn.py runs it alternately with FAISS (IndexFlatL2 / IndexFlatIP), NumPy and
+ * PyTorch on the same .npy files and reports the ratios (bench/RESULTS.md). Benchmarks are
+ * programs, not tests (DESIGN.md §4).
+ *
+ * Cases (queries [nq, dim] against a bank [nb, dim], float32):
+ *   knn-ip     eb_knn_kth_inner_product: the k-th largest q·b (FAISS IndexFlatIP's D[:, k−1])
+ *   knn-l2     eb_knn_kth_distance: the k-th smallest ‖q − b‖ (sqrt of IndexFlatL2's D[:, k−1])
+ *   hopfield   eb_hopfield_lse: (1/β)·log Σ_j exp(β·q·b_j) (torch.logsumexp(β·Q@Xᵀ, 1)/β)
+ * Data: --queries/--bank .npy files, or L2-normalised Gaussian rows from --seed.
+ * Timing: --warmup untimed runs, then --reps timed runs of the whole batch; queries/s of the
+ * median. Threads: EBOOD_THREADS (or --threads). Memory: VmRSS once the data are in memory, and
+ * VmHWM (peak) at exit, reset after loading (/proc/self/status, /proc/self/clear_refs).
+ * --out writes the results (float32 .npy). */
+#include <ebood/ebood.h>
+
+#include "ood/detectors/gemm_stream_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct bench_args {
+    const char *kase; /* knn-ip | knn-l2 | hopfield */
+    const char *queries, *bank, *out;
+    int64_t nq, nb, dim, k;
+    double beta;
+    int reps, warmup, threads;
+    uint64_t seed;
+} bench_args;
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: bench_knn [--case knn-ip|knn-l2|hopfield] [--queries Q.npy --bank B.npy]\n"
+               "                 [--nq N] [--nb N] [--dim D] [--k K] [--beta B] [--reps R] [--warmup W]\n"
+               "                 [--threads N] [--seed N] [--out results.npy]\n"
+               "Prints one JSON line: queries/s of the median of R timed runs, memory.\n");
+}
+
+static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+/* Returns 0 on success, 1 on a usage error (message printed), -1 for --help. */
+static int parse_args(int argc, char **argv, bench_args *a) {
+    *a = (bench_args){.kase = "knn-ip",
+                      .nq = 10000,
+                      .nb = 50000,
+                      .dim = 512,
+                      .k = 50,
+                      .beta = 1.0,
+                      .reps = 3,
+                      .warmup = 1,
+                      .seed = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *key = argv[i];
+        if (!strcmp(key, "--help") || !strcmp(key, "-h")) return -1;
+        if (i + 1 >= argc) {
+            fprintf(stderr, "bench_knn: %s: missing value\n", key);
+            return 1;
+        }
+        const char *v = argv[++i];
+        int64_t x = 0;
+        bool ok = true;
+        if (!strcmp(key, "--case")) {
+            a->kase = v;
+            ok = !strcmp(v, "knn-ip") || !strcmp(v, "knn-l2") || !strcmp(v, "hopfield");
+        } else if (!strcmp(key, "--queries")) {
+            a->queries = v;
+        } else if (!strcmp(key, "--bank")) {
+            a->bank = v;
+        } else if (!strcmp(key, "--out")) {
+            a->out = v;
+        } else if (!strcmp(key, "--nq")) {
+            ok = parse_i64(v, 1, INT64_C(1) << 40, &a->nq);
+        } else if (!strcmp(key, "--nb")) {
+            ok = parse_i64(v, 1, INT64_C(1) << 40, &a->nb);
+        } else if (!strcmp(key, "--dim")) {
+            ok = parse_i64(v, 1, INT64_C(1) << 20, &a->dim);
+        } else if (!strcmp(key, "--k")) {
+            ok = parse_i64(v, 1, INT64_C(1) << 40, &a->k);
+        } else if (!strcmp(key, "--beta")) {
+            char *end;
+            a->beta = strtod(v, &end);
+            ok = *v && !*end && isfinite(a->beta) && a->beta > 0.0;
+        } else if (!strcmp(key, "--reps")) {
+            ok = parse_i64(v, 1, 1000, &x);
+            a->reps = (int)x;
+        } else if (!strcmp(key, "--warmup")) {
+            ok = parse_i64(v, 0, 1000, &x);
+            a->warmup = (int)x;
+        } else if (!strcmp(key, "--threads")) {
+            ok = parse_i64(v, 1, 4096, &x);
+            a->threads = (int)x;
+        } else if (!strcmp(key, "--seed")) {
+            ok = parse_i64(v, 0, INT64_MAX, &x);
+            a->seed = (uint64_t)x;
+        } else {
+            fprintf(stderr, "bench_knn: unknown option %s\n", key);
+            return 1;
+        }
+        if (!ok) {
+            fprintf(stderr, "bench_knn: %s: bad value '%s'\n", key, v);
+            return 1;
+        }
+    }
+    if (!a->queries != !a->bank) {
+        fprintf(stderr, "bench_knn: give both --queries and --bank, or neither\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* kB of a "VmRSS:"-style line of /proc/self/status; -1 if unavailable. */
+static long status_kb(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long kb = -1;
+    const size_t n = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, n)) {
+            kb = strtol(line + n, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+/* Resets VmHWM to the current RSS (Linux ≥ 4.0: "5" > /proc/self/clear_refs), so the peak we
+ * report excludes the .npy reader's transient buffers. */
+static void reset_peak(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return;
+    fputs("5", f);
+    fclose(f);
+}
+
+static float *gaussian_rows(eb_rng *rng, int64_t n, int64_t d) {
+    float *x = malloc((size_t)(n * d) * sizeof *x);
+    if (!x) return NULL;
+    eb_rng_fill_normal(rng, x, n * d, 0.0f, 1.0f);
+    for (int64_t i = 0; i < n; i++) {
+        double ss = 0.0;
+        for (int64_t c = 0; c < d; c++) ss += (double)x[i * d + c] * (double)x[i * d + c];
+        const double inv = 1.0 / sqrt(ss);
+        for (int64_t c = 0; c < d; c++) x[i * d + c] = (float)((double)x[i * d + c] * inv);
+    }
+    return x;
+}
+
+static float *load(const char *path, int64_t *rows, int64_t *cols) {
+    float *x = NULL;
+    int64_t shape[8];
+    eb_error err = {0};
+    if (eb_npy_read_f32(path, &x, 2, shape, NULL, &err)) {
+        fprintf(stderr, "bench_knn: %s\n", err.message);
+        return NULL;
+    }
+    *rows = shape[0];
+    *cols = shape[1];
+    return x;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static eb_status run(const bench_args *a, const float *q, const float *b, float *out, eb_error *err) {
+    if (!strcmp(a->kase, "knn-ip"))
+        return eb_knn_kth_inner_product(q, a->nq, b, a->nb, a->dim, a->k, out, err);
+    if (!strcmp(a->kase, "knn-l2")) return eb_knn_kth_distance(q, a->nq, b, a->nb, a->dim, a->k, out, err);
+    return eb_hopfield_lse(q, a->nq, b, a->nb, a->dim, (float)a->beta, out, err);
+}
+
+int main(int argc, char **argv) {
+    bench_args a;
+    const int pa = parse_args(argc, argv, &a);
+    if (pa) {
+        usage(pa < 0 ? stdout : stderr);
+        return pa < 0 ? 0 : 2;
+    }
+    eb_error err = {0};
+    if (eb_threads_from_env(&err)) {
+        fprintf(stderr, "bench_knn: %s\n", err.message);
+        return 2;
+    }
+    if (a.threads > 0) eb_threads_set(a.threads);
+    float *q, *b;
+    if (a.queries) {
+        int64_t dq, db;
+        q = load(a.queries, &a.nq, &dq);
+        b = load(a.bank, &a.nb, &db);
+        if (!q || !b) return 1;
+        if (dq != db) {
+            fprintf(stderr, "bench_knn: %s has dim %lld, %s has %lld\n", a.queries, (long long)dq, a.bank,
+                    (long long)db);
+            return 1;
+        }
+        a.dim = dq;
+    } else {
+        eb_rng rng;
+        eb_rng_seed(&rng, a.seed);
+        b = gaussian_rows(&rng, a.nb, a.dim);
+        q = gaussian_rows(&rng, a.nq, a.dim);
+        if (!q || !b) {
+            fprintf(stderr, "bench_knn: out of memory\n");
+            return 1;
+        }
+    }
+    float *out = malloc((size_t)a.nq * sizeof *out);
+    double *times = malloc((size_t)a.reps * sizeof *times);
+    if (!out || !times) {
+        fprintf(stderr, "bench_knn: out of memory\n");
+        return 1;
+    }
+    const long rss_data_kb = status_kb("VmRSS:");
+    reset_peak();
+    for (int r = 0; r < a.warmup + a.reps; r++) {
+        const double t0 = eb_time_seconds();
+        if (run(&a, q, b, out, &err)) {
+            fprintf(stderr, "bench_knn: %s\n", err.message);
+            return 1;
+        }
+        if (r >= a.warmup) times[r - a.warmup] = eb_time_seconds() - t0;
+    }
+    if (a.out) {
+        const int64_t shape[1] = {a.nq};
+        if (eb_npy_write(a.out, EB_DTYPE_F32, 1, shape, out, &err)) {
+            fprintf(stderr, "bench_knn: %s\n", err.message);
+            return 1;
+        }
+    }
+    printf("{\"impl\": \"ebood\", \"case\": \"%s\", \"nq\": %lld, \"nb\": %lld, \"dim\": %lld, \"k\": %lld, "
+           "\"beta\": %g, \"threads\": %d, \"isa\": \"%s\", \"times_s\": [",
+           a.kase, (long long)a.nq, (long long)a.nb, (long long)a.dim, (long long)a.k, a.beta,
+           eb_threads_get(), eb__gemm_isa_name(eb__gemm_isa_resolve(EB__GEMM_ISA_AUTO)));
+    for (int r = 0; r < a.reps; r++) printf("%s%.6f", r ? ", " : "", times[r]);
+    qsort(times, (size_t)a.reps, sizeof *times, cmp_double);
+    const double med = a.reps % 2 ? times[a.reps / 2] : 0.5 * (times[a.reps / 2 - 1] + times[a.reps / 2]);
+    printf("], \"median_s\": %.6f, \"qps\": %.1f, \"rss_data_mb\": %.1f, \"peak_rss_mb\": %.1f}\n", med,
+           (double)a.nq / med, (double)rss_data_kb / 1024.0, (double)status_kb("VmHWM:") / 1024.0);
+    free(q);
+    free(b);
+    free(out);
+    free(times);
+    return 0;
+}

@@ -1,0 +1,649 @@
+/* The generic detector layer (include/ebood/ood.h, "detectors"): kinds and parameters, checks of
+ * the data a method needs, fit/score dispatch, threshold calibration, prediction, save/load as
+ * safetensors. The methods themselves live in src/ood/detectors/, one file each. */
+#include "ood/detector_impl.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the registry ---------------------------------------------------------------------------- */
+
+static const char *const kind_names[EB_DETECTOR_KIND_COUNT] = {
+    [EB_DETECTOR_MSP] = "msp",
+    [EB_DETECTOR_MAX_LOGIT] = "maxlogit",
+    [EB_DETECTOR_ENERGY] = "energy",
+    [EB_DETECTOR_ODIN] = "odin",
+    [EB_DETECTOR_MAHALANOBIS] = "mahalanobis",
+    [EB_DETECTOR_SSD] = "ssd",
+    [EB_DETECTOR_KNN] = "knn",
+    [EB_DETECTOR_HOPFIELD] = "hopfield",
+    [EB_DETECTOR_HOPFIELD_AUX] = "hopfield_aux",
+};
+
+static const eb__detector_method *const methods[EB_DETECTOR_KIND_COUNT] = {
+    [EB_DETECTOR_MSP] = &eb__detector_msp,
+    [EB_DETECTOR_MAX_LOGIT] = &eb__detector_max_logit,
+    [EB_DETECTOR_ENERGY] = &eb__detector_energy,
+    [EB_DETECTOR_ODIN] = &eb__detector_odin,
+    [EB_DETECTOR_MAHALANOBIS] = &eb__detector_mahalanobis,
+    [EB_DETECTOR_SSD] = &eb__detector_ssd,
+    [EB_DETECTOR_KNN] = &eb__detector_knn,
+    [EB_DETECTOR_HOPFIELD] = &eb__detector_hopfield,
+    [EB_DETECTOR_HOPFIELD_AUX] = &eb__detector_hopfield_aux,
+};
+
+static const unsigned params_used[EB_DETECTOR_KIND_COUNT] = {
+    [EB_DETECTOR_MSP] = EB_PARAM_TEMPERATURE | EB_PARAM_TPR,
+    [EB_DETECTOR_MAX_LOGIT] = EB_PARAM_TPR,
+    [EB_DETECTOR_ENERGY] = EB_PARAM_TEMPERATURE | EB_PARAM_TPR,
+    [EB_DETECTOR_ODIN] = EB_PARAM_TEMPERATURE | EB_PARAM_EPS | EB_PARAM_TPR,
+    [EB_DETECTOR_MAHALANOBIS] = EB_PARAM_EPS | EB_PARAM_SHRINKAGE | EB_PARAM_TPR,
+    [EB_DETECTOR_SSD] = EB_PARAM_EPS | EB_PARAM_SHRINKAGE | EB_PARAM_TPR,
+    [EB_DETECTOR_KNN] = EB_PARAM_K | EB_PARAM_TPR,
+    [EB_DETECTOR_HOPFIELD] = EB_PARAM_BETA | EB_PARAM_TPR,
+    [EB_DETECTOR_HOPFIELD_AUX] = EB_PARAM_BETA | EB_PARAM_TPR,
+};
+
+static bool kind_valid(eb_detector_kind kind) { return (int)kind >= 0 && kind < EB_DETECTOR_KIND_COUNT; }
+
+const char *eb_detector_kind_name(eb_detector_kind kind) {
+    return kind_valid(kind) ? kind_names[kind] : "unknown";
+}
+
+/* "msp, maxlogit, …, hopfield_aux" */
+static const char *kind_list(void) {
+    return "msp, maxlogit, energy, odin, mahalanobis, ssd, knn, hopfield, hopfield_aux";
+}
+
+eb_status eb_detector_kind_parse(const char *name, eb_detector_kind *out, eb_error *err) {
+    if (!name || !out) return eb_error_set(err, EB_ERR_ARG, "detector name: NULL pointer");
+    for (int k = 0; k < EB_DETECTOR_KIND_COUNT; k++)
+        if (strcmp(name, kind_names[k]) == 0) {
+            *out = (eb_detector_kind)k;
+            return EB_OK;
+        }
+    return eb_error_set(err, EB_ERR_ARG, "detector '%s': unknown method (expected one of %s)", name,
+                        kind_list());
+}
+
+unsigned eb_detector_params_used(eb_detector_kind kind) { return kind_valid(kind) ? params_used[kind] : 0; }
+
+eb_detector_params eb_detector_default_params(eb_detector_kind kind) {
+    eb_detector_params p;
+    memset(&p, 0, sizeof p);
+    p.temperature = kind == EB_DETECTOR_ODIN ? 1000.0f : 1.0f;
+    p.eps = kind == EB_DETECTOR_ODIN ? 0.0014f : 0.0f;
+    p.k = 50;
+    p.beta = 4.0f;
+    p.shrinkage = 0.0f;
+    p.tpr = 0.95;
+    return p;
+}
+
+eb_status eb_detector_params_check(eb_detector_kind kind, const eb_detector_params *p, eb_error *err) {
+    if (!kind_valid(kind)) return eb_error_set(err, EB_ERR_ARG, "detector kind %d: unknown", (int)kind);
+    if (!p) return eb_error_set(err, EB_ERR_ARG, "params: NULL pointer");
+    unsigned used = params_used[kind];
+    const char *name = kind_names[kind];
+    if ((used & EB_PARAM_TEMPERATURE) && !(isfinite(p->temperature) && p->temperature > 0.0f))
+        return eb_error_set(err, EB_ERR_ARG, "temperature: must be a finite number > 0 for %s (got %g)", name,
+                            (double)p->temperature);
+    if ((used & EB_PARAM_EPS) && !(isfinite(p->eps) && p->eps >= 0.0f))
+        return eb_error_set(err, EB_ERR_ARG, "eps: must be a finite number >= 0 for %s (got %g)", name,
+                            (double)p->eps);
+    if ((used & EB_PARAM_K) && p->k < 1)
+        return eb_error_set(err, EB_ERR_ARG, "k: must be >= 1 for %s (got %lld)", name, (long long)p->k);
+    if ((used & EB_PARAM_BETA) && !(isfinite(p->beta) && p->beta > 0.0f))
+        return eb_error_set(err, EB_ERR_ARG, "beta: must be a finite number > 0 for %s (got %g)", name,
+                            (double)p->beta);
+    if ((used & EB_PARAM_SHRINKAGE) && !(p->shrinkage >= 0.0f && p->shrinkage <= 1.0f))
+        return eb_error_set(err, EB_ERR_ARG, "shrinkage: must be in [0, 1] for %s (got %g)", name,
+                            (double)p->shrinkage);
+    if (!(p->tpr > 0.0 && p->tpr <= 1.0))
+        return eb_error_set(err, EB_ERR_ARG, "tpr: must be in (0, 1] (got %g)", p->tpr);
+    return EB_OK;
+}
+
+static const struct {
+    unsigned bit;
+    const char *key;
+} param_keys[] = {
+    {EB_PARAM_TEMPERATURE, "temperature"}, {EB_PARAM_EPS, "eps"}, {EB_PARAM_K, "k"}, {EB_PARAM_BETA, "beta"},
+    {EB_PARAM_SHRINKAGE, "shrinkage"},     {EB_PARAM_TPR, "tpr"},
+};
+#define N_PARAM_KEYS ((int)(sizeof param_keys / sizeof param_keys[0]))
+
+static double param_get(const eb_detector_params *p, unsigned bit) {
+    switch (bit) {
+    case EB_PARAM_TEMPERATURE: return (double)p->temperature;
+    case EB_PARAM_EPS: return (double)p->eps;
+    case EB_PARAM_K: return (double)p->k;
+    case EB_PARAM_BETA: return (double)p->beta;
+    case EB_PARAM_SHRINKAGE: return (double)p->shrinkage;
+    default: return p->tpr;
+    }
+}
+
+static void param_set(eb_detector_params *p, unsigned bit, double v) {
+    switch (bit) {
+    case EB_PARAM_TEMPERATURE: p->temperature = (float)v; break;
+    case EB_PARAM_EPS: p->eps = (float)v; break;
+    case EB_PARAM_K: p->k = (int64_t)v; break;
+    case EB_PARAM_BETA: p->beta = (float)v; break;
+    case EB_PARAM_SHRINKAGE: p->shrinkage = (float)v; break;
+    default: p->tpr = v; break;
+    }
+}
+
+/* ---- lifetime and accessors ---------------------------------------------------------------------- */
+
+static void clear_fit(eb_detector *d) {
+    if (d->method->free_state) d->method->free_state(d);
+    d->state = NULL;
+    d->fitted = false;
+    d->dim = d->n_classes = d->input_dim = 0;
+    d->threshold = NAN;
+    d->note[0] = '\0';
+}
+
+eb_status eb_detector_new(eb_detector_kind kind, const eb_detector_params *p, eb_detector **out,
+                          eb_error *err) {
+    if (!out) return eb_error_set(err, EB_ERR_ARG, "out: NULL pointer");
+    *out = NULL;
+    if (!kind_valid(kind)) return eb_error_set(err, EB_ERR_ARG, "detector kind %d: unknown", (int)kind);
+    eb_detector_params params = eb_detector_default_params(kind);
+    if (p) { /* copy what the method reads; the rest keeps its defaults, so params are canonical */
+        eb_status st = eb_detector_params_check(kind, p, err);
+        if (st) return st;
+        for (int i = 0; i < N_PARAM_KEYS; i++)
+            if (params_used[kind] & param_keys[i].bit)
+                param_set(&params, param_keys[i].bit, param_get(p, param_keys[i].bit));
+    }
+    eb_detector *d = calloc(1, sizeof *d);
+    if (!d) return eb_error_set(err, EB_ERR_NOMEM, "detector: out of memory");
+    d->kind = kind;
+    d->params = params;
+    d->method = methods[kind];
+    d->threshold = NAN;
+    *out = d;
+    return EB_OK;
+}
+
+void eb_detector_free(eb_detector *d) {
+    if (!d) return;
+    clear_fit(d);
+    free(d);
+}
+
+eb_detector_kind eb_detector_kind_of(const eb_detector *d) { return d->kind; }
+const eb_detector_params *eb_detector_get_params(const eb_detector *d) { return &d->params; }
+bool eb_detector_is_fitted(const eb_detector *d) { return d->fitted; }
+int64_t eb_detector_dim(const eb_detector *d) { return d->dim; }
+int64_t eb_detector_n_classes(const eb_detector *d) { return d->n_classes; }
+int64_t eb_detector_input_dim(const eb_detector *d) { return d->input_dim; }
+const char *eb_detector_note(const eb_detector *d) { return d->note; }
+double eb_detector_threshold(const eb_detector *d) { return d->threshold; }
+
+unsigned eb_detector_fit_needs(const eb_detector *d) { return d->method->needs; }
+unsigned eb_detector_score_needs(const eb_detector *d) {
+    return d->method->score_needs ? d->method->score_needs(d)
+                                  : d->method->needs & ~(unsigned)(EB_NEEDS_LABELS | EB_NEEDS_AUX);
+}
+
+void eb__detector_note(eb_detector *d, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->note, sizeof d->note, fmt, ap);
+    va_end(ap);
+}
+
+void eb__perturb_inputs(float *out, const float *x, const float *grad, int64_t rows,
+                        const eb_detector_data *data, float eps) {
+    const int64_t din = data->input_dim;
+    const int64_t group = data->input_std ? din / data->n_input_std : din;
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < din; j++) {
+            const float std = data->input_std ? data->input_std[j / group] : 1.0f;
+            out[i * din + j] = x[i * din + j] - eps * (eb__grad_sign(grad[i * din + j]) / std);
+        }
+}
+
+void eb__l2_normalize_rows(float *out, const float *in, int64_t n, int64_t d) {
+#pragma omp parallel for schedule(static) if (n * d >= 65536)
+    for (int64_t i = 0; i < n; i++) {
+        const float *x = in + i * d;
+        double ss = 0.0;
+        for (int64_t j = 0; j < d; j++) ss += (double)x[j] * (double)x[j];
+        double norm = sqrt(ss);
+        double inv = 1.0 / (norm > 1e-12 ? norm : 1e-12);
+        float *y = out + i * d;
+        for (int64_t j = 0; j < d; j++) y[j] = (float)((double)x[j] * inv);
+    }
+}
+
+/* ---- data checks ------------------------------------------------------------------------------------ */
+
+static const char *nonfinite_name(float v) { return isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"); }
+
+/* EB_ERR_NUMERIC naming "<prefix><what>[row, col]" for the first non-finite value of x[n, d]. */
+static eb_status check_finite(const char *prefix, const char *what, const float *x, int64_t n, int64_t d,
+                              eb_error *err) {
+    int64_t total = n * d;
+    for (int64_t i = 0; i < total; i++)
+        if (!isfinite(x[i]))
+            return eb_error_set(err, EB_ERR_NUMERIC, "%s%s[%lld, %lld]: value is %s (%s must be finite)",
+                                prefix, what, (long long)(i / d), (long long)(i % d), nonfinite_name(x[i]),
+                                what);
+    return EB_OK;
+}
+
+static eb_status missing(const char *prefix, const char *what, const eb_detector *d, eb_error *err) {
+    return eb_error_set(err, EB_ERR_ARG, "%s%s: missing (%s needs it)", prefix, what, kind_names[d->kind]);
+}
+
+/* Checks what `needs` names in x. fitting: the shapes are free and get recorded on d (train data);
+ * otherwise they must equal d's fitted shapes. prefix: "train.", "val." or "". */
+static eb_status check_data(eb_detector *d, const eb_detector_data *x, unsigned needs, bool fitting,
+                            const char *prefix, eb_error *err) {
+    if (!x) return eb_error_set(err, EB_ERR_ARG, "%sdata: NULL pointer", prefix);
+    if (x->n < (fitting ? 1 : 0))
+        return eb_error_set(err, EB_ERR_ARG, "%sn: need at least %d sample%s (got %lld)", prefix,
+                            fitting ? 1 : 0, fitting ? "" : "s", (long long)x->n);
+    const int64_t n = x->n;
+    eb_status st;
+    if (needs & EB_NEEDS_FEATURES) {
+        if (x->dim < 1)
+            return eb_error_set(err, EB_ERR_ARG, "%sdim: must be >= 1 (got %lld)", prefix, (long long)x->dim);
+        if (!fitting && x->dim != d->dim)
+            return eb_error_set(err, EB_ERR_SHAPE,
+                                "%sfeatures: dim %lld, the %s detector was fitted on dim %lld", prefix,
+                                (long long)x->dim, kind_names[d->kind], (long long)d->dim);
+        if (n > 0 && !x->features) return missing(prefix, "features", d, err);
+        if ((st = check_finite(prefix, "features", x->features, n, x->dim, err))) return st;
+    }
+    if (needs & (EB_NEEDS_LOGITS | EB_NEEDS_LABELS)) {
+        if (x->n_classes < 1)
+            return eb_error_set(err, EB_ERR_ARG, "%sn_classes: must be >= 1 (got %lld)", prefix,
+                                (long long)x->n_classes);
+        if (!fitting && x->n_classes != d->n_classes)
+            return eb_error_set(err, EB_ERR_SHAPE,
+                                "%slogits: %lld classes, the %s detector was fitted on %lld", prefix,
+                                (long long)x->n_classes, kind_names[d->kind], (long long)d->n_classes);
+    }
+    if (needs & EB_NEEDS_LOGITS) {
+        if (n > 0 && !x->logits) return missing(prefix, "logits", d, err);
+        if ((st = check_finite(prefix, "logits", x->logits, n, x->n_classes, err))) return st;
+    }
+    if (needs & EB_NEEDS_LABELS) {
+        if (!x->labels) return missing(prefix, "labels", d, err);
+        int64_t *count = calloc((size_t)x->n_classes, sizeof *count);
+        if (!count) return eb_error_set(err, EB_ERR_NOMEM, "labels: out of memory");
+        for (int64_t i = 0; i < n; i++) {
+            int32_t y = x->labels[i];
+            if (y < 0 || y >= x->n_classes) {
+                free(count);
+                return eb_error_set(err, EB_ERR_ARG, "%slabels[%lld]: label %d outside [0, %lld)", prefix,
+                                    (long long)i, (int)y, (long long)x->n_classes);
+            }
+            count[y]++;
+        }
+        for (int64_t c = 0; c < x->n_classes; c++)
+            if (count[c] == 0) {
+                free(count);
+                return eb_error_set(
+                    err, EB_ERR_ARG,
+                    "%slabels: class %lld has no samples (%s needs every one of the %lld classes)", prefix,
+                    (long long)c, kind_names[d->kind], (long long)x->n_classes);
+            }
+        free(count);
+    }
+    if (needs & EB_NEEDS_MODEL) {
+        if (!x->model) return missing(prefix, "model", d, err);
+        if (!fitting && d->input_dim > 0 && eb_model_in_dim(x->model) != d->input_dim)
+            return eb_error_set(
+                err, EB_ERR_SHAPE, "%smodel: input dim %lld, the %s detector was fitted on %lld", prefix,
+                (long long)eb_model_in_dim(x->model), kind_names[d->kind], (long long)d->input_dim);
+    }
+    if (needs & EB_NEEDS_INPUTS) {
+        if (x->input_dim < 1)
+            return eb_error_set(err, EB_ERR_ARG, "%sinput_dim: must be >= 1 (got %lld)", prefix,
+                                (long long)x->input_dim);
+        if (x->model && x->input_dim != eb_model_in_dim(x->model))
+            return eb_error_set(err, EB_ERR_SHAPE, "%sinputs: dim %lld, the model expects %lld", prefix,
+                                (long long)x->input_dim, (long long)eb_model_in_dim(x->model));
+        if (n > 0 && !x->inputs) return missing(prefix, "inputs", d, err);
+        if ((st = check_finite(prefix, "inputs", x->inputs, n, x->input_dim, err))) return st;
+        if (x->input_std || x->n_input_std) {
+            if (!x->input_std || x->n_input_std < 1 || x->input_dim % x->n_input_std != 0)
+                return eb_error_set(
+                    err, EB_ERR_ARG,
+                    "%sinput_std: need n_input_std >= 1 values dividing input_dim %lld (got %lld%s)", prefix,
+                    (long long)x->input_dim, (long long)x->n_input_std, x->input_std ? "" : ", NULL array");
+            for (int64_t j = 0; j < x->n_input_std; j++)
+                if (!(isfinite(x->input_std[j]) && x->input_std[j] > 0.0f))
+                    return eb_error_set(err, EB_ERR_ARG,
+                                        "%sinput_std[%lld]: must be a finite number > 0 (got %g)", prefix,
+                                        (long long)j, (double)x->input_std[j]);
+        }
+    }
+    if (needs & EB_NEEDS_AUX) {
+        if (x->n_aux < 1 || !x->aux_features) return missing(prefix, "aux_features", d, err);
+        if ((st = check_finite(prefix, "aux_features", x->aux_features, x->n_aux, x->dim, err))) return st;
+    }
+    return EB_OK;
+}
+
+/* ---- fit / score / calibrate / predict ------------------------------------------------------------ */
+
+eb_status eb_detector_fit(eb_detector *d, const eb_detector_data *train, const eb_detector_data *val,
+                          eb_error *err) {
+    if (!d) return eb_error_set(err, EB_ERR_ARG, "detector: NULL pointer");
+    clear_fit(d);
+    const unsigned needs = d->method->needs;
+    eb_status st = check_data(d, train, needs, true, "train.", err);
+    if (st) return st;
+    if (d->kind == EB_DETECTOR_KNN && d->params.k > train->n)
+        return eb_error_set(err, EB_ERR_ARG, "k: %lld is larger than the bank (%lld training features)",
+                            (long long)d->params.k, (long long)train->n);
+    if (needs & EB_NEEDS_FEATURES) d->dim = train->dim;
+    if (needs & (EB_NEEDS_LOGITS | EB_NEEDS_LABELS)) d->n_classes = train->n_classes;
+    if (needs & EB_NEEDS_MODEL) {
+        d->input_dim = eb_model_in_dim(train->model);
+        if (!(needs & (EB_NEEDS_LOGITS | EB_NEEDS_LABELS))) d->n_classes = eb_model_out_dim(train->model);
+    }
+    if (d->method->fit && (st = d->method->fit(d, train, err))) {
+        clear_fit(d);
+        return st;
+    }
+    d->fitted = true;
+    if (!val) return EB_OK;
+
+    /* calibrate on the ID validation data */
+    if ((st = check_data(d, val, eb_detector_score_needs(d), false, "val.", err))) {
+        clear_fit(d);
+        return st;
+    }
+    if (val->n < 1) {
+        clear_fit(d);
+        return eb_error_set(err, EB_ERR_ARG, "val.n: need at least 1 sample to calibrate (got 0)");
+    }
+    float *s = malloc((size_t)val->n * sizeof *s);
+    if (!s) st = eb_error_set(err, EB_ERR_NOMEM, "val: out of memory");
+    if (!st) st = d->method->score(d, val, s, err);
+    if (!st) st = eb_detector_calibrate(d, s, val->n, d->params.tpr, err);
+    free(s);
+    if (st) clear_fit(d);
+    return st;
+}
+
+eb_status eb_detector_score(eb_detector *d, const eb_detector_data *data, float *scores, eb_error *err) {
+    if (!d) return eb_error_set(err, EB_ERR_ARG, "detector: NULL pointer");
+    if (!d->fitted)
+        return eb_error_set(err, EB_ERR_STATE, "%s detector: not fitted (call eb_detector_fit or load one)",
+                            kind_names[d->kind]);
+    eb_status st = check_data(d, data, eb_detector_score_needs(d), false, "", err);
+    if (st) return st;
+    if (data->n == 0) return EB_OK;
+    if (!scores) return eb_error_set(err, EB_ERR_ARG, "scores: NULL pointer");
+    return d->method->score(d, data, scores, err);
+}
+
+static int cmp_float_desc(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+eb_status eb_detector_calibrate(eb_detector *d, const float *id_scores, int64_t n, double tpr,
+                                eb_error *err) {
+    if (!d) return eb_error_set(err, EB_ERR_ARG, "detector: NULL pointer");
+    if (!d->fitted) return eb_error_set(err, EB_ERR_STATE, "%s detector: not fitted", kind_names[d->kind]);
+    if (n < 1 || !id_scores)
+        return eb_error_set(err, EB_ERR_ARG, "calibrate: need at least 1 ID score (got %lld)", (long long)n);
+    if (!(tpr > 0.0 && tpr <= 1.0))
+        return eb_error_set(err, EB_ERR_ARG, "tpr: must be in (0, 1] (got %g)", tpr);
+    eb_status st = check_finite("", "id_scores", id_scores, n, 1, err);
+    if (st) return st;
+    float *s = malloc((size_t)n * sizeof *s);
+    if (!s) return eb_error_set(err, EB_ERR_NOMEM, "calibrate: out of memory");
+    memcpy(s, id_scores, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_float_desc);
+    /* m = the smallest count with m/n >= tpr, compared in double as eval's fpr95_id does */
+    int64_t m = (int64_t)ceil(tpr * (double)n);
+    if (m < 1) m = 1;
+    if (m > n) m = n;
+    while (m > 1 && (double)(m - 1) / (double)n >= tpr) m--;
+    while (m < n && (double)m / (double)n < tpr) m++;
+    d->threshold = (double)s[m - 1];
+    d->params.tpr = tpr;
+    free(s);
+    return EB_OK;
+}
+
+eb_status eb_detector_predict(eb_detector *d, const eb_detector_data *data, float *scores, uint8_t *is_id,
+                              eb_error *err) {
+    if (!d) return eb_error_set(err, EB_ERR_ARG, "detector: NULL pointer");
+    if (d->fitted && isnan(d->threshold))
+        return eb_error_set(
+            err, EB_ERR_STATE,
+            "%s detector: no threshold (fit with ID validation data or call eb_detector_calibrate)",
+            kind_names[d->kind]);
+    if (!data) return eb_error_set(err, EB_ERR_ARG, "data: NULL pointer");
+    if (data->n > 0 && !is_id) return eb_error_set(err, EB_ERR_ARG, "is_id: NULL pointer");
+    float *own = NULL;
+    if (!scores && data->n > 0) {
+        own = malloc((size_t)data->n * sizeof *own);
+        if (!own) return eb_error_set(err, EB_ERR_NOMEM, "predict: out of memory");
+        scores = own;
+    }
+    eb_status st = eb_detector_score(d, data, scores, err);
+    for (int64_t i = 0; !st && i < data->n; i++) is_id[i] = (double)scores[i] >= d->threshold ? 1 : 0;
+    free(own);
+    return st;
+}
+
+/* ---- save / load ------------------------------------------------------------------------------------ */
+
+/* JSON object of the parameters the kind uses (malloc'd). */
+static char *params_json(eb_detector_kind kind, const eb_detector_params *p) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    for (int i = 0; i < N_PARAM_KEYS; i++)
+        if (params_used[kind] & param_keys[i].bit)
+            cJSON_AddNumberToObject(o, param_keys[i].key, param_get(p, param_keys[i].bit));
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+eb_status eb_detector_save(const eb_detector *d, const char *path, const eb_st_meta *extra, int n_extra,
+                           eb_error *err) {
+    if (!d || !path) return eb_error_set(err, EB_ERR_ARG, "save: NULL pointer");
+    if (!d->fitted)
+        return eb_error_set(err, EB_ERR_STATE, "%s: the %s detector is not fitted", path,
+                            kind_names[d->kind]);
+    if (n_extra < 0 || (n_extra > 0 && !extra))
+        return eb_error_set(err, EB_ERR_ARG, "%s: invalid extra metadata (n_extra = %d)", path, n_extra);
+    eb_st_tensor tensors[EB__DETECTOR_MAX_TENSORS];
+    int n_tensors = d->method->tensors ? d->method->tensors(d, tensors, EB__DETECTOR_MAX_TENSORS) : 0;
+    enum { N_OWN = 8 };
+    eb_st_meta *meta = calloc((size_t)n_extra + N_OWN, sizeof *meta);
+    char *params = params_json(d->kind, &d->params);
+    if (!meta || !params) {
+        free(meta);
+        free(params);
+        return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
+    }
+    char version[16], threshold[40], dim[24], n_classes[24], input_dim[24];
+    snprintf(version, sizeof version, "%d", EB_DETECTOR_FORMAT_VERSION);
+    if (isnan(d->threshold))
+        snprintf(threshold, sizeof threshold, "none");
+    else
+        snprintf(threshold, sizeof threshold, "%.17g", d->threshold);
+    snprintf(dim, sizeof dim, "%lld", (long long)d->dim);
+    snprintf(n_classes, sizeof n_classes, "%lld", (long long)d->n_classes);
+    snprintf(input_dim, sizeof input_dim, "%lld", (long long)d->input_dim);
+    meta[0] = (eb_st_meta){"ebood.format_version", version};
+    meta[1] = (eb_st_meta){"ebood.detector", kind_names[d->kind]};
+    meta[2] = (eb_st_meta){"ebood.params", params};
+    meta[3] = (eb_st_meta){"ebood.threshold", threshold};
+    meta[4] = (eb_st_meta){"ebood.dim", dim};
+    meta[5] = (eb_st_meta){"ebood.n_classes", n_classes};
+    meta[6] = (eb_st_meta){"ebood.input_dim", input_dim};
+    meta[7] = (eb_st_meta){"ebood.note", d->note};
+    for (int i = 0; i < n_extra; i++) meta[N_OWN + i] = extra[i];
+    eb_status st = eb_safetensors_write(path, tensors, n_tensors, meta, N_OWN + n_extra, err);
+    free(meta);
+    free(params);
+    return st;
+}
+
+eb_status eb__detector_get_f32(const eb_safetensors *file, const char *name, int ndim, const int64_t *shape,
+                               float **out, eb_error *err) {
+    *out = NULL;
+    int64_t count = 1;
+    for (int i = 0; i < ndim; i++) count *= shape[i];
+    float *buf = malloc((size_t)(count > 0 ? count : 1) * sizeof *buf);
+    if (!buf) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", eb_safetensors_path(file));
+    eb_status st = eb_safetensors_get_f32(file, name, ndim, shape, buf, err);
+    for (int64_t i = 0; !st && i < count; i++)
+        if (!isfinite(buf[i]))
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: tensor '%s': element %lld is %s",
+                              eb_safetensors_path(file), name, (long long)i, nonfinite_name(buf[i]));
+    if (st) {
+        free(buf);
+        return st;
+    }
+    *out = buf;
+    return EB_OK;
+}
+
+/* Parses a whole-string decimal integer in [lo, hi]. */
+static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+    if (!s || !*s) return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+static eb_status load_params(const char *path, eb_detector_kind kind, const char *json, eb_detector_params *p,
+                             eb_error *err) {
+    *p = eb_detector_default_params(kind);
+    cJSON *o = cJSON_Parse(json);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.params is not a JSON object", path);
+    }
+    eb_status st = EB_OK;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, o) {
+        int i = 0;
+        while (i < N_PARAM_KEYS && strcmp(param_keys[i].key, item->string) != 0) i++;
+        if (i == N_PARAM_KEYS || !(params_used[kind] & param_keys[i].bit)) {
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.params: unknown key '%s' for %s", path,
+                              item->string, kind_names[kind]);
+            break;
+        }
+        double v = item->valuedouble;
+        if (!cJSON_IsNumber(item) || !isfinite(v) ||
+            (param_keys[i].bit == EB_PARAM_K && (v != floor(v) || v < 1 || v > 9.0e15))) {
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.params: bad value for '%s'", path, item->string);
+            break;
+        }
+        param_set(p, param_keys[i].bit, v);
+    }
+    cJSON_Delete(o);
+    eb_error perr = {0};
+    if (!st && eb_detector_params_check(kind, p, &perr))
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.params: %s", path, perr.message);
+    return st;
+}
+
+eb_status eb_detector_load(const char *path, eb_detector **out, eb_error *err) {
+    if (!out || !path) return eb_error_set(err, EB_ERR_ARG, "load: NULL pointer");
+    *out = NULL;
+    eb_safetensors *file = NULL;
+    eb_status st = eb_safetensors_read(path, &file, err);
+    if (st) return st;
+    const char *version = eb_safetensors_meta(file, "ebood.format_version");
+    const char *method = eb_safetensors_meta(file, "ebood.detector");
+    const char *params_s = eb_safetensors_meta(file, "ebood.params");
+    const char *threshold_s = eb_safetensors_meta(file, "ebood.threshold");
+    const char *note = eb_safetensors_meta(file, "ebood.note");
+    int64_t v = 0, dims[3] = {0, 0, 0};
+    const char *dim_keys[3] = {"ebood.dim", "ebood.n_classes", "ebood.input_dim"};
+    eb_detector_kind kind = EB_DETECTOR_MSP;
+    eb_detector_params params;
+    eb_detector *d = NULL;
+    if (!version || !method)
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: not an ebood detector file (no ebood.detector metadata)",
+                          path);
+    else if (!parse_int(version, 1, INT32_MAX, &v))
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: malformed ebood.format_version '%s'", path, version);
+    else if (v > EB_DETECTOR_FORMAT_VERSION)
+        st = eb_error_set(err, EB_ERR_UNSUPPORTED,
+                          "%s: detector format version %lld (this ebood reads up to %d)", path, (long long)v,
+                          EB_DETECTOR_FORMAT_VERSION);
+    else if (eb_detector_kind_parse(method, &kind, NULL))
+        st = eb_error_set(err, EB_ERR_UNSUPPORTED, "%s: unknown detector method '%s' (this ebood knows %s)",
+                          path, method, kind_list());
+    else if (!params_s || !threshold_s)
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: missing ebood.%s metadata", path,
+                          !params_s ? "params" : "threshold");
+    for (int i = 0; i < 3 && !st; i++)
+        if (!parse_int(eb_safetensors_meta(file, dim_keys[i]), 0, INT32_MAX, &dims[i]))
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: missing or malformed %s metadata", path, dim_keys[i]);
+    if (!st) st = load_params(path, kind, params_s, &params, err);
+    double threshold = NAN;
+    if (!st && strcmp(threshold_s, "none") != 0) {
+        char *end;
+        errno = 0;
+        threshold = strtod(threshold_s, &end);
+        if (errno || *end || !*threshold_s || !isfinite(threshold))
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: malformed ebood.threshold '%s'", path, threshold_s);
+    }
+    if (!st) st = eb_detector_new(kind, &params, &d, err);
+    if (!st) {
+        const unsigned needs = d->method->needs | eb_detector_score_needs(d);
+        d->dim = dims[0];
+        d->n_classes = dims[1];
+        d->input_dim = dims[2];
+        if (((needs & EB_NEEDS_FEATURES) && d->dim < 1) ||
+            ((needs & (EB_NEEDS_LOGITS | EB_NEEDS_LABELS)) && d->n_classes < 1) ||
+            ((d->method->needs & EB_NEEDS_MODEL) && d->input_dim < 1))
+            st = eb_error_set(err, EB_ERR_FORMAT,
+                              "%s: ebood.dim/n_classes/input_dim (%lld/%lld/%lld) do not fit %s", path,
+                              (long long)d->dim, (long long)d->n_classes, (long long)d->input_dim, method);
+    }
+    if (!st && d->method->load) st = d->method->load(d, file, err);
+    if (!st) {
+        /* every tensor in the file must be one the method reads */
+        eb_st_tensor expected[EB__DETECTOR_MAX_TENSORS];
+        int n_expected = d->method->tensors ? d->method->tensors(d, expected, EB__DETECTOR_MAX_TENSORS) : 0;
+        for (int i = 0; i < eb_safetensors_count(file) && !st; i++) {
+            const char *name = eb_safetensors_at(file, i)->name;
+            bool known = false;
+            for (int j = 0; j < n_expected && !known; j++) known = strcmp(expected[j].name, name) == 0;
+            if (!known)
+                st = eb_error_set(err, EB_ERR_FORMAT, "%s: unexpected tensor '%s' in a %s detector", path,
+                                  name, method);
+        }
+    }
+    if (!st) {
+        d->fitted = true;
+        d->threshold = threshold;
+        snprintf(d->note, sizeof d->note, "%s", note ? note : "");
+        *out = d;
+    } else {
+        eb_detector_free(d);
+    }
+    eb_safetensors_free(file);
+    return st;
+}

@@ -1,0 +1,82 @@
+/* The detector vtable: one implementation per method, each in its own file under
+ * src/ood/detectors/, registered in src/ood/detector.c (which does everything generic: parameter
+ * checks, presence/shape/finiteness checks of the data, threshold calibration, save/load). */
+#ifndef EBOOD_DETECTOR_IMPL_H
+#define EBOOD_DETECTOR_IMPL_H
+
+#include <ebood/ood.h>
+#include <ebood/safetensors.h>
+
+#define EB__DETECTOR_MAX_TENSORS 16
+
+typedef struct eb__detector_method {
+    const char *name;
+    /* EB_NEEDS_* bits fit() needs. Unless score_needs is set, score() needs the same bits minus
+     * EB_NEEDS_LABELS and EB_NEEDS_AUX (fit-only inputs). */
+    unsigned needs;
+    /* Fits d->state from ID training data. Before the call the generic layer has freed any old
+     * state, checked that every array `needs` names is present, finite and consistently shaped
+     * (labels in range, every class non-empty), and set d->dim (train->dim when FEATURES is
+     * needed), d->n_classes (when LOGITS or LABELS), d->input_dim (when MODEL). On failure the
+     * method frees what it allocated (or leaves it in d->state for free_state). NULL = nothing to
+     * fit. */
+    eb_status (*fit)(eb_detector *d, const eb_detector_data *train, eb_error *err);
+    /* scores[data->n], n ≥ 1; the generic layer has checked presence, finiteness and dims against
+     * d->dim / d->n_classes / d->input_dim of what score_needs names. */
+    eb_status (*score)(eb_detector *d, const eb_detector_data *data, float *scores, eb_error *err);
+    /* The fitted arrays as safetensors tensors, at most `max` (EB__DETECTOR_MAX_TENSORS); pointers
+     * into d->state, valid until the next fit/free. Returns the count. NULL = no arrays. */
+    int (*tensors)(const eb_detector *d, eb_st_tensor *out, int max);
+    /* Rebuilds d->state from a loaded file. d->params, d->dim, d->n_classes, d->input_dim are
+     * already set from the metadata; check every tensor's shape against them (eb__detector_get_f32
+     * does) and name the file in errors. NULL = no arrays. */
+    eb_status (*load)(eb_detector *d, const eb_safetensors *file, eb_error *err);
+    /* Frees d->state (may be called on a partially built state) and sets it to NULL. */
+    void (*free_state)(eb_detector *d);
+    /* Optional: score() needs, when they depend on the parameters (see needs). */
+    unsigned (*score_needs)(const eb_detector *d);
+} eb__detector_method;
+
+struct eb_detector {
+    eb_detector_kind kind;
+    eb_detector_params params;
+    const eb__detector_method *method;
+    bool fitted;
+    int64_t dim;       /* feature dimension fitted on (0 if unused) */
+    int64_t n_classes; /* classes of logits/labels fitted on (0 if unused) */
+    int64_t input_dim; /* model input dimension (0 if unused) */
+    double threshold;  /* NaN until calibrated */
+    char note[256];    /* "" or one line from fit (e.g. a covariance ridge) */
+    void *state;       /* method-specific, owned */
+};
+
+/* One per method file. */
+extern const eb__detector_method eb__detector_msp, eb__detector_max_logit, eb__detector_energy,
+    eb__detector_odin, eb__detector_mahalanobis, eb__detector_ssd, eb__detector_knn, eb__detector_hopfield,
+    eb__detector_hopfield_aux;
+
+/* ---- helpers for method files (src/ood/detector.c) ---------------------------------------------- */
+
+/* Records a note on d (printf-style, one line, truncated to fit). */
+void eb__detector_note(eb_detector *d, const char *fmt, ...) EB_PRINTF(2, 3);
+
+/* Allocates (malloc) and fills *out with the F32 tensor `name` of the loaded file, checking its
+ * shape is exactly shape[0..ndim) and every value finite. Errors name the file and tensor. */
+eb_status eb__detector_get_f32(const eb_safetensors *file, const char *name, int ndim, const int64_t *shape,
+                               float **out, eb_error *err);
+
+/* out[i, :] = in[i, :] / max(‖in[i, :]‖₂, 1e-12) for n rows of dim d (torch F.normalize's eps);
+ * computed in double, in place allowed (out == in). */
+void eb__l2_normalize_rows(float *out, const float *in, int64_t n, int64_t d);
+
+/* The sign used by ODIN/Mahalanobis pre-processing (torch.ge(grad, 0) mapped to ±1): +1 for g ≥ 0
+ * (including +0 and −0), −1 otherwise. */
+static inline float eb__grad_sign(float g) { return g >= 0.0f ? 1.0f : -1.0f; }
+
+/* The input perturbation of ODIN and the Mahalanobis pre-processing (specs §1), for `rows` rows of
+ * data->input_dim values: out = x − eps · sign(grad) / std, with std from data->input_std (see
+ * eb_detector_data; NULL = 1). out may not alias grad. */
+void eb__perturb_inputs(float *out, const float *x, const float *grad, int64_t rows,
+                        const eb_detector_data *data, float eps);
+
+#endif

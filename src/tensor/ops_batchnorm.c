@@ -1,0 +1,190 @@
+/* Batch normalisation over channel axis 1 of x[N,C,H,W] or x[N,C] (nn.BatchNorm2d / BatchNorm1d;
+ * Ioffe & Szegedy 2015). x is viewed as [N, C, S] with S = H·W (or 1); each channel has M = N·S values.
+ *   x̂ = (x − μ_c) · r_c,  r_c = 1/√(σ²_c + eps),  y = γ_c · x̂ + β_c
+ * Training: μ_c, σ²_c are the batch mean and biased variance; backward through them:
+ *   ∂L/∂x = γ_c · r_c · (g − mean(g) − x̂ · mean(g · x̂)),  g = ∂L/∂y, means over the channel's M values.
+ * Eval: μ, σ² are the running statistics (constants), so ∂L/∂x = γ_c · r_c · g.
+ * Both: ∂L/∂γ_c = Σ g · x̂, ∂L/∂β_c = Σ g. */
+#include "tensor/graph_impl.h"
+
+#include <math.h>
+
+/* The node's aux data (arena). */
+typedef struct bn_aux {
+    int64_t n, c, s; /* x viewed as [n, c, s] */
+    bool training;
+    float *mean, *invstd; /* [C]: the μ and r the forward used (kept for backward) */
+    float *var;           /* [C]: the biased batch variance (training) */
+} bn_aux;
+
+eb_batch_norm_params eb_batch_norm_default_params(void) {
+    return (eb_batch_norm_params){.momentum = 0.1f, .eps = 1e-5f, .training = true};
+}
+
+static bool is_channel_vector(const eb_tensor *t, int64_t c) { return t->ndim == 1 && t->shape[0] == c; }
+
+eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor *beta, float *running_mean,
+                         float *running_var, const eb_batch_norm_params *p) {
+    if (!eb__inputs_ok(g, "batch_norm", x, NULL)) return eb__poison(g);
+    const eb_batch_norm_params q = p ? *p : eb_batch_norm_default_params();
+    if (!(q.momentum >= 0.0f && q.momentum <= 1.0f) || !(q.eps > 0.0f) || isinf(q.eps)) {
+        eb_graph_fail(g, EB_ERR_ARG, "batch_norm: momentum %g must be in [0, 1] and eps %g finite and > 0",
+                      (double)q.momentum, (double)q.eps);
+        return eb__poison(g);
+    }
+    if (!running_mean != !running_var) {
+        eb_graph_fail(g, EB_ERR_ARG,
+                      "batch_norm: running_mean and running_var must both be given or both NULL");
+        return eb__poison(g);
+    }
+    if (!q.training && !running_mean) {
+        eb_graph_fail(g, EB_ERR_ARG, "batch_norm: eval mode needs running_mean and running_var");
+        return eb__poison(g);
+    }
+    if (x->ndim != 2 && x->ndim != 4) {
+        eb__fail_shapes(g, "batch_norm", x, NULL, "expected x[N,C] or x[N,C,H,W]");
+        return eb__poison(g);
+    }
+    const int64_t n = x->shape[0], c = x->shape[1], s = x->ndim == 4 ? x->shape[2] * x->shape[3] : 1;
+    if (gamma && !is_channel_vector(gamma, c)) {
+        eb__fail_shapes(g, "batch_norm", x, gamma, "gamma must be [C] (C = x's dim 1)");
+        return eb__poison(g);
+    }
+    if (beta && !is_channel_vector(beta, c)) {
+        eb__fail_shapes(g, "batch_norm", x, beta, "beta must be [C] (C = x's dim 1)");
+        return eb__poison(g);
+    }
+    if (q.training && n * s < 2) {
+        eb__fail_shapes(g, "batch_norm", x, NULL, "training needs more than 1 value per channel");
+        return eb__poison(g);
+    }
+
+    bn_aux *a = eb__arena_alloc(g, sizeof *a);
+    float *stats = a ? eb__arena_alloc(g, (size_t)(3 * c + 1) * sizeof(float)) : NULL; /* +1: C may be 0 */
+    if (!stats) return eb__poison(g);
+    *a = (bn_aux){.n = n,
+                  .c = c,
+                  .s = s,
+                  .training = q.training,
+                  .mean = stats,
+                  .invstd = stats + c,
+                  .var = stats + 2 * c};
+    if (!q.training)
+        for (int64_t j = 0; j < c; j++) {
+            a->mean[j] = running_mean[j];
+            a->invstd[j] = (float)(1.0 / sqrt((double)running_var[j] + (double)q.eps));
+        }
+
+    eb_tensor *out = eb__node(g, EB_OP_BATCH_NORM, x->ndim, x->shape, x, gamma, beta);
+    if (!out) return eb__poison(g);
+    out->aux = a;
+    out->fparam[0] = q.eps;
+    eb__forward(out);
+
+    /* running ← (1 − m)·running + m·batch, with the unbiased variance (PyTorch's rule) */
+    if (q.training && running_mean) {
+        const double m = (double)q.momentum, unbias = (double)(n * s) / (double)(n * s - 1);
+        for (int64_t j = 0; j < c; j++) {
+            running_mean[j] = (float)((1.0 - m) * (double)running_mean[j] + m * (double)a->mean[j]);
+            running_var[j] = (float)((1.0 - m) * (double)running_var[j] + m * (double)a->var[j] * unbias);
+        }
+    }
+    return out;
+}
+
+/* Pointer to x[i, ch, 0] in the [n, c, s] view. */
+#define AT(base, a, i, ch) ((base) + ((i) * (a)->c + (ch)) * (a)->s)
+
+/* Row sums in double with four interleaved accumulators: a fixed order, and four independent add
+ * chains instead of one (the loops stay scalar: no fast-math reassociation). */
+/* Σ (x[k] − shift)^p for p = 1 (returned) and p = 2 (*sq) */
+static double row_moments(const float *x, int64_t n, double shift, double *sq) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+    int64_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        double c0 = (double)x[k] - shift, c1 = (double)x[k + 1] - shift;
+        double c2 = (double)x[k + 2] - shift, c3 = (double)x[k + 3] - shift;
+        s0 += c0, s1 += c1, s2 += c2, s3 += c3;
+        q0 += c0 * c0, q1 += c1 * c1, q2 += c2 * c2, q3 += c3 * c3;
+    }
+    for (; k < n; k++) {
+        double c = (double)x[k] - shift;
+        s0 += c, q0 += c * c;
+    }
+    *sq += (q0 + q1) + (q2 + q3);
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* Σ g[k] (returned) and Σ (x[k] − shift)·g[k] (*dot) */
+static double row_grad_moments(const float *x, const float *g, int64_t n, double shift, double *dot) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+    int64_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        double g0 = (double)g[k], g1 = (double)g[k + 1], g2 = (double)g[k + 2], g3 = (double)g[k + 3];
+        s0 += g0, s1 += g1, s2 += g2, s3 += g3;
+        d0 += ((double)x[k] - shift) * g0, d1 += ((double)x[k + 1] - shift) * g1;
+        d2 += ((double)x[k + 2] - shift) * g2, d3 += ((double)x[k + 3] - shift) * g3;
+    }
+    for (; k < n; k++) {
+        s0 += (double)g[k];
+        d0 += ((double)x[k] - shift) * (double)g[k];
+    }
+    *dot += (d0 + d1) + (d2 + d3);
+    return (s0 + s1) + (s2 + s3);
+}
+
+void eb__forward_batch_norm(eb_tensor *out) {
+    const bn_aux *a = out->aux;
+    const float *x = out->src[0]->data;
+    const float *gamma = out->src[1] ? out->src[1]->data : NULL,
+                *beta = out->src[2] ? out->src[2]->data : NULL;
+    const double eps = (double)out->fparam[0];
+#pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
+    for (int64_t ch = 0; ch < a->c; ch++) {
+        if (a->training) { /* two passes in double: the mean, then the biased variance around it */
+            double sum = 0.0, sq = 0.0, unused = 0.0, m_count = (double)(a->n * a->s);
+            for (int64_t i = 0; i < a->n; i++) sum += row_moments(AT(x, a, i, ch), a->s, 0.0, &unused);
+            double mean = sum / m_count;
+            for (int64_t i = 0; i < a->n; i++) row_moments(AT(x, a, i, ch), a->s, mean, &sq);
+            double var = sq / m_count;
+            a->mean[ch] = (float)mean;
+            a->var[ch] = (float)var;
+            a->invstd[ch] = (float)(1.0 / sqrt(var + eps));
+        }
+        const float mean = a->mean[ch], scale = a->invstd[ch] * (gamma ? gamma[ch] : 1.0f);
+        const float shift = beta ? beta[ch] : 0.0f;
+        for (int64_t i = 0; i < a->n; i++) {
+            const float *xi = AT(x, a, i, ch);
+            float *yi = AT(out->data, a, i, ch);
+            for (int64_t k = 0; k < a->s; k++) yi[k] = (xi[k] - mean) * scale + shift;
+        }
+    }
+}
+
+void eb__backward_batch_norm(eb_tensor *out) {
+    const bn_aux *a = out->aux;
+    const float *x = out->src[0]->data, *gy = out->grad;
+    const float *gamma = out->src[1] ? out->src[1]->data : NULL;
+    float *gx = eb__src_grad(out, 0), *ggamma = eb__src_grad(out, 1), *gbeta = eb__src_grad(out, 2);
+    const double m_count = (double)(a->n * a->s);
+#pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
+    for (int64_t ch = 0; ch < a->c; ch++) {
+        const float mean = a->mean[ch], r = a->invstd[ch];
+        double sg = 0.0, sgx = 0.0; /* Σ g, then Σ g·x̂ = r·Σ g·(x − μ) */
+        for (int64_t i = 0; i < a->n; i++)
+            sg += row_grad_moments(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, mean, &sgx);
+        sgx *= (double)r;
+        if (ggamma) ggamma[ch] += (float)sgx;
+        if (gbeta) gbeta[ch] += (float)sg;
+        if (!gx) continue;
+        const float k_scale = r * (gamma ? gamma[ch] : 1.0f);
+        const float g_mean = a->training ? (float)(sg / m_count) : 0.0f;
+        const float gx_mean = a->training ? (float)(sgx / m_count) : 0.0f;
+        for (int64_t i = 0; i < a->n; i++) {
+            const float *xi = AT(x, a, i, ch), *gi = AT(gy, a, i, ch);
+            float *gxi = AT(gx, a, i, ch);
+            for (int64_t k = 0; k < a->s; k++)
+                gxi[k] += k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+/* Pooling over the spatial dimensions of x[N,C,H,W]: max and average windows (F.max_pool2d,
+ * F.avg_pool2d with floor mode and count_include_pad=True) and the global average (→ [N,C]).
+ * Window (i, j) covers rows i·sh − ph .. i·sh − ph + kh − 1 and columns likewise; the part outside
+ * the image is padding (−∞ for max, 0 for average). Every (n, c) plane is independent: OpenMP runs
+ * over planes. */
+#include "tensor/graph_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+
+/* The node's aux data (arena). */
+typedef struct pool_aux {
+    eb_pool2d_params p;
+    int32_t *argmax; /* max: offset in its H·W plane of each output's winner */
+} pool_aux;
+
+eb_pool2d_params eb_pool2d_params_square(int kernel, int stride, int pad) {
+    return (eb_pool2d_params){.kernel_h = kernel,
+                              .kernel_w = kernel,
+                              .stride_h = stride,
+                              .stride_w = stride,
+                              .pad_h = pad,
+                              .pad_w = pad};
+}
+
+static eb_tensor *pool_node(eb_graph *g, eb_op op, eb_tensor *x, const eb_pool2d_params *p) {
+    const char *name = eb_op_name(op);
+    if (!eb__inputs_ok(g, name, x, NULL)) return eb__poison(g);
+    if (!p) {
+        eb_graph_fail(g, EB_ERR_ARG, "%s: pooling parameters are NULL", name);
+        return eb__poison(g);
+    }
+    if (p->kernel_h < 1 || p->kernel_w < 1 || p->stride_h < 1 || p->stride_w < 1 || p->pad_h < 0 ||
+        p->pad_w < 0 || p->pad_h > p->kernel_h / 2 || p->pad_w > p->kernel_w / 2) {
+        eb_graph_fail(
+            g, EB_ERR_ARG,
+            "%s: kernel (%d, %d) and stride (%d, %d) must be >= 1 and padding (%d, %d) in [0, kernel/2]",
+            name, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->pad_h, p->pad_w);
+        return eb__poison(g);
+    }
+    if (x->ndim != 4) {
+        eb__fail_shapes(g, name, x, NULL, "expected x[N,C,H,W]");
+        return eb__poison(g);
+    }
+    const int64_t hp = x->shape[2] + 2 * (int64_t)p->pad_h, wp = x->shape[3] + 2 * (int64_t)p->pad_w;
+    if (p->kernel_h > hp || p->kernel_w > wp || x->shape[2] * x->shape[3] > INT32_MAX) {
+        char why[160];
+        snprintf(why, sizeof why, "window %dx%d larger than the padded input %lldx%lld (padding %d, %d)",
+                 p->kernel_h, p->kernel_w, (long long)hp, (long long)wp, p->pad_h, p->pad_w);
+        eb__fail_shapes(g, name, x, NULL, x->shape[2] * x->shape[3] > INT32_MAX ? "plane too large" : why);
+        return eb__poison(g);
+    }
+    const int64_t oh = (hp - p->kernel_h) / p->stride_h + 1, ow = (wp - p->kernel_w) / p->stride_w + 1;
+    const int64_t out_size = x->shape[0] * x->shape[1] * oh * ow;
+    pool_aux *a = eb__arena_alloc(g, sizeof *a);
+    if (!a) return eb__poison(g);
+    a->p = *p;
+    a->argmax = NULL;
+    if (op == EB_OP_MAX_POOL2D &&
+        !(a->argmax = eb__arena_alloc(g, (size_t)(out_size ? out_size : 1) * sizeof(int32_t))))
+        return eb__poison(g);
+    eb_tensor *out = eb__node(g, op, 4, EB_SHAPE(x->shape[0], x->shape[1], oh, ow), x, NULL, NULL);
+    if (!out) return eb__poison(g);
+    out->aux = a;
+    eb__forward(out);
+    return out;
+}
+
+eb_tensor *eb_max_pool2d(eb_graph *g, eb_tensor *x, const eb_pool2d_params *p) {
+    return pool_node(g, EB_OP_MAX_POOL2D, x, p);
+}
+eb_tensor *eb_avg_pool2d(eb_graph *g, eb_tensor *x, const eb_pool2d_params *p) {
+    return pool_node(g, EB_OP_AVG_POOL2D, x, p);
+}
+
+/* Image and output sizes of a pooling node; planes = N·C. */
+typedef struct pool_geom {
+    int64_t h, w, oh, ow, planes;
+} pool_geom;
+
+static pool_geom geom_of(const eb_tensor *out) {
+    const eb_tensor *x = out->src[0];
+    return (pool_geom){.h = x->shape[2],
+                       .w = x->shape[3],
+                       .oh = out->shape[2],
+                       .ow = out->shape[3],
+                       .planes = x->shape[0] * x->shape[1]};
+}
+
+/* The window of output (i, j) clipped to the image: rows [*h0, *h1), columns [*w0, *w1). */
+static void window(const eb_pool2d_params *p, const pool_geom *s, int64_t i, int64_t j, int64_t *h0,
+                   int64_t *h1, int64_t *w0, int64_t *w1) {
+    int64_t hs = i * p->stride_h - p->pad_h, ws = j * p->stride_w - p->pad_w;
+    *h0 = hs > 0 ? hs : 0;
+    *h1 = hs + p->kernel_h < s->h ? hs + p->kernel_h : s->h;
+    *w0 = ws > 0 ? ws : 0;
+    *w1 = ws + p->kernel_w < s->w ? ws + p->kernel_w : s->w;
+}
+
+/* Scan order row-major; a later value wins only if strictly greater (or NaN), as PyTorch's CPU kernel.
+ * pad ≤ kernel/2 guarantees every window holds at least one pixel. */
+void eb__forward_max_pool2d(eb_tensor *out) {
+    const pool_aux *a = out->aux;
+    const pool_geom s = geom_of(out);
+    const float *x = out->src[0]->data;
+#pragma omp parallel for if (out->src[0]->size > EB_PARALLEL_MIN)
+    for (int64_t pl = 0; pl < s.planes; pl++) {
+        const float *xp = x + pl * s.h * s.w;
+        for (int64_t i = 0; i < s.oh; i++)
+            for (int64_t j = 0; j < s.ow; j++) {
+                int64_t h0, h1, w0, w1;
+                window(&a->p, &s, i, j, &h0, &h1, &w0, &w1);
+                float m = -INFINITY;
+                int64_t best = h0 * s.w + w0;
+                for (int64_t y = h0; y < h1; y++)
+                    for (int64_t z = w0; z < w1; z++) {
+                        float v = xp[y * s.w + z];
+                        if (v > m || isnan(v)) {
+                            m = v;
+                            best = y * s.w + z;
+                        }
+                    }
+                int64_t k = (pl * s.oh + i) * s.ow + j;
+                out->data[k] = m;
+                a->argmax[k] = (int32_t)best;
+            }
+    }
+}
+
+void eb__backward_max_pool2d(eb_tensor *out) {
+    const pool_aux *a = out->aux;
+    const pool_geom s = geom_of(out);
+    float *gx = eb__src_grad(out, 0);
+    if (!gx) return;
+    const int64_t per_plane = s.oh * s.ow;
+#pragma omp parallel for if (out->src[0]->size > EB_PARALLEL_MIN)
+    for (int64_t pl = 0; pl < s.planes; pl++) {
+        float *gp = gx + pl * s.h * s.w;
+        for (int64_t k = pl * per_plane; k < (pl + 1) * per_plane; k++) gp[a->argmax[k]] += out->grad[k];
+    }
+}
+
+/* y = (Σ of the window's pixels) / (kh·kw): padding counts as zeros in the divisor. */
+void eb__forward_avg_pool2d(eb_tensor *out) {
+    const pool_aux *a = out->aux;
+    const pool_geom s = geom_of(out);
+    const float *x = out->src[0]->data;
+    const double inv = 1.0 / ((double)a->p.kernel_h * (double)a->p.kernel_w);
+#pragma omp parallel for if (out->src[0]->size > EB_PARALLEL_MIN)
+    for (int64_t pl = 0; pl < s.planes; pl++) {
+        const float *xp = x + pl * s.h * s.w;
+        for (int64_t i = 0; i < s.oh; i++)
+            for (int64_t j = 0; j < s.ow; j++) {
+                int64_t h0, h1, w0, w1;
+                window(&a->p, &s, i, j, &h0, &h1, &w0, &w1);
+                double sum = 0.0;
+                for (int64_t y = h0; y < h1; y++)
+                    for (int64_t z = w0; z < w1; z++) sum += (double)xp[y * s.w + z];
+                out->data[(pl * s.oh + i) * s.ow + j] = (float)(sum * inv);
+            }
+    }
+}
+
+void eb__backward_avg_pool2d(eb_tensor *out) {
+    const pool_aux *a = out->aux;
+    const pool_geom s = geom_of(out);
+    float *gx = eb__src_grad(out, 0);
+    if (!gx) return;
+    const float inv = (float)(1.0 / ((double)a->p.kernel_h * (double)a->p.kernel_w));
+#pragma omp parallel for if (out->src[0]->size > EB_PARALLEL_MIN)
+    for (int64_t pl = 0; pl < s.planes; pl++) {
+        float *gp = gx + pl * s.h * s.w;
+        for (int64_t i = 0; i < s.oh; i++)
+            for (int64_t j = 0; j < s.ow; j++) {
+                int64_t h0, h1, w0, w1;
+                window(&a->p, &s, i, j, &h0, &h1, &w0, &w1);
+                float g = out->grad[(pl * s.oh + i) * s.ow + j] * inv;
+                for (int64_t y = h0; y < h1; y++)
+                    for (int64_t z = w0; z < w1; z++) gp[y * s.w + z] += g;
+            }
+    }
+}
+
+eb_tensor *eb_global_avg_pool(eb_graph *g, eb_tensor *x) {
+    if (!eb__inputs_ok(g, "global_avg_pool", x, NULL)) return eb__poison(g);
+    if (x->ndim != 4 || x->shape[2] * x->shape[3] == 0) {
+        eb__fail_shapes(g, "global_avg_pool", x, NULL, "expected x[N,C,H,W] with H·W >= 1");
+        return eb__poison(g);
+    }
+    eb_tensor *out = eb__node(g, EB_OP_GLOBAL_AVG_POOL, 2, EB_SHAPE(x->shape[0], x->shape[1]), x, NULL, NULL);
+    if (!out) return eb__poison(g);
+    eb__forward(out);
+    return out;
+}
+
+/* y[n,c] = mean over the H·W plane (in double) */
+void eb__forward_global_avg_pool(eb_tensor *out) {
+    const eb_tensor *x = out->src[0];
+    const int64_t hw = x->shape[2] * x->shape[3];
+#pragma omp parallel for if (x->size > EB_PARALLEL_MIN)
+    for (int64_t pl = 0; pl < out->size; pl++) {
+        double sum = 0.0;
+        for (int64_t k = 0; k < hw; k++) sum += (double)x->data[pl * hw + k];
+        out->data[pl] = (float)(sum / (double)hw);
+    }
+}
+
+void eb__backward_global_avg_pool(eb_tensor *out) {
+    const eb_tensor *x = out->src[0];
+    float *gx = eb__src_grad(out, 0);
+    if (!gx) return;
+    const int64_t hw = x->shape[2] * x->shape[3];
+    const float inv = (float)(1.0 / (double)hw);
+#pragma omp parallel for if (x->size > EB_PARALLEL_MIN)
+    for (int64_t pl = 0; pl < out->size; pl++) {
+        float g = out->grad[pl] * inv;
+        for (int64_t k = 0; k < hw; k++) gx[pl * hw + k] += g;
+    }
+}
