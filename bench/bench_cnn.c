@@ -19,7 +19,13 @@
  * Timing: --warmup steps, then --windows windows of --iters steps each; samples/s per window, the
  * median is the result. Threads: EBOOD_THREADS (or --threads). The conv2d backend follows EBOOD_CONV
  * (ref | dnnl; default oneDNN when built in); the JSON names it. --phases also times forward,
- * backward and the optimizer step. */
+ * backward and the optimizer step.
+ *
+ * --check DIR (no timing): saves the initialised model to DIR/<model>.safetensors, then writes the
+ * logits of one train-mode forward on batch 0 (batch statistics; it also moves the running statistics)
+ * and of one eval-mode forward on batch 1 to DIR/<model>.logits.f32 (raw float32, [2, B, 10]);
+ * `cnn_torch.py --check DIR` loads the same weights into its model, repeats both passes and compares:
+ * the two definitions of each architecture compute the same function. */
 #include <ebood/ebood.h>
 
 #include <stdio.h>
@@ -30,7 +36,7 @@
 #include "tensor/conv_dnnl_impl.h"
 
 typedef struct bench_args {
-    const char *model, *mode;
+    const char *model, *mode, *check;
     bool train, phases;
     int64_t batch, iters, warmup, pool;
     int windows, threads;
@@ -40,7 +46,7 @@ typedef struct bench_args {
 static void usage(FILE *f) {
     fprintf(f, "usage: bench_cnn [--model small_cnn|resnet18|wrn40_2] [--mode train|infer] [--batch B]\n"
                "                 [--windows K] [--iters N] [--warmup N] [--pool P] [--threads N] [--seed N]\n"
-               "                 [--phases]\n"
+               "                 [--phases] [--check DIR]\n"
                "Prints one JSON line: samples/s (median of K windows of N steps after N warm-up steps).\n");
 }
 
@@ -78,6 +84,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
             a->model = v;
         else if (!strcmp(k, "--mode"))
             a->mode = v;
+        else if (!strcmp(k, "--check"))
+            a->check = v;
         else if (!strcmp(k, "--batch"))
             ok = parse_i64(v, 1, 1 << 16, &a->batch);
         else if (!strcmp(k, "--windows")) {
@@ -109,6 +117,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         return 1;
     }
     a->train = !strcmp(a->mode, "train");
+    if (a->check && a->pool < 2) a->pool = 2; /* the check uses batches 0 and 1 */
     bool small = !strcmp(a->model, "small_cnn");
     if (!small && strcmp(a->model, "resnet18") && strcmp(a->model, "wrn40_2")) {
         fprintf(stderr, "bench_cnn: --model: expected small_cnn, resnet18 or wrn40_2, got '%s'\n", a->model);
@@ -203,6 +212,31 @@ static eb_status window(bench_state *s, int64_t iters, double *rate, eb_error *e
     return EB_OK;
 }
 
+/* --check: see the header comment. */
+static eb_status check_dump(bench_state *s, eb_error *err) {
+    const bench_args *a = s->a;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.safetensors", a->check, a->model);
+    eb_status st = eb_model_save(s->model, path, NULL, 0, err);
+    if (st) return st;
+    snprintf(path, sizeof path, "%s/%s.logits.f32", a->check, a->model);
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return eb_error_set(err, EB_ERR_IO, "%s: cannot create", path);
+    for (int pass = 0; pass < 2 && !st; pass++) {
+        eb_graph_reset(s->g);
+        eb_tensor *x =
+            eb_tensor_input(s->g, s->x + pass * a->batch * s->dim, 2, EB_SHAPE(a->batch, s->dim), false);
+        eb_tensor *logits = eb_model_forward(s->model, s->g, x, pass == 0, &s->rng, NULL);
+        if ((st = eb_graph_status(s->g))) {
+            eb_error_set(err, st, "check: %s", eb_graph_error(s->g));
+        } else if (fwrite(logits->data, sizeof(float), (size_t)logits->size, fp) != (size_t)logits->size) {
+            st = eb_error_set(err, EB_ERR_IO, "%s: write failed", path);
+        }
+    }
+    if (fclose(fp) && !st) st = eb_error_set(err, EB_ERR_IO, "%s: write failed", path);
+    return st;
+}
+
 int main(int argc, char **argv) {
     bench_args a;
     int rc = parse_args(argc, argv, &a);
@@ -236,6 +270,18 @@ int main(int argc, char **argv) {
         st = eb_error_set(&err, EB_ERR_NOMEM, "bench_cnn: out of memory");
     if (!st) {
         make_data(a.seed, a.pool * a.batch, s.dim, 10, s.x, s.y);
+        if (a.check) {
+            st = check_dump(&s, &err);
+            if (st) fprintf(stderr, "bench_cnn: %s\n", err.message);
+            free(rates);
+            free(sorted);
+            free(s.x);
+            free(s.y);
+            eb_graph_free(s.g);
+            eb_optimizer_free(s.opt);
+            eb_model_free(s.model);
+            return st ? 1 : 0;
+        }
         double rate = 0.0;
         if (a.warmup) st = window(&s, a.warmup, &rate, &err);
         memset(s.phase, 0, sizeof s.phase);
@@ -275,7 +321,9 @@ int main(int argc, char **argv) {
                a.model, a.mode, (long long)a.batch, eb_threads_get(), be ? be->name : why, *impl ? " " : "",
                impl, median, sorted[0], sorted[a.windows - 1]);
         for (int w = 0; w < a.windows; w++) printf(w ? ", %.2f" : "%.2f", rates[w]);
-        printf("], \"steps\": %lld", (long long)s.steps);
+        int64_t n_params = 0; /* Σ tensor sizes (params.size includes alignment padding) */
+        for (int i = 0; i < s.model->params.count; i++) n_params += s.model->params.info[i].size;
+        printf("], \"steps\": %lld, \"params\": %lld", (long long)s.steps, (long long)n_params);
         if (a.train) printf(", \"loss_first\": %.6g, \"loss_last\": %.6g", s.loss_first, s.loss_last);
         if (a.phases && s.phase_steps > 0) {
             printf(", \"phases_ms\": {");

@@ -47,15 +47,17 @@ def cpu_busy_seconds():
     return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_quiet(max_wait, threshold, allowance):
-    """Waits (up to max_wait s) for a 1-s window in which the machine is at most `threshold` busy
-    beyond `allowance` (our own background hogs). Returns the seconds waited."""
-    t0 = time.monotonic()
+def wait_quiet(max_wait, threshold, allowance, quiet_for=3):
+    """Waits (up to max_wait s) until the machine has been at most `threshold` busy beyond
+    `allowance` (our own background hogs) for `quiet_for` consecutive seconds. Returns the
+    seconds waited."""
+    t0, quiet = time.monotonic(), 0
     while True:
         b0 = cpu_busy_seconds()
         time.sleep(1.0)
         busy = (cpu_busy_seconds() - b0) / os.cpu_count()
-        if busy <= threshold + allowance or time.monotonic() - t0 >= max_wait:
+        quiet = quiet + 1 if busy <= threshold + allowance else 0
+        if quiet >= quiet_for or time.monotonic() - t0 >= max_wait:
             return time.monotonic() - t0
 
 

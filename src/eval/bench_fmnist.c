@@ -40,7 +40,11 @@ eb_bench_fmnist_params eb_bench_fmnist_default_params(const char *fmnist_dir, co
     p.crop_padding = 2;
     p.hflip = true;
     p.n_synthetic = 2000;
-    p.temperature = 1.0f;
+    static const eb_detector_kind detectors[] = {EB_DETECTOR_MSP,         EB_DETECTOR_MAX_LOGIT,
+                                                 EB_DETECTOR_ENERGY,      EB_DETECTOR_ODIN,
+                                                 EB_DETECTOR_MAHALANOBIS, EB_DETECTOR_SSD};
+    p.n_detectors = (int)(sizeof detectors / sizeof detectors[0]);
+    memcpy(p.detectors, detectors, sizeof detectors);
     return p;
 }
 
@@ -59,7 +63,6 @@ static eb_status run_one(const eb_bench_fmnist_params *p, uint64_t seed, eb_eval
     memset(generated, 0, sizeof generated);
     eb_dataset rows[1 + N_SETS];
     memset(rows, 0, sizeof rows);
-    float *logits[1 + N_SETS] = {0};
     int64_t *perm = NULL;
     eb_model *model = NULL;
     eb_image_loader *loader = NULL;
@@ -118,23 +121,20 @@ static eb_status run_one(const eb_bench_fmnist_params *p, uint64_t seed, eb_eval
     for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) sets[3 + i] = &generated[i];
     const char *names[N_SETS] = {"mnist", "oodomain"};
     for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) names[2 + i] = eb_image_ood_names[i];
-    int64_t c = model ? eb_model_out_dim(model) : 0;
-    for (int i = 0; i < 1 + N_SETS && !st; i++) {
+    for (int i = 0; i < 1 + N_SETS && !st; i++)
         st = eb_image_set_to_dataset(sets[i], mean, std, &rows[i], err);
-        if (!st && !(logits[i] = malloc((size_t)(rows[i].n * c) * sizeof(float))))
-            st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-        if (!st) st = eb_model_predict(model, rows[i].x, rows[i].n, 256, logits[i], NULL, err);
-    }
+    eb_dataset train_rows;
+    memset(&train_rows, 0, sizeof train_rows);
+    if (!st) st = eb_image_set_to_dataset(&train, mean, std, &train_rows, err);
     if (!st) {
-        eb_logit_set id = {"test", logits[0], rows[0].n}, ood[N_SETS];
-        for (int i = 0; i < N_SETS; i++) ood[i] = (eb_logit_set){names[i], logits[1 + i], rows[1 + i].n};
-        const eb_logit_score kinds[] = {EB_SCORE_MSP, EB_SCORE_MAX_LOGIT, EB_SCORE_ENERGY};
-        st = eb_eval_logit_scores(&id, rows[0].y, ood, N_SETS, c, kinds, 3, p->temperature, report, err);
+        eb_row_set tr = {"train", train_rows.x, train_rows.y, train_rows.n};
+        eb_row_set id = {"test", rows[0].x, rows[0].y, rows[0].n}, ood[N_SETS];
+        for (int i = 0; i < N_SETS; i++) ood[i] = (eb_row_set){names[i], rows[1 + i].x, NULL, rows[1 + i].n};
+        st = eb_eval_detectors(model, &tr, &id, ood, N_SETS, p->detectors, p->n_detectors, std, 1, report,
+                               err);
     }
-    for (int i = 0; i < 1 + N_SETS; i++) {
-        free(logits[i]);
-        eb_dataset_free(&rows[i]);
-    }
+    eb_dataset_free(&train_rows);
+    for (int i = 0; i < 1 + N_SETS; i++) eb_dataset_free(&rows[i]);
     for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) eb_image_set_free(&generated[i]);
     eb_image_loader_free(loader);
     eb_model_free(model);

@@ -27,6 +27,11 @@ const eb_paper_value *eb_bench_segment_paper_values(int *n) {
     return segment_paper_values;
 }
 
+/* every detector that applies to a classifier's logits and penultimate features */
+static const eb_detector_kind default_detectors[] = {
+    EB_DETECTOR_MSP,         EB_DETECTOR_MAX_LOGIT, EB_DETECTOR_ENERGY, EB_DETECTOR_ODIN,
+    EB_DETECTOR_MAHALANOBIS, EB_DETECTOR_SSD,       EB_DETECTOR_KNN,    EB_DETECTOR_HOPFIELD};
+
 eb_bench_segment_params eb_bench_segment_default_params(const char *data_dir) {
     eb_bench_segment_params p;
     memset(&p, 0, sizeof p);
@@ -35,7 +40,8 @@ eb_bench_segment_params eb_bench_segment_default_params(const char *data_dir) {
     p.split_seed = -1;
     p.n_synthetic = 2000;
     p.model = eb_mlp_default_config(0, 0); /* 5×100, LeakyReLU(0.01) */
-    p.temperature = 1.0f;
+    p.n_detectors = (int)(sizeof default_detectors / sizeof default_detectors[0]);
+    memcpy(p.detectors, default_detectors, sizeof default_detectors);
     /* specs §4 "Common training": AdamW(1e-3, β=(0.9, 0.999), wd 0), 10,000 steps of batch 512 with
      * drop_last, linear warm-up over 2,500 steps, StepLR(1000 epochs, γ=0.5): Segment's 1,584
      * training rows give 3 steps per epoch, so the rate halves every 3,000 steps. */
@@ -51,13 +57,6 @@ eb_bench_segment_params eb_bench_segment_default_params(const char *data_dir) {
     p.train.schedule.gamma = 0.5f;
     p.train.schedule.warmup_steps = 2500;
     return p;
-}
-
-/* Logits of a dataset's rows (malloc'd n × classes). */
-static eb_status logits_of(eb_model *m, const eb_dataset *d, float **out, eb_error *err) {
-    *out = malloc((size_t)(d->n * eb_model_out_dim(m)) * sizeof **out);
-    if (!*out) return eb_error_set(err, EB_ERR_NOMEM, "segment: out of memory");
-    return eb_model_predict(m, d->x, d->n, 1024, *out, NULL, err);
 }
 
 static eb_status run_one(const eb_bench_segment_params *p, uint64_t seed, eb_eval_report *report,
@@ -76,7 +75,6 @@ static eb_status run_one(const eb_bench_segment_params *p, uint64_t seed, eb_eva
     st = eb_tabular_ood_nonnatural(p->n_synthetic, split.dim, seed ^ 0x5eedda7aull, synthetic, err);
 
     eb_model *model = NULL;
-    float *logits[1 + N_OOD] = {0};
     if (!st) {
         eb_mlp_config c = p->model;
         c.in_dim = split.dim;
@@ -94,18 +92,15 @@ static eb_status run_one(const eb_bench_segment_params *p, uint64_t seed, eb_eva
                       eb_objective_cross_entropy, NULL, &tp, &tr, err);
         if (seconds) *seconds = tr.seconds;
     }
-    const eb_dataset *sets[1 + N_OOD] = {&split.test, &split.ood, &synthetic[0], &synthetic[1],
-                                         &synthetic[2]};
-    for (int i = 0; i < 1 + N_OOD && !st; i++) st = logits_of(model, sets[i], &logits[i], err);
     if (!st) {
-        eb_logit_set id = {"test", logits[0], split.test.n}, ood[N_OOD];
-        for (int i = 0; i < N_OOD; i++)
-            ood[i] = (eb_logit_set){i ? eb_tabular_ood_names[i - 1] : "sky", logits[1 + i], sets[1 + i]->n};
-        const eb_logit_score kinds[] = {EB_SCORE_MSP, EB_SCORE_MAX_LOGIT, EB_SCORE_ENERGY};
-        st = eb_eval_logit_scores(&id, split.test.y, ood, N_OOD, split.train.num_classes, kinds, 3,
-                                  p->temperature, report, err);
+        eb_row_set train = {"train", split.train.x, split.train.y, split.train.n};
+        eb_row_set id = {"test", split.test.x, split.test.y, split.test.n}, ood[N_OOD];
+        ood[0] = (eb_row_set){"sky", split.ood.x, NULL, split.ood.n};
+        for (int i = 0; i < EB_TABULAR_OOD_COUNT; i++)
+            ood[1 + i] = (eb_row_set){eb_tabular_ood_names[i], synthetic[i].x, NULL, synthetic[i].n};
+        st = eb_eval_detectors(model, &train, &id, ood, N_OOD, p->detectors, p->n_detectors, NULL, 0, report,
+                               err);
     }
-    for (int i = 0; i < 1 + N_OOD; i++) free(logits[i]);
     eb_model_free(model);
     for (int i = 0; i < EB_TABULAR_OOD_COUNT; i++) eb_dataset_free(&synthetic[i]);
     eb_tabular_split_free(&split);
