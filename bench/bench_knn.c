@@ -10,8 +10,9 @@
  *   hopfield   eb_hopfield_lse: (1/β)·log Σ_j exp(β·q·b_j) (torch.logsumexp(β·Q@Xᵀ, 1)/β)
  * Data: --queries/--bank .npy files, or L2-normalised Gaussian rows from --seed.
  * Timing: --warmup untimed runs, then --reps timed runs of the whole batch; queries/s of the
- * median. Threads: EBOOD_THREADS (or --threads). Memory: VmRSS once the data are in memory, and
- * VmHWM (peak) at exit, reset after loading (/proc/self/status, /proc/self/clear_refs).
+ * median wall time, and queries per CPU-second (process CPU time, all threads: robust when other
+ * processes share the cores). Threads: EBOOD_THREADS (or --threads). Memory: VmRSS once the data are in
+ * memory, and VmHWM (peak) at exit, reset after loading (/proc/self/status, /proc/self/clear_refs).
  * --out writes the results (float32 .npy). */
 #include <ebood/ebood.h>
 
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct bench_args {
     const char *kase; /* knn-ip | knn-l2 | hopfield */
@@ -167,6 +169,20 @@ static float *load(const char *path, int64_t *rows, int64_t *cols) {
     return x;
 }
 
+static int cmp_double(const void *a, const void *b);
+
+/* CPU time of the whole process (all threads), seconds. */
+static double cpu_seconds(void) {
+    struct timespec t;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)) return NAN;
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double median(double *x, int n) {
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
 static int cmp_double(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -215,20 +231,23 @@ int main(int argc, char **argv) {
         }
     }
     float *out = malloc((size_t)a.nq * sizeof *out);
-    double *times = malloc((size_t)a.reps * sizeof *times);
-    if (!out || !times) {
+    double *times = malloc((size_t)a.reps * sizeof *times), *cpu = malloc((size_t)a.reps * sizeof *cpu);
+    if (!out || !times || !cpu) {
         fprintf(stderr, "bench_knn: out of memory\n");
         return 1;
     }
     const long rss_data_kb = status_kb("VmRSS:");
     reset_peak();
     for (int r = 0; r < a.warmup + a.reps; r++) {
-        const double t0 = eb_time_seconds();
+        const double t0 = eb_time_seconds(), c0 = cpu_seconds();
         if (run(&a, q, b, out, &err)) {
             fprintf(stderr, "bench_knn: %s\n", err.message);
             return 1;
         }
-        if (r >= a.warmup) times[r - a.warmup] = eb_time_seconds() - t0;
+        if (r >= a.warmup) {
+            times[r - a.warmup] = eb_time_seconds() - t0;
+            cpu[r - a.warmup] = cpu_seconds() - c0;
+        }
     }
     if (a.out) {
         const int64_t shape[1] = {a.nq};
@@ -242,13 +261,16 @@ int main(int argc, char **argv) {
            a.kase, (long long)a.nq, (long long)a.nb, (long long)a.dim, (long long)a.k, a.beta,
            eb_threads_get(), eb__gemm_isa_name(eb__gemm_isa_resolve(EB__GEMM_ISA_AUTO)));
     for (int r = 0; r < a.reps; r++) printf("%s%.6f", r ? ", " : "", times[r]);
-    qsort(times, (size_t)a.reps, sizeof *times, cmp_double);
-    const double med = a.reps % 2 ? times[a.reps / 2] : 0.5 * (times[a.reps / 2 - 1] + times[a.reps / 2]);
-    printf("], \"median_s\": %.6f, \"qps\": %.1f, \"rss_data_mb\": %.1f, \"peak_rss_mb\": %.1f}\n", med,
-           (double)a.nq / med, (double)rss_data_kb / 1024.0, (double)status_kb("VmHWM:") / 1024.0);
+    const double med = median(times, a.reps), med_cpu = median(cpu, a.reps);
+    printf("], \"median_s\": %.6f, \"qps\": %.1f, \"cpu_s\": %.6f, \"q_per_cpu_s\": %.1f, \"rss_data_mb\": "
+           "%.1f, "
+           "\"peak_rss_mb\": %.1f}\n",
+           med, (double)a.nq / med, med_cpu, (double)a.nq / med_cpu, (double)rss_data_kb / 1024.0,
+           (double)status_kb("VmHWM:") / 1024.0);
     free(q);
     free(b);
     free(out);
     free(times);
+    free(cpu);
     return 0;
 }

@@ -14,12 +14,15 @@ the interference (CPU time other processes used during a run, as a fraction of t
 load average.
 
 Environments (shared/specs/performance-anchors.md):
-  ebood  the caller's environment + EBOOD_THREADS=<threads>
+  ebood  the caller's environment + EBOOD_THREADS=<threads> (+ --ebood-env K=V ...)
   torch  the caller's environment + torch.set_num_threads(<threads>) and, unless --untuned,
          LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_WAIT_POLICY=PASSIVE
 OPENBLAS_CORETYPE is left as the machine sets it, for both.
 
     /usr/bin/python3 bench/compare_cnn.py [--rounds 3] [--bench build/bench/bench_cnn] [--verify]
+        [--ebood-env OMP_WAIT_POLICY=PASSIVE] [--wait-quiet 300] [--json out.json]
+Before each case of a round it waits (up to --wait-quiet s) for the machine to be quiet: other
+benchmarks running at the same time make every number meaningless.
 """
 import argparse
 import json
@@ -43,6 +46,20 @@ def cpu_busy_seconds():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:9]]
     return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_quiet(max_wait, threshold, quiet_for=3):
+    """Waits (up to max_wait s) until other processes have used at most `threshold` of the machine for
+    `quiet_for` consecutive seconds. Returns the seconds waited."""
+    t0, quiet = time.monotonic(), 0
+    while max_wait > 0:
+        b0 = cpu_busy_seconds()
+        time.sleep(1.0)
+        busy = (cpu_busy_seconds() - b0) / os.cpu_count()
+        quiet = quiet + 1 if busy <= threshold else 0
+        if quiet >= quiet_for or time.monotonic() - t0 >= max_wait:
+            break
+    return time.monotonic() - t0
 
 
 def run(cmd, env):
@@ -93,8 +110,15 @@ def main():
     ap.add_argument("--windows", type=int, default=3, help="timed windows per run (the run's median)")
     ap.add_argument("--iters", type=int, default=0, help="steps per window (0: each model's default)")
     ap.add_argument("--no-ref", action="store_true", help="skip the EBOOD_CONV=ref side")
+    ap.add_argument("--ref-windows", type=int, default=1, help="timed windows of the (slow) ref side (default 1)")
+    ap.add_argument("--wait-quiet", type=float, default=300, metavar="S",
+                    help="before each case of a round, wait up to S s for 3 quiet seconds (others use at most "
+                         "--quiet of the machine); 0 = off")
+    ap.add_argument("--quiet", type=float, default=0.15)
     ap.add_argument("--no-cl", action="store_true", help="skip torch with channels_last")
     ap.add_argument("--untuned", action="store_true", help="torch without the anchors' tuning env")
+    ap.add_argument("--ebood-env", action="append", default=[], metavar="K=V",
+                    help="extra environment for both ebood sides (e.g. OMP_WAIT_POLICY=PASSIVE, as torch's)")
     ap.add_argument("--verify", action="store_true", help="first check that both sides' models agree")
     ap.add_argument("--json", help="also write all runs and the summary to this file")
     a = ap.parse_args()
@@ -108,6 +132,9 @@ def main():
 
     env_e = dict(os.environ, EBOOD_THREADS=str(a.threads))
     env_e.pop("EBOOD_CONV", None)
+    for kv in a.ebood_env:
+        k, _, v = kv.partition("=")
+        env_e[k] = v
     env_t = dict(os.environ)
     if not a.untuned:
         lib = env_t.get("LD_LIBRARY_PATH", "")
@@ -123,16 +150,18 @@ def main():
     for r in range(a.rounds):
         for c in cases:
             model, _, mode = c.rpartition("-")
-            args = ["--model", model, "--mode", mode, "--batch", str(a.batch), "--threads", str(a.threads),
-                    "--windows", str(a.windows)] + (["--iters", str(a.iters)] if a.iters else [])
+            args = ["--model", model, "--mode", mode, "--batch", str(a.batch), "--threads", str(a.threads)] + \
+                (["--iters", str(a.iters)] if a.iters else [])
+            win = ["--windows", str(a.windows)]
             cmds = {
-                "ebood": ([a.bench] + args, env_e),
-                "ebood-ref": ([a.bench] + args, dict(env_e, EBOOD_CONV="ref")),
-                "torch": ([a.python, a.torch_script] + args, env_t),
-                "torch-cl": ([a.python, a.torch_script] + args + ["--channels-last"], env_t),
+                "ebood": ([a.bench] + args + win, env_e),
+                "ebood-ref": ([a.bench] + args + ["--windows", str(a.ref_windows)], dict(env_e, EBOOD_CONV="ref")),
+                "torch": ([a.python, a.torch_script] + args + win, env_t),
+                "torch-cl": ([a.python, a.torch_script] + args + win + ["--channels-last"], env_t),
             }
             order = sides if r % 2 == 0 else sides[::-1]
-            line = []
+            waited = wait_quiet(a.wait_quiet, a.quiet)
+            line = [f"(waited {waited:.0f} s)"] if waited > 3.5 else []
             for s in order:
                 j, rss, interf = run(*cmds[s])
                 j["wait4_maxrss_kb"], j["interference"], j["loadavg"] = rss, interf, os.getloadavg()[0]
@@ -160,9 +189,9 @@ def main():
         summary.append(s)
 
     tj = runs[cases[0]]["torch"][0]
-    print(f"\n{a.rounds} rounds, batch {a.batch}, {a.threads} threads, {a.windows} windows per run; {elapsed:.0f} s; "
+    print(f"\n{a.rounds} rounds, batch {a.batch}, {a.threads} threads, {a.windows} windows per run (ref side: {a.ref_windows}); {elapsed:.0f} s; "
           f"load average (1 min) {min(load):.1f}–{max(load):.1f} (median {statistics.median(load):.1f}); "
-          f"ebood conv: {summary[0]['conv']}; torch {tj['torch']}, env: "
+          f"ebood conv: {summary[0]['conv']}, extra env: {' '.join(a.ebood_env) or '-'}; torch {tj['torch']}, env: "
           + " ".join(f"{k}={v}" for k, v in tj["env"].items() if v) + "\n")
     head = "| case | ebood | " + ("ebood ref | " if not a.no_ref else "") + "torch | " + \
            ("torch CL | " if not a.no_cl else "") + "ebood / best torch | " + \

@@ -16,6 +16,7 @@ OPENBLAS_CORETYPE is left as the machine sets it, for both.
 import argparse
 import json
 import os
+import random
 import shlex
 import statistics
 import subprocess
@@ -47,11 +48,12 @@ def cpu_busy_seconds():
     return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_quiet(max_wait, threshold, allowance, quiet_for=3):
+def wait_quiet(max_wait, threshold, allowance):
     """Waits (up to max_wait s) until the machine has been at most `threshold` busy beyond
-    `allowance` (our own background hogs) for `quiet_for` consecutive seconds. Returns the
-    seconds waited."""
-    t0, quiet = time.monotonic(), 0
+    `allowance` (our own background hogs) for 3–9 consecutive seconds (random, so that two
+    benchmarks waiting the same way do not start together and spoil each other's runs forever).
+    Returns the seconds waited."""
+    t0, quiet, quiet_for = time.monotonic(), 0, random.randint(3, 9)
     while True:
         b0 = cpu_busy_seconds()
         time.sleep(1.0)

@@ -254,9 +254,10 @@ EB_API eb_status eb_detector_load(const char *path, eb_detector **out, eb_error 
  * log-sum-exp — so memory is O(threads · block · (dim + k)), never an n_q × n_bank matrix.
  * Exact: no approximation, only float rounding of the dot products (each accumulated over dim in
  * one fixed order). OpenMP over blocks of queries (eb_threads_set); every output depends only on
- * its own query, so results are bitwise identical at any thread count. x86-64 CPUs with AVX2+FMA
- * get a vectorised kernel (runtime dispatch), others a portable one (rounding may differ in the
- * last bits between the two).
+ * its own query, so results are bitwise identical at any thread count. Queries go 16 at a time
+ * (one SIMD tile): a batch of fewer than 16 costs as much as 16 and runs on one thread. x86-64
+ * CPUs with AVX2+FMA get a vectorised kernel (runtime dispatch), others a portable one (rounding
+ * may differ in the last bits between the two).
  *
  * Errors (one line naming the function and the argument): EB_ERR_ARG for a NULL array (queries
  * and the output may be NULL when n_q = 0), n_q < 0, n_bank < 1, dim < 1, a bad k or β;
@@ -269,8 +270,9 @@ EB_API eb_status eb_detector_load(const char *path, eb_detector **out, eb_error 
  * bank row, 1 ≤ k ≤ n_bank (EB_ERR_ARG otherwise). Neighbours count with multiplicity: a row
  * repeated r times is r neighbours at the same distance. Computed as
  *   sqrt(max(0, ‖q‖² − 2·v_k)),  v_k = k-th largest of q·b_j − ½‖b_j‖²,
- * the GEMM expansion FAISS IndexFlatL2 uses too (with the same float rounding); note that FAISS
- * IndexFlatL2 returns SQUARED distances (kth_dist² = its D[:, k−1]). For L2-normalised rows the
+ * the GEMM expansion FAISS IndexFlatL2 uses too (q·b in float, the norms here summed in double),
+ * so the same cancellation for near-duplicates (absolute error ~1e-7·(‖q‖² + ‖b‖²) on the squared
+ * distance). FAISS IndexFlatL2 returns SQUARED distances (kth_dist² = its D[:, k−1]). For L2-normalised rows the
  * distance is sqrt(2 − 2·cos), the k-NN OOD score of Sun et al. 2022 (used by 001_… and 004_…)
  * being −kth_dist (the knn detector). */
 EB_API eb_status eb_knn_kth_distance(const float *queries, int64_t n_q, const float *bank, int64_t n_bank,
@@ -285,8 +287,8 @@ EB_API eb_status eb_knn_kth_inner_product(const float *queries, int64_t n_q, con
 
 /* out[i] = lse(β, Xᵀξ_i) = (1/β)·log Σ_j exp(β·ξ_iᵀx_j) over the bank rows x_j (000_… Eq. 3), for a
  * finite β > 0 (EB_ERR_ARG otherwise). Streaming and max-shifted (m = running max of β·ξᵀx_j,
- * sum of exp(β·ξᵀx_j − m) accumulated in double), so it never overflows, whatever β and the
- * norms: out = (m + log Σ_j exp(β·ξᵀx_j − m))/β, rounded to float once at the end. */
+ * sum of exp(β·ξᵀx_j − m) accumulated in double), so no exponential overflows, however large
+ * β·ξᵀx (within the bound above): out = (m + log Σ_j exp(β·ξᵀx_j − m))/β, rounded to float once. */
 EB_API eb_status eb_hopfield_lse(const float *queries, int64_t n_q, const float *bank, int64_t n_bank,
                                  int64_t dim, float beta, float *out, eb_error *err);
 

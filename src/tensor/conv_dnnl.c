@@ -33,11 +33,11 @@ bool eb__conv2d_dnnl_available(void) {
 
 const eb__conv2d_backend *eb__conv2d_select(const eb__conv2d_geom *s, char *why, size_t why_size) {
     const char *v = getenv("EBOOD_CONV");
-    bool want_ref = false, want_dnnl = false;
+    bool want_dnnl;
     if (!v || !*v) {
         want_dnnl = eb__conv2d_dnnl_available();
     } else if (!strcmp(v, "ref")) {
-        want_ref = true;
+        want_dnnl = false;
     } else if (!strcmp(v, "dnnl")) {
         if (!eb__conv2d_dnnl_available()) {
             snprintf(why, why_size, "EBOOD_CONV=dnnl, but this build of ebood has no oneDNN (libdnnl)");
@@ -48,13 +48,9 @@ const eb__conv2d_backend *eb__conv2d_select(const eb__conv2d_geom *s, char *why,
         snprintf(why, why_size, "EBOOD_CONV: unknown value '%.40s' (expected ref or dnnl)", v);
         return NULL;
     }
-    (void)want_ref;
-#ifdef EB_HAVE_DNNL
-    /* The bias flag does not change which implementations oneDNN can run: prepare without it. */
+    /* An empty batch, or a geometry oneDNN cannot run (or no memory for its primitives): the reference.
+     * The bias flag does not change which implementations oneDNN can run: prepare without it. */
     if (want_dnnl && s->n > 0 && eb__conv2d_dnnl_prepare(s, false)) return eb__conv2d_dnnl();
-#else
-    (void)s;
-#endif
     return &eb__conv2d_im2col;
 }
 

@@ -19,8 +19,10 @@
 
 #include <stdbool.h>
 
-/* Geometries whose primitives each thread keeps (ResNet-18 has 12 distinct conv geometries per batch
- * size, WRN-40-2 7; training and a smaller last batch double that). */
+/* Geometries whose primitives each thread keeps (ResNet-18 has 11 distinct conv geometries per batch
+ * size, WRN-40-2 10; a smaller last batch, or eval at another batch size, adds as many again). An entry
+ * holds the forward and, once a backward ran, the backward primitives (≈ 18 KB of descriptors plus
+ * oneDNN's objects; the JIT code itself sits in oneDNN's global primitive cache). */
 #define EB__DNNL_CACHE_SIZE 48
 
 /* The backend for a new node of geometry s (s->group is not read), or NULL when EBOOD_CONV holds

@@ -23,6 +23,7 @@
  *          Result: log Σ_j exp(t_j) = m + log s. */
 #include "ood/detectors/gemm_stream_impl.h"
 
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@
 #endif
 
 enum { MR = 16, NR = 6 };
-#define DEFAULT_BLOCK_BYTES ((int64_t)192 * 1024)
+#define DEFAULT_BLOCK_BYTES ((int64_t)512 * 1024)
 #define CAND_BUDGET_BYTES   ((int64_t)64 << 20) /* per thread, for the top-k candidates */
 #define RANGE_LIMIT         1e37
 
@@ -359,8 +360,10 @@ typedef struct plan {
     int threads;
 } plan;
 
-/* Block size: the packed block ≈ block_bytes (L2-resident), its top-k candidates within the budget, and
- * at least one block per thread when there are enough queries. */
+/* Block size: the packed block ≈ block_bytes (re-read from L2/L3 for every group of 6 bank rows;
+ * larger blocks stream the bank from memory fewer times), its top-k candidates within the budget;
+ * then the number of blocks is rounded up to a multiple of the thread count and the slivers are
+ * spread evenly over them, so no thread idles at the end. */
 static plan make_plan(int64_t n_q, int64_t dim, int64_t k, const eb__gemm_opts *o) {
     plan p;
     int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
@@ -372,11 +375,12 @@ static plan make_plan(int64_t n_q, int64_t dim, int64_t k, const eb__gemm_opts *
         const int64_t cap = CAND_BUDGET_BYTES / (MR * CAND_STRIDE(k) * (int64_t)sizeof(float));
         if (spb > cap) spb = cap;
     }
-    const int64_t even = (n_slivers + threads - 1) / threads;
-    if (spb > even) spb = even;
     if (spb < 1) spb = 1;
-    p.slivers_per_block = spb;
-    p.n_blocks = (n_slivers + spb - 1) / spb;
+    int64_t n_blocks = (n_slivers + spb - 1) / spb;
+    n_blocks = (n_blocks + threads - 1) / threads * threads;
+    if (n_blocks > n_slivers) n_blocks = n_slivers;
+    p.slivers_per_block = (n_slivers + n_blocks - 1) / n_blocks;
+    p.n_blocks = (n_slivers + p.slivers_per_block - 1) / p.slivers_per_block;
     p.threads = p.n_blocks < threads ? (int)p.n_blocks : threads;
     return p;
 }
@@ -544,8 +548,10 @@ eb_status eb__gemm_lse(const float *q, int64_t n_q, const float *bank, int64_t n
 float eb__gemm_max_abs(const float *x, int64_t n, int64_t dim) {
     const int64_t total = n * dim;
     float mx = 0.0f;
+#pragma omp parallel for schedule(static) reduction(max : mx) if (total >= (1 << 18))
     for (int64_t i = 0; i < total; i++) {
-        const float a = fabsf(x[i]);
+        float a = fabsf(x[i]);
+        a = a <= FLT_MAX ? a : INFINITY; /* NaN and ±Inf count as +Inf */
         mx = a > mx ? a : mx;
     }
     return mx;
@@ -563,8 +569,12 @@ eb_status eb__gemm_check_range(const char *fn, float max_q, float max_b, int64_t
     return EB_OK;
 }
 
+/* EB_ERR_NUMERIC naming the first non-finite value of x[n, dim]; *max_abs = max |x| otherwise.
+ * One parallel pass; the element is located by a second pass only on failure. */
 static eb_status check_finite(const char *fn, const char *what, const float *x, int64_t n, int64_t dim,
-                              eb_error *err) {
+                              float *max_abs, eb_error *err) {
+    *max_abs = eb__gemm_max_abs(x, n, dim);
+    if (*max_abs <= FLT_MAX) return EB_OK;
     const int64_t total = n * dim;
     for (int64_t i = 0; i < total; i++)
         if (!isfinite(x[i]))
@@ -586,10 +596,9 @@ eb_status eb__gemm_check_args(const char *fn, const float *q, int64_t n_q, const
     if (!bank) return eb_error_set(err, EB_ERR_ARG, "%s: bank is NULL", fn);
     if (n_q > 0 && !q) return eb_error_set(err, EB_ERR_ARG, "%s: queries is NULL", fn);
     if (n_q > 0 && !out) return eb_error_set(err, EB_ERR_ARG, "%s: output array is NULL", fn);
-    eb_status st = check_finite(fn, "queries", q, n_q, dim, err);
-    if (!st) st = check_finite(fn, "bank", bank, n_bank, dim, err);
-    if (!st && n_q > 0)
-        st = eb__gemm_check_range(fn, eb__gemm_max_abs(q, n_q, dim), eb__gemm_max_abs(bank, n_bank, dim), dim,
-                                  scale, err);
+    float max_q = 0.0f, max_b = 0.0f;
+    eb_status st = check_finite(fn, "queries", q, n_q, dim, &max_q, err);
+    if (!st) st = check_finite(fn, "bank", bank, n_bank, dim, &max_b, err);
+    if (!st && n_q > 0) st = eb__gemm_check_range(fn, max_q, max_b, dim, scale, err);
     return st;
 }

@@ -24,7 +24,7 @@ typedef enum eb__gemm_isa {
 
 typedef struct eb__gemm_opts {
     eb__gemm_isa isa;    /* AUTO, or a forced kernel (tests; an unsupported one falls back to GENERIC) */
-    int64_t block_bytes; /* target size of one packed query block; 0 = default (192 KiB) */
+    int64_t block_bytes; /* target size of one packed query block; 0 = default (512 KiB) */
     int threads;         /* 0 = omp_get_max_threads() */
 } eb__gemm_opts;
 
@@ -49,7 +49,7 @@ eb_status eb__gemm_lse(const float *q, int64_t n_q, const float *bank, int64_t n
 eb_status eb__gemm_check_args(const char *fn, const float *q, int64_t n_q, const float *bank, int64_t n_bank,
                               int64_t dim, const void *out, double scale, eb_error *err);
 
-/* max |x| over n·dim values (for the overflow bound of eb__gemm_check_args). */
+/* max |x| over n·dim values (+Inf if any is NaN or ±Inf); OpenMP for large arrays. */
 float eb__gemm_max_abs(const float *x, int64_t n, int64_t dim);
 
 /* The overflow bound: EB_OK if max_q·max_b·dim·max(scale, 1) < 1e37, else EB_ERR_NUMERIC naming `fn`. */

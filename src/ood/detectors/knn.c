@@ -28,6 +28,16 @@ static eb_status check_k(const char *fn, int64_t k, int64_t n_bank, eb_error *er
     return EB_OK;
 }
 
+/* ‖x‖² in double, four partial sums (so the loop is not one long dependency chain). */
+static double sq_norm(const float *x, int64_t dim) {
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t c = 0;
+    for (; c + 4 <= dim; c += 4)
+        for (int u = 0; u < 4; u++) s[u] += (double)x[c + u] * (double)x[c + u];
+    for (; c < dim; c++) s[0] += (double)x[c] * (double)x[c];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 static eb_status check_outputs(const char *fn, const float *out, int64_t n, eb_error *err) {
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(out[i]))
@@ -56,19 +66,15 @@ eb_status eb_knn_kth_distance(const float *queries, int64_t n_q, const float *ba
     float *half_sq = malloc((size_t)n_bank * sizeof *half_sq);
     if (!half_sq)
         return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory (%lld bank norms)", fn, (long long)n_bank);
-    for (int64_t j = 0; j < n_bank; j++) {
-        double ss = 0.0;
-        for (int64_t c = 0; c < dim; c++) ss += (double)bank[j * dim + c] * (double)bank[j * dim + c];
-        half_sq[j] = (float)(0.5 * ss);
-    }
+#pragma omp parallel for schedule(static) if (n_bank * dim >= (1 << 18))
+    for (int64_t j = 0; j < n_bank; j++) half_sq[j] = (float)(0.5 * sq_norm(bank + j * dim, dim));
     st = eb__gemm_topk(queries, n_q, bank, n_bank, dim, half_sq, k, kth_dist, NULL, fn, err);
     free(half_sq);
     if (!st) st = check_outputs(fn, kth_dist, n_q, err);
     if (st) return st;
+#pragma omp parallel for schedule(static) if (n_q * dim >= (1 << 18))
     for (int64_t i = 0; i < n_q; i++) {
-        double ss = 0.0;
-        for (int64_t c = 0; c < dim; c++) ss += (double)queries[i * dim + c] * (double)queries[i * dim + c];
-        const double d2 = ss - 2.0 * (double)kth_dist[i];
+        const double d2 = sq_norm(queries + i * dim, dim) - 2.0 * (double)kth_dist[i];
         kth_dist[i] = (float)sqrt(d2 > 0.0 ? d2 : 0.0);
     }
     return EB_OK;
@@ -167,9 +173,7 @@ static eb_status knn_load(eb_detector *d, const eb_safetensors *file, eb_error *
     d->state = s;
     /* the rows were saved L2-normalised; anything else is not a file we wrote */
     for (int64_t i = 0; i < n; i++) {
-        double ss = 0.0;
-        for (int64_t c = 0; c < d->dim; c++)
-            ss += (double)s->bank[i * d->dim + c] * (double)s->bank[i * d->dim + c];
+        const double ss = sq_norm(s->bank + i * d->dim, d->dim);
         if (ss > 1.0 + 1e-4 || (ss < 1.0 - 1e-4 && ss != 0.0))
             return eb_error_set(err, EB_ERR_FORMAT, "%s: tensor 'bank' row %lld has norm %g (expected 1)",
                                 path, (long long)i, sqrt(ss));
