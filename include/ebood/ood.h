@@ -272,9 +272,9 @@ EB_API eb_status eb_detector_load(const char *path, eb_detector **out, eb_error 
  *   sqrt(max(0, ‖q‖² − 2·v_k)),  v_k = k-th largest of q·b_j − ½‖b_j‖²,
  * the GEMM expansion FAISS IndexFlatL2 uses too (q·b in float, the norms here summed in double),
  * so the same cancellation for near-duplicates (absolute error ~1e-7·(‖q‖² + ‖b‖²) on the squared
- * distance). FAISS IndexFlatL2 returns SQUARED distances (kth_dist² = its D[:, k−1]). For L2-normalised rows the
- * distance is sqrt(2 − 2·cos), the k-NN OOD score of Sun et al. 2022 (used by 001_… and 004_…)
- * being −kth_dist (the knn detector). */
+ * distance). FAISS IndexFlatL2 returns SQUARED distances (kth_dist² = its D[:, k−1]). For L2-normalised rows
+ * the distance is sqrt(2 − 2·cos), the k-NN OOD score of Sun et al. 2022 (used by 001_… and 004_…) being
+ * −kth_dist (the knn detector). */
 EB_API eb_status eb_knn_kth_distance(const float *queries, int64_t n_q, const float *bank, int64_t n_bank,
                                      int64_t dim, int64_t k, float *kth_dist, eb_error *err);
 

@@ -14,7 +14,8 @@ typedef struct eb__model_arch {
     /* Initialises the allocated parameters/buffers as PyTorch (or the paper's code) would. */
     void (*init)(eb_model *m, eb_rng *rng);
     /* x[N, in_dim] → logits [N, out_dim]; *features = penultimate activations [N, feature_dim]. */
-    eb_tensor *(*forward)(eb_model *m, eb_graph *g, eb_tensor *x, bool train, eb_rng *rng, eb_tensor **features);
+    eb_tensor *(*forward)(eb_model *m, eb_graph *g, eb_tensor *x, bool train, eb_rng *rng,
+                          eb_tensor **features);
     int64_t (*feature_dim)(const eb_model *m);
 } eb__model_arch;
 
@@ -29,7 +30,7 @@ typedef struct eb__conv {
     eb_conv2d_params p;
 } eb__conv;
 typedef struct eb__bn {
-    int gamma, beta;      /* parameter indices */
+    int gamma, beta;               /* parameter indices */
     int running_mean, running_var; /* buffer indices */
 } eb__bn;
 
@@ -52,8 +53,8 @@ typedef struct eb__layers {
 /* Registration (build phase). Names follow PyTorch's state_dict ("layer1.0.conv1.weight"). Each returns
  * the new layer's index in m->layers, or -1 with err set. */
 int eb__add_linear(eb_model *m, const char *name, int64_t in, int64_t out, bool bias, eb_error *err);
-int eb__add_conv(eb_model *m, const char *name, int64_t in, int64_t out, int k, int stride, int pad, bool bias,
-                 eb_error *err);
+int eb__add_conv(eb_model *m, const char *name, int64_t in, int64_t out, int k, int stride, int pad,
+                 bool bias, eb_error *err);
 int eb__add_bn(eb_model *m, const char *name, int64_t channels, eb_error *err);
 
 /* Initialisation. */
