@@ -115,6 +115,10 @@ def main():
                     help="before each case of a round, wait up to S s for 3 quiet seconds (others use at most "
                          "--quiet of the machine); 0 = off")
     ap.add_argument("--quiet", type=float, default=0.15)
+    ap.add_argument("--max-interference", type=float, default=0.15,
+                    help="rerun a case's round when other processes used more than this fraction of the machine "
+                         "during any of its runs (default 0.15)")
+    ap.add_argument("--retries", type=int, default=2, help="reruns of a noisy case-round (default 2)")
     ap.add_argument("--no-cl", action="store_true", help="skip torch with channels_last")
     ap.add_argument("--untuned", action="store_true", help="torch without the anchors' tuning env")
     ap.add_argument("--ebood-env", action="append", default=[], metavar="K=V",
@@ -160,15 +164,24 @@ def main():
                 "torch-cl": ([a.python, a.torch_script] + args + win + ["--channels-last"], env_t),
             }
             order = sides if r % 2 == 0 else sides[::-1]
-            waited = wait_quiet(a.wait_quiet, a.quiet)
-            line = [f"(waited {waited:.0f} s)"] if waited > 3.5 else []
-            for s in order:
-                j, rss, interf = run(*cmds[s])
-                j["wait4_maxrss_kb"], j["interference"], j["loadavg"] = rss, interf, os.getloadavg()[0]
-                runs[c][s].append(j)
-                load.append(j["loadavg"])
-                line.append(f"{s} {fmt(j['samples_per_s'])} ({100 * interf:.0f} %)")
-            print(f"round {r + 1}/{a.rounds} {c:16s} " + "  ".join(line), file=sys.stderr, flush=True)
+            for attempt in range(a.retries + 1):
+                waited = wait_quiet(a.wait_quiet, a.quiet)
+                line = [f"(waited {waited:.0f} s)"] if waited > 3.5 else []
+                res = {}
+                for s in order:
+                    j, rss, interf = run(*cmds[s])
+                    j["wait4_maxrss_kb"], j["interference"], j["loadavg"] = rss, interf, os.getloadavg()[0]
+                    res[s] = j
+                    line.append(f"{s} {fmt(j['samples_per_s'])} ({100 * interf:.0f} %)")
+                noisy = max(j["interference"] for j in res.values()) > a.max_interference
+                verdict = ("rerun" if attempt < a.retries else "kept, noisy") if noisy else ""
+                print(f"round {r + 1}/{a.rounds} {c:16s} " + "  ".join(line) + (f"  -> {verdict}" if verdict else ""),
+                      file=sys.stderr, flush=True)
+                if not noisy:
+                    break
+            for s in sides:
+                runs[c][s].append(res[s])
+                load.append(res[s]["loadavg"])
     elapsed = time.time() - t_start
 
     summary = []
