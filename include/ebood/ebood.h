@@ -1,5 +1,5 @@
 /* ebood/ebood.h — the umbrella header: everything public. Layers, bottom to top:
- * base → tensor → nn (optim, safetensors), data → ood → eval (DESIGN.md §1). */
+ * base → tensor → nn (optim, safetensors), data → ood (ebm) → eval (DESIGN.md §1). */
 #ifndef EBOOD_EBOOD_H
 #define EBOOD_EBOOD_H
 
@@ -10,6 +10,7 @@
 #include <ebood/nn.h>
 #include <ebood/data.h>
 #include <ebood/ood.h>
+#include <ebood/ebm.h>
 #include <ebood/eval.h>
 
 #endif

@@ -126,6 +126,11 @@ EB_API eb_tensor *eb_tensor_input(eb_graph *g, float *data, int ndim, const int6
  * e.g. views into a model's flat parameter/gradient buffers. */
 EB_API eb_tensor *eb_tensor_param(eb_graph *g, float *data, float *grad, int ndim, const int64_t *shape);
 
+/* While frozen, eb_tensor_param() returns constants: a backward sweep then reaches only inputs, never
+ * a parameter's gradient buffer. For d(f)/d(x) without touching the model's gradients, as SGLD
+ * sampling and input pre-processing need. Not cleared by eb_graph_reset(). New graphs: not frozen. */
+EB_API void eb_graph_freeze_params(eb_graph *g, bool frozen);
+
 /* Shape helpers. */
 #define EB_SHAPE(...) ((const int64_t[]){__VA_ARGS__})
 #define EB_NDIM(...)  ((int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))

@@ -196,10 +196,12 @@ eb_tensor *eb_tensor_param(eb_graph *g, float *data, float *grad, int ndim, cons
     eb_tensor *t = new_tensor(g, EB_OP_LEAF, ndim, shape, false);
     if (!t) return eb__poison(g);
     t->data = data;
-    t->grad = grad;
-    t->requires_grad = grad != NULL;
+    t->grad = g->params_frozen ? NULL : grad;
+    t->requires_grad = t->grad != NULL;
     return t;
 }
+
+void eb_graph_freeze_params(eb_graph *g, bool frozen) { g->params_frozen = frozen; }
 
 void eb__forward_leaf(eb_tensor *out) { (void)out; }
 void eb__backward_leaf(eb_tensor *out) { (void)out; }

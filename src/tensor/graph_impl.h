@@ -13,6 +13,7 @@ struct eb_graph {
     eb_tensor **nodes; /* the tape in creation order (malloc'd, grows) */
     int64_t n_nodes, cap_nodes;
     eb_status status; /* first error, sticky until reset */
+    bool params_frozen; /* eb_tensor_param makes constants (eb_graph_freeze_params) */
     char error[512];
     eb_tensor poison; /* returned by every op once status != EB_OK */
     float poison_data[1];
