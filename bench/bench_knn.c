@@ -8,6 +8,8 @@
  *   knn-ip     eb_knn_kth_inner_product: the k-th largest q·b (FAISS IndexFlatIP's D[:, k−1])
  *   knn-l2     eb_knn_kth_distance: the k-th smallest ‖q − b‖ (sqrt of IndexFlatL2's D[:, k−1])
  *   hopfield   eb_hopfield_lse: (1/β)·log Σ_j exp(β·q·b_j) (torch.logsumexp(β·Q@Xᵀ, 1)/β)
+ *   mahalanobis  the mahalanobis detector fitted on the bank with labels j mod --classes (fit timed
+ *              once, outside the runs: "fit_s"), then eb_detector_score on the queries
  * Data: --queries/--bank .npy files, or L2-normalised Gaussian rows from --seed.
  * Timing: --warmup untimed runs, then --reps timed runs of the whole batch; queries/s of the
  * median wall time, and queries per CPU-second (process CPU time, all threads: robust when other
@@ -27,15 +29,16 @@
 typedef struct bench_args {
     const char *kase; /* knn-ip | knn-l2 | hopfield */
     const char *queries, *bank, *out;
-    int64_t nq, nb, dim, k;
+    int64_t nq, nb, dim, k, classes;
     double beta;
     int reps, warmup, threads;
     uint64_t seed;
 } bench_args;
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: bench_knn [--case knn-ip|knn-l2|hopfield] [--queries Q.npy --bank B.npy]\n"
-               "                 [--nq N] [--nb N] [--dim D] [--k K] [--beta B] [--reps R] [--warmup W]\n"
+    fprintf(f, "usage: bench_knn [--case knn-ip|knn-l2|hopfield|mahalanobis] [--queries Q.npy --bank B.npy]\n"
+               "                 [--nq N] [--nb N] [--dim D] [--k K] [--beta B] [--classes C] [--reps R]\n"
+               "                 [--warmup W]\n"
                "                 [--threads N] [--seed N] [--out results.npy]\n"
                "Prints one JSON line: queries/s of the median of R timed runs, memory.\n");
 }
@@ -55,6 +58,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
                       .nb = 50000,
                       .dim = 512,
                       .k = 50,
+                      .classes = 10,
                       .beta = 1.0,
                       .reps = 3,
                       .warmup = 1,
@@ -71,7 +75,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         bool ok = true;
         if (!strcmp(key, "--case")) {
             a->kase = v;
-            ok = !strcmp(v, "knn-ip") || !strcmp(v, "knn-l2") || !strcmp(v, "hopfield");
+            ok = !strcmp(v, "knn-ip") || !strcmp(v, "knn-l2") || !strcmp(v, "hopfield") ||
+                 !strcmp(v, "mahalanobis");
         } else if (!strcmp(key, "--queries")) {
             a->queries = v;
         } else if (!strcmp(key, "--bank")) {
@@ -86,6 +91,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
             ok = parse_i64(v, 1, INT64_C(1) << 20, &a->dim);
         } else if (!strcmp(key, "--k")) {
             ok = parse_i64(v, 1, INT64_C(1) << 40, &a->k);
+        } else if (!strcmp(key, "--classes")) {
+            ok = parse_i64(v, 1, 1 << 20, &a->classes);
         } else if (!strcmp(key, "--beta")) {
             char *end;
             a->beta = strtod(v, &end);
@@ -188,7 +195,34 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static eb_status run(const bench_args *a, const float *q, const float *b, float *out, eb_error *err) {
+/* The mahalanobis case: the detector fitted on the bank (labels j mod classes); NULL for the others. */
+static eb_detector *fit_mahalanobis(const bench_args *a, const float *b, double *fit_s, eb_error *err) {
+    int32_t *labels = malloc((size_t)a->nb * sizeof *labels);
+    eb_detector *d = NULL;
+    if (!labels || eb_detector_new(EB_DETECTOR_MAHALANOBIS, NULL, &d, err)) {
+        free(labels);
+        return NULL;
+    }
+    for (int64_t j = 0; j < a->nb; j++) labels[j] = (int32_t)(j % a->classes);
+    eb_detector_data train = {
+        .n = a->nb, .features = b, .dim = a->dim, .labels = labels, .n_classes = a->classes};
+    const double t0 = eb_time_seconds();
+    eb_status s = eb_detector_fit(d, &train, NULL, err);
+    *fit_s = eb_time_seconds() - t0;
+    free(labels);
+    if (s) {
+        eb_detector_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static eb_status run(const bench_args *a, eb_detector *maha, const float *q, const float *b, float *out,
+                     eb_error *err) {
+    if (maha) {
+        eb_detector_data data = {.n = a->nq, .features = q, .dim = a->dim};
+        return eb_detector_score(maha, &data, out, err);
+    }
     if (!strcmp(a->kase, "knn-ip"))
         return eb_knn_kth_inner_product(q, a->nq, b, a->nb, a->dim, a->k, out, err);
     if (!strcmp(a->kase, "knn-l2")) return eb_knn_kth_distance(q, a->nq, b, a->nb, a->dim, a->k, out, err);
@@ -236,11 +270,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_knn: out of memory\n");
         return 1;
     }
-    const long rss_data_kb = status_kb("VmRSS:");
+    double fit_s = 0.0;
+    eb_detector *maha = NULL;
+    if (!strcmp(a.kase, "mahalanobis") && !(maha = fit_mahalanobis(&a, b, &fit_s, &err))) {
+        fprintf(stderr, "bench_knn: mahalanobis fit: %s\n", err.message[0] ? err.message : "out of memory");
+        return 1;
+    }
+    const long rss_data_kb = status_kb("VmRSS:"); /* after the fit (the references fit before too) */
     reset_peak();
     for (int r = 0; r < a.warmup + a.reps; r++) {
         const double t0 = eb_time_seconds(), c0 = cpu_seconds();
-        if (run(&a, q, b, out, &err)) {
+        if (run(&a, maha, q, b, out, &err)) {
             fprintf(stderr, "bench_knn: %s\n", err.message);
             return 1;
         }
@@ -256,10 +296,12 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    printf("{\"impl\": \"ebood\", \"case\": \"%s\", \"nq\": %lld, \"nb\": %lld, \"dim\": %lld, \"k\": %lld, "
-           "\"beta\": %g, \"threads\": %d, \"isa\": \"%s\", \"times_s\": [",
-           a.kase, (long long)a.nq, (long long)a.nb, (long long)a.dim, (long long)a.k, a.beta,
-           eb_threads_get(), eb__gemm_isa_name(eb__gemm_isa_resolve(EB__GEMM_ISA_AUTO)));
+    printf(
+        "{\"impl\": \"ebood\", \"case\": \"%s\", \"nq\": %lld, \"nb\": %lld, \"dim\": %lld, \"k\": %lld, "
+        "\"beta\": %g, \"classes\": %lld, \"fit_s\": %.6f, \"threads\": %d, \"isa\": \"%s\", \"times_s\": [",
+        a.kase, (long long)a.nq, (long long)a.nb, (long long)a.dim, (long long)a.k, a.beta,
+        (long long)a.classes, fit_s, eb_threads_get(),
+        eb__gemm_isa_name(eb__gemm_isa_resolve(EB__GEMM_ISA_AUTO)));
     for (int r = 0; r < a.reps; r++) printf("%s%.6f", r ? ", " : "", times[r]);
     const double med = median(times, a.reps), med_cpu = median(cpu, a.reps);
     printf("], \"median_s\": %.6f, \"qps\": %.1f, \"cpu_s\": %.6f, \"q_per_cpu_s\": %.1f, \"rss_data_mb\": "
@@ -267,6 +309,7 @@ int main(int argc, char **argv) {
            "\"peak_rss_mb\": %.1f}\n",
            med, (double)a.nq / med, med_cpu, (double)a.nq / med_cpu, (double)rss_data_kb / 1024.0,
            (double)status_kb("VmHWM:") / 1024.0);
+    eb_detector_free(maha);
     free(q);
     free(b);
     free(out);

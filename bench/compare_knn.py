@@ -14,6 +14,11 @@ What is measured (issue 4, "Benchmark"; anchors in shared/specs/performance-anch
               torch      torch.topk(Q @ Xᵀ, k, dim=1).values[:, k−1]
   hopfield  the same bank, (1/β)·logsumexp(β·Q@Xᵀ, 1): ebood (eb_hopfield_lse) vs torch.logsumexp
             and NumPy (max-shifted exp/sum/log).
+  mahalanobis  10 classes (bank row j has label j mod 10), d = 512: fit (class means, tied covariance
+            with divisor N, precision P = Σ⁻¹) on the bank, timed once ("fit"), then the score
+            max_c −½(q − μ_c)ᵀP(q − μ_c) of every query. The references use the fastest formulation
+            we know: −½(qᵀPq − 2qᵀPμ_c + μ_cᵀPμ_c) with one GEMM Q·P and one Q·(Pμ)ᵀ (what a
+            PyTorch user would write after precomputing Pμ); ebood runs its mahalanobis detector.
 Every implementation runs in its own process (fresh caches; its peak RSS is VmHWM, reset once the
 data are loaded so that transient buffers of the .npy reader do not count), with
 2 threads (EBOOD_THREADS=2, faiss.omp_set_num_threads(2), torch.set_num_threads(2); NumPy's
@@ -76,6 +81,48 @@ def worker(args):
             D, _ = index.search(Q, k)
             return D[:, k - 1].copy()
 
+    elif case == "mahalanobis":
+        labels = np.arange(X.shape[0]) % args.classes
+        lib = np if impl == "numpy" else None
+        if impl == "torch":
+            import torch
+
+            torch.set_num_threads(args.threads)
+
+        def fit():
+            if impl == "torch":
+                tx, ty = torch.from_numpy(X), torch.from_numpy(labels)
+                mu = torch.stack([tx[ty == c].mean(0) for c in range(args.classes)])
+                zc = tx - mu[ty]
+                prec = torch.linalg.inv(zc.T @ zc / tx.shape[0])
+                pmu = mu @ prec
+                return prec, pmu, (pmu * mu).sum(1)
+            mu = np.stack([X[labels == c].mean(0) for c in range(args.classes)])
+            zc = X - mu[labels]
+            prec = np.linalg.inv(zc.T @ zc / X.shape[0]).astype(np.float32)
+            pmu = mu @ prec
+            return prec, pmu, (pmu * mu).sum(1)
+
+        t_fit = time.perf_counter()
+        prec, pmu, mpm = fit()
+        fit_s = time.perf_counter() - t_fit
+
+        if impl == "torch":
+            tq = torch.from_numpy(Q)
+
+            def run():
+                with torch.inference_mode():
+                    qpq = ((tq @ prec) * tq).sum(1, keepdim=True)
+                    d = qpq - 2.0 * (tq @ pmu.T) + mpm
+                    return (-0.5 * d.min(1).values).numpy().copy()
+
+        else:
+
+            def run():
+                qpq = ((Q @ prec) * Q).sum(1, keepdims=True)
+                d = qpq - 2.0 * (Q @ pmu.T) + mpm
+                return -0.5 * d.min(1)
+
     elif impl == "numpy":
         n = X.shape[0]
         if case == "knn":
@@ -115,6 +162,8 @@ def worker(args):
         raise SystemExit(f"unknown worker {impl}")
     rss_data = rss_mb()
     reset_peak()
+    if case != "mahalanobis":
+        fit_s = 0.0
     times, cpu = [], []
     for r in range(args.warmup + args.reps):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -125,7 +174,7 @@ def worker(args):
     if args.out:
         np.save(args.out, np.asarray(out, dtype=np.float32))
     med, med_cpu = statistics.median(times), statistics.median(cpu)
-    print(json.dumps({"impl": impl, "case": case, "times_s": times, "median_s": med, "qps": len(Q) / med,
+    print(json.dumps({"impl": impl, "case": case, "fit_s": fit_s, "times_s": times, "median_s": med, "qps": len(Q) / med,
                       "cpu_s": med_cpu, "q_per_cpu_s": len(Q) / med_cpu, "rss_data_mb": rss_data,
                       "peak_rss_mb": rss_mb("VmHWM:")}))
 
@@ -145,7 +194,7 @@ def make_data(tmp, nq, nb, dim, seed):
     return qp, bp
 
 
-def reference(qp, bp, case, k, beta, n_check):
+def reference(qp, bp, case, k, beta, n_check, classes=10):
     """float64 brute force on the first n_check queries."""
     Q = np.load(qp)[:n_check].astype(np.float64)
     X = np.load(bp).astype(np.float64)
@@ -153,6 +202,13 @@ def reference(qp, bp, case, k, beta, n_check):
     if case == "knn":
         ip = -np.sort(-S, axis=1)[:, k - 1]
         return {"ip": ip, "l2": np.sqrt(np.maximum(2.0 - 2.0 * ip, 0.0))}
+    if case == "mahalanobis":
+        labels = np.arange(X.shape[0]) % classes
+        mu = np.stack([X[labels == c].mean(0) for c in range(classes)])
+        zc = X - mu[labels]
+        prec = np.linalg.inv(zc.T @ zc / X.shape[0])
+        d = np.stack([(((Q - m) @ prec) * (Q - m)).sum(1) for m in mu], 1)
+        return {"maha": -0.5 * d.min(1)}
     m = (beta * S).max(axis=1)
     return {"lse": (m + np.log(np.exp(beta * S - m[:, None]).sum(axis=1))) / beta}
 
@@ -177,7 +233,7 @@ def main():
     ap.add_argument("--beta", type=float, default=1.0)
     ap.add_argument("--check", type=int, default=200, help="queries checked against float64")
     ap.add_argument("--cases", default="knn-512-50,knn-128-200,hopfield-512,hopfield-128",
-                    help="comma list of knn-<dim>-<k> and hopfield-<dim>")
+                    help="comma list of knn-<dim>-<k>, hopfield-<dim> and mahalanobis-<dim> (e.g. mahalanobis-512)")
     ap.add_argument("--impls", default="ebood,faiss,numpy,torch")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="also write all records here")
@@ -187,6 +243,7 @@ def main():
     ap.add_argument("--queries")
     ap.add_argument("--bank")
     ap.add_argument("--k", type=int, default=50)
+    ap.add_argument("--classes", type=int, default=10, help="mahalanobis: classes (labels j mod C)")
     ap.add_argument("--out")
     args = ap.parse_args()
     if args.worker:
@@ -206,14 +263,14 @@ def main():
             if dim not in data:
                 data[dim] = make_data(tmp, args.nq, args.nb, dim, args.seed + dim)
             qp, bp = data[dim]
-            ref = reference(qp, bp, case, k, args.beta, args.check)
+            ref = reference(qp, bp, case, k, args.beta, args.check, args.classes)
             runs = []  # (name, cmd, metric, ours_name)
             if "ebood" in impls:
-                for c in (["knn-ip", "knn-l2"] if case == "knn" else ["hopfield"]):
+                for c in (["knn-ip", "knn-l2"] if case == "knn" else [case]):
                     name = "ebood-" + c.split("-")[-1] if case == "knn" else "ebood"
                     runs.append((name, [args.bench, "--case", c, "--queries", qp, "--bank", bp, "--k", str(max(k, 1)),
-                                        "--beta", str(args.beta), "--reps", str(args.reps), "--warmup",
-                                        str(args.warmup)]))
+                                        "--beta", str(args.beta), "--classes", str(args.classes), "--reps",
+                                        str(args.reps), "--warmup", str(args.warmup)]))
             refs = []
             if "faiss" in impls and case == "knn":
                 refs += ["faiss-ip", "faiss-l2"]
@@ -224,7 +281,8 @@ def main():
             for r in refs:
                 runs.append((r, [sys.executable, os.path.abspath(__file__), "--worker", r, "--case", case, "--queries",
                                  qp, "--bank", bp, "--k", str(max(k, 1)), "--beta", str(args.beta), "--reps",
-                                 str(args.reps), "--warmup", str(args.warmup), "--threads", str(args.threads)]))
+                                 str(args.reps), "--warmup", str(args.warmup), "--threads", str(args.threads),
+                                 "--classes", str(args.classes)]))
             per = {name: [] for name, _ in runs}
             err = {}
             for rnd in range(args.rounds):
@@ -236,6 +294,7 @@ def main():
                     per[name].append(rec)
                     records.append(rec)
                     print(f"{spec} round {rnd}: {name:9s} {rec['qps']:9.0f} q/s {rec['q_per_cpu_s']:9.0f} q/cpu-s "
+                          f"fit {rec.get('fit_s', 0):.3f} s "
                           f"peak {rec['peak_rss_mb']:7.0f} MB",
                           file=sys.stderr, flush=True)
                     if rnd == 0:
@@ -245,7 +304,7 @@ def main():
                             if name == "faiss-l2":
                                 want = ref["l2"] ** 2
                         else:
-                            want = ref["lse"]
+                            want = ref["maha" if case == "mahalanobis" else "lse"]
                         err[name] = float(np.max(np.abs(got - want)))
             ours_for = {n: ("ebood-l2" if n in ("faiss-l2", "ebood-l2") else ("ebood-ip" if case == "knn" else "ebood"))
                         for n in per}
@@ -259,18 +318,19 @@ def main():
                 table.append({"spec": spec, "name": name, "qps": statistics.median(qps), "qps_all": qps,
                               "ratio": ratio, "q_per_cpu_s": statistics.median(r["q_per_cpu_s"] for r in per[name]),
                               "ratio_cpu": ratio_cpu, "peak_mb": max(r["peak_rss_mb"] for r in per[name]),
-                              "data_mb": statistics.median(r["rss_data_mb"] for r in per[name]), "err": err.get(name)})
+                              "data_mb": statistics.median(r["rss_data_mb"] for r in per[name]), "err": err.get(name),
+                              "fit_s": statistics.median(r.get("fit_s", 0.0) for r in per[name])})
     print(f"\n{args.nq} queries × {args.nb} bank rows, {args.threads} threads, {args.rounds} rounds "
           f"(median), β = {args.beta:g}\n")
     print("| case | impl | queries/s | ebood / impl | queries/CPU-s | ebood / impl (CPU) "
-          "| peak RSS MB (data loaded) | max abs err vs float64 |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+          "| peak RSS MB (data loaded) | max abs err vs float64 | fit s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in table:
         ratio = f"{row['ratio']:.2f}×" if row["ratio"] else "—"
         ratio_cpu = f"{row['ratio_cpu']:.2f}×" if row["ratio_cpu"] else "—"
         e = f"{row['err']:.1e}" if row["err"] is not None else "—"
         print(f"| {row['spec']} | {row['name']} | {row['qps']:,.0f} | {ratio} | {row['q_per_cpu_s']:,.0f} | {ratio_cpu} "
-              f"| {row['peak_mb']:,.0f} ({row['data_mb']:,.0f}) | {e} |")
+              f"| {row['peak_mb']:,.0f} ({row['data_mb']:,.0f}) | {e} | {row['fit_s']:.3f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"records": records, "table": table}, f, indent=1)
