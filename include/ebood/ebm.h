@@ -113,6 +113,66 @@ EB_API eb_status eb_replay_buffer_draw(eb_replay_buffer *b, int64_t n, const int
 /* Writes n sampled chains back to their slots. */
 EB_API void eb_replay_buffer_store(eb_replay_buffer *b, int64_t n, const int64_t *index, const float *x);
 
+/* ---- sliced score matching (SSM-VR; src/ood/objectives/score_matching.c) ------------------------- */
+/* 002_39b8670b82235277.txt §3 "Sliced score matching" and App. C (Song et al. 2019's variance-reduced
+ * SSM with Rademacher projections, one per sample; specs §4 "SSM"). With f = the model's log-density
+ * (logsumexp of the logits), g_i = ∇ₓf(x_i), v_i ∈ {±1}^D:
+ *   L = (1/B)·Σ_i [ ½‖g_i‖² + v_iᵀ ∇ₓ(v_iᵀ∇ₓf)(x_i) ]  + γ·CE(logits(x), y)
+ * The tape is first-order, so the second-order pieces are central finite differences (the released
+ * code uses create_graph double backprop instead). Step length s = h·max(1, rms(x)) (rms over the
+ * batch's entries), along unit directions w_i = v_i/‖v_i‖ and u_i = g_i/‖g_i‖:
+ *   v_iᵀH_iv_i ≈ ‖v_i‖²·(f(x_i + s·w_i) − 2f(x_i) + f(x_i − s·w_i))/s²           (on the tape: ∇θ exact
+ *                                                                                 of the FD value)
+ *   ∇θ ½‖g_i‖² = (∂g_i/∂θ)ᵀg_i ≈ ‖g_i‖·∇θ(f(x_i + s·u_i) − f(x_i − s·u_i))/(2s)    (g_i held fixed)
+ * ½‖g_i‖² itself comes from an input-gradient sweep with the parameters frozen; the second surrogate's
+ * value is replaced by it (eb_add_scalar), so the reported loss is exactly the estimator's value.
+ * Error: O(s²) truncation + float32 rounding ≈ ε·‖v‖²·|f|/s² (docs/methods.md "SSM"; h = 0.02 balances
+ * them for data of unit scale). All f evaluations run in eval mode (no dropout, BatchNorm running
+ * statistics): f must be the same function of x in the shifted passes. The γ·CE term uses a train-mode
+ * forward, as eb_objective_cross_entropy. Piecewise-linear activations (relu, leaky_relu) make the
+ * finite differences see the kinks that double backprop ignores: prefer smooth ones (softplus, elu,
+ * swish) with SSM. */
+typedef struct eb_ssm_config {
+    double h;         /* relative finite-difference step, in (0, 1] (0.02) */
+    double ce_weight; /* γ ≥ 0: 0 = unsupervised SSM (default), 1 = the supervised variant (needs labels) */
+} eb_ssm_config;
+/* h 0.02, γ = 0. */
+EB_API eb_ssm_config eb_ssm_default_config(void);
+/* h 0.02, γ = 1 (the released code's pyxce = 1). */
+EB_API eb_ssm_config eb_ssm_supervised_default_config(void);
+/* Errors (EB_ERR_ARG, naming the field): h not in (0, 1], γ negative or not finite. */
+EB_API eb_status eb_ssm_config_check(const eb_ssm_config *c, eb_error *err);
+/* {"objective":"ssm","h":0.02,"ce_weight":0} (malloc'd; free with free()). */
+EB_API char *eb_ssm_config_json(const eb_ssm_config *c);
+
+typedef struct eb_ssm_terms {
+    double loss;       /* the value of the returned loss */
+    double score;      /* mean ½‖∇ₓf‖² */
+    double trace;      /* mean finite-difference estimate of vᵀ∇ₓ(vᵀ∇ₓf) */
+    double ce;         /* unweighted mean CE, NAN when γ = 0 */
+    double step;       /* s = h·max(1, rms(x)) */
+    int64_t n_correct; /* of the CE forward when γ > 0, else −1 */
+} eb_ssm_terms;
+
+/* The SSM loss of x[B, D] (D = the model's in_dim) on g for GIVEN projections v[B·D] (any real vectors;
+ * Rademacher in training), or v = NULL to draw v = sign(N(0, I)) from rng. rng also drives dropout in the
+ * CE forward (may be NULL without dropout). Runs one input-gradient sweep on g itself, with the
+ * parameters frozen (their gradient buffers are untouched; the freeze is lifted before returning).
+ * terms may be NULL. Cost: one forward of 6B rows (B frozen + 5B on the tape) and one of B for γ > 0.
+ * Errors on g: x not [B, D] (EB_ERR_SHAPE), a bad config, γ > 0 without labels, v = NULL without rng
+ * (EB_ERR_ARG), a non-finite f or ∇ₓf (EB_ERR_NUMERIC). */
+EB_API eb_tensor *eb_ssm_loss(eb_graph *g, eb_model *m, eb_tensor *x, const int32_t *labels, const float *v,
+                              const eb_ssm_config *c, eb_rng *rng, eb_ssm_terms *terms);
+/* Loss and parameter gradient (into m->params.grad, zeroed first) of n rows of x with given v, on a
+ * graph of its own: what one training step would use. For tests and gradient checks. */
+EB_API eb_status eb_ssm_loss_grad(eb_model *m, const float *x, const int32_t *labels, int64_t n,
+                                  const float *v, const eb_ssm_config *c, eb_rng *rng, eb_ssm_terms *terms,
+                                  eb_error *err);
+/* eb_objective_fn with ctx = const eb_ssm_config*: v drawn from the trainer's rng (then dropout of the
+ * CE forward from the same stream). *n_correct as terms.n_correct. */
+EB_API eb_tensor *eb_objective_ssm(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
+                                   int64_t *n_correct);
+
 #ifdef __cplusplus
 }
 #endif
