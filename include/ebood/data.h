@@ -535,6 +535,41 @@ EB_API extern const char *const eb_image_ood_names[EB_IMAGE_OOD_COUNT];
 EB_API eb_status eb_image_ood_nonnatural(int64_t n, int c, int h, int w, uint64_t seed,
                                          eb_image_set out[EB_IMAGE_OOD_COUNT], eb_error *err);
 
+/* ---- toy 2-D datasets (HEAT, 001_8dfeaa911d9afebd.txt §3.1, Figs. 1–2; src/data/toy2d.c) -------------- */
+/* A "cross" is two perpendicular arms, the diagonals of an X: a point of an arm is
+ *   c + t·u + ε,   t ~ U(−half_length, half_length),   ε ~ N(0, noise²·I),
+ * with u = (1, 1)/√2 (arm 0) or (1, −1)/√2 (arm 1), the arm chosen with probability ½ per point.
+ * The paper shows the data only as pictures; sizes and noise are our choice (docs/methods.md). */
+typedef struct eb_toy2d_params {
+    double half_length; /* of each arm, > 0 */
+    double noise;       /* std of the isotropic Gaussian noise, ≥ 0 */
+    double spacing;     /* "crosses": distance between neighbouring cross centres, > 0 */
+} eb_toy2d_params;
+/* "cross": half_length 2, noise 0.15 (spacing unused); "crosses": half_length 0.8, noise 0.08, spacing 4.
+ * Unknown names give zeros (rejected by the generators). */
+EB_API eb_toy2d_params eb_toy2d_default_params(const char *name);
+
+/* Fig. 1a: one cross centred at the origin. n × 2 features, labels = the arm (2 classes, "arm0"
+ * (y = x), "arm1" (y = −x)). Draws from rng point by point. p NULL = the defaults.
+ * Errors: EB_ERR_ARG (n < 0, rng NULL, bad params), EB_ERR_NOMEM. */
+EB_API eb_status eb_toy2d_cross(int64_t n, const eb_toy2d_params *p, eb_rng *rng, eb_dataset *out,
+                                eb_error *err);
+/* Fig. 2a: nine crosses on a 3 × 3 grid, centres (i·spacing, j·spacing), i, j ∈ {−1, 0, 1}; each point
+ * picks a cross uniformly, then an arm. Labels = the cross (9 classes "cross0".."cross8", row-major
+ * from (−s, −s): index 3·(i + 1) + (j + 1)), so a class-conditional GMM has one component per mode. */
+EB_API eb_status eb_toy2d_crosses(int64_t n, const eb_toy2d_params *p, eb_rng *rng, eb_dataset *out,
+                                  eb_error *err);
+/* A box around the data of `name` ("cross": [−3, 3]², "crosses": [−6, 6]²) as {xmin, xmax, ymin, ymax},
+ * for landscapes and for the built-in OOD split. Errors: EB_ERR_ARG (unknown name). */
+EB_API eb_status eb_toy2d_box(const char *name, double box[4], eb_error *err);
+
+/* The built-in toy split "toy:<name>" (name "cross" or "crosses"), drawn from one eb_rng seeded with
+ * `seed`, in this order: train (cross 2000 points, crosses 4500), val and test (500 each; labelled,
+ * as above), ood (500 points uniform on eb_toy2d_box: unlabelled, NOT all off the data — a background
+ * set for plots and sanity checks). Not z-scored (out->mean/std NULL): coordinates stay as drawn.
+ * Errors: EB_ERR_ARG (unknown name), EB_ERR_NOMEM. */
+EB_API eb_status eb_toy2d_split(const char *name, uint64_t seed, eb_tabular_split *out, eb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -113,6 +113,103 @@ EB_API eb_status eb_replay_buffer_draw(eb_replay_buffer *b, int64_t n, const int
 /* Writes n sampled chains back to their slots. */
 EB_API void eb_replay_buffer_store(eb_replay_buffer *b, int64_t n, const int64_t *index, const float *x);
 
+/* ---- contrastive divergence (CD) and its JEM-style supervised variant ------------------------------ */
+/* Persistent contrastive divergence (002_39b8670b82235277.txt §3 "Contrastive divergence", App. B;
+ * Grathwohl et al.'s JEM, 002_… Eq. 2–3; specs §4 "CD / JEM"). With f = log-density of the model
+ * (logsumexp of the logits; the logit itself for one output), data x⁺[B], negatives x⁻[N]:
+ *   L = −(mean_i f(x⁺_i) − mean_j f(x⁻_j)) + l2·(mean_i f(x⁺_i)² + mean_j f(x⁻_j)²) + γ·CE(g(x⁺), y)
+ * ∇θ of the first term is the CD estimate of −∇θ log p(x⁺) (002_… §3: E_{p_θ}[∇θE] − ∇θE(x⁺), E = −f);
+ * the l2 term keeps f near 0 (the released code's hard-coded weight 1); γ·CE trains p(y|x) (Eq. 2).
+ * x⁻ are not differentiated: they come from SGLD (eb_sgld_sample, ascending f with the model in eval
+ * mode and its parameters frozen), started from a persistent replay buffer (eb_replay_buffer) to which
+ * the final samples are written back.
+ *   Unconditional sampling: f = logsumexp_k g_k, unconditional buffer.
+ *   Class-conditional sampling (the released code's supervised setting): y⁻ ~ U{0..C−1} and SGLD on the
+ *   class logit g_{y⁻}(x) from the class-conditional buffer; the loss still uses f = logsumexp. */
+typedef struct eb_cd_config {
+    eb_sgld_params sgld; /* eb_sgld_default_params(): 100 steps, η = 1, σ = 0.01, no projection */
+    /* Steps of class-conditional sampling. −1 = sgld.steps: the paper's "100 SGLD steps" for every CD model
+     * (default). EB_CD_CODE_COND_STEPS (20) = the released code, whose class-conditional call of sample_q
+     * does not pass sgld_steps and gets its default of 20. */
+    int64_t cond_steps;
+    int64_t buffer_size;    /* replay-buffer chains (9000, the released configs; the paper says 10000) */
+    double restart_prob;    /* a drawn chain restarts from U(init_lo, init_hi) with this probability (0.05) */
+    float init_lo, init_hi; /* buffer initialisation and restarts: U(−1, 1) */
+    int64_t n_negatives;    /* chains per step; 0 = the batch size (default, the code's sgld_batch_size) */
+    double l2;              /* weight of mean f(x⁺)² + mean f(x⁻)² (1), ≥ 0 */
+    double ce_weight;       /* γ ≥ 0; 0 = unsupervised CD, > 0 = supervised (JEM-style), needs labels */
+    bool class_conditional; /* sample x⁻ | y⁻ (needs ≥ 2 model outputs); see above */
+    uint64_t seed;          /* the buffer's initialisation */
+} eb_cd_config;
+#define EB_CD_CODE_COND_STEPS 20
+
+/* Unsupervised CD as the EBM paper trains it (specs §4): γ = 0, unconditional sampling, 100 steps. */
+EB_API eb_cd_config eb_cd_default_config(void);
+/* Supervised CD ("CD-S", JEM-style): γ = 1, class-conditional sampling, cond_steps −1 (= 100, the
+ * paper). Set cond_steps = EB_CD_CODE_COND_STEPS for the released code's 20 steps. */
+EB_API eb_cd_config eb_cd_supervised_default_config(void);
+/* Errors (EB_ERR_ARG, naming the field): bad SGLD params, cond_steps < −1, buffer_size < 1, restart_prob
+ * outside [0, 1], init range empty or not finite, n_negatives < 0, l2 or γ negative or not finite. */
+EB_API eb_status eb_cd_config_check(const eb_cd_config *c, eb_error *err);
+/* The config as a JSON object string, e.g. for a checkpoint's metadata (malloc'd; free with free()). */
+EB_API char *eb_cd_config_json(const eb_cd_config *c);
+
+/* The loss on the tape for GIVEN negatives (no sampling; used by the objective and by gradient checks):
+ * logits of x_pos[B, dim] and x_neg[N, dim] from two forward passes of m (train selects dropout /
+ * BatchNorm batch statistics, as eb_model_forward), then L above. labels[B] are needed when γ > 0.
+ * terms (may be NULL) receives mean f(x⁺), mean f(x⁻) and the unweighted CE (NAN when γ = 0) and the
+ * number of x⁺ classified correctly (−1 without labels or with one output). Errors are recorded on g. */
+typedef struct eb_cd_terms {
+    double f_pos, f_neg, ce;
+    int64_t n_correct;
+} eb_cd_terms;
+EB_API eb_tensor *eb_cd_loss(eb_graph *g, eb_model *m, eb_tensor *x_pos, const int32_t *labels,
+                             eb_tensor *x_neg, double l2, double ce_weight, bool train, eb_rng *rng,
+                             eb_cd_terms *terms);
+
+/* The CD objective: owns the replay buffer, a scratch graph for SGLD, and the negatives' arrays.
+ * Not thread-safe (one per training run). */
+typedef struct eb_cd eb_cd;
+/* For models with in_dim inputs and out_dim outputs (the buffer's dim; class-conditional blocks per
+ * output). Errors: a bad config (EB_ERR_ARG), γ > 0 or class_conditional with out_dim < 2 (EB_ERR_ARG),
+ * EB_ERR_NOMEM. */
+EB_API eb_status eb_cd_new(const eb_cd_config *c, int64_t in_dim, int64_t out_dim, eb_cd **out,
+                           eb_error *err);
+EB_API void eb_cd_free(eb_cd *cd);
+EB_API const eb_cd_config *eb_cd_config_of(const eb_cd *cd);
+/* The replay buffer (for inspection and tests; the objective keeps using it). */
+EB_API eb_replay_buffer *eb_cd_buffer(eb_cd *cd);
+
+/* What the last objective call did (pointers valid until the next call or eb_cd_free). */
+typedef struct eb_cd_step_info {
+    const float *negatives; /* [n, dim]: the SGLD samples (also written to the buffer) */
+    const int64_t *index;   /* [n]: their buffer slots */
+    const int32_t *labels;  /* [n]: their classes y⁻ (class-conditional), else NULL */
+    int64_t n;
+    eb_cd_terms terms;
+    eb_sgld_stats sgld;
+} eb_cd_step_info;
+EB_API eb_cd_step_info eb_cd_last_step(const eb_cd *cd);
+
+/* eb_objective_fn with ctx = eb_cd*: draws n_negatives chains (y⁻ ~ U{0..C−1} when class-conditional),
+ * runs SGLD with the model in eval mode (rng: the trainer's stream; the chains, labels, restarts and
+ * Langevin noise all come from it), writes the samples back, and returns eb_cd_loss in train mode.
+ * *n_correct = correct classifications of x⁺ when γ > 0, else −1. Errors on g: a model whose shape is
+ * not the objective's (EB_ERR_SHAPE), γ > 0 without labels (EB_ERR_ARG), SGLD divergence
+ * (EB_ERR_NUMERIC, "contrastive divergence: SGLD step 7 of 100: non-finite gradient …"; the buffer is
+ * left as it was). */
+EB_API eb_tensor *eb_objective_cd(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
+                                  int64_t *n_correct);
+
+/* ---- maximum likelihood (normalizing flows; src/ood/objectives/max_likelihood.c) ---------------- */
+/* Loss = −(1/B)·Σ_i log p(x_i) with log p(x) = logsumexp of the model's output, for a model whose
+ * output IS a normalised log-density (EB_MODEL_RADIAL_FLOW: one output = log p(x)); the EBM paper's
+ * flow baseline (002_39b8670b82235277.txt App. C: "maximum likelihood", specs §4). ctx is unused
+ * (NULL); labels are ignored; *n_correct = −1. Errors on g: EB_ERR_ARG for a model kind that is not
+ * a normalised density (an MLP's logsumexp has no normaliser: its "likelihood" grows without bound). */
+EB_API eb_tensor *eb_objective_max_likelihood(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch,
+                                              eb_rng *rng, int64_t *n_correct);
+
 /* ---- sliced score matching (SSM-VR; src/ood/objectives/score_matching.c) ------------------------- */
 /* 002_39b8670b82235277.txt §3 "Sliced score matching" and App. C (Song et al. 2019's variance-reduced
  * SSM with Rademacher projections, one per sample; specs §4 "SSM"). With f = the model's log-density
@@ -172,6 +269,132 @@ EB_API eb_status eb_ssm_loss_grad(eb_model *m, const float *x, const int32_t *la
  * CE forward from the same stream). *n_correct as terms.n_correct. */
 EB_API eb_tensor *eb_objective_ssm(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
                                    int64_t *n_correct);
+
+/* ---- VERA (variational entropy-regularised approximate maximum likelihood) ------------------------ */
+/* Grathwohl et al. 2021 ("No MCMC for me"), as the EBM paper trains it (002_39b8670b82235277.txt §3 "VERA"
+ * and Appendix "VERA"; specs §4 "VERA"; docs/methods.md). log Z(θ) = max_q E_q[f(x)] + H(q) (002_… §3), so
+ * the EBM is trained against samples of an amortised generator q instead of MCMC:
+ *   generator   h ~ N(0, I_k),  μ = G_ψ(h) (MLP, BatchNorm, no bias),  x = μ + σ·ε,  ε ~ N(0, I_D);
+ *   EBM loss    L(θ) = −(mean_i f(x_i) − mean_j f(x̃_j)) + γ_pg·P(θ) + γ_ce·CE(g(x), y),  x̃ ~ q detached,
+ *               P = mean_i ½‖∇ₓ f(x_i)‖² (per sample, VERA's code) or mean_i ½‖∇_{x_i} mean_j f(x_j)‖²
+ *               (EB_VERA_PENALTY_BATCH_MEAN: the EBM paper's code, 1/B² of the former);
+ *   generator   L(ψ, σ) = −(mean_j f(x̃_j) + λ·Ĥ),  Ĥ = Σ_d mean_j (c ⊙ x̃)_{jd},
+ *               c_j = Σ_k w_jk (x̃_j − G(h_jk))/σ² (detached; ≈ −∇ₓ log q(x̃_j)),  h_jk ~ N(h_j, diag σ_post²),
+ *               w_j· = softmax_k(log q(x̃_j, h_jk) − log N(h_jk; h_j, σ_post²)),  k = 1..K;
+ *   posterior   log σ_post ascends the ELBO E_{h'~N(h,σ_post²)}[log q(x̃, h')] + H(N(h, σ_post²)) (own Adam);
+ *   σ           clamped to [σ_min, σ_max] after every generator step.
+ * The gradient penalty needs ∇θ of a gradient; ebood's tape is first-order, so its θ-gradient is the
+ * central difference of the directional derivative along G = ∇ₓF (held fixed, F = Σ_i f or mean_i f):
+ *   ∇θ P ≈ (1/B)·∇θ [F(x + hG) − F(x − hG)] / (2h),   h = fd_step / rms_i ‖G_i‖,
+ * which is exact for f quadratic in x and O(h²) otherwise; the loss VALUE carries the exact P (computed
+ * from G). The EBM's own optimizer is the trainer's (eb_train, with config.ebm_optimizer); the objective
+ * owns the generator, σ, σ_post, their optimizers, and does one generator step per call. Order: the
+ * generator step for the samples of call t runs at the start of call t+1, i.e. after the trainer's EBM
+ * step, with the updated EBM, exactly as the released code (EBM step, then generator step, per batch). */
+typedef enum eb_vera_penalty {
+    EB_VERA_PENALTY_PER_SAMPLE, /* γ_pg·mean_i ½‖∇ₓf(x_i)‖² (VERA's train.py: grad of ld.sum()); default */
+    EB_VERA_PENALTY_BATCH_MEAN, /* γ_pg·mean_i ½‖∇_{x_i} mean_j f(x_j)‖² (EBM-OOD code: grad of ld.mean()) */
+} eb_vera_penalty;
+EB_API const char *eb_vera_penalty_name(eb_vera_penalty p); /* "per_sample", "batch_mean" */
+EB_API eb_status eb_vera_penalty_parse(const char *s, eb_vera_penalty *out, eb_error *err);
+
+typedef struct eb_vera_config {
+    /* generator G: noise_dim → hidden[0] → … → hidden[n−1] → data dim; each hidden layer is
+     * Linear (bias if `bias`) → BatchNorm1d (if batch_norm; batch statistics always, as the code trains it) →
+     * activation */
+    int64_t noise_dim;                       /* 16 */
+    int n_hidden;                            /* 5 (0 = a linear generator) */
+    int64_t hidden[EB_MLP_MAX_HIDDEN];       /* 100 each */
+    eb_activation activation;                /* leaky_relu (unsupervised), relu (supervised) */
+    float activation_param;                  /* 0.01 (the generator's config passes no slope) */
+    bool batch_norm;                         /* true (needs batches of ≥ 2) */
+    bool bias;                               /* false */
+    double sigma_init, sigma_min, sigma_max; /* σ: 0.01, clamped to [0.01, 0.3] */
+    double post_sigma_init;                  /* σ_post per latent dimension: 0.1 */
+    double post_lr;                          /* σ_post's Adam (β 0.9, 0.999, eps 1e-8): 3e-5 */
+    int64_t n_posterior;                     /* K importance samples: 20 */
+    double entropy_weight;                   /* λ: 1e-4 */
+    double pg_weight;                        /* γ_pg: 0.1 (0 = no penalty) */
+    eb_vera_penalty penalty;           /* per_sample (VERA's code; default) or batch_mean (EBM-OOD code) */
+    double fd_step;                    /* rms input perturbation of the penalty's difference: 1e-3 */
+    double ce_weight;                  /* γ_ce: 0 unsupervised, 1 supervised (needs labels, ≥ 2 outputs) */
+    eb_optimizer_params gen_optimizer; /* AdamW, β (0, 0.9), eps 1e-8, wd 0; lr 6e-5 / 1e-3 */
+    eb_schedule gen_schedule; /* generator lr by generator step; base_lr overrides gen_optimizer.lr */
+    /* Not used by the objective: the EBM optimizer the trainer should get (eb_train_params.optimizer):
+     * AdamW, β (0, 0.9), eps 1e-8, wd 0; lr 3e-5 unsupervised / 1e-3 supervised. */
+    eb_optimizer_params ebm_optimizer;
+    uint64_t seed; /* the generator's initialisation (PyTorch's: Linear U(±1/√fan_in), BN γ=1 β=0) */
+} eb_vera_config;
+
+/* Unsupervised VERA as the EBM paper's code trains it (specs §4; configs/model/fc_vera.yaml). The paper's
+ * text gives other learning rates (EBM 3e-4, generator 6e-4) and a generator slope of 0.2; the defaults
+ * follow the released configs. The EBM itself (the caller's model) is 100×5 LeakyReLU(0.2) there. */
+EB_API eb_vera_config eb_vera_default_config(void);
+/* Supervised VERA ("VERA-S", JEM-style): γ_ce = 1, generator ReLU, both learning rates 1e-3. */
+EB_API eb_vera_config eb_vera_supervised_default_config(void);
+/* Errors (EB_ERR_ARG, naming the field): noise_dim < 1, n_hidden outside [0, 16], a width < 1, a bad
+ * activation parameter, σ bounds not 0 < σ_min ≤ σ_init ≤ σ_max finite, σ_post ≤ 0, post_lr < 0,
+ * n_posterior < 1, λ, γ_pg, γ_ce negative or not finite, fd_step ≤ 0, bad optimizer params or schedule. */
+EB_API eb_status eb_vera_config_check(const eb_vera_config *c, eb_error *err);
+/* The config as a JSON object string (malloc'd; free with free()). */
+EB_API char *eb_vera_config_json(const eb_vera_config *c);
+
+/* The EBM loss L(θ) above on the tape for GIVEN generator samples (used by the objective and by gradient
+ * checks): x_data[B, dim] (no gradient needed), x_gen[N, dim]; labels[B] when γ_ce > 0. Forward passes of
+ * m with `train` (dropout / BatchNorm batch statistics; the penalty's passes replay the rng so their
+ * dropout masks equal the data pass's). scratch: a graph for the ∇ₓf sweep (required when γ_pg > 0;
+ * reset here; m's parameters are frozen on it, so their gradient buffers are not touched). terms may be
+ * NULL. Errors on g. */
+typedef struct eb_vera_terms {
+    double f_data, f_gen; /* mean f over x_data and x_gen */
+    double penalty;       /* P (unweighted; the loss holds γ_pg·P) */
+    double grad_norm;     /* rms_i ‖G_i‖ of the penalty's input gradient */
+    double fd_h;          /* the difference's h (0 if no penalty) */
+    double ce;            /* unweighted CE, NAN when γ_ce = 0 */
+    int64_t n_correct;    /* x_data classified correctly, −1 without labels / with one output */
+} eb_vera_terms;
+EB_API eb_tensor *eb_vera_ebm_loss(eb_graph *g, eb_graph *scratch, eb_model *m, eb_tensor *x_data,
+                                   const int32_t *labels, eb_tensor *x_gen, const eb_vera_config *c,
+                                   bool train, eb_rng *rng, eb_vera_terms *terms);
+
+/* The VERA objective: owns the generator (its parameters, σ, σ_post), their optimizers, a scratch graph
+ * and the pending samples. Not thread-safe (one per training run). */
+typedef struct eb_vera eb_vera;
+/* For EBMs with in_dim inputs and out_dim outputs. Errors: a bad config (EB_ERR_ARG), in_dim < 1,
+ * γ_ce > 0 with out_dim < 2 (EB_ERR_ARG), EB_ERR_NOMEM. */
+EB_API eb_status eb_vera_new(const eb_vera_config *c, int64_t in_dim, int64_t out_dim, eb_vera **out,
+                             eb_error *err);
+EB_API void eb_vera_free(eb_vera *v);
+EB_API const eb_vera_config *eb_vera_config_of(const eb_vera *v);
+/* The generator's parameters (PyTorch names of VERAGenerator: "g.net.<i>.weight|bias", "logsigma"). */
+EB_API eb_params *eb_vera_generator_params(eb_vera *v);
+EB_API double eb_vera_sigma(const eb_vera *v);                /* exp(logsigma) */
+EB_API const float *eb_vera_post_log_sigma(const eb_vera *v); /* log σ_post, noise_dim floats */
+/* n ≥ 2 (1 without BatchNorm) samples x ~ q into x[n, in_dim] (the generator in training mode, as the
+ * code samples). Errors: EB_ERR_ARG, EB_ERR_NOMEM. */
+EB_API eb_status eb_vera_sample(eb_vera *v, int64_t n, eb_rng *rng, float *x, eb_error *err);
+
+/* What the last objective call did. */
+typedef struct eb_vera_step_info {
+    eb_vera_terms terms; /* of the EBM loss */
+    bool gen_stepped;    /* a generator step ran (not on the first call) */
+    double gen_loss;     /* −(mean f(x̃) + λ·Ĥ) of that step */
+    double f_gen_step;   /* mean f(x̃) there (with the updated EBM) */
+    double entropy;      /* Ĥ there (its value is a surrogate; only its gradient is the entropy's) */
+    double sigma;        /* σ after the step and clamp */
+    double post_sigma;   /* mean σ_post after its update */
+    int64_t gen_steps;   /* generator steps so far */
+} eb_vera_step_info;
+EB_API eb_vera_step_info eb_vera_last_step(const eb_vera *v);
+
+/* eb_objective_fn with ctx = eb_vera*: (1) the generator step for the previous call's samples (with the
+ * EBM the trainer has just updated), (2) B new samples x̃ ~ q (rng: the trainer's stream; h, ε and the
+ * posterior draws all come from it), (3) returns eb_vera_ebm_loss(x, x̃) in train mode. *n_correct as
+ * eb_vera_terms when γ_ce > 0, else −1. Errors on g: a model whose shape is not the objective's
+ * (EB_ERR_SHAPE), γ_ce > 0 without labels (EB_ERR_ARG), a non-finite generator loss (EB_ERR_NUMERIC,
+ * "vera: generator step 12: ..."). */
+EB_API eb_tensor *eb_objective_vera(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
+                                    int64_t *n_correct);
 
 #ifdef __cplusplus
 }

@@ -255,6 +255,75 @@ EB_API eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_re
 /* The EBM paper's CE row on FMNIST (Tables 5–6 of 002_39b8670b82235277.txt). */
 EB_API const eb_paper_value *eb_bench_fmnist_paper_values(int *n);
 
+/* ---- landscapes: a 2-D model's log-density on a grid, as data and pictures (src/eval/landscape.c) ---- */
+/* The pictures of HEAT's Figs. 1–2 (001_8dfeaa911d9afebd.txt) and the EBM paper code's p(x) plots.
+ * f(x) = logsumexp_k g_k(x) of the model's outputs (ebm.h's convention: f = −E, higher = more
+ * in-distribution; for a radial flow f = log p(x) exactly). */
+#define EB_LANDSCAPE_MAX_GRID 2048
+
+typedef struct eb_landscape {
+    int64_t width, height; /* grid points along x and along y, each in [2, EB_LANDSCAPE_MAX_GRID] */
+    double box[4];         /* xmin, xmax, ymin, ymax: the grid's outer points lie on the box's edges */
+    /* values[i·width + j] = f(x_j, y_i), x_j = xmin + j·(xmax − xmin)/(width − 1),
+     * y_i = ymin + i·(ymax − ymin)/(height − 1): row 0 is the BOTTOM (y = ymin), as numpy's
+     * meshgrid(indexing="xy") and matplotlib's origin="lower". malloc'd. */
+    float *values;
+} eb_landscape;
+
+/* Evaluates f on the grid with eb_model_predict (eval mode, no gradients), rows in batches.
+ * Errors: EB_ERR_SHAPE (the model's input is not 2-D: "the model takes 3 features, a landscape needs
+ * 2"), EB_ERR_ARG (width/height outside [2, EB_LANDSCAPE_MAX_GRID], a box that is not finite with
+ * xmin < xmax and ymin < ymax), EB_ERR_NOMEM, the model's errors. Not thread-safe for one model. */
+EB_API eb_status eb_landscape_compute(eb_model *m, const double box[4], int64_t width, int64_t height,
+                                      eb_landscape *out, eb_error *err);
+EB_API void eb_landscape_free(eb_landscape *l); /* NULL-safe; zeroes the struct */
+
+/* What the colours show. */
+typedef enum eb_landscape_mode {
+    EB_LANDSCAPE_LOG_DENSITY, /* f (auto range: 2nd percentile to max) */
+    EB_LANDSCAPE_DENSITY,     /* exp(f − max f) ∈ (0, 1] (auto range [0, 1]): the EBM code's p(x) plot */
+    EB_LANDSCAPE_ENERGY,      /* E = −f (auto range: min to 98th percentile): HEAT's figures */
+} eb_landscape_mode;
+EB_API const char *eb_landscape_mode_name(eb_landscape_mode mode); /* "logp", "p", "energy" */
+EB_API eb_status eb_landscape_mode_parse(const char *s, eb_landscape_mode *out, eb_error *err);
+
+typedef struct eb_landscape_style {
+    eb_landscape_mode mode;
+    double vmin, vmax;   /* colour range of the shown quantity; NaN = auto (see the modes) */
+    int scale;           /* PNG: pixels per grid cell, 1..64 */
+    const float *points; /* overlay: n_points rows (x, y) drawn as dots (SVG circles), or NULL */
+    int64_t n_points;
+    const char *title; /* SVG caption, or NULL */
+} eb_landscape_style;
+/* log-density, auto range, scale 1, no points, no title. */
+EB_API eb_landscape_style eb_landscape_default_style(void);
+
+/* The colormap: t ∈ [0, 1] (clamped; NaN → grey) → sRGB. Our own 5-stop ramp, dark navy → blue →
+ * teal → green → pale yellow, linearly interpolated, lightness increasing monotonically (so the
+ * order survives greyscale printing and colour-vision deficiency). */
+EB_API void eb_colormap(double t, uint8_t rgb[3]);
+
+/* Writers; all atomic (temporary file + rename: nothing is left behind on failure).
+ * NPY: float32 [height, width] = values. CSV: header "x,y,f", one row per grid point in value order.
+ * PNG: 8-bit RGB, (width·scale) × (height·scale) pixels, top row = ymax, overlay points as dots.
+ * SVG: the PNG (scale 1) embedded as a data URI in a framed plot with axis ticks, a colour bar with
+ * its range, the overlay points as circles, and the title.
+ * Errors: EB_ERR_ARG (bad style: scale, vmin ≥ vmax, non-finite explicit range; a PNG over 16384 pixels
+ * per side), EB_ERR_IO (naming path), EB_ERR_NOMEM. */
+EB_API eb_status eb_landscape_write_npy(const eb_landscape *l, const char *path, eb_error *err);
+EB_API eb_status eb_landscape_write_csv(const eb_landscape *l, const char *path, eb_error *err);
+EB_API eb_status eb_landscape_write_png(const eb_landscape *l, const eb_landscape_style *s, const char *path,
+                                        eb_error *err);
+EB_API eb_status eb_landscape_write_svg(const eb_landscape *l, const eb_landscape_style *s, const char *path,
+                                        eb_error *err);
+/* Chooses the writer by the extension of path (.npy, .csv, .png, .svg; case-sensitive); anything else
+ * is EB_ERR_ARG ("out.jpg: unknown extension (.png, .svg, .npy, .csv)") before any file is touched.
+ * s may be NULL (the default style). */
+EB_API eb_status eb_landscape_write(const eb_landscape *l, const eb_landscape_style *s, const char *path,
+                                    eb_error *err);
+/* EB_OK if path has one of the four extensions (the CLI checks before computing). */
+EB_API eb_status eb_landscape_check_path(const char *path, eb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

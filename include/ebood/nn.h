@@ -89,10 +89,11 @@ EB_API eb_mlp_config eb_mlp_default_config(int64_t in_dim, int64_t out_dim);
 EB_API eb_status eb_mlp_config_check(const eb_mlp_config *c, eb_error *err);
 
 typedef enum eb_model_kind {
-    EB_MODEL_MLP,       /* eb_mlp_config */
-    EB_MODEL_SMALL_CNN, /* conv32-bn-relu, conv64-bn-relu, maxpool2, conv128-bn-relu, maxpool2, fc */
-    EB_MODEL_RESNET,    /* ResNet-18/34, CIFAR variant: 3×3 stem, no max-pool (OpenOOD's resnet18_32x32) */
-    EB_MODEL_WRN,       /* WideResNet-depth-widen (Zagoruyko & Komodakis; the energy paper's wrn.py) */
+    EB_MODEL_MLP,         /* eb_mlp_config */
+    EB_MODEL_SMALL_CNN,   /* conv32-bn-relu, conv64-bn-relu, maxpool2, conv128-bn-relu, maxpool2, fc */
+    EB_MODEL_RESNET,      /* ResNet-18/34, CIFAR variant: 3×3 stem, no max-pool (OpenOOD's resnet18_32x32) */
+    EB_MODEL_WRN,         /* WideResNet-depth-widen (Zagoruyko & Komodakis; the energy paper's wrn.py) */
+    EB_MODEL_RADIAL_FLOW, /* eb_radial_flow_config: radial normalizing flow (src/nn/radial_flow.c) */
 } eb_model_kind;
 
 /* Image classifiers take rows of x[N, C·H·W] (NCHW images flattened) and view them as [N, C, H, W]. */
@@ -106,7 +107,20 @@ typedef struct eb_image_config {
 EB_API eb_image_config eb_image_default_config(eb_model_kind kind, int64_t channels, int64_t height,
                                                int64_t width, int64_t num_classes);
 EB_API eb_status eb_image_config_check(eb_model_kind kind, const eb_image_config *c, eb_error *err);
-EB_API const char *eb_model_kind_name(eb_model_kind kind); /* "mlp", "small_cnn", "resnet", "wrn" */
+/* The EBM paper's flow baseline (002_39b8670b82235277.txt §4 and App. C; specs §4 "Radial-flow baseline"):
+ * n_layers radial transforms (Rezende & Mohamed 2015, Eq. 14) applied to x, base N(0, I). Its forward
+ * pass returns the exact log-likelihood log p(x) as a single "logit" [N, 1], so logsumexp of the output
+ * (the energy score f(x), ebm.h) is log p(x); features = the final z [N, dim]. */
+typedef struct eb_radial_flow_config {
+    int64_t dim;  /* input dimension, ≥ 1 */
+    int n_layers; /* radial layers, 1..EB_RADIAL_FLOW_MAX_LAYERS (default 20) */
+} eb_radial_flow_config;
+#define EB_RADIAL_FLOW_MAX_LAYERS 1024
+EB_API eb_radial_flow_config eb_radial_flow_default_config(int64_t dim); /* 20 layers */
+EB_API eb_status eb_radial_flow_config_check(const eb_radial_flow_config *c, eb_error *err);
+
+/* "mlp", "small_cnn", "resnet", "wrn", "radial_flow" */
+EB_API const char *eb_model_kind_name(eb_model_kind kind);
 EB_API eb_status eb_model_kind_parse(const char *name, eb_model_kind *out, eb_error *err);
 
 /* A classifier with logits and penultimate features. Owns its parameters (trained) and buffers (not
@@ -115,9 +129,10 @@ typedef struct eb_model {
     eb_model_kind kind;
     eb_params params;
     eb_params buffers;
-    eb_mlp_config mlp;     /* kind == EB_MODEL_MLP */
-    eb_image_config image; /* the image kinds */
-    void *layers;          /* the architecture's layer table (internal) */
+    eb_mlp_config mlp;          /* kind == EB_MODEL_MLP */
+    eb_image_config image;      /* the image kinds */
+    eb_radial_flow_config flow; /* kind == EB_MODEL_RADIAL_FLOW */
+    void *layers;               /* the architecture's layer table (internal) */
 } eb_model;
 
 /* A new MLP, initialised as PyTorch would (eb_linear_init, layer by layer, from init_rng). */
@@ -126,6 +141,11 @@ EB_API eb_status eb_mlp_new(const eb_mlp_config *c, eb_rng *init_rng, const eb_a
 /* A new image classifier of `kind` (not EB_MODEL_MLP), initialised as PyTorch / the paper's code would. */
 EB_API eb_status eb_image_model_new(eb_model_kind kind, const eb_image_config *c, eb_rng *init_rng,
                                     const eb_allocator *a, eb_model **out, eb_error *err);
+/* A new radial flow; parameters "transforms.<i>.x0" [dim], "transforms.<i>.alpha_prime" [1],
+ * "transforms.<i>.beta_prime" [1] (the names of the paper code's nn.ModuleList of pyro Radial layers),
+ * each U(−1/√dim, 1/√dim) as pyro's Radial.reset_parameters. */
+EB_API eb_status eb_radial_flow_new(const eb_radial_flow_config *c, eb_rng *init_rng, const eb_allocator *a,
+                                    eb_model **out, eb_error *err);
 EB_API void eb_model_free(eb_model *m);
 EB_API int64_t eb_model_in_dim(const eb_model *m);
 EB_API int64_t eb_model_out_dim(const eb_model *m);

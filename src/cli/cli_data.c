@@ -36,6 +36,13 @@ eb_status cli_load_tabular(const char *spec, uint64_t split_seed, bool as_test, 
                          err->message);
         return st;
     }
+    if (strncmp(spec, "toy:", 4) == 0) { /* HEAT's 2-D toy data (src/data/toy2d.c), drawn from split_seed */
+        *is_builtin = true;
+        eb_status st = eb_toy2d_split(spec + 4, split_seed, out, err);
+        if (st == EB_ERR_ARG)
+            eb_error_set(err, st, "--data %s: unknown toy dataset (toy:cross, toy:crosses)", spec);
+        return st;
+    }
     eb_dataset *d = as_test ? &out->test : &out->train;
     eb_status st;
     if (ends_with(spec, ".arff")) {
@@ -47,7 +54,8 @@ eb_status cli_load_tabular(const char *spec, uint64_t split_seed, bool as_test, 
         st = eb_csv_read_dataset(spec, -1, d, err);
     } else {
         return eb_error_set(err, EB_ERR_ARG,
-                            "--data: '%s' is neither a built-in dataset (segment) nor an .arff/.csv file",
+                            "--data: '%s' is neither a built-in dataset (segment, toy:cross, toy:crosses) "
+                            "nor an .arff/.csv file",
                             spec);
     }
     if (!st && !d->y) st = eb_error_set(err, EB_ERR_FORMAT, "%s: no label column", spec);

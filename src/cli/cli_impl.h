@@ -51,8 +51,9 @@ bool cli_parse_int_list(const char *command, const char *flag, const char *s, in
 const char *cli_data_dir(char *buf, size_t size);
 
 /* Loads tabular data named by `spec`: a built-in name ("segment": the whole split, z-scored, with
- * `split_seed`) or a file (.arff / .csv, labelled; its rows go to out->test when as_test, else to
- * out->train). Returns true if spec named a built-in split. */
+ * `split_seed`; "toy:cross", "toy:crosses": HEAT's 2-D toy data drawn from `split_seed`) or a file (.arff /
+ * .csv, labelled; its rows go to out->test when as_test, else to out->train). Returns true if spec named a
+ * built-in split. */
 eb_status cli_load_tabular(const char *spec, uint64_t split_seed, bool as_test, eb_tabular_split *out,
                            bool *is_builtin, eb_error *err);
 
@@ -85,5 +86,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
+int cmd_landscape(int argc, char **argv);
 
 #endif

@@ -296,7 +296,8 @@ int cmd_eval(int argc, char **argv) {
     if (!st && split.test.dim != eb_model_in_dim(model))
         st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model expects %lld features, %s has %lld", model_path,
                           (long long)eb_model_in_dim(model), data, (long long)split.test.dim);
-    if (!st && split.test.num_classes != eb_model_out_dim(model))
+    /* a one-output model is a scalar EBM (ebood train --objective cd): no classes to match */
+    if (!st && eb_model_out_dim(model) > 1 && split.test.num_classes != eb_model_out_dim(model))
         st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model has %lld classes, %s has %d", model_path,
                           (long long)eb_model_out_dim(model), data, split.test.num_classes);
     if (!st && builtin) sets[n_sets++] = (eval_rows){"sky", &split.ood, NULL, NULL};
@@ -373,7 +374,7 @@ int cmd_eval(int argc, char **argv) {
     memset(&report, 0, sizeof report);
     report.id_acc = NAN;
     report.n_id = split.test.n;
-    if (!st && split.test.y)
+    if (!st && split.test.y && eb_model_out_dim(model) > 1)
         st = eb_accuracy(test.logits, split.test.n, eb_model_out_dim(model), split.test.y, &report.id_acc,
                          &err);
     int64_t max_n = split.test.n;

@@ -1,6 +1,8 @@
-/* ebood train: train a classifier (MLP on tabular data, CNN/ResNet/WRN on images), writing a
- * checkpoint atomically (every --checkpoint-every epochs and at the end) and resuming from it. */
+/* ebood train: train a classifier (MLP on tabular data, CNN/ResNet/WRN on images) or, with --objective cd,
+ * an energy-based model on tabular data, writing a checkpoint atomically (every --checkpoint-every epochs
+ * and at the end) and resuming from it. The objectives and their flags live in cli_objective.c. */
 #include "cli/cli_impl.h"
+#include "cli/cli_objective.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@ static const char *const usage = "--data NAME|FILE -o CKPT [options]";
  * "ebood.train_args" so that --resume can refuse a checkpoint made with other settings. */
 typedef struct train_args {
     const char *data, *optimizer, *schedule;
+    const char *objective_json; /* the objective's settings (NULL for ce, whose runs predate objectives) */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
     bool nesterov, keep_last, hflip;
@@ -50,6 +53,7 @@ static char *train_args_json(const train_args *a) {
                 {"hflip", a->hflip}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         cJSON_AddNumberToObject(o, nums[i].k, nums[i].v);
+    if (a->objective_json) cJSON_AddItemToObject(o, "objective", cJSON_Parse(a->objective_json));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -60,7 +64,8 @@ typedef struct checkpoint_ctx {
     const char *path;
     const eb_st_meta *meta; /* run metadata; the epoch entries are added per save */
     int n_meta;
-    int64_t every; /* epochs between checkpoints (0 = only at the end) */
+    int64_t every;                  /* epochs between checkpoints (0 = only at the end) */
+    const cli_objective *objective; /* its state (a replay buffer) is saved too */
 } checkpoint_ctx;
 
 static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t epoch, int64_t step,
@@ -75,18 +80,26 @@ static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t e
     meta[n++] = (eb_st_meta){"ebood.epoch", epoch_s};
     meta[n++] = (eb_st_meta){"ebood.steps", step_s};
     meta[n++] = (eb_st_meta){"ebood.optimizer_step", opt_step_s};
-    eb_st_tensor state = {0};
+    eb_st_tensor state[2];
+    memset(state, 0, sizeof state);
     int n_tensors = 0;
-    if (opt && eb_optimizer_state_size(opt) > 0) {
-        state = (eb_st_tensor){.name = "optimizer.state",
-                               .dtype = EB_ST_F32,
-                               .ndim = 1,
-                               .shape = {eb_optimizer_state_size(opt)},
-                               .data = eb_optimizer_state((eb_optimizer *)opt),
-                               .nbytes = (size_t)eb_optimizer_state_size(opt) * sizeof(float)};
-        n_tensors = 1;
-    }
-    return eb_model_save_with(m, c->path, meta, n, &state, n_tensors, err);
+    if (opt && eb_optimizer_state_size(opt) > 0)
+        state[n_tensors++] = (eb_st_tensor){.name = "optimizer.state",
+                                            .dtype = EB_ST_F32,
+                                            .ndim = 1,
+                                            .shape = {eb_optimizer_state_size(opt)},
+                                            .data = eb_optimizer_state((eb_optimizer *)opt),
+                                            .nbytes = (size_t)eb_optimizer_state_size(opt) * sizeof(float)};
+    const cli_objective *o = c->objective;
+    if (o && o->state_name)
+        state[n_tensors++] =
+            (eb_st_tensor){.name = o->state_name,
+                           .dtype = EB_ST_F32,
+                           .ndim = 2,
+                           .shape = {o->state_rows, o->state_cols},
+                           .data = o->state,
+                           .nbytes = (size_t)(o->state_rows * o->state_cols) * sizeof(float)};
+    return eb_model_save_with(m, c->path, meta, n, state, n_tensors, err);
 }
 
 /* Every `every` epochs, and always at the end of the run (with the optimizer state, so that --resume
@@ -98,9 +111,9 @@ static eb_status on_epoch_end(void *ctx, eb_model *m, const eb_train_epoch_info 
 }
 
 /* Loads --resume state from an existing checkpoint; *resumed = false if there is none. The model's
- * config and the training settings must be the checkpoint's. */
-static eb_status load_resume(const char *path, eb_model *m, const char *args_json, eb_train_resume *r,
-                             float **state, bool *resumed, eb_error *err) {
+ * config and the training settings must be the checkpoint's; the objective's state (if any) is restored. */
+static eb_status load_resume(const char *path, eb_model *m, const cli_objective *obj, const char *args_json,
+                             eb_train_resume *r, float **state, bool *resumed, eb_error *err) {
     *resumed = false;
     if (access(path, F_OK) != 0) return EB_OK;
     eb_model *saved = NULL;
@@ -128,6 +141,9 @@ static eb_status load_resume(const char *path, eb_model *m, const char *args_jso
         *state = NULL;
         if (t && !(*state = malloc(t->nbytes))) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
         if (!st && t) st = eb_safetensors_get_f32(file, "optimizer.state", 1, t->shape, *state, err);
+        if (!st && obj->state_name)
+            st = eb_safetensors_get_f32(file, obj->state_name, 2, EB_SHAPE(obj->state_rows, obj->state_cols),
+                                        obj->state, err);
         r->optimizer_state = *state;
         if (!st) {
             memcpy(m->params.data, saved->params.data, (size_t)m->params.size * sizeof(float));
@@ -176,7 +192,9 @@ int cmd_train(int argc, char **argv) {
     int64_t depth = 0, widen = 2, checkpoint_every = -1, stop_after = 0;
     double dropout = 0.0;
     bool json = false, resume = false;
-    cli_flag flags[] = {
+    cli_objective_args oa;
+    cli_objective_args_init(&oa);
+    cli_flag base_flags[] = {
         {"data", 0, CLI_FLAG_STRING, &a.data, 0, 0, "NAME|FILE",
          "segment, fmnist, cifar10:DIR, cifar100:DIR, or a labelled .arff/.csv file", false},
         {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "CKPT", "checkpoint to write (.safetensors, atomic)",
@@ -238,16 +256,26 @@ int cmd_train(int argc, char **argv) {
          "end this run after E epochs (checkpointed; continue with --resume)", false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print a JSON summary on stdout", false},
     };
-    int n_flags = (int)(sizeof flags / sizeof flags[0]), n_pos;
+    enum { N_BASE_FLAGS = (int)(sizeof base_flags / sizeof base_flags[0]) };
+    cli_flag flags[N_BASE_FLAGS + CLI_OBJECTIVE_N_FLAGS];
+    memcpy(flags, base_flags, sizeof base_flags);
+    int n_flags = N_BASE_FLAGS + cli_objective_flags(&oa, flags + N_BASE_FLAGS), n_pos;
     const char *pos[1];
     int rc = cli_parse(cmd, usage, argc, argv, 2, flags, n_flags, pos, 0, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
+    if ((rc = cli_objective_check(cmd, &oa, flags, n_flags))) return rc;
     if (!a.data || !output) {
         fprintf(stderr, "ebood train: --%s is required (see ebood train --help)\n",
                 !a.data ? "data" : "output");
         return CLI_USAGE;
     }
     bool images = cli_is_image_spec(a.data);
+    if (images && strcmp(oa.name, "ce") != 0) {
+        fprintf(stderr,
+                "ebood train: --objective %s: only tabular data so far (image models train with ce)\n",
+                oa.name);
+        return CLI_USAGE;
+    }
     if (images) { /* defaults for image data, unless given */
         if (!cli_flag_seen(flags, n_flags, "steps")) a.steps = 0;
         if (!cli_flag_seen(flags, n_flags, "epochs")) a.epochs = 5;
@@ -366,11 +394,16 @@ int cmd_train(int argc, char **argv) {
         st = cli_load_tabular(a.data, (uint64_t)a.split_seed, false, &split, &builtin, &err);
         if (!st) {
             mc.in_dim = split.train.dim;
-            mc.out_dim = split.train.num_classes;
+            mc.out_dim = cli_objective_out_dim(&oa, split.train.num_classes);
             st = eb_mlp_new(&mc, &init, NULL, &model, &err);
         }
     }
+    cli_objective obj = {0};
+    if (!st) st = cli_objective_new(&oa, model, (uint64_t)a.seed, &obj, &err);
     if (st) {
+        eb_model_free(model);
+        eb_image_loader_free(loader);
+        eb_dataset_free(&val);
         eb_tabular_split_free(&split);
         cli_images_free(&im);
         return cli_fail(cmd, &err);
@@ -387,10 +420,11 @@ int cmd_train(int argc, char **argv) {
     snprintf(split_s, sizeof split_s, "%lld", (long long)a.split_seed);
     eb_optimizer_params_format(&tp.optimizer, opt_s, sizeof opt_s);
     eb_schedule_format(&tp.schedule, sched_s, sizeof sched_s);
+    a.objective_json = strcmp(obj.name, "ce") != 0 ? obj.settings_json : NULL;
     char *args_json = train_args_json(&a);
     const eb_dataset *class_src = images ? NULL : &split.train;
     cJSON *classes = cJSON_CreateArray();
-    int n_classes = (int)eb_model_out_dim(model);
+    int n_classes = eb_model_out_dim(model) > 1 ? (int)eb_model_out_dim(model) : 0; /* none: a scalar EBM */
     for (int c = 0; c < n_classes; c++) {
         char name[16];
         snprintf(name, sizeof name, "%d", c);
@@ -421,10 +455,12 @@ int cmd_train(int argc, char **argv) {
         {"ebood.schedule", sched_s},
         {"ebood.classes", classes_s ? classes_s : "[]"},
         {"ebood.train_args", args_json ? args_json : "{}"},
+        {"ebood.objective", obj.name},
+        {"ebood.objective_config", obj.settings_json},
         {"ebood.normalize", norm_s}, /* last: left out for tabular data */
     };
     checkpoint_ctx ck = {output, meta, (int)(sizeof meta / sizeof meta[0]) - (images ? 0 : 1),
-                         checkpoint_every};
+                         checkpoint_every, &obj};
     tp.on_epoch_end = on_epoch_end;
     tp.stop_after_epochs = stop_after;
     tp.on_epoch_end_ctx = &ck;
@@ -432,8 +468,8 @@ int cmd_train(int argc, char **argv) {
     float *opt_state = NULL;
     bool resumed = false;
     if (resume) {
-        st =
-            load_resume(output, model, args_json ? args_json : "", &resume_state, &opt_state, &resumed, &err);
+        st = load_resume(output, model, &obj, args_json ? args_json : "", &resume_state, &opt_state, &resumed,
+                         &err);
         if (!st && resumed) tp.resume = &resume_state;
         if (!st && !resumed && !json)
             fprintf(stderr, "ebood train: no checkpoint at %s: starting from scratch\n", output);
@@ -445,23 +481,28 @@ int cmd_train(int argc, char **argv) {
     eb_train_result tr = {0};
     if (!st) {
         if (images)
-            st = eb_train_source(model, &src, eb_objective_cross_entropy, NULL, &tp, &tr, &err);
+            st = eb_train_source(model, &src, obj.fn, obj.ctx, &tp, &tr, &err);
         else
-            st = eb_train(model, split.train.x, split.train.y, split.train.n, split.train.dim,
-                          eb_objective_cross_entropy, NULL, &tp, &tr, &err);
+            st = eb_train(model, split.train.x, split.train.y, split.train.n, split.train.dim, obj.fn,
+                          obj.ctx, &tp, &tr, &err);
     }
     double val_acc = -1.0;
     const eb_dataset *vset = images ? &val : (builtin ? &split.val : NULL);
-    if (!st && vset && vset->n > 0) st = accuracy_of(model, vset->x, vset->y, vset->n, &val_acc, &err);
+    if (!st && vset && vset->n > 0 && eb_model_out_dim(model) > 1)
+        st = accuracy_of(model, vset->x, vset->y, vset->n, &val_acc, &err);
     if (!st) {
         if (json) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "output", output);
             cJSON_AddStringToObject(o, "model", eb_model_kind_name(model->kind));
+            cJSON_AddStringToObject(o, "objective", obj.name);
             cJSON_AddNumberToObject(o, "steps", (double)tr.steps);
             cJSON_AddNumberToObject(o, "epochs", (double)tr.epochs);
             cJSON_AddNumberToObject(o, "final_loss", tr.final_loss);
-            cJSON_AddNumberToObject(o, "train_acc", tr.final_accuracy);
+            if (tr.final_accuracy >= 0)
+                cJSON_AddNumberToObject(o, "train_acc", tr.final_accuracy);
+            else
+                cJSON_AddNullToObject(o, "train_acc");
             if (val_acc >= 0)
                 cJSON_AddNumberToObject(o, "val_acc", val_acc);
             else
@@ -473,13 +514,15 @@ int cmd_train(int argc, char **argv) {
             free(text);
             cJSON_Delete(o);
         } else {
-            printf("trained %s: %lld steps (%lld epochs) in %.1f s: loss %.4f, train accuracy %.2f%%",
-                   eb_model_kind_name(model->kind), (long long)tr.steps, (long long)tr.epochs, tr.seconds,
-                   tr.final_loss, 100.0 * tr.final_accuracy);
+            printf("trained %s (%s): %lld steps (%lld epochs) in %.1f s: loss %.4f",
+                   eb_model_kind_name(model->kind), obj.name, (long long)tr.steps, (long long)tr.epochs,
+                   tr.seconds, tr.final_loss);
+            if (tr.final_accuracy >= 0) printf(", train accuracy %.2f%%", 100.0 * tr.final_accuracy);
             if (val_acc >= 0) printf(", validation accuracy %.2f%%", 100.0 * val_acc);
             printf("\nwrote %s\n", output);
         }
     }
+    cli_objective_free(&obj);
     free(opt_state);
     free(classes_s);
     free(args_json);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const eb__model_arch *const archs[] = {&eb__arch_mlp, &eb__arch_small_cnn, &eb__arch_resnet,
-                                              &eb__arch_wrn};
+                                              &eb__arch_wrn, &eb__arch_radial_flow};
 
 #define N_ARCHS (int)(sizeof archs / sizeof archs[0])
 
@@ -27,7 +27,8 @@ eb_status eb_model_kind_parse(const char *name, eb_model_kind *out, eb_error *er
             *out = archs[i]->kind;
             return EB_OK;
         }
-    return eb_error_set(err, EB_ERR_ARG, "unknown model '%s' (mlp, small_cnn, resnet, wrn)", name);
+    return eb_error_set(err, EB_ERR_ARG, "unknown model '%s' (mlp, small_cnn, resnet, wrn, radial_flow)",
+                        name);
 }
 
 eb_model *eb__model_alloc(eb_model_kind kind, const eb_allocator *a, eb_error *err) {
@@ -64,9 +65,11 @@ void eb_model_free(eb_model *m) {
 }
 
 int64_t eb_model_in_dim(const eb_model *m) {
+    if (m->kind == EB_MODEL_RADIAL_FLOW) return m->flow.dim;
     return m->kind == EB_MODEL_MLP ? m->mlp.in_dim : m->image.channels * m->image.height * m->image.width;
 }
 int64_t eb_model_out_dim(const eb_model *m) {
+    if (m->kind == EB_MODEL_RADIAL_FLOW) return 1; /* log p(x) */
     return m->kind == EB_MODEL_MLP ? m->mlp.out_dim : m->image.num_classes;
 }
 int64_t eb_model_feature_dim(const eb_model *m) { return eb__model_arch_of(m->kind)->feature_dim(m); }
@@ -89,7 +92,7 @@ eb_image_config eb_image_default_config(eb_model_kind kind, int64_t channels, in
 
 eb_status eb_image_config_check(eb_model_kind kind, const eb_image_config *c, eb_error *err) {
     const char *name = eb_model_kind_name(kind);
-    if (kind == EB_MODEL_MLP || (unsigned)kind >= N_ARCHS)
+    if (kind == EB_MODEL_MLP || kind == EB_MODEL_RADIAL_FLOW || (unsigned)kind >= N_ARCHS)
         return eb_error_set(err, EB_ERR_ARG, "image model: '%s' is not an image architecture", name);
     if (c->channels < 1 || c->channels > 4096 || c->height < 4 || c->width < 4 || c->height > 4096 ||
         c->width > 4096 || c->num_classes < 1 || c->num_classes > 100000)
@@ -158,6 +161,9 @@ char *eb_model_config_json(const eb_model *m) {
         cJSON_AddStringToObject(o, "activation", eb_activation_name(c->activation));
         cJSON_AddNumberToObject(o, "activation_param", (double)c->activation_param);
         cJSON_AddNumberToObject(o, "dropout", (double)c->dropout);
+    } else if (m->kind == EB_MODEL_RADIAL_FLOW) {
+        cJSON_AddNumberToObject(o, "dim", (double)m->flow.dim);
+        cJSON_AddNumberToObject(o, "n_layers", m->flow.n_layers);
     } else {
         const eb_image_config *c = &m->image;
         cJSON_AddNumberToObject(o, "channels", (double)c->channels);
@@ -271,6 +277,24 @@ static eb_status image_config_from_json(const char *path, eb_model_kind kind, co
     return st;
 }
 
+static eb_status flow_config_from_json(const char *path, const char *json, eb_radial_flow_config *c,
+                                       eb_error *err) {
+    static const char *const keys[] = {"dim", "n_layers", NULL};
+    memset(c, 0, sizeof *c);
+    cJSON *o = cJSON_Parse(json);
+    const char *extra = cJSON_IsObject(o) ? unknown_key(o, keys) : NULL;
+    int64_t n_layers = 0;
+    eb_status st = EB_OK;
+    if (extra)
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: unknown key '%s' in ebood.config", path, extra);
+    else if (!cJSON_IsObject(o) || !json_int(o, "dim", 1, 1 << 20, &c->dim) ||
+             !json_int(o, "n_layers", 1, EB_RADIAL_FLOW_MAX_LAYERS, &n_layers))
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: malformed ebood.config for a radial_flow", path);
+    c->n_layers = (int)n_layers;
+    cJSON_Delete(o);
+    return st;
+}
+
 /* The checkpoint's tensors: every parameter, then every buffer (room for `spare` more after them). */
 static eb_st_tensor *checkpoint_tensors(const eb_model *m, int spare, int *n) {
     *n = m->params.count + m->buffers.count;
@@ -352,6 +376,10 @@ eb_status eb_model_load_with_file(const char *path, const eb_allocator *a, eb_mo
         if (model_kind == EB_MODEL_MLP) {
             eb_mlp_config c;
             if (!(st = mlp_config_from_json(path, config, &c, err))) st = eb_mlp_new(&c, &rng, a, &m, err);
+        } else if (model_kind == EB_MODEL_RADIAL_FLOW) {
+            eb_radial_flow_config c;
+            if (!(st = flow_config_from_json(path, config, &c, err)))
+                st = eb_radial_flow_new(&c, &rng, a, &m, err);
         } else {
             eb_image_config c;
             if (!(st = image_config_from_json(path, model_kind, config, &c, err)))
@@ -369,11 +397,11 @@ eb_status eb_model_load_with_file(const char *path, const eb_allocator *a, eb_mo
                                       b == 0 ? "the parameters" : "the buffers");
         }
         /* like torch's load_state_dict(strict=True): a tensor the model does not have is an error
-         * (the trainer's "optimizer.state" excepted) */
+         * (the trainer's state excepted: "optimizer.state", and "objective.*", e.g. a CD replay buffer) */
         for (int i = 0; i < eb_safetensors_count(st_file) && !st; i++) {
             const char *name = eb_safetensors_at(st_file, i)->name;
-            if (strcmp(name, "optimizer.state") != 0 && !params_has(&m->params, name) &&
-                !params_has(&m->buffers, name))
+            if (strcmp(name, "optimizer.state") != 0 && strncmp(name, "objective.", 10) != 0 &&
+                !params_has(&m->params, name) && !params_has(&m->buffers, name))
                 st =
                     eb_error_set(err, EB_ERR_FORMAT, "%s: unexpected tensor '%s' for a %s", path, name, kind);
         }

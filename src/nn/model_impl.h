@@ -5,7 +5,7 @@
 
 #include <ebood/nn.h>
 
-/* One per architecture file (mlp.c, small_cnn.c, resnet.c, wrn.c). */
+/* One per architecture file (mlp.c, small_cnn.c, resnet.c, wrn.c, radial_flow.c). */
 typedef struct eb__model_arch {
     const char *name; /* "ebood.model" in checkpoints */
     eb_model_kind kind;
@@ -19,7 +19,8 @@ typedef struct eb__model_arch {
     int64_t (*feature_dim)(const eb_model *m);
 } eb__model_arch;
 
-extern const eb__model_arch eb__arch_mlp, eb__arch_small_cnn, eb__arch_resnet, eb__arch_wrn;
+extern const eb__model_arch eb__arch_mlp, eb__arch_small_cnn, eb__arch_resnet, eb__arch_wrn,
+    eb__arch_radial_flow;
 
 /* ---- layers: views into the model's flat buffers ------------------------------------------------- */
 typedef struct eb__linear {

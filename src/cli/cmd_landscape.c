@@ -1,0 +1,183 @@
+/* ebood landscape: a 2-D model's log-density f(x) = logsumexp g(x) on a grid, written as a picture
+ * (.png, .svg) or as data (.npy, .csv), optionally with a dataset's points drawn over it (HEAT's
+ * Figs. 1–2, 001_8dfeaa911d9afebd.txt). */
+#include "cli/cli_impl.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const usage =
+    "--model CKPT -o OUT.{png,svg,npy,csv} [--range xmin,xmax,ymin,ymax] [--grid N] "
+    "[--data NAME|FILE (overlay)] [options]";
+
+/* "xmin,xmax,ymin,ymax": four finite numbers with xmin < xmax, ymin < ymax. */
+static bool parse_range(const char *s, double box[4]) {
+    const char *p = s;
+    for (int k = 0; k < 4; k++) {
+        char *end;
+        box[k] = strtod(p, &end);
+        if (end == p || !isfinite(box[k]) || *end != (k < 3 ? ',' : '\0')) return false;
+        p = end + 1;
+    }
+    return box[0] < box[1] && box[2] < box[3];
+}
+
+/* The bounding box of n points, padded by 10% (and by 1 where it is flat). */
+static void points_box(const float *xy, int64_t n, double box[4]) {
+    box[0] = box[2] = INFINITY;
+    box[1] = box[3] = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        for (int a = 0; a < 2; a++) {
+            double v = (double)xy[2 * i + a];
+            box[2 * a] = v < box[2 * a] ? v : box[2 * a];
+            box[2 * a + 1] = v > box[2 * a + 1] ? v : box[2 * a + 1];
+        }
+    for (int a = 0; a < 2; a++) {
+        double pad = 0.1 * (box[2 * a + 1] - box[2 * a]);
+        if (!(pad > 0)) pad = 1.0;
+        box[2 * a] -= pad;
+        box[2 * a + 1] += pad;
+    }
+}
+
+int cmd_landscape(int argc, char **argv) {
+    const char *cmd = "landscape";
+    const char *model_path = NULL, *output = NULL, *range = NULL, *data = NULL, *split = "train",
+               *mode_name = "logp", *title = NULL;
+    int64_t grid = 200, split_seed = -1, scale = 0;
+    double vmin = NAN, vmax = NAN;
+    bool json = false;
+    cli_flag flags[] = {
+        {"model", 0, CLI_FLAG_STRING, &model_path, 0, 0, "CKPT", "checkpoint of a model with 2 inputs",
+         false},
+        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE",
+         ".png / .svg picture, .npy [grid, grid] float32, or .csv x,y,f (atomic)", false},
+        {"range", 0, CLI_FLAG_STRING, &range, 0, 0, "X0,X1,Y0,Y1",
+         "the box (default: the toy data's box, else the --data points' box + 10%, else -3,3,-3,3)", false},
+        {"grid", 0, CLI_FLAG_INT, &grid, 2, EB_LANDSCAPE_MAX_GRID, "N", "grid points per axis (200)", false},
+        {"data", 0, CLI_FLAG_STRING, &data, 0, 0, "NAME|FILE",
+         "draw this dataset's points over the picture (toy:cross, toy:crosses, a 2-column .csv/.arff)",
+         false},
+        {"split", 0, CLI_FLAG_STRING, &split, 0, 0, "NAME", "which split of --data to draw (train)", false},
+        {"split-seed", 0, CLI_FLAG_INT, &split_seed, 0, 9.2e18, "N",
+         "split seed of a built-in --data (default: the checkpoint's)", false},
+        {"mode", 0, CLI_FLAG_STRING, &mode_name, 0, 0, "NAME",
+         "colours show logp (f, default), p (exp(f - max f)) or energy (-f)", false},
+        {"vmin", 0, CLI_FLAG_FLOAT, &vmin, -1e30, 1e30, "V", "colour range start (default: auto)", false},
+        {"vmax", 0, CLI_FLAG_FLOAT, &vmax, -1e30, 1e30, "V", "colour range end (default: auto)", false},
+        {"scale", 0, CLI_FLAG_INT, &scale, 1, 64, "K", "PNG pixels per grid cell (default: about 512 px)",
+         false},
+        {"title", 0, CLI_FLAG_STRING, &title, 0, 0, "TEXT", "SVG caption (default: model kind and mode)",
+         false},
+        {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print a JSON summary on stdout", false},
+    };
+    int n_flags = (int)(sizeof flags / sizeof flags[0]), n_pos;
+    const char *pos[1];
+    int rc = cli_parse(cmd, usage, argc, argv, 2, flags, n_flags, pos, 0, &n_pos);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    if (!model_path || !output) {
+        fprintf(stderr, "ebood landscape: --%s is required (see ebood landscape --help)\n",
+                !model_path ? "model" : "output");
+        return CLI_USAGE;
+    }
+    eb_error err = {0};
+    eb_landscape_style style = eb_landscape_default_style();
+    if (eb_landscape_check_path(output, &err)) return cli_fail(cmd, &err);
+    if (eb_landscape_mode_parse(mode_name, &style.mode, &err)) {
+        fprintf(stderr, "ebood landscape: --mode: %s\n", err.message);
+        return CLI_USAGE;
+    }
+    double box[4] = {-3, 3, -3, 3};
+    if (range && !parse_range(range, box)) {
+        fprintf(stderr,
+                "ebood landscape: --range: expected xmin,xmax,ymin,ymax (finite, xmin < xmax, ymin < ymax), "
+                "got '%s'\n",
+                range);
+        return CLI_USAGE;
+    }
+    if (!isnan(vmin) && !isnan(vmax) && !(vmin < vmax)) {
+        fprintf(stderr, "ebood landscape: --vmin %g must be below --vmax %g\n", vmin, vmax);
+        return CLI_USAGE;
+    }
+    style.vmin = vmin;
+    style.vmax = vmax;
+    int64_t auto_scale = (512 + grid - 1) / grid; /* about 512 px */
+    style.scale = (int)(scale ? scale : auto_scale > 64 ? 64 : auto_scale);
+    if (grid * style.scale > 16384) {
+        fprintf(stderr, "ebood landscape: --scale %d: a %lld-pixel picture is too large (16384 per side)\n",
+                style.scale, (long long)(grid * style.scale));
+        return CLI_USAGE;
+    }
+
+    eb_model *model = NULL;
+    eb_safetensors *file = NULL;
+    if (eb_model_load_with_file(model_path, NULL, &model, &file, &err)) return cli_fail(cmd, &err);
+    eb_status st = EB_OK;
+    if (eb_model_in_dim(model) != 2)
+        st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model takes %lld features, a landscape needs 2",
+                          model_path, (long long)eb_model_in_dim(model));
+    const char *trained_on = eb_safetensors_meta(file, "ebood.data");
+    if (split_seed < 0) {
+        const char *s = eb_safetensors_meta(file, "ebood.split_seed");
+        split_seed = s ? strtoll(s, NULL, 10) : 0;
+    }
+    eb_dataset pts;
+    memset(&pts, 0, sizeof pts);
+    if (!st && data) {
+        st = cli_load_rows(data, split, (uint64_t)split_seed, NULL, NULL, &pts, &err);
+        if (!st && pts.dim != 2)
+            st = eb_error_set(&err, EB_ERR_SHAPE, "--data %s has %lld features, a landscape needs 2", data,
+                              (long long)pts.dim);
+    }
+    if (!st && !range) { /* the default box: the toy data's, else the points', else [-3, 3]² */
+        const char *toy = data ? (strncmp(data, "toy:", 4) == 0 ? data + 4 : NULL)
+                               : (trained_on && strncmp(trained_on, "toy:", 4) == 0 ? trained_on + 4 : NULL);
+        if (toy)
+            st = eb_toy2d_box(toy, box, &err);
+        else if (pts.n > 0)
+            points_box(pts.x, pts.n, box);
+    }
+    char title_buf[256];
+    snprintf(title_buf, sizeof title_buf, "%s%s%s: %s", eb_model_kind_name(model->kind),
+             trained_on ? " on " : "", trained_on ? trained_on : "",
+             style.mode == EB_LANDSCAPE_ENERGY    ? "energy E(x) = -f(x)"
+             : style.mode == EB_LANDSCAPE_DENSITY ? "p(x) / max p"
+                                                  : "log-density f(x)");
+    style.title = title ? title : title_buf;
+    style.points = pts.n > 0 ? pts.x : NULL;
+    style.n_points = pts.n;
+    eb_landscape l;
+    memset(&l, 0, sizeof l);
+    if (!st) st = eb_landscape_compute(model, box, grid, grid, &l, &err);
+    if (!st) st = eb_landscape_write(&l, &style, output, &err);
+    if (!st) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (int64_t k = 0; k < l.width * l.height; k++) {
+            lo = l.values[k] < lo ? l.values[k] : lo;
+            hi = l.values[k] > hi ? l.values[k] : hi;
+        }
+        if (json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "output", output);
+            cJSON_AddNumberToObject(o, "grid", (double)grid);
+            cJSON_AddItemToObject(o, "range", cJSON_CreateDoubleArray(box, 4));
+            cJSON_AddNumberToObject(o, "f_min", (double)lo);
+            cJSON_AddNumberToObject(o, "f_max", (double)hi);
+            cJSON_AddNumberToObject(o, "points", (double)pts.n);
+            char *text = cJSON_Print(o);
+            printf("%s\n", text ? text : "{}");
+            free(text);
+            cJSON_Delete(o);
+        } else
+            printf("wrote %s: %lld x %lld grid over [%g, %g] x [%g, %g], f from %.4g to %.4g\n", output,
+                   (long long)grid, (long long)grid, box[0], box[1], box[2], box[3], (double)lo, (double)hi);
+    }
+    eb_landscape_free(&l);
+    eb_dataset_free(&pts);
+    eb_model_free(model);
+    eb_safetensors_free(file);
+    return st ? cli_fail(cmd, &err) : CLI_OK;
+}
