@@ -916,7 +916,7 @@ Test(bad_input, files) {
     rewrite(good, bad, "ebood.threshold", "abc", NULL, NULL);
     EXPECT_LOAD_FAILS(bad, EB_ERR_FORMAT, "malformed ebood.threshold 'abc'");
     rewrite(good, bad, "ebood.dim", "7", NULL, NULL);
-    EXPECT_LOAD_FAILS(bad, EB_ERR_SHAPE, "means");
+    EXPECT_LOAD_FAILS(bad, EB_ERR_FORMAT, "means");
     rewrite(good, bad, "ebood.dim", "-1", NULL, NULL);
     EXPECT_LOAD_FAILS(bad, EB_ERR_FORMAT, "ebood.dim");
 
@@ -942,7 +942,7 @@ Test(bad_input, files) {
     eb_st_tensor small = {
         .name = "means", .dtype = EB_ST_F32, .ndim = 2, .shape = {2, 6}, .data = prec, .nbytes = 48};
     rewrite(good, bad, NULL, NULL, &small, NULL);
-    EXPECT_LOAD_FAILS(bad, EB_ERR_SHAPE, "means");
+    EXPECT_LOAD_FAILS(bad, EB_ERR_FORMAT, "means");
 
     /* truncated / garbage / missing */
     char *text = NULL;

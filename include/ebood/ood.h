@@ -65,6 +65,13 @@ EB_API eb_status eb_logit_score_parse(const char *name, eb_logit_score *out, eb_
  *   knn           features: −(k-th nearest distance), L2-normalised            k 50
  *   hopfield      features: Hopfield energy score (000_… Eq. 8)                beta 4
  *   hopfield_aux  features + aux: lme_β(ξᵀX_id) − lme_β(ξᵀO_aux) (specs §2)    beta 4
+ *   gmm           features + labels: log Σ_c π_c N(z; μ_c, Σ), z L2-normalised,  heat.ridge 1e-12
+ *                 tied Σ (class-centred, divisor N) + ridge (001_… Eq. (9), (10))
+ *   heat          features (+ labels for the gmm prior, + the model for el):   heat (eb_heat_params)
+ *                 −E(z), E = E_θ/T + E_prior/T_prior, E_θ an MLP trained by
+ *                 contrastive divergence with SGLD (001_…, specs §5)
+ *   heat_combined features + labels + model: −Σ_k (E_k − m_k)/s_k over the   heat
+ *                 gmm and el HEAT energies, standardised on ID training data
  * Every method also reads `tpr` (threshold calibration).
  *
  * Files: safetensors (include/ebood/safetensors.h) with the method's arrays as F32 tensors and
@@ -88,15 +95,64 @@ typedef enum eb_detector_kind {
     EB_DETECTOR_KNN,
     EB_DETECTOR_HOPFIELD,
     EB_DETECTOR_HOPFIELD_AUX,
+    EB_DETECTOR_GMM,           /* HEAT's Gaussian-mixture prior alone (001_… Table 2 "w/o energy") */
+    EB_DETECTOR_HEAT,          /* HEAT: residual EBM on a prior (gmm, el or none) */
+    EB_DETECTOR_HEAT_COMBINED, /* HEAT: standardised HEAT-GMM + HEAT-EL energies, summed */
     EB_DETECTOR_KIND_COUNT
 } eb_detector_kind;
 
-/* "msp", "maxlogit", "energy", "odin", "mahalanobis", "ssd", "knn", "hopfield", "hopfield_aux";
- * "unknown" outside the enum. Static string. */
+/* "msp", "maxlogit", "energy", "odin", "mahalanobis", "ssd", "knn", "hopfield", "hopfield_aux", "gmm",
+ * "heat", "heat_combined"; "unknown" outside the enum. Static string. */
 EB_API const char *eb_detector_kind_name(eb_detector_kind kind);
 /* Inverse of eb_detector_kind_name (exact match). EB_ERR_ARG naming the string and listing the
  * accepted names; *out unchanged on error. */
 EB_API eb_status eb_detector_kind_parse(const char *name, eb_detector_kind *out, eb_error *err);
+
+/* ---- HEAT (001_8dfeaa911d9afebd.txt; specs §5): a residual energy E_θ on a prior energy ----------
+ * E(z) = E_θ(z)/T + E_prior(z)/T_prior, score = −E(z). docs/methods.md has the math. */
+typedef enum eb_heat_prior {
+    EB_HEAT_PRIOR_GMM,  /* E = −log Σ_c π_c N(z; μ_c, Σ) on L2-normalised z (labels needed) */
+    EB_HEAT_PRIOR_EL,   /* E = −logsumexp(W z + b), the classifier's last layer (the model needed) */
+    EB_HEAT_PRIOR_NONE, /* no prior: a plain EBM on L2-normalised z (001_… Table 2 "w/o MoG") */
+} eb_heat_prior;
+/* "gmm", "el", "none"; "unknown" outside the enum. */
+EB_API const char *eb_heat_prior_name(eb_heat_prior prior);
+/* Inverse of eb_heat_prior_name. EB_ERR_ARG naming the string and the accepted names. */
+EB_API eb_status eb_heat_prior_parse(const char *name, eb_heat_prior *out, eb_error *err);
+
+/* Training of one residual EBM by contrastive divergence (specs §5 steps 1–4). Defaults: the released
+ * code's CIFAR-10 settings for gmm and el; for none the paper's appendix A.5.1 "EBM training". */
+typedef struct eb_heat_ebm {
+    float temperature;       /* T > 0 dividing E_θ (1; none 0.01) */
+    float prior_temperature; /* T_prior > 0 dividing E_prior (gmm 1000, el 1; none: unused) */
+    int64_t steps;           /* SGLD steps K ≥ 0 (gmm 40, el 50, none 200) */
+    float step_size;         /* η₀ ≥ 0 (gmm 1e-4, el 0.1, none 0.01) */
+    float noise;             /* σ₀ ≥ 0 (gmm 5e-3, el 0.1, none 0.01) */
+    float decay_end;         /* η and σ decay to decay_end·η₀, decay_end·σ₀, in [0, 1] (0.1) */
+    int decay;               /* eb_decay_kind of ebm.h (quadratic; none: linear, as the paper) */
+    float l2;                /* λ ≥ 0 of the L2 term on E_θ (gmm 10, el 0.1, none 0.1) */
+    float lr;                /* Adam learning rate > 0 (1e-5; none 5e-5), β = (0, 0.999) */
+    int64_t epochs;          /* ≥ 1 (20); lr ×0.1 after epochs/2 (MultiStepLR) */
+    int64_t batch_size;      /* ≥ 1 (gmm 1024, el 256, none 1024); drop_last unless n < batch */
+    float input_noise;       /* std ≥ 0 of the N(0, s²) added to real and negative z (1e-4; none 1e-3) */
+} eb_heat_ebm;
+
+typedef struct eb_heat_params {
+    eb_heat_prior prior; /* heat: which prior (gmm); heat_combined trains gmm and el */
+    int64_t width;       /* hidden width of E_θ ≥ 1 (1024) */
+    int64_t depth;       /* hidden width×width layers, 0..14 (4): in→w, depth×(w→w), w→1 */
+    bool tied;           /* the released code: the depth hidden layers are ONE shared layer (false) */
+    bool relu;           /* project proposals and SGLD steps with ReLU (true: features ≥ 0) */
+    bool stats_batch;    /* heat_combined: ID mean/std from one random batch of 256 (the code) instead
+                            of all training features (false) */
+    uint64_t seed;       /* initialisation, shuffling, proposals, SGLD noise (0); < 2^53 */
+    float ridge;         /* gmm prior: absolute ridge ≥ 0 added to Σ (1e-12, the code) */
+
+    /* each prior's EBM (only the used ones are read and saved) */
+    eb_heat_ebm gmm, el, none;
+} eb_heat_params;
+/* The defaults above. */
+EB_API eb_heat_params eb_heat_default_params(void);
 
 /* Hyperparameters of every method; each method reads its own (see the list above). */
 typedef struct eb_detector_params {
@@ -108,6 +164,9 @@ typedef struct eb_detector_params {
     float shrinkage;   /* mahalanobis/ssd: s ∈ [0, 1], Σ ← (1−s)·Σ + s·(tr Σ/dim)·I (sklearn
                           ShrunkCovariance); 0 = the empirical covariance */
     double tpr;        /* threshold calibration: fraction of ID validation kept, in (0, 1] (0.95) */
+
+    /* gmm (ridge), heat, heat_combined */
+    eb_heat_params heat;
 } eb_detector_params;
 
 /* The defaults above for `kind` (unused fields hold their generic defaults). Unknown kind: msp's. */
@@ -124,6 +183,7 @@ enum {
     EB_PARAM_BETA = 8,
     EB_PARAM_SHRINKAGE = 16,
     EB_PARAM_TPR = 32,
+    EB_PARAM_HEAT = 64, /* the nested eb_heat_params */
 };
 EB_API unsigned eb_detector_params_used(eb_detector_kind kind);
 
@@ -190,6 +250,11 @@ EB_API const char *eb_detector_note(const eb_detector *d);
  *                                                                       eps > 0: INPUTS | MODEL
  *   knn, hopfield           fit: FEATURES                               score: FEATURES
  *   hopfield_aux            fit: FEATURES | AUX                         score: FEATURES
+ *   gmm                     fit: FEATURES | LABELS                      score: FEATURES
+ *   heat                    fit: FEATURES, + LABELS (prior gmm),        score: FEATURES
+ *                           + MODEL (prior el: its last linear layer,
+ *                           the last two parameters, is copied)
+ *   heat_combined           fit: FEATURES | LABELS | MODEL              score: FEATURES
  * Validation data (fit's `val`) needs what score() needs. */
 EB_API unsigned eb_detector_fit_needs(const eb_detector *d);
 EB_API unsigned eb_detector_score_needs(const eb_detector *d);
@@ -202,8 +267,11 @@ EB_API unsigned eb_detector_score_needs(const eb_detector *d);
  * EB_ERR_SHAPE for mismatched dims (aux dim ≠ dim, model dims ≠ data dims, val dims ≠ train dims);
  * EB_ERR_NUMERIC for a NaN/±Inf value (names the array, row and column); EB_ERR_ARG for a label
  * outside [0, n_classes) (names the row) or a class without samples (names the class).
- * A singular or near-singular covariance (mahalanobis/ssd) is not an error: a ridge is added and
- * eb_detector_note() says so. On error the detector is left unfitted. */
+ * A singular or near-singular covariance (mahalanobis/ssd/gmm/heat) is not an error: a ridge is
+ * added and eb_detector_note() says so. heat / heat_combined train an EBM here (long: progress on a
+ * terminal); a diverging training (NaN/Inf loss, gradient or SGLD chain) is EB_ERR_NUMERIC naming the
+ * prior, epoch, step and last finite loss; the model's last layer not matching the features or classes
+ * (el prior) is EB_ERR_SHAPE. On error the detector is left unfitted. */
 EB_API eb_status eb_detector_fit(eb_detector *d, const eb_detector_data *train, const eb_detector_data *val,
                                  eb_error *err);
 

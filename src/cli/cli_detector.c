@@ -1,6 +1,8 @@
 /* Helpers shared by ebood fit / score / eval (src/cli/cli_detector_impl.h). */
 #include "cli/cli_detector_impl.h"
 
+#include <ebood/ebm.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,8 +17,107 @@ static const struct {
     {"shrinkage", EB_PARAM_SHRINKAGE},     {"tpr", EB_PARAM_TPR},
 };
 
+/* HEAT's flags (CLI_HEAT_FLAGS) and the kinds that read them. */
+enum { HK_GMM = 1, HK_HEAT = 2, HK_COMBINED = 4, HK_EBM = HK_HEAT | HK_COMBINED };
+static const struct {
+    const char *name;
+    unsigned kinds;
+} heat_flags[] = {
+    {"prior", HK_HEAT},
+    {"ridge", HK_GMM | HK_EBM},
+    {"ebm-width", HK_EBM},
+    {"ebm-depth", HK_EBM},
+    {"ebm-tied", HK_EBM},
+    {"ebm-no-relu", HK_EBM},
+    {"ebm-seed", HK_EBM},
+    {"ebm-epochs", HK_EBM},
+    {"ebm-batch-size", HK_EBM},
+    {"ebm-lr", HK_EBM},
+    {"ebm-l2", HK_EBM},
+    {"ebm-temperature", HK_EBM},
+    {"prior-temperature", HK_EBM},
+    {"ebm-input-noise", HK_EBM},
+    {"sgld-steps", HK_EBM},
+    {"sgld-step-size", HK_EBM},
+    {"sgld-noise", HK_EBM},
+    {"sgld-decay", HK_EBM},
+    {"sgld-decay-end", HK_EBM},
+    {"stats-batch", HK_COMBINED},
+};
+
+static unsigned heat_kind_bit(eb_detector_kind k) {
+    return k == EB_DETECTOR_GMM             ? HK_GMM
+           : k == EB_DETECTOR_HEAT          ? HK_HEAT
+           : k == EB_DETECTOR_HEAT_COMBINED ? HK_COMBINED
+                                            : 0;
+}
+
+/* Applies the HEAT flags to p (a heat kind). false after printing on a bad name. */
+static bool apply_heat_flags(const char *cmd, const cli_flag *flags, int n_flags, const cli_detector_flags *v,
+                             eb_detector_kind kind, eb_heat_params *p) {
+#define SEEN(name) cli_flag_seen(flags, n_flags, name)
+    eb_error err = {0};
+    if (kind == EB_DETECTOR_HEAT && SEEN("prior") && eb_heat_prior_parse(v->prior, &p->prior, &err)) {
+        fprintf(stderr, "ebood %s: --prior: %s\n", cmd, err.message);
+        return false;
+    }
+    eb_decay_kind decay = EB_DECAY_QUADRATIC;
+    if (SEEN("sgld-decay") && eb_decay_kind_parse(v->sgld_decay, &decay, &err)) {
+        fprintf(stderr, "ebood %s: --sgld-decay: %s\n", cmd, err.message);
+        return false;
+    }
+    if (SEEN("ridge")) p->ridge = (float)v->ridge;
+    if (kind == EB_DETECTOR_GMM) return true;
+    if (SEEN("ebm-width")) p->width = v->ebm_width;
+    if (SEEN("ebm-depth")) p->depth = v->ebm_depth;
+    if (SEEN("ebm-tied")) p->tied = v->ebm_tied;
+    if (SEEN("ebm-no-relu")) p->relu = !v->ebm_no_relu;
+    if (SEEN("ebm-seed")) p->seed = (uint64_t)v->ebm_seed;
+    if (SEEN("stats-batch")) p->stats_batch = v->stats_batch;
+    /* the block(s) of the EBM(s) this kind trains */
+    eb_heat_ebm *blocks[2] = {NULL, NULL};
+    if (kind == EB_DETECTOR_HEAT_COMBINED) {
+        blocks[0] = &p->gmm;
+        blocks[1] = &p->el;
+    } else {
+        blocks[0] = p->prior == EB_HEAT_PRIOR_GMM  ? &p->gmm
+                    : p->prior == EB_HEAT_PRIOR_EL ? &p->el
+                                                   : &p->none;
+    }
+    for (int b = 0; b < 2 && blocks[b]; b++) {
+        eb_heat_ebm *e = blocks[b];
+        if (SEEN("ebm-epochs")) e->epochs = v->ebm_epochs;
+        if (SEEN("ebm-batch-size")) e->batch_size = v->ebm_batch_size;
+        if (SEEN("ebm-lr")) e->lr = (float)v->ebm_lr;
+        if (SEEN("ebm-l2")) e->l2 = (float)v->ebm_l2;
+        if (SEEN("ebm-temperature")) e->temperature = (float)v->ebm_temperature;
+        if (SEEN("prior-temperature")) e->prior_temperature = (float)v->prior_temperature;
+        if (SEEN("ebm-input-noise")) e->input_noise = (float)v->ebm_input_noise;
+        if (SEEN("sgld-steps")) e->steps = v->sgld_steps;
+        if (SEEN("sgld-step-size")) e->step_size = (float)v->sgld_step_size;
+        if (SEEN("sgld-noise")) e->noise = (float)v->sgld_noise;
+        if (SEEN("sgld-decay")) e->decay = (int)decay;
+        if (SEEN("sgld-decay-end")) e->decay_end = (float)v->sgld_decay_end;
+    }
+#undef SEEN
+    return true;
+}
+
 bool cli_detector_params(const char *cmd, const cli_flag *flags, int n_flags, const cli_detector_flags *v,
                          const eb_detector_kind *kinds, int n_kinds, eb_detector_params *params) {
+    for (int h = 0; h < (int)(sizeof heat_flags / sizeof heat_flags[0]); h++) {
+        if (!cli_flag_seen(flags, n_flags, heat_flags[h].name)) continue;
+        bool used = false;
+        for (int i = 0; i < n_kinds; i++) used |= (heat_kind_bit(kinds[i]) & heat_flags[h].kinds) != 0;
+        if (!used) {
+            char names[256] = "";
+            for (int i = 0; i < n_kinds; i++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                         eb_detector_kind_name(kinds[i]));
+            fprintf(stderr, "ebood %s: --%s does not apply to %s\n", cmd, heat_flags[h].name, names);
+            return false;
+        }
+    }
     for (int h = 0; h < (int)(sizeof hyper / sizeof hyper[0]); h++) {
         if (!cli_flag_seen(flags, n_flags, hyper[h].name)) continue;
         bool used = false;
@@ -42,6 +143,13 @@ bool cli_detector_params(const char *cmd, const cli_flag *flags, int n_flags, co
         if ((used & EB_PARAM_SHRINKAGE) && cli_flag_seen(flags, n_flags, "shrinkage"))
             p->shrinkage = (float)v->shrinkage;
         if (cli_flag_seen(flags, n_flags, "tpr")) p->tpr = v->tpr;
+        if ((used & EB_PARAM_HEAT) && !apply_heat_flags(cmd, flags, n_flags, v, kinds[i], &p->heat))
+            return false;
+        eb_error err = {0};
+        if ((used & EB_PARAM_HEAT) && eb_detector_params_check(kinds[i], p, &err)) {
+            fprintf(stderr, "ebood %s: %s\n", cmd, err.message);
+            return false;
+        }
     }
     return true;
 }

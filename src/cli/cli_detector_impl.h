@@ -14,6 +14,12 @@ int cmd_score(int argc, char **argv);
 typedef struct cli_detector_flags {
     double temperature, eps, beta, shrinkage, tpr;
     int64_t k;
+    /* gmm / heat / heat_combined (eb_heat_params; CLI_HEAT_FLAGS) */
+    const char *prior, *sgld_decay;
+    int64_t ebm_width, ebm_depth, ebm_seed, ebm_epochs, ebm_batch_size, sgld_steps;
+    double ebm_lr, ebm_l2, ebm_temperature, prior_temperature, sgld_step_size, sgld_noise, sgld_decay_end,
+        ebm_input_noise, ridge;
+    bool ebm_tied, ebm_no_relu, stats_batch;
 } cli_detector_flags;
 
 /* clang-format off */
@@ -26,7 +32,49 @@ typedef struct cli_detector_flags {
     {"beta", 0, CLI_FLAG_FLOAT, &(v).beta, 1e-6, 1e6, "B",                                                  \
      "hopfield, hopfield_aux: inverse temperature (4)", false},                                             \
     {"shrinkage", 0, CLI_FLAG_FLOAT, &(v).shrinkage, 0, 1, "S",                                             \
-     "mahalanobis, ssd: covariance shrinkage towards (tr/d)*I (0)", false}
+     "mahalanobis, ssd: covariance shrinkage towards (tr/d)*I (0)", false},                                 \
+    CLI_HEAT_FLAGS(v)
+/* HEAT's flags: --prior (heat), --ridge (gmm, heat, heat_combined); the others set the residual EBM
+ * of heat's prior, or both EBMs of heat_combined (defaults: each prior's, see eb_heat_params). */
+#define CLI_HEAT_FLAGS(v)                                                                                   \
+    {"prior", 0, CLI_FLAG_STRING, &(v).prior, 0, 0, "NAME", "heat: gmm, el or none (gmm)", false},          \
+    {"ridge", 0, CLI_FLAG_FLOAT, &(v).ridge, 0, 1e6, "R",                                                   \
+     "gmm, heat, heat_combined: ridge added to the GMM covariance (1e-12)", false},                         \
+    {"ebm-width", 0, CLI_FLAG_INT, &(v).ebm_width, 1, 65536, "W", "heat: hidden width of E_theta (1024)",   \
+     false},                                                                                                \
+    {"ebm-depth", 0, CLI_FLAG_INT, &(v).ebm_depth, 0, 14, "D", "heat: hidden WxW layers of E_theta (4)",    \
+     false},                                                                                                \
+    {"ebm-tied", 0, CLI_FLAG_BOOL, &(v).ebm_tied, 0, 0, NULL,                                               \
+     "heat: the hidden layers share one weight (the released code)", false},                                \
+    {"ebm-no-relu", 0, CLI_FLAG_BOOL, &(v).ebm_no_relu, 0, 0, NULL,                                         \
+     "heat: no ReLU projection of SGLD samples (for features that can be negative)", false},                \
+    {"ebm-seed", 0, CLI_FLAG_INT, &(v).ebm_seed, 0, 9007199254740991.0, "N", "heat: random seed (0)",       \
+     false},                                                                                                \
+    {"ebm-epochs", 0, CLI_FLAG_INT, &(v).ebm_epochs, 1, 1e7, "N", "heat: training epochs (20)", false},     \
+    {"ebm-batch-size", 0, CLI_FLAG_INT, &(v).ebm_batch_size, 1, 1e9, "B",                                   \
+     "heat: batch size (gmm 1024, el 256, none 1024)", false},                                              \
+    {"ebm-lr", 0, CLI_FLAG_FLOAT, &(v).ebm_lr, 1e-12, 1e3, "LR", "heat: Adam learning rate (1e-5)", false}, \
+    {"ebm-l2", 0, CLI_FLAG_FLOAT, &(v).ebm_l2, 0, 1e12, "L",                                                \
+     "heat: L2 weight on E_theta (gmm 10, el 0.1, none 0.1)", false},                                       \
+    {"ebm-temperature", 0, CLI_FLAG_FLOAT, &(v).ebm_temperature, 1e-30, 1e30, "T",                          \
+     "heat: temperature of E_theta (1; none 0.01)", false},                                                 \
+    {"prior-temperature", 0, CLI_FLAG_FLOAT, &(v).prior_temperature, 1e-30, 1e30, "T",                      \
+     "heat: temperature of the prior energy (gmm 1000, el 1)", false},                                      \
+    {"ebm-input-noise", 0, CLI_FLAG_FLOAT, &(v).ebm_input_noise, 0, 1e6, "S",                               \
+     "heat: std of the noise added to real and sampled features (1e-4; none 1e-3)", false},                 \
+    {"sgld-steps", 0, CLI_FLAG_INT, &(v).sgld_steps, 0, 1e7, "K", "heat: SGLD steps (gmm 40, el 50, none 200)", \
+     false},                                                                                                \
+    {"sgld-step-size", 0, CLI_FLAG_FLOAT, &(v).sgld_step_size, 0, 1e30, "ETA",                              \
+     "heat: initial SGLD step size (gmm 1e-4, el 0.1, none 0.01)", false},                                  \
+    {"sgld-noise", 0, CLI_FLAG_FLOAT, &(v).sgld_noise, 0, 1e30, "SIGMA",                                    \
+     "heat: initial SGLD noise (gmm 5e-3, el 0.1, none 0.01)", false},                                      \
+    {"sgld-decay", 0, CLI_FLAG_STRING, &(v).sgld_decay, 0, 0, "KIND",                                       \
+     "heat: constant, linear or quadratic decay of step size and noise (quadratic; none linear)", false},   \
+    {"sgld-decay-end", 0, CLI_FLAG_FLOAT, &(v).sgld_decay_end, 0, 1, "F",                                   \
+     "heat: step size and noise decay to F times their start (0.1)", false},                                \
+    {"stats-batch", 0, CLI_FLAG_BOOL, &(v).stats_batch, 0, 0, NULL,                                         \
+     "heat_combined: standardise with one random batch of 256 (the code) instead of all training data",     \
+     false}
 #define CLI_DETECTOR_TPR_FLAG(v)                                                                            \
     {"tpr", 0, CLI_FLAG_FLOAT, &(v).tpr, 1e-6, 1, "P",                                                      \
      "the threshold keeps this fraction of the ID validation data (0.95)", false}

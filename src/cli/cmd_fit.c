@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char *const usage =
-    "--detector NAME [--temperature T|--eps E|--k K|--beta B|--shrinkage S|--tpr P] "
+    "--detector NAME [--temperature T|--eps E|--k K|--beta B|--shrinkage S|--tpr P|--prior NAME|--ridge R|"
+    "--ebm-*|--sgld-*] "
     "(--features F.npy [--labels L.npy] [--logits G.npy] [--aux-features A.npy] [--val-features V.npy] "
     "[--val-logits VG.npy] | --model CKPT [--data NAME|FILE] [--val-data FILE] [--aux-data FILE]) -o DET";
 
@@ -248,7 +249,9 @@ int cmd_fit(int argc, char **argv) {
     cli_detector_flags hv = {0};
     cli_flag flags[] = {
         {"detector", 0, CLI_FLAG_STRING, &detector, 0, 0, "NAME",
-         "msp, maxlogit, energy, odin, mahalanobis, ssd, knn, hopfield, hopfield_aux", false},
+         "msp, maxlogit, energy, odin, mahalanobis, ssd, knn, hopfield, hopfield_aux, gmm, heat, "
+         "heat_combined",
+         false},
         {"features", 0, CLI_FLAG_STRING, &ff.features, 0, 0, "F.npy",
          "ID training features [n, dim] (float .npy)", false},
         {"labels", 0, CLI_FLAG_STRING, &ff.labels, 0, 0, "L.npy", "their class labels [n] (integer .npy)",
@@ -337,8 +340,9 @@ int cmd_fit(int argc, char **argv) {
         }
     } else {
         if (fit_needs & EB_NEEDS_MODEL) {
-            fprintf(stderr, "ebood fit: %s needs --model CKPT (it perturbs the inputs through the network)\n",
-                    detector);
+            fprintf(stderr, "ebood fit: %s needs --model CKPT (%s)\n", detector,
+                    kind == EB_DETECTOR_ODIN ? "it perturbs the inputs through the network"
+                                             : "the el prior is the classifier's last layer");
             bad = 1;
         } else if ((score_needs & EB_NEEDS_MODEL) && (ff.val_features || ff.val_logits)) {
             fprintf(

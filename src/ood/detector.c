@@ -23,6 +23,9 @@ static const char *const kind_names[EB_DETECTOR_KIND_COUNT] = {
     [EB_DETECTOR_KNN] = "knn",
     [EB_DETECTOR_HOPFIELD] = "hopfield",
     [EB_DETECTOR_HOPFIELD_AUX] = "hopfield_aux",
+    [EB_DETECTOR_GMM] = "gmm",
+    [EB_DETECTOR_HEAT] = "heat",
+    [EB_DETECTOR_HEAT_COMBINED] = "heat_combined",
 };
 
 static const eb__detector_method *const methods[EB_DETECTOR_KIND_COUNT] = {
@@ -35,6 +38,9 @@ static const eb__detector_method *const methods[EB_DETECTOR_KIND_COUNT] = {
     [EB_DETECTOR_KNN] = &eb__detector_knn,
     [EB_DETECTOR_HOPFIELD] = &eb__detector_hopfield,
     [EB_DETECTOR_HOPFIELD_AUX] = &eb__detector_hopfield_aux,
+    [EB_DETECTOR_GMM] = &eb__detector_gmm,
+    [EB_DETECTOR_HEAT] = &eb__detector_heat,
+    [EB_DETECTOR_HEAT_COMBINED] = &eb__detector_heat_combined,
 };
 
 static const unsigned params_used[EB_DETECTOR_KIND_COUNT] = {
@@ -47,6 +53,9 @@ static const unsigned params_used[EB_DETECTOR_KIND_COUNT] = {
     [EB_DETECTOR_KNN] = EB_PARAM_K | EB_PARAM_TPR,
     [EB_DETECTOR_HOPFIELD] = EB_PARAM_BETA | EB_PARAM_TPR,
     [EB_DETECTOR_HOPFIELD_AUX] = EB_PARAM_BETA | EB_PARAM_TPR,
+    [EB_DETECTOR_GMM] = EB_PARAM_HEAT | EB_PARAM_TPR,
+    [EB_DETECTOR_HEAT] = EB_PARAM_HEAT | EB_PARAM_TPR,
+    [EB_DETECTOR_HEAT_COMBINED] = EB_PARAM_HEAT | EB_PARAM_TPR,
 };
 
 static bool kind_valid(eb_detector_kind kind) { return (int)kind >= 0 && kind < EB_DETECTOR_KIND_COUNT; }
@@ -57,7 +66,8 @@ const char *eb_detector_kind_name(eb_detector_kind kind) {
 
 /* "msp, maxlogit, …, hopfield_aux" */
 static const char *kind_list(void) {
-    return "msp, maxlogit, energy, odin, mahalanobis, ssd, knn, hopfield, hopfield_aux";
+    return "msp, maxlogit, energy, odin, mahalanobis, ssd, knn, hopfield, hopfield_aux, gmm, heat, "
+           "heat_combined";
 }
 
 eb_status eb_detector_kind_parse(const char *name, eb_detector_kind *out, eb_error *err) {
@@ -82,6 +92,7 @@ eb_detector_params eb_detector_default_params(eb_detector_kind kind) {
     p.beta = 4.0f;
     p.shrinkage = 0.0f;
     p.tpr = 0.95;
+    p.heat = eb_heat_default_params();
     return p;
 }
 
@@ -106,6 +117,7 @@ eb_status eb_detector_params_check(eb_detector_kind kind, const eb_detector_para
                             (double)p->shrinkage);
     if (!(p->tpr > 0.0 && p->tpr <= 1.0))
         return eb_error_set(err, EB_ERR_ARG, "tpr: must be in (0, 1] (got %g)", p->tpr);
+    if (used & EB_PARAM_HEAT) return eb__heat_params_check(kind, &p->heat, err);
     return EB_OK;
 }
 
@@ -163,6 +175,10 @@ eb_status eb_detector_new(eb_detector_kind kind, const eb_detector_params *p, eb
         for (int i = 0; i < N_PARAM_KEYS; i++)
             if (params_used[kind] & param_keys[i].bit)
                 param_set(&params, param_keys[i].bit, param_get(p, param_keys[i].bit));
+        if (params_used[kind] & EB_PARAM_HEAT) {
+            params.heat = p->heat;
+            eb__heat_params_canonical(kind, &params.heat);
+        }
     }
     eb_detector *d = calloc(1, sizeof *d);
     if (!d) return eb_error_set(err, EB_ERR_NOMEM, "detector: out of memory");
@@ -189,10 +205,14 @@ int64_t eb_detector_input_dim(const eb_detector *d) { return d->input_dim; }
 const char *eb_detector_note(const eb_detector *d) { return d->note; }
 double eb_detector_threshold(const eb_detector *d) { return d->threshold; }
 
-unsigned eb_detector_fit_needs(const eb_detector *d) { return d->method->needs; }
+/* What fit() needs: the method's hook when its needs depend on the parameters, else `needs`. */
+static unsigned method_fit_needs(const eb_detector *d) {
+    return d->method->fit_needs ? d->method->fit_needs(d) : d->method->needs;
+}
+unsigned eb_detector_fit_needs(const eb_detector *d) { return method_fit_needs(d); }
 unsigned eb_detector_score_needs(const eb_detector *d) {
     return d->method->score_needs ? d->method->score_needs(d)
-                                  : d->method->needs & ~(unsigned)(EB_NEEDS_LABELS | EB_NEEDS_AUX);
+                                  : method_fit_needs(d) & ~(unsigned)(EB_NEEDS_LABELS | EB_NEEDS_AUX);
 }
 
 void eb__detector_note(eb_detector *d, const char *fmt, ...) {
@@ -344,7 +364,7 @@ eb_status eb_detector_fit(eb_detector *d, const eb_detector_data *train, const e
                           eb_error *err) {
     if (!d) return eb_error_set(err, EB_ERR_ARG, "detector: NULL pointer");
     clear_fit(d);
-    const unsigned needs = d->method->needs;
+    const unsigned needs = method_fit_needs(d);
     eb_status st = check_data(d, train, needs, true, "train.", err);
     if (st) return st;
     if (d->kind == EB_DETECTOR_KNN && d->params.k > train->n)
@@ -455,6 +475,10 @@ static char *params_json(eb_detector_kind kind, const eb_detector_params *p) {
     for (int i = 0; i < N_PARAM_KEYS; i++)
         if (params_used[kind] & param_keys[i].bit)
             cJSON_AddNumberToObject(o, param_keys[i].key, param_get(p, param_keys[i].bit));
+    if ((params_used[kind] & EB_PARAM_HEAT) && !eb__heat_params_to_json(kind, &p->heat, o)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -510,6 +534,10 @@ eb_status eb__detector_get_f32(const eb_safetensors *file, const char *name, int
     float *buf = malloc((size_t)(count > 0 ? count : 1) * sizeof *buf);
     if (!buf) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", eb_safetensors_path(file));
     eb_status st = eb_safetensors_get_f32(file, name, ndim, shape, buf, err);
+    if (st == EB_ERR_SHAPE) { /* a mis-shaped tensor is a malformed file */
+        st = EB_ERR_FORMAT;
+        if (err) err->status = st;
+    }
     for (int64_t i = 0; !st && i < count; i++)
         if (!isfinite(buf[i]))
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: tensor '%s': element %lld is %s",
@@ -544,6 +572,14 @@ static eb_status load_params(const char *path, eb_detector_kind kind, const char
     eb_status st = EB_OK;
     const cJSON *item;
     cJSON_ArrayForEach(item, o) {
+        if ((params_used[kind] & EB_PARAM_HEAT) && strcmp(item->string, "heat") == 0) {
+            eb_error herr = {0};
+            if (eb__heat_params_from_json(kind, item, &p->heat, &herr)) {
+                st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.params: heat: %s", path, herr.message);
+                break;
+            }
+            continue;
+        }
         int i = 0;
         while (i < N_PARAM_KEYS && strcmp(param_keys[i].key, item->string) != 0) i++;
         if (i == N_PARAM_KEYS || !(params_used[kind] & param_keys[i].bit)) {
@@ -611,13 +647,13 @@ eb_status eb_detector_load(const char *path, eb_detector **out, eb_error *err) {
     }
     if (!st) st = eb_detector_new(kind, &params, &d, err);
     if (!st) {
-        const unsigned needs = d->method->needs | eb_detector_score_needs(d);
+        const unsigned needs = method_fit_needs(d) | eb_detector_score_needs(d);
         d->dim = dims[0];
         d->n_classes = dims[1];
         d->input_dim = dims[2];
         if (((needs & EB_NEEDS_FEATURES) && d->dim < 1) ||
             ((needs & (EB_NEEDS_LOGITS | EB_NEEDS_LABELS)) && d->n_classes < 1) ||
-            ((d->method->needs & EB_NEEDS_MODEL) && d->input_dim < 1))
+            ((method_fit_needs(d) & EB_NEEDS_MODEL) && d->input_dim < 1))
             st = eb_error_set(err, EB_ERR_FORMAT,
                               "%s: ebood.dim/n_classes/input_dim (%lld/%lld/%lld) do not fit %s", path,
                               (long long)d->dim, (long long)d->n_classes, (long long)d->input_dim, method);

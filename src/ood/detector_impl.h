@@ -35,6 +35,8 @@ typedef struct eb__detector_method {
     void (*free_state)(eb_detector *d);
     /* Optional: score() needs, when they depend on the parameters (see needs). */
     unsigned (*score_needs)(const eb_detector *d);
+    /* Optional: fit() needs, when they depend on the parameters (replaces `needs`; heat's prior). */
+    unsigned (*fit_needs)(const eb_detector *d);
 } eb__detector_method;
 
 struct eb_detector {
@@ -53,7 +55,16 @@ struct eb_detector {
 /* One per method file. */
 extern const eb__detector_method eb__detector_msp, eb__detector_max_logit, eb__detector_energy,
     eb__detector_odin, eb__detector_mahalanobis, eb__detector_ssd, eb__detector_knn, eb__detector_hopfield,
-    eb__detector_hopfield_aux;
+    eb__detector_hopfield_aux, eb__detector_gmm, eb__detector_heat, eb__detector_heat_combined;
+
+/* The eb_heat_params of the gmm / heat / heat_combined kinds (src/ood/detectors/heat_params.c):
+ * the check of the fields `kind` reads, resetting the others to their defaults (canonical params),
+ * and the JSON object "heat" of ebood.params. from_json returns false with a message in err. */
+eb_status eb__heat_params_check(eb_detector_kind kind, const eb_heat_params *p, eb_error *err);
+void eb__heat_params_canonical(eb_detector_kind kind, eb_heat_params *p);
+bool eb__heat_params_to_json(eb_detector_kind kind, const eb_heat_params *p, void *cjson_object);
+eb_status eb__heat_params_from_json(eb_detector_kind kind, const void *cjson_object, eb_heat_params *p,
+                                    eb_error *err);
 
 /* ---- helpers for method files (src/ood/detector.c) ---------------------------------------------- */
 

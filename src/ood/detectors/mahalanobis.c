@@ -18,7 +18,7 @@
  *   d = f(x) − μ_ĉ and sign(g) = +1 for g ≥ 0, −1 otherwise; score = max_c g_c(f(x̃)).
  *   The gradient goes through the model on the tape; the model's gradient buffer is zeroed after.
  * Saved tensors: "means" [C, d], "precision" [d, d] (F32). */
-#include "ood/detector_impl.h"
+#include "ood/detectors/gaussian_impl.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -27,7 +27,6 @@
 #include <string.h>
 
 #define SCORE_BLOCK   1024  /* query rows per SGEMM block */
-#define FIT_BLOCK     1024  /* training rows per DSYRK block */
 #define PREPROC_BATCH 128   /* rows per tape pass of the input pre-processing */
 #define MIN_RCOND     1e-10 /* below this Σ counts as singular */
 
@@ -133,14 +132,12 @@ static eb_status maha_fit(eb_detector *d, const eb_detector_data *x, eb_error *e
     const int64_t n = x->n, dim = d->dim, nc = d->n_classes;
     const char *name = eb_detector_kind_name(d->kind);
     maha_state *s = state_alloc(dim, nc);
-    double *sum = calloc((size_t)(nc * dim), sizeof *sum);
-    int64_t *count = calloc((size_t)nc, sizeof *count);
-    double *sigma = calloc((size_t)(dim * dim), sizeof *sigma);
+    double *mean = malloc((size_t)(nc * dim) * sizeof *mean);
+    double *sigma = malloc((size_t)(dim * dim) * sizeof *sigma);
     double *work = malloc((size_t)(dim * dim) * sizeof *work);
-    double *block = malloc((size_t)(FIT_BLOCK * dim) * sizeof *block);
     float *z = is_ssd(d) ? malloc((size_t)(n * dim) * sizeof *z) : NULL;
     eb_status st = EB_OK;
-    if (!s || !sum || !count || !sigma || !work || !block || (is_ssd(d) && !z)) {
+    if (!s || !mean || !sigma || !work || (is_ssd(d) && !z)) {
         st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory (dim %lld)", name, (long long)dim);
         goto done;
     }
@@ -150,35 +147,13 @@ static eb_status maha_fit(eb_detector *d, const eb_detector_data *x, eb_error *e
         eb__l2_normalize_rows(z, x->features, n, dim);
         feat = z;
     }
-    /* class means */
-    for (int64_t i = 0; i < n; i++) {
-        const int32_t y = x->labels[i];
-        count[y]++;
-        for (int64_t j = 0; j < dim; j++) sum[y * dim + j] += (double)feat[i * dim + j];
+    /* class means μ_c and Σ = (1/N) Σ_i (z_i − μ_y)(z_i − μ_y)ᵀ (gaussian.c) */
+    if (eb__class_gaussian(feat, x->labels, n, dim, nc, mean, NULL, sigma) != EB_OK) {
+        st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory (dim %lld)", name, (long long)dim);
+        goto done;
     }
-    double *mean = sum; /* in place: sum → mean */
-    for (int64_t c = 0; c < nc; c++)
-        for (int64_t j = 0; j < dim; j++) {
-            mean[c * dim + j] /= (double)count[c];
-            s->means[c * dim + j] = (float)mean[c * dim + j];
-        }
-    /* Σ = (1/N) Σ_i (z_i − μ_y)(z_i − μ_y)ᵀ, accumulated block by block (upper triangle) */
-    for (int64_t start = 0; start < n; start += FIT_BLOCK) {
-        const int64_t b = n - start < FIT_BLOCK ? n - start : FIT_BLOCK;
-        for (int64_t i = 0; i < b; i++) {
-            const int32_t y = x->labels[start + i];
-            for (int64_t j = 0; j < dim; j++)
-                block[i * dim + j] = (double)feat[(start + i) * dim + j] - mean[y * dim + j];
-        }
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (blasint)dim, (blasint)b, 1.0, block, (blasint)dim,
-                    1.0, sigma, (blasint)dim);
-    }
+    for (int64_t i = 0; i < nc * dim; i++) s->means[i] = (float)mean[i];
     double trace = 0.0;
-    for (int64_t i = 0; i < dim; i++)
-        for (int64_t j = i; j < dim; j++) {
-            sigma[i * dim + j] /= (double)n;
-            sigma[j * dim + i] = sigma[i * dim + j];
-        }
     for (int64_t i = 0; i < dim; i++) trace += sigma[i * dim + i];
     const double tau = trace / (double)dim, shrink = (double)d->params.shrinkage;
     if (shrink > 0.0) {
@@ -208,11 +183,9 @@ static eb_status maha_fit(eb_detector *d, const eb_detector_data *x, eb_error *e
             "samples, dim %lld); added a ridge %.3g*I (%.0e x mean variance); consider --shrinkage",
             name, rcond0, (long long)n, (long long)dim, lambda, lambda / scale);
 done:
-    free(sum);
-    free(count);
+    free(mean);
     free(sigma);
     free(work);
-    free(block);
     free(z);
     if (!d->state) {
         /* s was never attached */

@@ -1,0 +1,316 @@
+/* The hyperparameters of HEAT's detectors (include/ebood/ood.h, eb_heat_params): defaults, checks,
+ * canonical form, and the "heat" object of a detector file's ebood.params.
+ *
+ * Which fields each kind reads:
+ *   gmm            ridge
+ *   heat           prior, width, depth, tied, relu, seed, ridge (prior gmm), the block of its prior
+ *   heat_combined  width, depth, tied, relu, seed, ridge, stats_batch, the gmm and el blocks
+ * JSON: {"prior": "gmm", "width": 1024, …, "gmm": {"steps": 40, …}} with the blocks as nested objects
+ * and the decay kind as its name. */
+#include "ood/detector_impl.h"
+
+#include <cjson/cJSON.h>
+#include <float.h>
+#include <ebood/ebm.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#define MAX_SEED 9007199254740992.0 /* 2^53: seeds round-trip through JSON numbers */
+#define FINITE   ((double)FLT_MAX)  /* "no upper bound": any finite float */
+
+static const char *const prior_names[] = {"gmm", "el", "none"};
+
+const char *eb_heat_prior_name(eb_heat_prior prior) {
+    return (unsigned)prior < 3 ? prior_names[prior] : "unknown";
+}
+
+eb_status eb_heat_prior_parse(const char *name, eb_heat_prior *out, eb_error *err) {
+    for (int i = 0; i < 3; i++)
+        if (name && strcmp(name, prior_names[i]) == 0) {
+            *out = (eb_heat_prior)i;
+            return EB_OK;
+        }
+    return eb_error_set(err, EB_ERR_ARG, "prior '%s': unknown (expected gmm, el or none)",
+                        name ? name : "(null)");
+}
+
+/* specs §5 table (CIFAR-10 rows of the released scripts) for gmm and el; 001_… appendix A.5.1 "EBM
+ * training" for none (the paper's only description of the prior-free EBM). */
+eb_heat_params eb_heat_default_params(void) {
+    eb_heat_params p;
+    memset(&p, 0, sizeof p);
+    p.prior = EB_HEAT_PRIOR_GMM;
+    p.width = 1024;
+    p.depth = 4;
+    p.tied = false;
+    p.relu = true;
+    p.stats_batch = false;
+    p.seed = 0;
+    p.ridge = 1e-12f;
+    p.gmm = (eb_heat_ebm){.temperature = 1.0f,
+                          .prior_temperature = 1e3f,
+                          .steps = 40,
+                          .step_size = 1e-4f,
+                          .noise = 5e-3f,
+                          .decay_end = 0.1f,
+                          .decay = EB_DECAY_QUADRATIC,
+                          .l2 = 10.0f,
+                          .lr = 1e-5f,
+                          .epochs = 20,
+                          .batch_size = 1024,
+                          .input_noise = 1e-4f};
+    p.el = (eb_heat_ebm){.temperature = 1.0f,
+                         .prior_temperature = 1.0f,
+                         .steps = 50,
+                         .step_size = 0.1f,
+                         .noise = 0.1f,
+                         .decay_end = 0.1f,
+                         .decay = EB_DECAY_QUADRATIC,
+                         .l2 = 0.1f,
+                         .lr = 1e-5f,
+                         .epochs = 20,
+                         .batch_size = 256,
+                         .input_noise = 1e-4f};
+    p.none = (eb_heat_ebm){.temperature = 1e-2f,
+                           .prior_temperature = 1.0f,
+                           .steps = 200,
+                           .step_size = 1e-2f,
+                           .noise = 1e-2f,
+                           .decay_end = 0.1f,
+                           .decay = EB_DECAY_LINEAR,
+                           .l2 = 0.1f,
+                           .lr = 5e-5f,
+                           .epochs = 20,
+                           .batch_size = 1024,
+                           .input_noise = 1e-3f};
+    return p;
+}
+
+/* ---- field tables ---------------------------------------------------------------------------- */
+
+typedef enum { F_FLOAT, F_INT, F_BOOL, F_DECAY, F_SEED, F_PRIOR } field_type;
+typedef struct field {
+    const char *key;
+    field_type type;
+    size_t offset;
+    double lo, hi; /* allowed range (floats also finite) */
+    bool lo_open;  /* value must be > lo */
+} field;
+
+static const field block_fields[] = {
+    {"temperature", F_FLOAT, offsetof(eb_heat_ebm, temperature), 0, FINITE, true},
+    {"prior_temperature", F_FLOAT, offsetof(eb_heat_ebm, prior_temperature), 0, FINITE, true},
+    {"steps", F_INT, offsetof(eb_heat_ebm, steps), 0, 1e7, false},
+    {"step_size", F_FLOAT, offsetof(eb_heat_ebm, step_size), 0, FINITE, false},
+    {"noise", F_FLOAT, offsetof(eb_heat_ebm, noise), 0, FINITE, false},
+    {"decay_end", F_FLOAT, offsetof(eb_heat_ebm, decay_end), 0, 1, false},
+    {"decay", F_DECAY, offsetof(eb_heat_ebm, decay), 0, 2, false},
+    {"l2", F_FLOAT, offsetof(eb_heat_ebm, l2), 0, FINITE, false},
+    {"lr", F_FLOAT, offsetof(eb_heat_ebm, lr), 0, FINITE, true},
+    {"epochs", F_INT, offsetof(eb_heat_ebm, epochs), 1, 1e7, false},
+    {"batch_size", F_INT, offsetof(eb_heat_ebm, batch_size), 1, 1e9, false},
+    {"input_noise", F_FLOAT, offsetof(eb_heat_ebm, input_noise), 0, FINITE, false},
+};
+#define N_BLOCK ((int)(sizeof block_fields / sizeof block_fields[0]))
+
+enum { U_PRIOR = 1, U_ARCH = 2, U_RIDGE = 4, U_STATS = 8 };
+static const struct {
+    field f;
+    unsigned group;
+} top_fields[] = {
+    {{"prior", F_PRIOR, offsetof(eb_heat_params, prior), 0, 2, false}, U_PRIOR},
+    {{"width", F_INT, offsetof(eb_heat_params, width), 1, 65536, false}, U_ARCH},
+    {{"depth", F_INT, offsetof(eb_heat_params, depth), 0, 14, false}, U_ARCH},
+    {{"tied", F_BOOL, offsetof(eb_heat_params, tied), 0, 1, false}, U_ARCH},
+    {{"relu", F_BOOL, offsetof(eb_heat_params, relu), 0, 1, false}, U_ARCH},
+    {{"seed", F_SEED, offsetof(eb_heat_params, seed), 0, MAX_SEED, false}, U_ARCH},
+    {{"ridge", F_FLOAT, offsetof(eb_heat_params, ridge), 0, FINITE, false}, U_RIDGE},
+    {{"stats_batch", F_BOOL, offsetof(eb_heat_params, stats_batch), 0, 1, false}, U_STATS},
+};
+#define N_TOP ((int)(sizeof top_fields / sizeof top_fields[0]))
+
+/* What `kind` reads: field groups and blocks (bit i = block of prior i). */
+static unsigned groups_used(eb_detector_kind kind, const eb_heat_params *p) {
+    if (kind == EB_DETECTOR_GMM) return U_RIDGE;
+    if (kind == EB_DETECTOR_HEAT) return U_PRIOR | U_ARCH | (p->prior == EB_HEAT_PRIOR_GMM ? U_RIDGE : 0u);
+    if (kind == EB_DETECTOR_HEAT_COMBINED) return U_ARCH | U_RIDGE | U_STATS;
+    return 0;
+}
+static unsigned blocks_used(eb_detector_kind kind, const eb_heat_params *p) {
+    if (kind == EB_DETECTOR_HEAT && (unsigned)p->prior < 3) return 1u << p->prior;
+    if (kind == EB_DETECTOR_HEAT_COMBINED) return (1u << EB_HEAT_PRIOR_GMM) | (1u << EB_HEAT_PRIOR_EL);
+    return 0;
+}
+static eb_heat_ebm *block_at(eb_heat_params *p, int prior) {
+    return prior == EB_HEAT_PRIOR_GMM ? &p->gmm : prior == EB_HEAT_PRIOR_EL ? &p->el : &p->none;
+}
+static const eb_heat_ebm *block_at_c(const eb_heat_params *p, int prior) {
+    return block_at((eb_heat_params *)p, prior);
+}
+
+static double field_get(const void *base, const field *f) {
+    const char *b = (const char *)base + f->offset;
+    switch (f->type) {
+    case F_FLOAT: return (double)*(const float *)b;
+    case F_INT: return (double)*(const int64_t *)b;
+    case F_BOOL: return *(const bool *)b ? 1.0 : 0.0;
+    case F_SEED: return (double)*(const uint64_t *)b;
+    default: return (double)*(const int *)b; /* decay, prior: enums stored as int */
+    }
+}
+
+static void field_set(void *base, const field *f, double v) {
+    char *b = (char *)base + f->offset;
+    switch (f->type) {
+    case F_FLOAT: *(float *)b = (float)v; break;
+    case F_INT: *(int64_t *)b = (int64_t)v; break;
+    case F_BOOL: *(bool *)b = v != 0.0; break;
+    case F_SEED: *(uint64_t *)b = (uint64_t)v; break;
+    default: *(int *)b = (int)v; break;
+    }
+}
+
+static eb_status field_check(const void *base, const field *f, const char *where, eb_error *err) {
+    const double v = field_get(base, f);
+    bool ok = isfinite(v) && (f->lo_open ? v > f->lo : v >= f->lo) && v <= f->hi;
+    if (f->type == F_FLOAT && f->hi >= FINITE) ok = ok && isfinite(v);
+    if (ok) return EB_OK;
+    if (f->type == F_INT || f->type == F_SEED || f->type == F_DECAY || f->type == F_PRIOR)
+        return eb_error_set(err, EB_ERR_ARG, "%s%s: must be an integer in [%.0f, %.0f] (got %.17g)", where,
+                            f->key, f->lo, f->hi, v);
+    if (f->hi >= FINITE)
+        return eb_error_set(err, EB_ERR_ARG, "%s%s: must be a finite number %s %g (got %g)", where, f->key,
+                            f->lo_open ? ">" : ">=", f->lo, v);
+    return eb_error_set(err, EB_ERR_ARG, "%s%s: must be in [%g, %g] (got %g)", where, f->key, f->lo, f->hi,
+                        v);
+}
+
+eb_status eb__heat_params_check(eb_detector_kind kind, const eb_heat_params *p, eb_error *err) {
+    const unsigned groups = groups_used(kind, p);
+    eb_status st;
+    for (int i = 0; i < N_TOP; i++)
+        if ((groups & top_fields[i].group) && (st = field_check(p, &top_fields[i].f, "heat.", err)))
+            return st;
+    const unsigned blocks = blocks_used(kind, p);
+    for (int b = 0; b < 3; b++) {
+        if (!(blocks & (1u << b))) continue;
+        char where[32];
+        snprintf(where, sizeof where, "heat.%s.", prior_names[b]);
+        for (int i = 0; i < N_BLOCK; i++) {
+            if (b == EB_HEAT_PRIOR_NONE && strcmp(block_fields[i].key, "prior_temperature") == 0) continue;
+            if ((st = field_check(block_at_c(p, b), &block_fields[i], where, err))) return st;
+        }
+    }
+    return EB_OK;
+}
+
+void eb__heat_params_canonical(eb_detector_kind kind, eb_heat_params *p) {
+    const eb_heat_params def = eb_heat_default_params();
+    const unsigned groups = groups_used(kind, p), blocks = blocks_used(kind, p);
+    for (int i = 0; i < N_TOP; i++)
+        if (!(groups & top_fields[i].group))
+            field_set(p, &top_fields[i].f, field_get(&def, &top_fields[i].f));
+    for (int b = 0; b < 3; b++) {
+        if (!(blocks & (1u << b)))
+            *block_at(p, b) = *block_at_c(&def, b);
+        else if (b == EB_HEAT_PRIOR_NONE)
+            p->none.prior_temperature = def.none.prior_temperature;
+    }
+}
+
+static bool add_field(cJSON *o, const void *base, const field *f) {
+    const double v = field_get(base, f);
+    if (f->type == F_BOOL) return cJSON_AddBoolToObject(o, f->key, v != 0.0) != NULL;
+    if (f->type == F_DECAY)
+        return cJSON_AddStringToObject(o, f->key, eb_decay_kind_name((eb_decay_kind)v)) != NULL;
+    if (f->type == F_PRIOR)
+        return cJSON_AddStringToObject(o, f->key, eb_heat_prior_name((eb_heat_prior)v)) != NULL;
+    return cJSON_AddNumberToObject(o, f->key, v) != NULL;
+}
+
+bool eb__heat_params_to_json(eb_detector_kind kind, const eb_heat_params *p, void *cjson_object) {
+    cJSON *h = cJSON_AddObjectToObject(cjson_object, "heat");
+    if (!h) return false;
+    const unsigned groups = groups_used(kind, p), blocks = blocks_used(kind, p);
+    for (int i = 0; i < N_TOP; i++)
+        if ((groups & top_fields[i].group) && !add_field(h, p, &top_fields[i].f)) return false;
+    for (int b = 0; b < 3; b++) {
+        if (!(blocks & (1u << b))) continue;
+        cJSON *o = cJSON_AddObjectToObject(h, prior_names[b]);
+        if (!o) return false;
+        for (int i = 0; i < N_BLOCK; i++) {
+            if (b == EB_HEAT_PRIOR_NONE && strcmp(block_fields[i].key, "prior_temperature") == 0) continue;
+            if (!add_field(o, block_at_c(p, b), &block_fields[i])) return false;
+        }
+    }
+    return true;
+}
+
+/* One JSON value into a field (type-checked; the range is checked later by eb__heat_params_check). */
+static eb_status read_field(const cJSON *item, void *base, const field *f, const char *where, eb_error *err) {
+    double v;
+    if (f->type == F_BOOL) {
+        if (!cJSON_IsBool(item))
+            return eb_error_set(err, EB_ERR_FORMAT, "%s%s: expected true or false", where, f->key);
+        v = cJSON_IsTrue(item) ? 1.0 : 0.0;
+    } else if (f->type == F_DECAY || f->type == F_PRIOR) {
+        if (!cJSON_IsString(item))
+            return eb_error_set(err, EB_ERR_FORMAT, "%s%s: expected a name", where, f->key);
+        int k = 0;
+        if (f->type == F_DECAY) {
+            eb_decay_kind dk;
+            if (eb_decay_kind_parse(item->valuestring, &dk, err)) return EB_ERR_FORMAT;
+            k = (int)dk;
+        } else {
+            eb_heat_prior pr;
+            if (eb_heat_prior_parse(item->valuestring, &pr, err)) return EB_ERR_FORMAT;
+            k = (int)pr;
+        }
+        v = k;
+    } else {
+        v = item->valuedouble;
+        bool integral = f->type == F_INT || f->type == F_SEED;
+        if (!cJSON_IsNumber(item) || !isfinite(v) || (integral && (v != floor(v) || v < f->lo || v > f->hi)))
+            return eb_error_set(err, EB_ERR_FORMAT, "%s%s: bad value", where, f->key);
+    }
+    field_set(base, f, v);
+    return EB_OK;
+}
+
+eb_status eb__heat_params_from_json(eb_detector_kind kind, const void *cjson_object, eb_heat_params *p,
+                                    eb_error *err) {
+    const cJSON *h = cjson_object;
+    if (!cJSON_IsObject(h)) return eb_error_set(err, EB_ERR_FORMAT, "not a JSON object");
+    *p = eb_heat_default_params();
+    /* the prior first: it decides which other keys belong */
+    const cJSON *prior = cJSON_GetObjectItemCaseSensitive(h, "prior");
+    eb_status st;
+    if (prior && (st = read_field(prior, p, &top_fields[0].f, "", err))) return st;
+    const unsigned groups = groups_used(kind, p), blocks = blocks_used(kind, p);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, h) {
+        int i = 0;
+        while (i < N_TOP && strcmp(top_fields[i].f.key, item->string) != 0) i++;
+        if (i < N_TOP && (groups & top_fields[i].group)) {
+            if ((st = read_field(item, p, &top_fields[i].f, "", err))) return st;
+            continue;
+        }
+        int b = 0;
+        while (b < 3 && strcmp(prior_names[b], item->string) != 0) b++;
+        if (b == 3 || !(blocks & (1u << b)) || !cJSON_IsObject(item))
+            return eb_error_set(err, EB_ERR_FORMAT, "unknown key '%s' for %s", item->string,
+                                eb_detector_kind_name(kind));
+        char where[32];
+        snprintf(where, sizeof where, "%s.", prior_names[b]);
+        const cJSON *bi;
+        cJSON_ArrayForEach(bi, item) {
+            int k = 0;
+            while (k < N_BLOCK && strcmp(block_fields[k].key, bi->string) != 0) k++;
+            if (k == N_BLOCK || (b == EB_HEAT_PRIOR_NONE && strcmp(bi->string, "prior_temperature") == 0))
+                return eb_error_set(err, EB_ERR_FORMAT, "%s: unknown key '%s'", prior_names[b], bi->string);
+            if ((st = read_field(bi, block_at(p, b), &block_fields[k], where, err))) return st;
+        }
+    }
+    return eb__heat_params_check(kind, p, err) ? EB_ERR_FORMAT : EB_OK;
+}
