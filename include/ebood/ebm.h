@@ -396,6 +396,60 @@ EB_API eb_vera_step_info eb_vera_last_step(const eb_vera *v);
 EB_API eb_tensor *eb_objective_vera(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
                                     int64_t *n_correct);
 
+/* ---- EBM methods by name (src/ood/objectives/ebm_method.c) ---------------------------------------------
+ * The rows of 002_39b8670b82235277.txt's tables as one value each — what `ebood train --objective` and the
+ * benchmark suites train: the model the paper uses for the method, its training parameters (specs §4
+ * "Common training" / the VERA and flow sections), and its objective.
+ *   "cd"      contrastive divergence (eb_cd_default_config), scalar-energy MLP (1 output)
+ *   "cd-s"    supervised CD (eb_cd_supervised_default_config), C outputs
+ *   "ssm"     sliced score matching (eb_ssm_default_config), 1 output
+ *   "ssm-s"   supervised SSM, C outputs
+ *   "vera"    VERA (eb_vera_default_config), 1 output, EBM LeakyReLU(0.2)
+ *   "vera-s"  supervised VERA, C outputs
+ *   "flow"    radial flow, 20 layers (eb_radial_flow_default_config), maximum likelihood
+ * The MLP for cd/ssm/vera: in → 100×5 → out, LeakyReLU(0.01) (vera: 0.2) — eb_mlp_default_config. */
+typedef enum eb_ebm_kind { EB_EBM_CD, EB_EBM_SSM, EB_EBM_VERA, EB_EBM_FLOW, EB_EBM_KIND_COUNT } eb_ebm_kind;
+
+typedef struct eb_ebm_method {
+    eb_ebm_kind kind;
+    bool supervised;            /* the -S variants (γ·CE); not for flow */
+    eb_cd_config cd;            /* kind == EB_EBM_CD */
+    eb_ssm_config ssm;          /* kind == EB_EBM_SSM */
+    eb_vera_config vera;        /* kind == EB_EBM_VERA */
+    eb_radial_flow_config flow; /* kind == EB_EBM_FLOW (dim filled by eb_ebm_model_new) */
+} eb_ebm_method;
+
+/* The method named `name` (list above) with the paper's defaults. EB_ERR_ARG naming the string and the
+ * accepted names otherwise. */
+EB_API eb_status eb_ebm_method_parse(const char *name, eb_ebm_method *out, eb_error *err);
+/* "cd", "cd-s", …, "flow" (static string). */
+EB_API const char *eb_ebm_method_name(const eb_ebm_method *m);
+/* The model the method trains on rows of in_dim features with n_classes classes (outputs: 1 unsupervised,
+ * n_classes supervised; flow: eb_radial_flow_new), initialised from init_rng. */
+EB_API eb_status eb_ebm_model_new(const eb_ebm_method *m, int64_t in_dim, int64_t n_classes, eb_rng *init_rng,
+                                  eb_model **out, eb_error *err);
+/* The paper's training parameters for the method (specs §4): AdamW, batch 512, drop_last, 10,000 steps;
+ * cd/ssm: lr 1e-3, β (0.9, 0.999), warm-up 2,500 steps, the lr halved every 3,000 steps (StepLR of 1,000
+ * epochs of Segment's 3 batches); vera: its ebm_optimizer, no warm-up, ×0.3 at 3,000·B and 4,000·B steps
+ * where B = batches_per_epoch (pass 0 when unknown: then the decay is off); flow: lr 1e-3, no schedule. */
+EB_API eb_train_params eb_ebm_train_params(const eb_ebm_method *m, int64_t batches_per_epoch);
+
+/* A built objective: eb_train(model, …, obj->fn, obj->ctx, …). Holds the method's state (cd: the replay
+ * buffer; vera: the generator and its optimizers). Not thread-safe. */
+typedef struct eb_ebm_objective {
+    eb_objective_fn fn;
+    void *ctx;
+    eb_ebm_method method;
+} eb_ebm_objective;
+/* For model `model` (made by eb_ebm_model_new or shaped alike); seed: the objective's own initialisation
+ * (buffer, generator). Errors: a bad config (EB_ERR_ARG naming the field), a model of the wrong kind/shape
+ * (EB_ERR_SHAPE), EB_ERR_NOMEM. */
+EB_API eb_status eb_ebm_objective_new(const eb_ebm_method *m, const eb_model *model, uint64_t seed,
+                                      eb_ebm_objective **out, eb_error *err);
+EB_API void eb_ebm_objective_free(eb_ebm_objective *o);
+/* The method and its settings as a JSON object string ({"objective": "cd-s", …}; malloc'd, free()). */
+EB_API char *eb_ebm_method_json(const eb_ebm_method *m);
+
 #ifdef __cplusplus
 }
 #endif
