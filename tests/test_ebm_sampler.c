@@ -243,3 +243,23 @@ Test(replay_buffer, draw_restart_store_and_class_blocks) {
     cr_assert_eq(eb_replay_buffer_init(&b, 10, 2, 0, 1, 1, 0.05, &rng, &err), EB_ERR_ARG);
     cr_assert_eq(eb_replay_buffer_init(&b, 10, 2, 0, -1, 1, 1.5, &rng, &err), EB_ERR_ARG);
 }
+
+/* f(x) = 1e9·x₀: chains at ±1 have f = ±1e9, whose MEAN is 0 — the guard must look at mean |f|. */
+static eb_tensor *huge_linear(void *ctx, eb_graph *g, eb_tensor *x) {
+    (void)ctx;
+    eb_tensor *w = eb_tensor_copy(g, (const float[]){1e9f, 0.0f}, 2, EB_SHAPE(2, 1));
+    return eb_reshape(g, eb_matmul(g, x, w, false, false), 1, EB_SHAPE(x->shape[0]));
+}
+
+Test(sgld, guard_sees_magnitude_not_the_signed_mean) {
+    float x[4] = {1, 0, -1, 0};
+    eb_graph *g = eb_graph_new(0, NULL);
+    eb_rng rng;
+    eb_rng_seed(&rng, 1);
+    eb_sgld_params p = eb_sgld_default_params();
+    p.step_size = (eb_decay){0, 0, EB_DECAY_CONSTANT};
+    eb_error err = {0};
+    cr_assert_eq(eb_sgld_sample(huge_linear, NULL, x, 2, 2, &p, &rng, g, NULL, &err), EB_ERR_NUMERIC);
+    cr_assert(strstr(err.message, "SGLD step 1 of 100: log-density exploded"), "%s", err.message);
+    eb_graph_free(g);
+}

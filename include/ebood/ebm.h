@@ -62,8 +62,8 @@ typedef struct eb_sgld_params {
     eb_decay step_size; /* η_t ≥ 0 */
     eb_decay noise;     /* σ_t ≥ 0, independent of η_t (the released codes; not √(2η)) */
     unsigned projection;
-    /* Divergence guard: a step whose mean |f| exceeds this, or with any NaN/Inf in f, ∇ₓf or x, stops
-     * sampling with EB_ERR_NUMERIC naming the step. ≤ 0 = only the NaN/Inf check. */
+    /* Divergence guard: a step whose mean |f| over the chains exceeds this, or with any NaN/Inf in f, ∇ₓf or
+     * x, stops sampling with EB_ERR_NUMERIC naming the step. ≤ 0 = only the NaN/Inf check. */
     double max_abs_log_density;
 } eb_sgld_params;
 /* The EBM paper's code (specs §4): 100 steps, η = 1, σ = 0.01, constant, no projection, guard 1e8. */
@@ -449,6 +449,19 @@ EB_API eb_status eb_ebm_objective_new(const eb_ebm_method *m, const eb_model *mo
 EB_API void eb_ebm_objective_free(eb_ebm_objective *o);
 /* The method and its settings as a JSON object string ({"objective": "cd-s", …}; malloc'd, free()). */
 EB_API char *eb_ebm_method_json(const eb_ebm_method *m);
+/* The objective's state that an exact resume needs besides the model and the trainer's optimizer, as one
+ * flat float vector (for a checkpoint tensor; counts are stored as floats, exact below 2²⁴):
+ *   cd    the replay buffer's chains [buffer size · dim];
+ *   vera  [generator steps, generator optimizer's step count, σ_post optimizer's step count, n pending,
+ *          generator parameter count], the generator's parameters (log σ included), its optimizer state,
+ *          log σ_post [k], its optimizer state, and the n samples awaiting their generator step (h [n·k],
+ *          ε [n·D]);
+ *   ssm, flow  nothing (size 0).
+ * eb_ebm_objective_state_set restores what _get wrote for an objective of the same method and shapes;
+ * EB_ERR_FORMAT naming the method if n or the counts do not fit (nothing is changed then), EB_ERR_NOMEM. */
+EB_API int64_t eb_ebm_objective_state_size(const eb_ebm_objective *o);
+EB_API void eb_ebm_objective_state_get(const eb_ebm_objective *o, float *out);
+EB_API eb_status eb_ebm_objective_state_set(eb_ebm_objective *o, const float *in, int64_t n, eb_error *err);
 
 #ifdef __cplusplus
 }

@@ -59,7 +59,8 @@ void eb_project_rows(float *x, int64_t n, int64_t dim, unsigned projection) {
 
 /* f(x) and ∇ₓ Σ f on a reset scratch graph; returns the mean of f, or NaN with *bad set on failure. */
 static eb_status log_density_and_grad(eb_log_density_fn f, void *ctx, eb_graph *g, float *x, int64_t n,
-                                      int64_t dim, float *grad, double *mean_f, eb_error *err) {
+                                      int64_t dim, float *grad, double *mean_f, double *mean_abs_f,
+                                      eb_error *err) {
     eb_graph_reset(g);
     eb_graph_freeze_params(g, true);
     eb_tensor *xt = eb_tensor_input(g, x, 2, EB_SHAPE(n, dim), true);
@@ -74,9 +75,13 @@ static eb_status log_density_and_grad(eb_log_density_fn f, void *ctx, eb_graph *
         eb_graph_freeze_params(g, false);
         return st;
     }
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)fx->data[i];
+    double sum = 0.0, sum_abs = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        sum += (double)fx->data[i];
+        sum_abs += fabs((double)fx->data[i]);
+    }
     *mean_f = sum / (double)n;
+    *mean_abs_f = sum_abs / (double)n;
     memcpy(grad, xt->grad, (size_t)(n * dim) * sizeof(float));
     eb_graph_freeze_params(g, false);
     return EB_OK;
@@ -106,13 +111,13 @@ eb_status eb_sgld_sample(eb_log_density_fn f, void *ctx, float *x, int64_t n, in
                             (long long)dim);
     }
     eb_project_rows(x, n, dim, p->projection);
-    double mean_f = NAN, last_finite = NAN;
+    double mean_f = NAN, mean_abs_f = NAN, last_finite = NAN;
     int64_t t = 0;
     for (; t < p->steps && s == EB_OK; t++) {
-        s = log_density_and_grad(f, ctx, scratch, x, n, dim, grad, &mean_f, err);
+        s = log_density_and_grad(f, ctx, scratch, x, n, dim, grad, &mean_f, &mean_abs_f, err);
         if (s != EB_OK) break;
         if (t == 0 && stats) stats->first_mean = mean_f;
-        bool exploded = p->max_abs_log_density > 0.0 && fabs(mean_f) > p->max_abs_log_density;
+        bool exploded = p->max_abs_log_density > 0.0 && mean_abs_f > p->max_abs_log_density;
         if (!isfinite(mean_f) || exploded || !all_finite(grad, n * dim)) {
             s = eb_error_set(err, EB_ERR_NUMERIC,
                              "SGLD step %lld of %lld: %s (last finite mean log-density %g)", (long long)t + 1,
