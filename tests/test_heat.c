@@ -4,6 +4,7 @@
  * and untied E_θ), save/load round trips, parameter handling and bad input. */
 #include <criterion/criterion.h>
 
+#include <ebood/ebm.h>
 #include <ebood/eval.h>
 #include <ebood/nn.h>
 #include <ebood/ood.h>
@@ -541,9 +542,16 @@ Test(heat, divergence_is_a_numeric_error_naming_the_epoch) {
 
 Test(heat, default_and_canonical_params) {
     eb_detector_params p = eb_detector_default_params(EB_DETECTOR_HEAT);
-    /* defaults: the released code's CIFAR-10 settings */
+    /* defaults: the paper's App. A.5.1 for gmm, the released code's CIFAR-10 settings for el */
     cr_expect_eq(p.heat.prior, EB_HEAT_PRIOR_GMM);
-    cr_expect_eq(p.heat.gmm.steps, 40);
+    cr_expect_eq(p.heat.gmm.steps, 20);
+    cr_expect_eq(p.heat.gmm.decay, (int)EB_DECAY_LINEAR);
+    cr_expect_float_eq(p.heat.gmm.step_size, 1e-6f, 1e-12f);
+    cr_expect_float_eq(p.heat.gmm.lr, 5e-6f, 1e-12f);
+    const eb_heat_params code = eb_heat_code_params();
+    cr_expect_eq(code.gmm.steps, 40);
+    cr_expect_eq(code.gmm.decay, (int)EB_DECAY_QUADRATIC);
+    cr_expect_float_eq(code.gmm.step_size, 1e-4f, 1e-12f);
     cr_expect_eq(p.heat.gmm.batch_size, 1024);
     cr_expect_eq(p.heat.el.steps, 50);
     cr_expect_eq(p.heat.el.batch_size, 256);

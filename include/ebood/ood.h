@@ -120,21 +120,25 @@ EB_API const char *eb_heat_prior_name(eb_heat_prior prior);
 /* Inverse of eb_heat_prior_name. EB_ERR_ARG naming the string and the accepted names. */
 EB_API eb_status eb_heat_prior_parse(const char *name, eb_heat_prior *out, eb_error *err);
 
-/* Training of one residual EBM by contrastive divergence (specs §5 steps 1–4). Defaults: the released
- * code's CIFAR-10 settings for gmm and el; for none the paper's appendix A.5.1 "EBM training". */
+/* Training of one residual EBM by contrastive divergence (specs §5 steps 1–4). Defaults
+ * (eb_heat_default_params): for gmm the paper's appendix A.5.1 "HEAT training" (K 20, η 1e-6 → 1e-7 and
+ * σ 1e-3 → 1e-4 linear, input noise 1e-3, lr 5e-6; batch 1024 from the code, the paper gives none); for
+ * el the released code's CIFAR-10 settings (the paper has no el prior); for none the paper's A.5.1 "EBM
+ * training". eb_heat_code_params: the released code's table for all (the values in brackets below
+ * marked "code"). */
 typedef struct eb_heat_ebm {
     float temperature;       /* T > 0 dividing E_θ (1; none 0.01) */
     float prior_temperature; /* T_prior > 0 dividing E_prior (gmm 1000, el 1; none: unused) */
-    int64_t steps;           /* SGLD steps K ≥ 0 (gmm 40, el 50, none 200) */
-    float step_size;         /* η₀ ≥ 0 (gmm 1e-4, el 0.1, none 0.01) */
-    float noise;             /* σ₀ ≥ 0 (gmm 5e-3, el 0.1, none 0.01) */
+    int64_t steps;           /* SGLD steps K ≥ 0 (gmm 20 [code 40], el 50, none 200) */
+    float step_size;         /* η₀ ≥ 0 (gmm 1e-6 [code 1e-4], el 0.1, none 0.01) */
+    float noise;             /* σ₀ ≥ 0 (gmm 1e-3 [code 5e-3], el 0.1, none 0.01) */
     float decay_end;         /* η and σ decay to decay_end·η₀, decay_end·σ₀, in [0, 1] (0.1) */
-    int decay;               /* eb_decay_kind of ebm.h (quadratic; none: linear, as the paper) */
-    float l2;                /* λ ≥ 0 of the L2 term on E_θ (gmm 10, el 0.1, none 0.1) */
-    float lr;                /* Adam learning rate > 0 (1e-5; none 5e-5), β = (0, 0.999) */
-    int64_t epochs;          /* ≥ 1 (20); lr ×0.1 after epochs/2 (MultiStepLR) */
-    int64_t batch_size;      /* ≥ 1 (gmm 1024, el 256, none 1024); drop_last unless n < batch */
-    float input_noise;       /* std ≥ 0 of the N(0, s²) added to real and negative z (1e-4; none 1e-3) */
+    int decay;          /* eb_decay_kind of ebm.h (gmm, none: linear, the paper; el and code: quadratic) */
+    float l2;           /* λ ≥ 0 of the L2 term on E_θ (gmm 10, el 0.1, none 0.1) */
+    float lr;           /* Adam learning rate > 0 (gmm 5e-6 [code 1e-5], el 1e-5, none 5e-5), β (0, 0.999) */
+    int64_t epochs;     /* ≥ 1 (20); lr ×0.1 after epochs/2 (MultiStepLR) */
+    int64_t batch_size; /* ≥ 1 (gmm 1024, el 256, none 1024); drop_last unless n < batch */
+    float input_noise; /* std ≥ 0 of N(0, s²) added to real and negative z (gmm, none 1e-3; el, code 1e-4) */
 } eb_heat_ebm;
 
 typedef struct eb_heat_params {
@@ -151,8 +155,10 @@ typedef struct eb_heat_params {
     /* each prior's EBM (only the used ones are read and saved) */
     eb_heat_ebm gmm, el, none;
 } eb_heat_params;
-/* The defaults above. */
+/* The defaults above (the paper's where it gives them). */
 EB_API eb_heat_params eb_heat_default_params(void);
+/* The released code's settings for every prior (specs §5's table, CIFAR-10). */
+EB_API eb_heat_params eb_heat_code_params(void);
 
 /* Hyperparameters of every method; each method reads its own (see the list above). */
 typedef struct eb_detector_params {

@@ -23,25 +23,16 @@ static const struct {
     const char *name;
     unsigned kinds;
 } heat_flags[] = {
-    {"prior", HK_HEAT},
-    {"ridge", HK_GMM | HK_EBM},
-    {"ebm-width", HK_EBM},
-    {"ebm-depth", HK_EBM},
-    {"ebm-tied", HK_EBM},
-    {"ebm-no-relu", HK_EBM},
-    {"ebm-seed", HK_EBM},
-    {"ebm-epochs", HK_EBM},
-    {"ebm-batch-size", HK_EBM},
-    {"ebm-lr", HK_EBM},
-    {"ebm-l2", HK_EBM},
-    {"ebm-temperature", HK_EBM},
-    {"prior-temperature", HK_EBM},
-    {"ebm-input-noise", HK_EBM},
-    {"sgld-steps", HK_EBM},
-    {"sgld-step-size", HK_EBM},
-    {"sgld-noise", HK_EBM},
-    {"sgld-decay", HK_EBM},
-    {"sgld-decay-end", HK_EBM},
+    {"prior", HK_HEAT},           {"heat-preset", HK_EBM},
+    {"ridge", HK_GMM | HK_EBM},   {"ebm-width", HK_EBM},
+    {"ebm-depth", HK_EBM},        {"ebm-tied", HK_EBM},
+    {"ebm-no-relu", HK_EBM},      {"ebm-seed", HK_EBM},
+    {"ebm-epochs", HK_EBM},       {"ebm-batch-size", HK_EBM},
+    {"ebm-lr", HK_EBM},           {"ebm-l2", HK_EBM},
+    {"ebm-temperature", HK_EBM},  {"prior-temperature", HK_EBM},
+    {"ebm-input-noise", HK_EBM},  {"sgld-steps", HK_EBM},
+    {"sgld-step-size", HK_EBM},   {"sgld-noise", HK_EBM},
+    {"sgld-decay", HK_EBM},       {"sgld-decay-end", HK_EBM},
     {"stats-batch", HK_COMBINED},
 };
 
@@ -60,6 +51,18 @@ static bool apply_heat_flags(const char *cmd, const cli_flag *flags, int n_flags
     if (kind == EB_DETECTOR_HEAT && SEEN("prior") && eb_heat_prior_parse(v->prior, &p->prior, &err)) {
         fprintf(stderr, "ebood %s: --prior: %s\n", cmd, err.message);
         return false;
+    }
+    if (kind != EB_DETECTOR_GMM && SEEN("heat-preset")) {
+        if (strcmp(v->heat_preset, "paper") && strcmp(v->heat_preset, "code")) {
+            fprintf(stderr, "ebood %s: --heat-preset: unknown preset '%s' (paper or code)\n", cmd,
+                    v->heat_preset);
+            return false;
+        }
+        const eb_heat_params base =
+            !strcmp(v->heat_preset, "code") ? eb_heat_code_params() : eb_heat_default_params();
+        p->gmm = base.gmm;
+        p->el = base.el;
+        p->none = base.none;
     }
     eb_decay_kind decay = EB_DECAY_QUADRATIC;
     if (SEEN("sgld-decay") && eb_decay_kind_parse(v->sgld_decay, &decay, &err)) {

@@ -15,7 +15,7 @@ typedef struct cli_detector_flags {
     double temperature, eps, beta, shrinkage, tpr;
     int64_t k;
     /* gmm / heat / heat_combined (eb_heat_params; CLI_HEAT_FLAGS) */
-    const char *prior, *sgld_decay;
+    const char *prior, *sgld_decay, *heat_preset;
     int64_t ebm_width, ebm_depth, ebm_seed, ebm_epochs, ebm_batch_size, sgld_steps;
     double ebm_lr, ebm_l2, ebm_temperature, prior_temperature, sgld_step_size, sgld_noise, sgld_decay_end,
         ebm_input_noise, ridge;
@@ -38,6 +38,8 @@ typedef struct cli_detector_flags {
  * of heat's prior, or both EBMs of heat_combined (defaults: each prior's, see eb_heat_params). */
 #define CLI_HEAT_FLAGS(v)                                                                                   \
     {"prior", 0, CLI_FLAG_STRING, &(v).prior, 0, 0, "NAME", "heat: gmm, el or none (gmm)", false},          \
+    {"heat-preset", 0, CLI_FLAG_STRING, &(v).heat_preset, 0, 0, "NAME",                                     \
+     "heat: the EBM defaults of the paper (App. A.5.1) or the released code (paper)", false},               \
     {"ridge", 0, CLI_FLAG_FLOAT, &(v).ridge, 0, 1e6, "R",                                                   \
      "gmm, heat, heat_combined: ridge added to the GMM covariance (1e-12)", false},                         \
     {"ebm-width", 0, CLI_FLAG_INT, &(v).ebm_width, 1, 65536, "W", "heat: hidden width of E_theta (1024)",   \
@@ -53,7 +55,7 @@ typedef struct cli_detector_flags {
     {"ebm-epochs", 0, CLI_FLAG_INT, &(v).ebm_epochs, 1, 1e7, "N", "heat: training epochs (20)", false},     \
     {"ebm-batch-size", 0, CLI_FLAG_INT, &(v).ebm_batch_size, 1, 1e9, "B",                                   \
      "heat: batch size (gmm 1024, el 256, none 1024)", false},                                              \
-    {"ebm-lr", 0, CLI_FLAG_FLOAT, &(v).ebm_lr, 1e-12, 1e3, "LR", "heat: Adam learning rate (1e-5)", false}, \
+    {"ebm-lr", 0, CLI_FLAG_FLOAT, &(v).ebm_lr, 1e-12, 1e3, "LR", "heat: Adam learning rate (gmm 5e-6, el 1e-5, none 5e-5)", false}, \
     {"ebm-l2", 0, CLI_FLAG_FLOAT, &(v).ebm_l2, 0, 1e12, "L",                                                \
      "heat: L2 weight on E_theta (gmm 10, el 0.1, none 0.1)", false},                                       \
     {"ebm-temperature", 0, CLI_FLAG_FLOAT, &(v).ebm_temperature, 1e-30, 1e30, "T",                          \
@@ -61,15 +63,15 @@ typedef struct cli_detector_flags {
     {"prior-temperature", 0, CLI_FLAG_FLOAT, &(v).prior_temperature, 1e-30, 1e30, "T",                      \
      "heat: temperature of the prior energy (gmm 1000, el 1)", false},                                      \
     {"ebm-input-noise", 0, CLI_FLAG_FLOAT, &(v).ebm_input_noise, 0, 1e6, "S",                               \
-     "heat: std of the noise added to real and sampled features (1e-4; none 1e-3)", false},                 \
-    {"sgld-steps", 0, CLI_FLAG_INT, &(v).sgld_steps, 0, 1e7, "K", "heat: SGLD steps (gmm 40, el 50, none 200)", \
+     "heat: std of the noise added to real and sampled features (gmm 1e-3, el 1e-4, none 1e-3)", false},                 \
+    {"sgld-steps", 0, CLI_FLAG_INT, &(v).sgld_steps, 0, 1e7, "K", "heat: SGLD steps (gmm 20, el 50, none 200)", \
      false},                                                                                                \
     {"sgld-step-size", 0, CLI_FLAG_FLOAT, &(v).sgld_step_size, 0, 1e30, "ETA",                              \
-     "heat: initial SGLD step size (gmm 1e-4, el 0.1, none 0.01)", false},                                  \
+     "heat: initial SGLD step size (gmm 1e-6, el 0.1, none 0.01)", false},                                  \
     {"sgld-noise", 0, CLI_FLAG_FLOAT, &(v).sgld_noise, 0, 1e30, "SIGMA",                                    \
-     "heat: initial SGLD noise (gmm 5e-3, el 0.1, none 0.01)", false},                                      \
+     "heat: initial SGLD noise (gmm 1e-3, el 0.1, none 0.01)", false},                                      \
     {"sgld-decay", 0, CLI_FLAG_STRING, &(v).sgld_decay, 0, 0, "KIND",                                       \
-     "heat: constant, linear or quadratic decay of step size and noise (quadratic; none linear)", false},   \
+     "heat: constant, linear or quadratic decay of step size and noise (linear; el quadratic)", false},   \
     {"sgld-decay-end", 0, CLI_FLAG_FLOAT, &(v).sgld_decay_end, 0, 1, "F",                                   \
      "heat: step size and noise decay to F times their start (0.1)", false},                                \
     {"stats-batch", 0, CLI_FLAG_BOOL, &(v).stats_batch, 0, 0, NULL,                                         \

@@ -69,7 +69,7 @@ check fit-heat-gmm grep -q "fitted heat on 300 ID samples (dim 8); threshold" fi
 "$E" score heat_gmm.st --features test.npy -o hg_id.npy >/dev/null
 "$E" score heat_gmm.st --features far.npy -o hg_far.npy >/dev/null
 auroc_above heat-gmm-separates-far hg_id.npy hg_far.npy 0.5
-param heat-gmm-params heat_gmm.st "p['heat']['prior'] == 'gmm' and p['heat']['width'] == 16 and p['heat']['gmm']['steps'] == 5 and p['heat']['gmm']['decay'] == 'quadratic' and 'el' not in p['heat']"
+param heat-gmm-params heat_gmm.st "p['heat']['prior'] == 'gmm' and p['heat']['width'] == 16 and p['heat']['gmm']['steps'] == 5 and p['heat']['gmm']['decay'] == 'linear' and 'el' not in p['heat']"
 # an independent NumPy evaluation of the saved detector: the flat E_theta buffer (PyTorch layer order,
 # each parameter padded to 16 floats), the GMM prior from its tensors, score = -(E_theta + E_G/1000)
 check heat-gmm-file-numpy "$PY" - <<'PYEOF'
@@ -141,6 +141,12 @@ import numpy as np; s = np.load('hc_s.npy').astype(np.float64); assert abs(s.mea
 param heat-combined-params heat_c.st "set(p['heat']) >= {'gmm', 'el', 'stats_batch'} and 'prior' not in p['heat'] and 'none' not in p['heat']"
 
 # ---- bad input
+# presets: the paper's App. A.5.1 (default) or the released code's table; other flags still apply on top
+"$E" fit --detector heat --prior gmm --heat-preset code "${TINY[@]}" --features train.npy --labels labels.npy \
+  -o heat_code.st >/dev/null
+param heat-preset-code heat_code.st "p['heat']['gmm']['decay'] == 'quadratic' and abs(p['heat']['gmm']['noise'] - 5e-3) < 1e-9 and p['heat']['gmm']['steps'] == 5"
+expect_fail unknown-preset 2 "^ebood fit: --heat-preset: unknown preset 'cvpr' \(paper or code\)$" -- \
+  "$E" fit --detector heat --heat-preset cvpr --features train.npy --labels labels.npy -o bad.st
 expect_fail unknown-prior 2 "^ebood fit: --prior: prior 'mog': unknown \(expected gmm, el or none\)$" -- \
   "$E" fit --detector heat --prior mog --features train.npy --labels labels.npy -o out.st
 expect_fail el-needs-model 2 "heat needs --model CKPT \(the el prior is the classifier's last layer\)" -- \
