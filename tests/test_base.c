@@ -20,6 +20,14 @@ Test(errors, set_formats_one_line_and_returns_status) {
     cr_assert_str_eq(err.message, "");
 }
 
+/* callers add a hint to an error they got: the message may be an argument of its own rewrite */
+Test(errors, set_may_reuse_its_own_message) {
+    eb_error err = {0};
+    eb_error_set(&err, EB_ERR_IO, "%s: cannot open", "data/x.gz");
+    cr_assert_eq(eb_error_set(&err, err.status, "%s (fetch it)", err.message), EB_ERR_IO);
+    cr_assert_str_eq(err.message, "data/x.gz: cannot open (fetch it)");
+}
+
 Test(errors, every_status_has_a_distinct_description) {
     const eb_status all[] = {EB_OK,         EB_ERR_NOMEM,   EB_ERR_ARG,         EB_ERR_SHAPE, EB_ERR_IO,
                              EB_ERR_FORMAT, EB_ERR_NUMERIC, EB_ERR_UNSUPPORTED, EB_ERR_STATE};

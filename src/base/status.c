@@ -22,7 +22,10 @@ const char *eb_status_str(eb_status status) {
 eb_status eb_error_setv(eb_error *err, eb_status status, const char *fmt, va_list ap) {
     if (err) {
         err->status = status;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        /* via a copy: the arguments may include err->message itself ("%s (hint)", err->message) */
+        char buf[sizeof err->message];
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        memcpy(err->message, buf, sizeof buf);
         /* keep the message on one line */
         for (char *p = err->message; *p; p++)
             if (*p == '\n' || *p == '\r') *p = ' ';

@@ -78,6 +78,27 @@ eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed
  * false if absent or malformed. */
 bool cli_checkpoint_normalization(const eb_safetensors *file, float *mean, float *std, int max_channels);
 
+/* ebood eval on image data (cmd_eval_images.c): the ID test split of `data` (an image spec) and the OOD
+ * sets — the natural one that fits (fmnist ↔ mnist, if present), each --ood NAME=SPEC (SPEC an image
+ * spec, its test split, or idx:FILE), and unless !synthetic "oodomain" + eb_image_ood_nonnatural's sets —
+ * as rows in the model's input space (the checkpoint's "ebood.normalize", else the dataset's own);
+ * `train` too when want_train (train_data's train split, NULL = data's). Errors: the model's input
+ * shape differs (EB_ERR_SHAPE, "model expects 3x32x32, fmnist is 1x28x28"), missing files (EB_ERR_IO),
+ * an --ood spec that is no image data or a name used twice (EB_ERR_ARG). On failure *out is zeroed. */
+typedef struct cli_eval_images {
+    eb_dataset test, train;
+    eb_dataset ood[EB_EVAL_MAX_SETS];
+    char names[EB_EVAL_MAX_SETS][48];
+    int n_ood;
+    int channels;                     /* of the images */
+    float std[EB_IMAGE_MAX_CHANNELS]; /* the normalisation's std per channel (odin, --eps) */
+} cli_eval_images;
+eb_status cli_eval_images_load(const eb_model *model, const eb_safetensors *file, const char *model_path,
+                               const char *data, uint64_t split_seed, const cli_list *ood_specs,
+                               const char *train_data, bool want_train, bool synthetic, int64_t n_synthetic,
+                               uint64_t seed, cli_eval_images *out, eb_error *err);
+void cli_eval_images_free(cli_eval_images *e);
+
 /* Writes text + newline to path atomically. */
 eb_status cli_write_text(const char *path, const char *text, eb_error *err);
 

@@ -125,15 +125,19 @@ int cmd_eval(int argc, char **argv) {
     cli_flag flags[] = {
         {"model", 0, CLI_FLAG_STRING, &model_path, 0, 0, "CKPT", "checkpoint written by ebood train", false},
         {"data", 0, CLI_FLAG_STRING, &data, 0, 0, "NAME|FILE",
-         "ID test data: segment (its test split) or an .arff/.csv file (default: the checkpoint's training "
-         "data)",
+         "ID test data: segment (its test split), an .arff/.csv file, or an image dataset (fmnist, mnist, "
+         "cifar10:DIR, cifar100:DIR: its test split) (default: the checkpoint's training data)",
          false},
         {"split-seed", 0, CLI_FLAG_INT, &split_seed, 0, 9.2e18, "N",
          "split of a built-in dataset (default: the checkpoint's)", false},
         {"ood", 0, CLI_FLAG_MULTI, &ood_specs, 0, 0, "NAME=FILE",
-         "an OOD set (repeatable): a data file, or with --id a score file", false},
+         "an OOD set (repeatable): a data file; for image data an image dataset (its test split) or "
+         "idx:FILE; with --id a score file",
+         false},
         {"no-synthetic", 0, CLI_FLAG_BOOL, &no_synthetic, 0, 0, NULL,
-         "skip the uniform/gaussian/constant sets", false},
+         "skip the synthetic sets (tabular uniform/gaussian/constant; images oodomain, noise, constant, "
+         "smooth2/3/4/16)",
+         false},
         {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "samples per synthetic OOD set (2000)",
          false},
         {"seed", 0, CLI_FLAG_INT, &seed, 0, 9.2e18, "N", "seed of the synthetic OOD sets (0)", false},
@@ -292,7 +296,26 @@ int cmd_eval(int argc, char **argv) {
     memset(sets, 0, sizeof sets);
     char name_buf[MAX_SETS][48];
     int n_sets = 0, n_extra = 0;
-    if (!st) st = cli_load_tabular(data, (uint64_t)split_seed, true, &split, &builtin, &err);
+    /* image data (fmnist, mnist, cifar10:DIR, cifar100:DIR): ID test rows, OOD sets (cmd_eval_images.c) */
+    const bool images = !st && cli_is_image_spec(data);
+    static cli_eval_images img;
+    memset(&img, 0, sizeof img);
+    if (images) {
+        st = cli_eval_images_load(model, file, model_path, data, (uint64_t)split_seed, &ood_specs, train_data,
+                                  need_train, !no_synthetic, n_synthetic, (uint64_t)seed, &img, &err);
+        split.test = img.test;
+        split.train = img.train;
+        memset(&img.test, 0, sizeof img.test);
+        memset(&img.train, 0, sizeof img.train);
+        for (int i = 0; i < img.n_ood; i++)
+            sets[n_sets++] = (eval_rows){img.names[i], &img.ood[i], NULL, NULL};
+        if (!st && !input_std && (score_needs & EB_NEEDS_INPUTS)) { /* the normalisation's std per channel */
+            n_std = img.channels;
+            memcpy(std_values, img.std, (size_t)n_std * sizeof *std_values);
+        }
+    } else if (!st) {
+        st = cli_load_tabular(data, (uint64_t)split_seed, true, &split, &builtin, &err);
+    }
     if (!st && split.test.dim != eb_model_in_dim(model))
         st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model expects %lld features, %s has %lld", model_path,
                           (long long)eb_model_in_dim(model), data, (long long)split.test.dim);
@@ -300,8 +323,13 @@ int cmd_eval(int argc, char **argv) {
     if (!st && eb_model_out_dim(model) > 1 && split.test.num_classes != eb_model_out_dim(model))
         st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model has %lld classes, %s has %d", model_path,
                           (long long)eb_model_out_dim(model), data, split.test.num_classes);
-    if (!st && builtin) sets[n_sets++] = (eval_rows){"sky", &split.ood, NULL, NULL};
-    for (int i = 0; i < ood_specs.count && !st; i++) {
+    /* the built-in data's held-out OOD split: Segment's class sky, or the toy data's background points
+     * (uniform on the plotting box; src/data/toy2d.c), named after the dataset ("cross_ood") */
+    char builtin_ood[48] = "sky";
+    if (data && strncmp(data, "toy:", 4) == 0)
+        snprintf(builtin_ood, sizeof builtin_ood, "%.40s_ood", data + 4);
+    if (!st && builtin) sets[n_sets++] = (eval_rows){builtin_ood, &split.ood, NULL, NULL};
+    for (int i = 0; i < ood_specs.count && !st && !images; i++) {
         const char *eq = strchr(ood_specs.items[i], '=');
         if (n_sets >= MAX_SETS - EB_TABULAR_OOD_COUNT) {
             st = eb_error_set(&err, EB_ERR_ARG, "--ood: at most %d sets", MAX_SETS - EB_TABULAR_OOD_COUNT);
@@ -325,7 +353,7 @@ int cmd_eval(int argc, char **argv) {
         }
         eb_tabular_split_free(&one);
     }
-    if (!st && !no_synthetic) {
+    if (!st && !no_synthetic && !images) {
         st = eb_tabular_ood_nonnatural(n_synthetic, split.test.dim, (uint64_t)seed, &extra[n_extra], &err);
         for (int i = 0; i < EB_TABULAR_OOD_COUNT && !st; i++)
             sets[n_sets++] = (eval_rows){eb_tabular_ood_names[i], &extra[n_extra++], NULL, NULL};
@@ -336,7 +364,9 @@ int cmd_eval(int argc, char **argv) {
     eval_rows train = {"train", NULL, NULL, NULL}, aux = {"aux", NULL, NULL, NULL};
     const char *train_spec = train_data ? train_data : builtin ? NULL : ckpt_data;
     if (!st && need_train) {
-        if (!train_spec) {
+        if (images) { /* loaded above */
+            train.d = &split.train;
+        } else if (!train_spec) {
             train.d = &split.train;
         } else {
             bool b;
@@ -433,6 +463,7 @@ int cmd_eval(int argc, char **argv) {
     eb_tabular_split_free(&split);
     eb_tabular_split_free(&train_split);
     eb_tabular_split_free(&aux_split);
+    cli_eval_images_free(&img);
     eb_safetensors_free(file);
     eb_model_free(model);
     return !st ? CLI_OK : data_error ? cli_fail_data(cmd, &err) : cli_fail(cmd, &err);

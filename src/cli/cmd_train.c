@@ -90,16 +90,14 @@ static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t e
                                             .shape = {eb_optimizer_state_size(opt)},
                                             .data = eb_optimizer_state((eb_optimizer *)opt),
                                             .nbytes = (size_t)eb_optimizer_state_size(opt) * sizeof(float)};
-    const cli_objective *o = c->objective;
-    if (o && o->state_name)
-        state[n_tensors++] =
-            (eb_st_tensor){.name = o->state_name,
-                           .dtype = EB_ST_F32,
-                           .ndim = 2,
-                           .shape = {o->state_rows, o->state_cols},
-                           .data = o->state,
-                           .nbytes = (size_t)(o->state_rows * o->state_cols) * sizeof(float)};
-    return eb_model_save_with(m, c->path, meta, n, state, n_tensors, err);
+    float *owned = NULL;
+    bool has = false;
+    eb_status st = cli_objective_state_tensor(c->objective, &state[n_tensors], &owned, &has, err);
+    if (st) return st;
+    n_tensors += has;
+    st = eb_model_save_with(m, c->path, meta, n, state, n_tensors, err);
+    free(owned);
+    return st;
 }
 
 /* Every `every` epochs, and always at the end of the run (with the optimizer state, so that --resume
@@ -112,7 +110,7 @@ static eb_status on_epoch_end(void *ctx, eb_model *m, const eb_train_epoch_info 
 
 /* Loads --resume state from an existing checkpoint; *resumed = false if there is none. The model's
  * config and the training settings must be the checkpoint's; the objective's state (if any) is restored. */
-static eb_status load_resume(const char *path, eb_model *m, const cli_objective *obj, const char *args_json,
+static eb_status load_resume(const char *path, eb_model *m, cli_objective *obj, const char *args_json,
                              eb_train_resume *r, float **state, bool *resumed, eb_error *err) {
     *resumed = false;
     if (access(path, F_OK) != 0) return EB_OK;
@@ -141,9 +139,7 @@ static eb_status load_resume(const char *path, eb_model *m, const cli_objective 
         *state = NULL;
         if (t && !(*state = malloc(t->nbytes))) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
         if (!st && t) st = eb_safetensors_get_f32(file, "optimizer.state", 1, t->shape, *state, err);
-        if (!st && obj->state_name)
-            st = eb_safetensors_get_f32(file, obj->state_name, 2, EB_SHAPE(obj->state_rows, obj->state_cols),
-                                        obj->state, err);
+        if (!st) st = cli_objective_state_restore(obj, file, path, err);
         r->optimizer_state = *state;
         if (!st) {
             memcpy(m->params.data, saved->params.data, (size_t)m->params.size * sizeof(float));
@@ -196,11 +192,15 @@ int cmd_train(int argc, char **argv) {
     cli_objective_args_init(&oa);
     cli_flag base_flags[] = {
         {"data", 0, CLI_FLAG_STRING, &a.data, 0, 0, "NAME|FILE",
-         "segment, fmnist, cifar10:DIR, cifar100:DIR, or a labelled .arff/.csv file", false},
+         "segment, toy:cross, toy:crosses (HEAT's 2-D toy data), fmnist, cifar10:DIR, cifar100:DIR, or a "
+         "labelled .arff/.csv file",
+         false},
         {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "CKPT", "checkpoint to write (.safetensors, atomic)",
          false},
         {"model", 0, CLI_FLAG_STRING, &model_name, 0, 0, "NAME",
-         "mlp (tabular default), small_cnn (image default), resnet, wrn", false},
+         "mlp (tabular default), radial_flow (--objective flow, its default), small_cnn (image default), "
+         "resnet, wrn",
+         false},
         {"depth", 0, CLI_FLAG_INT, &depth, 10, 1000, "N", "resnet: 18 or 34 (18); wrn: 6k+4 (40)", false},
         {"widen", 0, CLI_FLAG_INT, &widen, 1, 16, "K", "wrn widening factor (2)", false},
         {"seed", 0, CLI_FLAG_INT, &a.seed, 0, 9.2e18, "N",
@@ -270,7 +270,7 @@ int cmd_train(int argc, char **argv) {
         return CLI_USAGE;
     }
     bool images = cli_is_image_spec(a.data);
-    if (images && strcmp(oa.name, "ce") != 0) {
+    if (images && oa.ebm) {
         fprintf(stderr,
                 "ebood train: --objective %s: only tabular data so far (image models train with ce)\n",
                 oa.name);
@@ -291,15 +291,66 @@ int cmd_train(int argc, char **argv) {
     }
     if (a.split_seed < 0) a.split_seed = a.seed;
     eb_error err = {0};
-    eb_model_kind kind = images ? EB_MODEL_SMALL_CNN : EB_MODEL_MLP;
+    const bool flow = oa.ebm && oa.method.kind == EB_EBM_FLOW;
+    eb_model_kind kind = images ? EB_MODEL_SMALL_CNN : flow ? EB_MODEL_RADIAL_FLOW : EB_MODEL_MLP;
     if (model_name && eb_model_kind_parse(model_name, &kind, &err)) {
         fprintf(stderr, "ebood train: --model: %s\n", err.message);
         return CLI_USAGE;
     }
-    if ((kind == EB_MODEL_MLP) == images) {
+    bool tabular_kind = kind == EB_MODEL_MLP || kind == EB_MODEL_RADIAL_FLOW;
+    if (tabular_kind == images) {
         fprintf(stderr, "ebood train: --model %s does not fit %s data\n", eb_model_kind_name(kind),
                 images ? "image" : "tabular");
         return CLI_USAGE;
+    }
+    if ((kind == EB_MODEL_RADIAL_FLOW) != flow) {
+        fprintf(stderr, "ebood train: --model %s: %s\n", eb_model_kind_name(kind),
+                flow ? "--objective flow trains a radial_flow"
+                     : "a radial_flow is a normalised density: train it with --objective flow");
+        return CLI_USAGE;
+    }
+    if (flow) /* the MLP's flags are not read by a flow */
+        for (size_t i = 0; i < 3; i++) {
+            const char *mlp_flag = (const char *[]){"widths", "activation", "dropout"}[i];
+            if (cli_flag_seen(flags, n_flags, mlp_flag)) {
+                fprintf(stderr,
+                        "ebood train: --%s is read only by mlp models (this run trains a radial_flow)\n",
+                        mlp_flag);
+                return CLI_USAGE;
+            }
+        }
+    if (oa.ebm && oa.method.kind == EB_EBM_VERA && !cli_flag_seen(flags, n_flags, "activation"))
+        activation = "leaky_relu:0.2"; /* VERA's EBM (specs §4; eb_ebm_model_new) */
+    /* the method's training parameters (eb_ebm_train_params, specs §4) for every flag not given; the
+     * schedule's step size depends on the batches per epoch and is set once the data is loaded */
+    eb_train_params method_tp = {0};
+    if (oa.ebm) {
+        method_tp = eb_ebm_train_params(&oa.method, 1);
+        const struct {
+            const char *flag;
+            void *dest;
+            int type; /* 0 int64, 1 double, 2 string */
+            double v;
+            const char *s;
+        } defaults[] = {
+            {"steps", &a.steps, 0, (double)method_tp.steps, NULL},
+            {"batch-size", &a.batch, 0, (double)method_tp.batch_size, NULL},
+            {"optimizer", &a.optimizer, 2, 0, eb_optimizer_kind_name(method_tp.optimizer.kind)},
+            {"lr", &a.lr, 1, (double)method_tp.optimizer.lr, NULL},
+            {"weight-decay", &a.wd, 1, (double)method_tp.optimizer.weight_decay, NULL},
+            {"beta1", &a.beta1, 1, (double)method_tp.optimizer.beta1, NULL},
+            {"beta2", &a.beta2, 1, (double)method_tp.optimizer.beta2, NULL},
+            {"eps", &a.eps, 1, (double)method_tp.optimizer.eps, NULL},
+            {"schedule", &a.schedule, 2, 0, eb_schedule_kind_name(method_tp.schedule.kind)},
+            {"warmup", &a.warmup, 0, (double)method_tp.schedule.warmup_steps, NULL},
+            {"gamma", &a.gamma, 1, (double)method_tp.schedule.gamma, NULL},
+        };
+        for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+            if (cli_flag_seen(flags, n_flags, defaults[i].flag)) continue;
+            if (defaults[i].type == 0) *(int64_t *)defaults[i].dest = (int64_t)defaults[i].v;
+            if (defaults[i].type == 1) *(double *)defaults[i].dest = defaults[i].v;
+            if (defaults[i].type == 2) *(const char **)defaults[i].dest = defaults[i].s;
+        }
     }
     eb_mlp_config mc = eb_mlp_default_config(1, 1);
     int n_hidden = 0;
@@ -392,11 +443,19 @@ int cmd_train(int argc, char **argv) {
         }
     } else {
         st = cli_load_tabular(a.data, (uint64_t)a.split_seed, false, &split, &builtin, &err);
-        if (!st) {
+        if (!st && flow) {
+            st = eb_ebm_model_new(&oa.method, split.train.dim, split.train.num_classes, &init, &model, &err);
+        } else if (!st) {
             mc.in_dim = split.train.dim;
             mc.out_dim = cli_objective_out_dim(&oa, split.train.num_classes);
             st = eb_mlp_new(&mc, &init, NULL, &model, &err);
         }
+        if (!st && oa.ebm && oa.method.kind == EB_EBM_SSM &&
+            (mc.activation == EB_ACT_RELU || mc.activation == EB_ACT_LEAKY_RELU))
+            fprintf(stderr,
+                    "ebood train: warning: --objective %s with %s: the finite differences see its kinks "
+                    "(docs/methods.md \"SSM\"); softplus, elu or swish are smooth\n",
+                    oa.name, eb_activation_name(mc.activation));
     }
     cli_objective obj = {0};
     if (!st) st = cli_objective_new(&oa, model, (uint64_t)a.seed, &obj, &err);
@@ -413,6 +472,13 @@ int cmd_train(int argc, char **argv) {
     int64_t per_epoch = images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
     int64_t total_steps = a.steps ? a.steps : a.epochs * per_epoch;
     if (sk == EB_SCHEDULE_COSINE) tp.schedule.total_steps = total_steps;
+    if (oa.ebm && !cli_flag_seen(flags, n_flags, "step-size") &&
+        method_tp.schedule.kind == EB_SCHEDULE_STEP) {
+        /* the method's epoch-level decay: 1000 (cd, ssm) or 3000 (vera) epochs of this data */
+        eb_train_params per = eb_ebm_train_params(&oa.method, per_epoch);
+        a.step_size = per.schedule.step_size;
+        tp.schedule.step_size = per.schedule.step_size;
+    }
 
     /* provenance, resume and checkpoints */
     char seed_s[32], split_s[32], opt_s[256], sched_s[256];
@@ -420,7 +486,7 @@ int cmd_train(int argc, char **argv) {
     snprintf(split_s, sizeof split_s, "%lld", (long long)a.split_seed);
     eb_optimizer_params_format(&tp.optimizer, opt_s, sizeof opt_s);
     eb_schedule_format(&tp.schedule, sched_s, sizeof sched_s);
-    a.objective_json = strcmp(obj.name, "ce") != 0 ? obj.settings_json : NULL;
+    a.objective_json = oa.ebm ? obj.settings_json : NULL;
     char *args_json = train_args_json(&a);
     const eb_dataset *class_src = images ? NULL : &split.train;
     cJSON *classes = cJSON_CreateArray();

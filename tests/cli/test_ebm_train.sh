@@ -42,12 +42,13 @@ PYEOF
 "$E" train --data segment --objective cd "${FAST[@]}" --seed 4 -o cd2.st >/dev/null 2>&1
 check train-cd-deterministic cmp -s cd.st cd2.st
 
-# supervised (JEM-style): a classifier, class-conditional sampling, the released code's 20 steps
+# supervised (JEM-style): a classifier, class-conditional sampling, the released code's 20 steps; --ce-weight > 0
+# selects the registry's supervised variant, so the run is recorded as cd-s
 "$E" train --data segment --objective cd --ce-weight 1 --cond-sgld-steps code "${FAST[@]}" --json -o cds.st >cds.json 2>/dev/null
 check train-cd-supervised "$PY" - cds.json cds.st <<'PYEOF'
 import json, struct, sys
 r = json.load(open(sys.argv[1]))
-assert r["objective"] == "cd" and 0.0 <= r["train_acc"] <= 1.0 and r["val_acc"] is not None, r
+assert r["objective"] == "cd-s" and 0.0 <= r["train_acc"] <= 1.0 and r["val_acc"] is not None, r
 raw = open(sys.argv[2], "rb").read()
 n = struct.unpack("<Q", raw[:8])[0]
 meta = json.loads(raw[8:8 + n])["__metadata__"]
