@@ -32,6 +32,7 @@
 #include <ebood/ood.h>
 #include <ebood/data.h>
 #include <ebood/nn.h>
+#include <ebood/ebm.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -130,7 +131,7 @@ EB_API void eb_mean_std(const double *x, int64_t n, double *mean, double *std);
 
 /* ---- evaluations: detectors' scores against named OOD sets ---------------------------------- */
 #define EB_EVAL_MAX_SETS   16
-#define EB_EVAL_MAX_SCORES 16
+#define EB_EVAL_MAX_SCORES 24
 
 /* One OOD set under one score: our standard metrics plus the EBM paper's AUPR column. */
 typedef struct eb_eval_set_result {
@@ -185,6 +186,23 @@ EB_API eb_status eb_eval_detectors(eb_model *m, const eb_row_set *train, const e
                                    int n_kinds, const float *input_std, int64_t n_input_std,
                                    eb_eval_report *out, eb_error *err);
 
+/* The same with each detector's hyperparameters: params[n_kinds] (params[k] for kinds[k]), or NULL for
+ * the defaults. */
+EB_API eb_status eb_eval_detectors_params(eb_model *m, const eb_row_set *train, const eb_row_set *id,
+                                          const eb_row_set *ood, int n_ood, const eb_detector_kind *kinds,
+                                          const eb_detector_params *params, int n_kinds,
+                                          const float *input_std, int64_t n_input_std, eb_eval_report *out,
+                                          eb_error *err);
+
+/* Appends one score entry named `name` to r (r->n_scores < EB_EVAL_MAX_SCORES) from precomputed scores
+ * (higher = more ID): s_id[n_id] and, per OOD set k, s_ood[k][n_ood[k]] named ood_names[k]; every metric
+ * and the EBM paper's AUPR as eb_eval_detectors does. For models evaluated outside eb_eval_detectors
+ * (the benchmark suites' EBM rows). Errors: EB_ERR_ARG (a full report, n_sets outside 1..EB_EVAL_MAX_SETS),
+ * the metrics' errors (a NaN/Inf score: EB_ERR_NUMERIC). On error r->n_scores is unchanged. */
+EB_API eb_status eb_eval_add_scores(eb_eval_report *r, const char *name, const float *s_id, int64_t n_id,
+                                    const float *const *s_ood, const int64_t *n_ood,
+                                    const char *const *ood_names, int n_sets, eb_error *err);
+
 /* ---- reports ---------------------------------------------------------------------------------------- */
 /* Per score, a table of the OOD sets (FPR@95 (ID-positive convention), AUROC, AUPR-In, AUPR-Out, in
  * percent) with a mean row, then the ID accuracy. */
@@ -208,6 +226,24 @@ EB_API char *eb_report_runs_json(const eb_eval_report *runs, int n_runs, const e
                                  int n_paper);
 
 /* ---- benchmark suites (shared/specs/protocols.md) ---------------------------------------------- */
+/* The training budget of the suites' EBM rows. A step count > 0 replaces the method's 10,000 steps and
+ * scales its warm-up and StepLR period in proportion (a reduced budget is NOT the paper's protocol; the CLI
+ * says so); sgld_steps ≥ 0 replaces cd's SGLD steps (100; class-conditional ones follow). 0 / −1 = the
+ * paper's. */
+#define EB_BENCH_MAX_EBM 8
+typedef struct eb_bench_ebm_budget {
+    int64_t steps;                            /* > 0, or 0 = the method's (eb_ebm_train_params) */
+    int64_t steps_by_kind[EB_EBM_KIND_COUNT]; /* > 0: overrides `steps` for that eb_ebm_kind */
+    int64_t sgld_steps;                       /* ≥ 0, or −1 = the method's */
+} eb_bench_ebm_budget;
+/* The paper's budget: steps 0, no per-kind steps, sgld_steps −1. */
+EB_API eb_bench_ebm_budget eb_bench_ebm_paper_budget(void);
+/* Applies a budget to a method and its training parameters (what the suites train). */
+EB_API void eb_bench_ebm_apply_budget(const eb_bench_ebm_budget *b, eb_ebm_method *m, eb_train_params *tp);
+/* "CD", "CD-S", …, "NF" (flow); with suffix "-E" for rows on a classifier's features: "CD-E". Writes at
+ * most size bytes. */
+EB_API void eb_bench_ebm_row_name(const eb_ebm_method *m, const char *suffix, char *out, size_t size);
+
 /* `segment`: MLP classifier on UCI Segment (sky held out), scored with every detector that applies
  * (logits and penultimate features) against sky, uniform U(−5,5), Gaussian N(0,1) and constant sets,
  * over several seeds. */
@@ -223,6 +259,14 @@ typedef struct eb_bench_segment_params {
                                                        ssd, knn, hopfield (default hyperparameters) */
     int n_detectors;
     bool progress;
+    /* EBM rows (002_… Tables 5–6; src/eval/bench_ebm.c): each method is trained on the same split as the
+     * classifier with eb_ebm_train_params and scored with f(x) = logsumexp of its outputs (flow: log p(x)),
+     * final checkpoint (no model selection). Score names "CD", "CD-S", "SSM", "SSM-S", "VERA", "VERA-S"
+     * and "NF". */
+    int n_ebm; /* 0..EB_BENCH_MAX_EBM (default 0) */
+    eb_ebm_method ebm[EB_BENCH_MAX_EBM];
+    eb_bench_ebm_budget ebm_budget;
+    double *ebm_seconds; /* optional out: [n_seeds·n_ebm] training seconds, seed-major */
 } eb_bench_segment_params;
 EB_API eb_bench_segment_params eb_bench_segment_default_params(const char *data_dir);
 /* runs[n_seeds] receives one report per seed; train_seconds (optional) the training time of each. */
@@ -244,10 +288,19 @@ typedef struct eb_bench_fmnist_params {
     int crop_padding;                   /* training augmentation (2) */
     bool hflip;                         /* (true) */
     int64_t n_synthetic;                /* samples per generated OOD set (2000) */
+    int64_t n_train; /* > 0: train on only n_train of the seed's 55,000 training images (tests); 0 = all */
     eb_detector_kind detectors[EB_EVAL_MAX_SCORES]; /* default: msp, maxlogit, energy, odin, mahalanobis, ssd
                                                        (knn/hopfield on request: 55k × 6272-d features) */
     int n_detectors;
     bool progress;
+    /* detector hyperparameters for gmm / heat / heat_combined (default eb_detector_default_params(HEAT)) */
+    eb_heat_params heat;
+    /* "-E" EBM rows (002_…): each method trained on the classifier's penultimate features of the ID
+     * training images (rows [n, feature_dim]) and scored on those of the test / OOD sets; names "CD-E", … */
+    int n_ebm;
+    eb_ebm_method ebm[EB_BENCH_MAX_EBM];
+    eb_bench_ebm_budget ebm_budget;
+    double *ebm_seconds; /* optional out: [n_seeds·n_ebm] training seconds, seed-major */
 } eb_bench_fmnist_params;
 EB_API eb_bench_fmnist_params eb_bench_fmnist_default_params(const char *fmnist_dir, const char *mnist_dir);
 EB_API eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_report *runs,

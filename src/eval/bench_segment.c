@@ -1,7 +1,10 @@
-/* The `segment` suite (shared/specs/protocols.md): the EBM paper's tabular classifier baseline.
+/* The `segment` suite (shared/specs/protocols.md): the EBM paper's tabular experiment.
  * Per seed: split UCI Segment (sky held out), train the MLP with cross-entropy, and score the ID
- * test split against sky, uniform U(−5,5), Gaussian N(0,1) and constant inputs with MSP,
- * max-logit and energy. */
+ * test split against sky, uniform U(−5,5), Gaussian N(0,1) and constant inputs with every detector
+ * that applies; then train each requested EBM (CD, CD-S, SSM, SSM-S, VERA, VERA-S, radial flow "NF")
+ * on the same training rows and score the same sets with its log-density (bench_ebm.c). */
+#include "eval/bench_impl.h"
+
 #include <ebood/data.h>
 #include <ebood/eval.h>
 
@@ -20,6 +23,28 @@ static const eb_paper_value segment_paper_values[] = {
     {"energy", "sky", 33.35, 1.82},
     {"energy", "constant", 42.57, 18.3},
     {"energy", "uniform", 33.82, 3.14},
+    /* the EBM rows, same tables and columns (Segment OOD | Constant | Noise); NF has one run, no std */
+    {"NF", "sky", 99.12, NAN},
+    {"NF", "constant", 99.97, NAN},
+    {"NF", "uniform", 100.0, NAN},
+    {"CD", "sky", 98.18, 2.18},
+    {"CD", "constant", 96.13, 2.55},
+    {"CD", "uniform", 95.43, 3.58},
+    {"CD-S", "sky", 100.0, 0.0},
+    {"CD-S", "constant", 94.57, 2.11},
+    {"CD-S", "uniform", 98.68, 1.9},
+    {"SSM", "sky", 79.43, 24.29},
+    {"SSM", "constant", 74.86, 23.37},
+    {"SSM", "uniform", 80.35, 17.38},
+    {"SSM-S", "sky", 100.0, 0.0},
+    {"SSM-S", "constant", 51.57, 25.04},
+    {"SSM-S", "uniform", 70.09, 17.57},
+    {"VERA", "sky", 94.63, 7.22},
+    {"VERA", "constant", 100.0, 0.0},
+    {"VERA", "uniform", 100.0, 0.0},
+    {"VERA-S", "sky", 99.35, 1.08},
+    {"VERA-S", "constant", 99.01, 1.45},
+    {"VERA-S", "uniform", 99.9, 0.3},
 };
 
 const eb_paper_value *eb_bench_segment_paper_values(int *n) {
@@ -56,11 +81,13 @@ eb_bench_segment_params eb_bench_segment_default_params(const char *data_dir) {
     p.train.schedule.step_size = 3000;
     p.train.schedule.gamma = 0.5f;
     p.train.schedule.warmup_steps = 2500;
+    p.n_ebm = 0; /* EBM rows on request (the CLI's --ebm) */
+    p.ebm_budget = eb_bench_ebm_paper_budget();
     return p;
 }
 
 static eb_status run_one(const eb_bench_segment_params *p, uint64_t seed, eb_eval_report *report,
-                         double *seconds, eb_error *err) {
+                         double *seconds, double *ebm_seconds, eb_error *err) {
     eb_segment_params sp = eb_segment_default_params();
     sp.seed = p->split_seed >= 0 ? (uint64_t)p->split_seed : seed;
     eb_tabular_split split;
@@ -100,6 +127,14 @@ static eb_status run_one(const eb_bench_segment_params *p, uint64_t seed, eb_eva
             ood[1 + i] = (eb_row_set){eb_tabular_ood_names[i], synthetic[i].x, NULL, synthetic[i].n};
         st = eb_eval_detectors(model, &train, &id, ood, N_OOD, p->detectors, p->n_detectors, NULL, 0, report,
                                err);
+        /* the EBM rows: same training rows, same ID test and OOD sets; seed as the classifier's */
+        for (int k = 0; k < p->n_ebm && !st; k++) {
+            char name[32];
+            eb_bench_ebm_row_name(&p->ebm[k], NULL, name, sizeof name);
+            st = eb_bench_ebm_row(&p->ebm[k], &p->ebm_budget, name, split.train.x, split.train.y,
+                                  split.train.n, split.dim, split.train.num_classes, &id, ood, N_OOD, seed,
+                                  p->progress, report, ebm_seconds ? &ebm_seconds[k] : NULL, err);
+        }
     }
     eb_model_free(model);
     for (int i = 0; i < EB_TABULAR_OOD_COUNT; i++) eb_dataset_free(&synthetic[i]);
@@ -112,9 +147,13 @@ eb_status eb_bench_segment_run(const eb_bench_segment_params *p, eb_eval_report 
     if (p->n_seeds < 1 || p->n_seeds > 16)
         return eb_error_set(err, EB_ERR_ARG, "segment: --seeds must be in [1, 16], got %d", p->n_seeds);
     if (p->n_synthetic < 1) return eb_error_set(err, EB_ERR_ARG, "segment: n_synthetic must be >= 1");
+    if (p->n_ebm < 0 || p->n_ebm > EB_BENCH_MAX_EBM || p->n_detectors + p->n_ebm > EB_EVAL_MAX_SCORES)
+        return eb_error_set(err, EB_ERR_ARG, "segment: %d EBMs and %d detectors: at most %d EBMs and %d rows",
+                            p->n_ebm, p->n_detectors, EB_BENCH_MAX_EBM, EB_EVAL_MAX_SCORES);
     for (int s = 0; s < p->n_seeds; s++) {
         uint64_t seed = p->seeds ? p->seeds[s] : (s < 5 ? ebm_paper_seeds[s] : (uint64_t)s + 1);
-        eb_status st = run_one(p, seed, &runs[s], train_seconds ? &train_seconds[s] : NULL, err);
+        eb_status st = run_one(p, seed, &runs[s], train_seconds ? &train_seconds[s] : NULL,
+                               p->ebm_seconds ? &p->ebm_seconds[s * p->n_ebm] : NULL, err);
         if (st) return st;
     }
     return EB_OK;

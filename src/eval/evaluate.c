@@ -72,6 +72,38 @@ static eb_detector_data detector_data(eb_model *m, const eb_row_set *r, const pr
 eb_status eb_eval_detectors(eb_model *m, const eb_row_set *train, const eb_row_set *id, const eb_row_set *ood,
                             int n_ood, const eb_detector_kind *kinds, int n_kinds, const float *input_std,
                             int64_t n_input_std, eb_eval_report *out, eb_error *err) {
+    return eb_eval_detectors_params(m, train, id, ood, n_ood, kinds, NULL, n_kinds, input_std, n_input_std,
+                                    out, err);
+}
+
+eb_status eb_eval_add_scores(eb_eval_report *r, const char *name, const float *s_id, int64_t n_id,
+                             const float *const *s_ood, const int64_t *n_ood, const char *const *ood_names,
+                             int n_sets, eb_error *err) {
+    if (r->n_scores >= EB_EVAL_MAX_SCORES)
+        return eb_error_set(err, EB_ERR_ARG, "eval: %s: the report already holds %d scores", name,
+                            EB_EVAL_MAX_SCORES);
+    if (n_sets < 1 || n_sets > EB_EVAL_MAX_SETS)
+        return eb_error_set(err, EB_ERR_ARG, "eval: %s: need 1..%d OOD sets, got %d", name, EB_EVAL_MAX_SETS,
+                            n_sets);
+    eb_eval_score_result *sr = &r->scores[r->n_scores];
+    memset(sr, 0, sizeof *sr);
+    snprintf(sr->score, sizeof sr->score, "%s", name);
+    for (int s = 0; s < n_sets; s++) {
+        eb_eval_set_result *res = &sr->sets[sr->n_sets++];
+        snprintf(res->name, sizeof res->name, "%s", ood_names[s]);
+        res->n_ood = n_ood[s];
+        eb_status st = eb_ood_metrics_compute(s_id, n_id, s_ood[s], n_ood[s], &res->metrics, err);
+        if (!st) st = eb_ebm_paper_aupr(s_id, n_id, s_ood[s], n_ood[s], &res->ebm_paper_aupr, err);
+        if (st) return st;
+    }
+    r->n_scores++;
+    return EB_OK;
+}
+
+eb_status eb_eval_detectors_params(eb_model *m, const eb_row_set *train, const eb_row_set *id,
+                                   const eb_row_set *ood, int n_ood, const eb_detector_kind *kinds,
+                                   const eb_detector_params *params, int n_kinds, const float *input_std,
+                                   int64_t n_input_std, eb_eval_report *out, eb_error *err) {
     memset(out, 0, sizeof *out);
     if (n_ood < 1 || n_ood > EB_EVAL_MAX_SETS || n_kinds < 1 || n_kinds > EB_EVAL_MAX_SCORES)
         return eb_error_set(err, EB_ERR_ARG, "eval: need 1..%d OOD sets and 1..%d detectors (got %d and %d)",
@@ -93,7 +125,7 @@ eb_status eb_eval_detectors(eb_model *m, const eb_row_set *train, const eb_row_s
     if (!st && (!s_id || !s_ood)) st = eb_error_set(err, EB_ERR_NOMEM, "eval: out of memory");
     for (int k = 0; k < n_kinds && !st; k++) {
         eb_detector *det = NULL;
-        eb_detector_params dp = eb_detector_default_params(kinds[k]);
+        eb_detector_params dp = params ? params[k] : eb_detector_default_params(kinds[k]);
         eb_detector_data fit = detector_data(m, train, &pred[0], input_std, n_input_std);
         st = eb_detector_new(kinds[k], &dp, &det, err);
         if (!st) st = eb_detector_fit(det, &fit, NULL, err);

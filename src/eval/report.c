@@ -149,7 +149,9 @@ void eb_report_print_runs(FILE *fp, const eb_eval_report *runs, int n_runs, cons
                 const eb_paper_value *pv =
                     is_mean ? NULL : paper_lookup(paper, n_paper, s->score, s->sets[i].name);
                 fprintf(fp, "   %6.2f ± %5.2f | ", 100.0 * mean, 100.0 * std);
-                if (pv)
+                if (pv && isnan(pv->std)) /* a single run in the paper */
+                    fprintf(fp, "%.2f", pv->mean);
+                else if (pv)
                     fprintf(fp, "%.2f ± %.2f", pv->mean, pv->std);
                 else
                     fprintf(fp, "—");

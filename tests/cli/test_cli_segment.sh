@@ -42,7 +42,7 @@ check eval-table-has-sky grep -qE "^sky " <<<"$table"
 # same seed ⇒ same checkpoint bytes
 "$E" train --data segment --steps 300 --warmup 50 --seed 3 -o seg2.st >/dev/null 2>&1
 check train-deterministic cmp -s seg.st seg2.st
-"$E" bench segment --seeds 2 --steps 200 --json -o bench.json > bench_stdout.json 2>/dev/null
+"$E" bench segment --seeds 2 --steps 200 --ebm none --json -o bench.json > bench_stdout.json 2>/dev/null
 check bench-json-written "$PY" - bench.json bench_stdout.json <<'PYEOF'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The EBM rows of `ebood bench`: segment with a tiny budget (rows, paper values, budget report, the
+# reduced-budget warning, determinism), and bad --ebm / --ebm-steps / --protocol values for both suites.
+source "$(dirname "$0")/cli_lib.sh" "$@"
+E="$EBOOD"
+cd "$WORK"
+PY=/usr/bin/python3
+export EBOOD_THREADS=${EBOOD_THREADS:-1}
+
+"$E" bench segment --seeds 1 --steps 200 --detectors energy --ebm cd,ssm,flow --ebm-steps 20 --sgld-steps 2 \
+  --json > seg.json 2>/dev/null
+check segment-ebm-json "$PY" - seg.json <<'PYEOF'
+import json, math, sys
+r = json.load(open(sys.argv[1]))
+scores = r["summary"]["scores"]
+assert set(scores) == {"energy", "CD", "SSM", "NF"}, scores.keys()
+for name in ("CD", "SSM", "NF"):
+    sets = scores[name]
+    assert {"sky", "uniform", "gaussian", "constant"} <= set(sets), sets.keys()
+    for s in ("sky", "uniform", "gaussian", "constant"):
+        for k in ("auroc", "aupr_in", "aupr_out", "fpr95_id", "ebm_paper_aupr"):
+            v = sets[s][k]["mean"]
+            assert 0.0 <= v <= 1.0, (name, s, k, v)
+# the paper's values (002_... Tables 5-6, fractions): sky = "Segment OOD", uniform = "Noise"
+paper = {("CD", "sky"): 0.9818, ("CD", "constant"): 0.9613, ("CD", "uniform"): 0.9543,
+         ("SSM", "sky"): 0.7943, ("SSM", "uniform"): 0.8035, ("NF", "sky"): 0.9912, ("NF", "constant"): 0.9997}
+for (name, s), want in paper.items():
+    got = scores[name][s]["paper_ebm_aupr"]["mean"]
+    assert abs(got - want) < 1e-9, (name, s, got, want)
+assert "paper_ebm_aupr" not in scores["CD"]["gaussian"]
+assert abs(scores["energy"]["sky"]["paper_ebm_aupr"]["mean"] - 0.3335) < 1e-9
+# the budget actually used, per row, and that it is not the paper's
+e = r["ebm"]
+assert e["protocol"] == "quick" and "final" in e["model_selection"], e
+rows = e["rows"]
+assert rows["CD"]["steps"] == 20 and rows["CD"]["sgld_steps"] == 2 and rows["CD"]["paper_steps"] == 10000, rows
+assert rows["CD"]["paper_sgld_steps"] == 100 and rows["CD"]["paper_protocol"] is False
+assert rows["SSM"]["steps"] == 20 and "sgld_steps" not in rows["SSM"] and rows["NF"]["steps"] == 20
+assert all(rows[k]["train_seconds"] > 0 for k in rows)
+PYEOF
+
+# same seed ⇒ same numbers
+"$E" bench segment --seeds 1 --steps 200 --detectors energy --ebm ssm --ebm-steps 10 --json > a.json 2>/dev/null
+"$E" bench segment --seeds 1 --steps 200 --detectors energy --ebm ssm --ebm-steps 10 --json > b.json 2>/dev/null
+check segment-ebm-deterministic "$PY" - a.json b.json <<'PYEOF'
+import json, sys
+a, b = (json.load(open(p))["summary"]["scores"]["SSM"] for p in sys.argv[1:3])
+assert a == b
+PYEOF
+
+table=$("$E" bench segment --seeds 1 --steps 100 --detectors energy --ebm cd-s --ebm-steps 5 --sgld-steps 1 2>/dev/null)
+check segment-table-has-cd-s grep -q "score: CD-S" <<<"$table"
+check segment-table-says-reduced grep -qE "CD-S +5 steps \(paper 10000\), SGLD 1 \(paper 100\).*REDUCED" <<<"$table"
+check segment-table-model-selection grep -q "no model selection" <<<"$table"
+# the paper protocol with the paper's budget is not flagged (SGLD 100 only for 1 step: cheap)
+"$E" bench segment --seeds 1 --steps 100 --detectors energy --ebm cd --protocol paper --ebm-steps 1 --json \
+  > paper.json 2>/dev/null
+check segment-paper-protocol "$PY" - paper.json <<'PYEOF'
+import json, sys
+e = json.load(open(sys.argv[1]))["ebm"]
+assert e["protocol"] == "paper" and e["rows"]["CD"]["sgld_steps"] == 100 and e["rows"]["CD"]["steps"] == 1, e
+PYEOF
+"$E" bench segment --seeds 1 --steps 100 --detectors energy --ebm none --json > none.json 2>/dev/null
+check segment-ebm-none "$PY" - none.json <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert "ebm" not in r and set(r["summary"]["scores"]) == {"energy"}, r.keys()
+PYEOF
+
+expect_fail ebm-unknown 2 "--ebm: .*'foo'" -- "$E" bench segment --ebm foo
+expect_fail ebm-twice 2 "--ebm: 'cd' given twice" -- "$E" bench segment --ebm cd,cd
+expect_fail ebm-empty 2 "--ebm" -- "$E" bench segment --ebm ,
+expect_fail ebm-steps-negative 2 "ebm-steps" -- "$E" bench segment --ebm-steps -1
+expect_fail sgld-steps-negative 2 "sgld-steps" -- "$E" bench segment --sgld-steps -3
+expect_fail protocol-unknown 2 "--protocol: expected quick or paper, got 'x'" -- "$E" bench segment --protocol x
+expect_fail fmnist-ebm-unknown 2 "--ebm: .*'foo'" -- "$E" bench fmnist --ebm foo
+expect_fail fmnist-protocol-unknown 2 "--protocol" -- "$E" bench fmnist --protocol x
+expect_fail fmnist-heat-width 2 "heat-width" -- "$E" bench fmnist --heat-width 0
+finish
