@@ -87,6 +87,22 @@ typedef struct eb_sgld_stats {
 EB_API eb_status eb_sgld_sample(eb_log_density_fn f, void *ctx, float *x, int64_t n, int64_t dim,
                                 const eb_sgld_params *p, eb_rng *rng, eb_graph *scratch, eb_sgld_stats *stats,
                                 eb_error *err);
+/* A log-density given rows [row0, row0 + x.shape[0]) of the chains (x holds only those rows). It must
+ * treat rows independently (no batch statistics, no dropout) and be safe to call from several threads
+ * at once on different graphs (read-only ctx). */
+typedef eb_tensor *(*eb_log_density_rows_fn)(void *ctx, eb_graph *g, eb_tensor *x, int64_t row0);
+/* eb_sgld_sample with the chains split into one row block per thread (EBOOD_THREADS; blocks of at least 32
+ * rows), evaluated in parallel on per-block graphs with serial kernels: one fork/join per step instead of
+ * one per op. The split starts at the second step, and only if the first step's graph took ≥ 1 MiB (less
+ * work per step is not worth a fork/join; the test depends on shapes only, so results are reproducible).
+ * Same noise stream and update; the result differs from one block only by the float rounding of the
+ * blocked products. With one thread it is eb_sgld_sample. f must not draw from `rng`. */
+EB_API eb_status eb_sgld_sample_rows(eb_log_density_rows_fn f, void *ctx, float *x, int64_t n, int64_t dim,
+                                     const eb_sgld_params *p, eb_rng *rng, eb_graph *scratch,
+                                     eb_sgld_stats *stats, eb_error *err);
+/* eb_model_log_density on rows [row0, …): labels (if any) are read from labels[row0 …]. Row-independent
+ * only with train = false (BatchNorm running statistics, no dropout); ctx is an eb_model_density. */
+EB_API eb_tensor *eb_model_log_density_rows(void *ctx, eb_graph *g, eb_tensor *x, int64_t row0);
 /* Applies the projection to rows of x[n, dim] in place (ReLU, then L2 normalise with eps 1e-12). */
 EB_API void eb_project_rows(float *x, int64_t n, int64_t dim, unsigned projection);
 

@@ -38,3 +38,11 @@ eb_tensor *eb_model_log_density(void *ctx, eb_graph *g, eb_tensor *x) {
     eb_free(NULL, index);
     return eb_reshape(g, picked, 1, EB_SHAPE(b));
 }
+
+eb_tensor *eb_model_log_density_rows(void *ctx, eb_graph *g, eb_tensor *x, int64_t row0) {
+    const eb_model_density *d = ctx;
+    if (row0 == 0 || !d->labels) return eb_model_log_density(ctx, g, x);
+    eb_model_density block = *d;
+    block.labels = d->labels + row0;
+    return eb_model_log_density(&block, g, x);
+}

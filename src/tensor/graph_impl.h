@@ -12,7 +12,7 @@ struct eb_graph {
     eb_allocator allocator;
     eb_tensor **nodes; /* the tape in creation order (malloc'd, grows) */
     int64_t n_nodes, cap_nodes;
-    eb_status status; /* first error, sticky until reset */
+    eb_status status;   /* first error, sticky until reset */
     bool params_frozen; /* eb_tensor_param makes constants (eb_graph_freeze_params) */
     char error[512];
     eb_tensor poison; /* returned by every op once status != EB_OK */
@@ -44,6 +44,16 @@ void eb__backward(eb_tensor *out);
     void eb__backward_##name(eb_tensor *out);
 EB_OP_LIST(EB_OP_DECLARE)
 #undef EB_OP_DECLARE
+
+/* Bit i set while a backward kernel runs: src[i]'s gradient buffer was allocated for this node and
+ * is NOT zeroed (this node is its first writer), so the kernel must store, not accumulate, into it.
+ * Only ops listed in eb__backward_overwrites (graph.c) see bits set; for the others the sweep zeroes
+ * the buffer first. Saves one memset and one read per intermediate gradient (the SGLD loops). */
+extern _Thread_local unsigned eb__grad_fresh;
+
+/* Test hook (tests/test_tensor_fastpaths.c): true makes batch_norm on x[N, C] take the general
+ * [N, C, S] path instead of its 2-D fast path. Not for library code. */
+extern bool eb__bn_force_general;
 
 /* grad buffer of a source if it wants a gradient, else NULL */
 static inline float *eb__src_grad(const eb_tensor *out, int i) {

@@ -133,12 +133,111 @@ static double row_grad_moments(const float *x, const float *g, int64_t n, double
     return (s0 + s1) + (s2 + s3);
 }
 
+bool eb__bn_force_general = false;
+
+/* x[N, C] (S = 1): the same sums as the general path below (per channel, in row order, in double;
+ * the general path's row_moments of length 1 adds exactly (double)x − shift), but walking x row by
+ * row with C accumulators instead of one strided column at a time (which called row_moments N·C
+ * times). Bitwise equal to the general path (tests/test_tensor_ops.c checks it). Channels are split
+ * into blocks for the threads; each channel's additions stay in row order. */
+#define BN2D_BLOCK 64
+static void forward_2d(eb_tensor *out, const bn_aux *a, const float *x, const float *gamma, const float *beta,
+                       double eps) {
+    const int64_t n = a->n, c = a->c;
+    const int64_t n_blocks = (c + BN2D_BLOCK - 1) / BN2D_BLOCK;
+#pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
+    for (int64_t blk = 0; blk < n_blocks; blk++) {
+        const int64_t c0 = blk * BN2D_BLOCK, c1 = c0 + BN2D_BLOCK < c ? c0 + BN2D_BLOCK : c;
+        float scale[BN2D_BLOCK], shift[BN2D_BLOCK], mean[BN2D_BLOCK];
+        if (a->training) {
+            double sum[BN2D_BLOCK] = {0}, sq[BN2D_BLOCK] = {0}, mu[BN2D_BLOCK];
+            const double m_count = (double)n;
+            for (int64_t i = 0; i < n; i++) {
+                const float *xi = x + i * c;
+                for (int64_t ch = c0; ch < c1; ch++) sum[ch - c0] += (double)xi[ch];
+            }
+            for (int64_t ch = c0; ch < c1; ch++) mu[ch - c0] = sum[ch - c0] / m_count;
+            for (int64_t i = 0; i < n; i++) {
+                const float *xi = x + i * c;
+                for (int64_t ch = c0; ch < c1; ch++) {
+                    double d = (double)xi[ch] - mu[ch - c0];
+                    sq[ch - c0] += d * d;
+                }
+            }
+            for (int64_t ch = c0; ch < c1; ch++) {
+                double var = sq[ch - c0] / m_count;
+                a->mean[ch] = (float)mu[ch - c0];
+                a->var[ch] = (float)var;
+                a->invstd[ch] = (float)(1.0 / sqrt(var + eps));
+            }
+        }
+        for (int64_t ch = c0; ch < c1; ch++) {
+            mean[ch - c0] = a->mean[ch];
+            scale[ch - c0] = a->invstd[ch] * (gamma ? gamma[ch] : 1.0f);
+            shift[ch - c0] = beta ? beta[ch] : 0.0f;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            const float *xi = x + i * c;
+            float *yi = out->data + i * c;
+            for (int64_t ch = c0; ch < c1; ch++)
+                yi[ch] = (xi[ch] - mean[ch - c0]) * scale[ch - c0] + shift[ch - c0];
+        }
+    }
+}
+
+/* Backward of forward_2d: the general path's sums (Σ g, Σ (x − μ)·g per channel, row order, double). */
+static void backward_2d(eb_tensor *out, const bn_aux *a, const float *x, const float *gy, const float *gamma,
+                        float *gx, float *ggamma, float *gbeta) {
+    const int64_t n = a->n, c = a->c;
+    const double m_count = (double)n;
+    const int64_t n_blocks = (c + BN2D_BLOCK - 1) / BN2D_BLOCK;
+#pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
+    for (int64_t blk = 0; blk < n_blocks; blk++) {
+        const int64_t c0 = blk * BN2D_BLOCK, c1 = c0 + BN2D_BLOCK < c ? c0 + BN2D_BLOCK : c;
+        double sg[BN2D_BLOCK] = {0}, sgx[BN2D_BLOCK] = {0};
+        float mean[BN2D_BLOCK], r[BN2D_BLOCK], k_scale[BN2D_BLOCK], g_mean[BN2D_BLOCK], gx_mean[BN2D_BLOCK];
+        for (int64_t ch = c0; ch < c1; ch++) {
+            mean[ch - c0] = a->mean[ch];
+            r[ch - c0] = a->invstd[ch];
+        }
+        for (int64_t i = 0; i < n; i++) {
+            const float *xi = x + i * c, *gi = gy + i * c;
+            for (int64_t ch = c0; ch < c1; ch++) {
+                double g = (double)gi[ch];
+                sg[ch - c0] += g;
+                sgx[ch - c0] += ((double)xi[ch] - (double)mean[ch - c0]) * g;
+            }
+        }
+        for (int64_t ch = c0; ch < c1; ch++) {
+            const double sgx_r = sgx[ch - c0] * (double)r[ch - c0];
+            if (ggamma) ggamma[ch] += (float)sgx_r;
+            if (gbeta) gbeta[ch] += (float)sg[ch - c0];
+            k_scale[ch - c0] = r[ch - c0] * (gamma ? gamma[ch] : 1.0f);
+            g_mean[ch - c0] = a->training ? (float)(sg[ch - c0] / m_count) : 0.0f;
+            gx_mean[ch - c0] = a->training ? (float)(sgx_r / m_count) : 0.0f;
+        }
+        if (!gx) continue;
+        for (int64_t i = 0; i < n; i++) {
+            const float *xi = x + i * c, *gi = gy + i * c;
+            float *gxi = gx + i * c;
+            for (int64_t ch = c0; ch < c1; ch++) {
+                const int64_t j = ch - c0;
+                gxi[ch] += k_scale[j] * (gi[ch] - g_mean[j] - (xi[ch] - mean[j]) * r[j] * gx_mean[j]);
+            }
+        }
+    }
+}
+
 void eb__forward_batch_norm(eb_tensor *out) {
     const bn_aux *a = out->aux;
     const float *x = out->src[0]->data;
     const float *gamma = out->src[1] ? out->src[1]->data : NULL,
                 *beta = out->src[2] ? out->src[2]->data : NULL;
     const double eps = (double)out->fparam[0];
+    if (a->s == 1 && !eb__bn_force_general) {
+        forward_2d(out, a, x, gamma, beta, eps);
+        return;
+    }
 #pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
     for (int64_t ch = 0; ch < a->c; ch++) {
         if (a->training) { /* two passes in double: the mean, then the biased variance around it */
@@ -167,6 +266,10 @@ void eb__backward_batch_norm(eb_tensor *out) {
     const float *gamma = out->src[1] ? out->src[1]->data : NULL;
     float *gx = eb__src_grad(out, 0), *ggamma = eb__src_grad(out, 1), *gbeta = eb__src_grad(out, 2);
     const double m_count = (double)(a->n * a->s);
+    if (a->s == 1 && !eb__bn_force_general) {
+        backward_2d(out, a, x, gy, gamma, gx, ggamma, gbeta);
+        return;
+    }
 #pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
     for (int64_t ch = 0; ch < a->c; ch++) {
         const float mean = a->mean[ch], r = a->invstd[ch];

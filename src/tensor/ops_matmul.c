@@ -2,14 +2,25 @@
 #include "tensor/graph_impl.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
+
+/* Products below this many multiply-adds run on one thread. OpenBLAS's OpenMP build splits every
+ * product above 64 Ki multiply-adds over omp_get_max_threads() threads; for the MLPs of the EBM loops
+ * (512 × 100 × 100 ≈ 5 M, a thousand per CD step) the fork/join and the sleeping-thread wake-ups
+ * under OMP_WAIT_POLICY=PASSIVE cost more than the split gains (bench/RESULTS.md). */
+#define GEMM_SERIAL_MAX ((int64_t)1 << 23)
 
 /* C[M,N] (+)= op(A)[M,K] · op(B)[K,N]; row-major; A is [M,K] or [K,M] (ta), B is [K,N] or [N,K] (tb). */
 static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
                  float beta, float *c) {
+    const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    const bool serial = nt > 1 && m * n * k < GEMM_SERIAL_MAX;
+    if (serial) omp_set_num_threads(1); /* OpenBLAS (OpenMP build) follows the caller's thread count */
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m,
                 (blasint)n, (blasint)k, 1.0f, a, (blasint)(ta ? m : k), b, (blasint)(tb ? k : n), beta, c,
                 (blasint)n);
+    if (serial) omp_set_num_threads(nt);
 }
 
 eb_tensor *eb_matmul(eb_graph *g, eb_tensor *a, eb_tensor *b, bool trans_a, bool trans_b) {

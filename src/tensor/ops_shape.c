@@ -29,7 +29,9 @@ void eb__forward_reshape(eb_tensor *out) {
 }
 void eb__backward_reshape(eb_tensor *out) {
     float *gx = eb__src_grad(out, 0);
-    if (gx)
+    if (gx && (eb__grad_fresh & 1u))
+        memcpy(gx, out->grad, (size_t)out->size * sizeof(float)); /* first writer */
+    else if (gx)
         for (int64_t i = 0; i < out->size; i++) gx[i] += out->grad[i];
 }
 

@@ -16,7 +16,8 @@ eb_tensor *eb__unary(eb_graph *g, eb_op op, eb_tensor *x, float p0, float p1);
         (void)P0;                                                                                            \
         (void)P1;                                                                                            \
         int64_t n = out->size;                                                                               \
-        _Pragma("omp parallel for simd if (n > EB_PARALLEL_MIN)") for (int64_t i = 0; i < n; i++) {          \
+        _Pragma("omp parallel for simd if (parallel : n > EB_PARALLEL_MIN)") for (int64_t i = 0; i < n;      \
+                                                                                  i++) {                     \
             const float x = X[i];                                                                            \
             Y[i] = (EXPR);                                                                                   \
         }                                                                                                    \
@@ -29,7 +30,18 @@ eb_tensor *eb__unary(eb_graph *g, eb_op op, eb_tensor *x, float p0, float p1);
         (void)P1;                                                                                            \
         int64_t n = out->size;                                                                               \
         if (!GX) return;                                                                                     \
-        _Pragma("omp parallel for simd if (n > EB_PARALLEL_MIN)") for (int64_t i = 0; i < n; i++) {          \
+        if (eb__grad_fresh & 1u) { /* first writer of GX (uninitialised): store */                           \
+            _Pragma("omp parallel for simd if (parallel : n > EB_PARALLEL_MIN)") for (int64_t i = 0; i < n;  \
+                                                                                      i++) {                 \
+                const float x = X[i], y = Y[i];                                                              \
+                (void)x;                                                                                     \
+                (void)y;                                                                                     \
+                GX[i] = G[i] * (DEXPR);                                                                      \
+            }                                                                                                \
+            return;                                                                                          \
+        }                                                                                                    \
+        _Pragma("omp parallel for simd if (parallel : n > EB_PARALLEL_MIN)") for (int64_t i = 0; i < n;      \
+                                                                                  i++) {                     \
             const float x = X[i], y = Y[i];                                                                  \
             (void)x;                                                                                         \
             (void)y;                                                                                         \

@@ -122,6 +122,13 @@ static eb_tensor *neg_energy(void *ctx, eb_graph *g, eb_tensor *z) {
     return eb_mul_scalar(g, energy, -1.0f);
 }
 
+/* The same on a block of the chains (every term is per row): eb_sgld_sample_rows runs the blocks in
+ * parallel, one per thread. */
+static eb_tensor *neg_energy_rows(void *ctx, eb_graph *g, eb_tensor *z, int64_t row0) {
+    (void)row0;
+    return neg_energy(ctx, g, z);
+}
+
 /* E(z_i) for raw features x[n, dim], in double for the prior: E_θ(z)/T + E_prior(z)/T_prior. */
 static eb_status total_energy(heat_state *s, heat_ebm *e, const float *x, int64_t n, int64_t dim, int64_t nc,
                               double *out, eb_error *err) {
@@ -252,7 +259,7 @@ static eb_status train_ebm(heat_state *s, heat_ebm *e, const eb_heat_params *hp,
             char lastbuf[48] = "no update yet";
             if (!isnan(last_finite)) snprintf(lastbuf, sizeof lastbuf, "last finite loss %g", last_finite);
             if (cfg->steps > 0 &&
-                eb_sgld_sample(neg_energy, &ctx, neg, bsz, dim, &sp, rng, scratch, NULL, &serr)) {
+                eb_sgld_sample_rows(neg_energy_rows, &ctx, neg, bsz, dim, &sp, rng, scratch, NULL, &serr)) {
                 st = eb_error_set(err, serr.status, "heat (%s prior): epoch %lld, step %lld: %s (%s)", pname,
                                   (long long)ep + 1, (long long)step + 1, serr.message, lastbuf);
                 break;

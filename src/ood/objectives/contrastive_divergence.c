@@ -297,8 +297,8 @@ eb_tensor *eb_objective_cd(void *ctx, eb_model *m, eb_graph *g, const eb_batch *
     eb_model_density density = {m, y, false, NULL};
     memset(&cd->sgld, 0, sizeof cd->sgld);
     if (!st)
-        st = eb_sgld_sample(eb_model_log_density, &density, cd->x_neg, n, cd->dim, &p, r, cd->scratch,
-                            &cd->sgld, &err);
+        st = eb_sgld_sample_rows(eb_model_log_density_rows, &density, cd->x_neg, n, cd->dim, &p, r,
+                                 cd->scratch, &cd->sgld, &err); /* eval mode: rows are independent */
     if (st) {
         eb_graph_fail(g, st, "contrastive divergence: %s", err.message);
         return batch->x;

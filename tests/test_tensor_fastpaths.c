@@ -1,0 +1,203 @@
+/* Fast paths of the tape against the general code they replace:
+ *  - batch_norm on x[N, C]: the row-major 2-D kernels vs the general [N, C, S] kernels (bitwise:
+ *    both add the same doubles in the same order), training and eval, with and without γ/β, a
+ *    channel count that is not a multiple of the 64-channel block, sizes below and above the
+ *    parallel threshold;
+ *  - the backward sweep's "first writer stores" rule (graph.c, eb__grad_fresh): gradients through
+ *    linear / unary / reshape chains, a tensor consumed by several nodes (the first writer stores,
+ *    the others accumulate), a source used twice by one node, and a second sweep on the same
+ *    graph, all against gradients written out by hand in double. */
+#include <criterion/criterion.h>
+
+#include <ebood/tensor.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/graph_impl.h"
+
+static float urand(uint64_t *s) { /* splitmix64 → U[−1, 1) */
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (float)((double)(z >> 40) * 0x1.0p-23 - 1.0);
+}
+
+static void fill(float *v, int64_t n, uint64_t seed, float scale, float shift) {
+    for (int64_t i = 0; i < n; i++) v[i] = urand(&seed) * scale + shift;
+}
+
+typedef struct bn_result {
+    float *y, *gx, *ggamma, *gbeta, *rm, *rv;
+} bn_result;
+
+/* One batch_norm forward + backward with seed r on x[n, c]; general path if `general`. */
+static bn_result run_bn(int64_t n, int64_t c, bool training, bool affine, bool general) {
+    const int64_t size = n * c;
+    bn_result res = {malloc((size_t)size * sizeof(float)), NULL,
+                     calloc((size_t)c, sizeof(float)),     calloc((size_t)c, sizeof(float)),
+                     malloc((size_t)c * sizeof(float)),    malloc((size_t)c * sizeof(float))};
+    float *x = malloc((size_t)size * sizeof(float)), *r = malloc((size_t)size * sizeof(float));
+    float *gamma = malloc((size_t)c * sizeof(float)), *beta = malloc((size_t)c * sizeof(float));
+    fill(x, size, 11, 3.0f, 0.5f); /* mean ≈ 0.5, far from 0: exercises the centring */
+    fill(r, size, 12, 1.0f, 0.0f);
+    fill(gamma, c, 13, 0.5f, 1.0f);
+    fill(beta, c, 14, 0.5f, 0.0f);
+    fill(res.rm, c, 15, 0.2f, 0.0f);
+    fill(res.rv, c, 16, 0.2f, 1.0f);
+    eb_graph *g = eb_graph_new(0, NULL);
+    cr_assert_not_null(g);
+    eb_tensor *xt = eb_tensor_input(g, x, 2, EB_SHAPE(n, c), true);
+    eb_tensor *gt = affine ? eb_tensor_param(g, gamma, res.ggamma, 1, EB_SHAPE(c)) : NULL;
+    eb_tensor *bt = affine ? eb_tensor_param(g, beta, res.gbeta, 1, EB_SHAPE(c)) : NULL;
+    eb_batch_norm_params p = eb_batch_norm_default_params();
+    p.training = training;
+    eb__bn_force_general = general;
+    eb_tensor *y = eb_batch_norm(g, xt, gt, bt, res.rm, res.rv, &p);
+    cr_assert_eq(eb_graph_status(g), EB_OK, "%s", eb_graph_error(g));
+    cr_assert_eq(eb_graph_backward(g, y, r), EB_OK, "%s", eb_graph_error(g));
+    eb__bn_force_general = false;
+    memcpy(res.y, y->data, (size_t)size * sizeof(float));
+    res.gx = malloc((size_t)size * sizeof(float));
+    memcpy(res.gx, xt->grad, (size_t)size * sizeof(float));
+    eb_graph_free(g);
+    free(x);
+    free(r);
+    free(gamma);
+    free(beta);
+    return res;
+}
+
+static void bn_free(bn_result *r) {
+    free(r->y);
+    free(r->gx);
+    free(r->ggamma);
+    free(r->gbeta);
+    free(r->rm);
+    free(r->rv);
+}
+
+static void check_bn_same(int64_t n, int64_t c, bool training, bool affine) {
+    bn_result fast = run_bn(n, c, training, affine, false), ref = run_bn(n, c, training, affine, true);
+    const char *what[] = {"y", "dx", "dgamma", "dbeta", "running_mean", "running_var"};
+    float *a[] = {fast.y, fast.gx, fast.ggamma, fast.gbeta, fast.rm, fast.rv};
+    float *b[] = {ref.y, ref.gx, ref.ggamma, ref.gbeta, ref.rm, ref.rv};
+    int64_t len[] = {n * c, n * c, c, c, c, c};
+    for (int k = 0; k < 6; k++)
+        for (int64_t i = 0; i < len[k]; i++)
+            cr_assert(a[k][i] == b[k][i] || (isnan(a[k][i]) && isnan(b[k][i])),
+                      "batch_norm [%lld, %lld] %s %s: %s[%lld] fast %.9g general %.9g", (long long)n,
+                      (long long)c, training ? "train" : "eval", affine ? "affine" : "plain", what[k],
+                      (long long)i, (double)a[k][i], (double)b[k][i]);
+    /* the general path itself is right: dx sums to ~0 per channel in training (Σ over the batch of
+     * ∂/∂x of a normalised quantity), which a wrong fast path copied into both would not fix */
+    if (training)
+        for (int64_t ch = 0; ch < c; ch++) {
+            double s = 0.0, m = 0.0;
+            for (int64_t i = 0; i < n; i++)
+                s += (double)fast.gx[i * c + ch], m += fabs((double)fast.gx[i * c + ch]);
+            cr_assert(fabs(s) <= 1e-4 * (m + 1e-3), "batch_norm dx of channel %lld sums to %g", (long long)ch,
+                      s);
+        }
+    bn_free(&fast);
+    bn_free(&ref);
+}
+
+Test(batch_norm_2d, fast_path_matches_general_bitwise) {
+    const int64_t shapes[][2] = {{2, 1}, {5, 3}, {37, 64}, {64, 130}, {300, 130}, {1024, 40}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (int mode = 0; mode < 4; mode++) check_bn_same(shapes[k][0], shapes[k][1], mode & 1, mode & 2);
+}
+
+/* ---- first-writer stores ----------------------------------------------------------------------------- */
+
+static double leaky(double v, double s) { return v > 0 ? v : s * v; }
+static double dleaky(double v, double s) { return v > 0 ? 1.0 : s; }
+
+/* L = Σ_ij r_ij·leaky(x·Wᵀ + b)_ij reshaped, plus Σ tanh(h) + Σ σ(h) on h = x·Wᵀ + b (h has three
+ * consumers), plus Σ (u ⊙ u) with u = exp(x) (one node using a source twice). */
+Test(backward_fresh, gradients_match_hand_derivation) {
+    const int64_t n = 7, in = 5, out = 4;
+    float x[7 * 5], w[4 * 5], b[4], r[7 * 4], gw[4 * 5] = {0}, gb[4] = {0};
+    fill(x, n * in, 1, 1.0f, 0.0f);
+    fill(w, out * in, 2, 0.7f, 0.0f);
+    fill(b, out, 3, 0.3f, 0.0f);
+    fill(r, n * out, 4, 1.0f, 0.0f);
+    eb_graph *g = eb_graph_new(0, NULL);
+    eb_tensor *xt = eb_tensor_input(g, x, 2, EB_SHAPE(n, in), true);
+    eb_tensor *wt = eb_tensor_param(g, w, gw, 2, EB_SHAPE(out, in));
+    eb_tensor *bt = eb_tensor_param(g, b, gb, 1, EB_SHAPE(out));
+    eb_tensor *h = eb_linear(g, xt, wt, bt);
+    eb_tensor *a = eb_reshape(g, eb_leaky_relu(g, h, 0.1f), 1, EB_SHAPE(n * out));
+    eb_tensor *ra = eb_sum_all(g, eb_mul(g, a, eb_tensor_copy(g, r, 1, EB_SHAPE(n * out))));
+    eb_tensor *t = eb_add(g, eb_sum_all(g, eb_tanh(g, h)), eb_sum_all(g, eb_sigmoid(g, h)));
+    eb_tensor *u = eb_exp(g, xt);
+    eb_tensor *loss = eb_add(g, eb_add(g, ra, t), eb_sum_all(g, eb_mul(g, u, u)));
+    cr_assert_eq(eb_graph_status(g), EB_OK, "%s", eb_graph_error(g));
+    for (int sweep = 1; sweep <= 2; sweep++) {
+        cr_assert_eq(eb_graph_backward(g, loss, NULL), EB_OK, "%s", eb_graph_error(g));
+        /* by hand: dL/dh_ij = r_ij·leaky'(h_ij) + (1 − tanh²) + σ(1 − σ); dx = dh·W + 2e^{2x}; dW = dhᵀx */
+        double dh[7 * 4], dx[7 * 5] = {0}, dw[4 * 5] = {0}, db[4] = {0};
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < out; j++) {
+                double hv = (double)b[j];
+                for (int64_t k = 0; k < in; k++) hv += (double)x[i * in + k] * (double)w[j * in + k];
+                double th = tanh(hv), sg = 1.0 / (1.0 + exp(-hv));
+                dh[i * out + j] =
+                    (double)r[i * out + j] * dleaky(hv, 0.1) + (1.0 - th * th) + sg * (1.0 - sg);
+                (void)leaky;
+            }
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t k = 0; k < in; k++) {
+                dx[i * in + k] = 2.0 * exp(2.0 * (double)x[i * in + k]);
+                for (int64_t j = 0; j < out; j++) dx[i * in + k] += dh[i * out + j] * (double)w[j * in + k];
+            }
+        for (int64_t j = 0; j < out; j++)
+            for (int64_t i = 0; i < n; i++) {
+                db[j] += dh[i * out + j];
+                for (int64_t k = 0; k < in; k++) dw[j * in + k] += dh[i * out + j] * (double)x[i * in + k];
+            }
+        /* leaves accumulate over sweeps: after sweep s they hold s times the gradient */
+        for (int64_t i = 0; i < n * in; i++)
+            cr_assert(fabs((double)xt->grad[i] - sweep * dx[i]) <= 1e-5 * (1.0 + fabs(sweep * dx[i])),
+                      "sweep %d dx[%lld] %.8g expected %.8g", sweep, (long long)i, (double)xt->grad[i],
+                      sweep * dx[i]);
+        for (int64_t i = 0; i < out * in; i++)
+            cr_assert(fabs((double)gw[i] - sweep * dw[i]) <= 1e-5 * (1.0 + fabs(sweep * dw[i])),
+                      "sweep %d dW[%lld] %.8g expected %.8g", sweep, (long long)i, (double)gw[i],
+                      sweep * dw[i]);
+        for (int64_t j = 0; j < out; j++)
+            cr_assert(fabs((double)gb[j] - sweep * db[j]) <= 1e-5 * (1.0 + fabs(sweep * db[j])),
+                      "sweep %d db[%lld] %.8g expected %.8g", sweep, (long long)j, (double)gb[j],
+                      sweep * db[j]);
+    }
+    eb_graph_free(g);
+}
+
+/* A computed (non-leaf) weight and bias: linear's dW / db are then first-written intermediates. */
+Test(backward_fresh, computed_weight_and_bias) {
+    const int64_t n = 6, in = 3, out = 2;
+    float x[6 * 3], w[2 * 3], b[2];
+    fill(x, n * in, 5, 1.0f, 0.0f);
+    fill(w, out * in, 6, 1.0f, 0.0f);
+    fill(b, out, 7, 1.0f, 0.0f);
+    eb_graph *g = eb_graph_new(0, NULL);
+    eb_tensor *xt = eb_tensor_input(g, x, 2, EB_SHAPE(n, in), false);
+    eb_tensor *wt = eb_tensor_input(g, w, 2, EB_SHAPE(out, in), true);
+    eb_tensor *bt = eb_tensor_input(g, b, 1, EB_SHAPE(out), true);
+    /* W' = 2W, b' = 3b: their gradients are intermediate buffers written first by linear */
+    eb_tensor *y = eb_linear(g, xt, eb_mul_scalar(g, wt, 2.0f), eb_mul_scalar(g, bt, 3.0f));
+    eb_tensor *loss = eb_sum_all(g, y);
+    cr_assert_eq(eb_graph_backward(g, loss, NULL), EB_OK, "%s", eb_graph_error(g));
+    for (int64_t j = 0; j < out; j++) {
+        cr_assert_float_eq(bt->grad[j], 3.0f * (float)n, 1e-5f);
+        for (int64_t k = 0; k < in; k++) {
+            double s = 0.0;
+            for (int64_t i = 0; i < n; i++) s += (double)x[i * in + k];
+            cr_assert_float_eq(wt->grad[j * in + k], (float)(2.0 * s), 1e-5f);
+        }
+    }
+    eb_graph_free(g);
+}
