@@ -382,3 +382,19 @@ Test(metrics, accuracy_errors) {
     cr_assert_eq(eb_accuracy(logits, 1, 3, ok_labels, &v, &err), EB_OK);
     cr_assert_float_eq(v, 1.0, 1e-15);
 }
+
+/* 9 positives ranked above every negative: Σ (1/9)·1 rounds to 1 + 2⁻⁵² in double; AP stays in [0, 1]. */
+Test(metrics, average_precision_never_exceeds_one) {
+    float s[12];
+    uint8_t y[12];
+    for (int i = 0; i < 12; i++) {
+        s[i] = (float)(12 - i);
+        y[i] = i < 9;
+    }
+    double ap;
+    cr_assert_eq(eb_average_precision(s, y, 12, &ap, NULL), EB_OK);
+    cr_assert(ap <= 1.0 && ap > 1.0 - 1e-15, "ap = %.17g", ap);
+    eb_ood_metrics m;
+    cr_assert_eq(eb_ood_metrics_compute(s, 9, s + 9, 3, &m, NULL), EB_OK);
+    cr_assert(m.aupr_in <= 1.0 && m.aupr_in_trapz <= 1.0, "%.17g %.17g", m.aupr_in, m.aupr_in_trapz);
+}

@@ -120,9 +120,10 @@ static curve_stats curve_sweep(const float *pos, int64_t P, const float *neg, in
             full_recall = tp == P;
         }
     }
+    /* a sum of P terms ≤ 1/P can round a few ulps past 1 (e.g. perfectly separated sets): clamp */
     return (curve_stats){.auroc = u2 / (2.0 * dP * dN),
-                         .ap = ap,
-                         .ap_trapz = trapz,
+                         .ap = fmin(ap, 1.0),
+                         .ap_trapz = fmin(trapz, 1.0),
                          .fpr_at_recall = fpr_at,
                          .fpr_hendrycks = fpr_h};
 }
