@@ -360,6 +360,7 @@ static eb_status run_heat(const bench_args *a, window *wins, double *gmm_s, int6
     eb_detector_data data = {.n = n, .features = x, .dim = dim, .labels = y, .n_classes = classes};
     eb_detector_params hp = eb_detector_default_params(EB_DETECTOR_HEAT);
     hp.heat.prior = EB_HEAT_PRIOR_GMM;
+    hp.heat.gmm = eb_heat_code_params().gmm; /* the released code's settings, as bench/ebm_torch.py */
     hp.heat.width = a->width;
     hp.heat.depth = a->depth;
     hp.heat.tied = a->tied;

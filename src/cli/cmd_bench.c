@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const suite_usage = "[--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]";
 static const char *const usage =
     "NAME [--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]   (suites: segment, fmnist)";
 
@@ -197,8 +198,8 @@ static int bench_segment(int argc, char **argv) {
     };
     int n_pos;
     const char *pos[1];
-    int rc =
-        cli_parse(cmd, usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0, &n_pos);
+    int rc = cli_parse(cmd, suite_usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0,
+                       &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
 
     char dir[4096], seg[4200];
@@ -299,8 +300,8 @@ static int bench_fmnist(int argc, char **argv) {
     };
     int n_pos;
     const char *pos[1];
-    int rc =
-        cli_parse(cmd, usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0, &n_pos);
+    int rc = cli_parse(cmd, suite_usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0,
+                       &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
     eb_error err = {0};
     eb_model_kind kind;

@@ -142,9 +142,8 @@ int cmd_eval(int argc, char **argv) {
          false},
         {"seed", 0, CLI_FLAG_INT, &seed, 0, 9.2e18, "N", "seed of the synthetic OOD sets (0)", false},
         {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST",
-         "comma-separated, up to 8: msp, maxlogit, energy, odin, mahalanobis, ssd, knn, hopfield, "
-         "hopfield_aux "
-         "(default msp,maxlogit,energy)",
+         "comma-separated: msp, maxlogit, energy, odin, mahalanobis, ssd, knn, hopfield, hopfield_aux, gmm, "
+         "heat, heat_combined (default msp,maxlogit,energy)",
          false},
         {"scores", 0, CLI_FLAG_STRING, &scores, 0, 0, "LIST", "the logit scores only: msp, maxlogit, energy",
          false},

@@ -214,7 +214,7 @@ int cmd_train(int argc, char **argv) {
          "(leaky_relu:0.01)",
          false},
         {"dropout", 0, CLI_FLAG_FLOAT, &dropout, 0, 0.99, "P",
-         "mlp: after each hidden layer; wrn: inside each block (0)", false},
+         "mlp: after the last hidden layer; wrn: inside each block (0)", false},
         {"steps", 0, CLI_FLAG_INT, &a.steps, 0, 1e9, "N", "optimizer steps (tabular 10000); 0 = use --epochs",
          false},
         {"epochs", 0, CLI_FLAG_INT, &a.epochs, 0, 1e7, "N", "epochs, when --steps is 0 (images: 5)", false},

@@ -22,11 +22,11 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"train", cmd_train, "train an MLP classifier on tabular data, write a checkpoint"},
+    {"train", cmd_train, "train a classifier or an EBM (tabular, images, toy 2-D), write a checkpoint"},
     {"fit", cmd_fit, "fit a post-hoc detector on ID features/logits, calibrate its threshold"},
     {"score", cmd_score, "score samples with a detector file (and predict ID/OOD)"},
     {"eval", cmd_eval, "evaluate detectors (or score files) against OOD sets"},
-    {"bench", cmd_bench, "run a benchmark suite of the papers (segment)"},
+    {"bench", cmd_bench, "run a benchmark suite of the papers (segment, fmnist)"},
     {"extract", cmd_extract, "write a dataset's logits, features and labels as .npy"},
     {"landscape", cmd_landscape, "a 2-D model's log-density on a grid as .png/.svg/.npy/.csv"},
     {"info", cmd_info, "version, BLAS, threads, build flags"},
