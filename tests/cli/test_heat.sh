@@ -164,4 +164,20 @@ expect_fail width-out-of-range 2 "--ebm-width: 0 is out of range" -- \
 expect_fail score-dim-mismatch 1 "dim7.npy: 7 features per row, but heat_gmm.st was fitted on 8" -- \
   "$E" score heat_gmm.st --features dim7.npy -o out.npy
 expect_fail score-nan 1 "nan.npy" -- "$E" score heat_gmm.st --features nan.npy -o out.npy
+
+# ---- end to end on features written by `ebood extract`: a Segment MLP's penultimate features (LeakyReLU,
+# so they can be negative: --ebm-no-relu), heat fitted on the train split, sky held out
+"$E" train --data segment --steps 60 --warmup 10 --seed 1 -o seg.st >/dev/null 2>&1
+"$E" extract --model seg.st --split train --features seg_tr.npy --labels seg_tr_y.npy 2>/dev/null
+"$E" extract --model seg.st --split test --features seg_te.npy 2>/dev/null
+"$E" extract --model seg.st --split ood --features seg_sky.npy 2>/dev/null
+"$E" fit --detector heat --prior gmm --ebm-no-relu --ebm-width 32 --ebm-depth 1 --ebm-epochs 2 \
+  --ebm-batch-size 256 --features seg_tr.npy --labels seg_tr_y.npy -o seg_heat.st >/dev/null
+"$E" score seg_heat.st --features seg_te.npy -o seg_s_id.npy >/dev/null
+"$E" score seg_heat.st --features seg_sky.npy -o seg_s_sky.npy >/dev/null
+"$E" eval --id seg_s_id.npy --ood sky=seg_s_sky.npy --json >seg_eval.json
+check heat-on-extracted-features "$PY" -c "
+import json; d = json.load(open('seg_eval.json'))
+a = d['scores']['scores']['sets']['sky']['auroc']
+assert a > 0.6, a"
 finish
