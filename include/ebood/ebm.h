@@ -148,7 +148,7 @@ typedef struct eb_cd_config {
      * (default). EB_CD_CODE_COND_STEPS (20) = the released code, whose class-conditional call of sample_q
      * does not pass sgld_steps and gets its default of 20. */
     int64_t cond_steps;
-    int64_t buffer_size;    /* replay-buffer chains (9000, the released configs; the paper says 10000) */
+    int64_t buffer_size;    /* replay-buffer chains (10000, the paper's App. B; the released configs: 9000) */
     double restart_prob;    /* a drawn chain restarts from U(init_lo, init_hi) with this probability (0.05) */
     float init_lo, init_hi; /* buffer initialisation and restarts: U(−1, 1) */
     int64_t n_negatives;    /* chains per step; 0 = the batch size (default, the code's sgld_batch_size) */

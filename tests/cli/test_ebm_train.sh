@@ -21,12 +21,12 @@ meta = header.pop("__metadata__")
 assert meta["ebood.objective"] == "cd", meta
 c = json.loads(meta["ebood.objective_config"])
 assert c["objective"] == "cd" and c["sgld_steps"] == 5 and c["ce_weight"] == 0, c
-assert c["sgld_step_size"] == 1 and c["sgld_noise"] == 0.01 and c["buffer_size"] == 9000, c
+assert c["sgld_step_size"] == 1 and c["sgld_noise"] == 0.01 and c["buffer_size"] == 10000, c
 assert c["restart_prob"] == 0.05 and c["l2"] == 1 and c["class_conditional"] is False, c
 assert json.loads(meta["ebood.config"])["out_dim"] == 1, meta["ebood.config"]
 assert header["layers.5.weight"]["shape"] == [1, 100], header["layers.5.weight"]
 buf = header["objective.replay_buffer"]
-assert buf["dtype"] == "F32" and buf["shape"] == [9000, 18], buf
+assert buf["dtype"] == "F32" and buf["shape"] == [10000, 18], buf
 PYEOF
 "$E" eval --model cd.st --json >cd_eval.json
 check eval-cd-energy "$PY" - cd_eval.json <<'PYEOF'

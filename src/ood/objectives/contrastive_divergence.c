@@ -26,7 +26,7 @@ eb_cd_config eb_cd_default_config(void) {
     memset(&c, 0, sizeof c);
     c.sgld = eb_sgld_default_params();
     c.cond_steps = -1;
-    c.buffer_size = 9000;
+    c.buffer_size = 10000; /* the paper (App. B); the released configs use 9000 (--buffer-size 9000) */
     c.restart_prob = 0.05;
     c.init_lo = -1.0f;
     c.init_hi = 1.0f;
