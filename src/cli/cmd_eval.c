@@ -274,6 +274,13 @@ int cmd_eval(int argc, char **argv) {
         for (int k = 0; k < n_kinds; k++) eb_detector_free(dets[k]);
         return cli_fail(cmd, &err);
     }
+    /* a one-output model (unsupervised EBM, flow) has no classes for a detector's labels to index */
+    for (int k = 0; k < n_kinds && !st && eb_model_out_dim(model) == 1; k++)
+        if (eb_detector_fit_needs(dets[k]) & EB_NEEDS_LABELS)
+            st = eb_error_set(&err, EB_ERR_ARG,
+                              "--detectors: %s needs class labels, but %s has one output (a density model, "
+                              "not a classifier); use energy (its log-density) or knn/hopfield",
+                              eb_detector_kind_name(kinds[k]), model_path);
     const char *ckpt_data = eb_safetensors_meta(file, "ebood.data");
     if (!data) data = ckpt_data;
     if (split_seed < 0) {

@@ -140,4 +140,6 @@ expect_fail vera-on-images 2 "objective vera: only tabular data" -- "$E" train -
   -o "$WORK/out.st"
 expect_fail sampling-class-ssm 2 "sampling is read only by --objective cd, cd-s" -- "$E" train --data segment \
   --objective ssm --sampling class -o "$WORK/out.st"
+expect_fail eval-flow-labelled-detector 2 "gmm needs class labels, but flow3.st has one output" -- \
+  "$E" eval --model flow3.st --detectors energy,gmm
 finish
