@@ -68,6 +68,17 @@ eb_status eb__heat_params_from_json(eb_detector_kind kind, const void *cjson_obj
 
 /* ---- helpers for method files (src/ood/detector.c) ---------------------------------------------- */
 
+/* The descriptor of an F32 tensor of rows × cols floats at data (cols = 0: a 1-D tensor of rows), for a
+ * method's tensors(). */
+static inline eb_st_tensor eb__f32_tensor(const char *name, const float *data, int64_t rows, int64_t cols) {
+    return (eb_st_tensor){.name = name,
+                          .dtype = EB_ST_F32,
+                          .ndim = cols ? 2 : 1,
+                          .shape = {rows, cols},
+                          .data = data,
+                          .nbytes = (size_t)(rows * (cols ? cols : 1)) * sizeof(float)};
+}
+
 /* Records a note on d (printf-style, one line, truncated to fit). */
 void eb__detector_note(eb_detector *d, const char *fmt, ...) EB_PRINTF(2, 3);
 

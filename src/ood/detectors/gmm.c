@@ -251,24 +251,9 @@ static eb_status gmm_score(eb_detector *d, const eb_detector_data *x, float *sco
 static int gmm_tensors(const eb_detector *d, eb_st_tensor *out, int max) {
     const eb__gmm *g = d->state;
     if (max < 3 || !g) return 0;
-    out[0] = (eb_st_tensor){.name = "means",
-                            .dtype = EB_ST_F32,
-                            .ndim = 2,
-                            .shape = {g->nc, g->dim},
-                            .data = g->means,
-                            .nbytes = (size_t)(g->nc * g->dim) * sizeof(float)};
-    out[1] = (eb_st_tensor){.name = "cholesky",
-                            .dtype = EB_ST_F32,
-                            .ndim = 2,
-                            .shape = {g->dim, g->dim},
-                            .data = g->cholesky,
-                            .nbytes = (size_t)(g->dim * g->dim) * sizeof(float)};
-    out[2] = (eb_st_tensor){.name = "weights",
-                            .dtype = EB_ST_F32,
-                            .ndim = 1,
-                            .shape = {g->nc},
-                            .data = g->weights,
-                            .nbytes = (size_t)g->nc * sizeof(float)};
+    out[0] = eb__f32_tensor("means", g->means, g->nc, g->dim);
+    out[1] = eb__f32_tensor("cholesky", g->cholesky, g->dim, g->dim);
+    out[2] = eb__f32_tensor("weights", g->weights, g->nc, 0);
     return 3;
 }
 

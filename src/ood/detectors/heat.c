@@ -486,54 +486,19 @@ static int heat_tensors(const eb_detector *d, eb_st_tensor *out, int max) {
     if (!s || max < 10) return 0;
     int n = 0;
     for (int k = 0; k < s->n_ebm; k++)
-        out[n++] = (eb_st_tensor){.name = ebm_tensor_name(d, k),
-                                  .dtype = EB_ST_F32,
-                                  .ndim = 1,
-                                  .shape = {s->ebm[k].mlp.params.size},
-                                  .data = s->ebm[k].mlp.params.data,
-                                  .nbytes = (size_t)s->ebm[k].mlp.params.size * sizeof(float)};
+        out[n++] =
+            eb__f32_tensor(ebm_tensor_name(d, k), s->ebm[k].mlp.params.data, s->ebm[k].mlp.params.size, 0);
     if (s->has_gmm) {
         const eb__gmm *g = &s->gmm;
-        out[n++] = (eb_st_tensor){.name = "gmm.means",
-                                  .dtype = EB_ST_F32,
-                                  .ndim = 2,
-                                  .shape = {g->nc, g->dim},
-                                  .data = g->means,
-                                  .nbytes = (size_t)(g->nc * g->dim) * sizeof(float)};
-        out[n++] = (eb_st_tensor){.name = "gmm.cholesky",
-                                  .dtype = EB_ST_F32,
-                                  .ndim = 2,
-                                  .shape = {g->dim, g->dim},
-                                  .data = g->cholesky,
-                                  .nbytes = (size_t)(g->dim * g->dim) * sizeof(float)};
-        out[n++] = (eb_st_tensor){.name = "gmm.weights",
-                                  .dtype = EB_ST_F32,
-                                  .ndim = 1,
-                                  .shape = {g->nc},
-                                  .data = g->weights,
-                                  .nbytes = (size_t)g->nc * sizeof(float)};
+        out[n++] = eb__f32_tensor("gmm.means", g->means, g->nc, g->dim);
+        out[n++] = eb__f32_tensor("gmm.cholesky", g->cholesky, g->dim, g->dim);
+        out[n++] = eb__f32_tensor("gmm.weights", g->weights, g->nc, 0);
     }
     if (s->fc_w) {
-        out[n++] = (eb_st_tensor){.name = "fc.weight",
-                                  .dtype = EB_ST_F32,
-                                  .ndim = 2,
-                                  .shape = {d->n_classes, d->dim},
-                                  .data = s->fc_w,
-                                  .nbytes = (size_t)(d->n_classes * d->dim) * sizeof(float)};
-        out[n++] = (eb_st_tensor){.name = "fc.bias",
-                                  .dtype = EB_ST_F32,
-                                  .ndim = 1,
-                                  .shape = {d->n_classes},
-                                  .data = s->fc_b,
-                                  .nbytes = (size_t)d->n_classes * sizeof(float)};
+        out[n++] = eb__f32_tensor("fc.weight", s->fc_w, d->n_classes, d->dim);
+        out[n++] = eb__f32_tensor("fc.bias", s->fc_b, d->n_classes, 0);
     }
-    if (d->kind == EB_DETECTOR_HEAT_COMBINED)
-        out[n++] = (eb_st_tensor){.name = "id_stats",
-                                  .dtype = EB_ST_F32,
-                                  .ndim = 2,
-                                  .shape = {2, 2},
-                                  .data = s->id_stats,
-                                  .nbytes = 4 * sizeof(float)};
+    if (d->kind == EB_DETECTOR_HEAT_COMBINED) out[n++] = eb__f32_tensor("id_stats", s->id_stats, 2, 2);
     return n;
 }
 

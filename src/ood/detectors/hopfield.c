@@ -171,19 +171,9 @@ static eb_status hopfield_score(eb_detector *d, const eb_detector_data *x, float
 static int hopfield_tensors(const eb_detector *d, eb_st_tensor *out, int max) {
     const hopfield_state *s = d->state;
     if (!s || max < 1) return 0;
-    out[0] = (eb_st_tensor){.name = "patterns",
-                            .dtype = EB_ST_F32,
-                            .ndim = 2,
-                            .shape = {s->n, d->dim},
-                            .data = s->patterns,
-                            .nbytes = (size_t)(s->n * d->dim) * sizeof(float)};
+    out[0] = eb__f32_tensor("patterns", s->patterns, s->n, d->dim);
     if (!s->aux || max < 2) return 1;
-    out[1] = (eb_st_tensor){.name = "aux_patterns",
-                            .dtype = EB_ST_F32,
-                            .ndim = 2,
-                            .shape = {s->n_aux, d->dim},
-                            .data = s->aux,
-                            .nbytes = (size_t)(s->n_aux * d->dim) * sizeof(float)};
+    out[1] = eb__f32_tensor("aux_patterns", s->aux, s->n_aux, d->dim);
     return 2;
 }
 

@@ -140,12 +140,7 @@ static eb_status knn_score(eb_detector *d, const eb_detector_data *x, float *sco
 static int knn_tensors(const eb_detector *d, eb_st_tensor *out, int max) {
     const knn_state *s = d->state;
     if (!s || max < 1) return 0;
-    out[0] = (eb_st_tensor){.name = "bank",
-                            .dtype = EB_ST_F32,
-                            .ndim = 2,
-                            .shape = {s->n, d->dim},
-                            .data = s->bank,
-                            .nbytes = (size_t)(s->n * d->dim) * sizeof(float)};
+    out[0] = eb__f32_tensor("bank", s->bank, s->n, d->dim);
     return 1;
 }
 

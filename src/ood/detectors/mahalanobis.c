@@ -336,18 +336,8 @@ static eb_status maha_score(eb_detector *d, const eb_detector_data *x, float *sc
 static int maha_tensors(const eb_detector *d, eb_st_tensor *out, int max) {
     const maha_state *s = d->state;
     if (max < 2 || !s) return 0;
-    out[0] = (eb_st_tensor){.name = "means",
-                            .dtype = EB_ST_F32,
-                            .ndim = 2,
-                            .shape = {d->n_classes, d->dim},
-                            .data = s->means,
-                            .nbytes = (size_t)(d->n_classes * d->dim) * sizeof(float)};
-    out[1] = (eb_st_tensor){.name = "precision",
-                            .dtype = EB_ST_F32,
-                            .ndim = 2,
-                            .shape = {d->dim, d->dim},
-                            .data = s->precision,
-                            .nbytes = (size_t)(d->dim * d->dim) * sizeof(float)};
+    out[0] = eb__f32_tensor("means", s->means, d->n_classes, d->dim);
+    out[1] = eb__f32_tensor("precision", s->precision, d->dim, d->dim);
     return 2;
 }
 
