@@ -28,6 +28,8 @@
  * the two definitions of each architecture compute the same function. */
 #include <ebood/ebood.h>
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,14 +50,6 @@ static void usage(FILE *f) {
                "                 [--windows K] [--iters N] [--warmup N] [--pool P] [--threads N] [--seed N]\n"
                "                 [--phases] [--check DIR]\n"
                "Prints one JSON line: samples/s (median of K windows of N steps after N warm-up steps).\n");
-}
-
-static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return false;
-    *out = (int64_t)v;
-    return true;
 }
 
 /* 0 on success, 1 on a usage error (printed), -1 for --help. */
@@ -87,21 +81,21 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         else if (!strcmp(k, "--check"))
             a->check = v;
         else if (!strcmp(k, "--batch"))
-            ok = parse_i64(v, 1, 1 << 16, &a->batch);
+            ok = bench_parse_i64(v, 1, 1 << 16, &a->batch);
         else if (!strcmp(k, "--windows")) {
-            ok = parse_i64(v, 1, 1000, &n);
+            ok = bench_parse_i64(v, 1, 1000, &n);
             a->windows = (int)n;
         } else if (!strcmp(k, "--iters"))
-            ok = parse_i64(v, 1, 1 << 20, &iters);
+            ok = bench_parse_i64(v, 1, 1 << 20, &iters);
         else if (!strcmp(k, "--warmup"))
-            ok = parse_i64(v, 0, 1 << 20, &warmup);
+            ok = bench_parse_i64(v, 0, 1 << 20, &warmup);
         else if (!strcmp(k, "--pool"))
-            ok = parse_i64(v, 1, 64, &a->pool);
+            ok = bench_parse_i64(v, 1, 64, &a->pool);
         else if (!strcmp(k, "--threads")) {
-            ok = parse_i64(v, 1, 4096, &n);
+            ok = bench_parse_i64(v, 1, 4096, &n);
             a->threads = (int)n;
         } else if (!strcmp(k, "--seed")) {
-            ok = parse_i64(v, 0, INT64_MAX, &n);
+            ok = bench_parse_i64(v, 0, INT64_MAX, &n);
             a->seed = (uint64_t)n;
         } else {
             fprintf(stderr, "bench_cnn: unknown flag %s\n", k);
@@ -127,25 +121,6 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     a->iters = iters ? iters : small ? (a->train ? 8 : 16) : (a->train ? 2 : 4);
     a->warmup = warmup >= 0 ? warmup : small ? 3 : 1;
     return 0;
-}
-
-/* splitmix64 (Steele, Lea, Flood 2014): the shared synthetic-data generator of both benchmarks. */
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void make_data(uint64_t seed, int64_t n, int64_t dim, int64_t classes, float *x, int32_t *y) {
-    uint64_t s = seed;
-    for (int64_t i = 0; i < n * dim; i++) x[i] = (float)(splitmix64(&s) >> 40) * (2.0f / 16777216.0f) - 1.0f;
-    for (int64_t i = 0; i < n; i++) y[i] = (int32_t)(splitmix64(&s) % (uint64_t)classes);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 enum { PH_FORWARD, PH_BACKWARD, PH_OPTIMIZER, PH_OTHER, N_PHASES };
@@ -269,7 +244,7 @@ int main(int argc, char **argv) {
     if (!st && (!s.g || !s.x || !s.y || !rates || !sorted))
         st = eb_error_set(&err, EB_ERR_NOMEM, "bench_cnn: out of memory");
     if (!st) {
-        make_data(a.seed, a.pool * a.batch, s.dim, 10, s.x, s.y);
+        bench_make_data(a.seed, a.pool * a.batch, s.dim, 10, s.x, s.y);
         if (a.check) {
             st = check_dump(&s, &err);
             if (st) fprintf(stderr, "bench_cnn: %s\n", err.message);
@@ -292,7 +267,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_cnn: %s\n", err.message);
     } else {
         memcpy(sorted, rates, (size_t)a.windows * sizeof *sorted);
-        qsort(sorted, (size_t)a.windows, sizeof *sorted, cmp_double);
+        qsort(sorted, (size_t)a.windows, sizeof *sorted, bench_cmp_double);
         double median =
             a.windows % 2 ? sorted[a.windows / 2] : 0.5 * (sorted[a.windows / 2 - 1] + sorted[a.windows / 2]);
         /* the backend of the model's first convolution (as eb_conv2d picks it) */

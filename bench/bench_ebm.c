@@ -43,6 +43,8 @@
  * CPU-second. Threads: EBOOD_THREADS (or --threads), as the library reads it. */
 #include <ebood/ebood.h>
 
+#include "bench_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,22 +81,6 @@ static void usage(FILE *f) {
             "Prints one JSON line: optimizer steps/s (median of K timed windows after the warm-up).\n");
 }
 
-static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return false;
-    *out = (int64_t)v;
-    return true;
-}
-
-static bool parse_f64(const char *s, double lo, double hi, double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= lo && v <= hi)) return false;
-    *out = v;
-    return true;
-}
-
 /* Returns 0 on success, 1 on a usage error (message printed), -1 for --help. */
 static int parse_args(int argc, char **argv, bench_args *a) {
     *a = (bench_args){.case_s = "cd-segment",
@@ -126,31 +112,31 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         if (!strcmp(k, "--case"))
             a->case_s = v;
         else if (!strcmp(k, "--batch"))
-            ok = parse_i64(v, 1, 1 << 20, &a->batch);
+            ok = bench_parse_i64(v, 1, 1 << 20, &a->batch);
         else if (!strcmp(k, "--samples"))
-            ok = parse_i64(v, 1, 1 << 26, &a->n_samples);
+            ok = bench_parse_i64(v, 1, 1 << 26, &a->n_samples);
         else if (!strcmp(k, "--sgld-steps"))
-            ok = parse_i64(v, 0, 1 << 20, &a->sgld_steps);
+            ok = bench_parse_i64(v, 0, 1 << 20, &a->sgld_steps);
         else if (!strcmp(k, "--buffer"))
-            ok = parse_i64(v, 1, 1 << 26, &a->buffer);
+            ok = bench_parse_i64(v, 1, 1 << 26, &a->buffer);
         else if (!strcmp(k, "--width"))
-            ok = parse_i64(v, 1, 1 << 16, &a->width);
+            ok = bench_parse_i64(v, 1, 1 << 16, &a->width);
         else if (!strcmp(k, "--depth"))
-            ok = parse_i64(v, 0, 14, &a->depth);
+            ok = bench_parse_i64(v, 0, 14, &a->depth);
         else if (!strcmp(k, "--windows")) {
-            ok = parse_i64(v, 1, 1000, &n);
+            ok = bench_parse_i64(v, 1, 1000, &n);
             a->windows = (int)n;
         } else if (!strcmp(k, "--seconds"))
-            ok = parse_f64(v, 1e-3, 3600, &a->seconds);
+            ok = bench_parse_f64(v, 1e-3, 3600, &a->seconds);
         else if (!strcmp(k, "--warmup"))
-            ok = parse_f64(v, 0, 3600, &a->warmup);
+            ok = bench_parse_f64(v, 0, 3600, &a->warmup);
         else if (!strcmp(k, "--iters"))
-            ok = parse_i64(v, 1, (int64_t)1 << 40, &a->iters);
+            ok = bench_parse_i64(v, 1, (int64_t)1 << 40, &a->iters);
         else if (!strcmp(k, "--threads")) {
-            ok = parse_i64(v, 1, 4096, &n);
+            ok = bench_parse_i64(v, 1, 4096, &n);
             a->threads = (int)n;
         } else if (!strcmp(k, "--seed")) {
-            ok = parse_i64(v, 0, INT64_MAX, &n);
+            ok = bench_parse_i64(v, 0, INT64_MAX, &n);
             a->seed = (uint64_t)n;
         } else {
             fprintf(stderr, "bench_ebm: unknown flag %s\n", k);
@@ -182,52 +168,16 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     return 0;
 }
 
-/* splitmix64 (Steele, Lea, Flood 2014): the synthetic-data generator shared with ebm_torch.py. */
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* x[n, dim] = U[−1, 1) (exact in float), then y[n] = draw mod classes (bench_mlp.c's data). */
-static void make_data(uint64_t seed, int64_t n, int64_t dim, int64_t classes, float *x, int32_t *y) {
-    uint64_t s = seed;
-    for (int64_t i = 0; i < n * dim; i++) x[i] = (float)(splitmix64(&s) >> 40) * (2.0f / 16777216.0f) - 1.0f;
-    for (int64_t i = 0; i < n; i++) y[i] = (int32_t)(splitmix64(&s) % (uint64_t)classes);
-}
-
 /* HEAT's features: y_i = i mod C, x_ij = (u_ij + 1)/2 + 2·[j ≡ y_i (mod C)], u ~ U[−1, 1) as above. */
 static void make_features(uint64_t seed, int64_t n, int64_t dim, int64_t classes, float *x, int32_t *y) {
     uint64_t s = seed;
     for (int64_t i = 0; i < n; i++) {
         y[i] = (int32_t)(i % classes);
         for (int64_t j = 0; j < dim; j++) {
-            float u = (float)(splitmix64(&s) >> 40) * (2.0f / 16777216.0f) - 1.0f;
+            float u = bench_uniform(&s);
             x[i * dim + j] = 0.5f * (u + 1.0f) + (j % classes == y[i] ? 2.0f : 0.0f);
         }
     }
-}
-
-static double cpu_seconds(void) {
-    struct timespec t;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)) return NAN;
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n) {
-    double *s = malloc((size_t)n * sizeof *s);
-    if (!s) return NAN;
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    free(s);
-    return m;
 }
 
 /* What one window measured. */
@@ -260,9 +210,9 @@ static eb_status cd_run(cd_state *s, int64_t steps, window *w, eb_error *err) {
     p.seed = s->a->seed + (uint64_t)s->steps;
     p.progress = false;
     eb_train_result r;
-    const double t0 = eb_time_seconds(), c0 = cpu_seconds();
+    const double t0 = eb_time_seconds(), c0 = bench_cpu_seconds();
     eb_status st = eb_train(s->model, s->x, s->y, s->a->n_samples, 18, eb_objective_cd, s->cd, &p, &r, err);
-    const double dt = eb_time_seconds() - t0, dc = cpu_seconds() - c0;
+    const double dt = eb_time_seconds() - t0, dc = bench_cpu_seconds() - c0;
     if (st) return st;
     if (s->steps == 0) s->loss_first = r.final_loss;
     s->loss_last = r.final_loss;
@@ -305,7 +255,7 @@ static eb_status run_cd(const bench_args *a, window *wins, cd_state *s, char *ar
     s->x = malloc((size_t)(a->n_samples * 18) * sizeof *s->x);
     s->y = malloc((size_t)a->n_samples * sizeof *s->y);
     if (!s->x || !s->y) return eb_error_set(err, EB_ERR_NOMEM, "bench_ebm: out of memory");
-    make_data(a->seed, a->n_samples, 18, 6, s->x, s->y);
+    bench_make_data(a->seed, a->n_samples, 18, 6, s->x, s->y);
     window w = {0};
     /* warm-up: at least 2 steps (first touch of the arenas, OpenBLAS buffers, the thread team) */
     st = cd_run(s, 2, &w, err);
@@ -328,10 +278,10 @@ static eb_status fit_once(eb_detector_kind kind, const eb_detector_params *p, co
     eb_detector *d = NULL;
     eb_status st = eb_detector_new(kind, p, &d, err);
     if (st) return st;
-    const double t0 = eb_time_seconds(), c0 = cpu_seconds();
+    const double t0 = eb_time_seconds(), c0 = bench_cpu_seconds();
     st = eb_detector_fit(d, data, NULL, err);
     t->wall = eb_time_seconds() - t0;
-    t->cpu = cpu_seconds() - c0;
+    t->cpu = bench_cpu_seconds() - c0;
     eb_detector_free(d);
     return st;
 }
@@ -385,7 +335,7 @@ static eb_status run_heat(const bench_args *a, window *wins, double *gmm_s, int6
         g[k] = tg.wall;
         *steps += a->iters;
     }
-    if (!st) *gmm_s = median(g, a->windows);
+    if (!st) *gmm_s = bench_median(g, a->windows);
     free(g);
     free(x);
     free(y);
@@ -420,7 +370,7 @@ int main(int argc, char **argv) {
             r[k] = wins[k].rate;
             rc2[k] = wins[k].cpu_rate;
         }
-        const double med = median(r, a.windows), med_cpu = median(rc2, a.windows);
+        const double med = bench_median(r, a.windows), med_cpu = bench_median(rc2, a.windows);
         double lo = r[0], hi = r[0];
         for (int k = 1; k < a.windows; k++) {
             lo = r[k] < lo ? r[k] : lo;

@@ -18,6 +18,8 @@
  * --out writes the results (float32 .npy). */
 #include <ebood/ebood.h>
 
+#include "bench_util.h"
+
 #include "ood/detectors/gemm_stream_impl.h"
 
 #include <math.h>
@@ -41,14 +43,6 @@ static void usage(FILE *f) {
                "                 [--warmup W]\n"
                "                 [--threads N] [--seed N] [--out results.npy]\n"
                "Prints one JSON line: queries/s of the median of R timed runs, memory.\n");
-}
-
-static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return false;
-    *out = (int64_t)v;
-    return true;
 }
 
 /* Returns 0 on success, 1 on a usage error (message printed), -1 for --help. */
@@ -84,30 +78,30 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         } else if (!strcmp(key, "--out")) {
             a->out = v;
         } else if (!strcmp(key, "--nq")) {
-            ok = parse_i64(v, 1, INT64_C(1) << 40, &a->nq);
+            ok = bench_parse_i64(v, 1, INT64_C(1) << 40, &a->nq);
         } else if (!strcmp(key, "--nb")) {
-            ok = parse_i64(v, 1, INT64_C(1) << 40, &a->nb);
+            ok = bench_parse_i64(v, 1, INT64_C(1) << 40, &a->nb);
         } else if (!strcmp(key, "--dim")) {
-            ok = parse_i64(v, 1, INT64_C(1) << 20, &a->dim);
+            ok = bench_parse_i64(v, 1, INT64_C(1) << 20, &a->dim);
         } else if (!strcmp(key, "--k")) {
-            ok = parse_i64(v, 1, INT64_C(1) << 40, &a->k);
+            ok = bench_parse_i64(v, 1, INT64_C(1) << 40, &a->k);
         } else if (!strcmp(key, "--classes")) {
-            ok = parse_i64(v, 1, 1 << 20, &a->classes);
+            ok = bench_parse_i64(v, 1, 1 << 20, &a->classes);
         } else if (!strcmp(key, "--beta")) {
             char *end;
             a->beta = strtod(v, &end);
             ok = *v && !*end && isfinite(a->beta) && a->beta > 0.0;
         } else if (!strcmp(key, "--reps")) {
-            ok = parse_i64(v, 1, 1000, &x);
+            ok = bench_parse_i64(v, 1, 1000, &x);
             a->reps = (int)x;
         } else if (!strcmp(key, "--warmup")) {
-            ok = parse_i64(v, 0, 1000, &x);
+            ok = bench_parse_i64(v, 0, 1000, &x);
             a->warmup = (int)x;
         } else if (!strcmp(key, "--threads")) {
-            ok = parse_i64(v, 1, 4096, &x);
+            ok = bench_parse_i64(v, 1, 4096, &x);
             a->threads = (int)x;
         } else if (!strcmp(key, "--seed")) {
-            ok = parse_i64(v, 0, INT64_MAX, &x);
+            ok = bench_parse_i64(v, 0, INT64_MAX, &x);
             a->seed = (uint64_t)x;
         } else {
             fprintf(stderr, "bench_knn: unknown option %s\n", key);
@@ -123,31 +117,6 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         return 1;
     }
     return 0;
-}
-
-/* kB of a "VmRSS:"-style line of /proc/self/status; -1 if unavailable. */
-static long status_kb(const char *key) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    long kb = -1;
-    const size_t n = strlen(key);
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, key, n)) {
-            kb = strtol(line + n, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb;
-}
-
-/* Resets VmHWM to the current RSS (Linux ≥ 4.0: "5" > /proc/self/clear_refs), so the peak we
- * report excludes the .npy reader's transient buffers. */
-static void reset_peak(void) {
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (!f) return;
-    fputs("5", f);
-    fclose(f);
 }
 
 static float *gaussian_rows(eb_rng *rng, int64_t n, int64_t d) {
@@ -174,25 +143,6 @@ static float *load(const char *path, int64_t *rows, int64_t *cols) {
     *rows = shape[0];
     *cols = shape[1];
     return x;
-}
-
-static int cmp_double(const void *a, const void *b);
-
-/* CPU time of the whole process (all threads), seconds. */
-static double cpu_seconds(void) {
-    struct timespec t;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)) return NAN;
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double median(double *x, int n) {
-    qsort(x, (size_t)n, sizeof *x, cmp_double);
-    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* The mahalanobis case: the detector fitted on the bank (labels j mod classes); NULL for the others. */
@@ -276,17 +226,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_knn: mahalanobis fit: %s\n", err.message[0] ? err.message : "out of memory");
         return 1;
     }
-    const long rss_data_kb = status_kb("VmRSS:"); /* after the fit (the references fit before too) */
-    reset_peak();
+    const long rss_data_kb = bench_status_kb("VmRSS:"); /* after the fit (the references fit before too) */
+    bench_reset_peak();
     for (int r = 0; r < a.warmup + a.reps; r++) {
-        const double t0 = eb_time_seconds(), c0 = cpu_seconds();
+        const double t0 = eb_time_seconds(), c0 = bench_cpu_seconds();
         if (run(&a, maha, q, b, out, &err)) {
             fprintf(stderr, "bench_knn: %s\n", err.message);
             return 1;
         }
         if (r >= a.warmup) {
             times[r - a.warmup] = eb_time_seconds() - t0;
-            cpu[r - a.warmup] = cpu_seconds() - c0;
+            cpu[r - a.warmup] = bench_cpu_seconds() - c0;
         }
     }
     if (a.out) {
@@ -303,12 +253,12 @@ int main(int argc, char **argv) {
         (long long)a.classes, fit_s, eb_threads_get(),
         eb__gemm_isa_name(eb__gemm_isa_resolve(EB__GEMM_ISA_AUTO)));
     for (int r = 0; r < a.reps; r++) printf("%s%.6f", r ? ", " : "", times[r]);
-    const double med = median(times, a.reps), med_cpu = median(cpu, a.reps);
+    const double med = bench_median(times, a.reps), med_cpu = bench_median(cpu, a.reps);
     printf("], \"median_s\": %.6f, \"qps\": %.1f, \"cpu_s\": %.6f, \"q_per_cpu_s\": %.1f, \"rss_data_mb\": "
            "%.1f, "
            "\"peak_rss_mb\": %.1f}\n",
            med, (double)a.nq / med, med_cpu, (double)a.nq / med_cpu, (double)rss_data_kb / 1024.0,
-           (double)status_kb("VmHWM:") / 1024.0);
+           (double)bench_status_kb("VmHWM:") / 1024.0);
     eb_detector_free(maha);
     free(q);
     free(b);

@@ -23,6 +23,8 @@
  * --threads), as the library reads it. */
 #include <ebood/ebood.h>
 
+#include "bench_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,22 +58,6 @@ static void usage(FILE *f) {
                "Prints one JSON line: samples/s (median of K timed windows after the warm-up).\n");
 }
 
-static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return false;
-    *out = (int64_t)v;
-    return true;
-}
-
-static bool parse_f64(const char *s, double lo, double hi, double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= lo && v <= hi)) return false;
-    *out = v;
-    return true;
-}
-
 /* Returns 0 on success, 1 on a usage error (message printed), -1 for --help. */
 static int parse_args(int argc, char **argv, bench_args *a) {
     *a = (bench_args){
@@ -100,23 +86,23 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         else if (!strcmp(k, "--optim"))
             a->optim_s = v;
         else if (!strcmp(k, "--batch"))
-            ok = parse_i64(v, 1, 1 << 20, &a->batch);
+            ok = bench_parse_i64(v, 1, 1 << 20, &a->batch);
         else if (!strcmp(k, "--samples"))
-            ok = parse_i64(v, 1, 1 << 26, &a->n_samples);
+            ok = bench_parse_i64(v, 1, 1 << 26, &a->n_samples);
         else if (!strcmp(k, "--windows")) {
-            ok = parse_i64(v, 1, 1000, &n);
+            ok = bench_parse_i64(v, 1, 1000, &n);
             a->windows = (int)n;
         } else if (!strcmp(k, "--seconds"))
-            ok = parse_f64(v, 1e-3, 3600, &a->seconds);
+            ok = bench_parse_f64(v, 1e-3, 3600, &a->seconds);
         else if (!strcmp(k, "--warmup"))
-            ok = parse_f64(v, 0, 3600, &a->warmup);
+            ok = bench_parse_f64(v, 0, 3600, &a->warmup);
         else if (!strcmp(k, "--iters"))
-            ok = parse_i64(v, 1, (int64_t)1 << 40, &a->iters);
+            ok = bench_parse_i64(v, 1, (int64_t)1 << 40, &a->iters);
         else if (!strcmp(k, "--threads")) {
-            ok = parse_i64(v, 1, 4096, &n);
+            ok = bench_parse_i64(v, 1, 4096, &n);
             a->threads = (int)n;
         } else if (!strcmp(k, "--seed")) {
-            ok = parse_i64(v, 0, INT64_MAX, &n);
+            ok = bench_parse_i64(v, 0, INT64_MAX, &n);
             a->seed = (uint64_t)n;
         } else {
             fprintf(stderr, "bench_mlp: unknown flag %s\n", k);
@@ -148,26 +134,6 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     if (!a->n_samples) a->n_samples = segment ? 1584 : 4096;
     if (a->n_samples < a->batch) a->n_samples = a->batch;
     return 0;
-}
-
-/* splitmix64 (Steele, Lea, Flood 2014): the shared synthetic-data generator of both benchmarks. */
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void make_data(uint64_t seed, int64_t n, int64_t dim, int64_t classes, float *x, int32_t *y) {
-    uint64_t s = seed;
-    for (int64_t i = 0; i < n * dim; i++)
-        x[i] = (float)(splitmix64(&s) >> 40) * (2.0f / 16777216.0f) - 1.0f; /* exact in float */
-    for (int64_t i = 0; i < n; i++) y[i] = (int32_t)(splitmix64(&s) % (uint64_t)classes);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* --phases: wall time of each part of a training step. "nan_check" times a replica of the
@@ -352,7 +318,7 @@ int main(int argc, char **argv) {
     double *rates = calloc((size_t)a.windows, sizeof *rates);
     if (!st && !rates) st = eb_error_set(&err, EB_ERR_NOMEM, "bench_mlp: out of memory");
     if (!st) {
-        make_data(a.seed, a.n_samples, s.dim, cfg.out_dim, s.x, s.y);
+        bench_make_data(a.seed, a.n_samples, s.dim, cfg.out_dim, s.x, s.y);
         s.n_batches = a.n_samples / a.batch;
         double rate = 0.0;
         /* warm-up: at least 3 steps (first-touch of the arena, OpenBLAS buffers, thread team) */
@@ -376,7 +342,7 @@ int main(int argc, char **argv) {
         double *sorted = malloc((size_t)a.windows * sizeof *sorted);
         if (!sorted) return 1;
         memcpy(sorted, rates, (size_t)a.windows * sizeof *sorted);
-        qsort(sorted, (size_t)a.windows, sizeof *sorted, cmp_double);
+        qsort(sorted, (size_t)a.windows, sizeof *sorted, bench_cmp_double);
         double median =
             a.windows % 2 ? sorted[a.windows / 2] : 0.5 * (sorted[a.windows / 2 - 1] + sorted[a.windows / 2]);
         struct rusage ru;
