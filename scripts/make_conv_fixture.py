@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Reference fixture for tests/test_conv_ops.c: conv2d, batch_norm, max_pool2d, avg_pool2d and
-global_avg_pool against PyTorch.
+"""Reference fixture for tests/test_conv_ops.c: conv2d, batch_norm, max_pool2d, avg_pool2d,
+global_avg_pool and spatial_std_pool against PyTorch.
 
 Run with Debian's python (torch 1.13):  /usr/bin/python3 scripts/make_conv_fixture.py
 Writes tests/fixtures/conv/conv.json (atomically: temp file + rename).
@@ -152,6 +152,11 @@ def build():
     pool("avgpool_k4_s4", "avg_pool2d", (1, 1, 8, 8), (4, 4), (4, 4), (0, 0))
     case("global_avg_pool", "global_avg_pool", [uniform((2, 3, 4, 5))], lambda t: t.mean(dim=(2, 3)))
     case("global_avg_pool_1x1", "global_avg_pool", [uniform((3, 2, 1, 1))], lambda t: t.mean(dim=(2, 3)))
+    # unbiased (Bessel) spatial std, torch.std's default; 1x2 planes: y = |x1 - x2| / sqrt(2)
+    case("spatial_std_pool", "spatial_std_pool", [uniform((2, 3, 4, 5))], lambda t: t.std(dim=(2, 3)))
+    case("spatial_std_pool_1x2", "spatial_std_pool", [uniform((3, 2, 1, 2))], lambda t: t.std(dim=(2, 3)))
+    case("spatial_std_pool_7x7", "spatial_std_pool", [uniform((1, 2, 7, 7), 0.0, 3.0)],
+         lambda t: t.std(dim=(2, 3)))
 
 
 def main():

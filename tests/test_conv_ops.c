@@ -1,5 +1,6 @@
-/* conv2d, batch_norm, max_pool2d, avg_pool2d and global_avg_pool: against PyTorch, against a direct
- * float64 convolution at 1 and 2 threads, their bad-shape errors, and BatchNorm's running statistics.
+/* conv2d, batch_norm, max_pool2d, avg_pool2d, global_avg_pool and spatial_std_pool: against PyTorch,
+ * against a direct float64 convolution (and a direct spatial std) at 1 and 2 threads, their bad-shape
+ * errors, and BatchNorm's running statistics.
  *
  * Everything through the ops runs on whichever conv2d backend the op picks; the tests that name the
  * im2col backend call the reference directly (its exact thread-count invariance is its own property).
@@ -68,6 +69,7 @@ static eb_tensor *build_case(eb_graph *g, const cJSON *c, eb_tensor **in, int n_
         return op[0] == 'm' ? eb_max_pool2d(g, in[0], &p) : eb_avg_pool2d(g, in[0], &p);
     }
     if (!strcmp(op, "global_avg_pool")) return eb_global_avg_pool(g, in[0]);
+    if (!strcmp(op, "spatial_std_pool")) return eb_spatial_std_pool(g, in[0]);
     cr_assert_fail("fixture: unknown op \"%s\"", op);
     return NULL;
 }
@@ -198,8 +200,8 @@ static void run_fixture(op_stats *stats) {
     cJSON_Delete(doc);
 }
 
-static const eb_op conv_family[] = {EB_OP_CONV2D, EB_OP_BATCH_NORM, EB_OP_MAX_POOL2D, EB_OP_AVG_POOL2D,
-                                    EB_OP_GLOBAL_AVG_POOL};
+static const eb_op conv_family[] = {EB_OP_CONV2D,     EB_OP_BATCH_NORM,      EB_OP_MAX_POOL2D,
+                                    EB_OP_AVG_POOL2D, EB_OP_GLOBAL_AVG_POOL, EB_OP_SPATIAL_STD_POOL};
 
 Test(conv_ops, forward_and_gradients_match_pytorch) {
     op_stats stats[EB_OP_COUNT];
@@ -491,6 +493,10 @@ static eb_tensor *build_gap(eb_graph *g, eb_tensor *x, float *rm, float *rv) {
     (void)rm, (void)rv;
     return eb_global_avg_pool(g, x);
 }
+static eb_tensor *build_std(eb_graph *g, eb_tensor *x, float *rm, float *rv) {
+    (void)rm, (void)rv;
+    return eb_spatial_std_pool(g, x);
+}
 
 /* x[8,16,18,18] (41,472 values: above EB_PARALLEL_MIN, so the kernels run on the OpenMP team). */
 static void check_threads_bitwise(const char *name, unary_build build) {
@@ -535,6 +541,9 @@ Test(conv_ops, max_pool2d_same_at_1_and_2_threads) { check_threads_bitwise("max_
 Test(conv_ops, avg_pool2d_same_at_1_and_2_threads) { check_threads_bitwise("avg_pool2d", build_avgpool); }
 Test(conv_ops, global_avg_pool_same_at_1_and_2_threads) {
     check_threads_bitwise("global_avg_pool", build_gap);
+}
+Test(conv_ops, spatial_std_pool_same_at_1_and_2_threads) {
+    check_threads_bitwise("spatial_std_pool", build_std);
 }
 
 /* ---- semantics not covered by the fixture -------------------------------------------------------- */
@@ -643,6 +652,60 @@ Test(conv_ops, batch_norm_running_statistics_and_eval) {
             for (int s = 0; s < S; s++) m += (double)x[0][(n * C + c) * S + s] / (N * S);
         cr_expect(fabs((double)rm[c] - m) <= 1e-6, "momentum 1: running_mean[%d] = %g, batch mean %g", c,
                   (double)rm[c], m);
+    }
+    eb_graph_free(g);
+}
+
+/* spatial_std_pool against a direct float64 computation on x[3,4,5,6] with planes of different offsets
+ * and scales (a large offset tests the two-pass variance), and against hand values:
+ *   plane {1, 2, 3, 4}: μ = 2.5, Σ(x − μ)² = 5, y = √(5/3);  ∂y/∂x_k = (x_k − μ)/(3y)
+ *   constant plane {7, 7, 7, 7}: y = 0, gradient 0 (the defined subgradient, no NaN). */
+Test(conv_ops, spatial_std_pool_matches_a_direct_unbiased_std) {
+    enum { N = 3, C = 4, H = 5, W = 6, M = H * W, SIZE = N * C * M };
+    float *x = malloc(sizeof(float) * SIZE);
+    eb_rng rng;
+    eb_rng_seed(&rng, 77);
+    eb_rng_fill_normal(&rng, x, SIZE, 0.0f, 1.0f);
+    for (int pl = 0; pl < N * C; pl++)
+        for (int k = 0; k < M; k++)
+            x[pl * M + k] = 1000.0f * (float)(pl % 3) + (0.5f + (float)pl) * x[pl * M + k];
+    eb_graph *g = eb_graph_new(0, NULL);
+    eb_tensor *tx = eb_tensor_input(g, x, 4, EB_SHAPE(N, C, H, W), true);
+    eb_tensor *y = eb_spatial_std_pool(g, tx);
+    cr_assert_eq(eb_graph_status(g), EB_OK, "%s", eb_graph_error(g));
+    char buf[64];
+    cr_expect_str_eq(eb_tensor_shape_str(y, buf, sizeof buf), "[3, 4]");
+    double worst = 0.0;
+    for (int pl = 0; pl < N * C; pl++) {
+        double mu = 0.0, ss = 0.0;
+        for (int k = 0; k < M; k++) mu += (double)x[pl * M + k];
+        mu /= M;
+        for (int k = 0; k < M; k++) ss += ((double)x[pl * M + k] - mu) * ((double)x[pl * M + k] - mu);
+        double want = sqrt(ss / (M - 1));
+        double rel = fabs((double)y->data[pl] - want) / want;
+        worst = fmax(worst, rel);
+        cr_expect(rel <= 1e-6, "plane %d: std %.9g, direct %.9g", pl, (double)y->data[pl], want);
+    }
+    cr_log_info("spatial_std_pool: max relative error vs direct float64 %.2e", worst);
+    eb_graph_free(g);
+    free(x);
+
+    float v[8] = {1, 2, 3, 4, 7, 7, 7, 7};
+    g = eb_graph_new(0, NULL);
+    tx = eb_tensor_input(g, v, 4, EB_SHAPE(1, 2, 2, 2), true);
+    y = eb_spatial_std_pool(g, tx);
+    cr_assert_eq(eb_graph_status(g), EB_OK, "%s", eb_graph_error(g));
+    const double s = sqrt(5.0 / 3.0);
+    cr_expect(fabs((double)y->data[0] - s) <= 1e-6, "std{1,2,3,4} = %.9g, expected %.9g", (double)y->data[0],
+              s);
+    cr_expect_eq(y->data[1], 0.0f, "std of a constant plane = %g", (double)y->data[1]);
+    cr_assert_eq(eb_graph_backward(g, y, (const float[]){2.0f, 5.0f}), EB_OK);
+    for (int k = 0; k < 4; k++) {
+        double want = 2.0 * ((double)v[k] - 2.5) / (3.0 * s);
+        cr_expect(fabs((double)tx->grad[k] - want) <= 1e-6, "grad[%d] = %.9g, expected %.9g", k,
+                  (double)tx->grad[k], want);
+        cr_expect_eq(tx->grad[4 + k], 0.0f, "constant plane: grad[%d] = %g, expected 0", 4 + k,
+                     (double)tx->grad[4 + k]);
     }
     eb_graph_free(g);
 }
@@ -839,6 +902,13 @@ Test(conv_ops_errors, pool_bad_parameters_and_rank) {
     eb_graph_reset(g);
     eb_global_avg_pool(g, eb_tensor_zeros(g, 3, EB_SHAPE(2, 3, 4)));
     expect_failed(g, EB_ERR_SHAPE, NEEDLES("global_avg_pool", "[2, 3, 4]"));
+    eb_graph_reset(g);
+    eb_spatial_std_pool(g, eb_tensor_zeros(g, 2, EB_SHAPE(2, 3)));
+    expect_failed(g, EB_ERR_SHAPE, NEEDLES("spatial_std_pool", "[2, 3]", "x[N,C,H,W]"));
+    eb_graph_reset(g);
+    /* one value per plane: the unbiased std would divide by H·W − 1 = 0 */
+    eb_spatial_std_pool(g, eb_tensor_zeros(g, 4, EB_SHAPE(2, 3, 1, 1)));
+    expect_failed(g, EB_ERR_SHAPE, NEEDLES("spatial_std_pool", "[2, 3, 1, 1]", "H·W >= 2"));
     eb_graph_free(g);
 }
 
@@ -850,7 +920,8 @@ Test(conv_ops_errors, failed_graph_passes_poison_through) {
     eb_tensor *x = eb_tensor_zeros(g, 4, EB_SHAPE(2, 2, 4, 4));
     eb_pool2d_params p = eb_pool2d_params_square(2, 2, 0);
     eb_tensor *outs[] = {eb_conv2d(g, x, x, NULL, NULL), eb_batch_norm(g, x, NULL, NULL, rm, rv, NULL),
-                         eb_max_pool2d(g, x, &p), eb_avg_pool2d(g, x, &p), eb_global_avg_pool(g, x)};
+                         eb_max_pool2d(g, x, &p),        eb_avg_pool2d(g, x, &p),
+                         eb_global_avg_pool(g, x),       eb_spatial_std_pool(g, x)};
     for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) cr_expect_eq(outs[i], outs[0], "op %zu", i);
     cr_expect_eq(outs[0]->size, 1);
     cr_expect_str_eq(eb_graph_error(g), "earlier failure");

@@ -11,7 +11,7 @@
  *     |analytic − numeric| > atol + rtol · max(|analytic|, |numeric|).
  * Kinks (relu, leaky_relu, abs, clamp, elu with α ≠ 1, max ties, max_pool2d window ties, l2_normalize
  * at ‖x‖ = eps) are kept at least 10·h away from every input; log/sqrt/div denominators stay positive
- * and away from 0; batch_norm's batch variances stay away from 0.
+ * and away from 0; batch_norm's batch variances and spatial_std_pool's plane variances stay away from 0.
  *
  * Coverage: every check marks the op of the node it differentiated (out->op) in gc_covered; the
  * test gradcheck.every_op_has_a_gradient_check runs all checks in one process (Criterion forks
@@ -279,6 +279,25 @@ static int fix_bn_variance(gc_case *c, eb_rng *rng) {
         if (sq / (double)(n * s) < 0.5) {
             for (int64_t i = 0; i < n; i++)
                 for (int64_t j = 0; j < s; j++) a->data[(i * ch + k) * s + j] = gc_uniform(rng, a);
+            touched++;
+        }
+    }
+    return touched;
+}
+
+/* spatial_std_pool: y = ‖x − μ‖/√(M − 1) per (n, c) plane has its kink (a cone's apex) at a constant
+ * plane and |f'''/f'| ~ 1/y²; every plane is redrawn until its unbiased variance is ≥ 0.5. */
+static int fix_std_planes(gc_case *c, eb_rng *rng) {
+    gc_arg *a = &c->arg[0];
+    int64_t m = a->shape[2] * a->shape[3], planes = a->size / m;
+    int touched = 0;
+    for (int64_t pl = 0; pl < planes; pl++) {
+        float *p = a->data + pl * m;
+        double mean = 0.0, sq = 0.0;
+        for (int64_t k = 0; k < m; k++) mean += (double)p[k] / (double)m;
+        for (int64_t k = 0; k < m; k++) sq += ((double)p[k] - mean) * ((double)p[k] - mean);
+        if (sq / (double)(m - 1) < 0.5) {
+            for (int64_t k = 0; k < m; k++) p[k] = gc_uniform(rng, a);
             touched++;
         }
     }
@@ -613,6 +632,10 @@ static eb_tensor *b_avg_pool2d(eb_graph *g, eb_tensor *const *in, const gc_case 
 static eb_tensor *b_global_avg_pool(eb_graph *g, eb_tensor *const *in, const gc_case *c) {
     (void)c;
     return eb_global_avg_pool(g, in[0]);
+}
+static eb_tensor *b_spatial_std_pool(eb_graph *g, eb_tensor *const *in, const gc_case *c) {
+    (void)c;
+    return eb_spatial_std_pool(g, in[0]);
 }
 
 /* ---- per-op checks ------------------------------------------------------------------------------ */
@@ -1191,6 +1214,25 @@ static void check_global_avg_pool(void) {
     gc_report("global_avg_pool", worst, (int)(sizeof shapes / sizeof shapes[0]));
 }
 
+/* M = H·W from 2 (y = |x₁ − x₂|/√2, the smallest plane) to 20. Smooth away from constant planes
+ * (fix_std_planes): truncation h²/6 · |f'''/f'| ≲ 1.7e-5 · 3/y² ≤ 1e-4 for y² ≥ 0.5. */
+static void check_spatial_std_pool(void) {
+    eb_rng rng;
+    eb_rng_seed(&rng, 706);
+    static const int64_t shapes[][4] = {{2, 3, 4, 5}, {3, 2, 1, 2}, {1, 4, 3, 1}, {2, 2, 3, 3}};
+    double worst = 0.0;
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        char s[64];
+        gc_case c;
+        gc_init(&c, GC_TOL_SMOOTH, "spatial_std_pool %s", shape_name(4, shapes[k], s, sizeof s));
+        gc_add(&c, GC_INPUT, 4, shapes[k], -2.0f, 2.0f);
+        c.fix = fix_std_planes;
+        c.build = b_spatial_std_pool;
+        worst = fmax(worst, gc_check(&c, &rng));
+    }
+    gc_report("spatial_std_pool", worst, (int)(sizeof shapes / sizeof shapes[0]));
+}
+
 /* ---- composed losses ------------------------------------------------------------------------------ */
 
 enum { MLP_N = 5, MLP_D = 4, MLP_H = 6, MLP_C = 3, EN_IN = 4, EN_OUT = 4, EN_N = EN_IN + EN_OUT };
@@ -1454,6 +1496,7 @@ static const struct {
     {"max_pool2d", check_max_pool2d},
     {"avg_pool2d", check_avg_pool2d},
     {"global_avg_pool", check_global_avg_pool},
+    {"spatial_std_pool", check_spatial_std_pool},
     {"reuse", check_reuse},
     {"mlp_cross_entropy", check_mlp_cross_entropy},
     {"energy_loss", check_energy_loss},
@@ -1500,6 +1543,7 @@ GC_TEST(batch_norm)
 GC_TEST(max_pool2d)
 GC_TEST(avg_pool2d)
 GC_TEST(global_avg_pool)
+GC_TEST(spatial_std_pool)
 GC_TEST(reuse)
 GC_TEST(mlp_cross_entropy)
 GC_TEST(energy_loss)

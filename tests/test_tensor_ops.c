@@ -204,7 +204,7 @@ Test(tensor_ops, forward_and_gradients_match_pytorch) {
  * each of them has cases there. */
 static bool in_conv_fixture(int op) {
     return op == EB_OP_CONV2D || op == EB_OP_BATCH_NORM || op == EB_OP_MAX_POOL2D || op == EB_OP_AVG_POOL2D ||
-           op == EB_OP_GLOBAL_AVG_POOL;
+           op == EB_OP_GLOBAL_AVG_POOL || op == EB_OP_SPATIAL_STD_POOL;
 }
 
 /* Every op with a PyTorch equivalent is compared (all but LEAF and DROPOUT, whose mask has none). */

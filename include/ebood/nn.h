@@ -94,15 +94,18 @@ typedef enum eb_model_kind {
     EB_MODEL_RESNET,      /* ResNet-18/34, CIFAR variant: 3×3 stem, no max-pool (OpenOOD's resnet18_32x32) */
     EB_MODEL_WRN,         /* WideResNet-depth-widen (Zagoruyko & Komodakis; the energy paper's wrn.py) */
     EB_MODEL_RADIAL_FLOW, /* eb_radial_flow_config: radial normalizing flow (src/nn/radial_flow.c) */
+    EB_MODEL_WRN_EBM,     /* the EBM paper's WRN (no BN, LeakyReLU(0.2), biases; src/nn/wrn_ebm.c) */
 } eb_model_kind;
 
 /* Image classifiers take rows of x[N, C·H·W] (NCHW images flattened) and view them as [N, C, H, W]. */
 typedef struct eb_image_config {
     int64_t channels, height, width;
     int64_t num_classes;
-    int depth;     /* resnet: 18 or 34; wrn: 6k + 4 (10, 16, 28, 40, …) */
-    int widen;     /* wrn: widening factor k (2) */
-    float dropout; /* wrn: dropout between the convolutions of a block (0) */
+    int depth;        /* resnet: 18 or 34; wrn, wrn_ebm: 6k + 4 (10, 16, 28, 40, …) */
+    int widen;        /* wrn, wrn_ebm: widening factor k (2) */
+    float dropout;    /* wrn, wrn_ebm: dropout between the convolutions of a block (0) */
+    float bottleneck; /* wrn_ebm: 1×1 bottleneck to this fraction of the channels after each group, in
+                       * (0, 1]; 0 = none (002_… Table 7: 0.05, 0.1, 0.2) */
 } eb_image_config;
 EB_API eb_image_config eb_image_default_config(eb_model_kind kind, int64_t channels, int64_t height,
                                                int64_t width, int64_t num_classes);
@@ -119,9 +122,22 @@ typedef struct eb_radial_flow_config {
 EB_API eb_radial_flow_config eb_radial_flow_default_config(int64_t dim); /* 20 layers */
 EB_API eb_status eb_radial_flow_config_check(const eb_radial_flow_config *c, eb_error *err);
 
-/* "mlp", "small_cnn", "resnet", "wrn", "radial_flow" */
+/* "mlp", "small_cnn", "resnet", "wrn", "radial_flow", "wrn_ebm" */
 EB_API const char *eb_model_kind_name(eb_model_kind kind);
 EB_API eb_status eb_model_kind_parse(const char *name, eb_model_kind *out, eb_error *err);
+/* true for the image architectures (eb_image_config): small_cnn, resnet, wrn, wrn_ebm */
+EB_API bool eb_model_kind_is_image(eb_model_kind kind);
+
+/* What an image model's `features` are (eb_model_forward, eb_model_predict). Both pool the same final
+ * feature map h[N, C, H, W] (small_cnn: after the last max-pool; resnet: the last block's output; wrn:
+ * after the final bn – relu; wrn_ebm: after the final lrelu), per (n, c) over its M = H·W positions:
+ *   MEAN: (1/M) Σ_k h_k, the input of the final linear layer (small_cnn: the flattened map instead);
+ *   STD:  √(Σ_k (h_k − μ)² / (M − 1)), the unbiased std (eb_spatial_std_pool; HEAT's "GMM-std").
+ * The logits always come from the default path, whatever the setting. */
+typedef enum eb_feature_pool {
+    EB_FEATURE_POOL_MEAN, /* default */
+    EB_FEATURE_POOL_STD,
+} eb_feature_pool;
 
 /* A classifier with logits and penultimate features. Owns its parameters (trained) and buffers (not
  * trained: BatchNorm running statistics), both flat. Not thread-safe. */
@@ -129,10 +145,11 @@ typedef struct eb_model {
     eb_model_kind kind;
     eb_params params;
     eb_params buffers;
-    eb_mlp_config mlp;          /* kind == EB_MODEL_MLP */
-    eb_image_config image;      /* the image kinds */
-    eb_radial_flow_config flow; /* kind == EB_MODEL_RADIAL_FLOW */
-    void *layers;               /* the architecture's layer table (internal) */
+    eb_mlp_config mlp;            /* kind == EB_MODEL_MLP */
+    eb_image_config image;        /* the image kinds */
+    eb_radial_flow_config flow;   /* kind == EB_MODEL_RADIAL_FLOW */
+    void *layers;                 /* the architecture's layer table (internal) */
+    eb_feature_pool feature_pool; /* runtime setting, not saved: EB_FEATURE_POOL_MEAN after new/load */
 } eb_model;
 
 /* A new MLP, initialised as PyTorch would (eb_linear_init, layer by layer, from init_rng). */
@@ -149,13 +166,20 @@ EB_API eb_status eb_radial_flow_new(const eb_radial_flow_config *c, eb_rng *init
 EB_API void eb_model_free(eb_model *m);
 EB_API int64_t eb_model_in_dim(const eb_model *m);
 EB_API int64_t eb_model_out_dim(const eb_model *m);
+/* The width of `features`: with EB_FEATURE_POOL_STD the final map's channel count C (small_cnn: 128,
+ * resnet: 512, wrn and wrn_ebm: 64·widen); otherwise the penultimate layer's width. */
 EB_API int64_t eb_model_feature_dim(const eb_model *m);
+/* Chooses what the image models' `features` are (eb_feature_pool); logits are unaffected. MEAN (the
+ * default) is accepted for every model; STD needs an image model (eb_model_kind_is_image; EB_ERR_ARG
+ * for the others: an MLP or a radial flow has no spatial map) and a map of H·W ≥ 2 at forward time
+ * (else the graph fails with EB_ERR_SHAPE). EB_ERR_ARG for an unknown value. Not saved in checkpoints. */
+EB_API eb_status eb_model_set_feature_pool(eb_model *m, eb_feature_pool p, eb_error *err);
 
 /* Forward pass of x[N, in_dim] → logits [N, out_dim]. If features != NULL it receives the
  * penultimate activations [N, feature_dim] (MLP: after the last hidden activation, before dropout;
- * CNNs: the input of the final linear layer). train enables dropout (rng required then) and
- * BatchNorm's batch statistics (updating the running statistics in m->buffers). Errors are recorded
- * on g (sticky). */
+ * CNNs: the input of the final linear layer, or the pooling m->feature_pool chooses). train enables dropout
+ * (rng required then) and BatchNorm's batch statistics (updating the running statistics in m->buffers).
+ * Errors are recorded on g (sticky). */
 EB_API eb_tensor *eb_model_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train, eb_rng *rng,
                                    eb_tensor **features);
 

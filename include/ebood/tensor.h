@@ -62,7 +62,8 @@ extern "C" {
     X(BATCH_NORM, batch_norm, 3)                                                                             \
     X(MAX_POOL2D, max_pool2d, 1)                                                                             \
     X(AVG_POOL2D, avg_pool2d, 1)                                                                             \
-    X(GLOBAL_AVG_POOL, global_avg_pool, 1)
+    X(GLOBAL_AVG_POOL, global_avg_pool, 1)                                                                   \
+    X(SPATIAL_STD_POOL, spatial_std_pool, 1)
 
 typedef enum eb_op {
 #define EB_OP_ENUM(NAME, name, arity) EB_OP_##NAME,
@@ -262,6 +263,12 @@ EB_API eb_tensor *eb_max_pool2d(eb_graph *g, eb_tensor *x, const eb_pool2d_param
 EB_API eb_tensor *eb_avg_pool2d(eb_graph *g, eb_tensor *x, const eb_pool2d_params *p);
 /* Mean over the spatial dimensions: x[N,C,H,W] → [N,C] (EB_ERR_SHAPE unless x is 4-D with H·W ≥ 1). */
 EB_API eb_tensor *eb_global_avg_pool(eb_graph *g, eb_tensor *x);
+/* Unbiased standard deviation over the spatial dimensions: x[N,C,H,W] → y[N,C] with M = H·W,
+ *   μ = (1/M) Σ_k x_k,  y = √( Σ_k (x_k − μ)² / (M − 1) )   (torch.std(x, dim=(2, 3)), Bessel's divisor)
+ * over the M values x_k of each (n, c) plane; the pooling of HEAT's "GMM-std" features. Its gradient is
+ * ∂y/∂x_k = (x_k − μ) / ((M − 1)·y), and 0 on a constant plane (y = 0, where y is not differentiable).
+ * Errors (sticky): EB_ERR_SHAPE unless x is 4-D with H·W ≥ 2. */
+EB_API eb_tensor *eb_spatial_std_pool(eb_graph *g, eb_tensor *x);
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,7 @@ void cli_eval_images_free(cli_eval_images *e) {
 
 /* "3x32x32" for a model's input (image models), else "N features". */
 static void model_input_text(const eb_model *m, char *buf, size_t size) {
-    if (m->kind == EB_MODEL_SMALL_CNN || m->kind == EB_MODEL_RESNET || m->kind == EB_MODEL_WRN)
+    if (eb_model_kind_is_image(m->kind))
         snprintf(buf, size, "%lldx%lldx%lld", (long long)m->image.channels, (long long)m->image.height,
                  (long long)m->image.width);
     else
@@ -40,7 +40,7 @@ static void model_input_text(const eb_model *m, char *buf, size_t size) {
  * the same c, h, w). */
 static eb_status check_shape(const eb_model *m, const char *model_path, const eb_image_set *s,
                              const char *what, eb_error *err) {
-    bool image_model = m->kind == EB_MODEL_SMALL_CNN || m->kind == EB_MODEL_RESNET || m->kind == EB_MODEL_WRN;
+    bool image_model = eb_model_kind_is_image(m->kind);
     bool ok =
         eb_image_set_image_size(s) == eb_model_in_dim(m) &&
         (!image_model || (m->image.channels == s->c && m->image.height == s->h && m->image.width == s->w));

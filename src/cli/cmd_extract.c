@@ -1,5 +1,6 @@
 /* ebood extract: logits, penultimate features and labels of a dataset as .npy files, for detectors
- * (`ebood fit`) or any other tool. */
+ * (`ebood fit`) or any other tool. `--pool std` makes an image model's features the unbiased spatial
+ * std of its final map (eb_model_set_feature_pool; HEAT's "GMM-std" features). */
 #include "cli/cli_impl.h"
 
 #include <stdio.h>
@@ -7,12 +8,12 @@
 #include <string.h>
 
 static const char *const usage = "--model CKPT [--data NAME|FILE] [--split test] [--logits F] [--features F] "
-                                 "[--labels F]";
+                                 "[--labels F] [--pool mean|std]";
 
 int cmd_extract(int argc, char **argv) {
     const char *cmd = "extract";
     const char *model_path = NULL, *data = NULL, *split = "test", *logits_path = NULL, *features_path = NULL,
-               *labels_path = NULL;
+               *labels_path = NULL, *pool = NULL;
     int64_t split_seed = -1, batch = 256;
     cli_flag flags[] = {
         {"model", 0, CLI_FLAG_STRING, &model_path, 0, 0, "CKPT", "checkpoint written by ebood train", false},
@@ -29,6 +30,9 @@ int cmd_extract(int argc, char **argv) {
          "write penultimate features [n, d] as float32 .npy", false},
         {"labels", 0, CLI_FLAG_STRING, &labels_path, 0, 0, "FILE",
          "write labels [n] as int32 .npy (labelled data only)", false},
+        {"pool", 0, CLI_FLAG_STRING, &pool, 0, 0, "mean|std",
+         "image models: features = the final map's spatial mean (default) or unbiased std per channel",
+         false},
     };
     int n_flags = (int)(sizeof flags / sizeof flags[0]), n_pos;
     const char *pos[1];
@@ -40,10 +44,29 @@ int cmd_extract(int argc, char **argv) {
                             : "nothing to write: give --logits, --features and/or --labels");
         return CLI_USAGE;
     }
+    eb_feature_pool feature_pool = EB_FEATURE_POOL_MEAN;
+    if (pool && strcmp(pool, "mean") != 0) {
+        if (strcmp(pool, "std") != 0) {
+            fprintf(stderr, "ebood extract: --pool: expected mean or std, got '%s'\n", pool);
+            return CLI_USAGE;
+        }
+        feature_pool = EB_FEATURE_POOL_STD;
+    }
     eb_error err = {0};
     eb_model *model = NULL;
     eb_safetensors *file = NULL;
     if (eb_model_load_with_file(model_path, NULL, &model, &file, &err)) return cli_fail(cmd, &err);
+    /* --pool (either value) is for the models whose features pool a spatial map: those that accept std */
+    if (pool && (eb_model_set_feature_pool(model, EB_FEATURE_POOL_STD, &err) ||
+                 eb_model_set_feature_pool(model, feature_pool, &err))) {
+        fprintf(stderr,
+                "ebood extract: --pool: %s is a '%s' model, which has no spatial feature map to pool "
+                "(image models have)\n",
+                model_path, eb_model_kind_name(model->kind));
+        eb_safetensors_free(file);
+        eb_model_free(model);
+        return CLI_USAGE;
+    }
     if (!data) data = eb_safetensors_meta(file, "ebood.data");
     if (split_seed < 0) {
         const char *s = eb_safetensors_meta(file, "ebood.split_seed");

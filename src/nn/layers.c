@@ -91,6 +91,16 @@ void eb__init_conv_kaiming_out(eb_model *m, int layer, eb_rng *rng) {
         for (int64_t i = 0; i < m->params.info[l->b].size; i++) param_data(m, l->b)[i] = 0.0f;
 }
 
+void eb__init_conv_xavier(eb_model *m, int layer, float gain, eb_rng *rng) {
+    const eb__conv *l = &layer_at(m, layer)->u.conv;
+    const eb_param_info *w = &m->params.info[l->w];
+    int64_t kk = w->shape[2] * w->shape[3];
+    float bound = gain * sqrtf(6.0f / (float)((w->shape[0] + w->shape[1]) * kk));
+    eb_rng_fill_uniform(rng, param_data(m, l->w), w->size, -bound, bound);
+    if (l->b >= 0)
+        for (int64_t i = 0; i < m->params.info[l->b].size; i++) param_data(m, l->b)[i] = 0.0f;
+}
+
 void eb__init_bn(eb_model *m, int layer) {
     const eb__bn *l = &layer_at(m, layer)->u.bn;
     int64_t c = m->params.info[l->gamma].size;
@@ -134,4 +144,8 @@ eb_tensor *eb__image_input(eb_model *m, eb_graph *g, eb_tensor *x) {
         return x;
     }
     return eb_reshape(g, x, 4, EB_SHAPE(x->shape[0], c->channels, c->height, c->width));
+}
+
+eb_tensor *eb__image_features(const eb_model *m, eb_graph *g, eb_tensor *map, eb_tensor *pooled) {
+    return m->feature_pool == EB_FEATURE_POOL_STD ? eb_spatial_std_pool(g, map) : pooled;
 }

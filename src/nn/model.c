@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const eb__model_arch *const archs[] = {&eb__arch_mlp, &eb__arch_small_cnn, &eb__arch_resnet,
-                                              &eb__arch_wrn, &eb__arch_radial_flow};
+static const eb__model_arch *const archs[] = {&eb__arch_mlp, &eb__arch_small_cnn,   &eb__arch_resnet,
+                                              &eb__arch_wrn, &eb__arch_radial_flow, &eb__arch_wrn_ebm};
 
 #define N_ARCHS (int)(sizeof archs / sizeof archs[0])
 
@@ -21,14 +21,19 @@ const char *eb_model_kind_name(eb_model_kind kind) {
     return (unsigned)kind < N_ARCHS ? archs[kind]->name : "?";
 }
 
+bool eb_model_kind_is_image(eb_model_kind kind) {
+    return kind == EB_MODEL_SMALL_CNN || kind == EB_MODEL_RESNET || kind == EB_MODEL_WRN ||
+           kind == EB_MODEL_WRN_EBM;
+}
+
 eb_status eb_model_kind_parse(const char *name, eb_model_kind *out, eb_error *err) {
     for (int i = 0; i < N_ARCHS; i++)
         if (strcmp(name, archs[i]->name) == 0) {
             *out = archs[i]->kind;
             return EB_OK;
         }
-    return eb_error_set(err, EB_ERR_ARG, "unknown model '%s' (mlp, small_cnn, resnet, wrn, radial_flow)",
-                        name);
+    return eb_error_set(err, EB_ERR_ARG,
+                        "unknown model '%s' (mlp, small_cnn, resnet, wrn, radial_flow, wrn_ebm)", name);
 }
 
 eb_model *eb__model_alloc(eb_model_kind kind, const eb_allocator *a, eb_error *err) {
@@ -74,6 +79,19 @@ int64_t eb_model_out_dim(const eb_model *m) {
 }
 int64_t eb_model_feature_dim(const eb_model *m) { return eb__model_arch_of(m->kind)->feature_dim(m); }
 
+eb_status eb_model_set_feature_pool(eb_model *m, eb_feature_pool p, eb_error *err) {
+    if (p != EB_FEATURE_POOL_MEAN && p != EB_FEATURE_POOL_STD)
+        return eb_error_set(err, EB_ERR_ARG, "feature pooling: unknown value %d (mean or std)", (int)p);
+    /* the architectures whose forward pools through eb__image_features */
+    if (p == EB_FEATURE_POOL_STD && !eb_model_kind_is_image(m->kind))
+        return eb_error_set(err, EB_ERR_ARG,
+                            "feature pooling 'std' needs an image model with a spatial feature map "
+                            "(small_cnn, resnet, wrn, wrn_ebm); this model is '%s'",
+                            eb_model_kind_name(m->kind));
+    m->feature_pool = p;
+    return EB_OK;
+}
+
 eb_tensor *eb_model_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train, eb_rng *rng,
                             eb_tensor **features) {
     return eb__model_arch_of(m->kind)->forward(m, g, x, train, rng, features);
@@ -81,10 +99,10 @@ eb_tensor *eb_model_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train, 
 
 eb_image_config eb_image_default_config(eb_model_kind kind, int64_t channels, int64_t height, int64_t width,
                                         int64_t num_classes) {
-    eb_image_config c = {channels, height, width, num_classes, 0, 0, 0.0f};
+    eb_image_config c = {channels, height, width, num_classes, 0, 0, 0.0f, 0.0f};
     if (kind == EB_MODEL_RESNET) c.depth = 18;
-    if (kind == EB_MODEL_WRN) {
-        c.depth = 40;
+    if (kind == EB_MODEL_WRN || kind == EB_MODEL_WRN_EBM) {
+        c.depth = kind == EB_MODEL_WRN ? 40 : 10; /* the energy paper's WRN-40-2; the EBM paper's WRN-10-2 */
         c.widen = 2;
     }
     return c;
@@ -92,7 +110,7 @@ eb_image_config eb_image_default_config(eb_model_kind kind, int64_t channels, in
 
 eb_status eb_image_config_check(eb_model_kind kind, const eb_image_config *c, eb_error *err) {
     const char *name = eb_model_kind_name(kind);
-    if (kind == EB_MODEL_MLP || kind == EB_MODEL_RADIAL_FLOW || (unsigned)kind >= N_ARCHS)
+    if (!eb_model_kind_is_image(kind))
         return eb_error_set(err, EB_ERR_ARG, "image model: '%s' is not an image architecture", name);
     if (c->channels < 1 || c->channels > 4096 || c->height < 4 || c->width < 4 || c->height > 4096 ||
         c->width > 4096 || c->num_classes < 1 || c->num_classes > 100000)
@@ -101,9 +119,14 @@ eb_status eb_image_config_check(eb_model_kind kind, const eb_image_config *c, eb
                             (long long)c->num_classes);
     if (kind == EB_MODEL_RESNET && c->depth != 18 && c->depth != 34)
         return eb_error_set(err, EB_ERR_ARG, "resnet: depth must be 18 or 34, got %d", c->depth);
-    if (kind == EB_MODEL_WRN && (c->depth < 10 || (c->depth - 4) % 6 != 0 || c->widen < 1 || c->widen > 16))
-        return eb_error_set(err, EB_ERR_ARG, "wrn: depth must be 6k+4 ≥ 10 and widen in [1, 16] (got %d, %d)",
-                            c->depth, c->widen);
+    if ((kind == EB_MODEL_WRN || kind == EB_MODEL_WRN_EBM) &&
+        (c->depth < 10 || (c->depth - 4) % 6 != 0 || c->widen < 1 || c->widen > 16))
+        return eb_error_set(err, EB_ERR_ARG, "%s: depth must be 6k+4 ≥ 10 and widen in [1, 16] (got %d, %d)",
+                            name, c->depth, c->widen);
+    if (!(c->bottleneck >= 0.0f && c->bottleneck <= 1.0f) ||
+        (c->bottleneck > 0.0f && kind != EB_MODEL_WRN_EBM))
+        return eb_error_set(err, EB_ERR_ARG, "%s: bottleneck %g (only wrn_ebm has one, in (0, 1])", name,
+                            (double)c->bottleneck);
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
         return eb_error_set(err, EB_ERR_ARG, "%s: dropout %g outside [0, 1)", name, (double)c->dropout);
     return EB_OK;
@@ -173,6 +196,7 @@ char *eb_model_config_json(const eb_model *m) {
         cJSON_AddNumberToObject(o, "depth", c->depth);
         cJSON_AddNumberToObject(o, "widen", c->widen);
         cJSON_AddNumberToObject(o, "dropout", (double)c->dropout);
+        if (m->kind == EB_MODEL_WRN_EBM) cJSON_AddNumberToObject(o, "bottleneck", (double)c->bottleneck);
     }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -247,8 +271,8 @@ static eb_status mlp_config_from_json(const char *path, const char *json, eb_mlp
 
 static eb_status image_config_from_json(const char *path, eb_model_kind kind, const char *json,
                                         eb_image_config *c, eb_error *err) {
-    static const char *const keys[] = {"channels", "height", "width",   "num_classes",
-                                       "depth",    "widen",  "dropout", NULL};
+    static const char *const keys[] = {"channels", "height",  "width",      "num_classes", "depth",
+                                       "widen",    "dropout", "bottleneck", NULL};
     memset(c, 0, sizeof *c);
     cJSON *o = cJSON_Parse(json);
     const char *extra = cJSON_IsObject(o) ? unknown_key(o, keys) : NULL;
@@ -270,7 +294,9 @@ static eb_status image_config_from_json(const char *path, eb_model_kind kind, co
         c->depth = (int)depth;
         c->widen = (int)widen;
         c->dropout = (float)dropout->valuedouble;
-        if (eb_image_config_check(kind, c, NULL))
+        const cJSON *bottleneck = cJSON_GetObjectItemCaseSensitive(o, "bottleneck"); /* wrn_ebm only */
+        if (cJSON_IsNumber(bottleneck)) c->bottleneck = (float)bottleneck->valuedouble;
+        if ((bottleneck && !cJSON_IsNumber(bottleneck)) || eb_image_config_check(kind, c, NULL))
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.config out of range", path);
     }
     cJSON_Delete(o);

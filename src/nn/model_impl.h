@@ -20,7 +20,7 @@ typedef struct eb__model_arch {
 } eb__model_arch;
 
 extern const eb__model_arch eb__arch_mlp, eb__arch_small_cnn, eb__arch_resnet, eb__arch_wrn,
-    eb__arch_radial_flow;
+    eb__arch_radial_flow, eb__arch_wrn_ebm;
 
 /* ---- layers: views into the model's flat buffers ------------------------------------------------- */
 typedef struct eb__linear {
@@ -62,6 +62,8 @@ int eb__add_bn(eb_model *m, const char *name, int64_t channels, eb_error *err);
 void eb__init_linear_default(eb_model *m, int layer, eb_rng *rng);   /* torch.nn.Linear */
 void eb__init_conv_default(eb_model *m, int layer, eb_rng *rng);     /* torch.nn.Conv2d: U(±1/√fan_in) */
 void eb__init_conv_kaiming_out(eb_model *m, int layer, eb_rng *rng); /* N(0, 2/(k·k·out)) (WRN code) */
+/* torch.nn.init.xavier_uniform_(w, gain): U(±gain·√(6/(fan_in + fan_out))), fan = channels·k·k; bias 0. */
+void eb__init_conv_xavier(eb_model *m, int layer, float gain, eb_rng *rng);
 void eb__init_bn(eb_model *m, int layer); /* γ = 1, β = 0, running mean 0, running var 1 */
 
 /* Forward helpers. */
@@ -70,6 +72,10 @@ eb_tensor *eb__conv_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer);
 eb_tensor *eb__bn_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer, bool train);
 /* x[N, in_dim] → [N, C, H, W] of the image config (records a shape error on g otherwise). */
 eb_tensor *eb__image_input(eb_model *m, eb_graph *g, eb_tensor *x);
+/* The `features` of an image model (eb_feature_pool) from its final map h[N, C, H, W] and its default
+ * features `pooled` (the fc input: the mean-pooled [N, C] or the flattened map): `pooled` for
+ * EB_FEATURE_POOL_MEAN, the unbiased spatial std of h [N, C] for EB_FEATURE_POOL_STD. */
+eb_tensor *eb__image_features(const eb_model *m, eb_graph *g, eb_tensor *map, eb_tensor *pooled);
 
 /* A zeroed model with the allocator set; NULL (and err filled) on OOM. */
 eb_model *eb__model_alloc(eb_model_kind kind, const eb_allocator *a, eb_error *err);

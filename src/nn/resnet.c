@@ -1,7 +1,8 @@
 /* ResNet-18/34, CIFAR variant (OpenOOD's resnet18_32x32, used by 000_…, 001_…, 004_…): a 3×3 stem
  * conv (64 channels, stride 1) with BatchNorm and ReLU, no max-pool; four stages of BasicBlocks
  * (64, 128, 256, 512 channels; strides 1, 2, 2, 2; [2,2,2,2] blocks for depth 18, [3,4,6,3] for 34);
- * global average pool → 512-d penultimate features → fc. A BasicBlock is
+ * global average pool → 512-d penultimate features → fc (m->feature_pool STD: features = the spatial std
+ * of the last block's map, 512-d). A BasicBlock is
  *   y = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)),
  * shortcut = conv1×1(stride) + bn when the stride or the width changes, else identity.
  * Names as OpenOOD's state_dict ("layer2.0.shortcut.0.weight"). PyTorch default initialisation. */
@@ -96,8 +97,9 @@ static eb_tensor *resnet_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool tr
         h = eb_relu(g, eb_add(g, y, skip));
         w.in = w.out;
     }
-    h = eb_global_avg_pool(g, h);
-    if (features) *features = h;
+    eb_tensor *map = h;
+    h = eb_global_avg_pool(g, map);
+    if (features) *features = eb__image_features(m, g, map, h);
     return eb__linear_forward(m, g, h, l);
 }
 

@@ -2,7 +2,8 @@
  *   conv1 3×3 C→32 – bn1 – relu – conv2 3×3 32→64 – bn2 – relu – maxpool 2
  *   – conv3 3×3 64→128 – bn3 – relu – maxpool 2 – flatten – fc (128·H/4·W/4 → classes)
  * (≈ 58 MFLOP per 1×28×28 sample). Convolutions have no bias (BatchNorm follows). The penultimate
- * features are the flattened 128·H/4·W/4 activations. PyTorch default initialisation. */
+ * features are the flattened 128·H/4·W/4 activations (m->feature_pool STD: the 128 channels' spatial
+ * std of that map). PyTorch default initialisation. */
 #include "nn/model_impl.h"
 
 enum { CONV1, BN1, CONV2, BN2, CONV3, BN3, FC };
@@ -41,10 +42,16 @@ static eb_tensor *small_cnn_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool
         h = eb_relu(g, eb__bn_forward(m, g, eb__conv_forward(m, g, h, l), l + 1, train));
         if (l != CONV1) h = eb_max_pool2d(g, h, &pool);
     }
-    h = eb_reshape(g, h, 2, EB_SHAPE(h->shape[0], flat_dim(m)));
-    if (features) *features = h;
+    eb_tensor *map = h;
+    h = eb_reshape(g, map, 2, EB_SHAPE(map->shape[0], flat_dim(m)));
+    if (features) *features = eb__image_features(m, g, map, h);
     return eb__linear_forward(m, g, h, FC);
 }
 
+/* The flattened map, or its 128 channels' spatial std (EB_FEATURE_POOL_STD). */
+static int64_t small_cnn_feature_dim(const eb_model *m) {
+    return m->feature_pool == EB_FEATURE_POOL_STD ? 128 : flat_dim(m);
+}
+
 const eb__model_arch eb__arch_small_cnn = {"small_cnn",    EB_MODEL_SMALL_CNN, small_cnn_build,
-                                           small_cnn_init, small_cnn_forward,  flat_dim};
+                                           small_cnn_init, small_cnn_forward,  small_cnn_feature_dim};

@@ -1,6 +1,7 @@
 /* WideResNet-d-k (Zagoruyko & Komodakis), as the energy paper's code defines it (wrn.py; specs §1):
  * conv1 3×3 → 16 channels; three groups of n = (d − 4)/6 pre-activation blocks with 16k, 32k, 64k
- * channels and strides 1, 2, 2; then bn – relu – global average pool → 64k-d features → fc.
+ * channels and strides 1, 2, 2; then bn – relu – global average pool → 64k-d features → fc
+ * (m->feature_pool STD: features = the spatial std of the bn – relu map instead, still 64k-d).
  * A block:  a = relu(bn1(x));  y = conv2(dropout(relu(bn2(conv1(a)))));
  *           out = y + (x if the width is unchanged else convShortcut(a)).
  * Names as wrn.py's state_dict ("block2.layer.0.convShortcut.weight"). Initialisation as wrn.py:
@@ -75,8 +76,9 @@ static eb_tensor *wrn_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train
             h = eb_add(g, y, skip);
             in = out;
         }
-    h = eb_global_avg_pool(g, eb_relu(g, eb__bn_forward(m, g, h, l++, train)));
-    if (features) *features = h;
+    eb_tensor *map = eb_relu(g, eb__bn_forward(m, g, h, l++, train));
+    h = eb_global_avg_pool(g, map);
+    if (features) *features = eb__image_features(m, g, map, h);
     return eb__linear_forward(m, g, h, l);
 }
 

@@ -1,5 +1,6 @@
 /* Pooling over the spatial dimensions of x[N,C,H,W]: max and average windows (F.max_pool2d,
- * F.avg_pool2d with floor mode and count_include_pad=True) and the global average (→ [N,C]).
+ * F.avg_pool2d with floor mode and count_include_pad=True), the global average and the global unbiased
+ * standard deviation (→ [N,C]).
  * Window (i, j) covers rows i·sh − ph .. i·sh − ph + kh − 1 and columns likewise; the part outside
  * the image is padding (−∞ for max, 0 for average). Every (n, c) plane is independent: OpenMP runs
  * over planes. */
@@ -215,5 +216,67 @@ void eb__backward_global_avg_pool(eb_tensor *out) {
     for (int64_t pl = 0; pl < out->size; pl++) {
         float g = out->grad[pl] * inv;
         for (int64_t k = 0; k < hw; k++) gx[pl * hw + k] += g;
+    }
+}
+
+eb_tensor *eb_spatial_std_pool(eb_graph *g, eb_tensor *x) {
+    if (!eb__inputs_ok(g, "spatial_std_pool", x, NULL)) return eb__poison(g);
+    if (x->ndim != 4 || x->shape[2] * x->shape[3] < 2) {
+        eb__fail_shapes(g, "spatial_std_pool", x, NULL,
+                        "expected x[N,C,H,W] with H·W >= 2 (the unbiased std divides by H·W − 1)");
+        return eb__poison(g);
+    }
+    eb_tensor *out =
+        eb__node(g, EB_OP_SPATIAL_STD_POOL, 2, EB_SHAPE(x->shape[0], x->shape[1]), x, NULL, NULL);
+    if (!out) return eb__poison(g);
+    eb__forward(out);
+    return out;
+}
+
+/* Mean μ and Σ_k (x_k − μ)² of one plane of M values, two passes in double. */
+static void plane_moments(const float *p, int64_t m, double *mean, double *ss) {
+    double sum = 0.0;
+    for (int64_t k = 0; k < m; k++) sum += (double)p[k];
+    const double mu = sum / (double)m;
+    double acc = 0.0;
+    for (int64_t k = 0; k < m; k++) {
+        double d = (double)p[k] - mu;
+        acc += d * d;
+    }
+    *mean = mu;
+    *ss = acc;
+}
+
+/* y[n,c] = √(Σ_k (x_k − μ)² / (M − 1)) over the M = H·W plane (in double) */
+void eb__forward_spatial_std_pool(eb_tensor *out) {
+    const eb_tensor *x = out->src[0];
+    const int64_t hw = x->shape[2] * x->shape[3];
+#pragma omp parallel for if (x->size > EB_PARALLEL_MIN)
+    for (int64_t pl = 0; pl < out->size; pl++) {
+        double mu, ss;
+        plane_moments(x->data + pl * hw, hw, &mu, &ss);
+        out->data[pl] = (float)sqrt(ss / (double)(hw - 1));
+    }
+}
+
+/* y = ‖x − μ1‖ / √(M − 1), and Σ_k (x_k − μ) = 0, so
+ *   ∂y/∂x_k = (x_k − μ) / ((M − 1)·y),  |∂y/∂x_k| ≤ 1/√(M − 1):
+ * bounded as y → 0, so no eps is added. On a constant plane (Σ(x − μ)² = 0 exactly, in double) y is a
+ * cone's apex (a norm at 0, like |t| at t = 0) and the gradient is defined as 0, a subgradient. μ and y
+ * are recomputed in double from x rather than read back from the float output. */
+void eb__backward_spatial_std_pool(eb_tensor *out) {
+    const eb_tensor *x = out->src[0];
+    float *gx = eb__src_grad(out, 0);
+    if (!gx) return;
+    const int64_t hw = x->shape[2] * x->shape[3];
+#pragma omp parallel for if (x->size > EB_PARALLEL_MIN)
+    for (int64_t pl = 0; pl < out->size; pl++) {
+        const float *p = x->data + pl * hw;
+        double mu, ss;
+        plane_moments(p, hw, &mu, &ss);
+        if (ss == 0.0) continue;
+        /* (M − 1)·y = √((M − 1)·ss) */
+        const double scale = (double)out->grad[pl] / sqrt((double)(hw - 1) * ss);
+        for (int64_t k = 0; k < hw; k++) gx[pl * hw + k] += (float)(((double)p[k] - mu) * scale);
     }
 }
