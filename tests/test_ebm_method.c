@@ -48,8 +48,23 @@ Test(ebm_method, names_parse_and_round_trip) {
     cr_expect_eq(ssm.ssm.h, 0.02);
     cr_expect_eq(vera.vera.ce_weight, 0.0);
     cr_expect_eq(veras.vera.ce_weight, 1.0);
+    cr_expect_eq(cd.cd.buffer_size, 10000);
+    /* the generator: the paper's LeakyReLU(0.2) and σ₀ = 0.1 for both; the code's 0.01 / ReLU and 0.01 */
     cr_expect_eq(vera.vera.activation, EB_ACT_LEAKY_RELU);
+    cr_expect_eq(veras.vera.activation, EB_ACT_LEAKY_RELU);
+    cr_expect_float_eq(veras.vera.activation_param, 0.2f, 1e-7f);
+    cr_expect_eq(vera.vera.sigma_init, 0.1);
+    eb_ebm_method_use_code(&cds);
+    eb_ebm_method_use_code(&vera);
+    eb_ebm_method_use_code(&veras);
+    cr_expect_eq(cds.cd.cond_steps, EB_CD_CODE_COND_STEPS);
+    cr_expect_eq(cds.cd.buffer_size, 9000);
+    cr_expect(cds.cd.class_conditional && cds.cd.ce_weight == 1.0, "still cd-s");
+    cr_expect_float_eq(vera.vera.activation_param, 0.01f, 1e-7f);
     cr_expect_eq(veras.vera.activation, EB_ACT_RELU);
+    cr_expect_eq(vera.vera.sigma_init, 0.01);
+    eb_ebm_method_use_code(&flow);
+    cr_expect_not(flow.code_defaults, "nothing differs for the flow");
     cr_expect_eq(flow.flow.n_layers, 20);
     cr_expect_not(flow.supervised);
 }
@@ -91,6 +106,11 @@ Test(ebm_method, models_have_the_papers_shape) {
             cr_expect_eq(eb_model_out_dim(model), m.supervised ? 4 : 1, "%s", names[i]);
             cr_expect_eq(model->mlp.n_hidden, 5);
             for (int k = 0; k < 5; k++) cr_expect_eq(model->mlp.hidden[k], 100);
+            cr_expect_eq(model->mlp.activation, EB_ACT_RELU, "%s: App. C's ReLU", names[i]);
+            eb_model_free(model);
+            model = NULL;
+            eb_ebm_method_use_code(&m); /* fc.py's LeakyReLU(0.01); fc_vera.yaml's 0.2 */
+            cr_assert_eq(eb_ebm_model_new(&m, 7, 4, &rng, &model, &err), EB_OK, "%s", err.message);
             cr_expect_eq(model->mlp.activation, EB_ACT_LEAKY_RELU);
             cr_expect_float_eq(model->mlp.activation_param, m.kind == EB_EBM_VERA ? 0.2f : 0.01f, 1e-7f, "%s",
                                names[i]);
@@ -116,6 +136,24 @@ Test(ebm_method, models_have_the_papers_shape) {
     flow.flow.n_layers = 0;
     cr_expect_eq(eb_ebm_model_new(&flow, 2, 0, &rng, &model, &err), EB_ERR_ARG);
     cr_expect_null(model);
+}
+
+/* VERA's generator steps its lr schedule with the EBM's (the code's MultiStepLR on both optimizers) at
+ * its own lr; the other methods have no second optimizer. */
+Test(ebm_method, vera_generator_shares_the_ebm_schedule) {
+    eb_ebm_method v = parse_ok("vera"), cd = parse_ok("cd");
+    eb_train_params p = eb_ebm_train_params(&v, 3);
+    eb_ebm_method_share_schedule(&v, &p.schedule);
+    cr_expect_eq(v.vera.gen_schedule.kind, EB_SCHEDULE_STEP);
+    cr_expect_eq(v.vera.gen_schedule.base_lr, 6e-4f);
+    cr_expect_eq(v.vera.gen_schedule.warmup_steps, 2500);
+    cr_expect_eq(v.vera.gen_schedule.step_size, 9000);
+    cr_expect_float_eq(eb_schedule_lr(&v.vera.gen_schedule, 9000), 0.3f * 6e-4f, 1e-12f);
+    eb_error err = {0};
+    cr_expect_eq(eb_vera_config_check(&v.vera, &err), EB_OK, "%s", err.message);
+    eb_ebm_method before = cd;
+    eb_ebm_method_share_schedule(&cd, &p.schedule);
+    cr_expect_eq(memcmp(&before, &cd, sizeof cd), 0, "cd is untouched");
 }
 
 Test(ebm_method, train_params_match_specs_section_4) {
@@ -149,19 +187,30 @@ Test(ebm_method, train_params_match_specs_section_4) {
             cr_expect_eq(p0.schedule.kind, EB_SCHEDULE_CONSTANT, "B = 0: no decay");
             cr_expect_eq(p0.schedule.warmup_steps, 2500);
             break;
-        case EB_EBM_VERA:
-            cr_expect_eq(p.optimizer.lr, m.supervised ? 1e-3f : 3e-5f, "%s", names[i]);
+        case EB_EBM_VERA: {
+            /* the paper (App. B): lr 3e-4, warm-up 2500; the code: lr 3e-5 (VERA-S 1e-3), no warm-up */
+            eb_ebm_method code = m;
+            eb_ebm_method_use_code(&code);
+            eb_train_params pc = eb_ebm_train_params(&code, B);
+            cr_expect_eq(p.optimizer.lr, 3e-4f, "%s", names[i]);
+            cr_expect_eq(p.schedule.warmup_steps, 2500);
+            cr_expect_eq(m.vera.gen_optimizer.lr, 6e-4f);
+            cr_expect_eq(m.vera.gen_schedule.warmup_steps, 2500);
+            cr_expect_eq(pc.optimizer.lr, m.supervised ? 1e-3f : 3e-5f, "%s", names[i]);
+            cr_expect_eq(pc.schedule.warmup_steps, 0);
+            cr_expect_eq(code.vera.gen_schedule.warmup_steps, 0);
+            cr_expect_eq(code.vera.ce_weight, m.vera.ce_weight, "the variant is kept");
             cr_expect_eq(p.optimizer.beta1, 0.0f);
             cr_expect_eq(p.optimizer.beta2, 0.9f);
-            cr_expect_eq(p.schedule.warmup_steps, 0);
             /* MultiStepLR ×0.3 at epochs 3000 (and 4000, beyond 10,000 steps for B = 3) */
-            cr_expect_float_eq(eb_schedule_lr(&p.schedule, 0), p.optimizer.lr, 1e-12f);
+            cr_expect_float_eq(eb_schedule_lr(&pc.schedule, 0), pc.optimizer.lr, 1e-12f);
+            cr_expect_float_eq(eb_schedule_lr(&p.schedule, 2499), p.optimizer.lr, 1e-12f);
             cr_expect_float_eq(eb_schedule_lr(&p.schedule, 3000 * B - 1), p.optimizer.lr, 1e-12f);
             cr_expect_float_eq(eb_schedule_lr(&p.schedule, 3000 * B), 0.3f * p.optimizer.lr, 1e-12f);
             cr_expect_float_eq(eb_schedule_lr(&p.schedule, 4000 * B - 1), 0.3f * p.optimizer.lr, 1e-12f);
             cr_expect_eq(p0.schedule.kind, EB_SCHEDULE_CONSTANT);
-            cr_expect_eq(p0.schedule.warmup_steps, 0);
-            break;
+            cr_expect_eq(p0.schedule.warmup_steps, 2500);
+        } break;
         default:
             cr_expect_eq(p.optimizer.lr, 1e-3f);
             cr_expect_eq(p.optimizer.beta1, 0.9f);

@@ -427,7 +427,7 @@ Test(vera_generator, parameter_names_and_init) {
     cr_expect_str_eq(p->info[15].name, "g.net.15.weight");
     cr_expect_eq(p->info[15].shape[0], 18);
     cr_expect_str_eq(p->info[16].name, "logsigma");
-    cr_expect(fabs(eb_vera_sigma(v) - 0.01) < 1e-7);
+    cr_expect(fabs(eb_vera_sigma(v) - 0.1) < 1e-7, "the paper's σ₀");
     cr_expect(fabs(exp((double)eb_vera_post_log_sigma(v)[15]) - 0.1) < 1e-7);
     cr_expect_eq(p->data[p->info[1].offset], 1.0f);
     cr_expect_eq(p->data[p->info[2].offset], 0.0f);
@@ -449,6 +449,7 @@ Test(vera_generator, sigma_is_clamped_after_every_step) {
     eb_vera_config c = eb_vera_default_config();
     c.gen_optimizer.lr = 1.0f;
     c.gen_schedule = eb_schedule_default(1.0f);
+    c.sigma_init = c.sigma_min;
     eb_vera *v = NULL;
     eb_error err = {0};
     cr_assert_eq(eb_vera_new(&c, 3, 1, &v, &err), EB_OK, "%s", err.message);
@@ -482,7 +483,7 @@ Test(vera_config, defaults_and_checks) {
     cr_expect_eq(c.n_hidden, 5);
     cr_expect_eq(c.hidden[4], 100);
     cr_expect_eq(c.activation, EB_ACT_LEAKY_RELU);
-    cr_expect_eq(c.activation_param, 0.01f);
+    cr_expect_eq(c.activation_param, 0.2f);
     cr_expect(c.batch_norm && !c.bias);
     cr_expect_eq(c.n_posterior, 20);
     cr_expect_eq(c.penalty, EB_VERA_PENALTY_PER_SAMPLE);
@@ -490,14 +491,29 @@ Test(vera_config, defaults_and_checks) {
     cr_expect_eq(c.gen_optimizer.beta1, 0.0f);
     cr_expect_eq(c.gen_optimizer.beta2, 0.9f);
     cr_expect_eq(c.gen_optimizer.weight_decay, 0.0f);
-    cr_expect_eq(c.gen_schedule.base_lr, 6e-5f);
-    cr_expect_eq(c.ebm_optimizer.lr, 3e-5f);
+    /* 002_… App. B: lr 3e-4 / 6e-4, σ₀ 0.1, 2500 warm-up steps; the supervised variant only adds γ_ce */
+    cr_expect_eq(c.gen_schedule.base_lr, 6e-4f);
+    cr_expect_eq(c.gen_schedule.warmup_steps, 2500);
+    cr_expect_eq(c.ebm_optimizer.lr, 3e-4f);
+    cr_expect_eq(c.ebm_warmup_steps, 2500);
+    cr_expect_eq(c.sigma_init, 0.1);
     eb_vera_config s = eb_vera_supervised_default_config();
     cr_assert_eq(eb_vera_config_check(&s, &err), EB_OK, "%s", err.message);
-    cr_expect_eq(s.activation, EB_ACT_RELU);
     cr_expect_eq(s.ce_weight, 1.0);
-    cr_expect_eq(s.gen_schedule.base_lr, 1e-3f);
-    cr_expect_eq(s.ebm_optimizer.lr, 1e-3f);
+    cr_expect_eq(s.ebm_optimizer.lr, 3e-4f);
+    /* the released configs: fc_vera.yaml 3e-5 / 6e-5, slope 0.01; fc_vera_supervised.yaml 1e-3, ReLU */
+    eb_vera_config cc = eb_vera_code_config(false), cs = eb_vera_code_config(true);
+    cr_assert_eq(eb_vera_config_check(&cc, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_vera_config_check(&cs, &err), EB_OK, "%s", err.message);
+    cr_expect_eq(cc.activation_param, 0.01f);
+    cr_expect_eq(cc.gen_schedule.base_lr, 6e-5f);
+    cr_expect_eq(cc.ebm_optimizer.lr, 3e-5f);
+    cr_expect_eq(cc.sigma_init, 0.01);
+    cr_expect_eq(cc.ebm_warmup_steps + cc.gen_schedule.warmup_steps, 0);
+    cr_expect_eq(cs.activation, EB_ACT_RELU);
+    cr_expect_eq(cs.ce_weight, 1.0);
+    cr_expect_eq(cs.gen_schedule.base_lr, 1e-3f);
+    cr_expect_eq(cs.ebm_optimizer.lr, 1e-3f);
 
     /* each bad field is refused with a message naming it */
 #define EXPECT_BAD(stmt, word)                                                                               \
@@ -589,7 +605,7 @@ Test(vera_objective, bad_batches_are_named_errors) {
 }
 
 Test(vera_objective, supervised_training_counts_and_steps_the_generator) {
-    eb_vera_config c = eb_vera_supervised_default_config();
+    eb_vera_config c = eb_vera_code_config(true); /* lr 1e-3 without warm-up: learns in 60 steps */
     c.n_hidden = 2;
     c.hidden[0] = c.hidden[1] = 16;
     c.noise_dim = 4;
@@ -734,7 +750,7 @@ Test(vera_fixture, ebm_loss_matches_pytorch_double_backprop) {
         const cJSON *e;
         cJSON_ArrayForEach(e, item(c, "labels")) { y[ny++] = (int32_t)e->valuedouble; }
         cr_assert_eq(ny, nx);
-        eb_vera_config cfg = eb_vera_default_config();
+        eb_vera_config cfg = eb_vera_code_config(false); /* the fixture is the released code */
         cfg.pg_weight = num(c, "pg_weight");
         cfg.ce_weight = num(c, "ce_weight");
         eb_error err = {0};
@@ -787,7 +803,7 @@ Test(vera_fixture, generator_step_matches_pytorch) {
     }
     cr_assert_not_null(c);
     const int64_t n = (int64_t)num(c, "n"), kz = (int64_t)num(c, "noise_dim"), d = (int64_t)num(c, "dim");
-    eb_vera_config cfg = eb_vera_default_config();
+    eb_vera_config cfg = eb_vera_code_config(false); /* the fixture is the released code */
     cfg.noise_dim = kz;
     cfg.n_hidden = 2;
     cfg.hidden[0] = cfg.hidden[1] = 5;

@@ -321,33 +321,40 @@ typedef struct eb_vera_config {
     int64_t noise_dim;                       /* 16 */
     int n_hidden;                            /* 5 (0 = a linear generator) */
     int64_t hidden[EB_MLP_MAX_HIDDEN];       /* 100 each */
-    eb_activation activation;                /* leaky_relu (unsupervised), relu (supervised) */
-    float activation_param;                  /* 0.01 (the generator's config passes no slope) */
+    eb_activation activation;                /* leaky_relu */
+    float activation_param;                  /* 0.2 (paper; code: 0.01, VERA-S relu) */
     bool batch_norm;                         /* true (needs batches of ≥ 2) */
     bool bias;                               /* false */
-    double sigma_init, sigma_min, sigma_max; /* σ: 0.01, clamped to [0.01, 0.3] */
+    double sigma_init, sigma_min, sigma_max; /* σ: 0.1 (code: 0.01), clamped to [0.01, 0.3] */
     double post_sigma_init;                  /* σ_post per latent dimension: 0.1 */
     double post_lr;                          /* σ_post's Adam (β 0.9, 0.999, eps 1e-8): 3e-5 */
     int64_t n_posterior;                     /* K importance samples: 20 */
     double entropy_weight;                   /* λ: 1e-4 */
     double pg_weight;                        /* γ_pg: 0.1 (0 = no penalty) */
-    eb_vera_penalty penalty;           /* per_sample (VERA's code; default) or batch_mean (EBM-OOD code) */
-    double fd_step;                    /* rms input perturbation of the penalty's difference: 1e-3 */
-    double ce_weight;                  /* γ_ce: 0 unsupervised, 1 supervised (needs labels, ≥ 2 outputs) */
-    eb_optimizer_params gen_optimizer; /* AdamW, β (0, 0.9), eps 1e-8, wd 0; lr 6e-5 / 1e-3 */
-    eb_schedule gen_schedule; /* generator lr by generator step; base_lr overrides gen_optimizer.lr */
+    eb_vera_penalty penalty; /* per_sample (VERA's code; default) or batch_mean (EBM-OOD code) */
+    double fd_step;          /* rms input perturbation of the penalty's difference: 1e-3 */
+    double ce_weight;        /* γ_ce: 0 unsupervised, 1 supervised (needs labels, ≥ 2 outputs) */
+    eb_optimizer_params
+        gen_optimizer;        /* AdamW, β (0, 0.9), eps 1e-8, wd 0; lr 6e-4 (code: 6e-5, VERA-S 1e-3) */
+    eb_schedule gen_schedule; /* generator lr by generator step (base_lr overrides gen_optimizer.lr): the
+                               * paper's 2,500-step warm-up (code: none), then constant */
     /* Not used by the objective: the EBM optimizer the trainer should get (eb_train_params.optimizer):
-     * AdamW, β (0, 0.9), eps 1e-8, wd 0; lr 3e-5 unsupervised / 1e-3 supervised. */
+     * AdamW, β (0, 0.9), eps 1e-8, wd 0; lr 3e-4 (code: 3e-5, VERA-S 1e-3), and its warm-up steps
+     * (eb_train_params.schedule.warmup_steps): 2,500 (code: 0). */
     eb_optimizer_params ebm_optimizer;
+    int64_t ebm_warmup_steps;
     uint64_t seed; /* the generator's initialisation (PyTorch's: Linear U(±1/√fan_in), BN γ=1 β=0) */
 } eb_vera_config;
 
-/* Unsupervised VERA as the EBM paper's code trains it (specs §4; configs/model/fc_vera.yaml). The paper's
- * text gives other learning rates (EBM 3e-4, generator 6e-4) and a generator slope of 0.2; the defaults
- * follow the released configs. The EBM itself (the caller's model) is 100×5 LeakyReLU(0.2) there. */
+/* Unsupervised VERA with the EBM paper's values (002_… App. B "VERA"; docs/methods.md has the table of
+ * paper vs released code): EBM lr 3e-4, generator lr 6e-4, generator LeakyReLU(0.2), σ initialised to 0.1,
+ * 2,500 warm-up steps on both optimizers. */
 EB_API eb_vera_config eb_vera_default_config(void);
-/* Supervised VERA ("VERA-S", JEM-style): γ_ce = 1, generator ReLU, both learning rates 1e-3. */
+/* Supervised VERA ("VERA-S", JEM-style): the same with γ_ce = 1. */
 EB_API eb_vera_config eb_vera_supervised_default_config(void);
+/* The released configs' values (specs §4): unsupervised lr 3e-5 / 6e-5 and generator slope 0.01,
+ * supervised lr 1e-3 / 1e-3 and a ReLU generator; σ initialised to 0.01; no warm-up. */
+EB_API eb_vera_config eb_vera_code_config(bool supervised);
 /* Errors (EB_ERR_ARG, naming the field): noise_dim < 1, n_hidden outside [0, 16], a width < 1, a bad
  * activation parameter, σ bounds not 0 < σ_min ≤ σ_init ≤ σ_max finite, σ_post ≤ 0, post_lr < 0,
  * n_posterior < 1, λ, γ_pg, γ_ce negative or not finite, fd_step ≤ 0, bad optimizer params or schedule. */
@@ -423,12 +430,17 @@ EB_API eb_tensor *eb_objective_vera(void *ctx, eb_model *m, eb_graph *g, const e
  *   "vera"    VERA (eb_vera_default_config), 1 output, EBM LeakyReLU(0.2)
  *   "vera-s"  supervised VERA, C outputs
  *   "flow"    radial flow, 20 layers (eb_radial_flow_default_config), maximum likelihood
- * The MLP for cd/ssm/vera: in → 100×5 → out, LeakyReLU(0.01) (vera: 0.2) — eb_mlp_default_config. */
+ * The MLP for cd/ssm/vera: in → 100×5 → out with ReLU (App. C: "a 5-layer MLP with ReLU activations");
+ * eb_ebm_method_use_code switches every value where the released code differs from the paper to the
+ * code's (LeakyReLU(0.01), VERA's EBM 0.2; the 9000-chain buffer; CD-S's 20 SGLD steps; VERA's lrs). */
 typedef enum eb_ebm_kind { EB_EBM_CD, EB_EBM_SSM, EB_EBM_VERA, EB_EBM_FLOW, EB_EBM_KIND_COUNT } eb_ebm_kind;
 
 typedef struct eb_ebm_method {
     eb_ebm_kind kind;
     bool supervised;            /* the -S variants (γ·CE); not for flow */
+    bool code_defaults;         /* set by eb_ebm_method_use_code (recorded in the JSON) */
+    eb_activation activation;   /* the EBM MLP's (cd/ssm/vera): relu (paper); code: leaky_relu */
+    float activation_param;     /* 0 (paper); code: 0.01, VERA's EBM 0.2 */
     eb_cd_config cd;            /* kind == EB_EBM_CD */
     eb_ssm_config ssm;          /* kind == EB_EBM_SSM */
     eb_vera_config vera;        /* kind == EB_EBM_VERA */
@@ -438,6 +450,15 @@ typedef struct eb_ebm_method {
 /* The method named `name` (list above) with the paper's defaults. EB_ERR_ARG naming the string and the
  * accepted names otherwise. */
 EB_API eb_status eb_ebm_method_parse(const char *name, eb_ebm_method *out, eb_error *err);
+/* Every value where the released code (specs §4) differs from the paper to the code's: the MLP's
+ * LeakyReLU(0.01) (VERA's EBM 0.2), CD's 9000-chain buffer and CD-S's 20 class-conditional SGLD steps,
+ * eb_vera_code_config. Nothing changes for flow. */
+EB_API void eb_ebm_method_use_code(eb_ebm_method *m);
+/* VERA: the generator's lr schedule takes the shape of the EBM's training schedule (kind, warm-up, decay
+ * steps, γ) at the generator's own base lr — the released code steps both optimizers' MultiStepLR together
+ * and the paper warms "all models" up. Call with the EBM's final schedule before eb_ebm_objective_new.
+ * Nothing for the other methods. */
+EB_API void eb_ebm_method_share_schedule(eb_ebm_method *m, const eb_schedule *ebm_schedule);
 /* "cd", "cd-s", …, "flow" (static string). */
 EB_API const char *eb_ebm_method_name(const eb_ebm_method *m);
 /* The model the method trains on rows of in_dim features with n_classes classes (outputs: 1 unsupervised,

@@ -301,6 +301,15 @@ typedef struct eb_bench_fmnist_params {
     eb_ebm_method ebm[EB_BENCH_MAX_EBM];
     eb_bench_ebm_budget ebm_budget;
     double *ebm_seconds; /* optional out: [n_seeds·n_ebm] training seconds, seed-major */
+    /* EBM rows on the raw images (002_… Tables 5–6 "CD", "SSM", "VERA" and -S): each method's network is
+     * the paper's WRN-10-2 (EB_MODEL_WRN_EBM, with image_bottleneck > 0 Table 7's bottleneck), trained on
+     * the normalised training images with input noise σ 0.1, batch 64, 50 epochs (App. B) unless
+     * image_ebm_budget says otherwise, scored with f(x) on the test / OOD images. */
+    int n_image_ebm;
+    eb_ebm_method image_ebm[EB_BENCH_MAX_EBM];
+    eb_bench_ebm_budget image_ebm_budget;
+    float image_bottleneck;
+    double *image_ebm_seconds; /* optional out: [n_seeds·n_image_ebm] training seconds, seed-major */
 } eb_bench_fmnist_params;
 EB_API eb_bench_fmnist_params eb_bench_fmnist_default_params(const char *fmnist_dir, const char *mnist_dir);
 EB_API eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_report *runs,

@@ -36,6 +36,7 @@ static const struct {
     {"entropy-weight", R_VERA},
     {"pg-weight", R_VERA},
     {"flow-layers", R_FLOW},
+    {"ebm-preset", R_CD | R_SSM | R_VERA},
 };
 enum { N_OBJ_FLAGS = (int)(sizeof obj_flags / sizeof obj_flags[0]) };
 _Static_assert(N_OBJ_FLAGS + 1 == CLI_OBJECTIVE_N_FLAGS, "one --objective flag plus the method flags");
@@ -62,6 +63,7 @@ void cli_objective_args_init(cli_objective_args *a) {
     a->entropy_weight = v.entropy_weight;
     a->pg_weight = v.pg_weight;
     a->flow_layers = eb_radial_flow_default_config(1).n_layers;
+    a->preset = "paper";
 }
 
 int cli_objective_flags(cli_objective_args *a, cli_flag *out) {
@@ -107,6 +109,10 @@ int cli_objective_flags(cli_objective_args *a, cli_flag *out) {
          "vera: weight of the gradient penalty; 0 = off (0.1)", false},
         {"flow-layers", 0, CLI_FLAG_INT, &a->flow_layers, 1, EB_RADIAL_FLOW_MAX_LAYERS, "N",
          "flow: radial layers (20)", false},
+        {"ebm-preset", 0, CLI_FLAG_STRING, &a->preset, 0, 0, "paper|code",
+         "cd, ssm, vera: the paper's values (default) or the released code's where they differ (MLP "
+         "LeakyReLU, 9000 chains, CD-S 20 steps, VERA lrs; docs/methods.md); other flags override either",
+         false},
     };
     memcpy(out, f, sizeof f);
     return CLI_OBJECTIVE_N_FLAGS;
@@ -164,6 +170,12 @@ int cli_objective_check(const char *command, cli_objective_args *a, const cli_fl
                  a->ce_weight > 0.0 ? "-s" : "");
         eb_ebm_method_parse(name, m, &err);
     }
+    if (strcmp(a->preset, "code") == 0)
+        eb_ebm_method_use_code(m);
+    else if (strcmp(a->preset, "paper") != 0) {
+        fprintf(stderr, "ebood %s: --ebm-preset: expected paper or code, got '%s'\n", command, a->preset);
+        return CLI_USAGE;
+    }
     if (SEEN("ce-weight")) m->cd.ce_weight = m->ssm.ce_weight = m->vera.ce_weight = a->ce_weight;
     if (m->kind == EB_EBM_CD) {
         eb_cd_config *c = &m->cd;
@@ -188,7 +200,7 @@ int cli_objective_check(const char *command, cli_objective_args *a, const cli_fl
                     command);
             return CLI_USAGE;
         }
-        if (!parse_cond_steps(a->cond_steps, &c->cond_steps)) {
+        if (SEEN("cond-sgld-steps") && !parse_cond_steps(a->cond_steps, &c->cond_steps)) {
             fprintf(stderr,
                     "ebood %s: --cond-sgld-steps: expected paper, code or an integer in [0, 1000000], got "
                     "'%s'\n",

@@ -24,13 +24,14 @@ typedef struct cli_objective_args {
     const char *vera_penalty;
     double entropy_weight, pg_weight; /* vera: λ, γ_pg */
     int64_t flow_layers;              /* flow: radial layers */
+    const char *preset;               /* --ebm-preset: "paper" (default) or "code" (eb_ebm_method_use_code) */
     /* set by cli_objective_check */
     bool ebm;             /* an EBM method (not ce) */
     eb_ebm_method method; /* when ebm: the method with the flags applied */
 } cli_objective_args;
 
 /* The objective flags (CLI_OBJECTIVE_N_FLAGS entries) pointing into *a, to append to a command's table. */
-enum { CLI_OBJECTIVE_N_FLAGS = 16 };
+enum { CLI_OBJECTIVE_N_FLAGS = 17 };
 void cli_objective_args_init(cli_objective_args *a);
 int cli_objective_flags(cli_objective_args *a, cli_flag *out);
 

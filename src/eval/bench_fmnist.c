@@ -2,14 +2,16 @@
  * classifier baseline. Per seed: train on Fashion-MNIST, then score its test split against MNIST,
  * OODomain and the generated sets with the detectors (also HEAT's gmm / heat / heat_combined on the
  * penultimate features, on request), then train the "-E" EBMs on the classifier's features of the ID
- * training images and score the features of the test and OOD sets (bench_ebm.c). EBMs on raw images
- * (the paper's CD / SSM / VERA rows on FMNIST) are not part of the suite: out of budget on a CPU. */
+ * training images and score the features of the test and OOD sets (bench_ebm.c), and, on request, train
+ * the EBMs on the raw images with the paper's WRN-10-2 (image rows "CD", "SSM", …; at a reduced budget on
+ * a CPU: one WRN step of CD costs K + 1 forward/backward passes). */
 #include "eval/bench_impl.h"
 
 #include <ebood/data.h>
 #include <ebood/eval.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,31 @@ static const eb_paper_value fmnist_paper_values[] = {
     {"VERA-E", "constant", 77.82, 21.24},
     {"VERA-E", "noise", 60.28, 10.11},
     {"VERA-E", "oodomain", 60.29, 28.5},
+    /* EBMs on the images (WRN-10-2), same tables */
+    {"CD", "mnist", 31.69, 0.9},
+    {"CD", "constant", 70.59, 12.84},
+    {"CD", "noise", 100.0, 0.0},
+    {"CD", "oodomain", 100.0, 0.0},
+    {"CD-S", "mnist", 83.47, 2.93},
+    {"CD-S", "constant", 71.17, 10.16},
+    {"CD-S", "noise", 97.79, 1.02},
+    {"CD-S", "oodomain", 100.0, 0.0},
+    {"SSM", "mnist", 67.86, 11.4},
+    {"SSM", "constant", 47.57, 15.18},
+    {"SSM", "noise", 49.45, 21.19},
+    {"SSM", "oodomain", 76.76, 21.1},
+    {"SSM-S", "mnist", 99.22, 0.19},
+    {"SSM-S", "constant", 37.61, 1.83},
+    {"SSM-S", "noise", 33.71, 1.07},
+    {"SSM-S", "oodomain", 70.03, 17.45},
+    {"VERA", "mnist", 67.53, 21.63},
+    {"VERA", "constant", 53.24, 22.65},
+    {"VERA", "noise", 79.34, 27.34},
+    {"VERA", "oodomain", 72.42, 37.61},
+    {"VERA-S", "mnist", 99.64, 0.53},
+    {"VERA-S", "constant", 36.01, 4.24},
+    {"VERA-S", "noise", 33.73, 3.21},
+    {"VERA-S", "oodomain", 100.0, 0.0},
 };
 
 const eb_paper_value *eb_bench_fmnist_paper_values(int *n) {
@@ -66,6 +93,8 @@ eb_bench_fmnist_params eb_bench_fmnist_default_params(const char *fmnist_dir, co
     p.heat = eb_detector_default_params(EB_DETECTOR_HEAT).heat;
     p.n_ebm = 0;
     p.ebm_budget = eb_bench_ebm_paper_budget();
+    p.n_image_ebm = 0;
+    p.image_ebm_budget = eb_bench_ebm_paper_budget();
     return p;
 }
 
@@ -103,8 +132,66 @@ static eb_status ebm_rows(const eb_bench_fmnist_params *p, eb_model *model, cons
     return st;
 }
 
+/* The image rows: per method, the paper's WRN-10-2 EBM on the normalised training images (noise σ 0.1,
+ * batch 64, no other augmentation), then f(x) on the test / OOD rows. */
+static eb_status image_ebm_rows(const eb_bench_fmnist_params *p, const eb_image_set *train, const float *mean,
+                                const float *std, const eb_dataset *rows, const char *const *names,
+                                int n_sets, uint64_t seed, eb_eval_report *report, double *seconds,
+                                eb_error *err) {
+    eb_row_set id = {"test", rows[0].x, NULL, rows[0].n}, ood[EB_EVAL_MAX_SETS];
+    for (int i = 0; i < n_sets; i++) ood[i] = (eb_row_set){names[i], rows[1 + i].x, NULL, rows[1 + i].n};
+    eb_status st = EB_OK;
+    for (int k = 0; k < p->n_image_ebm && !st; k++) {
+        eb_ebm_method m = p->image_ebm[k];
+        const int64_t batch = train->n < 64 ? train->n : 64, per_epoch = train->n / batch;
+        eb_train_params tp = eb_ebm_train_params(&m, per_epoch);
+        tp.batch_size = batch;
+        tp.steps = 50 * per_epoch; /* App. B: 50 epochs on the image datasets */
+        eb_bench_ebm_apply_budget(&p->image_ebm_budget, &m, &tp);
+        tp.seed = seed;
+        tp.progress = p->progress;
+        char name[32];
+        eb_bench_ebm_row_name(&m, NULL, name, sizeof name);
+        eb_image_config c = eb_image_default_config(EB_MODEL_WRN_EBM, train->c, train->h, train->w,
+                                                    m.supervised ? train->num_classes : 1);
+        c.bottleneck = p->image_bottleneck;
+        eb_model *model = NULL;
+        eb_ebm_objective *obj = NULL;
+        eb_image_loader *loader = NULL;
+        eb_rng init;
+        eb_rng_seed(&init, seed);
+        st = eb_image_model_new(EB_MODEL_WRN_EBM, &c, &init, NULL, &model, err);
+        eb_ebm_method_share_schedule(&m, &tp.schedule);
+        if (!st) st = eb_ebm_objective_new(&m, model, seed ^ 0xeb3a11ce5eedull, &obj, err);
+        if (!st) {
+            eb_image_loader_params lp = eb_image_loader_default_params();
+            lp.batch_size = batch;
+            lp.drop_last = true;
+            lp.seed = seed;
+            lp.transforms.normalize = true;
+            lp.transforms.mean[0] = mean[0];
+            lp.transforms.std[0] = std[0];
+            lp.transforms.noise_std = 0.1f;
+            st = eb_image_loader_new(train, &lp, &loader, err);
+        }
+        if (!st) {
+            if (p->progress) fprintf(stderr, "%s (images): %lld steps\n", name, (long long)tp.steps);
+            eb_batch_source src = eb_image_loader_as_source(loader, eb_model_in_dim(model));
+            eb_train_result tr;
+            st = eb_train_source(model, &src, obj->fn, obj->ctx, &tp, &tr, err);
+            if (seconds) seconds[k] = tr.seconds;
+        }
+        if (!st) st = eb_bench_ebm_score(model, name, &id, ood, n_sets, report, err);
+        eb_bench_ebm_name_error(err, st, name);
+        eb_image_loader_free(loader);
+        eb_ebm_objective_free(obj);
+        eb_model_free(model);
+    }
+    return st;
+}
+
 static eb_status run_one(const eb_bench_fmnist_params *p, uint64_t seed, eb_eval_report *report,
-                         double *seconds, double *ebm_seconds, eb_error *err) {
+                         double *seconds, double *ebm_seconds, double *image_ebm_seconds, eb_error *err) {
     static const float mean[1] = {0.5f}, std[1] = {0.5f}; /* the EBM paper's normalisation */
     eb_image_set all, train, val, test, mnist, oodomain, generated[EB_IMAGE_OOD_COUNT];
     memset(&all, 0, sizeof all);
@@ -195,6 +282,8 @@ static eb_status run_one(const eb_bench_fmnist_params *p, uint64_t seed, eb_eval
     }
     if (!st && p->n_ebm > 0)
         st = ebm_rows(p, model, &train_rows, rows, names, N_SETS, seed, report, ebm_seconds, err);
+    if (!st && p->n_image_ebm > 0)
+        st = image_ebm_rows(p, &train, mean, std, rows, names, N_SETS, seed, report, image_ebm_seconds, err);
     eb_dataset_free(&train_rows);
     for (int i = 0; i < 1 + N_SETS; i++) eb_dataset_free(&rows[i]);
     for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) eb_image_set_free(&generated[i]);
@@ -214,12 +303,15 @@ eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_report *r
                               eb_error *err) {
     if (p->n_seeds < 1 || p->n_seeds > 16)
         return eb_error_set(err, EB_ERR_ARG, "fmnist: --seeds must be in [1, 16], got %d", p->n_seeds);
-    if (p->n_ebm < 0 || p->n_ebm > EB_BENCH_MAX_EBM || p->n_detectors + p->n_ebm > EB_EVAL_MAX_SCORES)
-        return eb_error_set(err, EB_ERR_ARG, "fmnist: %d EBMs and %d detectors: at most %d EBMs and %d rows",
-                            p->n_ebm, p->n_detectors, EB_BENCH_MAX_EBM, EB_EVAL_MAX_SCORES);
+    if (p->n_ebm < 0 || p->n_ebm > EB_BENCH_MAX_EBM || p->n_image_ebm < 0 ||
+        p->n_image_ebm > EB_BENCH_MAX_EBM || p->n_detectors + p->n_ebm + p->n_image_ebm > EB_EVAL_MAX_SCORES)
+        return eb_error_set(err, EB_ERR_ARG,
+                            "fmnist: %d + %d EBMs and %d detectors: at most %d EBMs of each kind and %d rows",
+                            p->n_ebm, p->n_image_ebm, p->n_detectors, EB_BENCH_MAX_EBM, EB_EVAL_MAX_SCORES);
     for (int s = 0; s < p->n_seeds; s++) {
         eb_status st = run_one(p, (uint64_t)s, &runs[s], train_seconds ? &train_seconds[s] : NULL,
-                               p->ebm_seconds ? &p->ebm_seconds[s * p->n_ebm] : NULL, err);
+                               p->ebm_seconds ? &p->ebm_seconds[s * p->n_ebm] : NULL,
+                               p->image_ebm_seconds ? &p->image_ebm_seconds[s * p->n_image_ebm] : NULL, err);
         if (st) return st;
     }
     return EB_OK;

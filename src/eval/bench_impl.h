@@ -15,5 +15,11 @@ eb_status eb_bench_ebm_row(const eb_ebm_method *m, const eb_bench_ebm_budget *b,
                            int64_t n_classes, const eb_row_set *id, const eb_row_set *ood, int n_ood,
                            uint64_t seed, bool progress, eb_eval_report *report, double *seconds,
                            eb_error *err);
+/* Scores id and every OOD set with the EBM's f(x) (logsumexp of its outputs) and appends the entry
+ * row_name to report. */
+eb_status eb_bench_ebm_score(eb_model *model, const char *row_name, const eb_row_set *id,
+                             const eb_row_set *ood, int n_ood, eb_eval_report *report, eb_error *err);
+/* Prefixes err's message with the row's name when st is an error ("CD-S: ..."). */
+void eb_bench_ebm_name_error(eb_error *err, eb_status st, const char *row_name);
 
 #endif

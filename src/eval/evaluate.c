@@ -116,7 +116,7 @@ eb_status eb_eval_detectors_params(eb_model *m, const eb_row_set *train, const e
     for (int s = 0; s < n_ood; s++) sets[2 + s] = &ood[s];
     eb_status st = EB_OK;
     for (int s = 0; s < 2 + n_ood && !st; s++) st = predict_rows(m, sets[s], &pred[s], err);
-    if (!st && id->labels)
+    if (!st && id->labels && eb_model_out_dim(m) > 1) /* a one-output density model has no accuracy */
         st = eb_accuracy(pred[1].logits, id->n, eb_model_out_dim(m), id->labels, &out->id_acc, err);
     int64_t max_n = id->n;
     for (int s = 0; s < n_ood; s++) max_n = ood[s].n > max_n ? ood[s].n : max_n;

@@ -9,26 +9,22 @@ PY=/usr/bin/python3
 FAST=(--steps 3 --batch-size 32)
 
 # reads a checkpoint's metadata and header: meta(path) -> (metadata, header)
-cat >meta.py <<'PYEOF'
-import json, struct
-def meta(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    return header.pop("__metadata__"), header
-PYEOF
+cp "$(dirname "$0")/meta.py" meta.py # meta(path) -> (metadata, header)
 
-for data in segment toy:cross; do
-  tag=${data#toy:}
+# the paper's values (default) and the released code's (--ebm-preset code) on Segment; the paper's on toy data
+for run in "segment paper" "segment code" "toy:cross paper"; do
+  read -r data preset <<<"$run"
+  tag=${data#toy:}-$preset
   for obj in cd cd-s ssm ssm-s vera vera-s flow; do
     extra=()
     case $obj in cd | cd-s) extra=(--sgld-steps 2 --buffer-size 64) ;; esac
+    [ "$obj" != flow ] && extra+=(--ebm-preset "$preset")
     out=$("$E" train --data "$data" --objective "$obj" "${FAST[@]}" "${extra[@]}" --json -o "$obj-$tag.st" 2>err.txt)
-    check "train-$obj-$tag" "$PY" - "$obj" "$obj-$tag.st" "$out" <<'PYEOF'
+    check "train-$obj-$tag" "$PY" - "$obj" "$obj-$tag.st" "$out" "$preset" <<'PYEOF'
 import json, sys
 sys.path.insert(0, ".")
 from meta import meta
-obj, path, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+obj, path, out, preset = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
 assert out["objective"] == obj and out["steps"] == 3, out
 m, header = meta(path)
 assert m["ebood.objective"] == obj, m["ebood.objective"]
@@ -42,20 +38,28 @@ if obj == "flow":
     assert "constant" in m["ebood.schedule"] and "lr=0.001" in m["ebood.optimizer"], m
 else:
     assert m["ebood.model"] == "mlp" and cfg["out_dim"] > 1 if sup else cfg["out_dim"] == 1, cfg
-    assert cfg["activation_param"] == (0.2 if obj.startswith("vera") else 0.01) or \
-        abs(cfg["activation_param"] - (0.2 if obj.startswith("vera") else 0.01)) < 1e-6, cfg
+    assert c["defaults"] == preset, c
+    if preset == "paper":  # App. C: ReLU
+        assert cfg["activation"] == "relu", cfg
+    else:  # the released configs: LeakyReLU(0.01), VERA's EBM 0.2
+        slope = 0.2 if obj.startswith("vera") else 0.01
+        assert cfg["activation"] == "leaky_relu" and abs(cfg["activation_param"] - slope) < 1e-6, cfg
     assert (out["train_acc"] is not None) == sup, out
-if obj.startswith("vera"):  # VERA's own optimizer: AdamW betas (0, 0.9), no warm-up, x0.3 after 3000 epochs
-    lr = "0.001" if sup else "3e-05"
+if obj.startswith("vera"):  # VERA's own optimizer: AdamW betas (0, 0.9), x0.3 after 3000 epochs
+    lr = "0.0003" if preset == "paper" else "0.001" if sup else "3e-05"
+    warmup = 2500 if preset == "paper" else 0
     assert f"lr={lr}, betas=(0, 0.9)" in m["ebood.optimizer"], m["ebood.optimizer"]
-    assert "gamma=0.3" in m["ebood.schedule"] and "warmup_steps=0" in m["ebood.schedule"], m["ebood.schedule"]
+    assert "gamma=0.3" in m["ebood.schedule"], m["ebood.schedule"]
+    assert f"warmup_steps={warmup}" in m["ebood.schedule"], m["ebood.schedule"]
+if obj.startswith("cd"):
+    assert c["buffer_size"] == 64, c  # the flag overrides either preset
 if obj[:2] in ("cd", "ss"):  # common training: warm-up 2500, x0.5 every 1000 epochs
     assert "gamma=0.5" in m["ebood.schedule"] and "warmup_steps=2500" in m["ebood.schedule"], m["ebood.schedule"]
 if obj.startswith("cd"):
     assert header["objective.replay_buffer"]["shape"][0] <= 64, header["objective.replay_buffer"]
 PYEOF
     if [ "${obj%-s}" = ssm ]; then
-      check "ssm-kink-warning-$obj-$tag" grep -q "warning: --objective $obj with leaky_relu" err.txt
+      check "ssm-kink-warning-$obj-$tag" grep -q "warning: --objective $obj with $([ "$preset" = paper ] && echo relu || echo leaky_relu)" err.txt
     else
       check "no-warning-$obj-$tag" bash -c '! grep -q . err.txt'
     fi
@@ -64,8 +68,8 @@ PYEOF
 import json, math, sys
 r, obj, tag = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
 sets = r["scores"]["energy"]["sets"]
-held_out = "sky" if tag == "segment" else "cross_ood"
-assert held_out in sets and "sky" not in sets or tag == "segment", sets.keys()
+held_out = "sky" if tag.startswith("segment") else "cross_ood"
+assert held_out in sets and "sky" not in sets or tag.startswith("segment"), sets.keys()
 assert (r["id_acc"] is not None) == obj.endswith("-s"), r["id_acc"]
 for m in sets.values():
     assert 0.0 <= m["auroc"] <= 1.0, m
@@ -136,8 +140,12 @@ expect_fail mlp-with-flow 2 "objective flow trains a radial_flow" -- "$E" train 
   --model mlp -o "$WORK/out.st"
 expect_fail widths-with-flow 2 "widths is read only by mlp models" -- "$E" train --data segment --objective flow \
   --widths 10,10 -o "$WORK/out.st"
-expect_fail vera-on-images 2 "objective vera: only tabular data" -- "$E" train --data fmnist --objective vera \
-  -o "$WORK/out.st"
+expect_fail preset-foo 2 "ebm-preset: expected paper or code, got 'foo'" -- "$E" train --data segment \
+  --objective cd --ebm-preset foo -o "$WORK/out.st"
+expect_fail preset-with-flow 2 "ebm-preset is read only by --objective cd, cd-s, ssm, ssm-s, vera, vera-s" -- \
+  "$E" train --data segment --objective flow --ebm-preset code -o "$WORK/out.st"
+expect_fail bench-preset-foo 2 "bench segment: --ebm-preset: expected paper or code, got 'x'" -- "$E" bench \
+  segment --ebm-preset x
 expect_fail sampling-class-ssm 2 "sampling is read only by --objective cd, cd-s" -- "$E" train --data segment \
   --objective ssm --sampling class -o "$WORK/out.st"
 expect_fail eval-flow-labelled-detector 2 "gmm needs class labels, but flow3.st has one output" -- \

@@ -1,15 +1,18 @@
 /* The EBM methods of 002_39b8670b82235277.txt by name (ebm.h "EBM methods by name"): one value per row of
  * the paper's tables — the model it trains, its training parameters (seed-code-specs.md §4) and its
  * objective — so that `ebood train --objective NAME` and the benchmark suites build the same thing.
- *
- *   name     objective                         model (tabular)                       training (§4)
- *   cd       PCD, 100 SGLD steps (§3, App. B)   MLP in→100×5→1, LeakyReLU(0.01)       common: AdamW 1e-3,
- * warm-up cd-s     + γ·CE, class-cond. SGLD (Eq. 2)  MLP in→100×5→C                        2500, ×0.5 every
- * 1000 epochs ssm      SSM-VR (§3, App. C)               MLP in→100×5→1                        common ssm-s
- * + γ·CE                            MLP in→100×5→C                        common vera     VERA (§3, App.
- * "VERA")            MLP in→100×5→1, LeakyReLU(0.2)        AdamW β (0, 0.9), lr 3e-5, vera-s   + γ·CE MLP
- * in→100×5→C, LeakyReLU(0.2)        ×0.3 at epochs 3000, 4000 flow     maximum likelihood (App. C)       20
- * radial layers                      AdamW 1e-3, no schedule */
+ * Paper values by default; eb_ebm_method_use_code gives the released code's where they differ. */
+/* clang-format off */
+/*   name    objective                          model (tabular)        training
+ *   cd      PCD, 100 SGLD steps (§3, App. B)   MLP in→100×5→1, ReLU   AdamW 1e-3, warm-up 2500,
+ *   cd-s    + γ·CE, class-cond. SGLD (Eq. 2)   MLP in→100×5→C         ×0.5 every 1000 epochs
+ *   ssm     SSM-VR (§3, App. B)                MLP in→100×5→1         as cd
+ *   ssm-s   + γ·CE                             MLP in→100×5→C         as cd
+ *   vera    VERA (§3, App. B "VERA")           MLP in→100×5→1         AdamW β (0, 0.9), lr 3e-4, warm-up
+ *   vera-s  + γ·CE                             MLP in→100×5→C         2500, ×0.3 at epoch 3000
+ *   flow    maximum likelihood (App. C)        20 radial layers       AdamW 1e-3, no schedule
+ */
+/* clang-format on */
 #include <ebood/ebm.h>
 #include <ebood/ood.h>
 
@@ -39,8 +42,29 @@ eb_status eb_ebm_method_parse(const char *name, eb_ebm_method *out, eb_error *er
     m.ssm = m.supervised ? eb_ssm_supervised_default_config() : eb_ssm_default_config();
     m.vera = m.supervised ? eb_vera_supervised_default_config() : eb_vera_default_config();
     m.flow = eb_radial_flow_default_config(0);
+    m.activation = EB_ACT_RELU;
     *out = m;
     return EB_OK;
+}
+
+void eb_ebm_method_use_code(eb_ebm_method *m) {
+    if (m->kind == EB_EBM_FLOW) return;
+    m->code_defaults = true;
+    m->activation = EB_ACT_LEAKY_RELU; /* fc.py's default; fc_vera.yaml passes 0.2 for VERA's EBM */
+    m->activation_param = m->kind == EB_EBM_VERA ? 0.2f : 0.01f;
+    m->cd.buffer_size = 9000;
+    if (m->supervised) m->cd.cond_steps = EB_CD_CODE_COND_STEPS;
+    double ce = m->vera.ce_weight;
+    m->vera = eb_vera_code_config(m->supervised);
+    m->vera.ce_weight = ce;
+}
+
+void eb_ebm_method_share_schedule(eb_ebm_method *m, const eb_schedule *ebm_schedule) {
+    if (m->kind != EB_EBM_VERA) return;
+    float lr = m->vera.gen_optimizer.lr, ratio = ebm_schedule->base_lr > 0 ? lr / ebm_schedule->base_lr : 1;
+    m->vera.gen_schedule = *ebm_schedule;
+    m->vera.gen_schedule.base_lr = lr;
+    m->vera.gen_schedule.min_lr = ebm_schedule->min_lr * ratio;
 }
 
 const char *eb_ebm_method_name(const eb_ebm_method *m) {
@@ -80,10 +104,10 @@ eb_status eb_ebm_model_new(const eb_ebm_method *m, int64_t in_dim, int64_t n_cla
     if (m->supervised && n_classes < 2)
         return eb_error_set(err, EB_ERR_SHAPE, "%s: a supervised EBM needs >= 2 classes (got %lld)",
                             eb_ebm_method_name(m), (long long)n_classes);
-    /* 002_… App. C / specs §4: d → 100×5 → 1 (unsupervised) or C (supervised), LeakyReLU(0.01); VERA's EBM
-     * LeakyReLU(0.2) (configs/model/fc_vera.yaml) */
+    /* 002_… App. C: d → 100×5 → 1 (unsupervised) or C (supervised), m's activation */
     eb_mlp_config c = eb_mlp_default_config(in_dim, m->supervised ? n_classes : 1);
-    if (m->kind == EB_EBM_VERA) c.activation_param = 0.2f;
+    c.activation = m->activation;
+    c.activation_param = m->activation_param;
     return eb_mlp_new(&c, init_rng, NULL, out, err);
 }
 
@@ -114,6 +138,7 @@ eb_train_params eb_ebm_train_params(const eb_ebm_method *m, int64_t batches_per_
          * all of training whenever B ≥ 3 (Segment: B = 3). */
         p.optimizer = m->vera.ebm_optimizer;
         p.schedule = eb_schedule_default(p.optimizer.lr);
+        p.schedule.warmup_steps = m->vera.ebm_warmup_steps;
         if (batches_per_epoch > 0) {
             p.schedule.kind = EB_SCHEDULE_STEP;
             p.schedule.step_size = 3000 * batches_per_epoch;
@@ -210,6 +235,7 @@ char *eb_ebm_method_json(const eb_ebm_method *m) {
     }
     /* "objective" (the method's name) first, then the config's fields (its own "objective" dropped) */
     cJSON_AddStringToObject(o, "objective", eb_ebm_method_name(m));
+    cJSON_AddStringToObject(o, "defaults", m->code_defaults ? "code" : "paper");
     while (cfg && cfg->child) {
         cJSON *it = cJSON_DetachItemViaPointer(cfg, cfg->child);
         if (it->string && strcmp(it->string, "objective") != 0)
