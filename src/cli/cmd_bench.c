@@ -93,11 +93,15 @@ typedef struct row_budget {
     double seconds;                               /* mean training time over seeds */
 } row_budget;
 
+/* paper_steps > 0: the paper's step count for these rows when it is not the method's 10,000 (the image
+ * rows' 50 epochs). */
 static void row_budgets(const eb_ebm_method *methods, int n, const char *suffix, const eb_bench_ebm_budget *b,
-                        int64_t batches_per_epoch, const double *seconds, int n_seeds, row_budget *out) {
+                        int64_t batches_per_epoch, int64_t paper_steps, const double *seconds, int n_seeds,
+                        row_budget *out) {
     for (int k = 0; k < n; k++) {
         eb_ebm_method m = methods[k];
         eb_train_params tp = eb_ebm_train_params(&m, batches_per_epoch);
+        if (paper_steps > 0) tp.steps = paper_steps;
         row_budget *r = &out[k];
         eb_bench_ebm_row_name(&m, suffix, r->name, sizeof r->name);
         r->paper_steps = tp.steps;
@@ -114,12 +118,12 @@ static bool row_is_paper(const row_budget *r) {
     return r->steps == r->paper_steps && r->sgld == r->paper_sgld;
 }
 
-static void print_budgets(FILE *fp, const row_budget *rows, int n, const char *protocol) {
+static void print_budgets(FILE *fp, const char *what, const row_budget *rows, int n, const char *protocol) {
     if (n == 0) return;
     fprintf(fp,
-            "\nEBM rows (--protocol %s), final parameters (no model selection; the paper's code picks a\n"
+            "\n%s (--protocol %s), final parameters (no model selection; the paper's code picks a\n"
             "checkpoint on a held-out OOD validation split, we never look at OOD data):\n",
-            protocol);
+            what, protocol);
     for (int k = 0; k < n; k++) {
         const row_budget *r = &rows[k];
         fprintf(fp, "  %-8s %6lld steps (paper %lld)", r->name, (long long)r->steps,
@@ -239,7 +243,7 @@ static int bench_segment(int argc, char **argv) {
         fprintf(stderr, "segment: MLP %s, %d seeds × %lld steps (EBM paper classifier baseline, specs §4)\n",
                 "18→100×5→6 LeakyReLU(0.01)", p.n_seeds, (long long)steps);
     if (!json && p.n_ebm > 0) {
-        row_budgets(p.ebm, p.n_ebm, NULL, &p.ebm_budget, 3, ebm_seconds, 1, budgets);
+        row_budgets(p.ebm, p.n_ebm, NULL, &p.ebm_budget, 3, 0, ebm_seconds, 1, budgets);
         fprintf(stderr, "segment: %d EBM rows, --protocol %s:", p.n_ebm, protocol);
         for (int k = 0; k < p.n_ebm; k++)
             fprintf(stderr, " %s %lld steps", budgets[k].name, (long long)budgets[k].steps);
@@ -247,7 +251,7 @@ static int bench_segment(int argc, char **argv) {
     }
     eb_status st = eb_bench_segment_run(&p, runs, seconds, &err);
     /* Segment's 1,584 training rows: 3 batches of 512 per epoch */
-    row_budgets(p.ebm, p.n_ebm, NULL, &p.ebm_budget, 3, ebm_seconds, p.n_seeds, budgets);
+    row_budgets(p.ebm, p.n_ebm, NULL, &p.ebm_budget, 3, 0, ebm_seconds, p.n_seeds, budgets);
     if (!st) {
         int n_paper;
         const eb_paper_value *paper = eb_bench_segment_paper_values(&n_paper);
@@ -266,31 +270,11 @@ static int bench_segment(int argc, char **argv) {
                 "the paper's tabular 'Noise' column is shown beside our uniform U(-5,5) set.\n"
                 "Classifier training: %.1f s per seed.\n",
                 total / p.n_seeds);
-            print_budgets(stdout, budgets, p.n_ebm, protocol);
+            print_budgets(stdout, "EBM rows", budgets, p.n_ebm, protocol);
         }
     }
     free(runs);
     return st ? cli_fail(cmd, &err) : CLI_OK;
-}
-
-/* One line per image EBM row: its steps against the paper's 50 epochs, and its training time. */
-static void print_image_budgets(const eb_bench_fmnist_params *p, const double *seconds) {
-    const int64_t paper_steps = 50 * (55000 / 64);
-    for (int k = 0; k < p->n_image_ebm; k++) {
-        eb_ebm_method m = p->image_ebm[k];
-        eb_train_params tp = eb_ebm_train_params(&m, 0);
-        tp.steps = paper_steps;
-        eb_bench_ebm_apply_budget(&p->image_ebm_budget, &m, &tp);
-        char name[32];
-        eb_bench_ebm_row_name(&m, NULL, name, sizeof name);
-        double s = 0;
-        for (int i = 0; i < p->n_seeds; i++) s += seconds[i * p->n_image_ebm + k] / p->n_seeds;
-        printf("%s on images: WRN-10-2%s, %lld steps of batch 64 (paper: 50 epochs = %lld)", name,
-               p->image_bottleneck > 0 ? " + bottleneck" : "", (long long)tp.steps, (long long)paper_steps);
-        if (m.kind == EB_EBM_CD) printf(", %lld SGLD steps (paper 100)", (long long)m.cd.sgld.steps);
-        printf(", %.0f s%s\n", s,
-               tp.steps < paper_steps ? " — REDUCED budget: not the paper's protocol" : "");
-    }
 }
 
 static int bench_fmnist(int argc, char **argv) {
@@ -410,20 +394,24 @@ static int bench_fmnist(int argc, char **argv) {
     p.ebm_seconds = ebm_seconds;
     p.image_ebm_seconds = image_seconds;
     if (!runs) return CLI_FAIL;
-    row_budget budgets[EB_BENCH_MAX_EBM];
+    row_budget budgets[2 * EB_BENCH_MAX_EBM]; /* the -E rows, then the image rows */
     eb_status st = eb_bench_fmnist_run(&p, runs, seconds, &err);
     if (st == EB_ERR_IO)
         eb_error_set(&err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)",
                      err.message);
     /* 55,000 training images: 107 batches of 512 per epoch (VERA's epoch-based decay) */
-    row_budgets(p.ebm, p.n_ebm, "-E", &p.ebm_budget, (n_train > 0 && n_train < 55000 ? n_train : 55000) / 512,
-                ebm_seconds, p.n_seeds, budgets);
+    int64_t n_images = n_train > 0 && n_train < 55000 ? n_train : 55000;
+    row_budgets(p.ebm, p.n_ebm, "-E", &p.ebm_budget, n_images / 512, 0, ebm_seconds, p.n_seeds, budgets);
+    /* the image rows: batch 64, the paper's 50 epochs */
+    row_budgets(p.image_ebm, p.n_image_ebm, NULL, &p.image_ebm_budget, n_images / 64, 50 * (n_images / 64),
+                image_seconds, p.n_seeds, budgets + p.n_ebm);
+    int n_rows = p.n_ebm + p.n_image_ebm;
     if (!st) {
         int n_paper;
         const eb_paper_value *paper = eb_bench_fmnist_paper_values(&n_paper);
         cJSON *extra = NULL;
-        if (p.n_ebm || has_heat) {
-            extra = budgets_json(budgets, p.n_ebm, protocol);
+        if (n_rows || has_heat) {
+            extra = budgets_json(budgets, n_rows, protocol);
             if (has_heat) {
                 cJSON *h = cJSON_AddObjectToObject(extra, "heat");
                 cJSON_AddNumberToObject(h, "width", (double)p.heat.width);
@@ -443,7 +431,6 @@ static int bench_fmnist(int argc, char **argv) {
                    "and the -E rows (EBMs on the classifier's penultimate features; the paper's -E\n"
                    "models used its WRN's embedding). Classifier training: %.1f s per seed.\n",
                    total / p.n_seeds);
-            print_image_budgets(&p, image_seconds);
             if (has_heat)
                 printf("HEAT (001_8dfeaa911d9afebd.txt; no FMNIST numbers in that paper): residual EBM width "
                        "%lld, "
@@ -452,7 +439,9 @@ static int bench_fmnist(int argc, char **argv) {
                        p.heat.width == 1024 && p.heat.gmm.epochs == 20
                            ? " (the released code's)"
                            : " — REDUCED from the released code's 1024 / 20: not the paper's protocol");
-            print_budgets(stdout, budgets, p.n_ebm, protocol);
+            print_budgets(stdout, "-E rows", budgets, p.n_ebm, protocol);
+            print_budgets(stdout, "Image EBM rows (WRN-10-2, batch 64; paper: 50 epochs)", budgets + p.n_ebm,
+                          p.n_image_ebm, protocol);
         }
     }
     free(runs);

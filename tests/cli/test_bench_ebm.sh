@@ -86,10 +86,15 @@ paper = {("CD", "mnist"): 0.3169, ("CD", "constant"): 0.7059, ("SSM-S", "mnist")
 for (name, s), want in paper.items():
     got = scores[name][s]["paper_ebm_aupr"]["mean"]
     assert abs(got - want) < 1e-9, (name, s, got, want)
+# the budget of each image row against the paper's 50 epochs of batch 64 (42,950 steps)
+rows = r["ebm"]["rows"]
+assert rows["CD"]["steps"] == 2 and rows["CD"]["paper_steps"] == 42950 and rows["CD"]["sgld_steps"] == 1, rows
+assert rows["SSM-S"]["paper_protocol"] is False and rows["SSM-S"]["train_seconds"] > 0, rows
 PYEOF
 table=$(EBOOD_DATA="$WORK/tiny/data" "$E" bench fmnist --epochs 1 --batch-size 8 --detectors energy --image-ebm cd \
   --image-ebm-steps 2 --sgld-steps 1 --n-synthetic 20 2>/dev/null)
-check fmnist-image-table-says-reduced grep -qE "CD on images: WRN-10-2, 2 steps of batch 64 \(paper: 50 epochs = 42950\), 1 SGLD steps.*REDUCED" <<<"$table"
+check fmnist-image-table-header grep -q "Image EBM rows (WRN-10-2, batch 64; paper: 50 epochs)" <<<"$table"
+check fmnist-image-table-says-reduced grep -qE "CD +2 steps \(paper 42950\), SGLD 1 \(paper 100\).*REDUCED" <<<"$table"
 
 expect_fail fmnist-image-flow 2 "image-ebm: flow is tabular only" -- "$E" bench fmnist --image-ebm flow
 expect_fail fmnist-bottleneck-range 2 "bottleneck.*out of range" -- "$E" bench fmnist --image-ebm cd --bottleneck 2
