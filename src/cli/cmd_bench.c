@@ -29,13 +29,22 @@ static bool parse_detectors(const char *cmd, const char *list, eb_detector_kind 
     return *n > 0;
 }
 
-/* "--ebm a,b,c" or "none" → methods with --ebm-preset's values; false (after printing) on an unknown
- * name or preset, a repeat or too many. */
-static bool parse_ebm(const char *cmd, const char *list, const char *preset, eb_ebm_method *methods, int *n) {
+/* "--ebm a,b,c" or "none" → methods with --ebm-preset's values and --ebm-activation's (NULL: the
+ * preset's) for the MLP EBMs; false (after printing) on an unknown name, preset or activation, a repeat
+ * or too many. */
+static bool parse_ebm(const char *cmd, const char *list, const char *preset, const char *activation,
+                      eb_ebm_method *methods, int *n) {
     *n = 0;
     bool code = strcmp(preset, "code") == 0;
     if (!code && strcmp(preset, "paper") != 0) {
         fprintf(stderr, "ebood %s: --ebm-preset: expected paper or code, got '%s'\n", cmd, preset);
+        return false;
+    }
+    eb_activation act = EB_ACT_RELU;
+    float act_param = 0.0f;
+    eb_error aerr = {0};
+    if (activation && eb_activation_parse(activation, &act, &act_param, &aerr)) {
+        fprintf(stderr, "ebood %s: --ebm-activation: %s\n", cmd, aerr.message);
         return false;
     }
     if (strcmp(list, "none") == 0) return true;
@@ -53,6 +62,10 @@ static bool parse_ebm(const char *cmd, const char *list, const char *preset, eb_
                 return false;
             }
         if (code) eb_ebm_method_use_code(&methods[*n]);
+        if (activation) {
+            methods[*n].activation = act;
+            methods[*n].activation_param = act_param;
+        }
         ++*n;
     }
     if (*n == 0) fprintf(stderr, "ebood %s: --ebm: empty list (use 'none' for no EBM rows)\n", cmd);
@@ -180,12 +193,16 @@ static eb_status print_runs(const eb_eval_report *runs, int n_runs, const eb_pap
 
 static int bench_segment(int argc, char **argv) {
     const char *cmd = "bench segment", *output = NULL, *detectors = NULL, *protocol = "quick",
-               *ebm = "cd,cd-s,ssm,ssm-s,vera,vera-s,flow", *preset = "paper";
+               *ebm = "cd,cd-s,ssm,ssm-s,vera,vera-s,flow", *preset = "paper", *activation = NULL;
     int64_t seeds = 5, steps = 10000, split_seed = -1, n_synthetic = 2000, ebm_steps = -1, sgld_steps = -1;
     bool json = false;
     cli_flag flags[] = {
         {"ebm", 0, CLI_FLAG_STRING, &ebm, 0, 0, "LIST",
          "EBM rows: comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, flow, or none (all)", false},
+        {"ebm-activation", 0, CLI_FLAG_STRING, &activation, 0, 0, "NAME[:P]",
+         "the MLP EBMs' activation (the preset's: relu; code leaky_relu): e.g. softplus for ssm "
+         "(docs/methods.md)",
+         false},
         {"ebm-preset", 0, CLI_FLAG_STRING, &preset, 0, 0, "paper|code",
          "EBM values: the paper's (default) or the released code's where they differ (docs/methods.md)",
          false},
@@ -225,7 +242,7 @@ static int bench_segment(int argc, char **argv) {
     p.n_synthetic = n_synthetic;
     p.progress = !json;
     if (detectors && !parse_detectors(cmd, detectors, p.detectors, &p.n_detectors)) return CLI_USAGE;
-    if (!parse_ebm(cmd, ebm, preset, p.ebm, &p.n_ebm) ||
+    if (!parse_ebm(cmd, ebm, preset, activation, p.ebm, &p.n_ebm) ||
         !ebm_budget(cmd, protocol, ebm_steps, sgld_steps, &p.ebm_budget))
         return CLI_USAGE;
     if (p.n_detectors + p.n_ebm > EB_EVAL_MAX_SCORES) {
@@ -279,7 +296,7 @@ static int bench_segment(int argc, char **argv) {
 
 static int bench_fmnist(int argc, char **argv) {
     const char *cmd = "bench fmnist", *output = NULL, *model_name = "small_cnn", *detectors = NULL,
-               *protocol = "quick", *ebm = "none", *preset = "paper", *image_ebm = "none";
+               *protocol = "quick", *ebm = "none", *preset = "paper", *image_ebm = "none", *activation = NULL;
     double bottleneck = 0.0;
     int64_t image_steps = -1;
     int64_t seeds = 1, epochs = 3, n_synthetic = 2000, batch = 128, ebm_steps = -1, sgld_steps = -1,
@@ -289,6 +306,10 @@ static int bench_fmnist(int argc, char **argv) {
         {"ebm", 0, CLI_FLAG_STRING, &ebm, 0, 0, "LIST",
          "-E rows: EBMs on the classifier's features, comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, "
          "flow, or none (none)",
+         false},
+        {"ebm-activation", 0, CLI_FLAG_STRING, &activation, 0, 0, "NAME[:P]",
+         "the MLP EBMs' activation (the preset's: relu; code leaky_relu): e.g. softplus for ssm "
+         "(docs/methods.md)",
          false},
         {"ebm-preset", 0, CLI_FLAG_STRING, &preset, 0, 0, "paper|code",
          "EBM values: the paper's (default) or the released code's where they differ (docs/methods.md)",
@@ -352,9 +373,9 @@ static int bench_fmnist(int argc, char **argv) {
     p.n_train = n_train;
     p.progress = !json;
     if (detectors && !parse_detectors(cmd, detectors, p.detectors, &p.n_detectors)) return CLI_USAGE;
-    if (!parse_ebm(cmd, ebm, preset, p.ebm, &p.n_ebm) ||
+    if (!parse_ebm(cmd, ebm, preset, activation, p.ebm, &p.n_ebm) ||
         !ebm_budget(cmd, protocol, ebm_steps, sgld_steps, &p.ebm_budget) ||
-        !parse_ebm(cmd, image_ebm, preset, p.image_ebm, &p.n_image_ebm) ||
+        !parse_ebm(cmd, image_ebm, preset, NULL, p.image_ebm, &p.n_image_ebm) ||
         !ebm_budget(cmd, protocol, image_steps, sgld_steps, &p.image_ebm_budget))
         return CLI_USAGE;
     for (int k = 0; k < p.n_image_ebm; k++)

@@ -98,6 +98,18 @@ check fmnist-image-table-says-reduced grep -qE "CD +2 steps \(paper 42950\), SGL
 
 expect_fail fmnist-image-flow 2 "image-ebm: flow is tabular only" -- "$E" bench fmnist --image-ebm flow
 expect_fail fmnist-bottleneck-range 2 "bottleneck.*out of range" -- "$E" bench fmnist --image-ebm cd --bottleneck 2
+# --ebm-activation reaches the EBM rows' MLP (same seed, steps and data: only the activation differs)
+for act in relu softplus; do
+  "$E" bench segment --seeds 1 --steps 100 --detectors energy --ebm ssm --ebm-steps 5 --ebm-activation "$act" \
+    --json > "act-$act.json" 2>/dev/null
+done
+check segment-ebm-activation "$PY" - act-relu.json act-softplus.json <<'PYEOF'
+import json, sys
+a, b = (json.load(open(p))["summary"]["scores"]["SSM"] for p in sys.argv[1:3])
+assert a != b, "the same scores with relu and softplus: the flag did not reach the model"
+PYEOF
+expect_fail ebm-activation-unknown 2 "ebm-activation: unknown activation 'foo'" -- "$E" bench segment \
+  --ebm-activation foo
 expect_fail ebm-unknown 2 "--ebm: .*'foo'" -- "$E" bench segment --ebm foo
 expect_fail ebm-twice 2 "--ebm: 'cd' given twice" -- "$E" bench segment --ebm cd,cd
 expect_fail ebm-empty 2 "--ebm" -- "$E" bench segment --ebm ,
