@@ -31,12 +31,14 @@ Usage: /usr/bin/python3 scripts/make_wrn_ebm_fixture.py [OUT_DIR]   (Debian's to
 """
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_mlp_check import write_safetensors  # noqa: E402 (the one numpy-only safetensors writer)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE_DIR = os.path.join(HERE, "..", "tests", "fixtures", "nn")
@@ -96,21 +98,6 @@ class EbmWideResNet(nn.Module):
 def build(cfg):
     return EbmWideResNet(cfg["channels"], cfg["num_classes"], cfg["depth"], cfg["widen"], cfg["dropout"],
                          cfg["bottleneck"])
-
-
-def write_safetensors(path, tensors, meta):
-    """tensors: (name, float32 array) in data order; the header is padded to a multiple of 8 bytes."""
-    header = {"__metadata__": meta}
-    chunks, offset = [], 0
-    for name, arr in tensors:
-        raw = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
 
 
 def main(argv):

@@ -29,6 +29,24 @@ static bool parse_detectors(const char *cmd, const char *list, eb_detector_kind 
     return *n > 0;
 }
 
+/* The two flags both suites give their EBM rows: --ebm-activation and --ebm-preset (parse_ebm reads them). */
+#define EBM_VALUE_FLAGS(activation, preset)                                                                  \
+    {"ebm-activation",                                                                                       \
+     0,                                                                                                      \
+     CLI_FLAG_STRING,                                                                                        \
+     &(activation),                                                                                          \
+     0,                                                                                                      \
+     0,                                                                                                      \
+     "NAME[:P]",                                                                                             \
+     "the MLP EBMs' activation (the preset's: relu; code leaky_relu): e.g. softplus for ssm "                \
+     "(docs/methods.md)",                                                                                    \
+     false},                                                                                                 \
+    {                                                                                                        \
+        "ebm-preset", 0, CLI_FLAG_STRING, &(preset), 0, 0, "paper|code",                                     \
+            "EBM values: the paper's (default) or the released code's where they differ (docs/methods.md)",  \
+            false                                                                                            \
+    }
+
 /* "--ebm a,b,c" or "none" → methods with --ebm-preset's values and --ebm-activation's (NULL: the
  * preset's) for the MLP EBMs; false (after printing) on an unknown name, preset or activation, a repeat
  * or too many. */
@@ -199,13 +217,7 @@ static int bench_segment(int argc, char **argv) {
     cli_flag flags[] = {
         {"ebm", 0, CLI_FLAG_STRING, &ebm, 0, 0, "LIST",
          "EBM rows: comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, flow, or none (all)", false},
-        {"ebm-activation", 0, CLI_FLAG_STRING, &activation, 0, 0, "NAME[:P]",
-         "the MLP EBMs' activation (the preset's: relu; code leaky_relu): e.g. softplus for ssm "
-         "(docs/methods.md)",
-         false},
-        {"ebm-preset", 0, CLI_FLAG_STRING, &preset, 0, 0, "paper|code",
-         "EBM values: the paper's (default) or the released code's where they differ (docs/methods.md)",
-         false},
+        EBM_VALUE_FLAGS(activation, preset),
         {"protocol", 0, CLI_FLAG_STRING, &protocol, 0, 0, "quick|paper",
          "EBM budget: quick (default; 150-1000 steps, 10 SGLD steps) or paper (10000 steps, 100 SGLD)",
          false},
@@ -307,13 +319,7 @@ static int bench_fmnist(int argc, char **argv) {
          "-E rows: EBMs on the classifier's features, comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, "
          "flow, or none (none)",
          false},
-        {"ebm-activation", 0, CLI_FLAG_STRING, &activation, 0, 0, "NAME[:P]",
-         "the MLP EBMs' activation (the preset's: relu; code leaky_relu): e.g. softplus for ssm "
-         "(docs/methods.md)",
-         false},
-        {"ebm-preset", 0, CLI_FLAG_STRING, &preset, 0, 0, "paper|code",
-         "EBM values: the paper's (default) or the released code's where they differ (docs/methods.md)",
-         false},
+        EBM_VALUE_FLAGS(activation, preset),
         {"protocol", 0, CLI_FLAG_STRING, &protocol, 0, 0, "quick|paper",
          "budget of the -E EBMs and HEAT: quick (default: 150-1000 steps, 10 SGLD; HEAT width 256, 5 "
          "epochs) or paper (10000, 100; HEAT 1024, 20)",
