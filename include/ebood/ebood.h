@@ -12,5 +12,6 @@
 #include <ebood/ood.h>
 #include <ebood/ebm.h>
 #include <ebood/eval.h>
+#include <ebood/plot.h>
 
 #endif
