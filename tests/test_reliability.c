@@ -101,8 +101,9 @@ Test(checkpoint, header_only_wide_resnet_fails_before_allocating) {
         {"ebood.config", "{\"channels\":3,\"height\":32,\"width\":32,\"num_classes\":10,\"depth\":100,"
                          "\"widen\":12,\"dropout\":0}"},
     };
-    cr_assert_eq(eb_safetensors_write(eb_test_path(path, sizeof path, "wrn_header.st"), NULL, 0, meta, 3, NULL),
-                 EB_OK);
+    cr_assert_eq(
+        eb_safetensors_write(eb_test_path(path, sizeof path, "wrn_header.st"), NULL, 0, meta, 3, NULL),
+        EB_OK);
     counting_alloc ca = {0};
     eb_allocator a = counting(&ca);
     eb_model *m = NULL;
@@ -244,8 +245,8 @@ Test(idx, declared_size_is_bounded_by_the_file) {
     /* the same in a 39-byte gzip file: refused without inflating */
     cr_assert_eq(eb_test_write_file(path, buf, idx_images(buf, 256, 65536, 65536, 0, true)), 0);
     cr_assert_eq(eb_idx_read_images(path, &s, &err), EB_ERR_FORMAT);
-    cr_assert(strstr(err.message, "declares 1099511627776 bytes, more than a 39-byte gzip file can hold"), "%s",
-              err.message);
+    cr_assert(strstr(err.message, "declares 1099511627776 bytes, more than a 39-byte gzip file can hold"),
+              "%s", err.message);
     /* a truthful gzip header: its shape is read without the data (the CLI refuses a wrong shape here) */
     cr_assert_eq(eb_test_write_file(path, buf, idx_images(buf, 3, 8, 10, 240, true)), 0);
     int64_t n = 0;
@@ -286,12 +287,13 @@ Test(npy, huge_or_overflowing_shape) {
 
 Test(safetensors, huge_declared_tensor) {
     char path[512];
-    const char header[] = "{\"x\":{\"dtype\":\"F32\",\"shape\":[1048576,1048576],\"data_offsets\":[0,4398046511104]}}";
+    const char header[] =
+        "{\"x\":{\"dtype\":\"F32\",\"shape\":[1048576,1048576],\"data_offsets\":[0,4398046511104]}}";
     unsigned char buf[256] = {0};
     buf[0] = (unsigned char)(sizeof header - 1);
     memcpy(buf + 8, header, sizeof header - 1);
-    cr_assert_eq(eb_test_write_file(eb_test_path(path, sizeof path, "huge.st"), buf, 8 + sizeof header - 1 + 16),
-                 0);
+    cr_assert_eq(
+        eb_test_write_file(eb_test_path(path, sizeof path, "huge.st"), buf, 8 + sizeof header - 1 + 16), 0);
     eb_safetensors *f = NULL;
     eb_error err = {0};
     cr_assert_eq(eb_safetensors_read(path, &f, &err), EB_ERR_FORMAT);
@@ -374,8 +376,9 @@ Test(gaussian, zero_variance_and_constant_features) {
         eb_detector_free(d);
     }
     /* a note never suggests --shrinkage when shrinkage was given */
-    for (int i = 0; i < N; i++) x[i * D + 2] = x[i * D]; /* a duplicated feature: singular Σ, no zero diagonal */
-    for (int i = 0; i < N; i++) x[i * D + 1] = 0.5f;      /* and a constant one */
+    for (int i = 0; i < N; i++)
+        x[i * D + 2] = x[i * D];                     /* a duplicated feature: singular Σ, no zero diagonal */
+    for (int i = 0; i < N; i++) x[i * D + 1] = 0.5f; /* and a constant one */
     eb_detector *d = NULL;
     eb_error err = {0};
     cr_assert_eq(fit(EB_DETECTOR_MAHALANOBIS, 0.0f, x, y, N, D, &d, &err), EB_OK, "%s", err.message);
