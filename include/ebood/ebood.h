@@ -13,5 +13,6 @@
 #include <ebood/ebm.h>
 #include <ebood/hamos.h>
 #include <ebood/eval.h>
+#include <ebood/plot.h>
 
 #endif
