@@ -41,7 +41,8 @@ Test(rendered, every_set_same_seed_is_byte_identical_and_other_seed_differs) {
         int64_t sum = 0;
         for (size_t k = 0; k < bytes; k++) sum += a.u8[k];
         cr_assert(sum > 0, "%s: all black", info->name);
-        cr_assert(memcmp(a.u8, a.u8 + EB_RENDERED_SIZE * EB_RENDERED_SIZE, EB_RENDERED_SIZE * EB_RENDERED_SIZE) != 0);
+        cr_assert(memcmp(a.u8, a.u8 + EB_RENDERED_SIZE * EB_RENDERED_SIZE,
+                         EB_RENDERED_SIZE * EB_RENDERED_SIZE) != 0);
         if (strcmp(info->name, "digits8") != 0) { /* digits8 is the fixed scikit-learn set */
             eb_image_set c = render(info->name, 8, 120, NULL);
             cr_assert(memcmp(a.u8, c.u8, bytes) != 0, "%s: seed 7 and 8 give the same images", info->name);
@@ -85,8 +86,10 @@ static cJSON *read_manifest(const char *dir, const char *name) {
 static int overlaps(const cJSON *a, const cJSON *b, const char *a_name, const char *b_name, bool log) {
     int found = 0;
     const cJSON *sa, *sb;
-    cJSON_ArrayForEach(sa, cJSON_GetObjectItem(a, "sources")) cJSON_ArrayForEach(sb, cJSON_GetObjectItem(b, "sources")) {
-        const char *fa = cJSON_GetObjectItem(sa, "file")->valuestring, *fb = cJSON_GetObjectItem(sb, "file")->valuestring;
+    cJSON_ArrayForEach(sa, cJSON_GetObjectItem(a, "sources"))
+        cJSON_ArrayForEach(sb, cJSON_GetObjectItem(b, "sources")) {
+        const char *fa = cJSON_GetObjectItem(sa, "file")->valuestring,
+                   *fb = cJSON_GetObjectItem(sb, "file")->valuestring;
         if (strcmp(fa, fb) == 0) {
             if (log) cr_log_error("%s and %s both use %s", a_name, b_name, fa);
             found++;
@@ -97,8 +100,9 @@ static int overlaps(const cJSON *a, const cJSON *b, const char *a_name, const ch
             double alo = cJSON_GetArrayItem(ra, 0)->valuedouble, ahi = cJSON_GetArrayItem(ra, 1)->valuedouble;
             double blo = cJSON_GetArrayItem(rb, 0)->valuedouble, bhi = cJSON_GetArrayItem(rb, 1)->valuedouble;
             if (alo <= bhi && blo <= ahi) {
-                if (log) cr_log_error("%s and %s both use code points U+%04X-U+%04X / U+%04X-U+%04X", a_name, b_name,
-                             (unsigned)alo, (unsigned)ahi, (unsigned)blo, (unsigned)bhi);
+                if (log)
+                    cr_log_error("%s and %s both use code points U+%04X-U+%04X / U+%04X-U+%04X", a_name,
+                                 b_name, (unsigned)alo, (unsigned)ahi, (unsigned)blo, (unsigned)bhi);
                 found++;
             }
         }
@@ -119,7 +123,8 @@ Test(rendered, aux_shares_no_file_and_no_code_point_block_with_any_test_set) {
         eb_image_set_free(&s);
     }
     cJSON *aux = read_manifest(dir, "aux");
-    cr_assert(cJSON_GetArraySize(cJSON_GetObjectItem(aux, "sources")) > 50, "aux should draw on many sources");
+    cr_assert(cJSON_GetArraySize(cJSON_GetObjectItem(aux, "sources")) > 50,
+              "aux should draw on many sources");
     int total = 0;
     for (int i = 0; i < eb_rendered_set_count(); i++) {
         const char *name = eb_rendered_set_at(i)->name;
@@ -199,8 +204,8 @@ Test(rendered, bad_arguments_and_missing_sources) {
     for (int i = 0; i < eb_rendered_set_count(); i++) {
         const char *name = eb_rendered_set_at(i)->name;
         cr_assert_eq(eb_rendered_set_render(name, &p, &s, NULL, &err), EB_ERR_IO, "%s", name);
-        cr_assert(strstr(err.message, "/nonexistent-root/") && strstr(err.message, "Debian package"), "%s: %s", name,
-                  err.message);
+        cr_assert(strstr(err.message, "/nonexistent-root/") && strstr(err.message, "Debian package"),
+                  "%s: %s", name, err.message);
         cr_assert(s.u8 == NULL);
     }
 }
@@ -225,8 +230,8 @@ Test(rendered, unifont_reader) {
     eb__canvas_free(&c);
     cr_assert_eq(eb__unifont_glyph(u, 0x42, 1, &c, &err), EB_ERR_ARG);
     eb__unifont_free(u);
-    const char *bad[] = {"0041:00FF\n", "0041 0000000018242442427E424242420000\n", "00G1:0000000018242442427E424242420000\n",
-                         ""};
+    const char *bad[] = {"0041:00FF\n", "0041 0000000018242442427E424242420000\n",
+                         "00G1:0000000018242442427E424242420000\n", ""};
     for (int i = 0; i < 4; i++) {
         cr_assert_eq(eb_test_write_file(path, bad[i], strlen(bad[i])), 0);
         cr_assert_eq(eb__unifont_read(path, &u, &err), EB_ERR_FORMAT, "case %d", i);
@@ -263,7 +268,8 @@ Test(rendered, hershey_reader) {
 Test(rendered, gimp_pattern_reader) {
     char path[4096];
     eb_test_path(path, sizeof path, "p.pat");
-    unsigned char buf[64] = {0, 0, 0, 26, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 1, 'G', 'P', 'A', 'T', 'x', 0};
+    unsigned char buf[64] = {0, 0, 0, 26, 0, 0, 0, 1,   0,   0,   0,   2,   0,
+                             0, 0, 3, 0,  0, 0, 1, 'G', 'P', 'A', 'T', 'x', 0};
     for (int k = 0; k < 6; k++) buf[26 + k] = (unsigned char)(10 * k);
     cr_assert_eq(eb_test_write_file(path, buf, 32), 0);
     eb__raster r;

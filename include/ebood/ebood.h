@@ -11,6 +11,8 @@
 #include <ebood/data.h>
 #include <ebood/ood.h>
 #include <ebood/ebm.h>
+#include <ebood/outliers.h>
 #include <ebood/eval.h>
+#include <ebood/plot.h>
 
 #endif

@@ -8,8 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const usage = "list [--json] | build NAME[,NAME...]|all [--seed S] [--count N] [--force] [--json] "
-                                 "| show SPEC -o SHEET.png [--rows R] [--cols C] [--zoom Z]";
+static const char *const usage =
+    "list [--json] | build NAME[,NAME...]|all [--seed S] [--count N] [--force] [--json] "
+    "| show SPEC -o SHEET.png [--rows R] [--cols C] [--zoom Z]";
 
 /* true when <dir>/<name>.json exists with this seed and count (the set is already built). */
 static bool already_built(const char *dir, const char *name, uint64_t seed, int64_t count) {
@@ -19,7 +20,8 @@ static bool already_built(const char *dir, const char *name, uint64_t seed, int6
     if (eb_file_read_all(path, &text, &len, NULL)) return false;
     cJSON *m = cJSON_Parse(text);
     free(text);
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(m, "seed"), *n = cJSON_GetObjectItemCaseSensitive(m, "count");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(m, "seed"),
+                *n = cJSON_GetObjectItemCaseSensitive(m, "count");
     bool same = cJSON_IsNumber(s) && cJSON_IsNumber(n) && (uint64_t)s->valuedouble == seed &&
                 (int64_t)n->valuedouble == count;
     cJSON_Delete(m);
@@ -73,14 +75,16 @@ static int data_build(int argc, char **argv) {
     int64_t seed = 1, count = 0;
     cli_flag flags[] = {
         {"seed", 0, CLI_FLAG_INT, &seed, 0, 9.2e18, "S", "seed of the renderers (1)", false},
-        {"count", 0, CLI_FLAG_INT, &count, 1, 1 << 26, "N", "images per set (default: each set's own)", false},
-        {"force", 0, CLI_FLAG_BOOL, &force, 0, 0, NULL, "rebuild even if built with this seed and count", false},
+        {"count", 0, CLI_FLAG_INT, &count, 1, 1 << 26, "N", "images per set (default: each set's own)",
+         false},
+        {"force", 0, CLI_FLAG_BOOL, &force, 0, 0, NULL, "rebuild even if built with this seed and count",
+         false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "no progress; print JSON", false},
     };
     int n_pos;
     const char *pos[1];
-    int rc = cli_parse(cmd, "NAME[,NAME...]|all [--seed S] [--count N] [--force] [--json]", argc, argv, 3, flags,
-                       (int)(sizeof flags / sizeof flags[0]), pos, 1, &n_pos);
+    int rc = cli_parse(cmd, "NAME[,NAME...]|all [--seed S] [--count N] [--force] [--json]", argc, argv, 3,
+                       flags, (int)(sizeof flags / sizeof flags[0]), pos, 1, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
     if (n_pos != 1) {
         fprintf(stderr, "ebood data build: name the sets to build (or all); see ebood data list\n");
@@ -94,7 +98,8 @@ static int data_build(int argc, char **argv) {
     if (strcmp(list, "all") == 0) {
         for (int i = 0; i < eb_rendered_set_count(); i++) names[n_names++] = eb_rendered_set_at(i)->name;
     } else {
-        for (char *save = NULL, *t = strtok_r(list, ",", &save); t && n_names < 64; t = strtok_r(NULL, ",", &save)) {
+        for (char *save = NULL, *t = strtok_r(list, ",", &save); t && n_names < 64;
+             t = strtok_r(NULL, ",", &save)) {
             const eb_rendered_set_info *info = eb_rendered_set_find(t);
             if (!info) {
                 fprintf(stderr, "ebood data build: unknown set '%s' (see ebood data list)\n", t);
@@ -197,7 +202,7 @@ int cmd_data(int argc, char **argv) {
         printf("usage: ebood data %s\n", usage);
         return CLI_OK;
     }
-    fprintf(stderr, "ebood data: %s '%s' (usage: ebood data %s)\n", sub ? "unknown subcommand" : "missing subcommand",
-            sub ? sub : "", usage);
+    fprintf(stderr, "ebood data: %s '%s' (usage: ebood data %s)\n",
+            sub ? "unknown subcommand" : "missing subcommand", sub ? sub : "", usage);
     return CLI_USAGE;
 }

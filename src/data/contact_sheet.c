@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MARGIN 4
-#define GAP 2
+#define MARGIN     4
+#define GAP        2
 #define TITLE_ZOOM 2
 
 eb_status eb_image_set_contact_sheet(const eb_image_set *s, int rows, int cols, int zoom, const char *title,
@@ -18,7 +18,8 @@ eb_status eb_image_set_contact_sheet(const eb_image_set *s, int rows, int cols, 
     if (rows < 1 || cols < 1 || zoom < 1 || rows > 256 || cols > 256 || zoom > 16)
         return eb_error_set(err, EB_ERR_ARG, "%s: rows, cols in [1, 256] and zoom in [1, 16]", path);
     eb__unifont *font;
-    eb_status st = eb__unifont_read(unifont_path ? unifont_path : "/usr/share/unifont/unifont.hex", &font, err);
+    eb_status st =
+        eb__unifont_read(unifont_path ? unifont_path : "/usr/share/unifont/unifont.hex", &font, err);
     if (st) return st;
     int cell_w = s->w * zoom, cell_h = s->h * zoom, title_h = 16 * TITLE_ZOOM;
     int grid_w = cols * cell_w + (cols - 1) * GAP, title_w = 0;

@@ -21,12 +21,16 @@ eb_status eb__gimp_pattern_read(const char *path, eb__raster *out, eb_error *err
     if (len < 24 || memcmp(p + 20, "GPAT", 4) != 0) {
         st = eb_error_set(err, EB_ERR_FORMAT, "%s: not a GIMP pattern (no GPAT magic)", path);
     } else {
-        uint32_t header = be32(p), version = be32(p + 4), w = be32(p + 8), h = be32(p + 12), bpp = be32(p + 16);
+        uint32_t header = be32(p), version = be32(p + 4), w = be32(p + 8), h = be32(p + 12),
+                 bpp = be32(p + 16);
         if (version != 1) {
-            st = eb_error_set(err, EB_ERR_UNSUPPORTED, "%s: pattern version %u (only 1 is read)", path, version);
-        } else if (header < 24 || header > len || bpp < 1 || bpp > 4 || w < 1 || h < 1 || w > 65536 || h > 65536) {
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: malformed pattern header (%u x %u x %u, header %u bytes)",
-                              path, w, h, bpp, header);
+            st = eb_error_set(err, EB_ERR_UNSUPPORTED, "%s: pattern version %u (only 1 is read)", path,
+                              version);
+        } else if (header < 24 || header > len || bpp < 1 || bpp > 4 || w < 1 || h < 1 || w > 65536 ||
+                   h > 65536) {
+            st = eb_error_set(err, EB_ERR_FORMAT,
+                              "%s: malformed pattern header (%u x %u x %u, header %u bytes)", path, w, h, bpp,
+                              header);
         } else if ((uint64_t)w * h * bpp != len - header) {
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: %zu pixel bytes, expected %llu for %u x %u x %u", path,
                               len - header, (unsigned long long)w * h * bpp, w, h, bpp);

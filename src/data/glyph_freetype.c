@@ -30,9 +30,10 @@ eb_status eb__outline_font_open(const char *path, eb__outline_font **out, eb_err
     e = FT_New_Face(f->lib, path, 0, &f->face);
     if (!e && FT_Select_Charmap(f->face, FT_ENCODING_UNICODE)) e = -1;
     if (e) {
-        eb_status st = e == FT_Err_Cannot_Open_Resource
-                           ? eb_error_set(err, EB_ERR_IO, "%s: cannot open", path)
-                           : eb_error_set(err, EB_ERR_FORMAT, "%s: not an outline font with a Unicode charmap", path);
+        eb_status st =
+            e == FT_Err_Cannot_Open_Resource
+                ? eb_error_set(err, EB_ERR_IO, "%s: cannot open", path)
+                : eb_error_set(err, EB_ERR_FORMAT, "%s: not an outline font with a Unicode charmap", path);
         eb__outline_font_close(f);
         return st;
     }
@@ -82,13 +83,16 @@ eb_status eb__outline_font_glyph(eb__outline_font *f, uint32_t cp, int pixel_siz
     /* strength in 26.6 fixed point: the outline grows by strength/2 on each side */
     if (!e && embolden != 0) e = FT_Outline_Embolden(&f->face->glyph->outline, (FT_Pos)lround(embolden * 64));
     if (!e) e = FT_Render_Glyph(f->face->glyph, FT_RENDER_MODE_NORMAL);
-    if (e) return eb_error_set(err, EB_ERR_FORMAT, "%s: cannot render U+%04X (FreeType error %d)", f->path, cp, e);
+    if (e)
+        return eb_error_set(err, EB_ERR_FORMAT, "%s: cannot render U+%04X (FreeType error %d)", f->path, cp,
+                            e);
     const FT_Bitmap *bm = &f->face->glyph->bitmap;
     int w = (int)bm->width, h = (int)bm->rows;
     if (w == 0 || h == 0) return eb__canvas_alloc(out, 1, 1, err); /* blank glyph (space) */
     eb_status st = eb__canvas_alloc(out, w, h, err);
     if (st) return st;
     for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) out->px[(size_t)y * w + x] = bm->buffer[(ptrdiff_t)y * bm->pitch + x] / 255.0f;
+        for (int x = 0; x < w; x++)
+            out->px[(size_t)y * w + x] = bm->buffer[(ptrdiff_t)y * bm->pitch + x] / 255.0f;
     return EB_OK;
 }

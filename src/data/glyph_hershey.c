@@ -61,15 +61,16 @@ eb_status eb__hershey_read(const char *path, eb__hershey_font **out, eb_error *e
         }
         char count_field[4] = {0};
         if (len - pos < 8) {
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %lld: truncated glyph header", path, (long long)line);
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %lld: truncated glyph header", path,
+                              (long long)line);
             break;
         }
         memcpy(count_field, data + pos + 5, 3);
         char *endp;
         long count = strtol(count_field, &endp, 10);
         if (count < 1 || *endp != 0) {
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %lld: bad vertex count '%s'", path, (long long)line,
-                              count_field);
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %lld: bad vertex count '%s'", path,
+                              (long long)line, count_field);
             break;
         }
         pos += 8;
@@ -78,8 +79,8 @@ eb_status eb__hershey_read(const char *path, eb__hershey_font **out, eb_error *e
         int have = 0;
         for (long k = 0; k < count && !st;) {
             if (pos >= len) {
-                st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %lld: truncated glyph (%ld of %ld pairs)", path,
-                                  (long long)line, k, count);
+                st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %lld: truncated glyph (%ld of %ld pairs)",
+                                  path, (long long)line, k, count);
                 break;
             }
             char ch = data[pos++];
@@ -139,8 +140,8 @@ eb_status eb__hershey_glyph(const eb__hershey_font *f, int i, double zoom, doubl
         y0 = fmin(y0, xy[2 * k + 1]), y1 = fmax(y1, xy[2 * k + 1]);
     }
     double pad = pen_width + 2;
-    eb_status st = eb__canvas_alloc(out, (int)ceil((x1 - x0) * zoom + 2 * pad), (int)ceil((y1 - y0) * zoom + 2 * pad),
-                                    err);
+    eb_status st = eb__canvas_alloc(out, (int)ceil((x1 - x0) * zoom + 2 * pad),
+                                    (int)ceil((y1 - y0) * zoom + 2 * pad), err);
     if (st) {
         free(xy);
         return st;

@@ -60,8 +60,8 @@ eb_status eb__unifont_read(const char *path, eb__unifont **out, eb_error *err) {
             if (ok) glyph[row * 2 + col] = (uint8_t)(hi * 16 + lo);
         }
         if (!ok && eol > p) {
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %lld: expected XXXX: and 32 or 64 hex digits", path,
-                              (long long)line);
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %lld: expected XXXX: and 32 or 64 hex digits",
+                              path, (long long)line);
         } else if (ok && cp < UNIFONT_CODES && !u->slot[cp]) {
             memcpy(u->bits + u->count * 32, glyph, 32);
             u->wide[cp] = ndigits == 64;

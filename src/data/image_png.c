@@ -28,7 +28,8 @@ eb_status eb__png_read(const char *path, eb__raster *out, eb_error *err) {
         st = eb_error_set(err, EB_ERR_FORMAT, "%s: %u x %u pixels is too large", path, img.width, img.height);
     } else {
         bool color = img.format & PNG_FORMAT_FLAG_COLOR, alpha = img.format & PNG_FORMAT_FLAG_ALPHA;
-        img.format = color ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB) : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);
+        img.format =
+            color ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB) : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);
         out->c = (color ? 3 : 1) + (alpha ? 1 : 0);
         out->w = (int)img.width;
         out->h = (int)img.height;
@@ -71,7 +72,8 @@ eb_status eb__raster_read(const char *path, eb__raster *out, eb_error *err) {
     size_t got = fread(magic, 1, sizeof magic, fp);
     fclose(fp);
     if (got == 8 && png_sig_cmp(magic, 0, 8) == 0) return eb__png_read(path, out, err);
-    if (got >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) return eb__jpeg_read(path, out, err);
+    if (got >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF)
+        return eb__jpeg_read(path, out, err);
     return eb_error_set(err, EB_ERR_FORMAT, "%s: neither a PNG nor a JPEG file", path);
 }
 

@@ -92,8 +92,8 @@ void eb__canvas_morph(eb__canvas *c, int radius) {
                 for (int dx = -r; dx <= r; dx++) {
                     if (dx * dx + dy * dy > r * r) continue;
                     int px = x + dx, py = y + dy;
-                    float v = (px < 0 || py < 0 || px >= c->w || py >= c->h) ? 0.0f
-                                                                              : c->px[(size_t)py * c->w + px];
+                    float v =
+                        (px < 0 || py < 0 || px >= c->w || py >= c->h) ? 0.0f : c->px[(size_t)py * c->w + px];
                     best = radius > 0 ? fmaxf(best, v) : fminf(best, v);
                 }
             tmp[(size_t)y * c->w + x] = best;

@@ -33,8 +33,8 @@ typedef struct eb__warp {
     double scale;          /* output pixels per source pixel, > 0 */
     double angle;          /* radians */
     double shift_x, shift_y;
-    bool flip;  /* mirror the source left–right about src_cx */
-    bool wrap;  /* periodic source (texture tiles); else outside = 0 */
+    bool flip;       /* mirror the source left–right about src_cx */
+    bool wrap;       /* periodic source (texture tiles); else outside = 0 */
     int supersample; /* s × s bilinear samples per output pixel, averaged (anti-aliasing), ≥ 1 */
 } eb__warp;
 

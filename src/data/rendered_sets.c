@@ -20,7 +20,7 @@
 #include <zlib.h>
 
 #define SIDE EB_RENDERED_SIZE
-#define PI 3.14159265358979323846
+#define PI   3.14159265358979323846
 
 /* ---- the sets ------------------------------------------------------------------------------------ */
 
@@ -38,7 +38,9 @@ static const eb_rendered_set_info set_infos[SET_COUNT] = {
 
 int eb_rendered_set_count(void) { return SET_COUNT; }
 
-const eb_rendered_set_info *eb_rendered_set_at(int i) { return i >= 0 && i < SET_COUNT ? &set_infos[i] : NULL; }
+const eb_rendered_set_info *eb_rendered_set_at(int i) {
+    return i >= 0 && i < SET_COUNT ? &set_infos[i] : NULL;
+}
 
 const eb_rendered_set_info *eb_rendered_set_find(const char *name) {
     for (int i = 0; i < SET_COUNT; i++)
@@ -107,7 +109,8 @@ static const block aux_blocks[] = {
 };
 #define N_AUX_BLOCKS ((int)(sizeof aux_blocks / sizeof aux_blocks[0]))
 
-static const block latin_block = {0x0000, 0x007F, "Basic Latin"}, hiragana_block = {0x3040, 0x309F, "Hiragana"};
+static const block latin_block = {0x0000, 0x007F, "Basic Latin"},
+                   hiragana_block = {0x3040, 0x309F, "Hiragana"};
 /* KMNIST's classes: o ki su tsu na ha ma ya re wo */
 static const uint32_t kmnist_chars[10] = {0x304A, 0x304D, 0x3059, 0x3064, 0x306A,
                                           0x306F, 0x307E, 0x3084, 0x308C, 0x3092};
@@ -122,7 +125,8 @@ typedef struct font_dir {
     const char *const *prefixes, *const *exclude;
 } font_dir;
 
-static const char *const noto_latin[] = {"NotoSans-", "NotoSerif-", "NotoSansDisplay-", "NotoSerifDisplay-", NULL};
+static const char *const noto_latin[] = {"NotoSans-", "NotoSerif-", "NotoSansDisplay-", "NotoSerifDisplay-",
+                                         NULL};
 static const char *const urw_symbols[] = {"StandardSymbolsPS", "D050000L", NULL};
 static const font_dir notmnist_fonts[] = {
     {"fonts-urw-base35", "/usr/share/fonts/opentype/urw-base35", NULL, urw_symbols},
@@ -149,42 +153,68 @@ static const font_dir kmnist_fonts[] = {
     {"fonts-aoyagi-soseki", "/usr/share/fonts/truetype/aoyagi-soseki", NULL, NULL},
 };
 #define NOTO_SCRIPT(s) "NotoSans" s "-", "NotoSerif" s "-"
-static const char *const noto_scripts[] = {
-    NOTO_SCRIPT("Arabic"),    NOTO_SCRIPT("Armenian"), NOTO_SCRIPT("Bengali"),   NOTO_SCRIPT("CanadianAboriginal"),
-    NOTO_SCRIPT("Cherokee"),  NOTO_SCRIPT("Devanagari"), NOTO_SCRIPT("Ethiopic"), NOTO_SCRIPT("Georgian"),
-    NOTO_SCRIPT("Gujarati"),  NOTO_SCRIPT("Gurmukhi"), NOTO_SCRIPT("Hebrew"),    NOTO_SCRIPT("Kannada"),
-    NOTO_SCRIPT("Khmer"),     NOTO_SCRIPT("Lao"),      NOTO_SCRIPT("Malayalam"), NOTO_SCRIPT("Math"),
-    NOTO_SCRIPT("Mongolian"), NOTO_SCRIPT("Myanmar"),  NOTO_SCRIPT("NKo"),       NOTO_SCRIPT("Ogham"),
-    NOTO_SCRIPT("Oriya"),     NOTO_SCRIPT("Runic"),    NOTO_SCRIPT("Sinhala"),   NOTO_SCRIPT("Symbols"),
-    NOTO_SCRIPT("Symbols2"),  NOTO_SCRIPT("Syriac"),   NOTO_SCRIPT("Tamil"),     NOTO_SCRIPT("Telugu"),
-    NOTO_SCRIPT("Thaana"),    NOTO_SCRIPT("Thai"),     NOTO_SCRIPT("Tibetan"),   NOTO_SCRIPT("Tifinagh"),
-    NOTO_SCRIPT("Vai"),       NOTO_SCRIPT("Yi"),       NULL};
-static const font_dir aux_fonts[] = {{"fonts-noto-core", "/usr/share/fonts/truetype/noto", noto_scripts, NULL}};
+static const char *const noto_scripts[] = {NOTO_SCRIPT("Arabic"),
+                                           NOTO_SCRIPT("Armenian"),
+                                           NOTO_SCRIPT("Bengali"),
+                                           NOTO_SCRIPT("CanadianAboriginal"),
+                                           NOTO_SCRIPT("Cherokee"),
+                                           NOTO_SCRIPT("Devanagari"),
+                                           NOTO_SCRIPT("Ethiopic"),
+                                           NOTO_SCRIPT("Georgian"),
+                                           NOTO_SCRIPT("Gujarati"),
+                                           NOTO_SCRIPT("Gurmukhi"),
+                                           NOTO_SCRIPT("Hebrew"),
+                                           NOTO_SCRIPT("Kannada"),
+                                           NOTO_SCRIPT("Khmer"),
+                                           NOTO_SCRIPT("Lao"),
+                                           NOTO_SCRIPT("Malayalam"),
+                                           NOTO_SCRIPT("Math"),
+                                           NOTO_SCRIPT("Mongolian"),
+                                           NOTO_SCRIPT("Myanmar"),
+                                           NOTO_SCRIPT("NKo"),
+                                           NOTO_SCRIPT("Ogham"),
+                                           NOTO_SCRIPT("Oriya"),
+                                           NOTO_SCRIPT("Runic"),
+                                           NOTO_SCRIPT("Sinhala"),
+                                           NOTO_SCRIPT("Symbols"),
+                                           NOTO_SCRIPT("Symbols2"),
+                                           NOTO_SCRIPT("Syriac"),
+                                           NOTO_SCRIPT("Tamil"),
+                                           NOTO_SCRIPT("Telugu"),
+                                           NOTO_SCRIPT("Thaana"),
+                                           NOTO_SCRIPT("Thai"),
+                                           NOTO_SCRIPT("Tibetan"),
+                                           NOTO_SCRIPT("Tifinagh"),
+                                           NOTO_SCRIPT("Vai"),
+                                           NOTO_SCRIPT("Yi"),
+                                           NULL};
+static const font_dir aux_fonts[] = {
+    {"fonts-noto-core", "/usr/share/fonts/truetype/noto", noto_scripts, NULL}};
 
 #define UNIFONT_PACKAGE "unifont"
-#define UNIFONT_HEX "/usr/share/unifont/unifont.hex"
+#define UNIFONT_HEX     "/usr/share/unifont/unifont.hex"
 #define HERSHEY_PACKAGE "hershey-fonts-data"
-#define HERSHEY_DIR "/usr/share/hershey-fonts/"
-static const char *const omniglot_hershey[] = {"greek",     "greekc",   "greeks",    "cyrillic", "cyrilc_1",
-                                               "gothgbt",   "gothgrt",  "gothitt",   "gothiceng", "gothicger",
-                                               "gothicita", "scriptc",  "scripts",   "cursive",  NULL};
+#define HERSHEY_DIR     "/usr/share/hershey-fonts/"
+static const char *const omniglot_hershey[] = {"greek",     "greekc",  "greeks",  "cyrillic",  "cyrilc_1",
+                                               "gothgbt",   "gothgrt", "gothitt", "gothiceng", "gothicger",
+                                               "gothicita", "scriptc", "scripts", "cursive",   NULL};
 #define SKIMAGE_PACKAGE "python3-skimage"
-#define SKIMAGE_DIR "/usr/lib/python3/dist-packages/skimage/data/"
-static const char *const aux_photos[] = {"astronaut.png", "camera.png",   "chelsea.png",         "coffee.png",
-                                         "coins.png",     "hubble_deep_field.jpg", "ihc.png",    "moon.png",
-                                         "motorcycle_left.png", "retina.jpg", "rocket.jpg",      NULL};
+#define SKIMAGE_DIR     "/usr/lib/python3/dist-packages/skimage/data/"
+static const char *const aux_photos[] = {
+    "astronaut.png", "camera.png", "chelsea.png",         "coffee.png", "coins.png",  "hubble_deep_field.jpg",
+    "ihc.png",       "moon.png",   "motorcycle_left.png", "retina.jpg", "rocket.jpg", NULL};
 static const char *const texture_photos[] = {"brick.png", "grass.png", "gravel.png", NULL};
-#define GIMP_PACKAGE "gimp-data"
+#define GIMP_PACKAGE  "gimp-data"
 #define GIMP_PATTERNS "/usr/share/gimp/2.0/patterns/"
 /* GIMP's pattern folders: the synthetic and sky/water/food/fabric/paper tiles train (aux); the
  * natural stone/wood/animal/plant tiles are held out for the textures test set. */
 static const char *const aux_tile_dirs[] = {"Fabric", "Food", "Legacy", "Paper", "Sky", "Water", NULL};
 static const char *const texture_tile_dirs[] = {"Animal", "Plant", "Stone", "Wood", NULL};
-#define LFW_FILE SKIMAGE_DIR "lfw_subset.npy"
-#define LFW_FACES 100 /* lfw_subset.npy: 100 faces, then 100 non-face patches */
+#define LFW_FILE        SKIMAGE_DIR "lfw_subset.npy"
+#define LFW_FACES       100 /* lfw_subset.npy: 100 faces, then 100 non-face patches */
 #define SKLEARN_PACKAGE "python3-sklearn"
-#define DIGITS_FILE "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
-#define DIGITS_COUNT 1797
+#define DIGITS_FILE     "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+#define DIGITS_COUNT    1797
 
 /* ---- loaded sources ------------------------------------------------------------------------------ */
 
@@ -198,10 +228,10 @@ typedef struct source {
     eb__unifont *unifont;
     eb__outline_font *font;
     eb__hershey_font *hershey;
-    eb__canvas canvas;   /* photo, tile */
-    uint32_t *glyphs;    /* font: usable code points; hershey: usable glyph indices */
+    eb__canvas canvas; /* photo, tile */
+    uint32_t *glyphs;  /* font: usable code points; hershey: usable glyph indices */
     int64_t n_glyphs;
-    cJSON *ranges;       /* [[lo, hi], …] of the code-point blocks used, or NULL */
+    cJSON *ranges; /* [[lo, hi], …] of the code-point blocks used, or NULL */
 } source;
 
 typedef struct builder {
@@ -252,7 +282,8 @@ static eb_status source_error(const builder *b, const char *package, eb_error *e
     return err ? err->status : EB_ERR_FORMAT;
 }
 
-static source *add_source(builder *b, source_kind kind, const char *package, const char *file, eb_error *err) {
+static source *add_source(builder *b, source_kind kind, const char *package, const char *file,
+                          eb_error *err) {
     if (b->n_src == b->cap_src) {
         int cap = b->cap_src ? 2 * b->cap_src : 32;
         source *grown = realloc(b->src, (size_t)cap * sizeof *grown);
@@ -278,7 +309,9 @@ static cJSON *range_json(uint32_t lo, uint32_t hi) {
     return r;
 }
 
-static int compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static bool has_prefix(const char *name, const char *const *list) {
     for (int i = 0; list && list[i]; i++)
@@ -302,7 +335,8 @@ static eb_status list_dir(const builder *b, const char *dir, const char *ext1, c
         size_t len = strlen(e->d_name), l1 = strlen(ext1), l2 = ext2 ? strlen(ext2) : 0;
         bool ext = (len > l1 && strcmp(e->d_name + len - l1, ext1) == 0) ||
                    (ext2 && len > l2 && strcmp(e->d_name + len - l2, ext2) == 0);
-        if (!ext || (prefixes && !has_prefix(e->d_name, prefixes)) || has_prefix(e->d_name, exclude)) continue;
+        if (!ext || (prefixes && !has_prefix(e->d_name, prefixes)) || has_prefix(e->d_name, exclude))
+            continue;
         if (*n == cap) {
             cap = cap ? 2 * cap : 64;
             char **grown = realloc(*names, (size_t)cap * sizeof *grown);
@@ -336,13 +370,14 @@ static void free_names(char **names, int n) {
 
 /* Opens the fonts of `dirs`; keeps a font only if it has every one of required[0..n_required), or
  * (required NULL) at least one code point in the aux blocks. */
-static eb_status load_fonts(builder *b, const font_dir *dirs, int n_dirs, const uint32_t *required, int n_required,
-                            const block *blk, eb_error *err) {
+static eb_status load_fonts(builder *b, const font_dir *dirs, int n_dirs, const uint32_t *required,
+                            int n_required, const block *blk, eb_error *err) {
     eb_status st = EB_OK;
     for (int d = 0; d < n_dirs && !st; d++) {
         char **names;
         int n;
-        if ((st = list_dir(b, dirs[d].dir, ".ttf", ".otf", dirs[d].prefixes, dirs[d].exclude, &names, &n, err)))
+        if ((st = list_dir(b, dirs[d].dir, ".ttf", ".otf", dirs[d].prefixes, dirs[d].exclude, &names, &n,
+                           err)))
             return source_error(b, dirs[d].package, err);
         for (int i = 0; i < n && !st; i++) {
             char file[512], path[1024];
@@ -373,7 +408,8 @@ static eb_status load_fonts(builder *b, const font_dir *dirs, int n_dirs, const 
                 for (int k = 0; k < N_AUX_BLOCKS && !st; k++) {
                     uint32_t *part;
                     int64_t got;
-                    if ((st = eb__outline_font_chars(font, aux_blocks[k].lo, aux_blocks[k].hi, &part, &got, err)))
+                    if ((st = eb__outline_font_chars(font, aux_blocks[k].lo, aux_blocks[k].hi, &part, &got,
+                                                     err)))
                         break;
                     uint32_t *grown = got ? realloc(cps, (size_t)(n_cps + got) * sizeof *cps) : cps;
                     if (got && !grown) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
@@ -425,7 +461,8 @@ static eb_status load_unifont(builder *b, eb_error *err) {
 }
 
 /* Raster sources: photos (PNG/JPEG) or GIMP tiles, as gray canvases. */
-static eb_status load_raster(builder *b, source_kind kind, const char *package, const char *file, eb_error *err) {
+static eb_status load_raster(builder *b, source_kind kind, const char *package, const char *file,
+                             eb_error *err) {
     char path[1024];
     full_path(b, file, path, sizeof path);
     source *s = add_source(b, kind, package, file, err);
@@ -480,7 +517,8 @@ static eb_status load_hershey(builder *b, const char *const *names, eb_error *er
             return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
         for (int g = 0; g < n; g++) { /* the letters: records of 'A'–'Z' and 'a'–'z' */
             int ascii = 32 + eb__hershey_record(s->hershey, g);
-            if ((ascii >= 'A' && ascii <= 'Z') || (ascii >= 'a' && ascii <= 'z')) s->glyphs[s->n_glyphs++] = (uint32_t)g;
+            if ((ascii >= 'A' && ascii <= 'Z') || (ascii >= 'a' && ascii <= 'z'))
+                s->glyphs[s->n_glyphs++] = (uint32_t)g;
         }
         if (s->n_glyphs == 0) st = eb_error_set(err, EB_ERR_FORMAT, "%s: no letter glyphs", path);
     }
@@ -499,8 +537,8 @@ static eb_status load_faces(builder *b, eb_error *err) {
     if (st) return source_error(b, SKIMAGE_PACKAGE, err);
     if (shape[0] < LFW_FACES || shape[1] < 8 || shape[2] < 8 || shape[1] > 256 || shape[2] > 256) {
         free(x);
-        return eb_error_set(err, EB_ERR_FORMAT, "%s: expected 200 x 25 x 25 images, got %lld x %lld x %lld", path,
-                            (long long)shape[0], (long long)shape[1], (long long)shape[2]);
+        return eb_error_set(err, EB_ERR_FORMAT, "%s: expected 200 x 25 x 25 images, got %lld x %lld x %lld",
+                            path, (long long)shape[0], (long long)shape[1], (long long)shape[2]);
     }
     b->array = x;
     b->array_n = LFW_FACES;
@@ -596,7 +634,8 @@ static eb_status builder_load(builder *b, eb_error *err) {
     case SET_DIGITS8: st = load_digits(b, err); break;
     }
     if (!st && b->glyph_end - b->glyph_first == 0 && (b->set == SET_NOTMNIST || b->set == SET_KMNIST))
-        st = eb_error_set(err, EB_ERR_IO, "%s: no installed font has all ten characters", set_infos[b->set].name);
+        st = eb_error_set(err, EB_ERR_IO, "%s: no installed font has all ten characters",
+                          set_infos[b->set].name);
     return st;
 }
 
@@ -616,7 +655,8 @@ static const glyph_style omniglot_style = {15, 24, 15, 2, 0.7};
 static double uniform(eb_rng *r, double lo, double hi) { return eb_rng_uniform_range(r, lo, hi); }
 
 /* Places the ink of canvas c into out; false when the glyph is too small to be a character. */
-static bool place_glyph(const eb__canvas *c, const glyph_style *gs, double min_ink_side, eb_rng *r, float *out) {
+static bool place_glyph(const eb__canvas *c, const glyph_style *gs, double min_ink_side, eb_rng *r,
+                        float *out) {
     int box[4];
     if (!eb__canvas_ink_box(c, box)) return false;
     double bw = box[2] - box[0], bh = box[3] - box[1], side = fmax(bw, bh);
@@ -653,7 +693,9 @@ static void crop_raster(const source *s, eb_rng *r, float *out) {
     eb__canvas_warp(c, &wp, out, SIDE, SIDE);
 }
 
-static int64_t pick(eb_rng *r, int64_t first, int64_t end) { return first + (int64_t)eb_rng_below(r, (uint64_t)(end - first)); }
+static int64_t pick(eb_rng *r, int64_t first, int64_t end) {
+    return first + (int64_t)eb_rng_below(r, (uint64_t)(end - first));
+}
 
 /* One attempt at image i; false when the drawn glyph was unusable (the caller draws again). */
 static eb_status draw_once(builder *b, eb_rng *r, float *out, int32_t *label, bool *ok, eb_error *err) {
@@ -680,8 +722,9 @@ static eb_status draw_once(builder *b, eb_rng *r, float *out, int32_t *label, bo
                 *ok = place_glyph(&c, &aux_style, 16, r, out);
         } else {
             bool photo = what == 2;
-            crop_raster(&b->src[photo ? pick(r, b->photo_first, b->photo_end) : pick(r, b->tile_first, b->tile_end)], r,
-                        out);
+            crop_raster(
+                &b->src[photo ? pick(r, b->photo_first, b->photo_end) : pick(r, b->tile_first, b->tile_end)],
+                r, out);
         }
         break;
     }
@@ -690,8 +733,8 @@ static eb_status draw_once(builder *b, eb_rng *r, float *out, int32_t *label, bo
         bool latin = b->set == SET_NOTMNIST;
         *label = (int32_t)eb_rng_below(r, 10);
         const source *s = &b->src[pick(r, b->glyph_first, b->glyph_end)];
-        if (!(st = eb__outline_font_glyph(s->font, s->glyphs[*label], 64, uniform(r, latin ? -1 : 0, latin ? 3 : 5), &c,
-                                          err)))
+        if (!(st = eb__outline_font_glyph(s->font, s->glyphs[*label], 64,
+                                          uniform(r, latin ? -1 : 0, latin ? 3 : 5), &c, err)))
             *ok = place_glyph(&c, latin ? &notmnist_style : &kmnist_style, 8, r, out);
         break;
     }
@@ -774,8 +817,8 @@ static char *build_manifest(builder *b, const eb_render_params *p, int64_t count
     cJSON_AddItemToArray(size, cJSON_CreateNumber(SIDE));
     cJSON_AddItemToArray(size, cJSON_CreateNumber(SIDE));
     cJSON_AddNumberToObject(m, "num_classes", info->num_classes);
-    const char *const *names = b->set == SET_NOTMNIST ? notmnist_names
-                               : b->set == SET_KMNIST ? kmnist_names
+    const char *const *names = b->set == SET_NOTMNIST  ? notmnist_names
+                               : b->set == SET_KMNIST  ? kmnist_names
                                : b->set == SET_DIGITS8 ? digit_names
                                                        : NULL;
     if (names) cJSON_AddItemToObject(m, "classes", cJSON_CreateStringArray(names, 10));
@@ -811,8 +854,8 @@ static char *build_manifest(builder *b, const eb_render_params *p, int64_t count
 
 /* ---- render / save / load ------------------------------------------------------------------------ */
 
-eb_status eb_rendered_set_render(const char *name, const eb_render_params *p_in, eb_image_set *out, char **manifest,
-                                 eb_error *err) {
+eb_status eb_rendered_set_render(const char *name, const eb_render_params *p_in, eb_image_set *out,
+                                 char **manifest, eb_error *err) {
     memset(out, 0, sizeof *out);
     if (manifest) *manifest = NULL;
     eb_render_params p = p_in ? *p_in : eb_render_default_params();
@@ -840,12 +883,15 @@ eb_status eb_rendered_set_render(const char *name, const eb_render_params *p_in,
             label = b.array_labels[i];
         } else {
             bool ok = false;
-            for (int attempt = 0; attempt < 64 && !ok && !st; attempt++) st = draw_once(&b, &r, img, &label, &ok, err);
-            if (!st && !ok) st = eb_error_set(err, EB_ERR_STATE, "%s: image %lld: no usable glyph in 64 draws", name,
-                                              (long long)i);
+            for (int attempt = 0; attempt < 64 && !ok && !st; attempt++)
+                st = draw_once(&b, &r, img, &label, &ok, err);
+            if (!st && !ok)
+                st = eb_error_set(err, EB_ERR_STATE, "%s: image %lld: no usable glyph in 64 draws", name,
+                                  (long long)i);
         }
         uint8_t *px = out->u8 + i * SIDE * SIDE;
-        for (int k = 0; k < SIDE * SIDE; k++) px[k] = (uint8_t)lrintf(fminf(1.0f, fmaxf(0.0f, img[k])) * 255.0f);
+        for (int k = 0; k < SIDE * SIDE; k++)
+            px[k] = (uint8_t)lrintf(fminf(1.0f, fmaxf(0.0f, img[k])) * 255.0f);
         if (out->labels) out->labels[i] = label;
         if ((i + 1) % 1000 == 0 || i + 1 == count) eb_progress_update(&prog, i + 1, 0, 0, NAN, NAN, i + 1);
     }
@@ -860,14 +906,16 @@ eb_status eb_rendered_set_render(const char *name, const eb_render_params *p_in,
 static eb_status set_path(char *buf, size_t size, const char *dir, const char *name, const char *suffix,
                           eb_error *err) {
     int n = snprintf(buf, size, "%s/%s%s", dir, name, suffix);
-    return n < 0 || (size_t)n >= size ? eb_error_set(err, EB_ERR_ARG, "%s/%s%s: path too long", dir, name, suffix)
-                                      : EB_OK;
+    return n < 0 || (size_t)n >= size
+               ? eb_error_set(err, EB_ERR_ARG, "%s/%s%s: path too long", dir, name, suffix)
+               : EB_OK;
 }
 
-eb_status eb_rendered_set_save(const char *dir, const char *name, const eb_image_set *set, const char *manifest,
-                               eb_error *err) {
+eb_status eb_rendered_set_save(const char *dir, const char *name, const eb_image_set *set,
+                               const char *manifest, eb_error *err) {
     if (!eb_rendered_set_find(name)) return eb_error_set(err, EB_ERR_ARG, "unknown rendered set '%s'", name);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return eb_error_set(err, EB_ERR_IO, "%s: cannot create folder", dir);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return eb_error_set(err, EB_ERR_IO, "%s: cannot create folder", dir);
     char path[4096];
     eb_status st = set_path(path, sizeof path, dir, name, ".json", err);
     if (!st) remove(path); /* an old manifest must not vouch for half-replaced files */
@@ -904,8 +952,8 @@ eb_status eb_rendered_set_load(const char *dir, const char *name, eb_image_set *
     free(text);
     const cJSON *count = cJSON_GetObjectItemCaseSensitive(m, "count"),
                 *classes = cJSON_GetObjectItemCaseSensitive(m, "num_classes");
-    if (!cJSON_IsNumber(count) || !cJSON_IsNumber(classes) || count->valuedouble < 0 || classes->valuedouble < 0 ||
-        classes->valuedouble > 256) {
+    if (!cJSON_IsNumber(count) || !cJSON_IsNumber(classes) || count->valuedouble < 0 ||
+        classes->valuedouble < 0 || classes->valuedouble > 256) {
         cJSON_Delete(m);
         return eb_error_set(err, EB_ERR_FORMAT, "%s: not a rendered-set manifest (count, num_classes)", path);
     }
@@ -914,7 +962,8 @@ eb_status eb_rendered_set_load(const char *dir, const char *name, eb_image_set *
     cJSON_Delete(m);
     st = k > 0 ? eb_idx_load(images, labels, k, out, err) : eb_idx_read_images(images, out, err);
     if (!st && (out->n != n || out->num_classes != k || out->h != SIDE || out->w != SIDE)) {
-        st = eb_error_set(err, EB_ERR_FORMAT, "%s: %lld images of %dx%d with %d classes, but the manifest says %lld "
+        st = eb_error_set(err, EB_ERR_FORMAT,
+                          "%s: %lld images of %dx%d with %d classes, but the manifest says %lld "
                           "images with %d classes",
                           images, (long long)out->n, out->h, out->w, out->num_classes, (long long)n, k);
         eb_image_set_free(out);
