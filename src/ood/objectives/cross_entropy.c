@@ -1,4 +1,6 @@
 /* The plain classifier objective: mean cross-entropy of the model's logits against the labels. */
+#include "ood/objectives/objective_impl.h"
+
 #include <ebood/ood.h>
 
 eb_tensor *eb_objective_cross_entropy(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
@@ -22,3 +24,14 @@ eb_tensor *eb_objective_cross_entropy(void *ctx, eb_model *m, eb_graph *g, const
     }
     return eb_cross_entropy(g, logits, batch->labels);
 }
+
+/* ---- registry row: ce (objective_impl.h): no parameters, the generic model and training profile ----------
+ */
+static void ce_defaults(void *p) { (void)p; }
+
+const eb__objective_method eb__objective_ce = {
+    .name = "ce",
+    .help = "cross-entropy classifier (the CE baseline of 002, the pre-training of 003)",
+    .defaults = ce_defaults,
+    .fn = eb_objective_cross_entropy,
+};
