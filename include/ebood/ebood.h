@@ -14,5 +14,6 @@
 #include <ebood/params.h>
 #include <ebood/objective.h>
 #include <ebood/eval.h>
+#include <ebood/plot.h>
 
 #endif

@@ -33,6 +33,7 @@
 #include <ebood/data.h>
 #include <ebood/nn.h>
 #include <ebood/ebm.h>
+#include <ebood/plot.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -360,10 +361,7 @@ typedef struct eb_landscape_style {
 /* log-density, auto range, scale 1, no points, no title. */
 EB_API eb_landscape_style eb_landscape_default_style(void);
 
-/* The colormap: t ∈ [0, 1] (clamped; NaN → grey) → sRGB. Our own 5-stop ramp, dark navy → blue →
- * teal → green → pale yellow, linearly interpolated, lightness increasing monotonically (so the
- * order survives greyscale printing and colour-vision deficiency). */
-EB_API void eb_colormap(double t, uint8_t rgb[3]);
+/* The colormap is eb_colormap (ebood/plot.h). */
 
 /* Writers; all atomic (temporary file + rename: nothing is left behind on failure).
  * NPY: float32 [height, width] = values. CSV: header "x,y,f", one row per grid point in value order.
