@@ -50,7 +50,8 @@ Test(objective_registry, descriptor_rows_consistent) {
         int n = eb_objective_params(m, &rows);
         for (int j = 0; j < n; j++) {
             const eb_param_desc *d = &rows[j];
-            cr_expect(d->key && d->flag && d->metavar && d->help && d->help[0], "%s row %d", eb_objective_name(m), j);
+            cr_expect(d->key && d->flag && d->metavar && d->help && d->help[0], "%s row %d",
+                      eb_objective_name(m), j);
             for (int k = 0; k < j; k++) {
                 cr_expect_str_neq(d->key, rows[k].key, "%s: key %s twice", eb_objective_name(m), d->key);
                 cr_expect_str_neq(d->flag, rows[k].flag, "%s: flag %s twice", eb_objective_name(m), d->flag);
@@ -91,7 +92,8 @@ Test(objective_registry, param_parse_types_symbols_ranges) {
     static const eb_param_symbol steps_names[] = {{"paper", -1}, {NULL, 0}};
     static const eb_param_symbol modes[] = {{"a", 0}, {"b", 1}, {NULL, 0}};
     const eb_param_desc rows[] = {
-        {"steps", "steps", EB_PARAM_TYPE_I64, offsetof(toy, steps), 0, 100, false, false, steps_names, "K", "h"},
+        {"steps", "steps", EB_PARAM_TYPE_I64, offsetof(toy, steps), 0, 100, false, false, steps_names, "K",
+         "h"},
         {"p", "p", EB_PARAM_TYPE_F64, offsetof(toy, p), 0, 1, true, false, NULL, "P", "h"},
         {"cls", "cls", EB_PARAM_TYPE_BOOL, offsetof(toy, cls), 0, 1, false, false, NULL, "B", "h"},
         {"mode", "mode", EB_PARAM_TYPE_INT, offsetof(toy, mode), 0, 1, false, true, modes, "M", "h"},
@@ -155,7 +157,8 @@ Test(objective_registry, spec_build_presets_siblings_and_errors) {
     build_fails("jem", NULL, NULL, 0, "unknown objective 'jem' (ce, cd,");
     build_fails("vera", NULL, (eb_objective_value[]){{"ssm-h", "0.1"}}, 1,
                 "--ssm-h is read only by --objective ssm, ssm-s (this run trains vera)");
-    build_fails("ce", NULL, v, 1, "--ce-weight is read only by --objective cd, cd-s, ssm, ssm-s, vera, vera-s");
+    build_fails("ce", NULL, v, 1,
+                "--ce-weight is read only by --objective cd, cd-s, ssm, ssm-s, vera, vera-s");
     build_fails("flow", "code", NULL, 0, "--ebm-preset is read only by --objective cd,");
     build_fails("cd", "foo", NULL, 0, "--ebm-preset: expected paper or code, got 'foo'");
     build_fails("ssm", NULL, (eb_objective_value[]){{"ssm-h", "0"}}, 1, "h = 0");
@@ -176,12 +179,14 @@ Test(objective_registry, json_profile_model_and_run) {
     free(json);
     eb_train_profile p;
     eb_objective_train_profile(&ce, false, 3, &p);
-    cr_expect(p.train.steps == 10000 && p.train.batch_size == 512 && p.train.optimizer.kind == EB_OPTIM_ADAMW);
+    cr_expect(p.train.steps == 10000 && p.train.batch_size == 512 &&
+              p.train.optimizer.kind == EB_OPTIM_ADAMW);
     eb_objective_train_profile(&ce, true, 3, &p);
     cr_expect(p.train.epochs == 5 && p.train.optimizer.kind == EB_OPTIM_ADAM && p.input_noise_std == 0.0);
     eb_objective_spec cd = build_ok("cd", NULL, NULL, 0);
     eb_objective_train_profile(&cd, false, 3, &p);
-    cr_expect(p.train.schedule.step_size == 3000 && p.train.schedule.gamma == 0.5f, "1000 epochs of 3 batches");
+    cr_expect(p.train.schedule.step_size == 3000 && p.train.schedule.gamma == 0.5f,
+              "1000 epochs of 3 batches");
     eb_objective_train_profile(&cd, true, 3, &p);
     cr_expect(p.train.epochs == 50 && p.train.batch_size == 64 && p.input_noise_std == 0.1);
     cr_expect_eq(eb_objective_default_model(&cd, true), EB_MODEL_WRN_EBM);
@@ -214,7 +219,8 @@ Test(objective_registry, json_profile_model_and_run) {
     bool has = false;
     cr_assert_eq(eb_objective_run_state(run, &t, &owned, &has, &err), EB_OK);
     cr_assert(has);
-    cr_expect(t.ndim == 2 && t.shape[0] == 8 && t.shape[1] == 3 && strcmp(t.name, "objective.replay_buffer") == 0);
+    cr_expect(t.ndim == 2 && t.shape[0] == 8 && t.shape[1] == 3 &&
+              strcmp(t.name, "objective.replay_buffer") == 0);
     free(owned);
     eb_objective_run_free(run);
     eb_objective_run *ce_run = NULL;
@@ -257,7 +263,8 @@ Test(objective_registry, train_help_matches_descriptors) {
             eb_objective_param_default(m, &rows[j], false, def, sizeof def);
             char paren[80];
             snprintf(paren, sizeof paren, "(%s", def);
-            if (strstr(readers, eb_objective_name(m)) == readers) /* the first reader's default opens the list */
+            if (strstr(readers, eb_objective_name(m)) ==
+                readers) /* the first reader's default opens the list */
                 cr_expect(strstr(text, paren) != NULL, "'%s' lacks the default '%s'", text, paren);
             rows_seen++;
         }

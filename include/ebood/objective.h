@@ -64,8 +64,9 @@ typedef struct eb_objective_value {
  * line naming the flag): unknown name (listing the names), a flag the objective does not read ("--ssm-h is
  * read only by --objective ssm, ssm-s (this run trains vera)"), the preset for an objective without one,
  * a malformed or out-of-range value, the method's own check. */
-EB_API eb_status eb_objective_spec_build(const char *name, const char *preset, const eb_objective_value *given,
-                                         int n_given, eb_objective_spec *out, eb_error *err);
+EB_API eb_status eb_objective_spec_build(const char *name, const char *preset,
+                                         const eb_objective_value *given, int n_given, eb_objective_spec *out,
+                                         eb_error *err);
 EB_API const char *eb_objective_spec_name(const eb_objective_spec *s);
 /* The settings as a JSON object string {"objective": NAME, …} (malloc'd; free()); NULL when out of memory. */
 EB_API char *eb_objective_spec_json(const eb_objective_spec *s);
@@ -84,8 +85,8 @@ EB_API bool eb_objective_builds_model(const eb_objective_spec *s);
 EB_API eb_status eb_objective_model_new(const eb_objective_spec *s, int64_t in_dim, int64_t n_classes,
                                         eb_rng *init, eb_model **out, eb_error *err);
 /* A warning about training a `kind` model with this MLP activation ("" if none), e.g. ssm with relu. */
-EB_API void eb_objective_model_note(const eb_objective_spec *s, eb_model_kind kind, eb_activation act, char *buf,
-                                    size_t size);
+EB_API void eb_objective_model_note(const eb_objective_spec *s, eb_model_kind kind, eb_activation act,
+                                    char *buf, size_t size);
 /* Lets the objective change the built model (e.g. add a projection head); may replace *model. */
 EB_API eb_status eb_objective_model_adjust(const eb_objective_spec *s, eb_model **model, eb_error *err);
 

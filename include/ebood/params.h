@@ -35,10 +35,10 @@ typedef struct eb_param_desc {
     const char *key;  /* JSON key of the field ("sgld_steps") */
     const char *flag; /* CLI flag without "--" ("sgld-steps") */
     eb_param_type type;
-    size_t offset;     /* of the field in the method's params struct */
-    double min, max;   /* inclusive numeric range (min exclusive when min_open) */
-    bool min_open;     /* value must be > min */
-    bool symbols_only; /* only the symbols' names are accepted (no numbers) */
+    size_t offset;                  /* of the field in the method's params struct */
+    double min, max;                /* inclusive numeric range (min exclusive when min_open) */
+    bool min_open;                  /* value must be > min */
+    bool symbols_only;              /* only the symbols' names are accepted (no numbers) */
     const eb_param_symbol *symbols; /* NULL, or names accepted besides numbers */
     const char *metavar;            /* "K", "ETA", "MODE" */
     const char *help;               /* one line, without the default (generated from the presets) */

@@ -112,16 +112,17 @@ eb_status eb_objective_spec_build(const char *name, const char *preset, const eb
     if (!m) {
         char names[256];
         eb_objective_names(names, sizeof names);
-        return eb_error_set(err, EB_ERR_ARG, "--objective: unknown objective '%s' (%s)", name ? name : "(null)",
-                            names);
+        return eb_error_set(err, EB_ERR_ARG, "--objective: unknown objective '%s' (%s)",
+                            name ? name : "(null)", names);
     }
     bool code = false;
     if (preset) {
         char readers[256];
         preset_readers(readers, sizeof readers);
         if (!m->use_code)
-            return eb_error_set(err, EB_ERR_ARG, "--ebm-preset is read only by --objective %s (this run trains %s)",
-                                readers, m->name);
+            return eb_error_set(err, EB_ERR_ARG,
+                                "--ebm-preset is read only by --objective %s (this run trains %s)", readers,
+                                m->name);
         if (strcmp(preset, "code") != 0 && strcmp(preset, "paper") != 0)
             return eb_error_set(err, EB_ERR_ARG, "--ebm-preset: expected paper or code, got '%s'", preset);
         code = strcmp(preset, "code") == 0;
@@ -158,7 +159,8 @@ char *eb_objective_spec_json(const eb_objective_spec *s) {
     return text;
 }
 
-/* ---- the model -------------------------------------------------------------------------------------------- */
+/* ---- the model --------------------------------------------------------------------------------------------
+ */
 int64_t eb_objective_out_dim(const eb_objective_spec *s, int64_t n_classes) {
     return s->method->out_dim ? s->method->out_dim(s->params, n_classes) : n_classes;
 }
@@ -174,7 +176,8 @@ void eb_objective_default_activation(const eb_objective_spec *s, eb_activation *
     if (s->method->default_activation) s->method->default_activation(s->params, act, param);
 }
 
-eb_status eb_objective_model_check(const eb_objective_spec *s, eb_model_kind kind, bool images, eb_error *err) {
+eb_status eb_objective_model_check(const eb_objective_spec *s, eb_model_kind kind, bool images,
+                                   eb_error *err) {
     return s->method->model_check ? s->method->model_check(s->params, kind, images, err) : EB_OK;
 }
 
@@ -198,7 +201,8 @@ eb_status eb_objective_model_adjust(const eb_objective_spec *s, eb_model **model
     return s->method->model_adjust ? s->method->model_adjust(s->params, model, err) : EB_OK;
 }
 
-/* ---- training --------------------------------------------------------------------------------------------- */
+/* ---- training ---------------------------------------------------------------------------------------------
+ */
 void eb_objective_train_profile(const eb_objective_spec *s, bool images, int64_t batches_per_epoch,
                                 eb_train_profile *out) {
     memset(out, 0, sizeof *out);

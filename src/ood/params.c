@@ -48,7 +48,10 @@ void eb_param_describe_range(const eb_param_desc *d, char *buf, size_t size) {
     while (d->symbols && d->symbols[n_sym].name) n_sym++;
     for (int i = 0; i < n_sym; i++) {
         bool last = i == n_sym - 1 && d->symbols_only;
-        used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%s%s", i == 0 ? "" : last ? " or " : ", ",
+        used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%s%s",
+                                 i == 0 ? ""
+                                 : last ? " or "
+                                        : ", ",
                                  d->symbols[i].name);
     }
     if (d->symbols_only || used >= size) return;

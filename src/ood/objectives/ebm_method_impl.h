@@ -35,23 +35,27 @@ eb_status eb__ebm_state_set(void *ctx, const float *in, int ndim, const int64_t 
 /* The registry row of EBM method `name_` (its defaults: eb_ebm_method_parse(name_)); rows_ its parameter
  * rows; code_ the use_code hook (NULL: no code preset); state_ the checkpoint tensor's name or NULL;
  * model_new_ NULL (the generic model) or eb__ebm_model_new (the method builds its own). */
-#define EB__EBM_OBJECTIVE(name_, help_, defaults_, rows_, code_, state_, model_new_)                                        \
-    {                                                                                                             \
-        .name = name_, .help = help_, .params_size = sizeof(eb_ebm_method), .params = rows_,                      \
-        .n_params = (int)(sizeof rows_ / sizeof rows_[0]), .defaults = defaults_, .use_code = code_,              \
-        .resolve = eb__ebm_resolve, .check = eb__ebm_check, .json = eb__ebm_json, .out_dim = eb__ebm_out_dim,    \
-        .default_model = eb__ebm_default_model, .default_activation = eb__ebm_default_activation,                 \
-        .model_check = eb__ebm_model_check, .model_new = model_new_, .model_note = eb__ebm_model_note, .train_profile = eb__ebm_train_profile,                               \
-        .needs_labels = eb__ebm_needs_labels, .fn = eb__ebm_loss, .run_new = eb__ebm_run_new,                     \
-        .run_free = eb__ebm_run_free, .state_name = state_, .state_shape = eb__ebm_state_shape,                   \
-        .state_get = eb__ebm_state_get, .state_set = eb__ebm_state_set,                                           \
+#define EB__EBM_OBJECTIVE(name_, help_, defaults_, rows_, code_, state_, model_new_)                         \
+    {                                                                                                        \
+        .name = name_, .help = help_, .params_size = sizeof(eb_ebm_method), .params = rows_,                 \
+        .n_params = (int)(sizeof rows_ / sizeof rows_[0]), .defaults = defaults_, .use_code = code_,         \
+        .resolve = eb__ebm_resolve, .check = eb__ebm_check, .json = eb__ebm_json,                            \
+        .out_dim = eb__ebm_out_dim, .default_model = eb__ebm_default_model,                                  \
+        .default_activation = eb__ebm_default_activation, .model_check = eb__ebm_model_check,                \
+        .model_new = model_new_, .model_note = eb__ebm_model_note, .train_profile = eb__ebm_train_profile,   \
+        .needs_labels = eb__ebm_needs_labels, .fn = eb__ebm_loss, .run_new = eb__ebm_run_new,                \
+        .run_free = eb__ebm_run_free, .state_name = state_, .state_shape = eb__ebm_state_shape,              \
+        .state_get = eb__ebm_state_get, .state_set = eb__ebm_state_set,                                      \
     }
 
 /* --ce-weight: one row per method with its own offset, the same flag, range and help. */
-#define EB__EBM_CE_WEIGHT_ROW(field_)                                                                             \
-    {"ce_weight", "ce-weight", EB_PARAM_TYPE_F64, offsetof(eb_ebm_method, field_), 0, 1e6, false, false, NULL,  \
-     "G",                                                                                                         \
-     "weight of the cross-entropy term; 0 = unsupervised scalar EBM, > 0 = supervised (JEM-style, the -s "      \
-     "variant, whatever the name's suffix)"}
+#define EB__EBM_CE_WEIGHT_ROW(field_)                                                                        \
+    {                                                                                                        \
+        "ce_weight", "ce-weight", EB_PARAM_TYPE_F64, offsetof(eb_ebm_method, field_), 0, 1e6, false, false,  \
+            NULL, "G",                                                                                       \
+            "weight of the cross-entropy term; 0 = unsupervised scalar EBM, > 0 = supervised (JEM-style, "   \
+            "the -s "                                                                                        \
+            "variant, whatever the name's suffix)"                                                           \
+    }
 
 #endif

@@ -82,14 +82,14 @@ struct eb__objective_method {
 };
 
 /* The registry: one X(id) per objective, the vtable being eb__objective_<id>. */
-#define EB__OBJECTIVE_LIST(X)                                                                                     \
-    X(ce)                                                                                                         \
-    X(cd)                                                                                                         \
-    X(cd_s)                                                                                                       \
-    X(ssm)                                                                                                        \
-    X(ssm_s)                                                                                                      \
-    X(vera)                                                                                                       \
-    X(vera_s)                                                                                                     \
+#define EB__OBJECTIVE_LIST(X)                                                                                \
+    X(ce)                                                                                                    \
+    X(cd)                                                                                                    \
+    X(cd_s)                                                                                                  \
+    X(ssm)                                                                                                   \
+    X(ssm_s)                                                                                                 \
+    X(vera)                                                                                                  \
+    X(vera_s)                                                                                                \
     X(flow)
 
 #define EB__OBJECTIVE_DECLARE(id) extern const eb__objective_method eb__objective_##id;
