@@ -92,6 +92,9 @@ struct eb__objective_method {
     X(vera_s)                                                                                                \
     X(flow)
 
+/* How many of the first n rows of logits[·, c] have their largest logit (the first on ties) at the label. */
+int64_t eb__count_correct(const eb_tensor *logits, const int32_t *labels, int64_t n);
+
 #define EB__OBJECTIVE_DECLARE(id) extern const eb__objective_method eb__objective_##id;
 typedef struct eb__objective_method eb__objective_method;
 EB__OBJECTIVE_LIST(EB__OBJECTIVE_DECLARE)
