@@ -13,6 +13,7 @@
 #include <ebood/ebm.h>
 #include <ebood/params.h>
 #include <ebood/objective.h>
+#include <ebood/hamos.h>
 #include <ebood/outliers.h>
 #include <ebood/eval.h>
 #include <ebood/plot.h>
