@@ -104,7 +104,8 @@ Test(folder, flat_png_and_jpeg_converted_and_resized) {
     cr_assert_eq(eb_image_folder_read(dir, 1, 8, 8, &s, NULL, NULL, &err), EB_OK, "%s", err.message);
     cr_assert(s.n == 2 && s.c == 1 && s.h == 8 && s.labels == NULL && s.num_classes == 0);
     for (int i = 0; i < 64; i++) cr_assert_eq(s.u8[i], 200, "pixel %d", i);
-    for (int i = 64; i < 128; i++) cr_assert(abs(s.u8[i] - 76) <= 3, "pixel %d: %d", i, s.u8[i]); /* JPEG loss */
+    for (int i = 64; i < 128; i++)
+        cr_assert(abs(s.u8[i] - 76) <= 3, "pixel %d: %d", i, s.u8[i]); /* JPEG loss */
     eb_image_set_free(&s);
     /* into 3 channels: gray copied into R, G and B */
     cr_assert_eq(eb_image_folder_read(dir, 3, 12, 16, &s, NULL, NULL, &err), EB_OK, "%s", err.message);
@@ -118,7 +119,8 @@ Test(folder, flat_png_and_jpeg_converted_and_resized) {
 }
 
 /* A folder holding one good PNG and one bad file; the error must name the bad file. */
-static void expect_bad_file(const char *tag, const char *bad_name, const void *bytes, size_t len, const char *what) {
+static void expect_bad_file(const char *tag, const char *bad_name, const void *bytes, size_t len,
+                            const char *what) {
     char dir[4096], p[4200];
     eb_test_path(dir, sizeof dir, tag);
     mkdir(dir, 0755);

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #define MAX_FILES (1 << 24)
-#define MAX_SIDE 4096
+#define MAX_SIDE  4096
 
 typedef struct name_list {
     char **items;
@@ -24,7 +24,9 @@ static void names_free(name_list *l) {
     memset(l, 0, sizeof *l);
 }
 
-static int compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static bool is_dir(const char *path) {
     struct stat sb;
@@ -46,7 +48,8 @@ static eb_status list_entries(const char *dir, name_list *dirs, name_list *files
         }
         name_list *l = is_dir(path) ? dirs : files;
         if (!l) {
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: a sub-folder inside a class folder (ImageFolder layout: DIR/CLASS/IMAGE)",
+            st = eb_error_set(err, EB_ERR_FORMAT,
+                              "%s: a sub-folder inside a class folder (ImageFolder layout: DIR/CLASS/IMAGE)",
                               path);
             break;
         }
@@ -59,8 +62,10 @@ static eb_status list_entries(const char *dir, name_list *dirs, name_list *files
             }
             l->items = grown;
         }
-        if (!(l->items[l->n] = strdup(e->d_name))) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-        else l->n++;
+        if (!(l->items[l->n] = strdup(e->d_name)))
+            st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+        else
+            l->n++;
     }
     closedir(d);
     if (dirs) qsort(dirs->items, (size_t)dirs->n, sizeof *dirs->items, compare_names);
@@ -85,7 +90,11 @@ static eb_status convert(const eb__raster *r, int c, int h, int w, uint8_t *px, 
         eb__canvas_free(&src);
         return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     }
-    eb__warp wp = {.src_cx = r->w / 2.0, .src_cy = r->h / 2.0, .scale = (double)w / r->w, .scale_y = (double)h / r->h, .clamp = true};
+    eb__warp wp = {.src_cx = r->w / 2.0,
+                   .src_cy = r->h / 2.0,
+                   .scale = (double)w / r->w,
+                   .scale_y = (double)h / r->h,
+                   .clamp = true};
     wp.supersample = (int)fmin(8, ceil(fmax(1, fmax(1 / wp.scale, 1 / wp.scale_y))));
     for (int ch = 0; ch < c; ch++) {
         for (int64_t i = 0; i < (int64_t)r->w * r->h; i++) {
@@ -107,14 +116,16 @@ eb_status eb_image_folder_read(const char *dir, int c, int h, int w, eb_image_se
     if (class_names) *class_names = NULL;
     if (n_classes) *n_classes = 0;
     if (c < 0 || c == 2 || c > 3 || h < 0 || w < 0 || h > MAX_SIDE || w > MAX_SIDE)
-        return eb_error_set(err, EB_ERR_ARG, "%s: channels must be 0 (from the images), 1 or 3; sizes in [0, %d]",
-                            dir, MAX_SIDE);
+        return eb_error_set(err, EB_ERR_ARG,
+                            "%s: channels must be 0 (from the images), 1 or 3; sizes in [0, %d]", dir,
+                            MAX_SIDE);
     name_list classes = {0}, top = {0};
     eb_status st = list_entries(dir, &classes, &top, err);
     if (!st && classes.n && top.n)
-        st = eb_error_set(err, EB_ERR_FORMAT,
-                          "%s: both files (%s) and class folders (%s): use one folder per class or no folders",
-                          dir, top.items[0], classes.items[0]);
+        st =
+            eb_error_set(err, EB_ERR_FORMAT,
+                         "%s: both files (%s) and class folders (%s): use one folder per class or no folders",
+                         dir, top.items[0], classes.items[0]);
     /* the files, as paths, with their class */
     name_list paths = {0};
     int32_t *labels = NULL;
@@ -130,11 +141,13 @@ eb_status eb_image_folder_read(const char *dir, int c, int h, int w, eb_image_se
             files = top;
             memset(&top, 0, sizeof top);
         }
-        if (!st && n_cls && files.n == 0) st = eb_error_set(err, EB_ERR_FORMAT, "%s: empty class folder", sub);
+        if (!st && n_cls && files.n == 0)
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: empty class folder", sub);
         for (int i = 0; !st && i < files.n; i++) {
             if (paths.n == paths.cap) {
                 paths.cap = paths.cap ? 2 * paths.cap : 256;
-                char **grown = paths.cap > MAX_FILES ? NULL : realloc(paths.items, (size_t)paths.cap * sizeof *grown);
+                char **grown =
+                    paths.cap > MAX_FILES ? NULL : realloc(paths.items, (size_t)paths.cap * sizeof *grown);
                 int32_t *lgrown = grown ? realloc(labels, (size_t)paths.cap * sizeof *lgrown) : NULL;
                 if (grown) paths.items = grown;
                 if (lgrown) labels = lgrown;
@@ -165,12 +178,13 @@ eb_status eb_image_folder_read(const char *dir, int c, int h, int w, eb_image_se
             if (!c) c = color ? 3 : 1;
             if (!h || !w) h = r.h, w = r.w;
             if (h > MAX_SIDE || w > MAX_SIDE)
-                st = eb_error_set(err, EB_ERR_FORMAT, "%s: %d x %d pixels (at most %d a side)", paths.items[i], r.w,
-                                  r.h, MAX_SIDE);
+                st = eb_error_set(err, EB_ERR_FORMAT, "%s: %d x %d pixels (at most %d a side)",
+                                  paths.items[i], r.w, r.h, MAX_SIDE);
             if (!st) st = eb_image_set_alloc(paths.n, c, h, w, EB_DTYPE_U8, n_cls, out, err);
         } else if (channels_from_images && color != first_color) {
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: %s image, but the first image (%s) is %s", paths.items[i],
-                              color ? "a color" : "a grayscale", paths.items[0], first_color ? "color" : "grayscale");
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: %s image, but the first image (%s) is %s",
+                              paths.items[i], color ? "a color" : "a grayscale", paths.items[0],
+                              first_color ? "color" : "grayscale");
         }
         if (!st) st = convert(&r, c, h, w, out->u8 + (int64_t)i * c * h * w, err);
         eb__raster_free(&r);
