@@ -22,7 +22,8 @@ static inline const char *fuzz_file(const uint8_t *data, size_t size, const char
     char *path = fuzz_path;
     if (!path[0]) atexit(fuzz_remove_file);
     const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-    snprintf(path, sizeof fuzz_path, "%s/ebood-fuzz-%ld%s", dir && *dir ? dir : "/tmp", (long)getpid(), suffix);
+    snprintf(path, sizeof fuzz_path, "%s/ebood-fuzz-%ld%s", dir && *dir ? dir : "/tmp", (long)getpid(),
+             suffix);
     FILE *fp = fopen(path, "wb");
     if (!fp) abort(); /* the harness itself is broken: stop the campaign */
     if (size && fwrite(data, 1, size, fp) != size) abort();
