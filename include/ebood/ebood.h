@@ -13,5 +13,6 @@
 #include <ebood/ebm.h>
 #include <ebood/eval.h>
 #include <ebood/plot.h>
+#include <ebood/report.h>
 
 #endif
