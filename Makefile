@@ -3,15 +3,18 @@
 #   make run      deps + data + `ebood bench segment` make bench   side-by-side benchmarks
 #   make asan     sanitizer build + tests             make format-check / make format
 #   make install  PREFIX=/usr/local
+#   make python   the Python package into PYTHON's environment (e.g. a venv's python)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 WERROR ?= ON
 CMAKE_FLAGS ?=
+PYTHON ?= /usr/bin/python3
+PIP_FLAGS ?=
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps data build check test asan run bench format format-check install clean
+.PHONY: all deps data build check test asan run bench format format-check install python clean
 
 all: build
 
@@ -57,6 +60,12 @@ format-check:
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# python/ebood with a copy of $(BUILD)/libebood.so (python/setup.py); Debian's python3 refuses system-wide
+# pip installs, so give a virtual environment's: make python PYTHON=~/venv/bin/python
+python: build
+	EBOOD_LIBRARY=$(abspath $(BUILD))/libebood.so $(PYTHON) -m pip install --no-build-isolation --no-deps \
+	  $(PIP_FLAGS) ./python
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

