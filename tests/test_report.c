@@ -29,8 +29,8 @@ Test(report, curves_match_sklearn) {
     char path[4096];
     char *text = NULL;
     size_t len;
-    cr_assert_eq(eb_file_read_all(eb_fixture_path(path, sizeof path, "report/curves.json"), &text, &len, NULL),
-                 EB_OK);
+    cr_assert_eq(
+        eb_file_read_all(eb_fixture_path(path, sizeof path, "report/curves.json"), &text, &len, NULL), EB_OK);
     cJSON *doc = cJSON_Parse(text);
     free(text);
     cr_assert_not_null(doc);
@@ -43,7 +43,8 @@ Test(report, curves_match_sklearn) {
         double *fpr, *tpr, *prec;
         int64_t n;
         eb_error err = {0};
-        cr_assert_eq(eb__roc_curve(s_id, n_id, s_ood, n_ood, &fpr, &tpr, &prec, &n, &err), EB_OK, "%s", err.message);
+        cr_assert_eq(eb__roc_curve(s_id, n_id, s_ood, n_ood, &fpr, &tpr, &prec, &n, &err), EB_OK, "%s",
+                     err.message);
         int64_t n_ref = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c, "fpr"));
         cr_assert_eq(n, n_ref, "%s: %lld vertices, sklearn %lld", name, (long long)n, (long long)n_ref);
         double max_diff = 0;
@@ -175,12 +176,14 @@ Test(report, eval_page) {
     cr_assert_eq(count(html, "<figure id="), 4);
     /* every metric cell of both sets and the mean row, tagged with its eb_report_json path */
     char cell[256];
-    snprintf(cell, sizeof cell, "data-json=\"[&quot;scores&quot;,&quot;energy&quot;,&quot;sets&quot;,&quot;far&quot;,"
-                                "&quot;auroc&quot;]\">%.2f</td>",
+    snprintf(cell, sizeof cell,
+             "data-json=\"[&quot;scores&quot;,&quot;energy&quot;,&quot;sets&quot;,&quot;far&quot;,"
+             "&quot;auroc&quot;]\">%.2f</td>",
              100.0 * f.e.scores[0].sets[0].metrics.auroc);
     cr_assert(strstr(html, cell), "AUROC cell of far: %s", cell);
-    cr_assert_eq(count(html, "data-json=\"[&quot;scores&quot;,&quot;energy&quot;,&quot;sets&quot;,&quot;far&quot;"),
-                 EB__N_METRICS + 1, "n + every metric of far");
+    cr_assert_eq(
+        count(html, "data-json=\"[&quot;scores&quot;,&quot;energy&quot;,&quot;sets&quot;,&quot;far&quot;"),
+        EB__N_METRICS + 1, "n + every metric of far");
     cr_assert_eq(count(html, "&quot;mean&quot;"), EB__N_METRICS, "the mean row");
     cr_assert(strstr(html, "data-json=\"[&quot;id_acc&quot;]\">87.50</td>"), "ID accuracy");
     /* the 3-sample set gets a visible note; the 400-sample ID set does not */
@@ -282,8 +285,9 @@ Test(report, suite_page) {
     char cell[128];
     snprintf(cell, sizeof cell, "<td class=\"better\">%+.2f</td>", 100.0 * ours - 50.0);
     cr_assert(strstr(html, cell), "difference cell %s", cell);
-    cr_assert(strstr(html, "data-json=\"[&quot;summary&quot;,&quot;scores&quot;,&quot;energy&quot;,&quot;far&quot;,"
-                           "&quot;paper_ebm_aupr&quot;,&quot;mean&quot;]\""),
+    cr_assert(strstr(html,
+                     "data-json=\"[&quot;summary&quot;,&quot;scores&quot;,&quot;energy&quot;,&quot;far&quot;,"
+                     "&quot;paper_ebm_aupr&quot;,&quot;mean&quot;]\""),
               "paper cell tagged");
     cr_assert(strstr(html, "data-json-std="), "± cells tagged with their std path");
     cr_assert(strstr(html, "<td>2</td>"), "two runs");
@@ -294,8 +298,8 @@ Test(report, suite_page) {
     cr_assert(strstr(err.message, "x.json: not a suite report"), "%s", err.message);
     cr_assert_eq(eb_html_report_add_suite_json(r, "{not json", "y.json", &err), EB_ERR_FORMAT);
     cr_assert(strstr(err.message, "y.json: not valid JSON"), "%s", err.message);
-    cr_assert_eq(eb_html_report_add_suite_json(r, "{\"runs\": [{}], \"summary\": {\"scores\": {\"e\": {}}}}", "z.json",
-                                               &err),
+    cr_assert_eq(eb_html_report_add_suite_json(r, "{\"runs\": [{}], \"summary\": {\"scores\": {\"e\": {}}}}",
+                                               "z.json", &err),
                  EB_ERR_FORMAT);
     cr_assert(strstr(err.message, "z.json: summary.scores.e has no OOD sets"), "%s", err.message);
     free(json);
@@ -311,8 +315,9 @@ Test(report, training_log) {
                       "{\"epoch\":3,\"loss\":0.5,\"accuracy\":0.8,\"lr\":0.01}]";
     cr_assert_eq(eb_html_report_add_training_log(r, log, "log.json", &err), EB_OK, "%s", err.message);
     /* no accuracy recorded: only loss and lr are drawn */
-    cr_assert_eq(eb_html_report_add_training_log(r, "[{\"epoch\":1,\"loss\":3},{\"epoch\":2,\"loss\":2}]", "b", &err),
-                 EB_OK);
+    cr_assert_eq(
+        eb_html_report_add_training_log(r, "[{\"epoch\":1,\"loss\":3},{\"epoch\":2,\"loss\":2}]", "b", &err),
+        EB_OK);
     cr_assert_eq(eb_html_report_add_training_log(r, "[]", "c.json", &err), EB_ERR_FORMAT);
     cr_assert(strstr(err.message, "c.json"), "%s", err.message);
     cr_assert_eq(eb_html_report_add_training_log(r, "[{\"epoch\":1}]", "d.json", &err), EB_ERR_FORMAT);

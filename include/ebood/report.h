@@ -47,8 +47,8 @@ typedef struct eb_report_scores {
 /* One evaluation. raw: raw[k] for e->scores[k] (k < e->n_scores), or NULL for tables only. Sets with fewer
  * than 10 samples (ID or OOD) get a visible note. Errors: EB_ERR_ARG (an empty set), EB_ERR_NUMERIC (a
  * non-finite raw score, naming score, set and index). */
-EB_API eb_status eb_html_report_add_eval(eb_html_report *r, const eb_eval_report *e, const eb_report_scores *raw,
-                                         eb_error *err);
+EB_API eb_status eb_html_report_add_eval(eb_html_report *r, const eb_eval_report *e,
+                                         const eb_report_scores *raw, eb_error *err);
 
 /* A suite's JSON as `ebood bench NAME --json` prints it (runs + summary with mean/std per metric and the
  * paper's values). source names the input in errors and in the page. A difference to the paper is
@@ -63,7 +63,8 @@ EB_API eb_status eb_html_report_add_training_log(eb_html_report *r, const char *
 
 /* A landscape figure (as `ebood landscape -o X.svg` draws it) with an optional caption. */
 EB_API eb_status eb_html_report_add_landscape(eb_html_report *r, const eb_landscape *l,
-                                              const eb_landscape_style *s, const char *caption, eb_error *err);
+                                              const eb_landscape_style *s, const char *caption,
+                                              eb_error *err);
 
 typedef enum eb_report_format {
     EB_REPORT_HTML, /* one self-contained .html file */

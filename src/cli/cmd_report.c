@@ -12,7 +12,8 @@
 static const char *const usage =
     "-o OUT.html [--id S_ID.npy --ood NAME=S_OOD.npy ...] [--suite BENCH.json] [--train-log CKPT|LOG.json] "
     "[--format html|md] [--title TEXT]\n"
-    "       ebood report -o OUT.html --model CKPT [ebood eval's flags]   (= ebood eval ... --report OUT.html)";
+    "       ebood report -o OUT.html --model CKPT [ebood eval's flags]   (= ebood eval ... --report "
+    "OUT.html)";
 
 /* --model: everything but -o/--output/--format/--title goes to ebood eval, which writes the report. */
 static int report_from_model(int argc, char **argv) {
@@ -42,8 +43,8 @@ static int report_from_model(int argc, char **argv) {
 }
 
 /* The report's section from score files: one score entry named `name`. */
-static eb_status add_score_files(eb_html_report *r, const char *name, const char *id_path, const cli_list *ood,
-                                 eb_error *err) {
+static eb_status add_score_files(eb_html_report *r, const char *name, const char *id_path,
+                                 const cli_list *ood, eb_error *err) {
     static eb_eval_report e;
     memset(&e, 0, sizeof e);
     e.id_acc = NAN;
@@ -70,8 +71,8 @@ static eb_status add_score_files(eb_html_report *r, const char *name, const char
                               (long long)cols);
     }
     if (!st)
-        st = eb_eval_add_scores(&e, name, s_id, e.n_id, (const float *const *)s_ood, n_ood, name_ptr, ood->count,
-                                err);
+        st = eb_eval_add_scores(&e, name, s_id, e.n_id, (const float *const *)s_ood, n_ood, name_ptr,
+                                ood->count, err);
     raw.id = s_id;
     for (int i = 0; i < ood->count; i++) raw.ood[i] = s_ood[i];
     if (!st) st = eb_html_report_add_eval(r, &e, &raw, err);
@@ -96,7 +97,8 @@ static eb_status add_train_log(eb_html_report *r, const char *path, eb_error *er
     if (st) return st;
     const char *log = eb_safetensors_meta(f, "ebood.train_log");
     if (!log)
-        st = eb_error_set(err, EB_ERR_FORMAT, "%s: the checkpoint keeps no training log (ebood.train_log)", path);
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: the checkpoint keeps no training log (ebood.train_log)",
+                          path);
     else
         st = eb_html_report_add_training_log(r, log, path, err);
     eb_safetensors_free(f);
@@ -107,18 +109,22 @@ int cmd_report(int argc, char **argv) {
     const char *cmd = "report";
     for (int i = 2; i < argc; i++)
         if (strcmp(argv[i], "--model") == 0) return report_from_model(argc, argv);
-    const char *output = NULL, *id_path = NULL, *suite = NULL, *train_log = NULL, *format = "html", *title = NULL,
-               *score_name = "scores", *model_for_help = NULL; /* --model is dispatched above */
+    const char *output = NULL, *id_path = NULL, *suite = NULL, *train_log = NULL, *format = "html",
+               *title = NULL, *score_name = "scores",
+               *model_for_help = NULL; /* --model is dispatched above */
     cli_list ood = {0};
     cli_flag flags[] = {
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "the report (.html; with --format md a .md file "
-                                                                 "and one SVG per figure beside it; atomic)",
+        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE",
+         "the report (.html; with --format md a .md file "
+         "and one SVG per figure beside it; atomic)",
          false},
         {"id", 0, CLI_FLAG_STRING, &id_path, 0, 0, "S_ID.npy", "ID scores [n] (higher = more ID)", false},
-        {"ood", 0, CLI_FLAG_MULTI, &ood, 0, 0, "NAME=S.npy", "OOD scores of one set (repeatable; with --id)", false},
-        {"score", 0, CLI_FLAG_STRING, &score_name, 0, 0, "NAME", "name of the score files' detector (scores)", false},
-        {"suite", 0, CLI_FLAG_STRING, &suite, 0, 0, "FILE.json", "a suite's JSON (ebood bench NAME --json -o FILE)",
+        {"ood", 0, CLI_FLAG_MULTI, &ood, 0, 0, "NAME=S.npy", "OOD scores of one set (repeatable; with --id)",
          false},
+        {"score", 0, CLI_FLAG_STRING, &score_name, 0, 0, "NAME", "name of the score files' detector (scores)",
+         false},
+        {"suite", 0, CLI_FLAG_STRING, &suite, 0, 0, "FILE.json",
+         "a suite's JSON (ebood bench NAME --json -o FILE)", false},
         {"train-log", 0, CLI_FLAG_STRING, &train_log, 0, 0, "CKPT|LOG.json",
          "training curves: a checkpoint's per-epoch log, or that log as a JSON file", false},
         {"format", 0, CLI_FLAG_STRING, &format, 0, 0, "html|md", "page format (html)", false},
@@ -148,7 +154,8 @@ int cmd_report(int argc, char **argv) {
         return CLI_USAGE;
     }
     if (!id_path && !suite && !train_log) {
-        fprintf(stderr, "ebood report: nothing to report: give --id/--ood, --suite, --train-log or --model\n");
+        fprintf(stderr,
+                "ebood report: nothing to report: give --id/--ood, --suite, --train-log or --model\n");
         return CLI_USAGE;
     }
     if (id_path && ood.count == 0) {

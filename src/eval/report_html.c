@@ -25,7 +25,16 @@ typedef struct cell {
     int mark;       /* +1 better than the paper, −1 worse, 0 neither */
 } cell;
 
-typedef enum block_kind { B_H2, B_H3, B_PARAGRAPH, B_NOTE, B_TABLE, B_FIGURE, B_DETAILS, B_END_DETAILS } block_kind;
+typedef enum block_kind {
+    B_H2,
+    B_H3,
+    B_PARAGRAPH,
+    B_NOTE,
+    B_TABLE,
+    B_FIGURE,
+    B_DETAILS,
+    B_END_DETAILS
+} block_kind;
 
 typedef struct block {
     block_kind kind;
@@ -104,7 +113,8 @@ static char *new_id(eb_html_report *r, const char *prefix, const char *name) {
     int n = snprintf(id, sizeof id, "%s%d-", prefix, ++r->n_ids);
     for (const char *s = name; *s && n < 40; s++, n++) {
         char c = *s;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_';
         id[n] = ok ? c : '_';
     }
     id[n < 40 ? n : 40] = '\0';
@@ -169,7 +179,8 @@ static void figure(eb_html_report *r, eb_plot *p, const char *id, char *caption)
 }
 
 /* ---- JSON paths and numbers -------------------------------------------------------------------------- */
-/* A JSON path as an array text: ["scores","energy","sets","sky","auroc"]; items are strings, "#3" an index. */
+/* A JSON path as an array text: ["scores","energy","sets","sky","auroc"]; items are strings, "#3" an index.
+ */
 static char *json_path(int n, ...) {
     cJSON *a = cJSON_CreateArray();
     va_list ap;
@@ -227,7 +238,8 @@ static eb_status finish_add(eb_html_report *r, int n_before, eb_status st, eb_er
     return st;
 }
 
-eb_status eb_html_report_add_provenance(eb_html_report *r, const char *key, const char *value, eb_error *err) {
+eb_status eb_html_report_add_provenance(eb_html_report *r, const char *key, const char *value,
+                                        eb_error *err) {
     if (r->n_prov >= 64) return eb_error_set(err, EB_ERR_ARG, "report: at most 64 provenance rows");
     char *k = dupf("%s", key), *v = dupf("%s", value ? value : "");
     if (!k || !v) {
@@ -313,10 +325,10 @@ static void histogram_figure(eb_html_report *r, const char *score, const eb_eval
     for (int k = 0; k < n_bins; k++) ymax = fmax(ymax, fmax(h_id[k], h_ood[k]));
     double t = eb__threshold_95(s_id, n_id);
     char *id = new_id(r, "f", set->name);
-    eb_plot *p = id ? new_plot(r, id, lo, hi, 0, ymax * 1.15, dupf("%s: ID vs %s", score, set->name),
-                               "score (higher = more in-distribution)", "fraction of the set",
-                               EB_PLOT_LEGEND_TOP_LEFT)
-                    : NULL;
+    eb_plot *p =
+        id ? new_plot(r, id, lo, hi, 0, ymax * 1.15, dupf("%s: ID vs %s", score, set->name),
+                      "score (higher = more in-distribution)", "fraction of the set", EB_PLOT_LEGEND_TOP_LEFT)
+           : NULL;
     if (p) {
         char t_label[96], ood_label[80], id_label[48];
         snprintf(t_label, sizeof t_label, "95 %% ID kept: FPR@95 = %.2f %%", 100.0 * set->metrics.fpr95_id);
@@ -325,10 +337,11 @@ static void histogram_figure(eb_html_report *r, const char *score, const eb_eval
         eb_plot_histogram(p, edges, h_id, n_bins, eb_plot_colour(0), id_label);
         eb_plot_histogram(p, edges, h_ood, n_bins, eb_plot_colour(1), ood_label);
         eb_plot_vline(p, t, "#000000", NULL, t_label);
-        figure(r, p, id,
-               dupf("%s against %s: histograms of the scores; the dashed line is the threshold that keeps 95 %% "
-                    "of the ID test scores (t = %.4g); FPR@95 is the share of %s at or above it.",
-                    score, set->name, t, set->name));
+        figure(
+            r, p, id,
+            dupf("%s against %s: histograms of the scores; the dashed line is the threshold that keeps 95 %% "
+                 "of the ID test scores (t = %.4g); FPR@95 is the share of %s at or above it.",
+                 score, set->name, t, set->name));
     }
     free(id);
 }
@@ -345,8 +358,8 @@ static int64_t thin(double *x, double *y, int64_t n) {
 static eb_status curve_figures(eb_html_report *r, const eb_eval_score_result *sr, int64_t n_id,
                                const eb_report_scores *raw, eb_error *err) {
     char *roc_id = new_id(r, "f", "roc"), *pr_id = new_id(r, "f", "pr");
-    eb_plot *roc = roc_id ? new_plot(r, roc_id, 0, 1, 0, 1, dupf("%s: ROC", sr->score),
-                                     "FPR (OOD accepted)", "TPR (ID kept)", EB_PLOT_LEGEND_BOTTOM_RIGHT)
+    eb_plot *roc = roc_id ? new_plot(r, roc_id, 0, 1, 0, 1, dupf("%s: ROC", sr->score), "FPR (OOD accepted)",
+                                     "TPR (ID kept)", EB_PLOT_LEGEND_BOTTOM_RIGHT)
                           : NULL;
     eb_plot *pr = pr_id ? new_plot(r, pr_id, 0, 1, 0, 1, dupf("%s: precision-recall, ID positive", sr->score),
                                    "recall (ID kept)", "precision", EB_PLOT_LEGEND_BOTTOM_LEFT)
@@ -364,7 +377,8 @@ static eb_status curve_figures(eb_html_report *r, const eb_eval_score_result *sr
         if (recall) memcpy(recall, tpr, (size_t)n * sizeof *recall);
         int64_t m = thin(fpr, tpr, n);
         eb_plot_line(roc, fpr, tpr, m, eb_plot_colour(s), false, label);
-        snprintf(label, sizeof label, "%s (AUPR-In %.2f)", sr->sets[s].name, 100.0 * sr->sets[s].metrics.aupr_in);
+        snprintf(label, sizeof label, "%s (AUPR-In %.2f)", sr->sets[s].name,
+                 100.0 * sr->sets[s].metrics.aupr_in);
         if (recall) { /* from vertex 1 on: vertex 0 (recall 0, precision 1) is a convention, not a point */
             m = thin(recall + 1, prec + 1, n - 1);
             eb_plot_line(pr, recall + 1, prec + 1, m, eb_plot_colour(s), false, label);
@@ -374,10 +388,12 @@ static eb_status curve_figures(eb_html_report *r, const eb_eval_score_result *sr
         free(recall), free(fpr), free(tpr), free(prec);
     }
     if (!st && roc && pr) {
-        figure(r, roc, roc_id, dupf("%s: ROC curve per OOD set (ID positive); AUROC in the legend.", sr->score));
-        figure(r, pr, pr_id,
-               dupf("%s: precision against recall with ID positive; AUPR-In (average precision) in the legend.",
-                    sr->score));
+        figure(r, roc, roc_id,
+               dupf("%s: ROC curve per OOD set (ID positive); AUROC in the legend.", sr->score));
+        figure(
+            r, pr, pr_id,
+            dupf("%s: precision against recall with ID positive; AUPR-In (average precision) in the legend.",
+                 sr->score));
         roc = pr = NULL;
     }
     eb_plot_free(roc);
@@ -386,8 +402,8 @@ static eb_status curve_figures(eb_html_report *r, const eb_eval_score_result *sr
     return st;
 }
 
-static void metric_row(eb_html_report *r, int t, const char *score, const char *set, const eb_eval_score_result *sr,
-                       const eb_eval_set_result *res) {
+static void metric_row(eb_html_report *r, int t, const char *score, const char *set,
+                       const eb_eval_score_result *sr, const eb_eval_set_result *res) {
     for (int m = 0; m < EB__N_METRICS; m++) {
         double v = 0;
         char *jp;
@@ -414,11 +430,12 @@ eb_status eb_html_report_add_eval(eb_html_report *r, const eb_eval_report *e, co
             st = eb_error_set(err, EB_ERR_ARG, "report: %s: no ID scores", sr->score);
         for (int64_t i = 0; i < e->n_id && !st; i++)
             if (!isfinite(raw[k].id[i]))
-                st = eb_error_set(err, EB_ERR_NUMERIC, "report: %s: ID score %lld is %g", sr->score, (long long)i,
-                                  (double)raw[k].id[i]);
+                st = eb_error_set(err, EB_ERR_NUMERIC, "report: %s: ID score %lld is %g", sr->score,
+                                  (long long)i, (double)raw[k].id[i]);
         for (int s = 0; s < sr->n_sets && !st; s++) {
             if (sr->sets[s].n_ood < 1 || !raw[k].ood[s])
-                st = eb_error_set(err, EB_ERR_ARG, "report: %s: OOD set %s is empty", sr->score, sr->sets[s].name);
+                st = eb_error_set(err, EB_ERR_ARG, "report: %s: OOD set %s is empty", sr->score,
+                                  sr->sets[s].name);
             for (int64_t i = 0; i < sr->sets[s].n_ood && !st; i++)
                 if (!isfinite(raw[k].ood[s][i]))
                     st = eb_error_set(err, EB_ERR_NUMERIC, "report: %s: %s score %lld is %g", sr->score,
@@ -437,7 +454,8 @@ eb_status eb_html_report_add_eval(eb_html_report *r, const eb_eval_report *e, co
     free(jp);
     if (e->n_id < 10)
         push(r, B_NOTE,
-             dupf("The ID test set has only %lld sample%s: every metric moves in steps of at least %.0f %%; read "
+             dupf("The ID test set has only %lld sample%s: every metric moves in steps of at least %.0f %%; "
+                  "read "
                   "them as a smoke test, not a result.",
                   (long long)e->n_id, e->n_id == 1 ? "" : "s", 100.0 / (double)e->n_id));
     conventions_table(r);
@@ -461,12 +479,14 @@ eb_status eb_html_report_add_eval(eb_html_report *r, const eb_eval_report *e, co
         for (int s = 0; s < sr->n_sets; s++)
             if (sr->sets[s].n_ood < 10)
                 push(r, B_NOTE,
-                     dupf("%s: the OOD set %s has only %lld sample%s: its metrics move in steps of at least %.0f %% "
+                     dupf("%s: the OOD set %s has only %lld sample%s: its metrics move in steps of at least "
+                          "%.0f %% "
                           "and are not meaningful on their own.",
-                          sr->score, sr->sets[s].name, (long long)sr->sets[s].n_ood, sr->sets[s].n_ood == 1 ? "" : "s",
-                          100.0 / (double)sr->sets[s].n_ood));
+                          sr->score, sr->sets[s].name, (long long)sr->sets[s].n_ood,
+                          sr->sets[s].n_ood == 1 ? "" : "s", 100.0 / (double)sr->sets[s].n_ood));
         if (!raw) continue;
-        for (int s = 0; s < sr->n_sets; s++) histogram_figure(r, sr->score, &sr->sets[s], raw[k].id, e->n_id, raw[k].ood[s]);
+        for (int s = 0; s < sr->n_sets; s++)
+            histogram_figure(r, sr->score, &sr->sets[s], raw[k].id, e->n_id, raw[k].ood[s]);
         st = curve_figures(r, sr, e->n_id, &raw[k], err);
     }
     return finish_add(r, n0, st, err);
@@ -484,8 +504,9 @@ static int difference_mark(double ours, double ours_std, double paper, double pa
 static eb_status suite_score(eb_html_report *r, const cJSON *runs, const cJSON *score) {
     const char *name = score->string;
     heading(r, B_H3, dupf("Score: %s", name));
-    static const char *const cols[] = {"OOD set",  "n",        "FPR@95",   "AUROC",       "AUPR-In",
-                                       "AUPR-Out", "EBM-paper AUPR (ours)", "paper", "ours − paper"};
+    static const char *const cols[] = {
+        "OOD set", "n",           "FPR@95", "AUROC", "AUPR-In", "AUPR-Out", "EBM-paper AUPR (ours)",
+        "paper",   "ours − paper"};
     static const int shown[] = {0, 1, 2, 3}; /* indices into eb__metric_columns */
     int t = table(r, 9);
     header_cells(r, t, cols, 9);
@@ -496,7 +517,8 @@ static eb_status suite_score(eb_html_report *r, const cJSON *runs, const cJSON *
         add_cell(r, t, dupf("%s", sname), NULL, NULL, 0);
         const cJSON *r0 = cJSON_GetArrayItem(runs, 0), *n = NULL;
         if (!is_mean) {
-            const cJSON *sc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r0, "scores"), name);
+            const cJSON *sc =
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r0, "scores"), name);
             n = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sc, "sets"), sname), "n");
         }
@@ -536,7 +558,8 @@ static eb_status suite_score(eb_html_report *r, const cJSON *runs, const cJSON *
         add_cell(r, t2, dupf("%s", set->string), NULL, NULL, 0);
         for (int m = 0; m < EB__N_METRICS; m++) {
             const cJSON *mo = cJSON_GetObjectItemCaseSensitive(set, eb__metric_columns[m].key);
-            char *jm = json_path(6, "summary", "scores", name, set->string, eb__metric_columns[m].key, "mean");
+            char *jm =
+                json_path(6, "summary", "scores", name, set->string, eb__metric_columns[m].key, "mean");
             char *js = json_path(6, "summary", "scores", name, set->string, eb__metric_columns[m].key, "std");
             add_cell(r, t2, pct_pm(json_num(mo, "mean"), json_num(mo, "std")), jm, js, 0);
             free(jm), free(js);
@@ -546,7 +569,8 @@ static eb_status suite_score(eb_html_report *r, const cJSON *runs, const cJSON *
     return EB_OK;
 }
 
-eb_status eb_html_report_add_suite_json(eb_html_report *r, const char *json, const char *source, eb_error *err) {
+eb_status eb_html_report_add_suite_json(eb_html_report *r, const char *json, const char *source,
+                                        eb_error *err) {
     cJSON *o = cJSON_Parse(json);
     if (!o) return eb_error_set(err, EB_ERR_FORMAT, "%s: not valid JSON", source);
     const cJSON *summary = cJSON_GetObjectItemCaseSensitive(o, "summary");
@@ -562,8 +586,8 @@ eb_status eb_html_report_add_suite_json(eb_html_report *r, const char *json, con
     const cJSON *sc;
     cJSON_ArrayForEach(sc, scores) {
         if (!cJSON_IsObject(sc) || !sc->child) {
-            eb_status st = eb_error_set(err, EB_ERR_FORMAT, "%s: summary.scores.%s has no OOD sets", source,
-                                        sc->string);
+            eb_status st =
+                eb_error_set(err, EB_ERR_FORMAT, "%s: summary.scores.%s has no OOD sets", source, sc->string);
             cJSON_Delete(o);
             return st;
         }
@@ -578,9 +602,11 @@ eb_status eb_html_report_add_suite_json(eb_html_report *r, const char *json, con
     add_cell(r, t, pct_pm(json_num(acc, "mean"), json_num(acc, "std")), jm, js, 0);
     free(jm), free(js);
     if (n_runs < 2)
-        push(r, B_NOTE, dupf("One run only: the ± columns are 0 and say nothing about the spread over seeds."));
+        push(r, B_NOTE,
+             dupf("One run only: the ± columns are 0 and say nothing about the spread over seeds."));
     push(r, B_PARAGRAPH,
-         dupf("Percent, mean ± std over the %d runs. FPR@95: OOD accepted at 95 %% ID kept. The paper column is "
+         dupf("Percent, mean ± std over the %d runs. FPR@95: OOD accepted at 95 %% ID kept. The paper column "
+              "is "
               "the EBM paper's AUPR-Out convention (002_39b8670b82235277.txt); the difference is highlighted "
               "when |ours − paper| exceeds max(2 points, 2·sqrt(std_ours² + std_paper²)): "
               "blue above the paper, orange below.",
@@ -613,8 +639,10 @@ eb_status eb_html_report_add_suite_json(eb_html_report *r, const char *json, con
     return finish_add(r, n0, EB_OK, err);
 }
 
-/* ---- training logs -------------------------------------------------------------------------------------- */
-eb_status eb_html_report_add_training_log(eb_html_report *r, const char *json, const char *source, eb_error *err) {
+/* ---- training logs --------------------------------------------------------------------------------------
+ */
+eb_status eb_html_report_add_training_log(eb_html_report *r, const char *json, const char *source,
+                                          eb_error *err) {
     cJSON *o = cJSON_Parse(json);
     int n = cJSON_IsArray(o) ? cJSON_GetArraySize(o) : 0;
     if (n < 1) {
@@ -634,8 +662,8 @@ eb_status eb_html_report_add_training_log(eb_html_report *r, const char *json, c
         epoch[i] = json_num(e, "epoch");
         for (int k = 0; k < 3; k++) v[(size_t)(k + 1) * (size_t)n + (size_t)i] = json_num(e, keys[k]);
         if (!isfinite(epoch[i]) || !isfinite(v[(size_t)n + (size_t)i]))
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: training log entry %d needs numbers \"epoch\" and \"loss\"",
-                              source, i);
+            st = eb_error_set(err, EB_ERR_FORMAT,
+                              "%s: training log entry %d needs numbers \"epoch\" and \"loss\"", source, i);
     }
     int n0 = r->n_blocks;
     if (!st) heading(r, B_H2, dupf("Training"));
@@ -649,8 +677,8 @@ eb_status eb_html_report_add_training_log(eb_html_report *r, const char *json, c
         double x0 = epoch[0], x1 = epoch[n - 1];
         if (!(x1 > x0)) x0 -= 0.5, x1 += 0.5;
         char *id = new_id(r, "f", keys[k]);
-        eb_plot *p = id ? new_plot(r, id, x0, x1, lo - pad, hi + pad, dupf("%s per epoch", titles[k]), "epoch",
-                                   keys[k], EB_PLOT_LEGEND_NONE)
+        eb_plot *p = id ? new_plot(r, id, x0, x1, lo - pad, hi + pad, dupf("%s per epoch", titles[k]),
+                                   "epoch", keys[k], EB_PLOT_LEGEND_NONE)
                         : NULL;
         if (p) {
             eb_plot_line(p, epoch, y, n, eb_plot_colour(k), false, NULL);
@@ -669,7 +697,8 @@ eb_status eb_html_report_add_landscape(eb_html_report *r, const eb_landscape *l,
     int n0 = r->n_blocks;
     char *id = new_id(r, "f", "landscape");
     eb_plot *p = NULL;
-    eb_status st = id ? eb__landscape_plot(l, s, id, &p, err) : eb_error_set(err, EB_ERR_NOMEM, "report: out of memory");
+    eb_status st =
+        id ? eb__landscape_plot(l, s, id, &p, err) : eb_error_set(err, EB_ERR_NOMEM, "report: out of memory");
     if (!st) {
         heading(r, B_H2, dupf("Landscape"));
         figure(r, p, id, dupf("%s", caption ? caption : "the model's landscape with the data on top"));
@@ -825,8 +854,8 @@ static char *render_md(const eb_html_report *r, const char *md_path) {
     eb__buf b = {0};
     char date[64];
     now_utc(date, sizeof date);
-    eb__buf_printf(&b, "# %s\n\nebood %s · %s\n\n## Provenance\n\n| | |\n|---|---|\n", r->title, EB_VERSION_STRING,
-                   date);
+    eb__buf_printf(&b, "# %s\n\nebood %s · %s\n\n## Provenance\n\n| | |\n|---|---|\n", r->title,
+                   EB_VERSION_STRING, date);
     for (int i = 0; i < r->n_prov; i++) {
         eb__buf_str(&b, "| ");
         md_text(&b, r->prov[i][0]);
@@ -890,7 +919,8 @@ static eb_status write_text(const char *path, const char *text, eb_error *err) {
     return eb_atomic_commit(&af, err);
 }
 
-eb_status eb_html_report_write(const eb_html_report *r, const char *path, eb_report_format format, eb_error *err) {
+eb_status eb_html_report_write(const eb_html_report *r, const char *path, eb_report_format format,
+                               eb_error *err) {
     if (format != EB_REPORT_HTML && format != EB_REPORT_MD)
         return eb_error_set(err, EB_ERR_ARG, "report: unknown format %d", (int)format);
     char *text = format == EB_REPORT_HTML ? render_html(r) : render_md(r, path);

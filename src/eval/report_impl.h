@@ -29,7 +29,7 @@ eb_status eb__roc_curve(const float *s_id, int64_t n_id, const float *s_ood, int
 double eb__threshold_95(const float *s, int64_t n);
 
 /* The landscape figure as ebood landscape's SVG draws it (landscape.c); *out to eb_plot_free. */
-eb_status eb__landscape_plot(const eb_landscape *l, const eb_landscape_style *s, const char *id, eb_plot **out,
-                             eb_error *err);
+eb_status eb__landscape_plot(const eb_landscape *l, const eb_landscape_style *s, const char *id,
+                             eb_plot **out, eb_error *err);
 
 #endif

@@ -66,7 +66,8 @@ double eb__threshold_95(const float *s, int64_t n) {
     float *c = malloc((size_t)n * sizeof *c);
     if (!c) return NAN;
     memcpy(c, s, (size_t)n * sizeof *c);
-    int64_t k = (int64_t)ceil(0.95 * (double)n); /* the smallest k with k/n ≥ 0.95, compared as metrics.c does */
+    int64_t k =
+        (int64_t)ceil(0.95 * (double)n); /* the smallest k with k/n ≥ 0.95, compared as metrics.c does */
     while (k > 1 && (double)(k - 1) / (double)n >= 0.95) k--;
     while ((double)k / (double)n < 0.95) k++;
     qsort(c, (size_t)n, sizeof *c, descending);
@@ -74,4 +75,3 @@ double eb__threshold_95(const float *s, int64_t n) {
     free(c);
     return t;
 }
-
