@@ -30,6 +30,7 @@ static const struct {
     {"extract", cmd_extract, "write a dataset's logits, features and labels as .npy"},
     {"report", cmd_report, "an HTML (or Markdown) report with figures: score files, a suite's JSON, a model"},
     {"landscape", cmd_landscape, "a 2-D model's log-density on a grid as .png/.svg/.npy/.csv"},
+    {"data", cmd_data, "build, list and show the rendered image sets (aux, notmnist, kmnist, ...)"},
     {"info", cmd_info, "version, BLAS, threads, build flags"},
 };
 
