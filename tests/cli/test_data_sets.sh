@@ -46,11 +46,11 @@ for prefix, n, d in (("train", 5200, "data/fashion-mnist"), ("t10k", 60, "data/f
     idx(f"{d}/{prefix}-images-idx3-ubyte", x); idx(f"{d}/{prefix}-labels-idx1-ubyte", y)
 PYEOF
 "$E" data build kmnist --count 30 --json > /dev/null
-"$E" bench fmnist --epochs 1 --batch-size 8 --detectors energy,mahalanobis --n-synthetic 20 --json > fm.json 2>/dev/null
+"$E" bench fmnist --epochs 1 --batch-size 8 --detectors energy,msp --n-synthetic 20 --json > fm.json 2>/dev/null
 check bench-fmnist-rendered-columns /usr/bin/python3 - fm.json <<'PYEOF'
 import json, sys
 s = json.load(open(sys.argv[1]))["summary"]["scores"]
-for det in ("energy", "mahalanobis"):
+for det in ("energy", "msp"):
     for col in ("mnist", "notmnist", "kmnist", "oodomain"):
         assert 0 <= s[det][col]["auroc"]["mean"] <= 1, (det, col)
 # 002_... Table 5, CE row on FMNIST: KMNIST 69.07, NotMNIST 50.9 (beside our renders)
