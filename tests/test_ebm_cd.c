@@ -180,7 +180,7 @@ Test(cd, loss_matches_a_double_reference) {
 static eb_status objective_call(eb_cd *cd, eb_model *m, eb_graph *g, float *x, const int32_t *y, int64_t b,
                                 uint64_t rng_seed, double *loss, int64_t *correct) {
     eb_graph_reset(g);
-    eb_batch batch = {eb_tensor_input(g, x, 2, EB_SHAPE(b, eb_model_in_dim(m)), false), y, b};
+    eb_batch batch = {eb_tensor_input(g, x, 2, EB_SHAPE(b, eb_model_in_dim(m)), false), y, b, 0};
     eb_rng rng;
     eb_rng_seed(&rng, rng_seed);
     int64_t c = -2;

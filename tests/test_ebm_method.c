@@ -335,7 +335,7 @@ static double one_call(eb_ebm_objective *o, eb_model *model, const float *x, con
     eb_graph *g = eb_graph_new(0, NULL);
     eb_rng rng;
     eb_rng_seed(&rng, 99);
-    eb_batch b = {eb_tensor_copy(g, x, 2, EB_SHAPE(16, 2)), y, 16};
+    eb_batch b = {eb_tensor_copy(g, x, 2, EB_SHAPE(16, 2)), y, 16, 0};
     int64_t correct = 0;
     eb_tensor *loss = o->fn(o->ctx, model, g, &b, &rng, &correct);
     cr_assert_eq(eb_graph_status(g), EB_OK, "%s", eb_graph_error(g));

@@ -486,7 +486,7 @@ Test(ssm, objective_draws_rademacher_projections_from_the_rng) {
     eb_rng_seed(&rng, 77);
     for (int d = 0; d < DRAWS; d++) {
         eb_graph_reset(g);
-        eb_batch batch = {eb_tensor_input(g, k->x, 2, EB_SHAPE(B, D), false), NULL, B};
+        eb_batch batch = {eb_tensor_input(g, k->x, 2, EB_SHAPE(B, D), false), NULL, B, 0};
         int64_t correct = 5;
         eb_tensor *loss = eb_objective_ssm(&c, f.model, g, &batch, &rng, &correct);
         cr_assert_eq(eb_graph_status(g), EB_OK, "%s", eb_graph_error(g));
@@ -513,7 +513,7 @@ Test(ssm, objective_draws_rademacher_projections_from_the_rng) {
     /* reproducible per stream */
     eb_rng_seed(&rng, 77);
     eb_graph_reset(g);
-    eb_batch batch = {eb_tensor_input(g, k->x, 2, EB_SHAPE(B, D), false), NULL, B};
+    eb_batch batch = {eb_tensor_input(g, k->x, 2, EB_SHAPE(B, D), false), NULL, B, 0};
     eb_tensor *loss = eb_objective_ssm(&c, f.model, g, &batch, &rng, NULL);
     cr_expect_eq((double)loss->data[0], first, "same stream, same projections");
     eb_graph_free(g);
@@ -570,7 +570,7 @@ Test(ssm, bad_input_is_an_error_on_the_graph) {
     /* the objective with a NULL or bad config */
     eb_graph_reset(g);
     x = eb_tensor_input(g, k->x, 2, EB_SHAPE(k->batch, k->dim), false);
-    eb_batch batch = {x, k->labels, k->batch};
+    eb_batch batch = {x, k->labels, k->batch, 0};
     eb_rng rng;
     eb_rng_seed(&rng, 1);
     eb_objective_ssm(NULL, f.model, g, &batch, &rng, NULL);

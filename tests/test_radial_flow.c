@@ -140,7 +140,7 @@ Test(radial_flow, matches_pytorch_fixture) {
         eb_graph_reset(g);
         eb_params_zero_grad(&m->params);
         xt = eb_tensor_input(g, x, 2, EB_SHAPE(n, dim), false);
-        eb_batch b = {xt, NULL, n};
+        eb_batch b = {xt, NULL, n, 0};
         int64_t n_correct = 7;
         eb_tensor *l2 = eb_objective_max_likelihood(NULL, m, g, &b, NULL, &n_correct);
         cr_assert_eq(eb_graph_backward(g, l2, NULL), EB_OK, "%s", eb_graph_error(g));
@@ -177,7 +177,7 @@ Test(radial_flow, gradient_central_differences) {
     eb_graph *g = eb_graph_new(0, NULL);
     eb_params_zero_grad(&m->params);
     eb_tensor *xt = eb_tensor_input(g, x, 2, EB_SHAPE(N, D), false);
-    eb_batch b = {xt, NULL, N};
+    eb_batch b = {xt, NULL, N, 0};
     eb_tensor *loss = eb_objective_max_likelihood(NULL, m, g, &b, NULL, NULL);
     cr_assert_eq(eb_graph_backward(g, loss, NULL), EB_OK, "%s", eb_graph_error(g));
     float *analytic = malloc((size_t)m->params.size * sizeof(float));
@@ -269,7 +269,7 @@ Test(radial_flow, bad_input) {
     eb_model *mlp = NULL;
     cr_assert_eq(eb_mlp_new(&mc, &rng, NULL, &mlp, NULL), EB_OK);
     eb_graph_reset(g);
-    eb_batch b = {eb_tensor_input(g, x, 2, EB_SHAPE(3, 2), false), NULL, 3};
+    eb_batch b = {eb_tensor_input(g, x, 2, EB_SHAPE(3, 2), false), NULL, 3, 0};
     eb_objective_max_likelihood(NULL, mlp, g, &b, NULL, NULL);
     cr_assert_eq(eb_graph_status(g), EB_ERR_ARG);
     cr_assert(strstr(eb_graph_error(g), "not a normalised density"), "%s", eb_graph_error(g));

@@ -500,6 +500,61 @@ EB_API void eb_image_loader_free(eb_image_loader *l);
  * loader must outlive the source. Epochs restart exactly (eb_image_loader_seek), so runs resume exactly. */
 EB_API eb_batch_source eb_image_loader_as_source(eb_image_loader *l, int64_t dim);
 
+/* ---- auxiliary outliers for training (src/data/aux_sampler.c) --------------------------------------
+ * Batches of an auxiliary outlier pool for eb_train_params.aux (nn.h): the training loop appends one to
+ * every ID batch and calls seek_epoch at the start of every epoch. Three orders:
+ *   OFFSET    the pool in its stored order, starting at a random row each epoch and wrapping around —
+ *             the Outlier Exposure and energy fine-tuning codes (their outlier loader is not shuffled;
+ *             numpy picks a new offset per epoch; outlier-training-notes.md, specs §1).
+ *   SHUFFLE   a new permutation each epoch.
+ *   WEIGHTED  `draws` rows drawn WITH replacement from the weights the callback returns at the start of
+ *             the epoch (Hopfield Boosting, 000_d95ac7511efbaafc.txt Alg. 1 and Eq. 7: the boosting step
+ *             scores the pool with the model of that moment); batches are consecutive slices of the
+ *             draws, wrapping around if the epoch asks for more.
+ * Each batch goes through `transforms` (eb_image_transforms_apply: u8 pools are normalised there, f32
+ * pools taken as they are). A tabular pool is an f32 set with c = h = 1 and w = the feature count.
+ * Determinism: the offset, permutation or draws of epoch e and its transform draws come from streams of
+ * (seed, e) only (and, for WEIGHTED, the callback's weights), so seeking epoch e gives the batches an
+ * uninterrupted run gives there: a resumed run is identical. */
+typedef enum eb_aux_order {
+    EB_AUX_OFFSET,
+    EB_AUX_SHUFFLE,
+    EB_AUX_WEIGHTED,
+} eb_aux_order;
+
+/* Fills weights[n_pool] (≥ 0, finite, not all 0; need not sum to 1) for epoch `epoch`. */
+typedef eb_status (*eb_aux_weights_fn)(void *ctx, int64_t epoch, double *weights, eb_error *err);
+
+typedef struct eb_aux_params {
+    int64_t batch_size; /* ≥ 1 (default 256: the OE / energy papers' 128 ID : 256 outliers) */
+    eb_aux_order order; /* default OFFSET */
+    eb_image_transforms transforms;
+    uint64_t seed;
+    int64_t draws;             /* WEIGHTED: rows drawn per epoch, ≥ 1 */
+    eb_aux_weights_fn weights; /* WEIGHTED: required */
+    void *weights_ctx;
+} eb_aux_params;
+EB_API eb_aux_params eb_aux_default_params(void);
+
+typedef struct eb_aux_sampler eb_aux_sampler;
+/* The pool must outlive the sampler and not change. Errors: EB_ERR_ARG (empty pool, a set with
+ * neither/both of u8 and f32, batch_size < 1, WEIGHTED without a callback or with draws < 1, bad
+ * transforms), EB_ERR_NOMEM. */
+EB_API eb_status eb_aux_sampler_new(const eb_image_set *pool, const eb_aux_params *p, eb_aux_sampler **out,
+                                    eb_error *err);
+EB_API void eb_aux_sampler_free(eb_aux_sampler *s);
+/* The sampler as a batch source (dim = c·h·w; batches_per_epoch = ⌈n/batch⌉, unused by the loop). */
+EB_API eb_batch_source eb_aux_sampler_as_source(eb_aux_sampler *s);
+/* The pool rows of the current epoch's order (n_pool for OFFSET/SHUFFLE, `draws` for WEIGHTED); valid
+ * after a seek. For tests and reports. */
+EB_API const int64_t *eb_aux_sampler_rows(const eb_aux_sampler *s, int64_t *n);
+
+/* out[k] for k < draws: indices drawn independently with P(i) = w_i / Σ w (with replacement; inverse CDF
+ * on the cumulative sums in double, binary search). Errors: EB_ERR_ARG (n < 1, draws < 0, a negative or
+ * non-finite weight, all weights 0), EB_ERR_NOMEM. */
+EB_API eb_status eb_sample_weighted(const double *w, int64_t n, int64_t draws, eb_rng *rng, int64_t *out,
+                                    eb_error *err);
+
 /* ---- non-natural OOD image sets (EBM paper, appendix D and Experiment 5) ---------------------- */
 /* Each makes an unlabelled f32 set of n images c × h × w in input space (the space after
  * normalisation, where the paper's ID data lies in [−1, 1]), drawing from rng in image order.

@@ -218,11 +218,16 @@ EB_API eb_status eb_model_load_with_file(const char *path, const eb_allocator *a
 
 /* ---- the training loop ------------------------------------------------------------------------ */
 /* An objective maps a batch and the model to a scalar loss on the tape (DESIGN.md §1). It may also
- * report how many of the batch's samples it classified correctly (for progress), or -1. */
+ * report how many of the batch's samples it classified correctly (for progress), or -1.
+ * With auxiliary outliers (eb_train_params.aux) the batch is ONE concatenation, ID rows first:
+ * x = [x_id; x_aux] of size + n_aux rows, so the objective runs one forward pass over both and
+ * BatchNorm sees one set of batch statistics (DESIGN.md §7, as the OE, energy and Hopfield Boosting
+ * codes do). */
 typedef struct eb_batch {
-    eb_tensor *x;          /* [B, dim] on the step's graph */
-    const int32_t *labels; /* B labels or NULL */
-    int64_t size;
+    eb_tensor *x;          /* [size + n_aux, dim] on the step's graph */
+    const int32_t *labels; /* `size` labels of the ID rows, or NULL */
+    int64_t size;          /* ID rows */
+    int64_t n_aux;         /* auxiliary rows after them (0 without eb_train_params.aux) */
 } eb_batch;
 typedef eb_tensor *(*eb_objective_fn)(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
                                       int64_t *n_correct);
@@ -277,6 +282,12 @@ typedef struct eb_train_params {
     void *on_epoch_end_ctx;
     const eb_train_resume *resume; /* optional: continue from a checkpoint */
     int64_t stop_after_epochs;     /* > 0: end this run after that many epochs (resumable later); 0 = off */
+    /* Optional auxiliary outliers: one batch of `aux` per step, appended after the ID rows (eb_batch);
+     * its labels are ignored and its batches_per_epoch unused (the ID source sets the epoch). The loop
+     * calls aux->seek_epoch(epoch) at the start of EVERY epoch (also the first and a resumed one), so the
+     * source may restart at a new offset or redraw its rows there (eb_aux_sampler, data.h). dim must be
+     * the ID source's. */
+    const eb_batch_source *aux;
 } eb_train_params;
 EB_API eb_train_params eb_train_default_params(void);
 

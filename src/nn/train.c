@@ -1,6 +1,6 @@
-/* The generic training loop: batches from a source, objective → loss on the tape, backward, optional
- * clipping, one optimizer step on the flat buffer, a callback per epoch. It knows nothing about the
- * method (DESIGN.md §1). */
+/* The generic training loop: batches from a source (and, optionally, auxiliary outliers appended after
+ * them: one concatenated batch), objective → loss on the tape, backward, optional clipping, one optimizer
+ * step on the flat buffer, a callback per epoch. It knows nothing about the method (DESIGN.md §1). */
 #include <ebood/nn.h>
 
 #include <math.h>
@@ -32,6 +32,25 @@ static bool all_finite(const float *v, int64_t n) {
     return acc == 0.0f;
 }
 
+/* Draws the step's auxiliary batch *ad and points id->x at [id rows; aux rows] in *buf (grown as needed). */
+static eb_status join_aux(const eb_batch_source *aux, eb_batch_data *id, eb_batch_data *ad, float **buf,
+                          int64_t *cap, eb_error *err) {
+    eb_status st = aux->next(aux->ctx, ad, err);
+    if (st) return st;
+    const int64_t dim = aux->dim, rows = id->size + ad->size;
+    if (rows > *cap) {
+        float *grown = realloc(*buf, (size_t)(rows * dim) * sizeof *grown);
+        if (!grown)
+            return eb_error_set(err, EB_ERR_NOMEM, "train: out of memory (%lld rows)", (long long)rows);
+        *buf = grown;
+        *cap = rows;
+    }
+    memcpy(*buf, id->x, (size_t)(id->size * dim) * sizeof(float));
+    memcpy(*buf + id->size * dim, ad->x, (size_t)(ad->size * dim) * sizeof(float));
+    id->x = *buf;
+    return EB_OK;
+}
+
 eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_fn objective,
                           void *objective_ctx, const eb_train_params *p, eb_train_result *result,
                           eb_error *err) {
@@ -39,6 +58,10 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
     if (src->dim != eb_model_in_dim(m))
         return eb_error_set(err, EB_ERR_SHAPE, "train: data has %lld features, the model expects %lld",
                             (long long)src->dim, (long long)eb_model_in_dim(m));
+    const eb_batch_source *aux = p->aux;
+    if (aux && aux->dim != src->dim)
+        return eb_error_set(err, EB_ERR_SHAPE, "train: auxiliary data has %lld features, the ID data %lld",
+                            (long long)aux->dim, (long long)src->dim);
     int64_t per_epoch = src->batches_per_epoch;
     int64_t total = p->steps > 0 ? p->steps : p->epochs * per_epoch;
     if (per_epoch < 1 || total < 1) return eb_error_set(err, EB_ERR_ARG, "train: nothing to do (0 steps)");
@@ -74,17 +97,23 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
     eb_progress_begin(&progress, "train", total, p->progress);
     double t0 = eb_time_seconds(), last_finite = NAN;
     int64_t total_epochs = (total + per_epoch - 1) / per_epoch, samples = 0;
+    float *joined = NULL; /* [ID rows; aux rows] of the step, when aux */
+    int64_t joined_cap = 0;
     while (!st && step < total) {
         eb_rng dropout_rng = eb_train_epoch_rng(p->seed, epoch, PURPOSE_DROPOUT);
+        if (aux && (st = aux->seek_epoch(aux->ctx, epoch, err))) break;
         double epoch_loss = 0.0;
         int64_t batches = 0, correct_total = 0, seen = 0;
         bool counts_correct = true;
         for (int64_t b = 0; b < per_epoch && step < total; b++, step++) {
             eb_batch_data bd;
             if ((st = src->next(src->ctx, &bd, err))) break;
+            eb_batch_data ad = {NULL, NULL, 0};
+            if (aux && (st = join_aux(aux, &bd, &ad, &joined, &joined_cap, err))) break;
             eb_graph_reset(g);
-            eb_batch batch = {eb_tensor_input(g, (float *)bd.x, 2, EB_SHAPE(bd.size, src->dim), false),
-                              bd.labels, bd.size};
+            eb_batch batch = {
+                eb_tensor_input(g, (float *)bd.x, 2, EB_SHAPE(bd.size + ad.size, src->dim), false), bd.labels,
+                bd.size, ad.size};
             int64_t correct = -1;
             eb_tensor *loss = objective(objective_ctx, m, g, &batch, &dropout_rng, &correct);
             if ((st = eb_graph_status(g))) {
@@ -132,6 +161,7 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
         if (stop) break;
     }
     eb_progress_end(&progress);
+    free(joined);
     result->epochs = epoch;
     result->seconds = eb_time_seconds() - t0;
     eb_graph_free(g);

@@ -14,6 +14,8 @@
  * persistent replay buffer (Tieleman's PCD; 002_… App. B): each step draws n chains, restarts 5 % of them
  * from U(−1, 1), samples with the model in eval mode (BatchNorm running statistics, no dropout; the
  * parameters frozen on a scratch graph), and writes the samples back. */
+#include "ood/objectives/objective_impl.h"
+
 #include <ebood/ebm.h>
 
 #include <cjson/cJSON.h>
@@ -113,18 +115,6 @@ char *eb_cd_config_json(const eb_cd_config *c) {
 
 /* ---- the loss for given negatives ------------------------------------------------------------------ */
 
-static int64_t count_correct(const eb_tensor *logits, const int32_t *labels) {
-    int64_t n = logits->shape[0], c = logits->shape[1], correct = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const float *row = logits->data + i * c;
-        int64_t best = 0;
-        for (int64_t k = 1; k < c; k++)
-            if (row[k] > row[best]) best = k;
-        correct += best == labels[i];
-    }
-    return correct;
-}
-
 eb_tensor *eb_cd_loss(eb_graph *g, eb_model *m, eb_tensor *x_pos, const int32_t *labels, eb_tensor *x_neg,
                       double l2, double ce_weight, bool train, eb_rng *rng, eb_cd_terms *terms) {
     if (terms) *terms = (eb_cd_terms){NAN, NAN, NAN, -1};
@@ -161,7 +151,8 @@ eb_tensor *eb_cd_loss(eb_graph *g, eb_model *m, eb_tensor *x_pos, const int32_t 
         terms->f_pos = (double)mean_pos->data[0];
         terms->f_neg = (double)mean_neg->data[0];
         if (ce) terms->ce = (double)ce->data[0];
-        if (labels && n_out >= 2) terms->n_correct = count_correct(logits_pos, labels);
+        if (labels && n_out >= 2)
+            terms->n_correct = eb__count_correct(logits_pos, labels, logits_pos->shape[0]);
     }
     return loss;
 }

@@ -1,4 +1,6 @@
 /* The plain classifier objective: mean cross-entropy of the model's logits against the labels. */
+#include "ood/objectives/objective_impl.h"
+
 #include <ebood/ood.h>
 
 eb_tensor *eb_objective_cross_entropy(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
@@ -9,16 +11,7 @@ eb_tensor *eb_objective_cross_entropy(void *ctx, eb_model *m, eb_graph *g, const
         eb_graph_fail(g, EB_ERR_ARG, "cross-entropy objective: the data has no labels");
         return logits;
     }
-    if (n_correct && eb_graph_status(g) == EB_OK) {
-        int64_t c = logits->shape[1], correct = 0;
-        for (int64_t i = 0; i < batch->size; i++) {
-            const float *row = logits->data + i * c;
-            int64_t best = 0;
-            for (int64_t k = 1; k < c; k++)
-                if (row[k] > row[best]) best = k;
-            correct += best == batch->labels[i];
-        }
-        *n_correct = correct;
-    }
+    if (n_correct && eb_graph_status(g) == EB_OK)
+        *n_correct = eb__count_correct(logits, batch->labels, batch->size);
     return eb_cross_entropy(g, logits, batch->labels);
 }

@@ -28,6 +28,8 @@
  *
  * Evaluation mode: the 5B shifted/centre rows go through ONE eval-mode forward (a concatenated batch),
  * so all passes see the same function of x (no dropout masks, no batch statistics). */
+#include "ood/objectives/objective_impl.h"
+
 #include <ebood/ebm.h>
 
 #include <math.h>
@@ -201,15 +203,7 @@ eb_tensor *eb_ssm_loss(eb_graph *g, eb_model *m, eb_tensor *x, const int32_t *la
         loss = eb_add(g, loss, eb_mul_scalar(g, ce, (float)c->ce_weight));
         if (eb_graph_status(g) != EB_OK) return loss;
         ce_value = ce->data[0];
-        const int64_t k = logits->shape[1];
-        correct = 0;
-        for (int64_t i = 0; i < B; i++) {
-            const float *row = logits->data + i * k;
-            int64_t best = 0;
-            for (int64_t j = 1; j < k; j++)
-                if (row[j] > row[best]) best = j;
-            correct += best == labels[i];
-        }
+        correct = eb__count_correct(logits, labels, B);
     }
     if (eb_graph_status(g) != EB_OK) return loss;
     if (terms) *terms = (eb_ssm_terms){loss->data[0], score, trace, ce_value, s, correct};
