@@ -399,6 +399,30 @@ EB_API void eb_image_add_noise(float *x, int64_t count, float sigma, eb_rng *rng
  * out and in must not overlap. 1 ≤ k ≤ min(h, w). */
 EB_API void eb_image_smooth(float *out, const float *in, int64_t n, int c, int h, int w, int k);
 
+/* SimCLR-style augmentation for contrastive views (CIDER / HamOS, specs §3 "Losses per step": torchvision
+ * RandomResizedCrop(scale 0.2–1) – RandomHorizontalFlip – RandomApply(ColorJitter(0.4, 0.4, 0.4, 0.1), p 0.8)
+ * – RandomGrayscale(p 0.2)), per image in pixel space [0, 1]:
+ *   crop: area fraction s ~ U(scale_min, scale_max), log aspect ~ U(log ¾, log 4⁄3), up to 10 tries for a
+ *         window inside the image (else the whole image), resized back to h × w bilinearly
+ *         (align_corners = False, as torchvision's tensor resize);
+ *   flip with probability ½; with probability jitter_prob, brightness x ← b·x (b ~ U(1 − brightness,
+ *   1 + brightness)) and contrast x ← c·x + (1 − c)·mean_gray(x) in random order, each clamped to [0, 1]
+ *   (saturation and hue do nothing on grayscale; they are not applied to colour either);
+ *   c = 3: grayscale (0.299, 0.587, 0.114) with probability gray_prob.
+ * Images given normalised ((pixel − mean)/std, mean/std per channel; NULL = pixel space) are mapped back to
+ * pixels first and normalised again after. Draws from rng image by image; same state ⇒ same output. */
+typedef struct eb_image_augment {
+    float scale_min, scale_max; /* (0.2, 1) */
+    float jitter_prob;          /* 0.8 */
+    float brightness, contrast; /* 0.4, 0.4 */
+    float gray_prob;            /* 0.2 (colour images only) */
+} eb_image_augment;
+EB_API eb_image_augment eb_image_augment_simclr(void);
+/* Augments n images x[n, c, h, w] in place (c ≤ EB_IMAGE_MAX_CHANNELS, h, w ≥ 1). EB_ERR_NOMEM only for
+ * images larger than 4×64×64 (scratch is allocated then). */
+EB_API eb_status eb_image_augment_apply(const eb_image_augment *a, float *x, int64_t n, int c, int h, int w,
+                                        const float *mean, const float *std, eb_rng *rng, eb_error *err);
+
 /* The per-image pipeline the loader applies (all off by default: eb_image_transforms_default). */
 typedef struct eb_image_transforms {
     bool normalize;                    /* u8 sets: (pixel/255 − mean[ch]) / std[ch]; else pixel/255 */
