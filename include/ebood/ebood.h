@@ -11,6 +11,7 @@
 #include <ebood/data.h>
 #include <ebood/ood.h>
 #include <ebood/ebm.h>
+#include <ebood/hamos.h>
 #include <ebood/outliers.h>
 #include <ebood/eval.h>
 #include <ebood/plot.h>

@@ -150,6 +150,9 @@ typedef struct eb_model {
     eb_radial_flow_config flow;   /* kind == EB_MODEL_RADIAL_FLOW */
     void *layers;                 /* the architecture's layer table (internal) */
     eb_feature_pool feature_pool; /* runtime setting, not saved: EB_FEATURE_POOL_MEAN after new/load */
+    /* Optional projection head on the penultimate features (eb_model_add_projection_head); 0 = none. */
+    int64_t head_hidden, head_dim;
+    int head_param; /* index of "head.0.weight" in params */
 } eb_model;
 
 /* A new MLP, initialised as PyTorch would (eb_linear_init, layer by layer, from init_rng). */
@@ -182,6 +185,25 @@ EB_API eb_status eb_model_set_feature_pool(eb_model *m, eb_feature_pool p, eb_er
  * Errors are recorded on g (sticky). */
 EB_API eb_tensor *eb_model_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train, eb_rng *rng,
                                    eb_tensor **features);
+
+/* ---- projection head (004_6bc3f0c56840d9ea.txt §3.3, CIDER; specs §3 "Network") ------------------------
+ * z = normalise(W₂·relu(W₁·h + b₁) + b₂): Linear(feature_dim → hidden)–ReLU–Linear(hidden → dim) on the
+ * penultimate features h (eb_model_forward's `features`), L2-normalised onto the unit sphere S^{dim−1}.
+ * The classifier head is kept: logits are unchanged. Parameters "head.0.weight" [hidden, feature_dim],
+ * "head.0.bias", "head.2.weight" [dim, hidden], "head.2.bias" (PyTorch's nn.Sequential names), appended
+ * after the model's own, initialised as torch.nn.Linear from rng. Checkpoints record the head in
+ * "ebood.projection_head" ("hidden,dim") and eb_model_load restores it.
+ * Errors: EB_ERR_STATE if the model already has a head; EB_ERR_ARG for hidden or dim outside
+ * [1, 65536], or a model without features (radial_flow); EB_ERR_NOMEM (the model is unchanged then). */
+EB_API eb_status eb_model_add_projection_head(eb_model *m, int64_t hidden, int64_t dim, eb_rng *rng,
+                                              eb_error *err);
+/* The head's output z [N, head_dim] on g for features [N, feature_dim] (a shape error on g if the model
+ * has no head or the width differs). Gradients reach the head's parameters and the features. */
+EB_API eb_tensor *eb_model_project(eb_model *m, eb_graph *g, eb_tensor *features);
+/* The unit-norm embeddings z of n rows of x (eval mode, in batches, no gradients): out[n, head_dim].
+ * EB_ERR_STATE if the model has no head; errors of eb_model_predict otherwise. */
+EB_API eb_status eb_model_predict_embeddings(eb_model *m, const float *x, int64_t n, int64_t batch_size,
+                                             float *out, eb_error *err);
 
 /* Logits (and optionally features) of n rows of x, in batches, without gradients.
  * logits: n·out_dim floats; features: n·feature_dim floats or NULL. Results can differ in the last

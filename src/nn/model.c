@@ -343,7 +343,7 @@ eb_status eb_model_save_with(const eb_model *m, const char *path, const eb_st_me
                              const eb_st_tensor *more, int n_more, eb_error *err) {
     int n_tensors;
     eb_st_tensor *tensors = checkpoint_tensors(m, n_more, &n_tensors);
-    eb_st_meta *meta = calloc((size_t)n_extra + 3, sizeof *meta);
+    eb_st_meta *meta = calloc((size_t)n_extra + 4, sizeof *meta);
     char *config = eb_model_config_json(m);
     eb_status st = EB_OK;
     if (!tensors || !meta || !config) {
@@ -356,7 +356,10 @@ eb_status eb_model_save_with(const eb_model *m, const char *path, const eb_st_me
         meta[1] = (eb_st_meta){"ebood.model", eb_model_kind_name(m->kind)};
         meta[2] = (eb_st_meta){"ebood.config", config};
         for (int i = 0; i < n_extra; i++) meta[3 + i] = extra[i];
-        st = eb_safetensors_write(path, tensors, n_tensors, meta, n_extra + 3, err);
+        char head[48];
+        snprintf(head, sizeof head, "%lld,%lld", (long long)m->head_hidden, (long long)m->head_dim);
+        if (m->head_dim) meta[3 + n_extra] = (eb_st_meta){"ebood.projection_head", head};
+        st = eb_safetensors_write(path, tensors, n_tensors, meta, n_extra + 3 + (m->head_dim > 0), err);
     }
     free(tensors);
     free(meta);
@@ -410,6 +413,14 @@ eb_status eb_model_load_with_file(const char *path, const eb_allocator *a, eb_mo
             eb_image_config c;
             if (!(st = image_config_from_json(path, model_kind, config, &c, err)))
                 st = eb_image_model_new(model_kind, &c, &rng, a, &m, err);
+        }
+        const char *head = eb_safetensors_meta(st_file, "ebood.projection_head");
+        if (head && !st) {
+            long long hidden = 0, dim = 0;
+            char tail;
+            if (sscanf(head, "%lld,%lld%c", &hidden, &dim, &tail) != 2 ||
+                eb_model_add_projection_head(m, hidden, dim, &rng, NULL))
+                st = eb_error_set(err, EB_ERR_FORMAT, "%s: malformed ebood.projection_head '%s'", path, head);
         }
         for (int b = 0; b < 2 && !st; b++) {
             eb_params *p = b == 0 ? &m->params : &m->buffers;
