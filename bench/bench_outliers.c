@@ -30,14 +30,23 @@ typedef struct bench_args {
 } bench_args;
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: bench_outliers [--case oe|energy-ft|hopfield-boost|hb-score] [--batch B] [--aux A]\n"
-               "                      [--pool P] [--nq N] [--nb N] [--dim D] [--reps R] [--warmup W] [--seed S]\n"
-               "Prints one JSON line: steps/s (training cases) or queries/s (hb-score), median of R runs.\n");
+    fprintf(
+        f, "usage: bench_outliers [--case oe|energy-ft|hopfield-boost|hb-score] [--batch B] [--aux A]\n"
+           "                      [--pool P] [--nq N] [--nb N] [--dim D] [--reps R] [--warmup W] [--seed S]\n"
+           "Prints one JSON line: steps/s (training cases) or queries/s (hb-score), median of R runs.\n");
 }
 
 static int parse_args(int argc, char **argv, bench_args *a) {
-    *a = (bench_args){.kase = "oe", .batch = 128, .aux = -1, .pool = 2, .nq = 100000, .nb = 50000, .dim = 128,
-                      .reps = 5, .warmup = 1, .seed = 1};
+    *a = (bench_args){.kase = "oe",
+                      .batch = 128,
+                      .aux = -1,
+                      .pool = 2,
+                      .nq = 100000,
+                      .nb = 50000,
+                      .dim = 128,
+                      .reps = 5,
+                      .warmup = 1,
+                      .seed = 1};
     for (int i = 1; i < argc; i++) {
         const char *key = argv[i];
         if (!strcmp(key, "--help") || !strcmp(key, "-h")) return -1;
@@ -50,7 +59,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         bool ok = true;
         if (!strcmp(key, "--case")) {
             a->kase = v;
-            ok = !strcmp(v, "oe") || !strcmp(v, "energy-ft") || !strcmp(v, "hopfield-boost") || !strcmp(v, "hb-score");
+            ok = !strcmp(v, "oe") || !strcmp(v, "energy-ft") || !strcmp(v, "hopfield-boost") ||
+                 !strcmp(v, "hb-score");
         } else if (!strcmp(key, "--batch")) {
             ok = bench_parse_i64(v, 1, 1 << 20, &a->batch);
         } else if (!strcmp(key, "--aux")) {
@@ -103,7 +113,8 @@ static float *unit_rows(uint64_t *s, int64_t n, int64_t dim) {
 
 static int bench_score(const bench_args *a) {
     uint64_t s = a->seed;
-    float *q = unit_rows(&s, a->nq, a->dim), *mi = unit_rows(&s, a->nb, a->dim), *mo = unit_rows(&s, a->nb, a->dim);
+    float *q = unit_rows(&s, a->nq, a->dim), *mi = unit_rows(&s, a->nb, a->dim),
+          *mo = unit_rows(&s, a->nb, a->dim);
     float *out = malloc((size_t)a->nq * sizeof *out);
     if (!q || !mi || !mo || !out) return fprintf(stderr, "bench_outliers: out of memory\n"), 2;
     bench_reset_peak();
@@ -118,10 +129,13 @@ static int bench_score(const bench_args *a) {
     double sum = 0.0;
     for (int64_t i = 0; i < a->nq; i++) sum += (double)out[i];
     const double med = bench_median(t, a->reps);
-    printf("{\"impl\": \"ebood\", \"case\": \"hb-score\", \"nq\": %lld, \"nb\": %lld, \"dim\": %lld, \"threads\": %d, "
-           "\"queries_per_s\": %.1f, \"seconds\": %.4f, \"peak_rss_kb\": %ld, \"data_kb\": %lld, \"checksum\": %.6g}\n",
+    printf("{\"impl\": \"ebood\", \"case\": \"hb-score\", \"nq\": %lld, \"nb\": %lld, \"dim\": %lld, "
+           "\"threads\": %d, "
+           "\"queries_per_s\": %.1f, \"seconds\": %.4f, \"peak_rss_kb\": %ld, \"data_kb\": %lld, "
+           "\"checksum\": %.6g}\n",
            (long long)a->nq, (long long)a->nb, (long long)a->dim, eb_threads_get(), (double)a->nq / med, med,
-           bench_status_kb("VmHWM:"), (long long)((a->nq + 2 * a->nb) * a->dim * 4 / 1024), sum / (double)a->nq);
+           bench_status_kb("VmHWM:"), (long long)((a->nq + 2 * a->nb) * a->dim * 4 / 1024),
+           sum / (double)a->nq);
     free(t);
     free(q);
     free(mi);
@@ -150,11 +164,14 @@ static int bench_step(const bench_args *a) {
     eb_energy_ft_config ef = eb_energy_ft_default_config();
     eb_hopfield_boost_config hc = eb_hopfield_boost_default_config();
     eb_hopfield_boost *hb = NULL;
-    if (eb_hopfield_boost_new(&hc, m, &hb, &err)) return fprintf(stderr, "bench_outliers: %s\n", err.message), 2;
-    eb_objective_fn fn = !strcmp(a->kase, "oe") ? eb_objective_oe
+    if (eb_hopfield_boost_new(&hc, m, &hb, &err))
+        return fprintf(stderr, "bench_outliers: %s\n", err.message), 2;
+    eb_objective_fn fn = !strcmp(a->kase, "oe")          ? eb_objective_oe
                          : !strcmp(a->kase, "energy-ft") ? eb_objective_energy_ft
                                                          : eb_objective_hopfield_boost;
-    void *ctx = !strcmp(a->kase, "oe") ? (void *)&oe : !strcmp(a->kase, "energy-ft") ? (void *)&ef : (void *)hb;
+    void *ctx = !strcmp(a->kase, "oe")          ? (void *)&oe
+                : !strcmp(a->kase, "energy-ft") ? (void *)&ef
+                                                : (void *)hb;
     eb_optimizer_params op = eb_sgd_default_params();
     op.lr = 0.01f;
     op.momentum = 0.9f;
@@ -170,8 +187,8 @@ static int bench_step(const bench_args *a) {
         const int64_t b = (r + a->warmup) % a->pool;
         const double t0 = eb_time_seconds();
         eb_graph_reset(g);
-        eb_batch batch = {eb_tensor_input(g, x + b * rows * dim, 2, EB_SHAPE(rows, dim), false), y + b * a->batch,
-                          a->batch, a->aux};
+        eb_batch batch = {eb_tensor_input(g, x + b * rows * dim, 2, EB_SHAPE(rows, dim), false),
+                          y + b * a->batch, a->batch, a->aux};
         eb_tensor *l = fn(ctx, m, g, &batch, &drop, NULL);
         eb_params_zero_grad(&m->params);
         if (eb_graph_status(g) || eb_graph_backward(g, l, NULL))

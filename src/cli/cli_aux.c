@@ -30,10 +30,12 @@ static eb_status load_npy(const char *path, const float *mean, const float *std,
     if (st) return st;
     const int64_t n = a.ndim >= 1 ? a.shape[0] : 0;
     if (a.ndim == 3 || a.ndim == 4) { /* images: uint8 pixels, or float input-space values */
-        const int c = a.ndim == 4 ? (int)a.shape[1] : 1, h = (int)a.shape[a.ndim - 2], w = (int)a.shape[a.ndim - 1];
+        const int c = a.ndim == 4 ? (int)a.shape[1] : 1, h = (int)a.shape[a.ndim - 2],
+                  w = (int)a.shape[a.ndim - 1];
         if (a.dtype != EB_DTYPE_U8 && a.dtype != EB_DTYPE_F32) {
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: images must be uint8 pixels or float32 values (got %s)", path,
-                              eb_dtype_name(a.dtype));
+            st =
+                eb_error_set(err, EB_ERR_FORMAT, "%s: images must be uint8 pixels or float32 values (got %s)",
+                             path, eb_dtype_name(a.dtype));
         } else {
             st = eb_image_set_alloc(n, c, h, w, a.dtype, 0, out, err);
             if (!st)
@@ -42,7 +44,8 @@ static eb_status load_npy(const char *path, const float *mean, const float *std,
             if (!st && out->f32)
                 for (int64_t i = 0; i < eb_npy_array_numel(&a) && !st; i++)
                     if (!isfinite(out->f32[i]))
-                        st = eb_error_set(err, EB_ERR_NUMERIC, "%s: value %lld is not finite", path, (long long)i);
+                        st = eb_error_set(err, EB_ERR_NUMERIC, "%s: value %lld is not finite", path,
+                                          (long long)i);
         }
         eb_npy_array_free(&a);
         return st;
@@ -83,8 +86,9 @@ eb_status cli_load_aux(const char *spec, int64_t want_dim, const float *tab_mean
     }
     if (!st && out->n < 1) st = eb_error_set(err, EB_ERR_ARG, "--aux-data %s: no samples", spec);
     if (!st && eb_image_set_image_size(out) != want_dim)
-        st = eb_error_set(err, EB_ERR_SHAPE, "--aux-data %s: %d x %d x %d = %lld values per sample, the model takes %lld",
-                          spec, out->c, out->h, out->w, (long long)eb_image_set_image_size(out), (long long)want_dim);
+        st = eb_error_set(
+            err, EB_ERR_SHAPE, "--aux-data %s: %d x %d x %d = %lld values per sample, the model takes %lld",
+            spec, out->c, out->h, out->w, (long long)eb_image_set_image_size(out), (long long)want_dim);
     if (st) eb_image_set_free(out);
     return st;
 }

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const usage = "outliers --aux-data SPEC [--seeds N] [--epochs E] [--ft-epochs F] [--json]";
+static const char *const usage =
+    "outliers [--aux-data SPEC] [--ood LIST] [--seeds N] [--epochs E] [--ft-epochs F] [--json]";
 
 /* The metrics of the table: mean ± std over runs of set i (i < 0: the mean over sets) of score k. */
-static void stat(const eb_bench_outliers_run *runs, int n, int k, int i, int metric, double *mean, double *std) {
+static void stat(const eb_bench_outliers_run *runs, int n, int k, int i, int metric, double *mean,
+                 double *std) {
     double v[16];
     for (int r = 0; r < n; r++) {
         const eb_eval_score_result *s = &runs[r].report.scores[k];
@@ -29,9 +31,10 @@ static void stat(const eb_bench_outliers_run *runs, int n, int k, int i, int met
 
 static void print_table(const eb_bench_outliers_run *runs, int n) {
     const eb_eval_report *r0 = &runs[0].report;
-    printf("\nFPR95 per OOD set (%%, lower is better; ID positive, the hendrycks code's FPR95 of 003/000), then "
-           "the mean over sets of FPR95 / AUROC / AUPR-In (mean ± std over %d seed(s))\n",
-           n);
+    printf(
+        "\nFPR95 per OOD set (%%, lower is better; ID positive, the hendrycks code's FPR95 of 003/000), then "
+        "the mean over sets of FPR95 / AUROC / AUPR-In (mean ± std over %d seed(s))\n",
+        n);
     printf("%-22s", "method:score");
     for (int i = 0; i < r0->scores[0].n_sets; i++) printf(" %9.9s", r0->scores[0].sets[i].name);
     printf(" %15s %15s %15s\n", "FPR95", "AUROC", "AUPR-In");
@@ -53,11 +56,13 @@ static void print_table(const eb_bench_outliers_run *runs, int n) {
         double v[16], mean, std;
         for (int r = 0; r < n; r++) v[r] = runs[r].id_acc[k];
         eb_mean_std(v, n, &mean, &std);
-        if (!isnan(mean)) printf("  %s %.2f ± %.2f %%", eb_bench_outlier_method_names[k], 100.0 * mean, 100.0 * std);
+        if (!isnan(mean))
+            printf("  %s %.2f ± %.2f %%", eb_bench_outlier_method_names[k], 100.0 * mean, 100.0 * std);
     }
     printf("\n");
     if (!isnan(runs[0].m_in))
-        printf("energy-FT margins (--margins auto, seed 0): m_in %.3f, m_out %.3f\n", runs[0].m_in, runs[0].m_out);
+        printf("energy-FT margins (--margins auto, seed 0): m_in %.3f, m_out %.3f\n", runs[0].m_in,
+               runs[0].m_out);
 }
 
 static char *runs_json(const eb_bench_outliers_run *runs, int n) {
@@ -73,7 +78,8 @@ static char *runs_json(const eb_bench_outliers_run *runs, int n) {
     for (int k = 0; k < EB_BENCH_OUTLIER_METHODS; k++) {
         cJSON *a = cJSON_AddArrayToObject(acc, eb_bench_outlier_method_names[k]);
         for (int r = 0; r < n; r++)
-            cJSON_AddItemToArray(a, isnan(runs[r].id_acc[k]) ? cJSON_CreateNull() : cJSON_CreateNumber(runs[r].id_acc[k]));
+            cJSON_AddItemToArray(a, isnan(runs[r].id_acc[k]) ? cJSON_CreateNull()
+                                                             : cJSON_CreateNumber(runs[r].id_acc[k]));
     }
     cJSON *mg = cJSON_AddArrayToObject(o, "energy_ft_margins");
     for (int r = 0; r < n; r++) {
@@ -97,7 +103,8 @@ static bool parse_methods(const char *cmd, const char *list, unsigned *out) {
         int k = 1;
         while (k < EB_BENCH_OUTLIER_METHODS && strcmp(t, names[k]) != 0) k++;
         if (k == EB_BENCH_OUTLIER_METHODS) {
-            fprintf(stderr, "ebood %s: --methods: unknown method '%s' (oe, energy-ft, hopfield-boost)\n", cmd, t);
+            fprintf(stderr, "ebood %s: --methods: unknown method '%s' (oe, energy-ft, hopfield-boost)\n", cmd,
+                    t);
             return false;
         }
         *out |= 1u << k;
@@ -106,50 +113,84 @@ static bool parse_methods(const char *cmd, const char *list, unsigned *out) {
 }
 
 int cmd_bench_outliers(int argc, char **argv) {
-    const char *cmd = "bench outliers", *aux_spec = NULL, *output = NULL, *methods = "oe,energy-ft,hopfield-boost";
+    const char *cmd = "bench outliers", *aux_spec = "aux", *output = NULL,
+               *methods = "oe,energy-ft,hopfield-boost", *ood = "notmnist,kmnist,omniglot,textures";
     int64_t seeds = 1, epochs = 3, ft_epochs = 2, ft_n_train = 12800, n_train = 0, n_synthetic = 2000,
             candidates = 20000, memory = 10000;
     bool json = false;
     cli_flag flags[] = {
         {"aux-data", 0, CLI_FLAG_STRING, &aux_spec, 0, 0, "SPEC",
-         "auxiliary outlier pool of 28x28 images (an image data name, an IDX file or a .npy)", false},
+         "auxiliary outlier pool of 28x28 images: a data name (aux, the rendered pool), an IDX file or a "
+         ".npy",
+         false},
+        {"ood", 0, CLI_FLAG_STRING, &ood, 0, 0, "LIST",
+         "test OOD sets besides mnist and the generated noise sets: comma list of image data names "
+         "(notmnist,kmnist,omniglot,textures; none for none)",
+         false},
         {"methods", 0, CLI_FLAG_STRING, &methods, 0, 0, "LIST",
          "fine-tunes to run: comma list of oe, energy-ft, hopfield-boost (all)", false},
         {"seeds", 0, CLI_FLAG_INT, &seeds, 1, 16, "N", "number of seeds (1)", false},
         {"epochs", 0, CLI_FLAG_INT, &epochs, 1, 1000, "N", "baseline training epochs (3)", false},
-        {"ft-epochs", 0, CLI_FLAG_INT, &ft_epochs, 1, 1000, "N", "fine-tuning epochs of each method (2)", false},
+        {"ft-epochs", 0, CLI_FLAG_INT, &ft_epochs, 1, 1000, "N", "fine-tuning epochs of each method (2)",
+         false},
         {"ft-n-train", 0, CLI_FLAG_INT, &ft_n_train, 0, 1e9, "N",
          "ID images per fine-tuning epoch (12800 = 100 batches; 0 = all 55,000)", false},
         {"hb-candidates", 0, CLI_FLAG_INT, &candidates, 1, 1e9, "N",
          "Hopfield Boosting: pool rows scored per boosting step (20000; paper 500000)", false},
         {"hb-memory", 0, CLI_FLAG_INT, &memory, 0, 1e9, "N",
          "Hopfield Boosting: ID rows in the boosting memory (10000; 0 = all, the paper)", false},
-        {"n-train", 0, CLI_FLAG_INT, &n_train, 0, 1e9, "N", "use only N training images (quick checks; 0 = all)",
+        {"n-train", 0, CLI_FLAG_INT, &n_train, 0, 1e9, "N",
+         "use only N training images (quick checks; 0 = all)", false},
+        {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "images per generated OOD set (2000)",
          false},
-        {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "images per generated OOD set (2000)", false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)", false},
+        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
+         false},
     };
     int n_pos;
     const char *pos[1];
-    int rc = cli_parse(cmd, usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0, &n_pos);
+    int rc =
+        cli_parse(cmd, usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    if (!aux_spec) {
-        fprintf(stderr, "ebood %s: --aux-data SPEC is required (the auxiliary outlier pool)\n", cmd);
-        return CLI_USAGE;
-    }
     unsigned bits = 0;
     if (!parse_methods(cmd, methods, &bits)) return CLI_USAGE;
     eb_error err = {0};
+    if (strcmp(aux_spec, "fmnist") == 0) {
+        fprintf(stderr, "ebood %s: --aux-data: the ID data (fmnist) cannot be the auxiliary outliers\n", cmd);
+        return CLI_USAGE;
+    }
     eb_image_set aux;
     eb_status st = cli_load_aux(aux_spec, 28 * 28, NULL, NULL, &aux, &err);
     if (st) return cli_fail(cmd, &err);
+    /* the extra OOD sets: each image spec's test split */
+    char ood_buf[512];
+    snprintf(ood_buf, sizeof ood_buf, "%s", ood);
+    cli_images extra[EB_EVAL_MAX_SETS];
+    memset(extra, 0, sizeof extra);
+    const char *extra_names[EB_EVAL_MAX_SETS];
+    int n_extra = 0;
+    for (char *save = NULL, *t = strcmp(ood, "none") ? strtok_r(ood_buf, ",", &save) : NULL; t && !st;
+         t = strtok_r(NULL, ",", &save)) {
+        if (n_extra == EB_EVAL_MAX_SETS - 1 - EB_IMAGE_OOD_COUNT) {
+            st = eb_error_set(&err, EB_ERR_ARG, "--ood: at most %d sets", n_extra);
+        } else if (!cli_is_image_spec(t) || strcmp(t, aux_spec) == 0 || strcmp(t, "fmnist") == 0) {
+            st = eb_error_set(&err, EB_ERR_ARG,
+                              "--ood: '%s' is not an image data name (or is the ID / AUX data)", t);
+        } else if (!(st = cli_load_images(t, 0, &extra[n_extra], &err))) {
+            extra_names[n_extra++] = t;
+        }
+    }
     char dir[4096], fm[4200], mn[4200];
     cli_data_dir(dir, sizeof dir);
     snprintf(fm, sizeof fm, "%s/fashion-mnist", dir);
     snprintf(mn, sizeof mn, "%s/mnist", dir);
     eb_bench_outliers_params p = eb_bench_outliers_default_params(fm, mn, &aux);
     p.methods = bits;
+    for (int i = 0; i < n_extra; i++) {
+        p.extra_ood[i] = &extra[i].test;
+        p.extra_ood_names[i] = extra_names[i];
+    }
+    p.n_extra_ood = n_extra;
     p.n_seeds = (int)seeds;
     p.pretrain.epochs = epochs;
     p.finetune.epochs = ft_epochs;
@@ -159,15 +200,18 @@ int cmd_bench_outliers(int argc, char **argv) {
     p.hb.candidates = candidates;
     p.hb.memory = memory;
     p.progress = !json;
-    if (!json)
-        fprintf(stderr, "outliers: small_cnn, %d seed(s); baseline %lld epochs (Adam 1e-3 cosine), fine-tunes %lld "
-                "epochs of %lld ID images (SGD 1e-2 Nesterov cosine); AUX pool %s (%lld images)\n",
-                p.n_seeds, (long long)epochs, (long long)ft_epochs, (long long)ft_n_train, aux_spec, (long long)aux.n);
-    eb_bench_outliers_run *runs = calloc((size_t)seeds, sizeof *runs);
-    if (!runs) st = eb_error_set(&err, EB_ERR_NOMEM, "out of memory");
+    if (!st && !json)
+        fprintf(stderr,
+                "outliers: small_cnn, %d seed(s); baseline %lld epochs (Adam 1e-3 cosine), fine-tunes %lld "
+                "epochs of %lld ID images (SGD 1e-3 Nesterov cosine); AUX pool %s (%lld images)\n",
+                p.n_seeds, (long long)epochs, (long long)ft_epochs, (long long)ft_n_train, aux_spec,
+                (long long)aux.n);
+    eb_bench_outliers_run *runs = st ? NULL : calloc((size_t)seeds, sizeof *runs);
+    if (!st && !runs) st = eb_error_set(&err, EB_ERR_NOMEM, "out of memory");
     if (!st) st = eb_bench_outliers_run_all(&p, runs, &err);
     if (st == EB_ERR_IO)
-        eb_error_set(&err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)", err.message);
+        eb_error_set(&err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)",
+                     err.message);
     char *text = st ? NULL : runs_json(runs, p.n_seeds);
     if (!st && !text) st = eb_error_set(&err, EB_ERR_NOMEM, "out of memory");
     if (!st && output) st = cli_write_text(output, text, &err);
@@ -175,6 +219,7 @@ int cmd_bench_outliers(int argc, char **argv) {
     if (!st && !json) print_table(runs, p.n_seeds);
     free(text);
     free(runs);
+    for (int i = 0; i < n_extra; i++) cli_images_free(&extra[i]);
     eb_image_set_free(&aux);
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }

