@@ -117,6 +117,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 
 #endif
