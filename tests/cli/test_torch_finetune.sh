@@ -23,20 +23,28 @@ check import-small "$PY" "$SCRIPTS/torch_import.py" small.pt --arch mlp --activa
 check import-wrn "$PY" "$SCRIPTS/torch_import.py" wrn.pt --arch wrn --mean 0.4,0.5,0.6 --std 0.2,0.25,0.3 -o wrn.st
 
 # tabular: Segment (18 features, 6 ID classes) from the imported MLP
-"$E" train --data segment --init mlp.st --steps 60 --warmup 0 --json -o ft.st >ft.json 2>ft.err
-check finetune-segment-runs "$PY" -c "
+# finetuned NAME IMPORTED TUNED STEPS PYTHON: the run's JSON (TUNED minus .st plus .json) reports STEPS steps
+# and a finite loss, TUNED has IMPORTED's architecture, and PYTHON's asserts hold (a, b: the two files'
+# tensors; mb: TUNED's metadata)
+finetuned() {
+  check "$1" "$PY" -c "
 import json, math, sys
 sys.path.insert(0, '$SCRIPTS')
 import numpy as np
 from torch_mlp_check import read_safetensors
-r = json.load(open('ft.json'))
-assert r['steps'] == 60 and math.isfinite(r['final_loss']), r
-a, ma = read_safetensors('mlp.st', np)
-b, mb = read_safetensors('ft.st', np)
+r = json.load(open('${3%.st}.json'))
+assert r['steps'] == $4 and math.isfinite(r['final_loss']), r
+a, ma = read_safetensors('$2', np)
+b, mb = read_safetensors('$3', np)
 assert json.loads(ma['ebood.config']) == json.loads(mb['ebood.config']), (ma['ebood.config'], mb['ebood.config'])
+$5"
+}
+
+# tabular: Segment (18 features, 6 ID classes) from the imported MLP
+"$E" train --data segment --init mlp.st --steps 60 --warmup 0 --json -o ft.st >ft.json 2>ft.err
+finetuned finetune-segment-runs mlp.st ft.st 60 "
 assert all(not np.array_equal(a[k], b[k]) for k in a), 'every tensor must have trained'
-assert json.loads(mb['ebood.train_args'])['init'] == 'mlp.st', mb['ebood.train_args']
-"
+assert json.loads(mb['ebood.train_args'])['init'] == 'mlp.st', mb['ebood.train_args']"
 
 expect_fail init-with-model 2 "--model does not apply with --init" -- \
   "$E" train --data segment --init mlp.st --model mlp -o out.st
@@ -52,19 +60,9 @@ expect_fail init-missing 1 "absent.st" -- "$E" train --data segment --init absen
 export EBOOD_DATA="$WORK/data"
 "$PY" "$(dirname "$0")/make_tiny_images.py"
 "$E" train --data cifar10:c10 --init wrn.st --steps 3 --batch-size 8 --json -o ftw.st >ftw.json 2>ftw.err
-check finetune-cifar-runs "$PY" -c "
-import json, math, sys
-sys.path.insert(0, '$SCRIPTS')
-import numpy as np
-from torch_mlp_check import read_safetensors
-r = json.load(open('ftw.json'))
-assert r['steps'] == 3 and math.isfinite(r['final_loss']), r
-a, ma = read_safetensors('wrn.st', np)
-b, mb = read_safetensors('ftw.st', np)
-assert json.loads(ma['ebood.config']) == json.loads(mb['ebood.config'])
+finetuned finetune-cifar-runs wrn.st ftw.st 3 "
 norm = json.loads(mb['ebood.normalize'])
 assert np.allclose(norm['mean'], [0.4, 0.5, 0.6]) and np.allclose(norm['std'], [0.2, 0.25, 0.3]), norm
-assert not np.array_equal(a['fc.weight'], b['fc.weight'])
-"
+assert not np.array_equal(a['fc.weight'], b['fc.weight'])"
 
 finish
