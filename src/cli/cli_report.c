@@ -92,8 +92,8 @@ void cli_points_box(const float *xy, int64_t n, double box[4]) {
 }
 
 eb_status cli_report_eval(const char *path, const eb_eval_report *e, const cli_report_scores *k, eb_model *m,
-                          const eb_safetensors *file, const char *model_path, const char *data, const float *xy,
-                          int64_t n_xy, eb_error *err) {
+                          const eb_safetensors *file, const char *model_path, const char *data,
+                          const float *xy, int64_t n_xy, eb_error *err) {
     eb_html_report *r = NULL;
     char title[512];
     snprintf(title, sizeof title, "ebood eval: %s on %s", model_path, data);
@@ -101,7 +101,8 @@ eb_status cli_report_eval(const char *path, const eb_eval_report *e, const cli_r
     if (!st) st = eb_html_report_add_provenance(r, "model", model_path, err);
     if (!st) st = eb_html_report_add_provenance(r, "model kind", eb_model_kind_name(m->kind), err);
     if (!st) st = eb_html_report_add_provenance(r, "ID test data", data, err);
-    static const char *const meta_keys[] = {"ebood.train_args", "ebood.seed", "ebood.split_seed", "ebood.steps"};
+    static const char *const meta_keys[] = {"ebood.train_args", "ebood.seed", "ebood.split_seed",
+                                            "ebood.steps"};
     for (size_t i = 0; i < sizeof meta_keys / sizeof meta_keys[0] && !st; i++) {
         const char *v = eb_safetensors_meta(file, meta_keys[i]);
         if (v) st = eb_html_report_add_provenance(r, meta_keys[i] + 6, v, err);
@@ -120,8 +121,11 @@ eb_status cli_report_eval(const char *path, const eb_eval_report *e, const cli_r
         s.n_points = n_xy;
         s.title = "log-density f(x) with the ID test rows";
         st = eb_landscape_compute(m, box, 160, 160, &l, err);
-        if (!st) st = eb_html_report_add_landscape(r, &l, &s, "the model's log-density f(x) = logsumexp g(x) "
-                                                             "with the ID test rows on top", err);
+        if (!st)
+            st = eb_html_report_add_landscape(r, &l, &s,
+                                              "the model's log-density f(x) = logsumexp g(x) "
+                                              "with the ID test rows on top",
+                                              err);
         eb_landscape_free(&l);
     }
     if (!st) st = eb_html_report_write(r, path, cli_report_format(path), err);

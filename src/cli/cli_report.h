@@ -27,8 +27,8 @@ void cli_report_scores_free(cli_report_scores *k);
  * checkpoint's training log if it keeps one, and for a model with 2 inputs its landscape with the ID test
  * rows xy[n_xy, 2] on top. */
 eb_status cli_report_eval(const char *path, const eb_eval_report *e, const cli_report_scores *k, eb_model *m,
-                          const eb_safetensors *file, const char *model_path, const char *data, const float *xy,
-                          int64_t n_xy, eb_error *err);
+                          const eb_safetensors *file, const char *model_path, const char *data,
+                          const float *xy, int64_t n_xy, eb_error *err);
 
 /* The bounding box (xmin, xmax, ymin, ymax) of n 2-D points, padded by 10 % (by 1 where flat). */
 void cli_points_box(const float *xy, int64_t n, double box[4]);
