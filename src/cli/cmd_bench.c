@@ -235,9 +235,7 @@ static int bench_segment(int argc, char **argv) {
          false},
         {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST",
          "comma-separated detectors (default: all that apply)", false},
-        {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
-         false},
+        CLI_REPORT_FLAGS(&json, &output),
     };
     int n_pos;
     const char *pos[1];
@@ -348,9 +346,7 @@ static int bench_fmnist(int argc, char **argv) {
          false},
         {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST",
          "comma-separated detectors (default: all that apply)", false},
-        {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
-         false},
+        CLI_REPORT_FLAGS(&json, &output),
     };
     int n_pos;
     const char *pos[1];
