@@ -169,9 +169,7 @@ int cmd_eval(int argc, char **argv) {
          "std the inputs were divided by (odin, mahalanobis --eps)", false},
         {"id", 0, CLI_FLAG_STRING, &id_scores, 0, 0, "S_ID.npy",
          "evaluate score files instead: ID scores [n] (higher = more ID)", false},
-        {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
-         false},
+        CLI_REPORT_FLAGS(&json, &output),
         {"report", 0, CLI_FLAG_STRING, &report_path, 0, 0, "FILE",
          "also write a page with figures (.html; .md: Markdown + SVG files; see ebood report)", false},
     };
