@@ -327,7 +327,7 @@ int cmd_train(int argc, char **argv) {
          "images: random crop with zero padding P (0)", false},
         {"hflip", 0, CLI_FLAG_BOOL, &a.hflip, 0, 0, NULL, "images: random horizontal flips", false},
         {"noise-std", 0, CLI_FLAG_FLOAT, &a.noise_std, 0, 10, "S",
-         "images: Gaussian input noise (0; the EBM paper uses 0.1)", false},
+         "images: Gaussian input noise std (0; image EBMs 0.1, the EBM paper's code)", false},
         {"checkpoint-every", 0, CLI_FLAG_INT, &checkpoint_every, 0, 1e9, "E",
          "write the checkpoint every E epochs (images 1, tabular 0 = only at the end)", false},
         {"init", 0, CLI_FLAG_STRING, &a.init, 0, 0, "CKPT",
