@@ -17,7 +17,8 @@ static const char *const usage = "--data NAME|FILE -o CKPT [options]";
  * "ebood.train_args" so that --resume can refuse a checkpoint made with other settings. */
 typedef struct train_args {
     const char *data, *optimizer, *schedule;
-    const char *objective_json; /* the objective's settings */
+    const char *init, *aux_data; /* --init CKPT, --aux-data SPEC (NULL: not given) */
+    const char *objective_json;  /* the objective's settings */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
     bool nesterov, keep_last, hflip;
@@ -28,6 +29,8 @@ static char *train_args_json(const train_args *a) {
     cJSON_AddStringToObject(o, "data", a->data);
     cJSON_AddStringToObject(o, "optimizer", a->optimizer);
     cJSON_AddStringToObject(o, "schedule", a->schedule);
+    if (a->init) cJSON_AddStringToObject(o, "init", a->init);
+    if (a->aux_data) cJSON_AddStringToObject(o, "aux_data", a->aux_data);
     const struct {
         const char *k;
         double v;
@@ -154,6 +157,21 @@ static eb_status load_resume(const char *path, eb_model *m, eb_objective_run *ob
     free(have);
     eb_model_free(saved);
     eb_safetensors_free(file);
+    return st;
+}
+
+/* --init: the checkpoint's model, which must take in_dim inputs and give out_dim outputs. */
+static eb_status load_init(const char *path, int64_t in_dim, int64_t out_dim, eb_model **out, eb_error *err) {
+    eb_status st = eb_model_load(path, NULL, out, err);
+    if (!st && (eb_model_in_dim(*out) != in_dim || eb_model_out_dim(*out) != out_dim)) {
+        st = eb_error_set(err, EB_ERR_SHAPE,
+                          "--init %s: the model maps %lld inputs to %lld outputs, this run needs "
+                          "%lld to %lld",
+                          path, (long long)eb_model_in_dim(*out), (long long)eb_model_out_dim(*out),
+                          (long long)in_dim, (long long)out_dim);
+        eb_model_free(*out);
+        *out = NULL;
+    }
     return st;
 }
 
@@ -297,6 +315,13 @@ int cmd_train(int argc, char **argv) {
         {"stop-after", 0, CLI_FLAG_INT, &stop_after, 1, 1e9, "E",
          "end this run after E epochs (checkpointed; continue with --resume)", false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print a JSON summary on stdout", false},
+        {"init", 0, CLI_FLAG_STRING, &a.init, 0, 0, "CKPT",
+         "start from this checkpoint's weights and architecture (fine-tuning, e.g. energy-ft)", false},
+        {"aux-data", 0, CLI_FLAG_STRING, &a.aux_data, 0, 0, "SPEC",
+         "auxiliary outliers of oe, energy-ft, hopfield-boost: an image data name (aux), an IDX file, a "
+         ".npy, "
+         "or a .csv of rows (tabular)",
+         false},
     };
     enum { N_BASE_FLAGS = (int)(sizeof base_flags / sizeof base_flags[0]) };
     cli_flag flags[N_BASE_FLAGS + CLI_OBJECTIVE_MAX_FLAGS];
@@ -313,6 +338,24 @@ int cmd_train(int argc, char **argv) {
     }
     const eb_objective_spec *spec = &oa.spec;
     bool images = cli_is_image_spec(a.data);
+    if (eb_objective_uses_aux(spec) != (a.aux_data != NULL)) {
+        if (a.aux_data)
+            fprintf(stderr,
+                    "ebood train: --aux-data is read only by --objective oe, energy-ft, hopfield-boost\n");
+        else
+            fprintf(stderr, "ebood train: --objective %s needs --aux-data SPEC (the auxiliary outliers)\n",
+                    eb_objective_spec_name(spec));
+        return CLI_USAGE;
+    }
+    for (size_t i = 0; a.init && i < 7; i++) { /* the architecture comes from the checkpoint */
+        const char *arch =
+            (const char *[]){"model", "widths", "activation", "dropout", "depth", "widen", "bottleneck"}[i];
+        if (cli_flag_seen(flags, n_flags, arch)) {
+            fprintf(stderr, "ebood train: --%s does not apply with --init (the checkpoint's architecture)\n",
+                    arch);
+            return CLI_USAGE;
+        }
+    }
     /* the training profile (generic, then the objective's) for every training flag not given; the step
      * schedule's step size may depend on the batches per epoch and is set again once the data is loaded */
     eb_train_profile profile;
@@ -418,6 +461,7 @@ int cmd_train(int argc, char **argv) {
     eb_status st;
     eb_rng init;
     eb_rng_seed(&init, (uint64_t)a.seed);
+    eb_image_transforms id_transforms = eb_image_transforms_default();
     if (images) {
         st = cli_load_images(a.data, (uint64_t)a.split_seed, &im, &err);
         if (!st && im.train.n == 0)
@@ -430,7 +474,8 @@ int cmd_train(int argc, char **argv) {
             ic.widen = wide ? (int)widen : 0;
             ic.dropout = wide ? (float)dropout : 0.0f;
             ic.bottleneck = (float)bottleneck;
-            st = eb_image_model_new(kind, &ic, &init, NULL, &model, &err);
+            st = a.init ? load_init(a.init, eb_image_set_image_size(&im.train), ic.num_classes, &model, &err)
+                        : eb_image_model_new(kind, &ic, &init, NULL, &model, &err);
         }
         if (!st) {
             eb_image_loader_params lp = eb_image_loader_default_params();
@@ -443,6 +488,7 @@ int cmd_train(int argc, char **argv) {
             lp.transforms.crop_padding = (int)a.crop_padding;
             lp.transforms.hflip = a.hflip;
             lp.transforms.noise_std = (float)a.noise_std;
+            id_transforms = lp.transforms;
             st = eb_image_loader_new(&im.train, &lp, &loader, &err);
         }
         if (!st) {
@@ -451,7 +497,10 @@ int cmd_train(int argc, char **argv) {
         }
     } else {
         st = cli_load_tabular(a.data, (uint64_t)a.split_seed, false, &split, &builtin, &err);
-        if (!st && own_model) {
+        if (!st && a.init) {
+            st = load_init(a.init, split.train.dim, eb_objective_out_dim(spec, split.train.num_classes),
+                           &model, &err);
+        } else if (!st && own_model) {
             st = eb_objective_model_new(spec, split.train.dim, split.train.num_classes, &init, &model, &err);
         } else if (!st) {
             mc.in_dim = split.train.dim;
@@ -465,11 +514,11 @@ int cmd_train(int argc, char **argv) {
     if (!st) st = eb_objective_model_adjust(spec, &model, &err);
     /* the schedule's length and epoch-level decay need the batches per epoch of the loaded data */
     eb_objective_run *obj = NULL;
+    int64_t per_epoch = 0;
     if (!st) {
         int64_t n_train = images ? im.train.n : split.train.n;
         int64_t b = a.batch < n_train ? a.batch : n_train;
-        int64_t per_epoch =
-            images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
+        per_epoch = images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
         if (sk == EB_SCHEDULE_COSINE) tp.schedule.total_steps = a.steps ? a.steps : a.epochs * per_epoch;
         if (!cli_flag_seen(flags, n_flags,
                            "step-size")) { /* an epoch-level decay: e.g. 1000 epochs of this data */
@@ -479,7 +528,38 @@ int cmd_train(int argc, char **argv) {
         }
         st = eb_objective_run_new(spec, model, &tp.schedule, (uint64_t)a.seed, &obj, &err);
     }
+    /* auxiliary outliers: the pool, the method's setup on the (initial) model, the sampler */
+    eb_image_set aux_pool, id_view;
+    memset(&aux_pool, 0, sizeof aux_pool);
+    eb_aux_sampler *aux_sampler = NULL;
+    eb_batch_source aux_src = {0};
+    if (!st && a.aux_data) {
+        eb_image_transforms norm = eb_image_transforms_default();
+        eb_aux_params ap = eb_aux_default_params();
+        if (images) {
+            norm.normalize = true;
+            memcpy(norm.mean, im.mean, sizeof im.mean);
+            memcpy(norm.std, im.std, sizeof im.std);
+            ap.transforms = id_transforms; /* the ID batches' augmentation (the codes augment outliers too) */
+            id_view = im.train;
+        } else { /* the ID rows as an f32 set of c = h = 1 (a view: not freed) */
+            id_view = (eb_image_set){NULL, split.train.x, NULL, split.train.n, 1, 1, (int)split.train.dim, 0};
+        }
+        st = cli_load_aux(a.aux_data, eb_model_in_dim(model), images ? NULL : split.mean,
+                          images ? NULL : split.std, &aux_pool, &err);
+        if (!st)
+            st = eb_objective_run_aux_setup(obj, model, &id_view, &aux_pool, &norm, per_epoch, &ap, &err);
+        ap.seed = (uint64_t)a.seed ^ 0xa0c5eedull;
+        if (!st) st = eb_aux_sampler_new(&aux_pool, &ap, &aux_sampler, &err);
+        if (!st) {
+            aux_src = eb_aux_sampler_as_source(aux_sampler);
+            tp.aux = &aux_src;
+        }
+    }
     if (st) {
+        eb_aux_sampler_free(aux_sampler);
+        eb_image_set_free(&aux_pool);
+        eb_objective_run_free(obj);
         eb_model_free(model);
         eb_image_loader_free(loader);
         eb_dataset_free(&val);
@@ -598,6 +678,8 @@ int cmd_train(int argc, char **argv) {
         }
     }
     eb_objective_run_free(obj);
+    eb_aux_sampler_free(aux_sampler);
+    eb_image_set_free(&aux_pool);
     free(opt_state);
     free(classes_s);
     free(args_json);
