@@ -645,6 +645,7 @@ Test(outliers, bad_input) {
     cr_expect_eq(eb_hb_head_parse("none", &head, &err), EB_OK);
     cr_expect_eq(head, EB_HB_HEAD_NONE);
     /* a trainable head needs the model's projection head */
+    hc = eb_hopfield_boost_default_config();
     hc.head = EB_HB_HEAD_TRAINABLE;
     eb_hopfield_boost *no_head = NULL;
     cr_expect_eq(eb_hopfield_boost_new(&hc, m, &no_head, &err), EB_ERR_ARG);
