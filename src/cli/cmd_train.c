@@ -18,6 +18,7 @@ static const char *const usage = "--data NAME|FILE -o CKPT [options]";
 typedef struct train_args {
     const char *data, *optimizer, *schedule;
     const char *objective_json; /* the objective's settings */
+    const char *init;           /* --init checkpoint, or NULL */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
     bool nesterov, keep_last, hflip;
@@ -55,6 +56,7 @@ static char *train_args_json(const train_args *a) {
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         cJSON_AddNumberToObject(o, nums[i].k, nums[i].v);
     if (a->objective_json) cJSON_AddItemToObject(o, "objective", cJSON_Parse(a->objective_json));
+    if (a->init) cJSON_AddStringToObject(o, "init", a->init);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -67,6 +69,9 @@ typedef struct checkpoint_ctx {
     int n_meta;
     int64_t every;               /* epochs between checkpoints (0 = only at the end) */
     eb_objective_run *objective; /* its epoch-end hook runs, and its state (a replay buffer) is saved too */
+    const eb_schedule *schedule;
+    cJSON
+        *log; /* per epoch {epoch, step, loss, accuracy (if counted), lr}: "ebood.train_log" (ebood report) */
 } checkpoint_ctx;
 
 static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t epoch, int64_t step,
@@ -75,12 +80,14 @@ static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t e
     snprintf(epoch_s, sizeof epoch_s, "%lld", (long long)epoch);
     snprintf(step_s, sizeof step_s, "%lld", (long long)step);
     snprintf(opt_step_s, sizeof opt_step_s, "%lld", (long long)(opt ? eb_optimizer_step_count(opt) : 0));
-    eb_st_meta meta[32];
+    eb_st_meta meta[33];
     int n = 0;
     for (int i = 0; i < c->n_meta && n < 29; i++) meta[n++] = c->meta[i];
     meta[n++] = (eb_st_meta){"ebood.epoch", epoch_s};
     meta[n++] = (eb_st_meta){"ebood.steps", step_s};
     meta[n++] = (eb_st_meta){"ebood.optimizer_step", opt_step_s};
+    char *log = c->log ? cJSON_PrintUnformatted(c->log) : NULL;
+    if (log) meta[n++] = (eb_st_meta){"ebood.train_log", log};
     eb_st_tensor state[2];
     memset(state, 0, sizeof state);
     int n_tensors = 0;
@@ -94,19 +101,34 @@ static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t e
     float *owned = NULL;
     bool has = false;
     eb_status st = eb_objective_run_state(c->objective, &state[n_tensors], &owned, &has, err);
-    if (st) return st;
+    if (st) {
+        free(log);
+        return st;
+    }
     n_tensors += has;
     st = eb_model_save_with(m, c->path, meta, n, state, n_tensors, err);
     free(owned);
+    free(log);
     return st;
 }
 
 /* Every `every` epochs, and always at the end of the run (with the optimizer state, so that --resume
  * can continue a stopped run or extend a finished one). */
 static eb_status on_epoch_end(void *ctx, eb_model *m, const eb_train_epoch_info *info, eb_error *err) {
-    const checkpoint_ctx *c = ctx;
+    checkpoint_ctx *c = ctx;
     eb_status st = eb_objective_run_epoch_end(c->objective, m, info, err);
     if (st) return st;
+    cJSON *last = c->log ? cJSON_GetArrayItem(c->log, cJSON_GetArraySize(c->log) - 1) : NULL;
+    bool partial = last && cJSON_GetNumberValue(cJSON_GetObjectItem(last, "epoch")) == (double)info->epoch;
+    cJSON *e = c->log && !partial ? cJSON_CreateObject() : NULL; /* completed epochs only */
+    if (e) {
+        cJSON_AddNumberToObject(e, "epoch", (double)info->epoch);
+        cJSON_AddNumberToObject(e, "step", (double)info->step);
+        cJSON_AddNumberToObject(e, "loss", info->loss);
+        if (info->accuracy >= 0) cJSON_AddNumberToObject(e, "accuracy", info->accuracy);
+        cJSON_AddNumberToObject(e, "lr", (double)eb_schedule_lr(c->schedule, info->step));
+        cJSON_AddItemToArray(c->log, e);
+    }
     if (!info->final && (c->every <= 0 || info->epoch % c->every != 0)) return EB_OK;
     return save_checkpoint(c, m, info->epoch, info->step, info->optimizer, err);
 }
@@ -155,6 +177,22 @@ static eb_status load_resume(const char *path, eb_model *m, eb_objective_run *ob
     eb_model_free(saved);
     eb_safetensors_free(file);
     return st;
+}
+
+/* --init: the checkpoint's model (architecture, parameters and buffers; e.g. one imported from PyTorch by
+ * scripts/torch_import.py) becomes this run's, if it takes the data's in_dim inputs and gives the out_dim
+ * outputs the objective needs; ownership moves from *init to *out. */
+static eb_status adopt_init(const char *path, eb_model **init, int64_t in_dim, int64_t out_dim,
+                            eb_model **out, eb_error *err) {
+    if (eb_model_in_dim(*init) != in_dim || eb_model_out_dim(*init) != out_dim)
+        return eb_error_set(err, EB_ERR_SHAPE,
+                            "--init %s: the model takes %lld inputs and gives %lld outputs, this data and "
+                            "objective need %lld and %lld",
+                            path, (long long)eb_model_in_dim(*init), (long long)eb_model_out_dim(*init),
+                            (long long)in_dim, (long long)out_dim);
+    *out = *init;
+    *init = NULL;
+    return EB_OK;
 }
 
 /* Accuracy of m on rows x[n, dim] with labels. */
@@ -289,9 +327,12 @@ int cmd_train(int argc, char **argv) {
          "images: random crop with zero padding P (0)", false},
         {"hflip", 0, CLI_FLAG_BOOL, &a.hflip, 0, 0, NULL, "images: random horizontal flips", false},
         {"noise-std", 0, CLI_FLAG_FLOAT, &a.noise_std, 0, 10, "S",
-         "images: Gaussian input noise (0; the EBM paper uses 0.1)", false},
+         "images: Gaussian input noise std (0; image EBMs 0.1, the EBM paper's code)", false},
         {"checkpoint-every", 0, CLI_FLAG_INT, &checkpoint_every, 0, 1e9, "E",
          "write the checkpoint every E epochs (images 1, tabular 0 = only at the end)", false},
+        {"init", 0, CLI_FLAG_STRING, &a.init, 0, 0, "CKPT",
+         "start from this checkpoint's model (its architecture and weights; e.g. scripts/torch_import.py's)",
+         false},
         {"resume", 0, CLI_FLAG_BOOL, &resume, 0, 0, NULL,
          "continue from the checkpoint at -o if there is one (same settings required)", false},
         {"stop-after", 0, CLI_FLAG_INT, &stop_after, 1, 1e9, "E",
@@ -331,6 +372,15 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "ebood train: --model: %s\n", err.message);
         return CLI_USAGE;
     }
+    static const char *const arch_flags[] = {"model",  "depth",      "widen",  "bottleneck",
+                                             "widths", "activation", "dropout"};
+    for (size_t i = 0; a.init && i < sizeof arch_flags / sizeof arch_flags[0]; i++)
+        if (cli_flag_seen(flags, n_flags, arch_flags[i])) {
+            fprintf(stderr,
+                    "ebood train: --%s does not apply with --init (the architecture is the checkpoint's)\n",
+                    arch_flags[i]);
+            return CLI_USAGE;
+        }
     bool tabular_kind = kind == EB_MODEL_MLP || kind == EB_MODEL_RADIAL_FLOW;
     if (tabular_kind == images) {
         fprintf(stderr, "ebood train: --model %s does not fit %s data\n", eb_model_kind_name(kind),
@@ -403,6 +453,25 @@ int cmd_train(int argc, char **argv) {
     tp.seed = (uint64_t)a.seed;
     tp.progress = !json;
     if (eb_optimizer_params_check(&tp.optimizer, &err)) return cli_fail(cmd, &err);
+    eb_model *init_model = NULL; /* --init: the architecture, weights and input normalisation are its */
+    float init_mean[EB_IMAGE_MAX_CHANNELS], init_std[EB_IMAGE_MAX_CHANNELS];
+    bool init_normalize = false;
+    if (a.init) {
+        eb_safetensors *file = NULL;
+        if (eb_model_load_with_file(a.init, NULL, &init_model, &file, &err)) return cli_fail(cmd, &err);
+        init_normalize = cli_checkpoint_normalization(file, init_mean, init_std, EB_IMAGE_MAX_CHANNELS);
+        eb_safetensors_free(file);
+        kind = init_model->kind;
+        eb_status st = EB_OK;
+        if ((kind == EB_MODEL_MLP || kind == EB_MODEL_RADIAL_FLOW) == images)
+            st = eb_error_set(&err, EB_ERR_ARG, "--init %s holds a %s, which does not fit %s data", a.init,
+                              eb_model_kind_name(kind), images ? "image" : "tabular");
+        if (!st) st = eb_objective_model_check(spec, kind, images, &err);
+        if (st) {
+            eb_model_free(init_model);
+            return cli_fail(cmd, &err);
+        }
+    }
 
     /* data and model */
     eb_tabular_split split;
@@ -422,7 +491,14 @@ int cmd_train(int argc, char **argv) {
         st = cli_load_images(a.data, (uint64_t)a.split_seed, &im, &err);
         if (!st && im.train.n == 0)
             st = eb_error_set(&err, EB_ERR_ARG, "--data %s has no training split", a.data);
-        if (!st) {
+        if (!st && init_model) {
+            st = adopt_init(a.init, &init_model, im.train.c * im.train.h * im.train.w,
+                            eb_objective_out_dim(spec, im.train.num_classes), &model, &err);
+            if (!st && init_normalize) { /* the inputs the model was trained on */
+                memcpy(im.mean, init_mean, sizeof im.mean);
+                memcpy(im.std, init_std, sizeof im.std);
+            }
+        } else if (!st) {
             eb_image_config ic = eb_image_default_config(kind, im.train.c, im.train.h, im.train.w,
                                                          eb_objective_out_dim(spec, im.train.num_classes));
             if (depth) ic.depth = (int)depth;
@@ -451,7 +527,10 @@ int cmd_train(int argc, char **argv) {
         }
     } else {
         st = cli_load_tabular(a.data, (uint64_t)a.split_seed, false, &split, &builtin, &err);
-        if (!st && own_model) {
+        if (!st && init_model) {
+            st = adopt_init(a.init, &init_model, split.train.dim,
+                            eb_objective_out_dim(spec, split.train.num_classes), &model, &err);
+        } else if (!st && own_model) {
             st = eb_objective_model_new(spec, split.train.dim, split.train.num_classes, &init, &model, &err);
         } else if (!st) {
             mc.in_dim = split.train.dim;
@@ -480,6 +559,7 @@ int cmd_train(int argc, char **argv) {
         st = eb_objective_run_new(spec, model, &tp.schedule, (uint64_t)a.seed, &obj, &err);
     }
     if (st) {
+        eb_model_free(init_model);
         eb_model_free(model);
         eb_image_loader_free(loader);
         eb_dataset_free(&val);
@@ -533,8 +613,13 @@ int cmd_train(int argc, char **argv) {
         {"ebood.objective_config", obj->settings_json},
         {"ebood.normalize", norm_s}, /* last: left out for tabular data */
     };
-    checkpoint_ctx ck = {output, meta, (int)(sizeof meta / sizeof meta[0]) - (images ? 0 : 1),
-                         checkpoint_every, obj};
+    checkpoint_ctx ck = {output,
+                         meta,
+                         (int)(sizeof meta / sizeof meta[0]) - (images ? 0 : 1),
+                         checkpoint_every,
+                         obj,
+                         &tp.schedule,
+                         cJSON_CreateArray()};
     tp.on_epoch_end = on_epoch_end;
     tp.stop_after_epochs = stop_after;
     tp.on_epoch_end_ctx = &ck;
@@ -545,6 +630,15 @@ int cmd_train(int argc, char **argv) {
         st = load_resume(output, model, obj, args_json ? args_json : "", &resume_state, &opt_state, &resumed,
                          &err);
         if (!st && resumed) tp.resume = &resume_state;
+        eb_safetensors *prev = NULL; /* the log goes on from the checkpoint's, up to the resumed epoch */
+        cJSON *prev_log = !st && resumed && !eb_safetensors_read(output, &prev, NULL)
+                              ? cJSON_Parse(eb_safetensors_meta(prev, "ebood.train_log"))
+                              : NULL;
+        for (cJSON *e = cJSON_IsArray(prev_log) ? prev_log->child : NULL; e; e = e->next)
+            if (cJSON_GetNumberValue(cJSON_GetObjectItem(e, "epoch")) <= (double)resume_state.epoch)
+                cJSON_AddItemToArray(ck.log, cJSON_Duplicate(e, true));
+        cJSON_Delete(prev_log);
+        eb_safetensors_free(prev);
         if (!st && !resumed && !json)
             fprintf(stderr, "ebood train: no checkpoint at %s: starting from scratch\n", output);
         if (!st && resumed && !json)
@@ -598,6 +692,7 @@ int cmd_train(int argc, char **argv) {
         }
     }
     eb_objective_run_free(obj);
+    cJSON_Delete(ck.log);
     free(opt_state);
     free(classes_s);
     free(args_json);
