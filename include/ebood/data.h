@@ -347,6 +347,12 @@ EB_API eb_status eb_idx_load(const char *images_path, const char *labels_path, i
 EB_API eb_status eb_idx_load_dir(const char *dir, const char *prefix, int min_classes, eb_image_set *out,
                                  eb_error *err);
 
+/* Writes a u8 set with c = 1 as an uncompressed IDX images file (N × H × W), and n labels 0–255 as
+ * an IDX labels file; atomically. Errors: EB_ERR_ARG (not u8, c ≠ 1, a label outside 0–255),
+ * EB_ERR_IO (naming path), EB_ERR_NOMEM. */
+EB_API eb_status eb_idx_write_images(const char *path, const eb_image_set *s, eb_error *err);
+EB_API eb_status eb_idx_write_labels(const char *path, const int32_t *labels, int64_t n, eb_error *err);
+
 /* ---- CIFAR-10 / CIFAR-100 binary batches -------------------------------------------------- */
 /* Records of 3072 pixel bytes (R plane, G plane, B plane, each 32 × 32 row-major) preceded by
  * one label byte (CIFAR-10, 10 classes) or two (CIFAR-100: coarse label 0–19, then fine label
@@ -613,6 +619,70 @@ EB_API eb_status eb_image_ood_oodomain(const eb_image_set *src, eb_image_set *ou
 EB_API extern const char *const eb_image_ood_names[EB_IMAGE_OOD_COUNT];
 EB_API eb_status eb_image_ood_nonnatural(int64_t n, int c, int h, int w, uint64_t seed,
                                          eb_image_set out[EB_IMAGE_OOD_COUNT], eb_error *err);
+
+/* ---- rendered image sets (src/data/rendered_sets.c) ------------------------------------------- */
+/* Local look-alikes of image data that cannot be downloaded here, rendered deterministically from
+ * Debian packages into 28 × 28 grayscale u8 sets (white ink on black, as MNIST):
+ *   aux        auxiliary outliers for training (stand-in for 80M Tiny Images / ImageNet-RC): glyphs of
+ *              scripts and symbol blocks no test set uses (Unifont and Noto script fonts) with random
+ *              scale, shift, rotation, stroke width and blur, plus random crops of photos and of the
+ *              texture tiles reserved for training;
+ *   notmnist   NotMNIST-like letters A–J (10 classes) from Latin outline fonts;
+ *   kmnist     KMNIST-like: the 10 KMNIST hiragana classes from eight Japanese fonts (print to cursive);
+ *   omniglot   Omniglot-like: Hershey vector letters (Greek, Cyrillic, Gothic, script), jittered pen;
+ *   textures   crops of held-out texture tiles (GIMP stone/wood/animal/plant, scikit-image textures);
+ *   faces      the 100 LFW faces of scikit-image's lfw_subset, jittered;
+ *   digits8    scikit-learn's 1797 8 × 8 digits upsampled to a 20 × 20 box (10 classes).
+ * No font file, code-point block, tile or photo feeds both aux and a test set; each set's manifest
+ * (JSON: sources with Debian package and version, files, code-point ranges, seed, count, classes)
+ * records what it used. The same seed and package versions give byte-identical images; image i
+ * depends on (seed, i) only, so a larger count extends a smaller one. */
+#define EB_RENDERED_SIZE 28
+
+typedef struct eb_rendered_set_info {
+    const char *name;      /* "aux", "notmnist", … */
+    const char *summary;   /* one line */
+    int64_t default_count; /* images `ebood data build` writes */
+    int num_classes;       /* 0 = unlabelled */
+} eb_rendered_set_info;
+
+EB_API int eb_rendered_set_count(void);
+EB_API const eb_rendered_set_info *eb_rendered_set_at(int i);              /* NULL outside [0, count) */
+EB_API const eb_rendered_set_info *eb_rendered_set_find(const char *name); /* NULL if unknown */
+
+typedef struct eb_render_params {
+    uint64_t seed;    /* default 1 */
+    int64_t count;    /* images; 0 = the set's default_count (digits8: at most 1797 distinct) */
+    const char *root; /* prefix of the source paths (/usr/share/…, /var/lib/dpkg/status); NULL = "" */
+    bool progress;    /* progress line on stderr */
+} eb_render_params;
+EB_API eb_render_params eb_render_default_params(void);
+
+/* Renders set `name`: out = count u8 images 1 × 28 × 28 (labels for labelled sets); *manifest =
+ * its JSON manifest (malloc'd, NUL-terminated; NULL to skip). Errors: EB_ERR_ARG (unknown name,
+ * count < 0), EB_ERR_IO (a source file missing: the message names it and its Debian package),
+ * EB_ERR_FORMAT (a source file malformed), EB_ERR_NOMEM. On failure nothing is allocated. */
+EB_API eb_status eb_rendered_set_render(const char *name, const eb_render_params *p, eb_image_set *out,
+                                        char **manifest, eb_error *err);
+
+/* Writes <dir>/<name>-images-idx3-ubyte, <dir>/<name>-labels-idx1-ubyte (labelled sets) and
+ * <dir>/<name>.json (the manifest, written last: its presence marks a complete set), each
+ * atomically; creates dir if needed. Errors: EB_ERR_IO (naming the file), EB_ERR_ARG. */
+EB_API eb_status eb_rendered_set_save(const char *dir, const char *name, const eb_image_set *set,
+                                      const char *manifest, eb_error *err);
+
+/* Reads a set written by eb_rendered_set_save, checking the files against the manifest (count,
+ * classes). Errors: EB_ERR_IO ("<dir>/<name>.json: cannot open" when not built), EB_ERR_FORMAT
+ * (manifest malformed or disagreeing with the files), the IDX readers' errors. */
+EB_API eb_status eb_rendered_set_load(const char *dir, const char *name, eb_image_set *out, eb_error *err);
+
+/* A contact sheet: the first rows × cols images of a u8 set (c = 1 or 3) on a grid, each shown at
+ * `zoom` × its size with a 2-pixel gap, below a title line drawn with GNU Unifont (`unifont_path`,
+ * NULL = /usr/share/unifont/unifont.hex), written as PNG atomically. Errors: EB_ERR_ARG (an f32 set,
+ * bad channel count, rows/cols/zoom < 1), EB_ERR_IO, EB_ERR_FORMAT (the font). */
+EB_API eb_status eb_image_set_contact_sheet(const eb_image_set *s, int rows, int cols, int zoom,
+                                            const char *title, const char *unifont_path, const char *path,
+                                            eb_error *err);
 
 /* ---- toy 2-D datasets (HEAT, 001_8dfeaa911d9afebd.txt §3.1, Figs. 1–2; src/data/toy2d.c) -------------- */
 /* A "cross" is two perpendicular arms, the diagonals of an X: a point of an arm is

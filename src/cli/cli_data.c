@@ -15,6 +15,12 @@ const char *cli_data_dir(char *buf, size_t size) {
     return buf;
 }
 
+const char *cli_rendered_dir(char *buf, size_t size) {
+    char dir[4096];
+    snprintf(buf, size, "%s/rendered", cli_data_dir(dir, sizeof dir));
+    return buf;
+}
+
 static bool ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
@@ -76,9 +82,28 @@ eb_status cli_write_text(const char *path, const char *text, eb_error *err) {
     return eb_atomic_commit(&af, err);
 }
 
+/* A rendered set's name, alone ("aux": the built file) or with a count ("aux:300000": rendered in
+ * memory with the default seed; the built file is its prefix). */
+static const eb_rendered_set_info *rendered_spec(const char *spec, int64_t *count) {
+    char name[64];
+    size_t len = strcspn(spec, ":");
+    if (len >= sizeof name) return NULL;
+    memcpy(name, spec, len);
+    name[len] = 0;
+    const eb_rendered_set_info *info = eb_rendered_set_find(name);
+    *count = 0;
+    if (info && spec[len] == ':') {
+        char *end;
+        *count = strtoll(spec + len + 1, &end, 10);
+        if (*end || *count < 1) *count = -1; /* malformed: reported by the loader */
+    }
+    return info;
+}
+
 bool cli_is_image_spec(const char *spec) {
+    int64_t count;
     return strcmp(spec, "fmnist") == 0 || strcmp(spec, "mnist") == 0 || strncmp(spec, "cifar10:", 8) == 0 ||
-           strncmp(spec, "cifar100:", 9) == 0;
+           strncmp(spec, "cifar100:", 9) == 0 || rendered_spec(spec, &count) != NULL;
 }
 
 void cli_images_free(cli_images *im) {
@@ -108,7 +133,28 @@ eb_status cli_load_images(const char *spec, uint64_t split_seed, cli_images *out
     memset(&all, 0, sizeof all);
     eb_status st;
     for (int c = 0; c < EB_IMAGE_MAX_CHANNELS; c++) out->mean[c] = out->std[c] = 0.5f;
-    if (strcmp(spec, "fmnist") == 0 || strcmp(spec, "mnist") == 0) {
+    int64_t count;
+    const eb_rendered_set_info *rendered = rendered_spec(spec, &count);
+    if (rendered) { /* one split: the same images are `train` and `test` */
+        if (count < 0) {
+            st = eb_error_set(err, EB_ERR_ARG, "'%s': expected %s or %s:COUNT (COUNT >= 1)", spec,
+                              rendered->name, rendered->name);
+        } else if (count > 0) {
+            eb_render_params p = eb_render_default_params();
+            p.count = count;
+            st = eb_rendered_set_render(rendered->name, &p, &out->test, NULL, err);
+        } else {
+            st = eb_rendered_set_load(cli_rendered_dir(path, sizeof path), rendered->name, &out->test, err);
+            if (st == EB_ERR_IO)
+                eb_error_set(err, st, "%s (build it with: ebood data build %s, or make data)", err->message,
+                             rendered->name);
+        }
+        int64_t *rows = st ? NULL : malloc((size_t)(out->test.n ? out->test.n : 1) * sizeof *rows);
+        if (!st && !rows) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+        for (int64_t i = 0; !st && i < out->test.n; i++) rows[i] = i;
+        if (!st) st = eb_image_set_subset(&out->test, rows, out->test.n, &out->train, err);
+        free(rows);
+    } else if (strcmp(spec, "fmnist") == 0 || strcmp(spec, "mnist") == 0) {
         bool fashion = spec[0] == 'f';
         snprintf(path, sizeof path, "%s/%s", dir, fashion ? "fashion-mnist" : "mnist");
         st = eb_idx_load_dir(path, fashion ? "t10k" : "npm", 10, &out->test, err);

