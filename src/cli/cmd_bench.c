@@ -8,8 +8,8 @@
 #include <string.h>
 
 static const char *const suite_usage = "[--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]";
-static const char *const usage =
-    "NAME [--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]   (suites: segment, fmnist, hamos)";
+static const char *const usage = "NAME [--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]  "
+                                 " (suites: segment, fmnist, hamos)";
 
 /* "--detectors a,b,c" → kinds; false (after printing) on an unknown name or too many. */
 static bool parse_detectors(const char *cmd, const char *list, eb_detector_kind *kinds, int *n) {

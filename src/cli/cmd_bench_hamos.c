@@ -17,8 +17,8 @@ static const struct {
     const char *row;
     double fpr95, auroc, aupr, acc;
 } paper[EB_BENCH_HAMOS_ROWS] = {
-    {"CE+KNN", 22.86, 92.98, 88.74, 95.17}, {"CIDER", 16.28, 95.76, 92.36, 93.98},
-    {"HamOS-HMC", 10.48, 97.11, 94.94, 94.67}, {"HamOS-RW", 18.90, 95.08, 91.35, 92.68},
+    {"CE+KNN", 22.86, 92.98, 88.74, 95.17},     {"CIDER", 16.28, 95.76, 92.36, 93.98},
+    {"HamOS-HMC", 10.48, 97.11, 94.94, 94.67},  {"HamOS-RW", 18.90, 95.08, 91.35, 92.68},
     {"HamOS-MALA", 11.06, 96.74, 94.29, 94.51},
 };
 
@@ -34,11 +34,13 @@ static double set_mean(const eb_eval_score_result *s, int metric) {
 }
 
 enum { N_COLS = 10 };
-static const char *const col_names[N_COLS] = {"fpr95_ood",   "auroc",     "aupr_in_trapz",   "aupr_out_trapz",
-                                              "id_acc",      "acceptance", "synthesis_ms",   "separation_deg",
-                                              "dispersion_deg", "compactness_deg"};
+static const char *const col_names[N_COLS] = {
+    "fpr95_ood",  "auroc",        "aupr_in_trapz",  "aupr_out_trapz", "id_acc",
+    "acceptance", "synthesis_ms", "separation_deg", "dispersion_deg", "compactness_deg"};
 
-static double degrees(double cosv) { return acos(fmax(-1.0, fmin(1.0, cosv))) * 180.0 / 3.14159265358979323846; }
+static double degrees(double cosv) {
+    return acos(fmax(-1.0, fmin(1.0, cosv))) * 180.0 / 3.14159265358979323846;
+}
 
 /* Column c of row r in run s. */
 static double cell(const eb_bench_hamos_result *run, int r, int c) {
@@ -88,8 +90,8 @@ static cJSON *runs_json(const eb_bench_hamos_result *runs, int n_seeds, const ch
 }
 
 static void print_table(const eb_bench_hamos_result *runs, int n_seeds) {
-    printf("%-11s %14s %14s %14s %14s %14s %8s %8s | %-23s\n", "row", "FPR95 (OOD+)", "AUROC", "AUPR-In trapz",
-           "AUPR-Out trapz", "ID-ACC", "accept", "synth ms", "004 CIFAR-10 FPR/AUROC/ACC");
+    printf("%-11s %14s %14s %14s %14s %14s %8s %8s | %-23s\n", "row", "FPR95 (OOD+)", "AUROC",
+           "AUPR-In trapz", "AUPR-Out trapz", "ID-ACC", "accept", "synth ms", "004 CIFAR-10 FPR/AUROC/ACC");
     for (int r = 0; r < runs[0].n_rows; r++) {
         printf("%-11s", runs[0].rows[r].name);
         for (int c = 0; c < 7; c++) {
@@ -107,11 +109,12 @@ static void print_table(const eb_bench_hamos_result *runs, int n_seeds) {
                 printf(" | %5.2f / %5.2f / %5.2f", paper[k].fpr95, paper[k].auroc, paper[k].acc);
         printf("\n");
     }
-    printf("\nEq. (14), degrees (arccos of the mean cosine; first seed): separation ↑ / dispersion ↑ / compactness ↓\n");
+    printf("\nEq. (14), degrees (arccos of the mean cosine; first seed): separation ↑ / dispersion ↑ / "
+           "compactness ↓\n");
     for (int r = 0; r < runs[0].n_rows; r++)
         if (isfinite(runs[0].rows[r].sphere.cos_separation))
-            printf("  %-11s %6.2f / %6.2f / %6.2f\n", runs[0].rows[r].name, cell(&runs[0], r, 7), cell(&runs[0], r, 8),
-                   cell(&runs[0], r, 9));
+            printf("  %-11s %6.2f / %6.2f / %6.2f\n", runs[0].rows[r].name, cell(&runs[0], r, 7),
+                   cell(&runs[0], r, 8), cell(&runs[0], r, 9));
     printf("\nPer OOD set, FPR95 (OOD positive, %%; first seed):\n%-11s", "row");
     const eb_eval_score_result *s0 = &runs[0].report.scores[0];
     for (int i = 0; i < s0->n_sets; i++) printf(" %9s", s0->sets[i].name);
@@ -127,7 +130,8 @@ static void print_table(const eb_bench_hamos_result *runs, int n_seeds) {
 int cli_bench_hamos(int argc, char **argv) {
     const char *cmd = "bench hamos", *protocol = "quick", *init = NULL, *output = NULL, *preset = "paper",
                *rows = NULL;
-    int64_t seeds = 1, n_train = -1, pre_epochs = -1, ft_epochs = -1, n_synthetic = -1, n_eval = -1, buffer = -1;
+    int64_t seeds = 1, n_train = -1, pre_epochs = -1, ft_epochs = -1, n_synthetic = -1, n_eval = -1,
+            buffer = -1;
     bool json = false;
     cli_flag flags[] = {
         {"protocol", 0, CLI_FLAG_STRING, &protocol, 0, 0, "quick|paper",
@@ -141,21 +145,25 @@ int cli_bench_hamos(int argc, char **argv) {
          "HamOS values: the paper's (default) or the released code's (docs/methods.md)", false},
         {"rows", 0, CLI_FLAG_STRING, &rows, 0, 0, "LIST",
          "comma list of ce-knn, cider, hmc, rw, mala (default: all)", false},
-        {"n-train", 0, CLI_FLAG_INT, &n_train, 1, 1e9, "N", "training images (quick 5,000; paper 55,000)", false},
+        {"n-train", 0, CLI_FLAG_INT, &n_train, 1, 1e9, "N", "training images (quick 5,000; paper 55,000)",
+         false},
         {"pretrain-epochs", 0, CLI_FLAG_INT, &pre_epochs, 1, 1000, "N", "CE pretraining epochs", false},
         {"epochs", 0, CLI_FLAG_INT, &ft_epochs, 1, 1000, "N", "fine-tuning epochs per row", false},
         {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N",
          "images per generated OOD set (quick 1000, paper 2000)", false},
         {"n-eval", 0, CLI_FLAG_INT, &n_eval, 0, 1e7, "N",
-         "evaluate on the first N images of the ID test, MNIST and OODomain sets (quick 2000; 0 = all)", false},
-        {"buffer-size", 0, CLI_FLAG_INT, &buffer, 1, 1e6, "N", "rows per class buffer (quick 500, paper 1000)",
+         "evaluate on the first N images of the ID test, MNIST and OODomain sets (quick 2000; 0 = all)",
          false},
+        {"buffer-size", 0, CLI_FLAG_INT, &buffer, 1, 1e6, "N",
+         "rows per class buffer (quick 500, paper 1000)", false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)", false},
+        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
+         false},
     };
     int n_pos;
     const char *pos[1];
-    int rc = cli_parse(cmd, usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0, &n_pos);
+    int rc =
+        cli_parse(cmd, usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
     bool quick = strcmp(protocol, "quick") == 0;
     if (!quick && strcmp(protocol, "paper") != 0) {
@@ -166,11 +174,12 @@ int cli_bench_hamos(int argc, char **argv) {
         fprintf(stderr, "ebood %s: --hamos-preset: expected paper or code, got '%s'\n", cmd, preset);
         return CLI_USAGE;
     }
-    char dir[4096], fm[4200], mn[4200];
+    char dir[4096], fm[4200], mn[4200], rd[4200];
     cli_data_dir(dir, sizeof dir);
     snprintf(fm, sizeof fm, "%s/fashion-mnist", dir);
     snprintf(mn, sizeof mn, "%s/mnist", dir);
-    eb_bench_hamos_params p = eb_bench_hamos_default_params(fm, mn);
+    snprintf(rd, sizeof rd, "%s/rendered", dir);
+    eb_bench_hamos_params p = eb_bench_hamos_default_params(fm, mn, rd);
     if (rows) {
         static const char *const keys[EB_BENCH_HAMOS_ROWS] = {"ce-knn", "cider", "hmc", "rw", "mala"};
         memset(p.rows, 0, sizeof p.rows);
@@ -180,7 +189,8 @@ int cli_bench_hamos(int argc, char **argv) {
             int k = 0;
             while (k < EB_BENCH_HAMOS_ROWS && strcmp(tok, keys[k]) != 0) k++;
             if (k == EB_BENCH_HAMOS_ROWS) {
-                fprintf(stderr, "ebood %s: --rows: unknown row '%s' (ce-knn, cider, hmc, rw, mala)\n", cmd, tok);
+                fprintf(stderr, "ebood %s: --rows: unknown row '%s' (ce-knn, cider, hmc, rw, mala)\n", cmd,
+                        tok);
                 return CLI_USAGE;
             }
             p.rows[k] = true;
@@ -196,16 +206,20 @@ int cli_bench_hamos(int argc, char **argv) {
     p.hamos.buffer_size = buffer > 0 ? buffer : quick ? 500 : 1000;
     p.progress = !json;
     if (strcmp(preset, "code") == 0) eb_hamos_use_code(&p.hamos);
+    eb_error err = {0};
+    if (eb_hamos_params_check(&p.hamos, &err)) return cli_fail(cmd, &err);
     if (!json)
-        fprintf(stderr, "hamos: %s protocol, %d seed(s), %lld training images, %s%lld + %lld epochs, preset %s\n",
+        fprintf(stderr,
+                "hamos: %s protocol, %d seed(s), %lld training images, %s%lld + %lld epochs, preset %s\n",
                 protocol, p.n_seeds, (long long)(p.n_train ? p.n_train : 55000), init ? "--init, " : "",
                 (long long)p.pretrain_epochs, (long long)p.finetune_epochs, preset);
     eb_bench_hamos_result *runs = calloc((size_t)seeds, sizeof *runs);
     if (!runs) return CLI_FAIL;
-    eb_error err = {0};
     eb_status st = eb_bench_hamos_run(&p, runs, &err);
-    if (st == EB_ERR_IO)
-        eb_error_set(&err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)", err.message);
+    if (st == EB_ERR_IO && !(init && strstr(err.message, init)))
+        eb_error_set(&err, st,
+                     "%s (fetch it with: bash scripts/fetch-data.sh and ebood data build, or set EBOOD_DATA)",
+                     err.message);
     if (!st) {
         cJSON *o = runs_json(runs, p.n_seeds, protocol);
         char *text = cJSON_Print(o);

