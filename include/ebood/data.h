@@ -676,6 +676,20 @@ EB_API eb_status eb_rendered_set_save(const char *dir, const char *name, const e
  * (manifest malformed or disagreeing with the files), the IDX readers' errors. */
 EB_API eb_status eb_rendered_set_load(const char *dir, const char *name, eb_image_set *out, eb_error *err);
 
+/* ---- image folders (src/data/image_folder.c) --------------------------------------------------- */
+/* A folder of PNG/JPEG files (by content, any name; hidden files skipped), either torchvision's
+ * ImageFolder layout — one sub-folder per class, class ids in sorted name order — or flat (no
+ * sub-folders: unlabelled). Files are read in sorted name order. Each image is converted to c
+ * channels (gray → RGB by copying, RGB → gray by BT.601 luma, alpha dropped) and resized to h × w
+ * (area-averaging bilinear resampling) when its size differs. c, h, w = 0: taken from the first
+ * image (then every image must have the same channel kind — gray or color — else EB_ERR_FORMAT
+ * naming the file). Errors: EB_ERR_IO (missing folder, unreadable file), EB_ERR_FORMAT (a corrupt
+ * or truncated image, naming it; no image at all; a mixed layout of files and class folders),
+ * EB_ERR_ARG (c outside 0–4, h or w < 0). class_names (may be NULL) receives the sorted class
+ * folder names (malloc'd array of malloc'd strings, *n_classes of them; free each and the array). */
+EB_API eb_status eb_image_folder_read(const char *dir, int c, int h, int w, eb_image_set *out,
+                                      char ***class_names, int *n_classes, eb_error *err);
+
 /* A contact sheet: the first rows × cols images of a u8 set (c = 1 or 3) on a grid, each shown at
  * `zoom` × its size with a 2-pixel gap, below a title line drawn with GNU Unifont (`unifont_path`,
  * NULL = /usr/share/unifont/unifont.hex), written as PNG atomically. Errors: EB_ERR_ARG (an f32 set,

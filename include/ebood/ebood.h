@@ -11,6 +11,8 @@
 #include <ebood/data.h>
 #include <ebood/ood.h>
 #include <ebood/ebm.h>
+#include <ebood/params.h>
+#include <ebood/objective.h>
 #include <ebood/hamos.h>
 #include <ebood/outliers.h>
 #include <ebood/eval.h>

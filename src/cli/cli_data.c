@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *cli_data_dir(char *buf, size_t size) {
     const char *env = getenv("EBOOD_DATA");
@@ -103,7 +104,8 @@ static const eb_rendered_set_info *rendered_spec(const char *spec, int64_t *coun
 bool cli_is_image_spec(const char *spec) {
     int64_t count;
     return strcmp(spec, "fmnist") == 0 || strcmp(spec, "mnist") == 0 || strncmp(spec, "cifar10:", 8) == 0 ||
-           strncmp(spec, "cifar100:", 9) == 0 || rendered_spec(spec, &count) != NULL;
+           strncmp(spec, "cifar100:", 9) == 0 || strncmp(spec, "folder:", 7) == 0 ||
+           rendered_spec(spec, &count) != NULL;
 }
 
 void cli_images_free(cli_images *im) {
@@ -125,7 +127,47 @@ static eb_status split_val(eb_image_set *all, int64_t n_val, uint64_t seed, cli_
     return st;
 }
 
+/* Copies `set` into out->test and splits it into train/val (90/10, seeded). */
+static eb_status one_split(eb_image_set *set, uint64_t seed, cli_images *out, eb_error *err) {
+    eb_status st = split_val(set, set->n / 10, seed, out, err);
+    out->test = *set;
+    memset(set, 0, sizeof *set);
+    return st;
+}
+
+static bool is_dir(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* folder:DIR — DIR/train and DIR/test when both exist (train split 90/10 into train/val), else DIR itself
+ * as one split (test = all images, train/val = a 90/10 split of the same images). */
+static eb_status load_folder(const char *dir, int c, int h, int w, uint64_t seed, cli_images *out,
+                             eb_error *err) {
+    char train[4096], test[4096];
+    snprintf(train, sizeof train, "%s/train", dir);
+    snprintf(test, sizeof test, "%s/test", dir);
+    eb_image_set all;
+    if (!is_dir(train) || !is_dir(test)) {
+        eb_status st = eb_image_folder_read(dir, c, h, w, &all, NULL, NULL, err);
+        return st ? st : one_split(&all, seed, out, err);
+    }
+    eb_status st = eb_image_folder_read(train, c, h, w, &all, NULL, NULL, err);
+    if (!st) st = eb_image_folder_read(test, all.c, all.h, all.w, &out->test, NULL, NULL, err);
+    if (!st && out->test.num_classes != all.num_classes)
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s has %d class folders, but %s has %d", test,
+                          out->test.num_classes, train, all.num_classes);
+    if (!st) st = split_val(&all, all.n / 10, seed, out, err);
+    eb_image_set_free(&all);
+    return st;
+}
+
 eb_status cli_load_images(const char *spec, uint64_t split_seed, cli_images *out, eb_error *err) {
+    return cli_load_images_shaped(spec, split_seed, 0, 0, 0, out, err);
+}
+
+eb_status cli_load_images_shaped(const char *spec, uint64_t split_seed, int channels, int height, int width,
+                                 cli_images *out, eb_error *err) {
     memset(out, 0, sizeof *out);
     char dir[4096], path[4200];
     cli_data_dir(dir, sizeof dir);
@@ -135,7 +177,9 @@ eb_status cli_load_images(const char *spec, uint64_t split_seed, cli_images *out
     for (int c = 0; c < EB_IMAGE_MAX_CHANNELS; c++) out->mean[c] = out->std[c] = 0.5f;
     int64_t count;
     const eb_rendered_set_info *rendered = rendered_spec(spec, &count);
-    if (rendered) { /* one split: the same images are `train` and `test` */
+    if (strncmp(spec, "folder:", 7) == 0) {
+        st = load_folder(spec + 7, channels, height, width, split_seed, out, err);
+    } else if (rendered) { /* one split: the same images are `train` and `test` */
         if (count < 0) {
             st = eb_error_set(err, EB_ERR_ARG, "'%s': expected %s or %s:COUNT (COUNT >= 1)", spec,
                               rendered->name, rendered->name);

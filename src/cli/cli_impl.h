@@ -71,6 +71,11 @@ typedef struct cli_images {
 } cli_images;
 bool cli_is_image_spec(const char *spec);
 eb_status cli_load_images(const char *spec, uint64_t split_seed, cli_images *out, eb_error *err);
+/* As cli_load_images; image folders ("folder:DIR", eb_image_folder_read: ImageFolder layout or flat; with
+ * DIR/train and DIR/test used as those splits, else one split: test = all, train/val = 90/10 of them) are
+ * converted to c channels and resized to h × w (0 = as the images are). */
+eb_status cli_load_images_shaped(const char *spec, uint64_t split_seed, int c, int h, int w, cli_images *out,
+                                 eb_error *err);
 void cli_images_free(cli_images *im);
 
 /* Rows of one split of a dataset in a model's input space: `spec` as for train/eval; split "train",

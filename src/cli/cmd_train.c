@@ -1,6 +1,7 @@
 /* ebood train: train a classifier (MLP on tabular data, CNN/ResNet/WRN on images) or, with --objective cd,
  * an energy-based model on tabular data, writing a checkpoint atomically (every --checkpoint-every epochs
- * and at the end) and resuming from it. The objectives and their flags live in cli_objective.c. */
+ * and at the end) and resuming from it. The objectives, their flags and training profiles come from the
+ * library registry (objective.h). */
 #include "cli/cli_impl.h"
 #include "cli/cli_objective.h"
 
@@ -16,7 +17,7 @@ static const char *const usage = "--data NAME|FILE -o CKPT [options]";
  * "ebood.train_args" so that --resume can refuse a checkpoint made with other settings. */
 typedef struct train_args {
     const char *data, *optimizer, *schedule;
-    const char *objective_json; /* the objective's settings (NULL for ce, whose runs predate objectives) */
+    const char *objective_json; /* the objective's settings */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
     bool nesterov, keep_last, hflip;
@@ -64,8 +65,8 @@ typedef struct checkpoint_ctx {
     const char *path;
     const eb_st_meta *meta; /* run metadata; the epoch entries are added per save */
     int n_meta;
-    int64_t every;                  /* epochs between checkpoints (0 = only at the end) */
-    const cli_objective *objective; /* its state (a replay buffer) is saved too */
+    int64_t every;               /* epochs between checkpoints (0 = only at the end) */
+    eb_objective_run *objective; /* its epoch-end hook runs, and its state (a replay buffer) is saved too */
 } checkpoint_ctx;
 
 static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t epoch, int64_t step,
@@ -92,7 +93,7 @@ static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t e
                                             .nbytes = (size_t)eb_optimizer_state_size(opt) * sizeof(float)};
     float *owned = NULL;
     bool has = false;
-    eb_status st = cli_objective_state_tensor(c->objective, &state[n_tensors], &owned, &has, err);
+    eb_status st = eb_objective_run_state(c->objective, &state[n_tensors], &owned, &has, err);
     if (st) return st;
     n_tensors += has;
     st = eb_model_save_with(m, c->path, meta, n, state, n_tensors, err);
@@ -104,13 +105,15 @@ static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t e
  * can continue a stopped run or extend a finished one). */
 static eb_status on_epoch_end(void *ctx, eb_model *m, const eb_train_epoch_info *info, eb_error *err) {
     const checkpoint_ctx *c = ctx;
+    eb_status st = eb_objective_run_epoch_end(c->objective, m, info, err);
+    if (st) return st;
     if (!info->final && (c->every <= 0 || info->epoch % c->every != 0)) return EB_OK;
     return save_checkpoint(c, m, info->epoch, info->step, info->optimizer, err);
 }
 
 /* Loads --resume state from an existing checkpoint; *resumed = false if there is none. The model's
  * config and the training settings must be the checkpoint's; the objective's state (if any) is restored. */
-static eb_status load_resume(const char *path, eb_model *m, cli_objective *obj, const char *args_json,
+static eb_status load_resume(const char *path, eb_model *m, eb_objective_run *obj, const char *args_json,
                              eb_train_resume *r, float **state, bool *resumed, eb_error *err) {
     *resumed = false;
     if (access(path, F_OK) != 0) return EB_OK;
@@ -139,7 +142,7 @@ static eb_status load_resume(const char *path, eb_model *m, cli_objective *obj, 
         *state = NULL;
         if (t && !(*state = malloc(t->nbytes))) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
         if (!st && t) st = eb_safetensors_get_f32(file, "optimizer.state", 1, t->shape, *state, err);
-        if (!st) st = cli_objective_state_restore(obj, file, path, err);
+        if (!st) st = eb_objective_run_restore(obj, file, path, err);
         r->optimizer_state = *state;
         if (!st) {
             memcpy(m->params.data, saved->params.data, (size_t)m->params.size * sizeof(float));
@@ -163,6 +166,41 @@ static eb_status accuracy_of(eb_model *m, const float *x, const int32_t *y, int6
     if (!st) st = eb_accuracy(logits, n, eb_model_out_dim(m), y, acc, err);
     free(logits);
     return st;
+}
+
+/* Every training flag not given takes the profile's value (eb_objective_train_profile). */
+static void profile_defaults(const eb_train_profile *profile, const cli_flag *flags, int n_flags,
+                             train_args *a) {
+    const eb_train_params *p = &profile->train;
+    const struct {
+        const char *flag;
+        int64_t *i;
+        double *d;
+        const char **s;
+        double v;
+        const char *text;
+    } rows[] = {
+        {"steps", &a->steps, NULL, NULL, (double)p->steps, NULL},
+        {"epochs", &a->epochs, NULL, NULL, (double)p->epochs, NULL},
+        {"batch-size", &a->batch, NULL, NULL, (double)p->batch_size, NULL},
+        {"optimizer", NULL, NULL, &a->optimizer, 0, eb_optimizer_kind_name(p->optimizer.kind)},
+        {"lr", NULL, &a->lr, NULL, (double)p->optimizer.lr, NULL},
+        {"weight-decay", NULL, &a->wd, NULL, (double)p->optimizer.weight_decay, NULL},
+        {"beta1", NULL, &a->beta1, NULL, (double)p->optimizer.beta1, NULL},
+        {"beta2", NULL, &a->beta2, NULL, (double)p->optimizer.beta2, NULL},
+        {"eps", NULL, &a->eps, NULL, (double)p->optimizer.eps, NULL},
+        {"schedule", NULL, NULL, &a->schedule, 0, eb_schedule_kind_name(p->schedule.kind)},
+        {"warmup", &a->warmup, NULL, NULL, (double)p->schedule.warmup_steps, NULL},
+        {"step-size", &a->step_size, NULL, NULL, (double)p->schedule.step_size, NULL},
+        {"gamma", NULL, &a->gamma, NULL, (double)p->schedule.gamma, NULL},
+        {"noise-std", NULL, &a->noise_std, NULL, (double)profile->input_noise_std, NULL},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (cli_flag_seen(flags, n_flags, rows[i].flag)) continue;
+        if (rows[i].i) *rows[i].i = (int64_t)rows[i].v;
+        if (rows[i].d) *rows[i].d = rows[i].v;
+        if (rows[i].s) *rows[i].s = rows[i].text;
+    }
 }
 
 int cmd_train(int argc, char **argv) {
@@ -215,7 +253,7 @@ int cmd_train(int argc, char **argv) {
          false},
         {"activation", 0, CLI_FLAG_STRING, &activation, 0, 0, "NAME[:P]",
          "mlp: relu, leaky_relu[:slope], elu[:alpha], softplus[:beta], tanh, sigmoid, swish "
-         "(ce: leaky_relu:0.01; cd, ssm, vera: relu, --ebm-preset code: the code's leaky_relu)",
+         "(the objective's: ce leaky_relu:0.01; cd, ssm, vera relu, --ebm-preset code the code's leaky_relu)",
          false},
         {"dropout", 0, CLI_FLAG_FLOAT, &dropout, 0, 0.99, "P",
          "mlp: after the last hidden layer; wrn: inside each block (0)", false},
@@ -261,7 +299,7 @@ int cmd_train(int argc, char **argv) {
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print a JSON summary on stdout", false},
     };
     enum { N_BASE_FLAGS = (int)(sizeof base_flags / sizeof base_flags[0]) };
-    cli_flag flags[N_BASE_FLAGS + CLI_OBJECTIVE_N_FLAGS];
+    cli_flag flags[N_BASE_FLAGS + CLI_OBJECTIVE_MAX_FLAGS];
     memcpy(flags, base_flags, sizeof base_flags);
     int n_flags = N_BASE_FLAGS + cli_objective_flags(&oa, flags + N_BASE_FLAGS), n_pos;
     const char *pos[1];
@@ -273,21 +311,13 @@ int cmd_train(int argc, char **argv) {
                 !a.data ? "data" : "output");
         return CLI_USAGE;
     }
+    const eb_objective_spec *spec = &oa.spec;
     bool images = cli_is_image_spec(a.data);
-    if (images && oa.ebm && oa.method.kind == EB_EBM_FLOW) {
-        fprintf(stderr,
-                "ebood train: --objective flow: tabular data only (the paper's image flow, Glow, is not "
-                "built)\n");
-        return CLI_USAGE;
-    }
-    if (images) { /* defaults for image data, unless given */
-        if (!cli_flag_seen(flags, n_flags, "steps")) a.steps = 0;
-        if (!cli_flag_seen(flags, n_flags, "epochs")) a.epochs = 5;
-        if (!cli_flag_seen(flags, n_flags, "batch-size")) a.batch = 128;
-        if (!cli_flag_seen(flags, n_flags, "optimizer")) a.optimizer = "adam";
-        if (!cli_flag_seen(flags, n_flags, "schedule")) a.schedule = "cosine";
-        if (!cli_flag_seen(flags, n_flags, "warmup")) a.warmup = 0;
-    }
+    /* the training profile (generic, then the objective's) for every training flag not given; the step
+     * schedule's step size may depend on the batches per epoch and is set again once the data is loaded */
+    eb_train_profile profile;
+    eb_objective_train_profile(spec, images, 1, &profile);
+    profile_defaults(&profile, flags, n_flags, &a);
     if (checkpoint_every < 0) checkpoint_every = images ? 1 : 0;
     if (a.steps == 0 && a.epochs == 0) {
         fprintf(stderr, "ebood train: --steps 0 needs --epochs N\n");
@@ -295,11 +325,8 @@ int cmd_train(int argc, char **argv) {
     }
     if (a.split_seed < 0) a.split_seed = a.seed;
     eb_error err = {0};
-    const bool flow = oa.ebm && oa.method.kind == EB_EBM_FLOW;
-    eb_model_kind kind = images && oa.ebm ? EB_MODEL_WRN_EBM
-                         : images         ? EB_MODEL_SMALL_CNN
-                         : flow           ? EB_MODEL_RADIAL_FLOW
-                                          : EB_MODEL_MLP;
+    const bool own_model = eb_objective_builds_model(spec);
+    eb_model_kind kind = eb_objective_default_model(spec, images);
     if (model_name && eb_model_kind_parse(model_name, &kind, &err)) {
         fprintf(stderr, "ebood train: --model: %s\n", err.message);
         return CLI_USAGE;
@@ -315,60 +342,20 @@ int cmd_train(int argc, char **argv) {
                 eb_model_kind_name(kind));
         return CLI_USAGE;
     }
-    if ((kind == EB_MODEL_RADIAL_FLOW) != flow) {
-        fprintf(stderr, "ebood train: --model %s: %s\n", eb_model_kind_name(kind),
-                flow ? "--objective flow trains a radial_flow"
-                     : "a radial_flow is a normalised density: train it with --objective flow");
+    if (eb_objective_model_check(spec, kind, images, &err)) {
+        fprintf(stderr, "ebood train: %s\n", err.message);
         return CLI_USAGE;
     }
-    if (flow) /* the MLP's flags are not read by a flow */
+    if (own_model) /* the MLP's flags are not read by a model the objective builds */
         for (size_t i = 0; i < 3; i++) {
             const char *mlp_flag = (const char *[]){"widths", "activation", "dropout"}[i];
             if (cli_flag_seen(flags, n_flags, mlp_flag)) {
-                fprintf(stderr,
-                        "ebood train: --%s is read only by mlp models (this run trains a radial_flow)\n",
-                        mlp_flag);
+                fprintf(stderr, "ebood train: --%s is read only by mlp models (this run trains a %s)\n",
+                        mlp_flag, eb_model_kind_name(kind));
                 return CLI_USAGE;
             }
         }
 
-    /* the method's training parameters (eb_ebm_train_params, specs §4) for every flag not given; the
-     * schedule's step size depends on the batches per epoch and is set once the data is loaded */
-    eb_train_params method_tp = {0};
-    if (oa.ebm) {
-        method_tp = eb_ebm_train_params(&oa.method, 1);
-        const struct {
-            const char *flag;
-            void *dest;
-            int type; /* 0 int64, 1 double, 2 string */
-            double v;
-            const char *s;
-        } defaults[] = {
-            {"steps", &a.steps, 0, (double)method_tp.steps, NULL},
-            {"batch-size", &a.batch, 0, (double)method_tp.batch_size, NULL},
-            {"optimizer", &a.optimizer, 2, 0, eb_optimizer_kind_name(method_tp.optimizer.kind)},
-            {"lr", &a.lr, 1, (double)method_tp.optimizer.lr, NULL},
-            {"weight-decay", &a.wd, 1, (double)method_tp.optimizer.weight_decay, NULL},
-            {"beta1", &a.beta1, 1, (double)method_tp.optimizer.beta1, NULL},
-            {"beta2", &a.beta2, 1, (double)method_tp.optimizer.beta2, NULL},
-            {"eps", &a.eps, 1, (double)method_tp.optimizer.eps, NULL},
-            {"schedule", &a.schedule, 2, 0, eb_schedule_kind_name(method_tp.schedule.kind)},
-            {"warmup", &a.warmup, 0, (double)method_tp.schedule.warmup_steps, NULL},
-            {"gamma", &a.gamma, 1, (double)method_tp.schedule.gamma, NULL},
-        };
-        for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
-            if (cli_flag_seen(flags, n_flags, defaults[i].flag)) continue;
-            if (defaults[i].type == 0) *(int64_t *)defaults[i].dest = (int64_t)defaults[i].v;
-            if (defaults[i].type == 1) *(double *)defaults[i].dest = defaults[i].v;
-            if (defaults[i].type == 2) *(const char **)defaults[i].dest = defaults[i].s;
-        }
-        /* images (002_… App. B): 50 epochs; batch 64 (JEM's; the paper gives none); CD's "additive Gaussian
-         * noise with variance 0.1 to the inputs", σ = 0.1 as the code (specs §4) */
-        if (images && !cli_flag_seen(flags, n_flags, "steps")) a.steps = 0;
-        if (images && !cli_flag_seen(flags, n_flags, "epochs")) a.epochs = 50;
-        if (images && !cli_flag_seen(flags, n_flags, "batch-size")) a.batch = 64;
-        if (images && !cli_flag_seen(flags, n_flags, "noise-std")) a.noise_std = 0.1;
-    }
     eb_mlp_config mc = eb_mlp_default_config(1, 1);
     int n_hidden = 0;
     if (!cli_parse_int_list(cmd, "widths", widths, 1, 1 << 20, mc.hidden, EB_MLP_MAX_HIDDEN, &n_hidden))
@@ -379,10 +366,8 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "ebood train: --activation: %s\n", err.message);
         return CLI_USAGE;
     }
-    if (oa.ebm && !cli_flag_seen(flags, n_flags, "activation")) { /* the method's (eb_ebm_model_new) */
-        mc.activation = oa.method.activation;
-        mc.activation_param = oa.method.activation_param;
-    }
+    if (!cli_flag_seen(flags, n_flags, "activation"))
+        eb_objective_default_activation(spec, &mc.activation, &mc.activation_param);
     eb_train_params tp = eb_train_default_params();
     if (eb_optimizer_kind_parse(a.optimizer, &tp.optimizer.kind, &err) ||
         eb_schedule_kind_parse(a.schedule, &tp.schedule.kind, &err)) {
@@ -439,7 +424,7 @@ int cmd_train(int argc, char **argv) {
             st = eb_error_set(&err, EB_ERR_ARG, "--data %s has no training split", a.data);
         if (!st) {
             eb_image_config ic = eb_image_default_config(kind, im.train.c, im.train.h, im.train.w,
-                                                         cli_objective_out_dim(&oa, im.train.num_classes));
+                                                         eb_objective_out_dim(spec, im.train.num_classes));
             if (depth) ic.depth = (int)depth;
             bool wide = kind == EB_MODEL_WRN || kind == EB_MODEL_WRN_EBM;
             ic.widen = wide ? (int)widen : 0;
@@ -466,37 +451,33 @@ int cmd_train(int argc, char **argv) {
         }
     } else {
         st = cli_load_tabular(a.data, (uint64_t)a.split_seed, false, &split, &builtin, &err);
-        if (!st && flow) {
-            st = eb_ebm_model_new(&oa.method, split.train.dim, split.train.num_classes, &init, &model, &err);
+        if (!st && own_model) {
+            st = eb_objective_model_new(spec, split.train.dim, split.train.num_classes, &init, &model, &err);
         } else if (!st) {
             mc.in_dim = split.train.dim;
-            mc.out_dim = cli_objective_out_dim(&oa, split.train.num_classes);
+            mc.out_dim = eb_objective_out_dim(spec, split.train.num_classes);
             st = eb_mlp_new(&mc, &init, NULL, &model, &err);
+            char note[256];
+            eb_objective_model_note(spec, kind, mc.activation, note, sizeof note);
+            if (!st && note[0]) fprintf(stderr, "ebood train: warning: %s\n", note);
         }
-        if (!st && oa.ebm && oa.method.kind == EB_EBM_SSM &&
-            (mc.activation == EB_ACT_RELU || mc.activation == EB_ACT_LEAKY_RELU))
-            fprintf(stderr,
-                    "ebood train: warning: --objective %s with %s: the finite differences see its kinks "
-                    "(docs/methods.md \"SSM\"); softplus, elu or swish are smooth\n",
-                    oa.name, eb_activation_name(mc.activation));
     }
+    if (!st) st = eb_objective_model_adjust(spec, &model, &err);
     /* the schedule's length and epoch-level decay need the batches per epoch of the loaded data */
-    cli_objective obj = {0};
+    eb_objective_run *obj = NULL;
     if (!st) {
         int64_t n_train = images ? im.train.n : split.train.n;
         int64_t b = a.batch < n_train ? a.batch : n_train;
         int64_t per_epoch =
             images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
         if (sk == EB_SCHEDULE_COSINE) tp.schedule.total_steps = a.steps ? a.steps : a.epochs * per_epoch;
-        if (oa.ebm && !cli_flag_seen(flags, n_flags, "step-size") &&
-            method_tp.schedule.kind == EB_SCHEDULE_STEP) {
-            /* the method's epoch-level decay: 1000 (cd, ssm) or 3000 (vera) epochs of this data */
-            eb_train_params per = eb_ebm_train_params(&oa.method, per_epoch);
-            a.step_size = per.schedule.step_size;
-            tp.schedule.step_size = per.schedule.step_size;
+        if (!cli_flag_seen(flags, n_flags,
+                           "step-size")) { /* an epoch-level decay: e.g. 1000 epochs of this data */
+            eb_objective_train_profile(spec, images, per_epoch, &profile);
+            a.step_size = profile.train.schedule.step_size;
+            tp.schedule.step_size = a.step_size;
         }
-        if (oa.ebm) eb_ebm_method_share_schedule(&oa.method, &tp.schedule); /* VERA's generator */
-        st = cli_objective_new(&oa, model, (uint64_t)a.seed, &obj, &err);
+        st = eb_objective_run_new(spec, model, &tp.schedule, (uint64_t)a.seed, &obj, &err);
     }
     if (st) {
         eb_model_free(model);
@@ -513,7 +494,7 @@ int cmd_train(int argc, char **argv) {
     snprintf(split_s, sizeof split_s, "%lld", (long long)a.split_seed);
     eb_optimizer_params_format(&tp.optimizer, opt_s, sizeof opt_s);
     eb_schedule_format(&tp.schedule, sched_s, sizeof sched_s);
-    a.objective_json = oa.ebm ? obj.settings_json : NULL;
+    a.objective_json = obj->settings_json;
     char *args_json = train_args_json(&a);
     const eb_dataset *class_src = images ? NULL : &split.train;
     cJSON *classes = cJSON_CreateArray();
@@ -548,12 +529,12 @@ int cmd_train(int argc, char **argv) {
         {"ebood.schedule", sched_s},
         {"ebood.classes", classes_s ? classes_s : "[]"},
         {"ebood.train_args", args_json ? args_json : "{}"},
-        {"ebood.objective", obj.name},
-        {"ebood.objective_config", obj.settings_json},
+        {"ebood.objective", eb_objective_spec_name(&obj->spec)},
+        {"ebood.objective_config", obj->settings_json},
         {"ebood.normalize", norm_s}, /* last: left out for tabular data */
     };
     checkpoint_ctx ck = {output, meta, (int)(sizeof meta / sizeof meta[0]) - (images ? 0 : 1),
-                         checkpoint_every, &obj};
+                         checkpoint_every, obj};
     tp.on_epoch_end = on_epoch_end;
     tp.stop_after_epochs = stop_after;
     tp.on_epoch_end_ctx = &ck;
@@ -561,7 +542,7 @@ int cmd_train(int argc, char **argv) {
     float *opt_state = NULL;
     bool resumed = false;
     if (resume) {
-        st = load_resume(output, model, &obj, args_json ? args_json : "", &resume_state, &opt_state, &resumed,
+        st = load_resume(output, model, obj, args_json ? args_json : "", &resume_state, &opt_state, &resumed,
                          &err);
         if (!st && resumed) tp.resume = &resume_state;
         if (!st && !resumed && !json)
@@ -574,10 +555,10 @@ int cmd_train(int argc, char **argv) {
     eb_train_result tr = {0};
     if (!st) {
         if (images)
-            st = eb_train_source(model, &src, obj.fn, obj.ctx, &tp, &tr, &err);
+            st = eb_train_source(model, &src, obj->fn, obj->ctx, &tp, &tr, &err);
         else
-            st = eb_train(model, split.train.x, split.train.y, split.train.n, split.train.dim, obj.fn,
-                          obj.ctx, &tp, &tr, &err);
+            st = eb_train(model, split.train.x, split.train.y, split.train.n, split.train.dim, obj->fn,
+                          obj->ctx, &tp, &tr, &err);
     }
     double val_acc = -1.0;
     const eb_dataset *vset = images ? &val : (builtin ? &split.val : NULL);
@@ -588,7 +569,7 @@ int cmd_train(int argc, char **argv) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "output", output);
             cJSON_AddStringToObject(o, "model", eb_model_kind_name(model->kind));
-            cJSON_AddStringToObject(o, "objective", obj.name);
+            cJSON_AddStringToObject(o, "objective", eb_objective_spec_name(&obj->spec));
             cJSON_AddNumberToObject(o, "steps", (double)tr.steps);
             cJSON_AddNumberToObject(o, "epochs", (double)tr.epochs);
             cJSON_AddNumberToObject(o, "final_loss", tr.final_loss);
@@ -602,20 +583,21 @@ int cmd_train(int argc, char **argv) {
                 cJSON_AddNullToObject(o, "val_acc");
             cJSON_AddNumberToObject(o, "seconds", tr.seconds);
             cJSON_AddBoolToObject(o, "resumed", resumed);
+            eb_objective_run_summary(obj, o);
             char *text = cJSON_Print(o);
             printf("%s\n", text);
             free(text);
             cJSON_Delete(o);
         } else {
             printf("trained %s (%s): %lld steps (%lld epochs) in %.1f s: loss %.4f",
-                   eb_model_kind_name(model->kind), obj.name, (long long)tr.steps, (long long)tr.epochs,
-                   tr.seconds, tr.final_loss);
+                   eb_model_kind_name(model->kind), eb_objective_spec_name(&obj->spec), (long long)tr.steps,
+                   (long long)tr.epochs, tr.seconds, tr.final_loss);
             if (tr.final_accuracy >= 0) printf(", train accuracy %.2f%%", 100.0 * tr.final_accuracy);
             if (val_acc >= 0) printf(", validation accuracy %.2f%%", 100.0 * val_acc);
             printf("\nwrote %s\n", output);
         }
     }
-    cli_objective_free(&obj);
+    eb_objective_run_free(obj);
     free(opt_state);
     free(classes_s);
     free(args_json);

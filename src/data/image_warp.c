@@ -39,7 +39,7 @@ bool eb__canvas_ink_box(const eb__canvas *c, int box[4]) {
 }
 
 /* Bilinear sample at (x, y) in pixel-centre coordinates (pixel i covers [i, i + 1), centre i + ½). */
-static float sample(const eb__canvas *c, double x, double y, bool wrap) {
+static float sample(const eb__canvas *c, double x, double y, bool wrap, bool clamp) {
     x -= 0.5;
     y -= 0.5;
     double fx = floor(x), fy = floor(y);
@@ -52,6 +52,9 @@ static float sample(const eb__canvas *c, double x, double y, bool wrap) {
             py %= c->h;
             if (px < 0) px += c->w;
             if (py < 0) py += c->h;
+        } else if (clamp) {
+            px = px < 0 ? 0 : px >= c->w ? c->w - 1 : px;
+            py = py < 0 ? 0 : py >= c->h ? c->h - 1 : py;
         } else if (px < 0 || py < 0 || px >= c->w || py >= c->h) {
             v[k] = 0;
             continue;
@@ -64,6 +67,7 @@ static float sample(const eb__canvas *c, double x, double y, bool wrap) {
 void eb__canvas_warp(const eb__canvas *src, const eb__warp *wp, float *out, int w, int h) {
     int s = wp->supersample < 1 ? 1 : wp->supersample;
     double ca = cos(wp->angle), sa = sin(wp->angle), inv = 1.0 / wp->scale;
+    double inv_y = wp->scale_y > 0 ? 1.0 / wp->scale_y : inv;
     double cx = w / 2.0 + wp->shift_x, cy = h / 2.0 + wp->shift_y;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
@@ -72,9 +76,9 @@ void eb__canvas_warp(const eb__canvas *src, const eb__warp *wp, float *out, int 
                 for (int sx = 0; sx < s; sx++) {
                     double dx = x + (sx + 0.5) / s - cx, dy = y + (sy + 0.5) / s - cy;
                     /* u = R(−angle)·d / scale */
-                    double ux = (ca * dx + sa * dy) * inv, uy = (ca * dy - sa * dx) * inv;
+                    double ux = (ca * dx + sa * dy) * inv, uy = (ca * dy - sa * dx) * inv_y;
                     if (wp->flip) ux = -ux;
-                    acc += sample(src, wp->src_cx + ux, wp->src_cy + uy, wp->wrap);
+                    acc += sample(src, wp->src_cx + ux, wp->src_cy + uy, wp->wrap, wp->clamp);
                 }
             out[(size_t)y * w + x] = acc / (float)(s * s);
         }

@@ -31,10 +31,12 @@ bool eb__canvas_ink_box(const eb__canvas *c, int box[4]);
 typedef struct eb__warp {
     double src_cx, src_cy; /* source centre (pixels) */
     double scale;          /* output pixels per source pixel, > 0 */
+    double scale_y;        /* vertical scale when it differs (resizing to another aspect); 0 = scale */
     double angle;          /* radians */
     double shift_x, shift_y;
     bool flip;       /* mirror the source left–right about src_cx */
-    bool wrap;       /* periodic source (texture tiles); else outside = 0 */
+    bool wrap;       /* periodic source (texture tiles); else outside = 0 …  */
+    bool clamp;      /* … or, with clamp, the nearest edge pixel (resizing whole images) */
     int supersample; /* s × s bilinear samples per output pixel, averaged (anti-aliasing), ≥ 1 */
 } eb__warp;
 

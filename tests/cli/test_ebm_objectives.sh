@@ -120,7 +120,7 @@ expect_fail unknown-objective-lists-names 2 "unknown objective 'jem' \(ce, cd, c
   -- "$E" train --data segment --objective jem -o "$WORK/out.st"
 expect_fail ssm-h-zero 2 "objective ssm: ssm: h = 0, must be in \(0, 1\]" -- "$E" train --data segment \
   --objective ssm --ssm-h 0 -o "$WORK/out.st"
-expect_fail vera-penalty-foo 2 "vera-penalty: .*'foo'.*per_sample or batch_mean" -- "$E" train --data segment \
+expect_fail vera-penalty-foo 2 "vera-penalty: expected per_sample or batch_mean, got 'foo'" -- "$E" train --data segment \
   --objective vera --vera-penalty foo -o "$WORK/out.st"
 expect_fail flow-layers-zero 2 "flow-layers.*out of range" -- "$E" train --data segment --objective flow \
   --flow-layers 0 -o "$WORK/out.st"

@@ -18,6 +18,8 @@
 
 #include <ebood/ebm.h>
 
+#include "ood/objectives/ebm_method_impl.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -303,3 +305,42 @@ eb_tensor *eb_objective_cd(void *ctx, eb_model *m, eb_graph *g, const eb_batch *
     if (n_correct && c->ce_weight > 0.0) *n_correct = cd->terms.n_correct;
     return loss;
 }
+
+/* ---- registry rows: cd, cd-s (objective_impl.h; parameters in eb_ebm_method) ------------------------------
+ */
+static const eb_param_symbol sampling_modes[] = {{"marginal", 0}, {"class", 1}, {NULL, 0}};
+static const eb_param_symbol cond_steps_names[] = {{"paper", -1}, {"code", EB_CD_CODE_COND_STEPS}, {NULL, 0}};
+#define CD_FIELD(f) offsetof(eb_ebm_method, cd.f)
+static const eb_param_desc cd_rows[] = {
+    {"sgld_steps", "sgld-steps", EB_PARAM_TYPE_I64, CD_FIELD(sgld.steps), 0, 1e6, false, false, NULL, "K",
+     "SGLD steps per training step"},
+    {"sgld_step_size", "sgld-step-size", EB_PARAM_TYPE_DECAY, CD_FIELD(sgld.step_size), 0, 1e30, false, false,
+     NULL, "ETA", "SGLD step size on grad f, constant over the chain"},
+    {"sgld_noise", "sgld-noise", EB_PARAM_TYPE_DECAY, CD_FIELD(sgld.noise), 0, 1e6, false, false, NULL,
+     "SIGMA", "SGLD noise std, constant, independent of the step size"},
+    {"buffer_size", "buffer-size", EB_PARAM_TYPE_I64, CD_FIELD(buffer_size), 1, 1e8, false, false, NULL, "N",
+     "replay-buffer chains, trimmed to a multiple of the classes"},
+    {"restart_prob", "restart-prob", EB_PARAM_TYPE_F64, CD_FIELD(restart_prob), 0, 1, false, false, NULL, "P",
+     "probability that a drawn chain restarts from U(-1, 1)"},
+    {"l2", "l2", EB_PARAM_TYPE_F64, CD_FIELD(l2), 0, 1e6, false, false, NULL, "W",
+     "weight of mean f(x+)^2 + mean f(x-)^2"},
+    EB__EBM_CE_WEIGHT_ROW(cd.ce_weight),
+    {"n_negatives", "n-negatives", EB_PARAM_TYPE_I64, CD_FIELD(n_negatives), 0, 1e7, false, false, NULL, "N",
+     "SGLD chains per step; 0 = the batch size"},
+    {"class_conditional", "sampling", EB_PARAM_TYPE_BOOL, CD_FIELD(class_conditional), 0, 1, false, true,
+     sampling_modes, "MODE", "marginal (SGLD on logsumexp) or class (on the logit of y ~ U{classes})"},
+    {"cond_steps", "cond-sgld-steps", EB_PARAM_TYPE_I64, CD_FIELD(cond_steps), 0, 1e6, false, false,
+     cond_steps_names, "paper|code|K",
+     "class sampling: paper = --sgld-steps, code = 20 (the released code), or K"},
+};
+#undef CD_FIELD
+
+static void cd_defaults(void *p) { eb_ebm_method_parse("cd", p, NULL); }
+static void cd_s_defaults(void *p) { eb_ebm_method_parse("cd-s", p, NULL); }
+
+const eb__objective_method eb__objective_cd =
+    EB__EBM_OBJECTIVE("cd", "contrastive divergence: SGLD negatives from a replay buffer (002 §3)",
+                      cd_defaults, cd_rows, eb__ebm_use_code, "objective.replay_buffer", NULL);
+const eb__objective_method eb__objective_cd_s =
+    EB__EBM_OBJECTIVE("cd-s", "supervised CD (JEM-style): + gamma*CE, class-conditional SGLD (002 Eq. 2)",
+                      cd_s_defaults, cd_rows, eb__ebm_use_code, "objective.replay_buffer", NULL);

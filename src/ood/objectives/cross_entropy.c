@@ -15,3 +15,14 @@ eb_tensor *eb_objective_cross_entropy(void *ctx, eb_model *m, eb_graph *g, const
         *n_correct = eb__count_correct(logits, batch->labels, batch->size);
     return eb_cross_entropy(g, logits, batch->labels);
 }
+
+/* ---- registry row: ce (objective_impl.h): no parameters, the generic model and training profile ----------
+ */
+static void ce_defaults(void *p) { (void)p; }
+
+const eb__objective_method eb__objective_ce = {
+    .name = "ce",
+    .help = "cross-entropy classifier (the CE baseline of 002, the pre-training of 003)",
+    .defaults = ce_defaults,
+    .fn = eb_objective_cross_entropy,
+};

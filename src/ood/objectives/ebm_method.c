@@ -18,9 +18,11 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ood/objectives/ebm_method_impl.h"
 #include "ood/objectives/vera_impl.h"
 
 static const char *const method_names[] = {"cd", "cd-s", "ssm", "ssm-s", "vera", "vera-s", "flow"};
@@ -362,4 +364,142 @@ eb_status eb_ebm_objective_state_set(eb_ebm_objective *o, const float *in, int64
     v->last.gen_steps = steps;
     v->last.sigma = eb_vera_sigma(v);
     return EB_OK;
+}
+
+/* ---- the registry hooks of the EBM objectives (ebm_method_impl.h; p an eb_ebm_method) -------------------
+ */
+void eb__ebm_use_code(void *p) { eb_ebm_method_use_code(p); }
+
+/* γ of the method's config: > 0 selects the supervised sibling. */
+static double ce_weight_of(const eb_ebm_method *m) {
+    return m->kind == EB_EBM_CD    ? m->cd.ce_weight
+           : m->kind == EB_EBM_SSM ? m->ssm.ce_weight
+                                   : m->vera.ce_weight;
+}
+
+const char *eb__ebm_resolve(const void *p) {
+    const eb_ebm_method *m = p;
+    if (m->kind == EB_EBM_FLOW || (ce_weight_of(m) > 0.0) == m->supervised) return eb_ebm_method_name(m);
+    eb_ebm_method other = {.kind = m->kind, .supervised = !m->supervised};
+    return eb_ebm_method_name(&other);
+}
+
+eb_status eb__ebm_check(const void *p, eb_error *err) {
+    const eb_ebm_method *m = p;
+    if (m->kind == EB_EBM_CD && m->cd.class_conditional && !m->supervised)
+        return eb_error_set(err, EB_ERR_ARG,
+                            "--sampling class needs a classifier: give --ce-weight > 0 or --objective cd-s "
+                            "(unsupervised cd trains a scalar energy)");
+    if (m->kind == EB_EBM_CD && !m->cd.class_conditional && m->cd.cond_steps != -1)
+        return eb_error_set(err, EB_ERR_ARG,
+                            "--cond-sgld-steps is read only with class-conditional sampling (--ce-weight > 0 "
+                            "or cd-s)");
+    eb_status st = method_check(m, err);
+    if (st) eb_error_set(err, st, "--objective %s: %s", eb_ebm_method_name(m), err->message);
+    return st;
+}
+
+char *eb__ebm_json(const void *p, bool code_defaults) {
+    (void)code_defaults; /* recorded by eb_ebm_method_use_code in the method */
+    return eb_ebm_method_json(p);
+}
+
+int64_t eb__ebm_out_dim(const void *p, int64_t n_classes) {
+    const eb_ebm_method *m = p;
+    return m->supervised && m->kind != EB_EBM_FLOW ? n_classes : 1;
+}
+
+eb_model_kind eb__ebm_default_model(const void *p, bool images) {
+    const eb_ebm_method *m = p;
+    return images ? EB_MODEL_WRN_EBM : m->kind == EB_EBM_FLOW ? EB_MODEL_RADIAL_FLOW : EB_MODEL_MLP;
+}
+
+void eb__ebm_default_activation(const void *p, eb_activation *act, float *param) {
+    const eb_ebm_method *m = p;
+    *act = m->activation;
+    *param = m->activation_param;
+}
+
+eb_status eb__ebm_model_check(const void *p, eb_model_kind kind, bool images, eb_error *err) {
+    const eb_ebm_method *m = p;
+    bool flow = m->kind == EB_EBM_FLOW;
+    if (flow && images)
+        return eb_error_set(
+            err, EB_ERR_ARG,
+            "--objective flow: tabular data only (the paper's image flow, Glow, is not built)");
+    if ((kind == EB_MODEL_RADIAL_FLOW) != flow)
+        return eb_error_set(err, EB_ERR_ARG, "--model %s: %s", eb_model_kind_name(kind),
+                            flow ? "--objective flow trains a radial_flow"
+                                 : "a radial_flow is a normalised density: train it with --objective flow");
+    return EB_OK;
+}
+
+eb_status eb__ebm_model_new(const void *p, int64_t in_dim, int64_t n_classes, eb_rng *init, eb_model **out,
+                            eb_error *err) {
+    return eb_ebm_model_new(p, in_dim, n_classes, init, out, err);
+}
+
+void eb__ebm_model_note(const void *p, eb_model_kind kind, eb_activation act, char *buf, size_t size) {
+    const eb_ebm_method *m = p;
+    if (m->kind == EB_EBM_SSM && kind == EB_MODEL_MLP && (act == EB_ACT_RELU || act == EB_ACT_LEAKY_RELU))
+        snprintf(buf, size,
+                 "--objective %s with %s: the finite differences see its kinks (docs/methods.md \"SSM\"); "
+                 "softplus, elu or swish are smooth",
+                 eb_ebm_method_name(m), eb_activation_name(act));
+}
+
+/* eb_ebm_train_params (specs §4) over the generic profile; on images (002_… App. B) 50 epochs, batch 64
+ * (JEM's; the paper gives none) and CD's "additive Gaussian noise with variance 0.1 to the inputs" as the
+ * code's σ = 0.1 (specs §4). */
+void eb__ebm_train_profile(const void *p, bool images, int64_t batches_per_epoch, eb_train_profile *out) {
+    out->train = eb_ebm_train_params(p, batches_per_epoch);
+    if (images) {
+        out->train.steps = 0;
+        out->train.epochs = 50;
+        out->train.batch_size = 64;
+        out->input_noise_std = 0.1;
+    }
+}
+
+bool eb__ebm_needs_labels(const void *p) {
+    const eb_ebm_method *m = p;
+    return m->supervised && m->kind != EB_EBM_FLOW;
+}
+
+eb_tensor *eb__ebm_loss(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
+                        int64_t *n_correct) {
+    eb_ebm_objective *o = ctx;
+    return o->fn(o->ctx, m, g, batch, rng, n_correct);
+}
+
+eb_status eb__ebm_run_new(void *p, const eb_model *model, const eb_schedule *schedule, uint64_t seed,
+                          void **ctx, eb_error *err) {
+    if (schedule) eb_ebm_method_share_schedule(p, schedule); /* VERA's generator */
+    return eb_ebm_objective_new(p, model, seed, (eb_ebm_objective **)ctx, err);
+}
+
+void eb__ebm_run_free(void *ctx) { eb_ebm_objective_free(ctx); }
+
+int eb__ebm_state_shape(const void *ctx, int64_t shape[2]) {
+    const eb_ebm_objective *o = ctx;
+    if (o->method.kind == EB_EBM_CD) {
+        const eb_replay_buffer *b = eb_cd_buffer(o->ctx);
+        shape[0] = b->size;
+        shape[1] = b->dim;
+        return 2;
+    }
+    shape[0] = eb_ebm_objective_state_size(o);
+    return o->method.kind == EB_EBM_VERA ? 1 : 0;
+}
+
+void eb__ebm_state_get(const void *ctx, float *out) { eb_ebm_objective_state_get(ctx, out); }
+
+eb_status eb__ebm_state_set(void *ctx, const float *in, int ndim, const int64_t *shape, eb_error *err) {
+    eb_ebm_objective *o = ctx;
+    int64_t want[2] = {0, 0};
+    int want_ndim = eb__ebm_state_shape(o, want);
+    if (ndim != want_ndim || (want_ndim == 2 && (shape[0] != want[0] || shape[1] != want[1])))
+        return eb_error_set(err, EB_ERR_FORMAT, "%s: the state tensor has %d dimensions, expected %d of %lld",
+                            eb_ebm_method_name(&o->method), ndim, want_ndim, (long long)want[0]);
+    return eb_ebm_objective_state_set(o, in, ndim == 2 ? shape[0] * shape[1] : shape[0], err);
 }

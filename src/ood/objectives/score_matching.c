@@ -28,7 +28,7 @@
  *
  * Evaluation mode: the 5B shifted/centre rows go through ONE eval-mode forward (a concatenated batch),
  * so all passes see the same function of x (no dropout masks, no batch statistics). */
-#include "ood/objectives/objective_impl.h"
+#include "ood/objectives/ebm_method_impl.h"
 
 #include <ebood/ebm.h>
 
@@ -238,3 +238,19 @@ eb_tensor *eb_objective_ssm(void *ctx, eb_model *m, eb_graph *g, const eb_batch 
     if (n_correct) *n_correct = t.n_correct;
     return loss;
 }
+
+/* ---- registry rows: ssm, ssm-s (objective_impl.h; parameters in eb_ebm_method) ----------------------------
+ */
+static const eb_param_desc ssm_rows[] = {
+    {"h", "ssm-h", EB_PARAM_TYPE_F64, offsetof(eb_ebm_method, ssm.h), 0, 1, false, false, NULL, "H",
+     "relative finite-difference step, in (0, 1]"},
+    EB__EBM_CE_WEIGHT_ROW(ssm.ce_weight),
+};
+
+static void ssm_defaults(void *p) { eb_ebm_method_parse("ssm", p, NULL); }
+static void ssm_s_defaults(void *p) { eb_ebm_method_parse("ssm-s", p, NULL); }
+
+const eb__objective_method eb__objective_ssm = EB__EBM_OBJECTIVE(
+    "ssm", "sliced score matching (SSM-VR, 002 §3)", ssm_defaults, ssm_rows, eb__ebm_use_code, NULL, NULL);
+const eb__objective_method eb__objective_ssm_s = EB__EBM_OBJECTIVE(
+    "ssm-s", "supervised SSM: + gamma*CE", ssm_s_defaults, ssm_rows, eb__ebm_use_code, NULL, NULL);

@@ -1,6 +1,7 @@
 /* The VERA objective (002_39b8670b82235277.txt §3 "VERA" and Appendix; specs §4 "VERA"): configuration,
  * the generator's construction, and the per-batch objective. The EBM loss is in vera_loss.c, the
  * generator's entropy estimator and step in vera_generator.c. */
+#include "ood/objectives/ebm_method_impl.h"
 #include "ood/objectives/vera_impl.h"
 
 #include <cjson/cJSON.h>
@@ -386,3 +387,28 @@ eb_tensor *eb_objective_vera(void *ctx, eb_model *m, eb_graph *g, const eb_batch
     v->last = info;
     return loss;
 }
+
+/* ---- registry rows: vera, vera-s (objective_impl.h; parameters in eb_ebm_method) --------------------------
+ */
+static const eb_param_symbol penalty_names[] = {
+    {"per_sample", EB_VERA_PENALTY_PER_SAMPLE}, {"batch_mean", EB_VERA_PENALTY_BATCH_MEAN}, {NULL, 0}};
+static const eb_param_desc vera_rows[] = {
+    {"penalty", "vera-penalty", EB_PARAM_TYPE_INT, offsetof(eb_ebm_method, vera.penalty), 0, 1, false, true,
+     penalty_names, "MODE", "gradient penalty per_sample (VERA's code) or batch_mean (the EBM paper's code)"},
+    {"entropy_weight", "entropy-weight", EB_PARAM_TYPE_F64, offsetof(eb_ebm_method, vera.entropy_weight), 0,
+     1e6, false, false, NULL, "L", "weight of the generator's entropy"},
+    {"pg_weight", "pg-weight", EB_PARAM_TYPE_F64, offsetof(eb_ebm_method, vera.pg_weight), 0, 1e6, false,
+     false, NULL, "G", "weight of the gradient penalty; 0 = off"},
+    EB__EBM_CE_WEIGHT_ROW(vera.ce_weight),
+};
+_Static_assert(sizeof(eb_vera_penalty) == sizeof(int), "vera-penalty is stored as an int");
+
+static void vera_defaults(void *p) { eb_ebm_method_parse("vera", p, NULL); }
+static void vera_s_defaults(void *p) { eb_ebm_method_parse("vera-s", p, NULL); }
+
+const eb__objective_method eb__objective_vera =
+    EB__EBM_OBJECTIVE("vera", "VERA: an amortised generator instead of MCMC (002 §3)", vera_defaults,
+                      vera_rows, eb__ebm_use_code, "objective.vera_state", NULL);
+const eb__objective_method eb__objective_vera_s =
+    EB__EBM_OBJECTIVE("vera-s", "supervised VERA: + gamma*CE", vera_s_defaults, vera_rows, eb__ebm_use_code,
+                      "objective.vera_state", NULL);
