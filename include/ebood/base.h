@@ -120,8 +120,11 @@ EB_API eb_status eb_threads_from_env(eb_error *err);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience; *len excludes it). */
 EB_API eb_status eb_file_read_all(const char *path, char **data, size_t *len, eb_error *err);
 
-/* Atomic output: write to "<path>.tmp.<pid>", then rename over <path> on commit. On abort (or a
- * failed commit) the temporary file is removed, so no half-written output is ever left. */
+/* Atomic output: write to "<path>.tmp.<pid>", then rename over <path> on commit (fsync of the file,
+ * then of its directory). On abort (or a failed commit) the temporary file is removed, so no
+ * half-written output is ever left. A process killed before commit cannot remove its temporary
+ * file: the next eb_atomic_open of the same path removes every "<path>.tmp.<pid>" whose pid no
+ * longer runs. */
 typedef struct eb_atomic_file {
     FILE *fp;
     char path[4096];

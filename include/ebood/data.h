@@ -31,6 +31,11 @@ extern "C" {
 
 /* ---- datasets ---------------------------------------------------------------------------- */
 
+/* The most classes a label file may declare (numeric labels are class indices 0 … K−1): a label of
+ * 50,000,000 in a 40-row file is a typo, not 50 million classes whose output layer would take
+ * gigabytes. The image models allow as many (eb_image_config_check). */
+#define EB_MAX_CLASSES 100000
+
 /* A labelled tabular/flattened dataset; owns its memory.
  * x and y are allocated with eb_alloc(NULL, ·) (64-byte aligned; free()-compatible), each
  * class name with malloc. Code that fills an eb_dataset by hand must use the same allocators
@@ -179,7 +184,7 @@ EB_API eb_status eb_arff_to_dataset(const eb_arff *a, const char *class_attribut
  *   number, or if its label field is not a number while the second record's label field is.
  * - label_column: a 0-based column index, -1 = the last column, EB_CSV_NO_LABEL = no label
  *   (y NULL, num_classes 0). Labels: if every label field is a number, each must be an integer
- *   in [0, 2^31 − 2] and num_classes = max + 1 (class_names NULL); otherwise the label fields are
+ *   in [0, EB_MAX_CLASSES) and num_classes = max + 1 (class_names NULL); otherwise the label fields are
  *   class names, mapped to ids in order of first appearance (class_names kept).
  * - Every record must have the same number of fields (≥ 2 when labelled, ≥ 1 otherwise).
  * Errors (message names the file, and the line/row/column where it applies): EB_ERR_IO,
@@ -320,6 +325,12 @@ EB_API eb_status eb_image_set_to_dataset(const eb_image_set *s, const float *mea
  * EB_ERR_FORMAT (bad magic, wrong number of dimensions, zero-sized image dimension, truncated
  * header or data, corrupt gzip stream, trailing data), EB_ERR_UNSUPPORTED (a type other than
  * unsigned byte), EB_ERR_NOMEM. */
+
+/* Reads only the header of an images file: *n images of *h × *w. A caller that knows the shape it
+ * needs checks it here, before a large (or gzip-compressed) file is read whole. Every reader also
+ * refuses a header declaring more data than the file can hold (plain: its size; gzip: deflate's
+ * 1032:1 limit) before allocating. Errors as eb_idx_read_images. */
+EB_API eb_status eb_idx_read_image_shape(const char *path, int64_t *n, int *h, int *w, eb_error *err);
 
 /* Reads an images file into a u8 set with c = 1, labels NULL, num_classes 0. */
 EB_API eb_status eb_idx_read_images(const char *path, eb_image_set *out, eb_error *err);

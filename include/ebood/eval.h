@@ -282,13 +282,16 @@ EB_API const eb_paper_value *eb_bench_segment_paper_values(int *n);
  * OODomain (MNIST pixels ×255, unnormalised), Noise, Constant and smoothed noise (pool 2, 3, 4, 16). */
 typedef struct eb_bench_fmnist_params {
     const char *fmnist_dir, *mnist_dir; /* IDX files (scripts/fetch-data.sh) */
-    int n_seeds;                        /* 1..16 */
-    eb_model_kind model;                /* EB_MODEL_SMALL_CNN; also resnet/wrn */
-    eb_image_config image;              /* depth/widen/dropout of resnet/wrn (sizes filled from the data) */
-    eb_train_params train;              /* epochs, batch, optimizer, schedule */
-    int crop_padding;                   /* training augmentation (2) */
-    bool hflip;                         /* (true) */
-    int64_t n_synthetic;                /* samples per generated OOD set (2000) */
+    /* non-NULL: also the NotMNIST- and KMNIST-like sets "notmnist", "kmnist" of `ebood data build`
+     * (eb_rendered_set_load from this folder), after "mnist" (default NULL) */
+    const char *rendered_dir;
+    int n_seeds;           /* 1..16 */
+    eb_model_kind model;   /* EB_MODEL_SMALL_CNN; also resnet/wrn */
+    eb_image_config image; /* depth/widen/dropout of resnet/wrn (sizes filled from the data) */
+    eb_train_params train; /* epochs, batch, optimizer, schedule */
+    int crop_padding;      /* training augmentation (2) */
+    bool hflip;            /* (true) */
+    int64_t n_synthetic;   /* samples per generated OOD set (2000) */
     int64_t n_train; /* > 0: train on only n_train of the seed's 55,000 training images (tests); 0 = all */
     eb_detector_kind detectors[EB_EVAL_MAX_SCORES]; /* default: msp, maxlogit, energy, odin, mahalanobis, ssd
                                                        (knn/hopfield on request: 55k × 6272-d features) */

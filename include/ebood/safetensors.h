@@ -120,6 +120,12 @@ EB_API const eb_st_meta *eb_safetensors_meta_at(const eb_safetensors *st, int i)
 /* The path the file was loaded from (for messages). */
 EB_API const char *eb_safetensors_path(const eb_safetensors *st);
 
+/* Checks that the F32 tensor `name` exists with exactly shape[0..ndim), without copying: what a
+ * loader calls for every tensor it expects before allocating anything for them. Errors as
+ * eb_safetensors_get_f32. */
+EB_API eb_status eb_safetensors_check_f32(const eb_safetensors *st, const char *name, int ndim,
+                                          const int64_t *shape, eb_error *err);
+
 /* Copies the F32 tensor `name` into dst (prod(shape) floats, caller-owned) after checking that its
  * shape is exactly shape[0..ndim). Errors (message names the file and the tensor): EB_ERR_FORMAT
  * if the tensor is absent or not F32; EB_ERR_SHAPE on a shape mismatch (both shapes are printed);

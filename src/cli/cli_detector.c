@@ -189,21 +189,20 @@ eb_status cli_read_labels(const char *path, int32_t **labels, int64_t *n, eb_err
                           a.ndim);
     } else if (a.shape[0] < 1) {
         st = eb_error_set(err, EB_ERR_SHAPE, "%s: no labels", path);
+    } else if (a.dtype == EB_DTYPE_F32 || a.dtype == EB_DTYPE_F64) {
+        st = eb_error_set(err, EB_ERR_FORMAT,
+                          "%s: labels must be an integer array (int32, int64 or uint8), got %s", path,
+                          eb_dtype_name(a.dtype));
     } else if (!(*labels = malloc((size_t)a.shape[0] * sizeof **labels))) {
         st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
     }
     for (int64_t i = 0; !st && i < a.shape[0]; i++) {
-        double v;
-        switch (a.dtype) {
-        case EB_DTYPE_F32: v = (double)((const float *)a.data)[i]; break;
-        case EB_DTYPE_F64: v = ((const double *)a.data)[i]; break;
-        case EB_DTYPE_I32: v = ((const int32_t *)a.data)[i]; break;
-        case EB_DTYPE_I64: v = (double)((const int64_t *)a.data)[i]; break;
-        default: v = ((const uint8_t *)a.data)[i]; break;
-        }
-        if (!(v == floor(v) && v >= 0 && v < 2147483647.0))
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: label [%lld] = %g is not an integer in [0, 2^31-1)",
-                              path, (long long)i, v);
+        int64_t v = a.dtype == EB_DTYPE_I32   ? ((const int32_t *)a.data)[i]
+                    : a.dtype == EB_DTYPE_I64 ? ((const int64_t *)a.data)[i]
+                                              : ((const uint8_t *)a.data)[i];
+        if (v < 0 || v >= EB_MAX_CLASSES)
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: label [%lld] = %lld is not a class index in [0, %d)",
+                              path, (long long)i, (long long)v, EB_MAX_CLASSES);
         else
             (*labels)[i] = (int32_t)v;
     }

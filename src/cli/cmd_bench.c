@@ -412,6 +412,22 @@ static int bench_fmnist(int argc, char **argv) {
     if (he > 0) p.heat.gmm.epochs = p.heat.el.epochs = p.heat.none.epochs = he;
     for (int k = 0; k < p.n_detectors; k++)
         has_heat |= p.detectors[k] == EB_DETECTOR_HEAT || p.detectors[k] == EB_DETECTOR_HEAT_COMBINED;
+    /* the NotMNIST-/KMNIST-like columns when `ebood data build` has made them */
+    char rendered[4200], probe[4400];
+    cli_rendered_dir(rendered, sizeof rendered);
+    bool have_rendered = true;
+    for (int i = 0; i < 2; i++) {
+        snprintf(probe, sizeof probe, "%s/%s.json", rendered, i ? "kmnist" : "notmnist");
+        FILE *fp = fopen(probe, "rb");
+        have_rendered = have_rendered && fp;
+        if (fp) fclose(fp);
+    }
+    if (have_rendered)
+        p.rendered_dir = rendered;
+    else
+        fprintf(stderr,
+                "ebood bench fmnist: note: no notmnist/kmnist columns (build them with: ebood data build "
+                "notmnist,kmnist, or make data)\n");
     if (!json)
         fprintf(stderr, "fmnist: %s, %d seed(s) × %lld epochs, Adam 1e-3 cosine, crop 2 + flip\n", model_name,
                 p.n_seeds, (long long)epochs);

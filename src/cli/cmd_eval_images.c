@@ -53,10 +53,18 @@ static eb_status check_shape(const eb_model *m, const char *model_path, const eb
 }
 
 /* The test split of an image dataset spec (or the images of idx:FILE) into *out (u8); only the test
- * files are read (an OOD set needs no training files). Missing files are EB_ERR_IO naming the file. */
-static eb_status load_test_images(const eb_model *m, const char *spec, eb_image_set *out, eb_error *err) {
+ * files are read (an OOD set needs no training files). Missing files are EB_ERR_IO naming the file.
+ * An idx:FILE of the wrong shape for the model is refused from its header, before it is read. */
+static eb_status load_test_images(const eb_model *m, const char *model_path, const char *spec,
+                                  eb_image_set *out, eb_error *err) {
     memset(out, 0, sizeof *out);
-    if (strncmp(spec, "idx:", 4) == 0) return eb_idx_read_images(spec + 4, out, err);
+    if (strncmp(spec, "idx:", 4) == 0) {
+        eb_status st = eb_idx_read_image_shape(spec + 4, &out->n, &out->h, &out->w, err);
+        out->c = 1;
+        if (!st) st = check_shape(m, model_path, out, spec, err);
+        memset(out, 0, sizeof *out);
+        return st ? st : eb_idx_read_images(spec + 4, out, err);
+    }
     if (strcmp(spec, "fmnist") != 0 && strcmp(spec, "mnist") != 0 && strncmp(spec, "cifar", 5) != 0) {
         /* rendered sets and image folders (folders converted to the model's input shape) */
         bool image_model = eb_model_kind_is_image(m->kind);
@@ -164,7 +172,7 @@ eb_status cli_eval_images_load(const eb_model *model, const eb_safetensors *file
         if (strcmp(strchr(ood_specs->items[i], '=') + 1, auto_spec) == 0) auto_spec = NULL;
     if (!st && auto_spec) {
         eb_error e2 = {0};
-        eb_status s2 = load_test_images(model, auto_spec, &natural, &e2);
+        eb_status s2 = load_test_images(model, model_path, auto_spec, &natural, &e2);
         if (s2 == EB_ERR_IO) {
             fprintf(stderr, "ebood eval: note: no natural OOD set '%s' (%s)\n", auto_spec, e2.message);
         } else if (s2) {
@@ -191,7 +199,7 @@ eb_status cli_eval_images_load(const eb_model *model, const eb_safetensors *file
             break;
         }
         eb_image_set s;
-        st = load_test_images(model, spec, &s, err);
+        st = load_test_images(model, model_path, spec, &s, err);
         if (!st) st = check_shape(model, model_path, &s, spec, err);
         eb_dataset rows;
         memset(&rows, 0, sizeof rows);

@@ -10,6 +10,8 @@
  * escapes inside). The file is read whole and parsed line by line. */
 #include <ebood/data.h>
 
+#include "data/str_index_impl.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -54,7 +56,15 @@ typedef struct parser {
     eb_arff *out;
     int cap_attributes;
     int64_t cap_values, cap_strings;
+    eb__str_index names;    /* attribute name → index */
+    eb__str_index *nominal; /* per attribute (cap_attributes): nominal value → its index */
 } parser;
+
+static void parser_free(parser *ps) {
+    eb__str_index_free(&ps->names);
+    for (int i = 0; ps->nominal && i < ps->cap_attributes; i++) eb__str_index_free(&ps->nominal[i]);
+    free(ps->nominal);
+}
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
@@ -121,21 +131,27 @@ static eb_status read_token(parser *ps, const char *stops, int allow_spaces, cha
 
 static eb_status add_attribute(parser *ps, char *name) {
     eb_arff *a = ps->out;
-    for (int i = 0; i < a->num_attributes; i++)
-        if (strcmp(a->attributes[i].name, name) == 0) {
-            eb_status st = fail(ps, EB_ERR_FORMAT, "duplicate attribute name", name);
-            free(name);
-            return st;
-        }
+    if (eb__str_index_find(&ps->names, name) >= 0) {
+        eb_status st = fail(ps, EB_ERR_FORMAT, "duplicate attribute name", name);
+        free(name);
+        return st;
+    }
     if (a->num_attributes == ps->cap_attributes) {
         int cap = ps->cap_attributes ? ps->cap_attributes * 2 : 16;
         eb_arff_attribute *n = realloc(a->attributes, (size_t)cap * sizeof *n);
-        if (!n) {
+        if (n) a->attributes = n;
+        eb__str_index *ix = n ? realloc(ps->nominal, (size_t)cap * sizeof *ix) : NULL;
+        if (!ix) {
             free(name);
             return oom(ps);
         }
-        a->attributes = n;
+        memset(ix + ps->cap_attributes, 0, (size_t)(cap - ps->cap_attributes) * sizeof *ix);
+        ps->nominal = ix;
         ps->cap_attributes = cap;
+    }
+    if (eb__str_index_add(&ps->names, name, a->num_attributes) != 0) {
+        free(name);
+        return oom(ps);
     }
     eb_arff_attribute *at = &a->attributes[a->num_attributes++];
     memset(at, 0, sizeof *at);
@@ -143,8 +159,8 @@ static eb_status add_attribute(parser *ps, char *name) {
     return EB_OK;
 }
 
-/* Parses "{v1, v2, 'v 3'}" (ps->p at '{') into the last attribute. */
-static eb_status parse_nominal(parser *ps, eb_arff_attribute *at) {
+/* Parses "{v1, v2, 'v 3'}" (ps->p at '{') into the last attribute, indexing its values in *ix. */
+static eb_status parse_nominal(parser *ps, eb_arff_attribute *at, eb__str_index *ix) {
     ps->p++; /* '{' */
     int cap = 0;
     for (;;) {
@@ -158,12 +174,11 @@ static eb_status parse_nominal(parser *ps, eb_arff_attribute *at) {
             if (ps->p >= ps->end) return fail(ps, EB_ERR_FORMAT, "unterminated nominal value list", NULL);
             return fail(ps, EB_ERR_FORMAT, "empty nominal value in the list of attribute", at->name);
         }
-        for (int i = 0; i < at->num_values; i++)
-            if (strcmp(at->values[i], v) == 0) {
-                st = fail(ps, EB_ERR_FORMAT, "duplicate nominal value", v);
-                free(v);
-                return st;
-            }
+        if (eb__str_index_find(ix, v) >= 0) {
+            st = fail(ps, EB_ERR_FORMAT, "duplicate nominal value", v);
+            free(v);
+            return st;
+        }
         if (at->num_values == cap) {
             cap = cap ? cap * 2 : 8;
             char **n = realloc(at->values, (size_t)cap * sizeof *n);
@@ -172,6 +187,10 @@ static eb_status parse_nominal(parser *ps, eb_arff_attribute *at) {
                 return oom(ps);
             }
             at->values = n;
+        }
+        if (eb__str_index_add(ix, v, at->num_values) != 0) {
+            free(v);
+            return oom(ps);
         }
         at->values[at->num_values++] = v;
         skip_ws(ps);
@@ -201,7 +220,7 @@ static eb_status parse_attribute(parser *ps) {
     skip_ws(ps);
     if (ps->p < ps->end && *ps->p == '{') {
         at->type = EB_ARFF_NOMINAL;
-        if ((st = parse_nominal(ps, at)) != EB_OK) return st;
+        if ((st = parse_nominal(ps, at, &ps->nominal[ps->out->num_attributes - 1])) != EB_OK) return st;
     } else {
         const char *w = ps->p;
         while (ps->p < ps->end && !is_space(*ps->p) && *ps->p != '%') ps->p++;
@@ -313,9 +332,8 @@ static eb_status parse_instance(parser *ps) {
             break;
         }
         case EB_ARFF_NOMINAL: {
-            int k = 0;
-            while (k < at->num_values && strcmp(at->values[k], v) != 0) k++;
-            if (k == at->num_values) {
+            int32_t k = eb__str_index_find(&ps->nominal[j], v);
+            if (k < 0) {
                 char msg[256];
                 snprintf(msg, sizeof msg, "row %lld, column %d ('%.60s'): undeclared nominal value",
                          (long long)a->num_rows + 1, j + 1, at->name);
@@ -420,6 +438,7 @@ eb_status eb_arff_read(const char *path, eb_arff *out, eb_error *err) {
     memcpy(out->path, path, plen + 1);
     size_t skip = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* UTF-8 BOM */
     st = parse(&ps, text + skip, len - skip);
+    parser_free(&ps);
     free(text);
     if (st != EB_OK) eb_arff_free(out);
     return st;

@@ -3,6 +3,8 @@
  * then converted to a dataset (pass 2). */
 #include <ebood/data.h>
 
+#include "data/str_index_impl.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,33 +135,6 @@ static int parse_number(const char *s, double *v) {
     return *end == '\0';
 }
 
-/* ---- string labels: first-appearance ids through a small open-addressing hash table -------- */
-
-typedef struct label_map {
-    const char **names; /* by id */
-    int count;
-    int32_t *slots; /* id + 1, 0 = empty */
-    size_t mask;
-} label_map;
-
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-/* The id of name (added if new); -1 on OOM. */
-static int32_t label_id(label_map *m, const char *name) {
-    size_t k = (size_t)hash_str(name) & m->mask;
-    while (m->slots[k]) {
-        if (strcmp(m->names[m->slots[k] - 1], name) == 0) return m->slots[k] - 1;
-        k = (k + 1) & m->mask;
-    }
-    m->names[m->count] = name;
-    m->slots[k] = ++m->count;
-    return m->count - 1;
-}
-
 /* ---- pass 2 ------------------------------------------------------------------------------- */
 
 static eb_status build_dataset(const char *path, const csv_table *t, int label_column, eb_dataset *out,
@@ -241,11 +216,12 @@ static eb_status build_dataset(const char *path, const csv_table *t, int label_c
         for (int64_t i = 0; i < n; i++) {
             const record *r = &t->records[header + (size_t)i];
             parse_number(field(t, r, lc), &v);
-            if (v < 0 || v > (double)(INT32_MAX - 1) || v != floor(v)) {
+            if (v < 0 || v >= EB_MAX_CLASSES || v != floor(v)) {
                 st = eb_error_set(
                     err, EB_ERR_FORMAT,
-                    "%s: line %ld (row %lld), column %d: label '%.40s' is not an integer in [0, %d]", path,
-                    r->line, (long long)i + 1, lc + 1, field(t, r, lc), INT32_MAX - 1);
+                    "%s: line %ld (row %lld), column %d: label '%.40s' is not an integer class index in "
+                    "[0, %d)",
+                    path, r->line, (long long)i + 1, lc + 1, field(t, r, lc), EB_MAX_CLASSES);
                 goto fail;
             }
             out->y[i] = (int32_t)v;
@@ -255,33 +231,33 @@ static eb_status build_dataset(const char *path, const csv_table *t, int label_c
         return EB_OK;
     }
 
-    label_map m = {0};
-    size_t slots = 16;
-    while (slots < 2 * (size_t)n) slots *= 2;
-    m.names = malloc((size_t)n * sizeof *m.names);
-    m.slots = calloc(slots, sizeof *m.slots);
-    m.mask = slots - 1;
-    if (!m.names || !m.slots) {
-        free(m.names);
-        free(m.slots);
-        st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
-        goto fail;
-    }
+    /* string labels: ids in order of first appearance */
+    eb__str_index ix = {0};
+    const char **names = malloc((size_t)n * sizeof *names);
+    int count = 0;
+    if (!names) st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
     for (int64_t i = 0; i < n && st == EB_OK; i++) {
         const record *r = &t->records[header + (size_t)i];
         const char *s = field(t, r, lc);
+        int32_t id = s[0] ? eb__str_index_find(&ix, s) : -1;
         if (!s[0])
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %ld (row %lld), column %d: empty label", path,
                               r->line, (long long)i + 1, lc + 1);
-        else
-            out->y[i] = label_id(&m, s);
+        else if (id < 0 && count == EB_MAX_CLASSES)
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %ld (row %lld), column %d: more than %d classes",
+                              path, r->line, (long long)i + 1, lc + 1, EB_MAX_CLASSES);
+        else if (id < 0 && eb__str_index_add(&ix, s, count) != 0)
+            st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
+        else if (id < 0)
+            names[id = count++] = s;
+        if (st == EB_OK) out->y[i] = id;
     }
     if (st == EB_OK) {
-        out->num_classes = m.count;
-        st = eb_dataset_set_class_names(out, m.names, err);
+        out->num_classes = count;
+        st = eb_dataset_set_class_names(out, names, err);
     }
-    free(m.names);
-    free(m.slots);
+    free(names);
+    eb__str_index_free(&ix);
     if (st != EB_OK) goto fail;
     return EB_OK;
 fail:

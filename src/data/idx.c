@@ -13,9 +13,11 @@
 #include <ebood/data.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define IDX_TYPE_U8    0x08
@@ -24,10 +26,15 @@
 /* The data buffer starts at this size and doubles as data arrives, so a header that claims more
  * data than the file holds costs at most twice the real size before the truncation error. */
 #define FIRST_CHUNK ((size_t)64 << 20)
+/* deflate's largest expansion: 258 bytes per 2 bits of a compressed block, ~1032:1 (zlib FAQ), plus
+ * a little for the smallest files */
+#define GZIP_MAX_RATIO 1032
+#define GZIP_SLACK     4096
 
 typedef struct idx_file {
     FILE *fp;
     const char *path;
+    uint64_t file_size;
     bool gz, zs_live, stream_end;
     z_stream zs;
     unsigned char in[IN_BUF];
@@ -44,6 +51,8 @@ static eb_status idx_open(idx_file **out, const char *path, eb_error *err) {
         free(f);
         return eb_error_set(err, EB_ERR_IO, "%s: cannot open: %s", path, strerror(e));
     }
+    struct stat sb;
+    f->file_size = fstat(fileno(f->fp), &sb) == 0 && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : UINT64_MAX;
     size_t got = fread(f->in, 1, 2, f->fp);
     f->zs.next_in = f->in;
     f->zs.avail_in = (uInt)got;
@@ -195,6 +204,25 @@ static eb_status idx_header(idx_file *f, int ndim_expected, uint32_t *dims, eb_e
     return EB_OK;
 }
 
+/* Refuses a header that declares more data than the file can hold, before anything is allocated or
+ * inflated: a plain file must have `len` bytes after its `header` bytes, a gzip file can expand at most
+ * GZIP_MAX_RATIO-fold. (Pipes and other non-regular files have no size: the growing buffer of
+ * idx_read_data bounds them instead.) */
+static eb_status idx_check_size(const idx_file *f, uint64_t header, uint64_t len, eb_error *err) {
+    if (f->file_size == UINT64_MAX) return EB_OK;
+    if (!f->gz && len > f->file_size - header)
+        return eb_error_set(err, EB_ERR_FORMAT,
+                            "%s: truncated data (expected %" PRIu64 " bytes, got %" PRIu64
+                            " after the header)",
+                            f->path, len, f->file_size - header);
+    if (f->gz && len / GZIP_MAX_RATIO > f->file_size + GZIP_SLACK)
+        return eb_error_set(err, EB_ERR_FORMAT,
+                            "%s: truncated data: the header declares %" PRIu64 " bytes, more than a %" PRIu64
+                            "-byte gzip file can hold",
+                            f->path, len, f->file_size);
+    return EB_OK;
+}
+
 /* Reads `len` data bytes into an eb_alloc'd buffer that grows as data arrives. */
 static eb_status idx_read_data(idx_file *f, size_t len, uint8_t **out, eb_error *err) {
     *out = NULL;
@@ -228,18 +256,39 @@ static eb_status idx_read_data(idx_file *f, size_t len, uint8_t **out, eb_error 
     return EB_OK;
 }
 
+/* Opens an images file and reads its header: N = dims[0], H = dims[1], W = dims[2], checked. */
+static eb_status idx_open_images(const char *path, idx_file **f, uint32_t dims[3], eb_error *err) {
+    eb_status st = idx_open(f, path, err);
+    if (!st) st = idx_header(*f, 3, dims, err);
+    if (!st && (dims[1] == 0 || dims[2] == 0 || dims[1] > MAX_IMAGE_SIDE || dims[2] > MAX_IMAGE_SIDE))
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: implausible image size %u x %u", path, dims[1], dims[2]);
+    if (!st) st = idx_check_size(*f, 16, (uint64_t)dims[0] * dims[1] * dims[2], err);
+    if (st) {
+        idx_close(*f);
+        *f = NULL;
+    }
+    return st;
+}
+
+eb_status eb_idx_read_image_shape(const char *path, int64_t *n, int *h, int *w, eb_error *err) {
+    idx_file *f;
+    uint32_t dims[3];
+    eb_status st = idx_open_images(path, &f, dims, err);
+    if (st) return st;
+    *n = dims[0];
+    *h = (int)dims[1];
+    *w = (int)dims[2];
+    idx_close(f);
+    return EB_OK;
+}
+
 eb_status eb_idx_read_images(const char *path, eb_image_set *out, eb_error *err) {
     memset(out, 0, sizeof *out);
     idx_file *f;
-    eb_status st = idx_open(&f, path, err);
-    if (st) return st;
     uint32_t dims[3];
+    eb_status st = idx_open_images(path, &f, dims, err);
+    if (st) return st;
     uint8_t *data = NULL;
-    if ((st = idx_header(f, 3, dims, err))) goto done;
-    if (dims[1] == 0 || dims[2] == 0 || dims[1] > MAX_IMAGE_SIDE || dims[2] > MAX_IMAGE_SIDE) {
-        st = eb_error_set(err, EB_ERR_FORMAT, "%s: implausible image size %u x %u", path, dims[1], dims[2]);
-        goto done;
-    }
     size_t len = (size_t)dims[0] * dims[1] * dims[2]; /* < 2^32 · 2^32: fits in 64 bits */
     if ((st = idx_read_data(f, len, &data, err))) goto done;
     if ((st = idx_expect_end(f, err))) goto done;
@@ -265,6 +314,7 @@ eb_status eb_idx_read_labels(const char *path, int32_t **labels, int64_t *n, eb_
     uint8_t *data = NULL;
     int32_t *out = NULL;
     if ((st = idx_header(f, 1, dims, err))) goto done;
+    if ((st = idx_check_size(f, 8, dims[0], err))) goto done;
     if ((st = idx_read_data(f, dims[0], &data, err))) goto done;
     if ((st = idx_expect_end(f, err))) goto done;
     out = eb_alloc(NULL, (size_t)dims[0] * sizeof *out);

@@ -276,21 +276,27 @@ eb_status eb_npy_read(const char *path, eb_npy_array *out, eb_error *err) {
 
     size_t item = eb_dtype_size(out->dtype);
     uint64_t bytes = item;
-    for (int i = 0; i < out->ndim; i++) {
+    bool overflow = false; /* a product beyond 64 bits, unless a 0 dim makes it 0 */
+    for (int i = 0; i < out->ndim; i++)
+        if (out->shape[i] == 0) bytes = 0;
+    for (int i = 0; i < out->ndim && bytes; i++) {
         uint64_t dim = (uint64_t)out->shape[i];
-        if (dim != 0 && bytes > UINT64_MAX / dim) {
-            bytes = UINT64_MAX; /* cannot match any file size */
-            break;
-        }
-        bytes *= dim;
+        overflow |= dim != 0 && bytes > UINT64_MAX / dim;
+        bytes = overflow ? 0 : bytes * dim;
     }
     size_t data_len = len - header_start - header_len;
-    if (bytes != (uint64_t)data_len) {
+    if (overflow || bytes != (uint64_t)data_len) {
         char shape[160];
         format_shape(shape, sizeof shape, out->ndim, out->shape);
-        st = eb_error_set(err, EB_ERR_FORMAT,
-                          "%s: NPY data size disagrees with shape %s of %s: expected %llu bytes, got %zu",
-                          path, shape, eb_dtype_name(out->dtype), (unsigned long long)bytes, data_len);
+        if (overflow)
+            st = eb_error_set(err, EB_ERR_FORMAT,
+                              "%s: NPY data size disagrees with shape %s of %s: its size overflows 64 bits, "
+                              "the file has %zu data bytes",
+                              path, shape, eb_dtype_name(out->dtype), data_len);
+        else
+            st = eb_error_set(err, EB_ERR_FORMAT,
+                              "%s: NPY data size disagrees with shape %s of %s: expected %llu bytes, got %zu",
+                              path, shape, eb_dtype_name(out->dtype), (unsigned long long)bytes, data_len);
         goto fail;
     }
     out->data = eb_alloc(NULL, data_len ? data_len : 1);

@@ -49,11 +49,16 @@ eb_model *eb__model_alloc(eb_model_kind kind, const eb_allocator *a, eb_error *e
     return m;
 }
 
+/* The flat parameter and buffer blocks of a built model (layout registered). */
+static eb_status alloc_params(eb_model *m, eb_error *err) {
+    eb_status st = eb_params_alloc(&m->params, err);
+    return st ? st : eb_params_alloc(&m->buffers, err);
+}
+
 eb_status eb__model_finish(eb_model *m, eb_rng *init_rng, eb_error *err) {
     const eb__model_arch *arch = eb__model_arch_of(m->kind);
     eb_status st = arch->build(m, err);
-    if (!st) st = eb_params_alloc(&m->params, err);
-    if (!st) st = eb_params_alloc(&m->buffers, err);
+    if (!st) st = alloc_params(m, err);
     if (!st) arch->init(m, init_rng);
     return st;
 }
@@ -378,6 +383,36 @@ static bool params_has(const eb_params *p, const char *name) {
     return false;
 }
 
+/* The model a checkpoint's config declares, laid out (parameter names and shapes registered) but
+ * not allocated: *out is NULL on failure. */
+static eb_status declared_model(const char *path, eb_model_kind kind, const char *config,
+                                const eb_allocator *a, eb_model **out, eb_error *err) {
+    *out = NULL;
+    eb_mlp_config mlp;
+    eb_radial_flow_config flow;
+    eb_image_config image;
+    eb_status st = kind == EB_MODEL_MLP           ? mlp_config_from_json(path, config, &mlp, err)
+                   : kind == EB_MODEL_RADIAL_FLOW ? flow_config_from_json(path, config, &flow, err)
+                                                  : image_config_from_json(path, kind, config, &image, err);
+    if (!st && kind == EB_MODEL_RADIAL_FLOW && eb_radial_flow_config_check(&flow, NULL))
+        st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.config out of range", path);
+    if (st) return st;
+    eb_model *m = eb__model_alloc(kind, a, err);
+    if (!m) return EB_ERR_NOMEM;
+    if (kind == EB_MODEL_MLP)
+        m->mlp = mlp;
+    else if (kind == EB_MODEL_RADIAL_FLOW)
+        m->flow = flow;
+    else
+        m->image = image;
+    if ((st = eb__model_arch_of(kind)->build(m, err))) {
+        eb_model_free(m);
+        return st;
+    }
+    *out = m;
+    return EB_OK;
+}
+
 eb_status eb_model_load_with_file(const char *path, const eb_allocator *a, eb_model **out,
                                   eb_safetensors **file, eb_error *err) {
     *out = NULL;
@@ -400,24 +435,26 @@ eb_status eb_model_load_with_file(const char *path, const eb_allocator *a, eb_mo
     } else if (eb_model_kind_parse(kind, &model_kind, NULL)) {
         st = eb_error_set(err, EB_ERR_UNSUPPORTED, "%s: unknown model kind '%s'", path, kind);
     } else {
-        eb_rng rng;
-        eb_rng_seed(&rng, 0);
-        if (model_kind == EB_MODEL_MLP) {
-            eb_mlp_config c;
-            if (!(st = mlp_config_from_json(path, config, &c, err))) st = eb_mlp_new(&c, &rng, a, &m, err);
-        } else if (model_kind == EB_MODEL_RADIAL_FLOW) {
-            eb_radial_flow_config c;
-            if (!(st = flow_config_from_json(path, config, &c, err)))
-                st = eb_radial_flow_new(&c, &rng, a, &m, err);
-        } else {
-            eb_image_config c;
-            if (!(st = image_config_from_json(path, model_kind, config, &c, err)))
-                st = eb_image_model_new(model_kind, &c, &rng, a, &m, err);
+        st = declared_model(path, model_kind, config, a, &m, err);
+        /* every declared tensor is checked against the file before anything is allocated, so a
+         * config that declares a huge architecture costs nothing: the file must hold its tensors */
+        for (int b = 0; b < 2 && !st; b++) {
+            const eb_params *p = b == 0 ? &m->params : &m->buffers;
+            for (int i = 0; i < p->count && !st; i++)
+                st = eb_safetensors_check_f32(st_file, p->info[i].name, p->info[i].ndim, p->info[i].shape,
+                                              err);
         }
+        eb_error alloc_err;
+        if (!st && (st = alloc_params(m, &alloc_err)))
+            eb_error_set(err, st, "%s: %s", path, alloc_err.message);
+        /* a projection head (HamOS/CIDER) is bounded by its own width limit; its tensors are checked
+         * with the rest below */
         const char *head = eb_safetensors_meta(st_file, "ebood.projection_head");
         if (head && !st) {
             long long hidden = 0, dim = 0;
             char tail;
+            eb_rng rng;
+            eb_rng_seed(&rng, 0);
             if (sscanf(head, "%lld,%lld%c", &hidden, &dim, &tail) != 2 ||
                 eb_model_add_projection_head(m, hidden, dim, &rng, NULL))
                 st = eb_error_set(err, EB_ERR_FORMAT, "%s: malformed ebood.projection_head '%s'", path, head);

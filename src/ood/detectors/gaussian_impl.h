@@ -16,12 +16,18 @@
 eb_status eb__class_gaussian(const float *z, const int32_t *y, int64_t n, int64_t dim, int64_t nc,
                              double *means, int64_t *counts, double *sigma);
 
+/* EB_ERR_NUMERIC (message names the detector) when Σ [dim, dim] is not finite or its trace is 0 (every
+ * feature constant within its class, e.g. one sample per class): no ridge makes such a fit mean
+ * anything, as the scores of every input but the training point would be ≈ −1/ridge. */
+eb_status eb__covariance_check(const double *sigma, int64_t dim, int64_t n, int64_t nc, const char *name,
+                               eb_error *err);
+
 /* Lower Cholesky factor L of Σ + λI (Σ = LLᵀ), in double, row-major [dim, dim] with zeros above the
  * diagonal. λ starts at base_ridge; if the factorisation fails or the reciprocal condition number
- * is below 1e-10, λ = base_ridge + 10^k·1e-6·tr(Σ)/dim for k = 0, 1, …, 6 (the ladder of the
- * mahalanobis detector), the first that works. *lambda = the extra ridge used (0 if none beyond
- * base_ridge), *rcond0 = the reciprocal condition number without it. EB_ERR_NUMERIC if none works,
- * EB_ERR_NOMEM. */
+ * is below 1e-10 (or a diagonal entry of Σ is 0: a constant feature), λ = base_ridge + 10^k·1e-6·tr(Σ)/dim
+ * for k = 0, 1, …, 6 (the ladder of the mahalanobis detector), the first that works. *lambda = the extra
+ * ridge used (0 if none beyond base_ridge), *rcond0 = the reciprocal condition number without it.
+ * EB_ERR_NUMERIC if none works, EB_ERR_NOMEM. */
 eb_status eb__cholesky_ridge(const double *sigma, int64_t dim, double base_ridge, double *chol,
                              double *lambda, double *rcond0);
 

@@ -126,6 +126,7 @@ eb_status eb__gmm_fit(eb__gmm *g, const float *z, const int32_t *y, int64_t n, i
         st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory (dim %lld)", name, (long long)dim);
         goto done;
     }
+    if ((st = eb__covariance_check(sigma, dim, n, nc, name, err))) goto done;
     double lambda = 0.0, rcond0 = 0.0;
     if (eb__cholesky_ridge(sigma, dim, base_ridge, chol, &lambda, &rcond0) != EB_OK) {
         st = eb_error_set(err, EB_ERR_NUMERIC,

@@ -508,7 +508,16 @@ static eb_status heat_load(eb_detector *d, const eb_safetensors *file, eb_error 
     if (!s) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
     d->state = s;
     layout(d, s);
-    eb_status st = alloc_mlps(d, s, err);
+    /* the declared dim must fit the file before the energy MLPs are allocated: each holds at least
+     * dim × width weights (its first layer) */
+    eb_status st = EB_OK;
+    for (int k = 0; k < s->n_ebm && !st; k++) {
+        const eb_st_tensor *t = eb_safetensors_find(file, ebm_tensor_name(d, k));
+        if (!t || t->ndim != 1 || t->shape[0] / d->params.heat.width < d->dim)
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: tensor '%s' is missing or too small for dim %lld",
+                              path, ebm_tensor_name(d, k), (long long)d->dim);
+    }
+    if (!st) st = alloc_mlps(d, s, err);
     for (int k = 0; k < s->n_ebm && !st; k++) {
         float *buf = NULL;
         const eb__energy_mlp *m = &s->ebm[k].mlp;

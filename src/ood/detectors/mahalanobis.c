@@ -153,6 +153,7 @@ static eb_status maha_fit(eb_detector *d, const eb_detector_data *x, eb_error *e
         goto done;
     }
     for (int64_t i = 0; i < nc * dim; i++) s->means[i] = (float)mean[i];
+    if ((st = eb__covariance_check(sigma, dim, n, nc, name, err))) goto done;
     double trace = 0.0;
     for (int64_t i = 0; i < dim; i++) trace += sigma[i * dim + i];
     const double tau = trace / (double)dim, shrink = (double)d->params.shrinkage;
@@ -177,11 +178,11 @@ static eb_status maha_fit(eb_detector *d, const eb_detector_data *x, eb_error *e
         goto done;
     }
     if (lambda > 0.0)
-        eb__detector_note(
-            d,
-            "%s: the covariance is singular or nearly so (reciprocal condition %.2g with %lld "
-            "samples, dim %lld); added a ridge %.3g*I (%.0e x mean variance); consider --shrinkage",
-            name, rcond0, (long long)n, (long long)dim, lambda, lambda / scale);
+        eb__detector_note(d,
+                          "%s: the covariance is singular or nearly so (reciprocal condition %.2g with %lld "
+                          "samples, dim %lld); added a ridge %.3g*I (%.0e x mean variance)%s",
+                          name, rcond0, (long long)n, (long long)dim, lambda, lambda / scale,
+                          shrink > 0.0 ? "" : "; consider --shrinkage");
 done:
     free(mean);
     free(sigma);
@@ -343,13 +344,17 @@ static int maha_tensors(const eb_detector *d, eb_st_tensor *out, int max) {
 
 static eb_status maha_load(eb_detector *d, const eb_safetensors *file, eb_error *err) {
     const char *path = eb_safetensors_path(file);
+    /* the declared sizes are checked against the file's tensors before the state is allocated */
+    eb_status st = eb__detector_check_f32(file, "means", 2, EB_SHAPE(d->n_classes, d->dim), err);
+    if (!st) st = eb__detector_check_f32(file, "precision", 2, EB_SHAPE(d->dim, d->dim), err);
+    if (st) return st;
     maha_state *s = state_alloc(d->dim, d->n_classes);
     if (!s) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
     free(s->means);
     free(s->precision);
     s->means = s->precision = NULL;
     d->state = s;
-    eb_status st = eb__detector_get_f32(file, "means", 2, EB_SHAPE(d->n_classes, d->dim), &s->means, err);
+    st = eb__detector_get_f32(file, "means", 2, EB_SHAPE(d->n_classes, d->dim), &s->means, err);
     if (!st) st = eb__detector_get_f32(file, "precision", 2, EB_SHAPE(d->dim, d->dim), &s->precision, err);
     for (int64_t i = 0; !st && i < d->dim; i++)
         for (int64_t j = i + 1; j < d->dim && !st; j++)
