@@ -6,6 +6,8 @@ packages=(build-essential cmake pkg-config clang-format git
   python3-numpy python3-sklearn python3-torch python3-faiss libfreetype-dev libjpeg62-turbo-dev)
 # the Python package: `make python` into a venv (tests/cli/test_python_install.sh)
 packages+=(python3-venv python3-setuptools python3-wheel)
+# the reports' browser test (tests/cli/test_report_browser.sh): headless chromium, PIL reads its screenshots
+packages+=(chromium python3-pil)
 # Sources of the rendered image sets (ebood data build; src/data/rendered_sets.c)
 packages+=(unifont hershey-fonts-data gimp-data python3-skimage fonts-noto-core fonts-urw-base35
   fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf fonts-dkg-handwriting fonts-breip fonts-humor-sans

@@ -17,5 +17,6 @@
 #include <ebood/outliers.h>
 #include <ebood/eval.h>
 #include <ebood/plot.h>
+#include <ebood/report.h>
 
 #endif

@@ -33,6 +33,7 @@
 #include <ebood/data.h>
 #include <ebood/nn.h>
 #include <ebood/ebm.h>
+#include <ebood/outliers.h>
 #include <ebood/plot.h>
 
 #ifdef __cplusplus
@@ -320,6 +321,52 @@ EB_API eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_re
                                      double *train_seconds, eb_error *err);
 /* The EBM paper's CE row on FMNIST (Tables 5–6 of 002_39b8670b82235277.txt). */
 EB_API const eb_paper_value *eb_bench_fmnist_paper_values(int *n);
+
+/* `outliers` (issue 12; src/eval/bench_outliers.c): training with auxiliary outliers on Fashion-MNIST.
+ * Per seed: a classifier (small CNN) trained with cross-entropy on the fmnist suite's 55k split
+ * ("baseline": msp, energy, maxlogit, odin, mahalanobis, fitted on detector_rows training images), then
+ * copies of it fine-tuned with OE, energy-FT (margins from the baseline's mean ID / AUX energies when
+ * margins_auto) and Hopfield Boosting on the AUX pool, one ID+AUX forward pass per step, each scored with
+ * msp and energy. Test OOD: MNIST, the extra sets, the six generated sets. Score names "<method>:<score>"
+ * with method one of eb_bench_outlier_method_names. */
+#define EB_BENCH_OUTLIER_METHODS 4 /* baseline, OE, energy-FT, HB */
+EB_API extern const char *const eb_bench_outlier_method_names[EB_BENCH_OUTLIER_METHODS];
+typedef struct eb_bench_outliers_params {
+    const char *fmnist_dir, *mnist_dir;
+    const eb_image_set *aux; /* the AUX pool, 1 × 28 × 28 (u8 pixels or f32 input space) */
+    const eb_image_set *extra_ood[EB_EVAL_MAX_SETS]; /* more test OOD sets, 1 × 28 × 28 */
+    const char *extra_ood_names[EB_EVAL_MAX_SETS];
+    int n_extra_ood;  /* ≤ EB_EVAL_MAX_SETS − 7 */
+    unsigned methods; /* bit k: run method k ≥ 1 (default: OE, energy-FT, HB) */
+    int n_seeds;      /* 1..16 (seeds 0 … n−1) */
+    eb_model_kind model;
+    eb_image_config image;
+    eb_train_params pretrain, finetune; /* epochs, batch (the ID batch), optimizer, schedule */
+    int64_t finetune_n_train;           /* > 0: a fine-tune epoch is the first N training images (12,800) */
+    int64_t aux_batch, hb_aux_batch;    /* AUX rows per step: 256 (OE, energy-FT), 128 (HB) */
+    int crop_padding;                   /* augmentation of ID and AUX batches (2) */
+    bool hflip;                         /* (true) */
+    int64_t n_synthetic;                /* samples per generated OOD set (2000) */
+    int64_t n_train;                    /* > 0: use only n_train training images (tests); 0 = 55,000 */
+    int64_t detector_rows;              /* training images the post-hoc detectors are fitted on (10,000) */
+    eb_oe_config oe;
+    eb_energy_ft_config energy; /* lambda always; margins when !margins_auto */
+    bool margins_auto;          /* m_in, m_out = the baseline's mean energies on margin_rows ID / AUX rows */
+    int64_t margin_rows;
+    eb_hopfield_boost_config hb; /* quick defaults: 20,000 candidates, 10,000 memory rows */
+    bool progress;
+} eb_bench_outliers_params;
+EB_API eb_bench_outliers_params eb_bench_outliers_default_params(const char *fmnist_dir,
+                                                                 const char *mnist_dir,
+                                                                 const eb_image_set *aux);
+typedef struct eb_bench_outliers_run {
+    eb_eval_report report;                    /* all rows; report.id_acc = the baseline's */
+    double id_acc[EB_BENCH_OUTLIER_METHODS];  /* NaN for a method not run */
+    double seconds[EB_BENCH_OUTLIER_METHODS]; /* training time of each */
+    double m_in, m_out;                       /* energy-FT's margins (NaN if not run) */
+} eb_bench_outliers_run;
+EB_API eb_status eb_bench_outliers_run_all(const eb_bench_outliers_params *p, eb_bench_outliers_run *runs,
+                                           eb_error *err);
 
 /* ---- landscapes: a 2-D model's log-density on a grid, as data and pictures (src/eval/landscape.c) ---- */
 /* The pictures of HEAT's Figs. 1–2 (001_8dfeaa911d9afebd.txt) and the EBM paper code's p(x) plots.

@@ -28,6 +28,7 @@ static const struct {
     {"eval", cmd_eval, "evaluate detectors (or score files) against OOD sets"},
     {"bench", cmd_bench, "run a benchmark suite of the papers (segment, fmnist)"},
     {"extract", cmd_extract, "write a dataset's logits, features and labels as .npy"},
+    {"report", cmd_report, "an HTML (or Markdown) report with figures: score files, a suite's JSON, a model"},
     {"landscape", cmd_landscape, "a 2-D model's log-density on a grid as .png/.svg/.npy/.csv"},
     {"data", cmd_data, "build, list and show the rendered image sets (aux, notmnist, kmnist, ...)"},
     {"info", cmd_info, "version, BLAS, threads, build flags"},

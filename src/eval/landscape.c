@@ -4,7 +4,7 @@
  *
  * Pictures go through the plotting layer (ebood/plot.h): the PNG through libpng, the SVG as a figure
  * with nice ticks, axis labels, a colour bar and the title, the field embedded as a PNG data URI. */
-#include <ebood/eval.h>
+#include "eval/report_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -232,8 +232,9 @@ eb_status eb_landscape_write_csv(const eb_landscape *l, const char *path, eb_err
 }
 
 /* ---- SVG ------------------------------------------------------------------------------------------ */
-eb_status eb_landscape_write_svg(const eb_landscape *l, const eb_landscape_style *s, const char *path,
-                                 eb_error *err) {
+eb_status eb__landscape_plot(const eb_landscape *l, const eb_landscape_style *s, const char *id,
+                             eb_plot **out, eb_error *err) {
+    *out = NULL;
     eb_landscape_style def = eb_landscape_default_style();
     if (!s) s = &def;
     uint8_t *rgb = NULL;
@@ -253,22 +254,28 @@ eb_status eb_landscape_write_svg(const eb_landscape *l, const eb_landscape_style
     spec.title = s->title;
     spec.xlabel = "x1";
     spec.ylabel = "x2";
-    spec.id = "landscape";
+    spec.id = id;
     spec.colorbar = true;
     spec.legend = EB_PLOT_LEGEND_NONE;
-    eb_plot *p = NULL;
-    st = eb_plot_new(&spec, &p, err);
+    st = eb_plot_new(&spec, out, err);
     if (!st) {
-        eb_plot_image(p, rgb, l->width, l->height, x0, x1, y0, y1);
-        if (s->points && s->n_points > 0) eb_plot_points(p, s->points, s->n_points, 1.6, "#e4572e", NULL);
-        eb_plot_colorbar(p, range[0], range[1],
+        eb_plot_image(*out, rgb, l->width, l->height, x0, x1, y0, y1);
+        if (s->points && s->n_points > 0) eb_plot_points(*out, s->points, s->n_points, 1.6, "#e4572e", NULL);
+        eb_plot_colorbar(*out, range[0], range[1],
                          s->mode == EB_LANDSCAPE_ENERGY    ? "E(x)"
                          : s->mode == EB_LANDSCAPE_DENSITY ? "p(x)/max"
                                                            : "log p(x)");
-        st = eb_plot_write_svg(p, path, err);
     }
-    eb_plot_free(p);
     free(rgb);
+    return st;
+}
+
+eb_status eb_landscape_write_svg(const eb_landscape *l, const eb_landscape_style *s, const char *path,
+                                 eb_error *err) {
+    eb_plot *p = NULL;
+    eb_status st = eb__landscape_plot(l, s, "landscape", &p, err);
+    if (!st) st = eb_plot_write_svg(p, path, err);
+    eb_plot_free(p);
     return st;
 }
 

@@ -12,5 +12,9 @@ typedef struct eb__buf {
     bool oom;
 } eb__buf;
 void eb__buf_put(eb__buf *b, const void *bytes, size_t n);
+void eb__buf_str(eb__buf *b, const char *text);
+void eb__buf_printf(eb__buf *b, const char *fmt, ...) EB_PRINTF(2, 3);
+/* text escaped for XML/HTML character data and double-quoted attribute values (& < > ") */
+void eb__buf_escaped(eb__buf *b, const char *text);
 
 #endif

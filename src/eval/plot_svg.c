@@ -13,8 +13,6 @@
 #include <string.h>
 
 /* ---- a growable string ------------------------------------------------------------------------- */
-typedef eb__buf sbuf;
-
 void eb__buf_put(eb__buf *b, const void *bytes, size_t n) {
     if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
@@ -33,10 +31,9 @@ void eb__buf_put(eb__buf *b, const void *bytes, size_t n) {
     b->s[b->len] = '\0';
 }
 
-static void sb_str(sbuf *b, const char *text) { eb__buf_put(b, text, strlen(text)); }
+void eb__buf_str(eb__buf *b, const char *text) { eb__buf_put(b, text, strlen(text)); }
 
-static void sb_printf(sbuf *b, const char *fmt, ...) EB_PRINTF(2, 3);
-static void sb_printf(sbuf *b, const char *fmt, ...) {
+void eb__buf_printf(eb__buf *b, const char *fmt, ...) {
     char small[512];
     va_list ap;
     va_start(ap, fmt);
@@ -59,18 +56,17 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
     free(big);
 }
 
-/* Text as XML character data / attribute value. */
-static void sb_escaped(sbuf *b, const char *text) {
+void eb__buf_escaped(eb__buf *b, const char *text) {
     for (const char *s = text; *s; s++) switch (*s) {
-        case '&': sb_str(b, "&amp;"); break;
-        case '<': sb_str(b, "&lt;"); break;
-        case '>': sb_str(b, "&gt;"); break;
-        case '"': sb_str(b, "&quot;"); break;
+        case '&': eb__buf_str(b, "&amp;"); break;
+        case '<': eb__buf_str(b, "&lt;"); break;
+        case '>': eb__buf_str(b, "&gt;"); break;
+        case '"': eb__buf_str(b, "&quot;"); break;
         default: eb__buf_put(b, s, 1);
         }
 }
 
-static void sb_base64(sbuf *b, const uint8_t *d, size_t n) {
+static void sb_base64(eb__buf *b, const uint8_t *d, size_t n) {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v =
@@ -149,8 +145,8 @@ struct eb_plot {
     eb_plot_spec spec;
     char *title, *xlabel, *ylabel, *id; /* owned copies */
     double ox, oy, pw, ph;              /* the axes' box in px */
-    sbuf body;                          /* clipped to the axes */
-    sbuf outside;                       /* drawn after the frame (colour bar) */
+    eb__buf body;                       /* clipped to the axes */
+    eb__buf outside;                    /* drawn after the frame (colour bar) */
     int n_legend;
     struct {
         swatch kind;
@@ -243,86 +239,87 @@ static void add_legend(eb_plot *p, swatch kind, const char *colour, bool dashed,
     snprintf(p->legend[k].label, sizeof p->legend[k].label, "%s", label);
 }
 
-static void put_colour(sbuf *b, const char *attr, const char *colour) {
-    sb_printf(b, " %s=\"", attr);
-    sb_escaped(b, colour);
-    sb_str(b, "\"");
+static void put_colour(eb__buf *b, const char *attr, const char *colour) {
+    eb__buf_printf(b, " %s=\"", attr);
+    eb__buf_escaped(b, colour);
+    eb__buf_str(b, "\"");
 }
 
 void eb_plot_line(eb_plot *p, const double *x, const double *y, int64_t n, const char *colour, bool dashed,
                   const char *label) {
-    sb_printf(&p->body, "<path fill=\"none\" stroke-width=\"1.8\"%s",
-              dashed ? " stroke-dasharray=\"5 3\"" : "");
+    eb__buf_printf(&p->body, "<path fill=\"none\" stroke-width=\"1.8\"%s",
+                   dashed ? " stroke-dasharray=\"5 3\"" : "");
     put_colour(&p->body, "stroke", colour);
-    sb_str(&p->body, " d=\"");
+    eb__buf_str(&p->body, " d=\"");
     bool pen_down = false;
     for (int64_t i = 0; i < n; i++) {
         if (!isfinite(x[i]) || !isfinite(y[i])) {
             pen_down = false;
             continue;
         }
-        sb_printf(&p->body, "%c%.2f %.2f ", pen_down ? 'L' : 'M', px_x(p, x[i]), px_y(p, y[i]));
+        eb__buf_printf(&p->body, "%c%.2f %.2f ", pen_down ? 'L' : 'M', px_x(p, x[i]), px_y(p, y[i]));
         pen_down = true;
     }
-    sb_str(&p->body, "\"/>\n");
+    eb__buf_str(&p->body, "\"/>\n");
     add_legend(p, SWATCH_LINE, colour, dashed, label);
 }
 
 void eb_plot_histogram(eb_plot *p, const double *edges, const double *heights, int64_t n, const char *colour,
                        const char *label) {
     double base = p->spec.ylim[0] > 0 ? p->spec.ylim[0] : 0.0;
-    sb_str(&p->body, "<path fill-opacity=\"0.35\" stroke-width=\"1.2\"");
+    eb__buf_str(&p->body, "<path fill-opacity=\"0.35\" stroke-width=\"1.2\"");
     put_colour(&p->body, "fill", colour);
     put_colour(&p->body, "stroke", colour);
-    sb_str(&p->body, " d=\"");
-    if (n > 0) sb_printf(&p->body, "M%.2f %.2f ", px_x(p, edges[0]), px_y(p, base));
+    eb__buf_str(&p->body, " d=\"");
+    if (n > 0) eb__buf_printf(&p->body, "M%.2f %.2f ", px_x(p, edges[0]), px_y(p, base));
     for (int64_t i = 0; i < n; i++) {
         double h = isfinite(heights[i]) ? heights[i] : base;
-        sb_printf(&p->body, "L%.2f %.2f L%.2f %.2f ", px_x(p, edges[i]), px_y(p, h), px_x(p, edges[i + 1]),
-                  px_y(p, h));
+        eb__buf_printf(&p->body, "L%.2f %.2f L%.2f %.2f ", px_x(p, edges[i]), px_y(p, h),
+                       px_x(p, edges[i + 1]), px_y(p, h));
     }
-    if (n > 0) sb_printf(&p->body, "L%.2f %.2f Z", px_x(p, edges[n]), px_y(p, base));
-    sb_str(&p->body, "\"/>\n");
+    if (n > 0) eb__buf_printf(&p->body, "L%.2f %.2f Z", px_x(p, edges[n]), px_y(p, base));
+    eb__buf_str(&p->body, "\"/>\n");
     add_legend(p, SWATCH_FILL, colour, false, label);
 }
 
 void eb_plot_points(eb_plot *p, const float *xy, int64_t n, double r, const char *colour, const char *label) {
-    sb_str(&p->body, "<g fill-opacity=\"0.75\" stroke=\"none\"");
+    eb__buf_str(&p->body, "<g fill-opacity=\"0.75\" stroke=\"none\"");
     put_colour(&p->body, "fill", colour);
-    sb_str(&p->body, ">\n");
+    eb__buf_str(&p->body, ">\n");
     const double *xl = p->spec.xlim, *yl = p->spec.ylim;
     for (int64_t i = 0; i < n; i++) {
         double x = (double)xy[2 * i], y = (double)xy[2 * i + 1];
         if (x >= xl[0] && x <= xl[1] && y >= yl[0] && y <= yl[1]) /* also skips NaN */
-            sb_printf(&p->body, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%.2g\"/>\n", px_x(p, x), px_y(p, y), r);
+            eb__buf_printf(&p->body, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%.2g\"/>\n", px_x(p, x), px_y(p, y),
+                           r);
     }
-    sb_str(&p->body, "</g>\n");
+    eb__buf_str(&p->body, "</g>\n");
     add_legend(p, SWATCH_POINT, colour, false, label);
 }
 
 void eb_plot_vline(eb_plot *p, double x, const char *colour, const char *note, const char *label) {
     if (!isfinite(x)) return;
     double X = px_x(p, x);
-    sb_printf(&p->body,
-              "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke-width=\"1.5\" "
-              "stroke-dasharray=\"4 3\"",
-              X, p->oy, X, p->oy + p->ph);
+    eb__buf_printf(&p->body,
+                   "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke-width=\"1.5\" "
+                   "stroke-dasharray=\"4 3\"",
+                   X, p->oy, X, p->oy + p->ph);
     put_colour(&p->body, "stroke", colour);
-    sb_str(&p->body, "/>\n");
+    eb__buf_str(&p->body, "/>\n");
     if (note) {
         bool right_half = X > p->ox + p->pw * 0.6; /* keep the note inside the axes */
-        sb_printf(&p->body, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\">", X + (right_half ? -4 : 4),
-                  p->oy + 12, right_half ? "end" : "start");
-        sb_escaped(&p->body, note);
-        sb_str(&p->body, "</text>\n");
+        eb__buf_printf(&p->body, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\">", X + (right_half ? -4 : 4),
+                       p->oy + 12, right_half ? "end" : "start");
+        eb__buf_escaped(&p->body, note);
+        eb__buf_str(&p->body, "</text>\n");
     }
     add_legend(p, SWATCH_LINE, colour, true, label);
 }
 
 void eb_plot_text(eb_plot *p, double x, double y, const char *text) {
-    sb_printf(&p->body, "<text x=\"%.2f\" y=\"%.2f\">", px_x(p, x), px_y(p, y));
-    sb_escaped(&p->body, text);
-    sb_str(&p->body, "</text>\n");
+    eb__buf_printf(&p->body, "<text x=\"%.2f\" y=\"%.2f\">", px_x(p, x), px_y(p, y));
+    eb__buf_escaped(&p->body, text);
+    eb__buf_str(&p->body, "</text>\n");
 }
 
 void eb_plot_image(eb_plot *p, const uint8_t *rgb, int64_t w, int64_t h, double x0, double x1, double y0,
@@ -334,25 +331,25 @@ void eb_plot_image(eb_plot *p, const uint8_t *rgb, int64_t w, int64_t h, double 
         return;
     }
     double X0 = px_x(p, x0), X1 = px_x(p, x1), Y0 = px_y(p, y1), Y1 = px_y(p, y0);
-    sb_printf(&p->body,
-              "<image x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" preserveAspectRatio=\"none\" "
-              "style=\"image-rendering:pixelated\" xlink:href=\"data:image/png;base64,",
-              X0, Y0, X1 - X0, Y1 - Y0);
+    eb__buf_printf(&p->body,
+                   "<image x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" preserveAspectRatio=\"none\" "
+                   "style=\"image-rendering:pixelated\" xlink:href=\"data:image/png;base64,",
+                   X0, Y0, X1 - X0, Y1 - Y0);
     sb_base64(&p->body, png, len);
-    sb_str(&p->body, "\"/>\n");
+    eb__buf_str(&p->body, "\"/>\n");
     free(png);
 }
 
 void eb_plot_colorbar(eb_plot *p, double lo, double hi, const char *label) {
     if (!p->spec.colorbar || !(isfinite(lo) && isfinite(hi) && lo < hi)) return;
-    sbuf *b = &p->outside;
+    eb__buf *b = &p->outside;
     double cx = p->ox + p->pw + 16, top = p->oy, h = p->ph;
-    sb_printf(b, "<defs><linearGradient id=\"%s-ramp\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">", p->id);
+    eb__buf_printf(b, "<defs><linearGradient id=\"%s-ramp\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">", p->id);
     for (int k = 0; k < 5; k++)
-        sb_printf(b, "<stop offset=\"%.2f\" stop-color=\"rgb(%d,%d,%d)\"/>", k / 4.0, ramp[k][0], ramp[k][1],
-                  ramp[k][2]);
-    sb_printf(b, "</linearGradient></defs>\n");
-    sb_printf(
+        eb__buf_printf(b, "<stop offset=\"%.2f\" stop-color=\"rgb(%d,%d,%d)\"/>", k / 4.0, ramp[k][0],
+                       ramp[k][1], ramp[k][2]);
+    eb__buf_printf(b, "</linearGradient></defs>\n");
+    eb__buf_printf(
         b,
         "<rect class=\"colorbar\" x=\"%.2f\" y=\"%.2f\" width=\"14\" height=\"%.2f\" fill=\"url(#%s-ramp)\" "
         "stroke=\"black\"/>\n",
@@ -363,79 +360,80 @@ void eb_plot_colorbar(eb_plot *p, double lo, double hi, const char *label) {
         double y = top + (hi - ticks[i]) / (hi - lo) * h;
         char text[32];
         eb_plot_tick_label(ticks[i], step, text, sizeof text);
-        sb_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>", cx + 14, y,
-                  cx + 18, y);
-        sb_printf(b, "<text x=\"%.2f\" y=\"%.2f\">%s</text>\n", cx + 20, y + 4, text);
+        eb__buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>", cx + 14,
+                       y, cx + 18, y);
+        eb__buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\">%s</text>\n", cx + 20, y + 4, text);
     }
     if (label) {
         double lx = cx + 70, ly = top + h / 2;
-        sb_printf(b,
-                  "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" transform=\"rotate(-90 %.2f %.2f)\">",
-                  lx, ly, lx, ly);
-        sb_escaped(b, label);
-        sb_str(b, "</text>\n");
+        eb__buf_printf(
+            b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" transform=\"rotate(-90 %.2f %.2f)\">", lx,
+            ly, lx, ly);
+        eb__buf_escaped(b, label);
+        eb__buf_str(b, "</text>\n");
     }
 }
 
 /* ---- finishing --------------------------------------------------------------------------------- */
-static void put_axes(const eb_plot *p, sbuf *b) {
+static void put_axes(const eb_plot *p, eb__buf *b) {
     const eb_plot_spec *s = &p->spec;
     double xt[32], yt[32], xs, ys;
     int nx = eb_plot_nice_ticks(s->xlim[0], s->xlim[1], (int)(p->pw / 70) + 2, xt, &xs);
     int ny = eb_plot_nice_ticks(s->ylim[0], s->ylim[1], (int)(p->ph / 45) + 2, yt, &ys);
-    sb_str(b, "<g stroke=\"#e6e6e6\">"); /* grid lines at the ticks */
+    eb__buf_str(b, "<g stroke=\"#e6e6e6\">"); /* grid lines at the ticks */
     for (int i = 0; i < nx; i++)
-        sb_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>", px_x(p, xt[i]), p->oy,
-                  px_x(p, xt[i]), p->oy + p->ph);
+        eb__buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>", px_x(p, xt[i]), p->oy,
+                       px_x(p, xt[i]), p->oy + p->ph);
     for (int i = 0; i < ny; i++)
-        sb_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>", p->ox, px_y(p, yt[i]),
-                  p->ox + p->pw, px_y(p, yt[i]));
-    sb_str(b, "</g>\n");
-    sb_printf(b, "<g clip-path=\"url(#%s-clip)\">\n", p->id);
+        eb__buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>", p->ox, px_y(p, yt[i]),
+                       p->ox + p->pw, px_y(p, yt[i]));
+    eb__buf_str(b, "</g>\n");
+    eb__buf_printf(b, "<g clip-path=\"url(#%s-clip)\">\n", p->id);
     if (p->body.s) eb__buf_put(b, p->body.s, p->body.len);
-    sb_str(b, "</g>\n");
-    sb_printf(b,
-              "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" stroke=\"black\"/>\n",
-              p->ox, p->oy, p->pw, p->ph);
+    eb__buf_str(b, "</g>\n");
+    eb__buf_printf(
+        b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" stroke=\"black\"/>\n",
+        p->ox, p->oy, p->pw, p->ph);
     char text[32];
     for (int i = 0; i < nx; i++) {
         double X = px_x(p, xt[i]), Y = p->oy + p->ph;
         eb_plot_tick_label(xt[i], xs, text, sizeof text);
-        sb_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>", X, Y, X,
-                  Y + 4);
-        sb_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n", X, Y + 16, text);
+        eb__buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>", X, Y, X,
+                       Y + 4);
+        eb__buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n", X, Y + 16, text);
     }
     for (int i = 0; i < ny; i++) {
         double Y = px_y(p, yt[i]);
         eb_plot_tick_label(yt[i], ys, text, sizeof text);
-        sb_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>", p->ox - 4, Y,
-                  p->ox, Y);
-        sb_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", p->ox - 6, Y + 4, text);
+        eb__buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>",
+                       p->ox - 4, Y, p->ox, Y);
+        eb__buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", p->ox - 6, Y + 4,
+                       text);
     }
     if (p->xlabel) {
-        sb_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", p->ox + p->pw / 2,
-                  p->oy + p->ph + 36);
-        sb_escaped(b, p->xlabel);
-        sb_str(b, "</text>\n");
+        eb__buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", p->ox + p->pw / 2,
+                       p->oy + p->ph + 36);
+        eb__buf_escaped(b, p->xlabel);
+        eb__buf_str(b, "</text>\n");
     }
     if (p->ylabel) {
         double x = p->ox - 44, y = p->oy + p->ph / 2;
-        sb_printf(b,
-                  "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" transform=\"rotate(-90 %.2f %.2f)\">",
-                  x, y, x, y);
-        sb_escaped(b, p->ylabel);
-        sb_str(b, "</text>\n");
+        eb__buf_printf(
+            b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" transform=\"rotate(-90 %.2f %.2f)\">", x,
+            y, x, y);
+        eb__buf_escaped(b, p->ylabel);
+        eb__buf_str(b, "</text>\n");
     }
     if (p->title) {
-        sb_printf(b,
-                  "<text x=\"%.2f\" y=\"20\" font-size=\"13\" font-weight=\"bold\" text-anchor=\"middle\">",
-                  p->ox + p->pw / 2);
-        sb_escaped(b, p->title);
-        sb_str(b, "</text>\n");
+        eb__buf_printf(
+            b, "<text x=\"%.2f\" y=\"20\" font-size=\"13\" font-weight=\"bold\" text-anchor=\"middle\">",
+            p->ox + p->pw / 2);
+        eb__buf_escaped(b, p->title);
+        eb__buf_str(b, "</text>\n");
     }
 }
 
-static void put_legend(const eb_plot *p, sbuf *b) {
+static void put_legend(const eb_plot *p, eb__buf *b) {
     if (p->n_legend == 0 || p->spec.legend == EB_PLOT_LEGEND_NONE) return;
     size_t longest = 0;
     for (int k = 0; k < p->n_legend; k++) {
@@ -446,54 +444,56 @@ static void put_legend(const eb_plot *p, sbuf *b) {
     bool right = p->spec.legend == EB_PLOT_LEGEND_TOP_RIGHT || p->spec.legend == EB_PLOT_LEGEND_BOTTOM_RIGHT;
     bool top = p->spec.legend == EB_PLOT_LEGEND_TOP_RIGHT || p->spec.legend == EB_PLOT_LEGEND_TOP_LEFT;
     double x = right ? p->ox + p->pw - w - 6 : p->ox + 6, y = top ? p->oy + 6 : p->oy + p->ph - h - 6;
-    sb_printf(b,
-              "<g class=\"legend\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"white\" "
-              "fill-opacity=\"0.85\" stroke=\"#999\"/>\n",
-              x, y, w, h);
+    eb__buf_printf(
+        b,
+        "<g class=\"legend\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"white\" "
+        "fill-opacity=\"0.85\" stroke=\"#999\"/>\n",
+        x, y, w, h);
     for (int k = 0; k < p->n_legend; k++) {
         double cy = y + 12 + 16.0 * k;
         const char *c = p->legend[k].colour;
         if (p->legend[k].kind == SWATCH_LINE) {
-            sb_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke-width=\"2\"%s", x + 6,
-                      cy, x + 24, cy, p->legend[k].dashed ? " stroke-dasharray=\"4 3\"" : "");
+            eb__buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke-width=\"2\"%s",
+                           x + 6, cy, x + 24, cy, p->legend[k].dashed ? " stroke-dasharray=\"4 3\"" : "");
             put_colour(b, "stroke", c);
-            sb_str(b, "/>");
+            eb__buf_str(b, "/>");
         } else if (p->legend[k].kind == SWATCH_FILL) {
-            sb_printf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"18\" height=\"9\" fill-opacity=\"0.35\"", x + 6,
-                      cy - 4.5);
+            eb__buf_printf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"18\" height=\"9\" fill-opacity=\"0.35\"",
+                           x + 6, cy - 4.5);
             put_colour(b, "fill", c);
             put_colour(b, "stroke", c);
-            sb_str(b, "/>");
+            eb__buf_str(b, "/>");
         } else {
-            sb_printf(b, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\"", x + 15, cy);
+            eb__buf_printf(b, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\"", x + 15, cy);
             put_colour(b, "fill", c);
-            sb_str(b, "/>");
+            eb__buf_str(b, "/>");
         }
-        sb_printf(b, "<text x=\"%.2f\" y=\"%.2f\">", x + 30, cy + 4);
-        sb_escaped(b, p->legend[k].label);
-        sb_str(b, "</text>\n");
+        eb__buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\">", x + 30, cy + 4);
+        eb__buf_escaped(b, p->legend[k].label);
+        eb__buf_str(b, "</text>\n");
     }
-    sb_str(b, "</g>\n");
+    eb__buf_str(b, "</g>\n");
 }
 
 char *eb_plot_svg(const eb_plot *p) {
     if (p->body.oom || p->outside.oom) return NULL;
-    sbuf b = {0};
+    eb__buf b = {0};
     double W = p->spec.width, H = p->spec.height;
-    sb_printf(&b,
-              "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
-              "class=\"eb-plot\" id=\"%s\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-              "font-family=\"sans-serif\" font-size=\"11\">\n",
-              p->id, W, H, W, H);
-    sb_printf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    sb_printf(&b,
-              "<defs><clipPath id=\"%s-clip\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>"
-              "</clipPath></defs>\n",
-              p->id, p->ox, p->oy, p->pw, p->ph);
+    eb__buf_printf(&b,
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+                   "class=\"eb-plot\" id=\"%s\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+                   "font-family=\"sans-serif\" font-size=\"11\">\n",
+                   p->id, W, H, W, H);
+    eb__buf_printf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    eb__buf_printf(
+        &b,
+        "<defs><clipPath id=\"%s-clip\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>"
+        "</clipPath></defs>\n",
+        p->id, p->ox, p->oy, p->pw, p->ph);
     put_axes(p, &b);
     if (p->outside.s) eb__buf_put(&b, p->outside.s, p->outside.len);
     put_legend(p, &b);
-    sb_str(&b, "</svg>\n");
+    eb__buf_str(&b, "</svg>\n");
     if (b.oom) {
         free(b.s);
         return NULL;

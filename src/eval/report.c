@@ -1,5 +1,5 @@
 /* Reports: tables (percent) for people, JSON (fractions) for machines, single runs and seed sweeps. */
-#include <ebood/eval.h>
+#include "eval/report_impl.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -7,10 +7,7 @@
 #include <string.h>
 
 /* Every metric of a set, in report order; the first four are the table's columns. */
-static const struct {
-    const char *key, *title;
-    size_t offset; /* into eb_eval_set_result */
-} metric_columns[] = {
+const eb__metric_column eb__metric_columns[EB__N_METRICS] = {
     {"fpr95_id", "FPR@95", offsetof(eb_eval_set_result, metrics.fpr95_id)},
     {"auroc", "AUROC", offsetof(eb_eval_set_result, metrics.auroc)},
     {"aupr_in", "AUPR-In", offsetof(eb_eval_set_result, metrics.aupr_in)},
@@ -22,23 +19,23 @@ static const struct {
     {"fpr95_heat", "FPR95(HEAT)", offsetof(eb_eval_set_result, metrics.fpr95_heat)},
     {"ebm_paper_aupr", "EBM-paper AUPR", offsetof(eb_eval_set_result, ebm_paper_aupr)},
 };
-enum { N_METRICS = sizeof metric_columns / sizeof metric_columns[0], N_TABLE_COLUMNS = 4 };
+enum { N_METRICS = EB__N_METRICS, N_TABLE_COLUMNS = 4 };
 #define EBM_PAPER_COLUMN (N_METRICS - 1)
 
-static double metric(const eb_eval_set_result *r, int m) {
-    return *(const double *)((const char *)r + metric_columns[m].offset);
+double eb__metric(const eb_eval_set_result *r, int m) {
+    return *(const double *)((const char *)r + eb__metric_columns[m].offset);
 }
 
 /* Mean of metric m over the OOD sets of one score (DESIGN.md §7: the mean of per-set metrics). */
 static double mean_over_sets(const eb_eval_score_result *s, int m) {
     double sum = 0.0;
-    for (int i = 0; i < s->n_sets; i++) sum += metric(&s->sets[i], m);
+    for (int i = 0; i < s->n_sets; i++) sum += eb__metric(&s->sets[i], m);
     return s->n_sets ? sum / s->n_sets : (double)NAN;
 }
 
 static void print_header(FILE *fp, const char *title, const char *extra) {
     fprintf(fp, "\n%s\n%-12s %6s", title, "OOD set", "n");
-    for (int m = 0; m < N_TABLE_COLUMNS; m++) fprintf(fp, " %16s", metric_columns[m].title);
+    for (int m = 0; m < N_TABLE_COLUMNS; m++) fprintf(fp, " %16s", eb__metric_columns[m].title);
     if (extra) fprintf(fp, " %22s", extra);
     fputc('\n', fp);
 }
@@ -53,7 +50,8 @@ void eb_report_print_table(FILE *fp, const eb_eval_report *r) {
         print_header(fp, title, NULL);
         for (int i = 0; i < s->n_sets; i++) {
             fprintf(fp, "%-12s %6lld", s->sets[i].name, (long long)s->sets[i].n_ood);
-            for (int m = 0; m < N_TABLE_COLUMNS; m++) fprintf(fp, " %16.2f", 100.0 * metric(&s->sets[i], m));
+            for (int m = 0; m < N_TABLE_COLUMNS; m++)
+                fprintf(fp, " %16.2f", 100.0 * eb__metric(&s->sets[i], m));
             fputc('\n', fp);
         }
         fprintf(fp, "%-12s %6s", "mean", "");
@@ -66,7 +64,8 @@ void eb_report_print_table(FILE *fp, const eb_eval_report *r) {
 /* Adds {key: value} for every metric of one set (or of the mean over sets when set == NULL). */
 static void add_metrics(cJSON *o, const eb_eval_score_result *s, const eb_eval_set_result *set) {
     for (int m = 0; m < N_METRICS; m++)
-        cJSON_AddNumberToObject(o, metric_columns[m].key, set ? metric(set, m) : mean_over_sets(s, m));
+        cJSON_AddNumberToObject(o, eb__metric_columns[m].key,
+                                set ? eb__metric(set, m) : mean_over_sets(s, m));
 }
 
 static cJSON *report_object(const eb_eval_report *r) {
@@ -112,7 +111,7 @@ static void runs_stat(const eb_eval_report *runs, int n_runs, int k, int i, int 
     int n = n_runs < 64 ? n_runs : 64;
     for (int r = 0; r < n; r++) {
         const eb_eval_score_result *s = &runs[r].scores[k];
-        v[r] = i >= 0 ? metric(&s->sets[i], m) : mean_over_sets(s, m);
+        v[r] = i >= 0 ? eb__metric(&s->sets[i], m) : mean_over_sets(s, m);
     }
     eb_mean_std(v, n, mean, std);
 }
@@ -129,7 +128,7 @@ void eb_report_print_runs(FILE *fp, const eb_eval_report *runs, int n_runs, cons
                  s->score, n_runs);
         snprintf(extra, sizeof extra, "%s: ours | paper", paper_metric ? paper_metric : "paper");
         fprintf(fp, "\n%s\n%-12s %6s", title, "OOD set", "n");
-        for (int m = 0; m < N_TABLE_COLUMNS; m++) fprintf(fp, " %15s", metric_columns[m].title);
+        for (int m = 0; m < N_TABLE_COLUMNS; m++) fprintf(fp, " %15s", eb__metric_columns[m].title);
         if (paper_metric) fprintf(fp, "   %s", extra);
         fputc('\n', fp);
         for (int i = 0; i <= s->n_sets; i++) {
@@ -189,7 +188,7 @@ char *eb_report_runs_json(const eb_eval_report *runs, int n_runs, const eb_paper
             cJSON *e = cJSON_AddObjectToObject(so, is_mean ? "mean" : s->sets[i].name);
             for (int m = 0; m < N_METRICS; m++) {
                 runs_stat(runs, n_runs, k, is_mean ? -1 : i, m, &mean, &std);
-                cJSON *mo = cJSON_AddObjectToObject(e, metric_columns[m].key);
+                cJSON *mo = cJSON_AddObjectToObject(e, eb__metric_columns[m].key);
                 cJSON_AddNumberToObject(mo, "mean", mean);
                 cJSON_AddNumberToObject(mo, "std", std);
             }

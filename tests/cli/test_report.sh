@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# ebood report from score files, a suite's JSON and a training log: the page, Markdown with SVG files, and
+# bad input (empty score files, NaN scores, a one-sample set: a clear error or a visible note, never a
+# broken page); one line, non-zero exit, no output file on every error.
+source "$(dirname "$0")/cli_lib.sh" "$@"
+E="$EBOOD"
+cd "$WORK"
+PY=/usr/bin/python3
+
+"$PY" - <<'PYEOF'
+import json
+import numpy as np
+rng = np.random.default_rng(3)
+np.save("s_id.npy", rng.normal(2.0, 1.0, 500).astype(np.float32))
+np.save("s_far.npy", rng.normal(-1.0, 1.0, 400).astype(np.float32))
+np.save("one.npy", np.array([0.25], dtype=np.float32))
+np.save("empty.npy", np.zeros(0, dtype=np.float32))
+np.save("nan.npy", np.array([0.5, np.nan, 1.0], dtype=np.float32))
+np.save("two_cols.npy", np.zeros((4, 2), dtype=np.float32))
+json.dump([{"epoch": 1, "loss": 1.5, "accuracy": 0.6, "lr": 0.1}, {"epoch": 2, "loss": 0.9, "accuracy": 0.8, "lr": 0.05}],
+          open("log.json", "w"))
+PYEOF
+
+"$E" report -o r.html --id s_id.npy --ood far=s_far.npy --ood one=one.npy --score energy >r.log
+check html-written test -s r.html
+check html-complete bash -c "tail -n 1 r.html | grep -qx '</html>'"
+check html-four-figures bash -c "[ \$(grep -c '<figure id=' r.html) -eq 4 ]"
+check one-sample-note grep -q 'class="note"><b>Note:</b> energy: the OOD set one has only 1 sample' r.html
+check no-script bash -c "! grep -q '<script' r.html"
+
+"$E" report -o md/r.md --format md --id s_id.npy --ood far=s_far.npy 2>/dev/null
+expect_fail md-dir-missing 1 "md/out" -- "$E" report -o md/out.md --format md --id s_id.npy --ood far=s_far.npy
+mkdir -p md
+"$E" report -o md/r.md --format md --id s_id.npy --ood far=s_far.npy --train-log log.json >/dev/null
+check md-written test -s md/r.md
+check md-figure-files bash -c "[ \$(ls md/r-*.svg | wc -l) -eq 6 ]"
+check md-links-exist bash -c "cd md && grep -o '](r-[^)]*)' r.md | tr -d '()]' | xargs ls >/dev/null"
+check md-table grep -q '^| far | 400 |' md/r.md
+
+"$E" report -o t.html --train-log log.json >/dev/null
+check train-log-figures bash -c "[ \$(grep -c '<figure id=' t.html) -eq 3 ]"
+
+# --- bad input: one line, non-zero exit, no output file
+expect_fail empty-scores 1 "empty.npy: empty array" -- "$E" report -o out.html --id s_id.npy --ood e=empty.npy
+expect_fail empty-id 1 "empty.npy: empty array" -- "$E" report -o out.html --id empty.npy --ood far=s_far.npy
+expect_fail nan-scores 1 "nan.npy.*(NaN|nan)" -- "$E" report -o out.html --id s_id.npy --ood n=nan.npy
+expect_fail two-columns 1 "two_cols.npy: expected one score per row" -- "$E" report -o out.html --id s_id.npy --ood t=two_cols.npy
+expect_fail missing-file 1 "nothere.npy" -- "$E" report -o out.html --id s_id.npy --ood x=nothere.npy
+expect_fail duplicate-name 1 "the name 'far' is used twice" -- "$E" report -o out.html --id s_id.npy --ood far=s_far.npy --ood far=one.npy
+expect_fail ood-without-name 2 "--ood: expected NAME=FILE" -- "$E" report -o out.html --id s_id.npy --ood s_far.npy
+expect_fail ood-without-id 2 "--ood needs --id" -- "$E" report -o out.html --ood far=s_far.npy
+expect_fail id-without-ood 2 "--id needs at least one --ood" -- "$E" report -o out.html --id s_id.npy
+expect_fail nothing 2 "nothing to report" -- "$E" report -o out.html
+expect_fail no-output 2 "--output is required" -- "$E" report --id s_id.npy --ood far=s_far.npy
+expect_fail bad-format 2 "--format: expected html or md, got 'pdf'" -- "$E" report -o out.pdf --format pdf --id s_id.npy --ood far=s_far.npy
+expect_fail unknown-flag 2 "--colour" -- "$E" report -o out.html --colour red
+echo '{"runs": []}' > notsuite.json
+expect_fail not-a-suite 1 "notsuite.json: not a suite report" -- "$E" report -o out.html --suite notsuite.json
+echo '{"runs": [' > broken.json
+expect_fail suite-broken-json 1 "broken.json: not valid JSON" -- "$E" report -o out.html --suite broken.json
+echo '[]' > emptylog.json
+expect_fail empty-train-log 1 "emptylog.json: the training log is not a non-empty JSON array" -- "$E" report -o out.html --train-log emptylog.json
+expect_fail output-dir-missing 1 "no/such/dir/out.html" -- "$E" report -o "$WORK/no/such/dir/out.html" --id s_id.npy --ood far=s_far.npy
+finish
