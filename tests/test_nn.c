@@ -1678,3 +1678,53 @@ Test(checkpoint, strict_config) {
                               "\"activation_param\":0,\"dropout\":0}"},
         EB_ERR_FORMAT, "config", NULL);
 }
+
+/* ---- ResNet's ImageNet stem (torchvision's; scripts/torch_import.py checks it against PyTorch) ------ */
+
+Test(resnet_stem, imagenet_shapes_forward_and_round_trip) {
+    eb_image_config c = eb_image_default_config(EB_MODEL_RESNET, 3, 64, 48, 5);
+    c.stem = EB_RESNET_STEM_IMAGENET;
+    eb_rng rng;
+    eb_rng_seed(&rng, 4);
+    eb_model *m = NULL;
+    eb_error err = {0};
+    cr_assert_eq(eb_image_model_new(EB_MODEL_RESNET, &c, &rng, NULL, &m, &err), EB_OK, "%s", err.message);
+    cr_assert_str_eq(m->params.info[0].name, "conv1.weight");
+    cr_assert_eq(m->params.info[0].shape[2], 7, "a 7x7 stem conv");
+    cr_assert_eq(m->params.info[0].shape[3], 7);
+    char *config = eb_model_config_json(m);
+    cr_assert(strstr(config, "\"stem\":\"imagenet\""), "%s", config);
+    free(config);
+
+    enum { N = 2 };
+    float *x = random_rows(N, 3 * 64 * 48, 1.0f, 5);
+    float logits[N * 5], feats[N * 512], back[N * 5];
+    cr_assert_eq(eb_model_predict(m, x, N, N, logits, feats, &err), EB_OK, "%s", err.message);
+    char path[4096];
+    scratch(path, sizeof path, "nn_resnet_imagenet_stem.safetensors");
+    cr_assert_eq(eb_model_save(m, path, NULL, 0, &err), EB_OK, "%s", err.message);
+    eb_model *l = NULL;
+    cr_assert_eq(eb_model_load(path, NULL, &l, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(l->image.stem, EB_RESNET_STEM_IMAGENET);
+    cr_assert_eq(eb_model_predict(l, x, N, N, back, NULL, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(memcmp(logits, back, sizeof back), 0, "the stem must survive the checkpoint");
+    eb_model_free(l);
+    eb_model_free(m);
+    free(x);
+    remove(path);
+}
+
+Test(resnet_stem, bad_configs) {
+    eb_error err = {0};
+    eb_image_config c = eb_image_default_config(EB_MODEL_WRN, 3, 32, 32, 10);
+    c.stem = EB_RESNET_STEM_IMAGENET;
+    cr_assert_eq(eb_image_config_check(EB_MODEL_WRN, &c, &err), EB_ERR_ARG);
+    cr_assert(strstr(err.message, "only resnet has the imagenet stem"), "%s", err.message);
+    c = eb_image_default_config(EB_MODEL_RESNET, 3, 32, 32, 10);
+    c.stem = (eb_resnet_stem)7;
+    cr_assert_eq(eb_image_config_check(EB_MODEL_RESNET, &c, &err), EB_ERR_ARG);
+    cr_assert_eq(eb_image_config_check(EB_MODEL_RESNET,
+                                       &(eb_image_config){3, 32, 32, 10, 18, 0, 0, 0, EB_RESNET_STEM_CIFAR},
+                                       &err),
+                 EB_OK);
+}

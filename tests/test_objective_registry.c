@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_util.h"
+
 static eb_objective_spec build_ok(const char *name, const char *preset, const eb_objective_value *v, int n) {
     eb_objective_spec s;
     eb_error err = {0};
@@ -235,14 +237,8 @@ Test(objective_registry, json_profile_model_and_run) {
 /* `ebood train --help` against the table: for every row, a line "--FLAG METAVAR" holding the objectives that
  * read it, the row's help and the first reader's paper default. */
 Test(objective_registry, train_help_matches_descriptors) {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s train --help", EB_CLI);
-    FILE *fp = popen(cmd, "r");
-    cr_assert_not_null(fp);
     static char help[1 << 16];
-    size_t n = fread(help, 1, sizeof help - 1, fp);
-    help[n] = 0;
-    cr_assert_eq(pclose(fp), 0);
+    cr_assert_eq(eb_test_cli_output("train --help", help, sizeof help), 0);
     int rows_seen = 0;
     for (int i = 0; i < eb_objective_count(); i++) {
         const eb_objective_method *m = eb_objective_at(i);

@@ -31,4 +31,18 @@ static inline const char *eb_fixture_path(char *buf, size_t size, const char *na
     return buf;
 }
 
+#ifdef EB_CLI
+/* Runs `ebood ARGS` (the built CLI) and reads its stdout into buf (NUL-terminated); returns its exit status
+ * (pclose's), −1 if it could not be started. */
+static inline int eb_test_cli_output(const char *args, char *buf, size_t size) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s", EB_CLI, args);
+    FILE *fp = popen(cmd, "r");
+    if (!fp) return -1;
+    size_t n = fread(buf, 1, size - 1, fp);
+    buf[n] = 0;
+    return pclose(fp);
+}
+#endif
+
 #endif

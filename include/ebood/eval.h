@@ -294,8 +294,9 @@ typedef struct eb_bench_fmnist_params {
     bool hflip;            /* (true) */
     int64_t n_synthetic;   /* samples per generated OOD set (2000) */
     int64_t n_train; /* > 0: train on only n_train of the seed's 55,000 training images (tests); 0 = all */
-    eb_detector_kind detectors[EB_EVAL_MAX_SCORES]; /* default: msp, maxlogit, energy, odin, mahalanobis, ssd
-                                                       (knn/hopfield on request: 55k × 6272-d features) */
+    eb_detector_kind detectors[EB_EVAL_MAX_SCORES]; /* default: msp, maxlogit, energy, odin, mahalanobis, ssd,
+                                                       react, ash_s, ash_p, ash_b, scale (knn/hopfield on
+                                                       request: 55k × 6272-d features) */
     int n_detectors;
     bool progress;
     /* detector hyperparameters for gmm / heat / heat_combined (default eb_detector_default_params(HEAT)) */

@@ -97,15 +97,24 @@ typedef enum eb_model_kind {
     EB_MODEL_WRN_EBM,     /* the EBM paper's WRN (no BN, LeakyReLU(0.2), biases; src/nn/wrn_ebm.c) */
 } eb_model_kind;
 
+/* ResNet's first layers. CIFAR: a 3×3 conv, stride 1, padding 1, BN, ReLU and no max-pool (OpenOOD's
+ * resnet18_32x32). IMAGENET: torchvision's resnet18/34 — a 7×7 conv, stride 2, padding 3, BN, ReLU, then a
+ * 3×3 max-pool, stride 2, padding 1 (a 224×224 input reaches layer1 as 56×56). */
+typedef enum eb_resnet_stem {
+    EB_RESNET_STEM_CIFAR = 0,
+    EB_RESNET_STEM_IMAGENET = 1,
+} eb_resnet_stem;
+
 /* Image classifiers take rows of x[N, C·H·W] (NCHW images flattened) and view them as [N, C, H, W]. */
 typedef struct eb_image_config {
     int64_t channels, height, width;
     int64_t num_classes;
-    int depth;        /* resnet: 18 or 34; wrn, wrn_ebm: 6k + 4 (10, 16, 28, 40, …) */
-    int widen;        /* wrn, wrn_ebm: widening factor k (2) */
-    float dropout;    /* wrn, wrn_ebm: dropout between the convolutions of a block (0) */
-    float bottleneck; /* wrn_ebm: 1×1 bottleneck to this fraction of the channels after each group, in
-                       * (0, 1]; 0 = none (002_… Table 7: 0.05, 0.1, 0.2) */
+    int depth;           /* resnet: 18 or 34; wrn, wrn_ebm: 6k + 4 (10, 16, 28, 40, …) */
+    int widen;           /* wrn, wrn_ebm: widening factor k (2) */
+    float dropout;       /* wrn, wrn_ebm: dropout between the convolutions of a block (0) */
+    float bottleneck;    /* wrn_ebm: 1×1 bottleneck to this fraction of the channels after each group, in
+                          * (0, 1]; 0 = none (002_… Table 7: 0.05, 0.1, 0.2) */
+    eb_resnet_stem stem; /* resnet: CIFAR (default) or IMAGENET; the other kinds: CIFAR */
 } eb_image_config;
 EB_API eb_image_config eb_image_default_config(eb_model_kind kind, int64_t channels, int64_t height,
                                                int64_t width, int64_t num_classes);

@@ -7,6 +7,7 @@
 
 #include <ebood/base.h>
 #include <ebood/nn.h>
+#include <ebood/params.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -72,6 +73,17 @@ EB_API eb_status eb_logit_score_parse(const char *name, eb_logit_score *out, eb_
  *                 contrastive divergence with SGLD (001_…, specs §5)
  *   heat_combined features + labels + model: −Σ_k (E_k − m_k)/s_k over the   heat
  *                 gmm and el HEAT energies, standardised on ID training data
+ *   react         features (+ the model at fit: its last linear layer W, b is   percentile 90
+ *                 copied): T·logsumexp((W·min(z, c) + b)/T), c = the percentile of
+ *                 all ID training activations (Sun et al. 2021; 004_… baseline)
+ *   ash_s         features (+ model at fit): energy of W·a(z) + b where a zeroes percentile 65
+ *                 each row's values below its own percentile and scales the rest
+ *                 by exp(Σz / Σkept) (ASH, Djurisic et al. 2023; 004_… uses ASH-S)
+ *   ash_p, ash_b  as ash_s, keeping the rest (p) or setting each kept value to  percentile 65
+ *                 Σz / #kept (b)
+ *   scale         features (+ model at fit): energy of W·(z·exp(Σz / Σ_{z ≥ q} z)) percentile 85
+ *                 + b, q = each row's percentile (SCALE, Xu et al. 2024)
+ * react, ash_* and scale also read the temperature T (1).
  * Every method also reads `tpr` (threshold calibration).
  *
  * Files: safetensors (include/ebood/safetensors.h) with the method's arrays as F32 tensors and
@@ -85,21 +97,31 @@ EB_API eb_status eb_logit_score_parse(const char *name, eb_logit_score *out, eb_
  * detectors may be used from distinct threads. Loaded detectors are independent objects. */
 #define EB_DETECTOR_FORMAT_VERSION 1
 
-typedef enum eb_detector_kind {
-    EB_DETECTOR_MSP,
-    EB_DETECTOR_MAX_LOGIT,
-    EB_DETECTOR_ENERGY,
-    EB_DETECTOR_ODIN,
-    EB_DETECTOR_MAHALANOBIS,
-    EB_DETECTOR_SSD,
-    EB_DETECTOR_KNN,
-    EB_DETECTOR_HOPFIELD,
-    EB_DETECTOR_HOPFIELD_AUX,
-    EB_DETECTOR_GMM,           /* HEAT's Gaussian-mixture prior alone (001_… Table 2 "w/o energy") */
-    EB_DETECTOR_HEAT,          /* HEAT: residual EBM on a prior (gmm, el or none) */
-    EB_DETECTOR_HEAT_COMBINED, /* HEAT: standardised HEAT-GMM + HEAT-EL energies, summed */
-    EB_DETECTOR_KIND_COUNT
-} eb_detector_kind;
+/* The detector registry: one row X(ENUM, id) per method, in this order. ENUM names the kind
+ * EB_DETECTOR_<ENUM>; the method's vtable is eb__detector_<id> in src/ood/detectors/ (its name, needs,
+ * the parameters it reads and their defaults live there). Adding a detector = its file, one row here. */
+#define EB_DETECTOR_LIST(X)                                                                                  \
+    X(MSP, msp)                                                                                              \
+    X(MAX_LOGIT, max_logit)                                                                                  \
+    X(ENERGY, energy)                                                                                        \
+    X(ODIN, odin)                                                                                            \
+    X(MAHALANOBIS, mahalanobis)                                                                              \
+    X(SSD, ssd)                                                                                              \
+    X(KNN, knn)                                                                                              \
+    X(HOPFIELD, hopfield)                                                                                    \
+    X(HOPFIELD_AUX, hopfield_aux)                                                                            \
+    X(GMM, gmm)                     /* HEAT's Gaussian-mixture prior alone (001_… Table 2 "w/o energy") */ \
+    X(HEAT, heat)                   /* HEAT: residual EBM on a prior (gmm, el or none) */                    \
+    X(HEAT_COMBINED, heat_combined) /* HEAT: standardised HEAT-GMM + HEAT-EL energies, summed */             \
+    X(REACT, react)                 /* ReAct: energy of the head on clipped features */                      \
+    X(ASH_S, ash_s)                 /* ASH-S: prune + scale, then energy */                                  \
+    X(ASH_P, ash_p)                 /* ASH-P: prune, then energy */                                          \
+    X(ASH_B, ash_b)                 /* ASH-B: prune + binarise, then energy */                               \
+    X(SCALE, scale)                 /* SCALE: scale by the top activations' share, then energy */
+
+#define EB__DETECTOR_ENUM(e, id) EB_DETECTOR_##e,
+typedef enum eb_detector_kind { EB_DETECTOR_LIST(EB__DETECTOR_ENUM) EB_DETECTOR_KIND_COUNT } eb_detector_kind;
+#undef EB__DETECTOR_ENUM
 
 /* "msp", "maxlogit", "energy", "odin", "mahalanobis", "ssd", "knn", "hopfield", "hopfield_aux", "gmm",
  * "heat", "heat_combined"; "unknown" outside the enum. Static string. */
@@ -107,6 +129,8 @@ EB_API const char *eb_detector_kind_name(eb_detector_kind kind);
 /* Inverse of eb_detector_kind_name (exact match). EB_ERR_ARG naming the string and listing the
  * accepted names; *out unchanged on error. */
 EB_API eb_status eb_detector_kind_parse(const char *name, eb_detector_kind *out, eb_error *err);
+/* "msp, maxlogit, …, scale": every name in the registry's order, into buf. */
+EB_API void eb_detector_kind_names(char *buf, size_t size);
 
 /* ---- HEAT (001_8dfeaa911d9afebd.txt; specs §5): a residual energy E_θ on a prior energy ----------
  * E(z) = E_θ(z)/T + E_prior(z)/T_prior, score = −E(z). docs/methods.md has the math. */
@@ -173,6 +197,9 @@ typedef struct eb_detector_params {
 
     /* gmm (ridge), heat, heat_combined */
     eb_heat_params heat;
+
+    float percentile; /* react: clip at this percentile of the ID activations (90); ash_s/p/b: prune each
+                         sample's activations below it (65, 004_…'s ASH-S); scale: 85. In [0, 100). */
 } eb_detector_params;
 
 /* The defaults above for `kind` (unused fields hold their generic defaults). Unknown kind: msp's. */
@@ -190,7 +217,18 @@ enum {
     EB_PARAM_SHRINKAGE = 16,
     EB_PARAM_TPR = 32,
     EB_PARAM_HEAT = 64, /* the nested eb_heat_params */
+    EB_PARAM_PERCENTILE = 128,
 };
+
+/* The scalar hyperparameters of eb_detector_params as descriptors (params.h: JSON key, CLI flag, type,
+ * offset in eb_detector_params, range, help) with their EB_PARAM_* bit: the detector files' JSON and the
+ * command line's flags, ranges and "does not apply" errors come from this table. Defaults per kind:
+ * eb_detector_default_params. Which kinds read a row: eb_detector_params_used(kind) & bit. */
+typedef struct eb_detector_param_row {
+    eb_param_desc desc;
+    unsigned bit;
+} eb_detector_param_row;
+EB_API int eb_detector_param_table(const eb_detector_param_row **out);
 EB_API unsigned eb_detector_params_used(eb_detector_kind kind);
 
 /* What fit() and score() receive. Arrays are row-major, caller-owned, only read; NULL / 0 where
@@ -261,6 +299,7 @@ EB_API const char *eb_detector_note(const eb_detector *d);
  *                           + MODEL (prior el: its last linear layer,
  *                           the last two parameters, is copied)
  *   heat_combined           fit: FEATURES | LABELS | MODEL              score: FEATURES
+ *   react, ash_*, scale     fit: FEATURES | MODEL (its head is copied)  score: FEATURES
  * Validation data (fit's `val`) needs what score() needs. */
 EB_API unsigned eb_detector_fit_needs(const eb_detector *d);
 EB_API unsigned eb_detector_score_needs(const eb_detector *d);

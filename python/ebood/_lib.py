@@ -86,7 +86,7 @@ class HeatParams(ctypes.Structure):  # eb_heat_params
 class DetectorParams(ctypes.Structure):  # eb_detector_params
     _fields_ = [("temperature", ctypes.c_float), ("eps", ctypes.c_float), ("k", ctypes.c_int64),
                 ("beta", ctypes.c_float), ("shrinkage", ctypes.c_float), ("tpr", ctypes.c_double),
-                ("heat", HeatParams)]
+                ("heat", HeatParams), ("percentile", ctypes.c_float)]
 
 
 _F32P = ctypes.POINTER(ctypes.c_float)
@@ -108,7 +108,8 @@ class OodMetrics(ctypes.Structure):  # eb_ood_metrics
 
 
 # eb_detector_params_used bits and eb_detector_*_needs bits (include/ebood/ood.h)
-PARAM_BITS = {"temperature": 1, "eps": 2, "k": 4, "beta": 8, "shrinkage": 16, "tpr": 32, "heat": 64}
+PARAM_BITS = {"temperature": 1, "eps": 2, "k": 4, "beta": 8, "shrinkage": 16, "tpr": 32, "heat": 64,
+              "percentile": 128}
 NEEDS_FEATURES, NEEDS_LOGITS, NEEDS_LABELS, NEEDS_MODEL, NEEDS_AUX, NEEDS_INPUTS = 1, 2, 4, 8, 16, 32
 
 # ---- loading ----------------------------------------------------------------------------------------
@@ -238,10 +239,11 @@ def _check_layout():
     knn = lib.eb_detector_default_params(kind_index("knn"))
     odin = lib.eb_detector_default_params(kind_index("odin"))
     heat = lib.eb_detector_default_params(kind_index("heat")).heat
-    got = (knn.k, round(knn.tpr, 6), odin.temperature, round(odin.eps, 6), heat.width, heat.depth,
+    react = lib.eb_detector_default_params(kind_index("react"))
+    got = (react.percentile, knn.k, round(knn.tpr, 6), odin.temperature, round(odin.eps, 6), heat.width, heat.depth,
            heat.gmm.steps, heat.el.steps, heat.none.steps, heat.gmm.batch_size, heat.el.batch_size,
            heat.none.epochs)
-    want = (50, 0.95, 1000.0, 0.0014, 1024, 4, 20, 50, 200, 1024, 256, 20)
+    want = (90.0, 50, 0.95, 1000.0, 0.0014, 1024, 4, 20, 50, 200, 1024, 256, 20)
     if got != want:
         raise ImportError(f"ebood: the Python package's view of eb_detector_params {got} does not match "
                           f"libebood.so's defaults {want}: the package and the library are out of step")

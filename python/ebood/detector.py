@@ -10,7 +10,7 @@ from . import _lib
 from ._lib import lib
 
 # Top-level hyperparameters (eb_detector_params) and those of the nested HEAT settings.
-_PARAMS = ("temperature", "eps", "k", "beta", "shrinkage", "tpr", "heat")
+_PARAMS = ("temperature", "eps", "k", "beta", "shrinkage", "tpr", "heat", "percentile")
 _HEAT_TOP = ("prior", "width", "depth", "tied", "relu", "stats_batch", "seed", "ridge")
 _HEAT_BLOCKS = ("gmm", "el", "none")
 _HEAT_EBM = tuple(name for name, _ in _lib.HeatEbm._fields_)

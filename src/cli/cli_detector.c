@@ -9,13 +9,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    unsigned bit;
-} hyper[] = {
-    {"temperature", EB_PARAM_TEMPERATURE}, {"eps", EB_PARAM_EPS}, {"k", EB_PARAM_K}, {"beta", EB_PARAM_BETA},
-    {"shrinkage", EB_PARAM_SHRINKAGE},     {"tpr", EB_PARAM_TPR},
-};
+/* "msp, energy, …: HELP (DEFAULT; odin: 1000)": the kinds reading row r, its help and their defaults. */
+static void row_help(const eb_detector_param_row *r, char *buf, size_t size) {
+    char readers[256] = "", defaults[160] = "", first[32] = "";
+    for (int k = 0; k < EB_DETECTOR_KIND_COUNT; k++) {
+        if (!(eb_detector_params_used((eb_detector_kind)k) & r->bit)) continue;
+        const char *name = eb_detector_kind_name((eb_detector_kind)k);
+        snprintf(readers + strlen(readers), sizeof readers - strlen(readers), "%s%s", readers[0] ? ", " : "",
+                 name);
+        eb_detector_params p = eb_detector_default_params((eb_detector_kind)k);
+        char value[32];
+        eb_param_format(&r->desc, &p, value, sizeof value);
+        if (!first[0])
+            snprintf(first, sizeof first, "%s", value);
+        else if (strcmp(value, first) != 0)
+            snprintf(defaults + strlen(defaults), sizeof defaults - strlen(defaults), "; %s: %s", name,
+                     value);
+    }
+    if (r->bit == EB_PARAM_TPR) snprintf(readers, sizeof readers, "all");
+    snprintf(buf, size, "%s: %s (%s%s)", readers, r->desc.help, first, defaults);
+}
+
+int cli_detector_flag_rows(cli_detector_flags *v, bool with_tpr, cli_flag *out) {
+    const eb_detector_param_row *rows;
+    int n_rows = eb_detector_param_table(&rows), n = 0;
+    for (int r = 0; r < n_rows && r < CLI_DETECTOR_MAX_PARAMS; r++) {
+        if (rows[r].bit == EB_PARAM_TPR && !with_tpr) continue;
+        row_help(&rows[r], v->help[r], sizeof v->help[r]);
+        out[n++] =
+            (cli_flag){rows[r].desc.flag, 0,    CLI_FLAG_STRING, &v->text[r], 0, 0, rows[r].desc.metavar,
+                       v->help[r],        false};
+    }
+    const cli_flag heat[] = {CLI_HEAT_FLAGS(*v)};
+    memcpy(out + n, heat, sizeof heat);
+    return n + (int)(sizeof heat / sizeof heat[0]);
+}
 
 /* HEAT's flags (CLI_HEAT_FLAGS) and the kinds that read them. */
 enum { HK_GMM = 1, HK_HEAT = 2, HK_COMBINED = 4, HK_EBM = HK_HEAT | HK_COMBINED };
@@ -106,50 +134,46 @@ static bool apply_heat_flags(const char *cmd, const cli_flag *flags, int n_flags
     return true;
 }
 
+/* Prints "--FLAG does not apply to KIND, KIND" and returns false. */
+static bool not_applicable(const char *cmd, const char *flag, const eb_detector_kind *kinds, int n_kinds) {
+    char names[256] = "";
+    for (int i = 0; i < n_kinds; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                 eb_detector_kind_name(kinds[i]));
+    fprintf(stderr, "ebood %s: --%s does not apply to %s\n", cmd, flag, names);
+    return false;
+}
+
 bool cli_detector_params(const char *cmd, const cli_flag *flags, int n_flags, const cli_detector_flags *v,
                          const eb_detector_kind *kinds, int n_kinds, eb_detector_params *params) {
     for (int h = 0; h < (int)(sizeof heat_flags / sizeof heat_flags[0]); h++) {
         if (!cli_flag_seen(flags, n_flags, heat_flags[h].name)) continue;
         bool used = false;
         for (int i = 0; i < n_kinds; i++) used |= (heat_kind_bit(kinds[i]) & heat_flags[h].kinds) != 0;
-        if (!used) {
-            char names[256] = "";
-            for (int i = 0; i < n_kinds; i++)
-                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
-                         eb_detector_kind_name(kinds[i]));
-            fprintf(stderr, "ebood %s: --%s does not apply to %s\n", cmd, heat_flags[h].name, names);
-            return false;
-        }
+        if (!used) return not_applicable(cmd, heat_flags[h].name, kinds, n_kinds);
     }
-    for (int h = 0; h < (int)(sizeof hyper / sizeof hyper[0]); h++) {
-        if (!cli_flag_seen(flags, n_flags, hyper[h].name)) continue;
+    const eb_detector_param_row *rows;
+    const int n_rows = eb_detector_param_table(&rows);
+    for (int r = 0; r < n_rows; r++) {
+        if (!cli_flag_seen(flags, n_flags, rows[r].desc.flag)) continue;
         bool used = false;
-        for (int i = 0; i < n_kinds; i++) used |= (eb_detector_params_used(kinds[i]) & hyper[h].bit) != 0;
-        if (!used) {
-            char names[256] = "";
-            for (int i = 0; i < n_kinds; i++)
-                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
-                         eb_detector_kind_name(kinds[i]));
-            fprintf(stderr, "ebood %s: --%s does not apply to %s\n", cmd, hyper[h].name, names);
-            return false;
-        }
+        for (int i = 0; i < n_kinds; i++) used |= (eb_detector_params_used(kinds[i]) & rows[r].bit) != 0;
+        if (!used) return not_applicable(cmd, rows[r].desc.flag, kinds, n_kinds);
     }
     for (int i = 0; i < n_kinds; i++) {
         eb_detector_params *p = &params[i];
         *p = eb_detector_default_params(kinds[i]);
-        unsigned used = eb_detector_params_used(kinds[i]);
-        if ((used & EB_PARAM_TEMPERATURE) && cli_flag_seen(flags, n_flags, "temperature"))
-            p->temperature = (float)v->temperature;
-        if ((used & EB_PARAM_EPS) && cli_flag_seen(flags, n_flags, "eps")) p->eps = (float)v->eps;
-        if ((used & EB_PARAM_K) && cli_flag_seen(flags, n_flags, "k")) p->k = v->k;
-        if ((used & EB_PARAM_BETA) && cli_flag_seen(flags, n_flags, "beta")) p->beta = (float)v->beta;
-        if ((used & EB_PARAM_SHRINKAGE) && cli_flag_seen(flags, n_flags, "shrinkage"))
-            p->shrinkage = (float)v->shrinkage;
-        if (cli_flag_seen(flags, n_flags, "tpr")) p->tpr = v->tpr;
+        const unsigned used = eb_detector_params_used(kinds[i]);
+        eb_error err = {0};
+        for (int r = 0; r < n_rows; r++)
+            if ((used & rows[r].bit) && cli_flag_seen(flags, n_flags, rows[r].desc.flag) &&
+                eb_param_parse(&rows[r].desc, v->text[r], p, &err)) {
+                fprintf(stderr, "ebood %s: %s\n", cmd, err.message);
+                return false;
+            }
         if ((used & EB_PARAM_HEAT) && !apply_heat_flags(cmd, flags, n_flags, v, kinds[i], &p->heat))
             return false;
-        eb_error err = {0};
-        if ((used & EB_PARAM_HEAT) && eb_detector_params_check(kinds[i], p, &err)) {
+        if (eb_detector_params_check(kinds[i], p, &err)) {
             fprintf(stderr, "ebood %s: %s\n", cmd, err.message);
             return false;
         }

@@ -8,12 +8,14 @@
 int cmd_fit(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 
-/* The detector hyperparameter flags, named after the parameters: --temperature, --eps, --k,
- * --beta, --shrinkage (CLI_DETECTOR_FLAGS) and --tpr (CLI_DETECTOR_TPR_FLAG, fit only), as rows of
- * a cli_flag table writing into a cli_detector_flags. */
+/* The detector hyperparameter flags: one per row of the library's table (eb_detector_param_table:
+ * --temperature, --eps, --k, --beta, --shrinkage, --percentile, --tpr (fit only)), generated with their help
+ * (the methods that read each and their defaults) by cli_detector_flag_rows, and HEAT's (CLI_HEAT_FLAGS),
+ * writing into a cli_detector_flags. */
+#define CLI_DETECTOR_MAX_PARAMS 16
 typedef struct cli_detector_flags {
-    double temperature, eps, beta, shrinkage, tpr;
-    int64_t k;
+    const char *text[CLI_DETECTOR_MAX_PARAMS]; /* the values given, per table row */
+    char help[CLI_DETECTOR_MAX_PARAMS][384];
     /* gmm / heat / heat_combined (eb_heat_params; CLI_HEAT_FLAGS) */
     const char *prior, *sgld_decay, *heat_preset;
     int64_t ebm_width, ebm_depth, ebm_seed, ebm_epochs, ebm_batch_size, sgld_steps;
@@ -22,18 +24,12 @@ typedef struct cli_detector_flags {
     bool ebm_tied, ebm_no_relu, stats_batch;
 } cli_detector_flags;
 
+/* Writes the table's flag rows to out (--tpr only if with_tpr; at most CLI_DETECTOR_MAX_PARAMS), then
+ * HEAT's; returns the count (at most CLI_DETECTOR_MAX_FLAGS). */
+#define CLI_DETECTOR_MAX_FLAGS (CLI_DETECTOR_MAX_PARAMS + 24)
+int cli_detector_flag_rows(cli_detector_flags *v, bool with_tpr, cli_flag *out);
+
 /* clang-format off */
-#define CLI_DETECTOR_FLAGS(v)                                                                               \
-    {"temperature", 0, CLI_FLAG_FLOAT, &(v).temperature, 1e-6, 1e6, "T",                                    \
-     "msp, energy, odin: temperature (1; odin 1000)", false},                                               \
-    {"eps", 0, CLI_FLAG_FLOAT, &(v).eps, 0, 1e3, "E",                                                       \
-     "odin: input perturbation (0.0014); mahalanobis/ssd: input pre-processing (0 = off)", false},          \
-    {"k", 0, CLI_FLAG_INT, &(v).k, 1, 1e9, "K", "knn: neighbours (50)", false},                             \
-    {"beta", 0, CLI_FLAG_FLOAT, &(v).beta, 1e-6, 1e6, "B",                                                  \
-     "hopfield, hopfield_aux: inverse temperature (4)", false},                                             \
-    {"shrinkage", 0, CLI_FLAG_FLOAT, &(v).shrinkage, 0, 1, "S",                                             \
-     "mahalanobis, ssd: covariance shrinkage towards (tr/d)*I (0)", false},                                 \
-    CLI_HEAT_FLAGS(v)
 /* HEAT's flags: --prior (heat), --ridge (gmm, heat, heat_combined); the others set the residual EBM
  * of heat's prior, or both EBMs of heat_combined (defaults: each prior's, see eb_heat_params). */
 #define CLI_HEAT_FLAGS(v)                                                                                   \
@@ -77,9 +73,6 @@ typedef struct cli_detector_flags {
     {"stats-batch", 0, CLI_FLAG_BOOL, &(v).stats_batch, 0, 0, NULL,                                         \
      "heat_combined: standardise with one random batch of 256 (the code) instead of all training data",     \
      false}
-#define CLI_DETECTOR_TPR_FLAG(v)                                                                            \
-    {"tpr", 0, CLI_FLAG_FLOAT, &(v).tpr, 1e-6, 1, "P",                                                      \
-     "the threshold keeps this fraction of the ID validation data (0.95)", false}
 /* clang-format on */
 
 /* Starts from kind's defaults and applies every hyperparameter flag that was given. A given flag

@@ -122,7 +122,11 @@ int cmd_eval(int argc, char **argv) {
     bool json = false, no_synthetic = false;
     cli_list ood_specs = {0};
     cli_detector_flags hv = {0};
-    cli_flag flags[] = {
+    char detector_help[600] = "comma-separated: ";
+    eb_detector_kind_names(detector_help + strlen(detector_help),
+                           sizeof detector_help - strlen(detector_help));
+    strcat(detector_help, " (default msp,maxlogit,energy)");
+    cli_flag base_flags[] = {
         {"model", 0, CLI_FLAG_STRING, &model_path, 0, 0, "CKPT", "checkpoint written by ebood train", false},
         {"data", 0, CLI_FLAG_STRING, &data, 0, 0, "NAME|FILE",
          "ID test data: segment (its test split), an .arff/.csv file, or an image dataset (fmnist, mnist, "
@@ -141,10 +145,7 @@ int cmd_eval(int argc, char **argv) {
         {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "samples per synthetic OOD set (2000)",
          false},
         {"seed", 0, CLI_FLAG_INT, &seed, 0, 9.2e18, "N", "seed of the synthetic OOD sets (0)", false},
-        {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST",
-         "comma-separated: msp, maxlogit, energy, odin, mahalanobis, ssd, knn, hopfield, hopfield_aux, gmm, "
-         "heat, heat_combined (default msp,maxlogit,energy)",
-         false},
+        {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST", detector_help, false},
         {"scores", 0, CLI_FLAG_STRING, &scores, 0, 0, "LIST", "the logit scores only: msp, maxlogit, energy",
          false},
         {"train-data", 0, CLI_FLAG_STRING, &train_data, 0, 0, "NAME|FILE",
@@ -155,14 +156,16 @@ int cmd_eval(int argc, char **argv) {
          "auxiliary outlier rows for hopfield_aux (.arff/.csv)", false},
         {"input-std", 0, CLI_FLAG_STRING, &input_std, 0, 0, "S1,S2,..",
          "std the inputs were divided by (odin, mahalanobis --eps)", false},
-        CLI_DETECTOR_FLAGS(hv),
         {"id", 0, CLI_FLAG_STRING, &id_scores, 0, 0, "S_ID.npy",
          "evaluate score files instead: ID scores [n] (higher = more ID)", false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
         {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
          false},
     };
-    const int n = (int)(sizeof flags / sizeof flags[0]);
+    enum { N_BASE = (int)(sizeof base_flags / sizeof base_flags[0]) };
+    cli_flag flags[N_BASE + CLI_DETECTOR_MAX_FLAGS];
+    memcpy(flags, base_flags, sizeof base_flags);
+    const int n = N_BASE + cli_detector_flag_rows(&hv, false, flags + N_BASE);
     int n_pos;
     const char *pos[1];
     int rc = cli_parse(cmd, usage, argc, argv, 2, flags, n, pos, 0, &n_pos);

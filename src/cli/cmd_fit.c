@@ -247,11 +247,10 @@ int cmd_fit(int argc, char **argv) {
     mf.split_seed = -1;
     bool json = false;
     cli_detector_flags hv = {0};
-    cli_flag flags[] = {
-        {"detector", 0, CLI_FLAG_STRING, &detector, 0, 0, "NAME",
-         "msp, maxlogit, energy, odin, mahalanobis, ssd, knn, hopfield, hopfield_aux, gmm, heat, "
-         "heat_combined",
-         false},
+    char detector_help[512];
+    eb_detector_kind_names(detector_help, sizeof detector_help);
+    cli_flag base_flags[] = {
+        {"detector", 0, CLI_FLAG_STRING, &detector, 0, 0, "NAME", detector_help, false},
         {"features", 0, CLI_FLAG_STRING, &ff.features, 0, 0, "F.npy",
          "ID training features [n, dim] (float .npy)", false},
         {"labels", 0, CLI_FLAG_STRING, &ff.labels, 0, 0, "L.npy", "their class labels [n] (integer .npy)",
@@ -281,13 +280,14 @@ int cmd_fit(int argc, char **argv) {
          "with --model: std the inputs were divided by, per input or per channel (odin, mahalanobis --eps; "
          "default: the checkpoint's image normalisation, else 1)",
          false},
-        CLI_DETECTOR_FLAGS(hv),
-        CLI_DETECTOR_TPR_FLAG(hv),
         {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "DET",
          "detector file to write (.safetensors, atomic)", false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print a JSON summary", false},
     };
-    const int n = (int)(sizeof flags / sizeof flags[0]);
+    enum { N_BASE = (int)(sizeof base_flags / sizeof base_flags[0]) };
+    cli_flag flags[N_BASE + CLI_DETECTOR_MAX_FLAGS];
+    memcpy(flags, base_flags, sizeof base_flags);
+    const int n = N_BASE + cli_detector_flag_rows(&hv, true, flags + N_BASE);
     int n_pos;
     const char *pos[1];
     int rc = cli_parse(cmd, usage, argc, argv, 2, flags, n, pos, 0, &n_pos);
@@ -341,8 +341,8 @@ int cmd_fit(int argc, char **argv) {
     } else {
         if (fit_needs & EB_NEEDS_MODEL) {
             fprintf(stderr, "ebood fit: %s needs --model CKPT (%s)\n", detector,
-                    kind == EB_DETECTOR_ODIN ? "it perturbs the inputs through the network"
-                                             : "the el prior is the classifier's last layer");
+                    (score_needs & EB_NEEDS_MODEL) ? "it runs the network on the inputs"
+                                                   : "its fit reads the classifier's last layer");
             bad = 1;
         } else if ((score_needs & EB_NEEDS_MODEL) && (ff.val_features || ff.val_logits)) {
             fprintf(

@@ -108,9 +108,11 @@ eb_bench_fmnist_params eb_bench_fmnist_default_params(const char *fmnist_dir, co
     p.crop_padding = 2;
     p.hflip = true;
     p.n_synthetic = 2000;
-    static const eb_detector_kind detectors[] = {EB_DETECTOR_MSP,         EB_DETECTOR_MAX_LOGIT,
-                                                 EB_DETECTOR_ENERGY,      EB_DETECTOR_ODIN,
-                                                 EB_DETECTOR_MAHALANOBIS, EB_DETECTOR_SSD};
+    /* + 004_…'s activation-shaping baselines (react, ash_*, scale: energy of the head on shaped features) */
+    static const eb_detector_kind detectors[] = {
+        EB_DETECTOR_MSP,         EB_DETECTOR_MAX_LOGIT, EB_DETECTOR_ENERGY, EB_DETECTOR_ODIN,
+        EB_DETECTOR_MAHALANOBIS, EB_DETECTOR_SSD,       EB_DETECTOR_REACT,  EB_DETECTOR_ASH_S,
+        EB_DETECTOR_ASH_P,       EB_DETECTOR_ASH_B,     EB_DETECTOR_SCALE};
     p.n_detectors = (int)(sizeof detectors / sizeof detectors[0]);
     memcpy(p.detectors, detectors, sizeof detectors);
     p.heat = eb_detector_default_params(EB_DETECTOR_HEAT).heat;

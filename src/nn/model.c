@@ -104,7 +104,7 @@ eb_tensor *eb_model_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train, 
 
 eb_image_config eb_image_default_config(eb_model_kind kind, int64_t channels, int64_t height, int64_t width,
                                         int64_t num_classes) {
-    eb_image_config c = {channels, height, width, num_classes, 0, 0, 0.0f, 0.0f};
+    eb_image_config c = {channels, height, width, num_classes, 0, 0, 0.0f, 0.0f, EB_RESNET_STEM_CIFAR};
     if (kind == EB_MODEL_RESNET) c.depth = 18;
     if (kind == EB_MODEL_WRN || kind == EB_MODEL_WRN_EBM) {
         c.depth = kind == EB_MODEL_WRN ? 40 : 10; /* the energy paper's WRN-40-2; the EBM paper's WRN-10-2 */
@@ -134,6 +134,9 @@ eb_status eb_image_config_check(eb_model_kind kind, const eb_image_config *c, eb
                             (double)c->bottleneck);
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
         return eb_error_set(err, EB_ERR_ARG, "%s: dropout %g outside [0, 1)", name, (double)c->dropout);
+    if (c->stem != EB_RESNET_STEM_CIFAR && (kind != EB_MODEL_RESNET || c->stem != EB_RESNET_STEM_IMAGENET))
+        return eb_error_set(err, EB_ERR_ARG, "%s: stem %d (only resnet has the imagenet stem)", name,
+                            (int)c->stem);
     return EB_OK;
 }
 
@@ -202,6 +205,8 @@ char *eb_model_config_json(const eb_model *m) {
         cJSON_AddNumberToObject(o, "widen", c->widen);
         cJSON_AddNumberToObject(o, "dropout", (double)c->dropout);
         if (m->kind == EB_MODEL_WRN_EBM) cJSON_AddNumberToObject(o, "bottleneck", (double)c->bottleneck);
+        if (c->stem == EB_RESNET_STEM_IMAGENET)
+            cJSON_AddStringToObject(o, "stem", "imagenet"); /* cifar: absent */
     }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -277,7 +282,7 @@ static eb_status mlp_config_from_json(const char *path, const char *json, eb_mlp
 static eb_status image_config_from_json(const char *path, eb_model_kind kind, const char *json,
                                         eb_image_config *c, eb_error *err) {
     static const char *const keys[] = {"channels", "height",  "width",      "num_classes", "depth",
-                                       "widen",    "dropout", "bottleneck", NULL};
+                                       "widen",    "dropout", "bottleneck", "stem",        NULL};
     memset(c, 0, sizeof *c);
     cJSON *o = cJSON_Parse(json);
     const char *extra = cJSON_IsObject(o) ? unknown_key(o, keys) : NULL;
@@ -301,7 +306,11 @@ static eb_status image_config_from_json(const char *path, eb_model_kind kind, co
         c->dropout = (float)dropout->valuedouble;
         const cJSON *bottleneck = cJSON_GetObjectItemCaseSensitive(o, "bottleneck"); /* wrn_ebm only */
         if (cJSON_IsNumber(bottleneck)) c->bottleneck = (float)bottleneck->valuedouble;
-        if ((bottleneck && !cJSON_IsNumber(bottleneck)) || eb_image_config_check(kind, c, NULL))
+        const cJSON *stem = cJSON_GetObjectItemCaseSensitive(o, "stem"); /* resnet: "cifar" or "imagenet" */
+        bool stem_ok = !stem || (cJSON_IsString(stem) && (strcmp(stem->valuestring, "cifar") == 0 ||
+                                                          strcmp(stem->valuestring, "imagenet") == 0));
+        if (stem_ok && stem && strcmp(stem->valuestring, "imagenet") == 0) c->stem = EB_RESNET_STEM_IMAGENET;
+        if ((bottleneck && !cJSON_IsNumber(bottleneck)) || !stem_ok || eb_image_config_check(kind, c, NULL))
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.config out of range", path);
     }
     cJSON_Delete(o);

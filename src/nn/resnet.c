@@ -1,5 +1,6 @@
 /* ResNet-18/34, CIFAR variant (OpenOOD's resnet18_32x32, used by 000_…, 001_…, 004_…): a 3×3 stem
- * conv (64 channels, stride 1) with BatchNorm and ReLU, no max-pool; four stages of BasicBlocks
+ * conv (64 channels, stride 1) with BatchNorm and ReLU, no max-pool (m->image.stem IMAGENET: torchvision's
+ * 7×7 stride-2 conv, BN, ReLU and 3×3 stride-2 max-pool instead); four stages of BasicBlocks
  * (64, 128, 256, 512 channels; strides 1, 2, 2, 2; [2,2,2,2] blocks for depth 18, [3,4,6,3] for 34);
  * global average pool → 512-d penultimate features → fc (m->feature_pool STD: features = the spatial std
  * of the last block's map, 512-d). A BasicBlock is
@@ -41,7 +42,9 @@ static int next_block(const eb_model *m, block_walk *w) {
 
 static eb_status resnet_build(eb_model *m, eb_error *err) {
     char name[48];
-    bool ok = eb__add_conv(m, "conv1", m->image.channels, 64, 3, 1, 1, false, err) >= 0 &&
+    const bool imagenet = m->image.stem == EB_RESNET_STEM_IMAGENET;
+    bool ok = eb__add_conv(m, "conv1", m->image.channels, 64, imagenet ? 7 : 3, imagenet ? 2 : 1,
+                           imagenet ? 3 : 1, false, err) >= 0 &&
               eb__add_bn(m, "bn1", 64, err) >= 0;
     block_walk w = {.stage = -1};
     while (ok && next_block(m, &w)) {
@@ -83,6 +86,10 @@ static eb_tensor *resnet_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool tr
     int l = 0;
     eb_tensor *h = eb__image_input(m, g, x);
     h = eb_relu(g, eb__bn_forward(m, g, eb__conv_forward(m, g, h, l), l + 1, train));
+    if (m->image.stem == EB_RESNET_STEM_IMAGENET) {
+        const eb_pool2d_params pool = eb_pool2d_params_square(3, 2, 1);
+        h = eb_max_pool2d(g, h, &pool);
+    }
     l += 2;
     block_walk w = {.stage = -1};
     while (next_block(m, &w)) {

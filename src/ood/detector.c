@@ -4,6 +4,8 @@
 #include "ood/detector_impl.h"
 
 #include <cjson/cJSON.h>
+#include <ebood/ebm.h>
+#include <stddef.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,145 +13,121 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the registry ---------------------------------------------------------------------------- */
+/* ---- the registry (ood.h's EB_DETECTOR_LIST) --------------------------------------------------- */
 
-static const char *const kind_names[EB_DETECTOR_KIND_COUNT] = {
-    [EB_DETECTOR_MSP] = "msp",
-    [EB_DETECTOR_MAX_LOGIT] = "maxlogit",
-    [EB_DETECTOR_ENERGY] = "energy",
-    [EB_DETECTOR_ODIN] = "odin",
-    [EB_DETECTOR_MAHALANOBIS] = "mahalanobis",
-    [EB_DETECTOR_SSD] = "ssd",
-    [EB_DETECTOR_KNN] = "knn",
-    [EB_DETECTOR_HOPFIELD] = "hopfield",
-    [EB_DETECTOR_HOPFIELD_AUX] = "hopfield_aux",
-    [EB_DETECTOR_GMM] = "gmm",
-    [EB_DETECTOR_HEAT] = "heat",
-    [EB_DETECTOR_HEAT_COMBINED] = "heat_combined",
-};
-
+#define EB__DETECTOR_ROW(e, id) [EB_DETECTOR_##e] = &eb__detector_##id,
 static const eb__detector_method *const methods[EB_DETECTOR_KIND_COUNT] = {
-    [EB_DETECTOR_MSP] = &eb__detector_msp,
-    [EB_DETECTOR_MAX_LOGIT] = &eb__detector_max_logit,
-    [EB_DETECTOR_ENERGY] = &eb__detector_energy,
-    [EB_DETECTOR_ODIN] = &eb__detector_odin,
-    [EB_DETECTOR_MAHALANOBIS] = &eb__detector_mahalanobis,
-    [EB_DETECTOR_SSD] = &eb__detector_ssd,
-    [EB_DETECTOR_KNN] = &eb__detector_knn,
-    [EB_DETECTOR_HOPFIELD] = &eb__detector_hopfield,
-    [EB_DETECTOR_HOPFIELD_AUX] = &eb__detector_hopfield_aux,
-    [EB_DETECTOR_GMM] = &eb__detector_gmm,
-    [EB_DETECTOR_HEAT] = &eb__detector_heat,
-    [EB_DETECTOR_HEAT_COMBINED] = &eb__detector_heat_combined,
-};
+    EB_DETECTOR_LIST(EB__DETECTOR_ROW)};
+#undef EB__DETECTOR_ROW
 
-static const unsigned params_used[EB_DETECTOR_KIND_COUNT] = {
-    [EB_DETECTOR_MSP] = EB_PARAM_TEMPERATURE | EB_PARAM_TPR,
-    [EB_DETECTOR_MAX_LOGIT] = EB_PARAM_TPR,
-    [EB_DETECTOR_ENERGY] = EB_PARAM_TEMPERATURE | EB_PARAM_TPR,
-    [EB_DETECTOR_ODIN] = EB_PARAM_TEMPERATURE | EB_PARAM_EPS | EB_PARAM_TPR,
-    [EB_DETECTOR_MAHALANOBIS] = EB_PARAM_EPS | EB_PARAM_SHRINKAGE | EB_PARAM_TPR,
-    [EB_DETECTOR_SSD] = EB_PARAM_EPS | EB_PARAM_SHRINKAGE | EB_PARAM_TPR,
-    [EB_DETECTOR_KNN] = EB_PARAM_K | EB_PARAM_TPR,
-    [EB_DETECTOR_HOPFIELD] = EB_PARAM_BETA | EB_PARAM_TPR,
-    [EB_DETECTOR_HOPFIELD_AUX] = EB_PARAM_BETA | EB_PARAM_TPR,
-    [EB_DETECTOR_GMM] = EB_PARAM_HEAT | EB_PARAM_TPR,
-    [EB_DETECTOR_HEAT] = EB_PARAM_HEAT | EB_PARAM_TPR,
-    [EB_DETECTOR_HEAT_COMBINED] = EB_PARAM_HEAT | EB_PARAM_TPR,
+/* The scalar parameters (the nested eb_heat_params are the heat files' own). */
+#define FIELD(f) offsetof(eb_detector_params, f)
+static const eb_detector_param_row param_rows[] = {
+    {{"temperature", "temperature", EB_PARAM_TYPE_F32, FIELD(temperature), 0, 1e6, true, false, NULL, "T",
+      "temperature"},
+     EB_PARAM_TEMPERATURE},
+    {{"eps", "eps", EB_PARAM_TYPE_F32, FIELD(eps), 0, 1e3, false, false, NULL, "E",
+      "odin: input perturbation; mahalanobis, ssd: input pre-processing (0 = off)"},
+     EB_PARAM_EPS},
+    {{"k", "k", EB_PARAM_TYPE_I64, FIELD(k), 1, 9.0e15, false, false, NULL, "K", "neighbours"}, EB_PARAM_K},
+    {{"beta", "beta", EB_PARAM_TYPE_F32, FIELD(beta), 0, 1e6, true, false, NULL, "B", "inverse temperature"},
+     EB_PARAM_BETA},
+    {{"shrinkage", "shrinkage", EB_PARAM_TYPE_F32, FIELD(shrinkage), 0, 1, false, false, NULL, "S",
+      "covariance shrinkage towards (tr/d)*I"},
+     EB_PARAM_SHRINKAGE},
+    {{"tpr", "tpr", EB_PARAM_TYPE_F64, FIELD(tpr), 0, 1, true, false, NULL, "P",
+      "the threshold keeps this fraction of the ID validation data"},
+     EB_PARAM_TPR},
+    {{"percentile", "percentile", EB_PARAM_TYPE_F32, FIELD(percentile), 0, 99.999, false, false, NULL, "P",
+      "activation percentile: react clips above it, ash prunes below it, scale sums above it"},
+     EB_PARAM_PERCENTILE},
 };
+#undef FIELD
+enum { N_PARAM_ROWS = (int)(sizeof param_rows / sizeof param_rows[0]) };
+
+int eb_detector_param_table(const eb_detector_param_row **out) {
+    *out = param_rows;
+    return N_PARAM_ROWS;
+}
+
+/* Bytes of the field a row sets. */
+static size_t param_size(const eb_param_desc *d) {
+    switch (d->type) {
+    case EB_PARAM_TYPE_I64: return sizeof(int64_t);
+    case EB_PARAM_TYPE_INT: return sizeof(int);
+    case EB_PARAM_TYPE_F32: return sizeof(float);
+    case EB_PARAM_TYPE_F64: return sizeof(double);
+    case EB_PARAM_TYPE_BOOL: return sizeof(bool);
+    case EB_PARAM_TYPE_DECAY: return sizeof(eb_decay);
+    }
+    return 0;
+}
 
 static bool kind_valid(eb_detector_kind kind) { return (int)kind >= 0 && kind < EB_DETECTOR_KIND_COUNT; }
 
 const char *eb_detector_kind_name(eb_detector_kind kind) {
-    return kind_valid(kind) ? kind_names[kind] : "unknown";
+    return kind_valid(kind) ? methods[kind]->name : "unknown";
 }
 
-/* "msp, maxlogit, …, hopfield_aux" */
-static const char *kind_list(void) {
-    return "msp, maxlogit, energy, odin, mahalanobis, ssd, knn, hopfield, hopfield_aux, gmm, heat, "
-           "heat_combined";
+void eb_detector_kind_names(char *buf, size_t size) {
+    size_t used = 0;
+    if (size) buf[0] = 0;
+    for (int k = 0; k < EB_DETECTOR_KIND_COUNT && used < size; k++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", k ? ", " : "", methods[k]->name);
+}
+
+static const char *kind_list(char *buf, size_t size) {
+    eb_detector_kind_names(buf, size);
+    return buf;
 }
 
 eb_status eb_detector_kind_parse(const char *name, eb_detector_kind *out, eb_error *err) {
     if (!name || !out) return eb_error_set(err, EB_ERR_ARG, "detector name: NULL pointer");
     for (int k = 0; k < EB_DETECTOR_KIND_COUNT; k++)
-        if (strcmp(name, kind_names[k]) == 0) {
+        if (strcmp(name, methods[k]->name) == 0) {
             *out = (eb_detector_kind)k;
             return EB_OK;
         }
+    char names[512];
     return eb_error_set(err, EB_ERR_ARG, "detector '%s': unknown method (expected one of %s)", name,
-                        kind_list());
+                        kind_list(names, sizeof names));
 }
 
-unsigned eb_detector_params_used(eb_detector_kind kind) { return kind_valid(kind) ? params_used[kind] : 0; }
+unsigned eb_detector_params_used(eb_detector_kind kind) {
+    return kind_valid(kind) ? methods[kind]->params_used | EB_PARAM_TPR : 0;
+}
 
 eb_detector_params eb_detector_default_params(eb_detector_kind kind) {
     eb_detector_params p;
     memset(&p, 0, sizeof p);
-    p.temperature = kind == EB_DETECTOR_ODIN ? 1000.0f : 1.0f;
-    p.eps = kind == EB_DETECTOR_ODIN ? 0.0014f : 0.0f;
+    p.temperature = 1.0f;
+    p.eps = 0.0f;
     p.k = 50;
     p.beta = 4.0f;
     p.shrinkage = 0.0f;
     p.tpr = 0.95;
     p.heat = eb_heat_default_params();
+    p.percentile = 90.0f;
+    if (kind_valid(kind) && methods[kind]->defaults) methods[kind]->defaults(&p);
     return p;
 }
 
 eb_status eb_detector_params_check(eb_detector_kind kind, const eb_detector_params *p, eb_error *err) {
     if (!kind_valid(kind)) return eb_error_set(err, EB_ERR_ARG, "detector kind %d: unknown", (int)kind);
     if (!p) return eb_error_set(err, EB_ERR_ARG, "params: NULL pointer");
-    unsigned used = params_used[kind];
-    const char *name = kind_names[kind];
-    if ((used & EB_PARAM_TEMPERATURE) && !(isfinite(p->temperature) && p->temperature > 0.0f))
-        return eb_error_set(err, EB_ERR_ARG, "temperature: must be a finite number > 0 for %s (got %g)", name,
-                            (double)p->temperature);
-    if ((used & EB_PARAM_EPS) && !(isfinite(p->eps) && p->eps >= 0.0f))
-        return eb_error_set(err, EB_ERR_ARG, "eps: must be a finite number >= 0 for %s (got %g)", name,
-                            (double)p->eps);
-    if ((used & EB_PARAM_K) && p->k < 1)
-        return eb_error_set(err, EB_ERR_ARG, "k: must be >= 1 for %s (got %lld)", name, (long long)p->k);
-    if ((used & EB_PARAM_BETA) && !(isfinite(p->beta) && p->beta > 0.0f))
-        return eb_error_set(err, EB_ERR_ARG, "beta: must be a finite number > 0 for %s (got %g)", name,
-                            (double)p->beta);
-    if ((used & EB_PARAM_SHRINKAGE) && !(p->shrinkage >= 0.0f && p->shrinkage <= 1.0f))
-        return eb_error_set(err, EB_ERR_ARG, "shrinkage: must be in [0, 1] for %s (got %g)", name,
-                            (double)p->shrinkage);
-    if (!(p->tpr > 0.0 && p->tpr <= 1.0))
-        return eb_error_set(err, EB_ERR_ARG, "tpr: must be in (0, 1] (got %g)", p->tpr);
-    if (used & EB_PARAM_HEAT) return eb__heat_params_check(kind, &p->heat, err);
-    return EB_OK;
-}
-
-static const struct {
-    unsigned bit;
-    const char *key;
-} param_keys[] = {
-    {EB_PARAM_TEMPERATURE, "temperature"}, {EB_PARAM_EPS, "eps"}, {EB_PARAM_K, "k"}, {EB_PARAM_BETA, "beta"},
-    {EB_PARAM_SHRINKAGE, "shrinkage"},     {EB_PARAM_TPR, "tpr"},
-};
-#define N_PARAM_KEYS ((int)(sizeof param_keys / sizeof param_keys[0]))
-
-static double param_get(const eb_detector_params *p, unsigned bit) {
-    switch (bit) {
-    case EB_PARAM_TEMPERATURE: return (double)p->temperature;
-    case EB_PARAM_EPS: return (double)p->eps;
-    case EB_PARAM_K: return (double)p->k;
-    case EB_PARAM_BETA: return (double)p->beta;
-    case EB_PARAM_SHRINKAGE: return (double)p->shrinkage;
-    default: return p->tpr;
+    const unsigned used = eb_detector_params_used(kind);
+    for (int i = 0; i < N_PARAM_ROWS; i++) {
+        const eb_param_desc *d = &param_rows[i].desc;
+        double v = eb_param_get(d, p);
+        if ((used & param_rows[i].bit) &&
+            !(isfinite(v) && v >= d->min && v <= d->max && (!d->min_open || v > d->min))) {
+            char range[160];
+            eb_param_describe_range(d, range, sizeof range);
+            return eb_error_set(err, EB_ERR_ARG, "%s: must be %s for %s (got %g)", d->key, range,
+                                methods[kind]->name, v);
+        }
     }
-}
-
-static void param_set(eb_detector_params *p, unsigned bit, double v) {
-    switch (bit) {
-    case EB_PARAM_TEMPERATURE: p->temperature = (float)v; break;
-    case EB_PARAM_EPS: p->eps = (float)v; break;
-    case EB_PARAM_K: p->k = (int64_t)v; break;
-    case EB_PARAM_BETA: p->beta = (float)v; break;
-    case EB_PARAM_SHRINKAGE: p->shrinkage = (float)v; break;
-    default: p->tpr = v; break;
-    }
+    return methods[kind]->params_check ? methods[kind]->params_check(kind, p, err) : EB_OK;
 }
 
 /* ---- lifetime and accessors ---------------------------------------------------------------------- */
@@ -172,13 +150,12 @@ eb_status eb_detector_new(eb_detector_kind kind, const eb_detector_params *p, eb
     if (p) { /* copy what the method reads; the rest keeps its defaults, so params are canonical */
         eb_status st = eb_detector_params_check(kind, p, err);
         if (st) return st;
-        for (int i = 0; i < N_PARAM_KEYS; i++)
-            if (params_used[kind] & param_keys[i].bit)
-                param_set(&params, param_keys[i].bit, param_get(p, param_keys[i].bit));
-        if (params_used[kind] & EB_PARAM_HEAT) {
-            params.heat = p->heat;
-            eb__heat_params_canonical(kind, &params.heat);
-        }
+        for (int i = 0; i < N_PARAM_ROWS; i++)
+            if (eb_detector_params_used(kind) & param_rows[i].bit) {
+                const size_t at = param_rows[i].desc.offset;
+                memcpy((char *)&params + at, (const char *)p + at, param_size(&param_rows[i].desc));
+            }
+        if (methods[kind]->params_canonical) methods[kind]->params_canonical(kind, p, &params);
     }
     eb_detector *d = calloc(1, sizeof *d);
     if (!d) return eb_error_set(err, EB_ERR_NOMEM, "detector: out of memory");
@@ -263,7 +240,7 @@ static eb_status check_finite(const char *prefix, const char *what, const float 
 }
 
 static eb_status missing(const char *prefix, const char *what, const eb_detector *d, eb_error *err) {
-    return eb_error_set(err, EB_ERR_ARG, "%s%s: missing (%s needs it)", prefix, what, kind_names[d->kind]);
+    return eb_error_set(err, EB_ERR_ARG, "%s%s: missing (%s needs it)", prefix, what, methods[d->kind]->name);
 }
 
 /* Checks what `needs` names in x. fitting: the shapes are free and get recorded on d (train data);
@@ -282,7 +259,7 @@ static eb_status check_data(eb_detector *d, const eb_detector_data *x, unsigned 
         if (!fitting && x->dim != d->dim)
             return eb_error_set(err, EB_ERR_SHAPE,
                                 "%sfeatures: dim %lld, the %s detector was fitted on dim %lld", prefix,
-                                (long long)x->dim, kind_names[d->kind], (long long)d->dim);
+                                (long long)x->dim, methods[d->kind]->name, (long long)d->dim);
         if (n > 0 && !x->features) return missing(prefix, "features", d, err);
         if ((st = check_finite(prefix, "features", x->features, n, x->dim, err))) return st;
     }
@@ -293,7 +270,7 @@ static eb_status check_data(eb_detector *d, const eb_detector_data *x, unsigned 
         if (!fitting && x->n_classes != d->n_classes)
             return eb_error_set(err, EB_ERR_SHAPE,
                                 "%slogits: %lld classes, the %s detector was fitted on %lld", prefix,
-                                (long long)x->n_classes, kind_names[d->kind], (long long)d->n_classes);
+                                (long long)x->n_classes, methods[d->kind]->name, (long long)d->n_classes);
     }
     if (needs & EB_NEEDS_LOGITS) {
         if (n > 0 && !x->logits) return missing(prefix, "logits", d, err);
@@ -318,7 +295,7 @@ static eb_status check_data(eb_detector *d, const eb_detector_data *x, unsigned 
                 return eb_error_set(
                     err, EB_ERR_ARG,
                     "%slabels: class %lld has no samples (%s needs every one of the %lld classes)", prefix,
-                    (long long)c, kind_names[d->kind], (long long)x->n_classes);
+                    (long long)c, methods[d->kind]->name, (long long)x->n_classes);
             }
         free(count);
     }
@@ -327,7 +304,7 @@ static eb_status check_data(eb_detector *d, const eb_detector_data *x, unsigned 
         if (!fitting && d->input_dim > 0 && eb_model_in_dim(x->model) != d->input_dim)
             return eb_error_set(
                 err, EB_ERR_SHAPE, "%smodel: input dim %lld, the %s detector was fitted on %lld", prefix,
-                (long long)eb_model_in_dim(x->model), kind_names[d->kind], (long long)d->input_dim);
+                (long long)eb_model_in_dim(x->model), methods[d->kind]->name, (long long)d->input_dim);
     }
     if (needs & EB_NEEDS_INPUTS) {
         if (x->input_dim < 1)
@@ -367,9 +344,6 @@ eb_status eb_detector_fit(eb_detector *d, const eb_detector_data *train, const e
     const unsigned needs = method_fit_needs(d);
     eb_status st = check_data(d, train, needs, true, "train.", err);
     if (st) return st;
-    if (d->kind == EB_DETECTOR_KNN && d->params.k > train->n)
-        return eb_error_set(err, EB_ERR_ARG, "k: %lld is larger than the bank (%lld training features)",
-                            (long long)d->params.k, (long long)train->n);
     if (needs & EB_NEEDS_FEATURES) d->dim = train->dim;
     if (needs & (EB_NEEDS_LOGITS | EB_NEEDS_LABELS)) d->n_classes = train->n_classes;
     if (needs & EB_NEEDS_MODEL) {
@@ -405,7 +379,7 @@ eb_status eb_detector_score(eb_detector *d, const eb_detector_data *data, float 
     if (!d) return eb_error_set(err, EB_ERR_ARG, "detector: NULL pointer");
     if (!d->fitted)
         return eb_error_set(err, EB_ERR_STATE, "%s detector: not fitted (call eb_detector_fit or load one)",
-                            kind_names[d->kind]);
+                            methods[d->kind]->name);
     eb_status st = check_data(d, data, eb_detector_score_needs(d), false, "", err);
     if (st) return st;
     if (data->n == 0) return EB_OK;
@@ -421,7 +395,7 @@ static int cmp_float_desc(const void *a, const void *b) {
 eb_status eb_detector_calibrate(eb_detector *d, const float *id_scores, int64_t n, double tpr,
                                 eb_error *err) {
     if (!d) return eb_error_set(err, EB_ERR_ARG, "detector: NULL pointer");
-    if (!d->fitted) return eb_error_set(err, EB_ERR_STATE, "%s detector: not fitted", kind_names[d->kind]);
+    if (!d->fitted) return eb_error_set(err, EB_ERR_STATE, "%s detector: not fitted", methods[d->kind]->name);
     if (n < 1 || !id_scores)
         return eb_error_set(err, EB_ERR_ARG, "calibrate: need at least 1 ID score (got %lld)", (long long)n);
     if (!(tpr > 0.0 && tpr <= 1.0))
@@ -451,7 +425,7 @@ eb_status eb_detector_predict(eb_detector *d, const eb_detector_data *data, floa
         return eb_error_set(
             err, EB_ERR_STATE,
             "%s detector: no threshold (fit with ID validation data or call eb_detector_calibrate)",
-            kind_names[d->kind]);
+            methods[d->kind]->name);
     if (!data) return eb_error_set(err, EB_ERR_ARG, "data: NULL pointer");
     if (data->n > 0 && !is_id) return eb_error_set(err, EB_ERR_ARG, "is_id: NULL pointer");
     float *own = NULL;
@@ -472,10 +446,10 @@ eb_status eb_detector_predict(eb_detector *d, const eb_detector_data *data, floa
 static char *params_json(eb_detector_kind kind, const eb_detector_params *p) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
-    for (int i = 0; i < N_PARAM_KEYS; i++)
-        if (params_used[kind] & param_keys[i].bit)
-            cJSON_AddNumberToObject(o, param_keys[i].key, param_get(p, param_keys[i].bit));
-    if ((params_used[kind] & EB_PARAM_HEAT) && !eb__heat_params_to_json(kind, &p->heat, o)) {
+    for (int i = 0; i < N_PARAM_ROWS; i++)
+        if (eb_detector_params_used(kind) & param_rows[i].bit)
+            cJSON_AddNumberToObject(o, param_rows[i].desc.key, eb_param_get(&param_rows[i].desc, p));
+    if (methods[kind]->params_to_json && !methods[kind]->params_to_json(kind, p, o)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -489,7 +463,7 @@ eb_status eb_detector_save(const eb_detector *d, const char *path, const eb_st_m
     if (!d || !path) return eb_error_set(err, EB_ERR_ARG, "save: NULL pointer");
     if (!d->fitted)
         return eb_error_set(err, EB_ERR_STATE, "%s: the %s detector is not fitted", path,
-                            kind_names[d->kind]);
+                            methods[d->kind]->name);
     if (n_extra < 0 || (n_extra > 0 && !extra))
         return eb_error_set(err, EB_ERR_ARG, "%s: invalid extra metadata (n_extra = %d)", path, n_extra);
     eb_st_tensor tensors[EB__DETECTOR_MAX_TENSORS];
@@ -512,7 +486,7 @@ eb_status eb_detector_save(const eb_detector *d, const char *path, const eb_st_m
     snprintf(n_classes, sizeof n_classes, "%lld", (long long)d->n_classes);
     snprintf(input_dim, sizeof input_dim, "%lld", (long long)d->input_dim);
     meta[0] = (eb_st_meta){"ebood.format_version", version};
-    meta[1] = (eb_st_meta){"ebood.detector", kind_names[d->kind]};
+    meta[1] = (eb_st_meta){"ebood.detector", methods[d->kind]->name};
     meta[2] = (eb_st_meta){"ebood.params", params};
     meta[3] = (eb_st_meta){"ebood.threshold", threshold};
     meta[4] = (eb_st_meta){"ebood.dim", dim};
@@ -580,28 +554,31 @@ static eb_status load_params(const char *path, eb_detector_kind kind, const char
     eb_status st = EB_OK;
     const cJSON *item;
     cJSON_ArrayForEach(item, o) {
-        if ((params_used[kind] & EB_PARAM_HEAT) && strcmp(item->string, "heat") == 0) {
+        const char *nested = methods[kind]->params_json_key;
+        if (nested && strcmp(item->string, nested) == 0) {
             eb_error herr = {0};
-            if (eb__heat_params_from_json(kind, item, &p->heat, &herr)) {
-                st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.params: heat: %s", path, herr.message);
+            if (methods[kind]->params_from_json(kind, item, p, &herr)) {
+                st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.params: %s: %s", path, nested, herr.message);
                 break;
             }
             continue;
         }
         int i = 0;
-        while (i < N_PARAM_KEYS && strcmp(param_keys[i].key, item->string) != 0) i++;
-        if (i == N_PARAM_KEYS || !(params_used[kind] & param_keys[i].bit)) {
+        while (i < N_PARAM_ROWS && strcmp(param_rows[i].desc.key, item->string) != 0) i++;
+        if (i == N_PARAM_ROWS || !(eb_detector_params_used(kind) & param_rows[i].bit)) {
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.params: unknown key '%s' for %s", path,
-                              item->string, kind_names[kind]);
+                              item->string, methods[kind]->name);
             break;
         }
+        const eb_param_desc *d = &param_rows[i].desc;
         double v = item->valuedouble;
-        if (!cJSON_IsNumber(item) || !isfinite(v) ||
-            (param_keys[i].bit == EB_PARAM_K && (v != floor(v) || v < 1 || v > 9.0e15))) {
+        char text[64];
+        snprintf(text, sizeof text, "%.17g", v);
+        eb_error perr = {0};
+        if (!cJSON_IsNumber(item) || !isfinite(v) || eb_param_parse(d, text, p, &perr)) {
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: ebood.params: bad value for '%s'", path, item->string);
             break;
         }
-        param_set(p, param_keys[i].bit, v);
     }
     cJSON_Delete(o);
     eb_error perr = {0};
@@ -611,6 +588,7 @@ static eb_status load_params(const char *path, eb_detector_kind kind, const char
 }
 
 eb_status eb_detector_load(const char *path, eb_detector **out, eb_error *err) {
+    char names[512];
     if (!out || !path) return eb_error_set(err, EB_ERR_ARG, "load: NULL pointer");
     *out = NULL;
     eb_safetensors *file = NULL;
@@ -637,7 +615,7 @@ eb_status eb_detector_load(const char *path, eb_detector **out, eb_error *err) {
                           EB_DETECTOR_FORMAT_VERSION);
     else if (eb_detector_kind_parse(method, &kind, NULL))
         st = eb_error_set(err, EB_ERR_UNSUPPORTED, "%s: unknown detector method '%s' (this ebood knows %s)",
-                          path, method, kind_list());
+                          path, method, kind_list(names, sizeof names));
     else if (!params_s || !threshold_s)
         st = eb_error_set(err, EB_ERR_FORMAT, "%s: missing ebood.%s metadata", path,
                           !params_s ? "params" : "threshold");

@@ -37,6 +37,21 @@ typedef struct eb__detector_method {
     unsigned (*score_needs)(const eb_detector *d);
     /* Optional: fit() needs, when they depend on the parameters (replaces `needs`; heat's prior). */
     unsigned (*fit_needs)(const eb_detector *d);
+
+    /* ---- parameters ---- */
+    /* EB_PARAM_* bits of the eb_detector_params fields it reads (tpr is read by every method). */
+    unsigned params_used;
+    /* Optional: its defaults over the generic ones (temperature 1, k 50, beta 4, percentile 90, …). */
+    void (*defaults)(eb_detector_params *p);
+    /* Optional: nested parameters beyond the scalar rows (heat's eb_heat_params): the method's check,
+     * copying what it reads from `given` into `out` in canonical form, and the JSON object under
+     * params_json_key in ebood.params (to_json returns false when out of memory). */
+    eb_status (*params_check)(eb_detector_kind kind, const eb_detector_params *p, eb_error *err);
+    void (*params_canonical)(eb_detector_kind kind, const eb_detector_params *given, eb_detector_params *out);
+    const char *params_json_key;
+    bool (*params_to_json)(eb_detector_kind kind, const eb_detector_params *p, void *cjson_object);
+    eb_status (*params_from_json)(eb_detector_kind kind, const void *cjson_item, eb_detector_params *p,
+                                  eb_error *err);
 } eb__detector_method;
 
 struct eb_detector {
@@ -52,19 +67,23 @@ struct eb_detector {
     void *state;       /* method-specific, owned */
 };
 
-/* One per method file. */
-extern const eb__detector_method eb__detector_msp, eb__detector_max_logit, eb__detector_energy,
-    eb__detector_odin, eb__detector_mahalanobis, eb__detector_ssd, eb__detector_knn, eb__detector_hopfield,
-    eb__detector_hopfield_aux, eb__detector_gmm, eb__detector_heat, eb__detector_heat_combined;
+/* One per method file (ood.h's EB_DETECTOR_LIST). */
+#define EB__DETECTOR_DECLARE(e, id) extern const eb__detector_method eb__detector_##id;
+EB_DETECTOR_LIST(EB__DETECTOR_DECLARE)
+#undef EB__DETECTOR_DECLARE
 
-/* The eb_heat_params of the gmm / heat / heat_combined kinds (src/ood/detectors/heat_params.c):
- * the check of the fields `kind` reads, resetting the others to their defaults (canonical params),
- * and the JSON object "heat" of ebood.params. from_json returns false with a message in err. */
-eb_status eb__heat_params_check(eb_detector_kind kind, const eb_heat_params *p, eb_error *err);
-void eb__heat_params_canonical(eb_detector_kind kind, eb_heat_params *p);
-bool eb__heat_params_to_json(eb_detector_kind kind, const eb_heat_params *p, void *cjson_object);
-eb_status eb__heat_params_from_json(eb_detector_kind kind, const void *cjson_object, eb_heat_params *p,
+/* The nested eb_heat_params of gmm / heat / heat_combined (src/ood/detectors/heat_params.c), as the
+ * vtable's parameter hooks: EB__HEAT_PARAM_HOOKS in their rows. */
+eb_status eb__heat_params_check(eb_detector_kind kind, const eb_detector_params *p, eb_error *err);
+void eb__heat_params_canonical(eb_detector_kind kind, const eb_detector_params *given,
+                               eb_detector_params *out);
+bool eb__heat_params_to_json(eb_detector_kind kind, const eb_detector_params *p, void *cjson_object);
+eb_status eb__heat_params_from_json(eb_detector_kind kind, const void *cjson_object, eb_detector_params *p,
                                     eb_error *err);
+#define EB__HEAT_PARAM_HOOKS                                                                                 \
+    .params_check = eb__heat_params_check, .params_canonical = eb__heat_params_canonical,                    \
+    .params_json_key = "heat", .params_to_json = eb__heat_params_to_json,                                    \
+    .params_from_json = eb__heat_params_from_json
 
 /* ---- helpers for method files (src/ood/detector.c) ---------------------------------------------- */
 

@@ -59,7 +59,7 @@ void eb_param_describe_range(const eb_param_desc *d, char *buf, size_t size) {
         snprintf(buf + used, size - used, "%strue or false", n_sym ? ", " : "");
         return;
     }
-    snprintf(buf + used, size - used, "%s%s in %c%.17g, %.17g]", n_sym ? " or " : "",
+    snprintf(buf + used, size - used, "%s%s in %c%.10g, %.10g]", n_sym ? " or " : "",
              integral(d) ? "an integer" : "a finite number", d->min_open ? '(' : '[', d->min, d->max);
 }
 

@@ -149,7 +149,7 @@ expect_fail unknown-preset 2 "^ebood fit: --heat-preset: unknown preset 'cvpr' \
   "$E" fit --detector heat --heat-preset cvpr --features train.npy --labels labels.npy -o bad.st
 expect_fail unknown-prior 2 "^ebood fit: --prior: prior 'mog': unknown \(expected gmm, el or none\)$" -- \
   "$E" fit --detector heat --prior mog --features train.npy --labels labels.npy -o out.st
-expect_fail el-needs-model 2 "heat needs --model CKPT \(the el prior is the classifier's last layer\)" -- \
+expect_fail el-needs-model 2 "heat needs --model CKPT \(its fit reads the classifier's last layer\)" -- \
   "$E" fit --detector heat --prior el --features train.npy -o out.st
 expect_fail gmm-prior-needs-labels 2 "--labels is required for heat" -- \
   "$E" fit --detector heat --features train.npy -o out.st

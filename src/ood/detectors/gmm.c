@@ -301,6 +301,8 @@ static eb_status gmm_load(eb_detector *d, const eb_safetensors *file, eb_error *
 
 const eb__detector_method eb__detector_gmm = {
     .name = "gmm",
+    .params_used = EB_PARAM_HEAT,
+    EB__HEAT_PARAM_HOOKS,
     .needs = EB_NEEDS_FEATURES | EB_NEEDS_LABELS,
     .fit = gmm_fit,
     .score = gmm_score,

@@ -563,6 +563,8 @@ static unsigned heat_score_needs(const eb_detector *d) {
 
 const eb__detector_method eb__detector_heat = {
     .name = "heat",
+    .params_used = EB_PARAM_HEAT,
+    EB__HEAT_PARAM_HOOKS,
     .needs = EB_NEEDS_FEATURES | EB_NEEDS_LABELS,
     .fit = heat_fit,
     .score = heat_score,
@@ -575,6 +577,8 @@ const eb__detector_method eb__detector_heat = {
 
 const eb__detector_method eb__detector_heat_combined = {
     .name = "heat_combined",
+    .params_used = EB_PARAM_HEAT,
+    EB__HEAT_PARAM_HOOKS,
     .needs = EB_NEEDS_FEATURES | EB_NEEDS_LABELS | EB_NEEDS_MODEL,
     .fit = heat_fit,
     .score = heat_score,

@@ -200,7 +200,7 @@ static eb_status field_check(const void *base, const field *f, const char *where
                         v);
 }
 
-eb_status eb__heat_params_check(eb_detector_kind kind, const eb_heat_params *p, eb_error *err) {
+static eb_status check_heat(eb_detector_kind kind, const eb_heat_params *p, eb_error *err) {
     const unsigned groups = groups_used(kind, p);
     eb_status st;
     for (int i = 0; i < N_TOP; i++)
@@ -219,7 +219,7 @@ eb_status eb__heat_params_check(eb_detector_kind kind, const eb_heat_params *p, 
     return EB_OK;
 }
 
-void eb__heat_params_canonical(eb_detector_kind kind, eb_heat_params *p) {
+static void canonical_heat(eb_detector_kind kind, eb_heat_params *p) {
     const eb_heat_params def = eb_heat_default_params();
     const unsigned groups = groups_used(kind, p), blocks = blocks_used(kind, p);
     for (int i = 0; i < N_TOP; i++)
@@ -243,7 +243,7 @@ static bool add_field(cJSON *o, const void *base, const field *f) {
     return cJSON_AddNumberToObject(o, f->key, v) != NULL;
 }
 
-bool eb__heat_params_to_json(eb_detector_kind kind, const eb_heat_params *p, void *cjson_object) {
+static bool heat_to_json(eb_detector_kind kind, const eb_heat_params *p, void *cjson_object) {
     cJSON *h = cJSON_AddObjectToObject(cjson_object, "heat");
     if (!h) return false;
     const unsigned groups = groups_used(kind, p), blocks = blocks_used(kind, p);
@@ -292,8 +292,8 @@ static eb_status read_field(const cJSON *item, void *base, const field *f, const
     return EB_OK;
 }
 
-eb_status eb__heat_params_from_json(eb_detector_kind kind, const void *cjson_object, eb_heat_params *p,
-                                    eb_error *err) {
+static eb_status heat_from_json(eb_detector_kind kind, const void *cjson_object, eb_heat_params *p,
+                                eb_error *err) {
     const cJSON *h = cjson_object;
     if (!cJSON_IsObject(h)) return eb_error_set(err, EB_ERR_FORMAT, "not a JSON object");
     *p = eb_heat_default_params();
@@ -326,5 +326,25 @@ eb_status eb__heat_params_from_json(eb_detector_kind kind, const void *cjson_obj
             if ((st = read_field(bi, block_at(p, b), &block_fields[k], where, err))) return st;
         }
     }
-    return eb__heat_params_check(kind, p, err) ? EB_ERR_FORMAT : EB_OK;
+    return check_heat(kind, p, err) ? EB_ERR_FORMAT : EB_OK;
+}
+
+/* ---- the detector vtable's parameter hooks (EB__HEAT_PARAM_HOOKS) ------------------------------------- */
+eb_status eb__heat_params_check(eb_detector_kind kind, const eb_detector_params *p, eb_error *err) {
+    return check_heat(kind, &p->heat, err);
+}
+
+void eb__heat_params_canonical(eb_detector_kind kind, const eb_detector_params *given,
+                               eb_detector_params *out) {
+    out->heat = given->heat;
+    canonical_heat(kind, &out->heat);
+}
+
+bool eb__heat_params_to_json(eb_detector_kind kind, const eb_detector_params *p, void *cjson_object) {
+    return heat_to_json(kind, &p->heat, cjson_object);
+}
+
+eb_status eb__heat_params_from_json(eb_detector_kind kind, const void *cjson_object, eb_detector_params *p,
+                                    eb_error *err) {
+    return heat_from_json(kind, cjson_object, &p->heat, err);
 }

@@ -230,6 +230,7 @@ static eb_status hopfield_load(eb_detector *d, const eb_safetensors *file, eb_er
 
 const eb__detector_method eb__detector_hopfield = {
     .name = "hopfield",
+    .params_used = EB_PARAM_BETA,
     .needs = EB_NEEDS_FEATURES,
     .fit = hopfield_fit,
     .score = hopfield_score,
@@ -284,6 +285,7 @@ static eb_status hopfield_aux_score(eb_detector *d, const eb_detector_data *x, f
 
 const eb__detector_method eb__detector_hopfield_aux = {
     .name = "hopfield_aux",
+    .params_used = EB_PARAM_BETA,
     .needs = EB_NEEDS_FEATURES | EB_NEEDS_AUX,
     .fit = hopfield_aux_fit,
     .score = hopfield_aux_score,

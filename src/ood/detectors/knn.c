@@ -178,6 +178,7 @@ static eb_status knn_load(eb_detector *d, const eb_safetensors *file, eb_error *
 
 const eb__detector_method eb__detector_knn = {
     .name = "knn",
+    .params_used = EB_PARAM_K,
     .needs = EB_NEEDS_FEATURES,
     .fit = knn_fit,
     .score = knn_score,

@@ -24,6 +24,7 @@ static eb_status energy_score(eb_detector *d, const eb_detector_data *x, float *
 
 const eb__detector_method eb__detector_msp = {
     .name = "msp",
+    .params_used = EB_PARAM_TEMPERATURE,
     .needs = EB_NEEDS_LOGITS,
     .score = msp_score,
 };
@@ -36,6 +37,7 @@ const eb__detector_method eb__detector_max_logit = {
 
 const eb__detector_method eb__detector_energy = {
     .name = "energy",
+    .params_used = EB_PARAM_TEMPERATURE,
     .needs = EB_NEEDS_LOGITS,
     .score = energy_score,
 };

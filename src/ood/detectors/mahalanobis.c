@@ -373,6 +373,7 @@ static unsigned maha_score_needs(const eb_detector *d) {
 
 const eb__detector_method eb__detector_mahalanobis = {
     .name = "mahalanobis",
+    .params_used = EB_PARAM_EPS | EB_PARAM_SHRINKAGE,
     .needs = EB_NEEDS_FEATURES | EB_NEEDS_LABELS,
     .fit = maha_fit,
     .score = maha_score,
@@ -384,6 +385,7 @@ const eb__detector_method eb__detector_mahalanobis = {
 
 const eb__detector_method eb__detector_ssd = {
     .name = "ssd",
+    .params_used = EB_PARAM_EPS | EB_PARAM_SHRINKAGE,
     .needs = EB_NEEDS_FEATURES | EB_NEEDS_LABELS,
     .fit = maha_fit,
     .score = maha_score,

@@ -69,8 +69,16 @@ static unsigned odin_score_needs(const eb_detector *d) {
     return EB_NEEDS_INPUTS | EB_NEEDS_MODEL;
 }
 
+/* ODIN's defaults (specs §1): T = 1000, ε = 0.0014. */
+static void odin_defaults(eb_detector_params *p) {
+    p->temperature = 1000.0f;
+    p->eps = 0.0014f;
+}
+
 const eb__detector_method eb__detector_odin = {
     .name = "odin",
+    .params_used = EB_PARAM_TEMPERATURE | EB_PARAM_EPS,
+    .defaults = odin_defaults,
     .needs = EB_NEEDS_MODEL,
     .score = odin_score,
     .score_needs = odin_score_needs,
