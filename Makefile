@@ -1,6 +1,6 @@
 # Thin wrapper for humans; the build itself is CMake (build/ and build-asan/).
 #   make          build (RelWithDebInfo, -O2)        make check   deps + data + tests (+ ASan/UBSan)
-#   make run      deps + data + `ebood bench segment` make bench   side-by-side benchmarks
+#   make run      deps + data + `ebood bench segment` (+ its HTML report)   make bench   side-by-side benchmarks
 #   make asan     sanitizer build + tests             make format-check / make format
 #   make install  PREFIX=/usr/local
 #   make python   the Python package into PYTHON's environment (e.g. a venv's python)
@@ -46,8 +46,9 @@ check: data
 	$(MAKE) asan
 
 # The README's main job: the Segment OOD benchmark with the EBM paper's classifier defaults.
+# It ends by writing the suite's page, $(BUILD)/segment-report.html (open it in a browser).
 run: data build
-	$(BUILD)/ebood bench segment
+	$(BUILD)/ebood bench segment --report $(BUILD)/segment-report.html
 
 bench: data build
 	bash bench/run_all.sh

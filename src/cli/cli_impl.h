@@ -31,6 +31,13 @@ typedef struct cli_flag {
     bool seen; /* set by the parser */
 } cli_flag;
 
+/* The flag group of every command that prints a report: --json and -o/--output FILE. */
+#define CLI_REPORT_FLAGS(json_ptr, output_ptr)                                                               \
+    {"json", 0, CLI_FLAG_BOOL, json_ptr, 0, 0, NULL, "print JSON (fractions) instead of tables", false}, {   \
+        "output", 'o', CLI_FLAG_STRING, output_ptr, 0, 0, "FILE",                                            \
+            "also write the JSON report to FILE (atomic)", false                                             \
+    }
+
 /* Parses argv[first..argc) against flags[n]; positional arguments (not starting with "--") go to
  * positional[] (up to max_positional). Prints one line naming the flag and the problem to stderr and
  * returns CLI_USAGE on an unknown flag, a missing/malformed/out-of-range value, or too many

@@ -1,6 +1,7 @@
 /* ebood bench NAME: the benchmark suites of shared/specs/protocols.md. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli/cli_impl.h"
+#include "cli/cli_report.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -185,10 +186,11 @@ static cJSON *budgets_json(const row_budget *rows, int n, const char *protocol) 
     return o;
 }
 
-/* JSON to stdout and/or a file, or the runs table. extra (owned, may be NULL) is added to the JSON object
- * under "ebm". */
+/* JSON to stdout and/or a file, or the runs table; the page of `report` (a path or NULL). extra (owned, may
+ * be NULL) is added to the JSON object under "ebm". */
 static eb_status print_runs(const eb_eval_report *runs, int n_runs, const eb_paper_value *paper, int n_paper,
-                            bool json, const char *output, cJSON *extra, eb_error *err) {
+                            bool json, const char *output, cJSON *extra, const char *suite,
+                            const char *report, eb_error *err) {
     char *text = eb_report_runs_json(runs, n_runs, paper, n_paper);
     if (extra) {
         cJSON *o = cJSON_Parse(text);
@@ -205,12 +207,14 @@ static eb_status print_runs(const eb_eval_report *runs, int n_runs, const eb_pap
     eb_status st = output ? cli_write_text(output, text, err) : EB_OK;
     if (!st && json) printf("%s\n", text);
     if (!st && !json) eb_report_print_runs(stdout, runs, n_runs, "EBM-paper AUPR-Out", paper, n_paper);
+    if (!st && report) st = cli_report_suite(report, suite, text, err);
+    if (!st && report && !json) printf("\nreport: %s\n", report);
     free(text);
     return st;
 }
 
 static int bench_segment(int argc, char **argv) {
-    const char *cmd = "bench segment", *output = NULL, *detectors = NULL, *protocol = "quick",
+    const char *cmd = "bench segment", *output = NULL, *report = NULL, *detectors = NULL, *protocol = "quick",
                *ebm = "cd,cd-s,ssm,ssm-s,vera,vera-s,flow", *preset = "paper", *activation = NULL;
     int64_t seeds = 5, steps = 10000, split_seed = -1, n_synthetic = 2000, ebm_steps = -1, sgld_steps = -1;
     bool json = false;
@@ -235,8 +239,9 @@ static int bench_segment(int argc, char **argv) {
          false},
         {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST",
          "comma-separated detectors (default: all that apply)", false},
-        {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
+        CLI_REPORT_FLAGS(&json, &output),
+        {"report", 0, CLI_FLAG_STRING, &report, 0, 0, "FILE",
+         "also write a page with the tables beside the paper (.html; .md: Markdown; see ebood report)",
          false},
     };
     int n_pos;
@@ -287,7 +292,7 @@ static int bench_segment(int argc, char **argv) {
         if (!json)
             printf("ebood bench segment — UCI Segment (weka), sky held out; ID test split vs OOD sets\n");
         st = print_runs(runs, p.n_seeds, paper, n_paper, json, output,
-                        p.n_ebm ? budgets_json(budgets, p.n_ebm, protocol) : NULL, &err);
+                        p.n_ebm ? budgets_json(budgets, p.n_ebm, protocol) : NULL, "segment", report, &err);
         if (!st && !json) {
             double total = 0;
             for (int s = 0; s < p.n_seeds; s++) total += seconds[s];
@@ -307,8 +312,9 @@ static int bench_segment(int argc, char **argv) {
 }
 
 static int bench_fmnist(int argc, char **argv) {
-    const char *cmd = "bench fmnist", *output = NULL, *model_name = "small_cnn", *detectors = NULL,
-               *protocol = "quick", *ebm = "none", *preset = "paper", *image_ebm = "none", *activation = NULL;
+    const char *cmd = "bench fmnist", *output = NULL, *report = NULL, *model_name = "small_cnn",
+               *detectors = NULL, *protocol = "quick", *ebm = "none", *preset = "paper", *image_ebm = "none",
+               *activation = NULL;
     double bottleneck = 0.0;
     int64_t image_steps = -1;
     int64_t seeds = 1, epochs = 3, n_synthetic = 2000, batch = 128, ebm_steps = -1, sgld_steps = -1,
@@ -348,8 +354,9 @@ static int bench_fmnist(int argc, char **argv) {
          false},
         {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST",
          "comma-separated detectors (default: all that apply)", false},
-        {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
+        CLI_REPORT_FLAGS(&json, &output),
+        {"report", 0, CLI_FLAG_STRING, &report, 0, 0, "FILE",
+         "also write a page with the tables beside the paper (.html; .md: Markdown; see ebood report)",
          false},
     };
     int n_pos;
@@ -462,7 +469,7 @@ static int bench_fmnist(int argc, char **argv) {
                 cJSON_AddBoolToObject(h, "paper_protocol", p.heat.width == 1024 && p.heat.gmm.epochs == 20);
             }
         }
-        st = print_runs(runs, p.n_seeds, paper, n_paper, json, output, extra, &err);
+        st = print_runs(runs, p.n_seeds, paper, n_paper, json, output, extra, "fmnist", report, &err);
         if (!st && !json) {
             double total = 0;
             for (int s = 0; s < p.n_seeds; s++) total += seconds[s];

@@ -143,9 +143,7 @@ int cmd_bench_outliers(int argc, char **argv) {
          "use only N training images (quick checks; 0 = all)", false},
         {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "images per generated OOD set (2000)",
          false},
-        {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
-         false},
+        CLI_REPORT_FLAGS(&json, &output),
     };
     int n_pos;
     const char *pos[1];

@@ -2,6 +2,7 @@
  * → one table per detector; or metrics of score files made anywhere (--id S.npy --ood NAME=S.npy). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli/cli_detector_impl.h"
+#include "cli/cli_report.h"
 
 #include <errno.h>
 #include <math.h>
@@ -45,7 +46,8 @@ static eb_status set_metrics(const char *name, const float *s_id, int64_t n_id, 
 
 /* ---- score files --------------------------------------------------------------------------------- */
 
-static int eval_score_files(const char *id_path, const cli_list *ood_specs, bool json, const char *output) {
+static int eval_score_files(const char *id_path, const cli_list *ood_specs, bool json, const char *output,
+                            const char *report_path) {
     const char *cmd = "eval";
     eb_error err = {0};
     if (ood_specs->count == 0) {
@@ -87,6 +89,14 @@ static int eval_score_files(const char *id_path, const cli_list *ood_specs, bool
         snprintf(title, sizeof title, "scores from %s (%lld ID samples)", id_path, (long long)n_id);
         st = emit(&report, json, output, title, &err);
     }
+    if (!st && report_path) { /* the page reads the files again: one code path with ebood report */
+        eb_html_report *page = NULL;
+        st = eb_html_report_new("ebood eval: score files", &page, &err);
+        if (!st) st = eb_html_report_add_provenance(page, "ID scores", id_path, &err);
+        if (!st) st = cli_report_add_score_files(page, "scores", id_path, ood_specs, &err);
+        if (!st) st = eb_html_report_write(page, report_path, cli_report_format(report_path), &err);
+        eb_html_report_free(page);
+    }
     free(s_id);
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }
@@ -117,7 +127,8 @@ static eb_detector_data rows_data(const eval_rows *r, eb_model *m, const float *
 int cmd_eval(int argc, char **argv) {
     const char *cmd = "eval";
     const char *model_path = NULL, *data = NULL, *scores = NULL, *detectors = NULL, *output = NULL;
-    const char *id_scores = NULL, *train_data = NULL, *aux_data = NULL, *input_std = NULL;
+    const char *id_scores = NULL, *train_data = NULL, *aux_data = NULL, *input_std = NULL,
+               *report_path = NULL;
     int64_t split_seed = -1, n_synthetic = 2000, seed = 0;
     bool json = false, no_synthetic = false;
     cli_list ood_specs = {0};
@@ -158,9 +169,9 @@ int cmd_eval(int argc, char **argv) {
          "std the inputs were divided by (odin, mahalanobis --eps)", false},
         {"id", 0, CLI_FLAG_STRING, &id_scores, 0, 0, "S_ID.npy",
          "evaluate score files instead: ID scores [n] (higher = more ID)", false},
-        {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
-         false},
+        CLI_REPORT_FLAGS(&json, &output),
+        {"report", 0, CLI_FLAG_STRING, &report_path, 0, 0, "FILE",
+         "also write a page with figures (.html; .md: Markdown + SVG files; see ebood report)", false},
     };
     enum { N_BASE = (int)(sizeof base_flags / sizeof base_flags[0]) };
     cli_flag flags[N_BASE + CLI_DETECTOR_MAX_FLAGS];
@@ -179,12 +190,12 @@ int cmd_eval(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             const char *f = flags[i].name;
             if (flags[i].seen && strcmp(f, "id") && strcmp(f, "ood") && strcmp(f, "json") &&
-                strcmp(f, "output")) {
+                strcmp(f, "output") && strcmp(f, "report")) {
                 fprintf(stderr, "ebood eval: --%s does not apply to score files (--id)\n", f);
                 return CLI_USAGE;
             }
         }
-        return eval_score_files(id_scores, &ood_specs, json, output);
+        return eval_score_files(id_scores, &ood_specs, json, output, report_path);
     }
     if (!model_path) {
         fprintf(stderr,
@@ -423,6 +434,8 @@ int cmd_eval(int argc, char **argv) {
     if (!st && (!s_id || !s_ood)) st = eb_error_set(&err, EB_ERR_NOMEM, "out of memory");
     const eb_detector_data test_d = rows_data(&test, model, std_values, n_std);
     bool data_error = false;
+    static cli_report_scores kept;
+    memset(&kept, 0, sizeof kept);
     for (int k = 0; k < n_kinds && !st; k++) {
         eb_detector_data fit_d =
             (eb_detector_fit_needs(dets[k]) & learn) ? rows_data(&train, model, std_values, n_std) : test_d;
@@ -442,9 +455,11 @@ int cmd_eval(int argc, char **argv) {
             data_error = true;
             break;
         }
+        if (report_path) cli_report_keep(&kept, k, -1, s_id, split.test.n);
         for (int i = 0; i < n_sets && !st; i++) {
             const eb_detector_data od = rows_data(&sets[i], model, std_values, n_std);
             data_error = (st = eb_detector_score(dets[k], &od, s_ood, &err)) != EB_OK;
+            if (!st && report_path) cli_report_keep(&kept, k, i, s_ood, sets[i].d->n);
             if (!st)
                 st = set_metrics(sets[i].name, s_id, split.test.n, s_ood, sets[i].d->n,
                                  &sr->sets[sr->n_sets++], &err);
@@ -456,6 +471,10 @@ int cmd_eval(int argc, char **argv) {
                  (long long)split.test.n);
         st = emit(&report, json, output, title, &err);
     }
+    if (!st && report_path)
+        st = cli_report_eval(report_path, &report, &kept, model, file, model_path, data, split.test.x,
+                             split.test.dim == 2 ? split.test.n : 0, &err);
+    cli_report_scores_free(&kept);
     free(s_id);
     free(s_ood);
     free(test.logits);

@@ -1,7 +1,7 @@
 /* ebood landscape: a 2-D model's log-density f(x) = logsumexp g(x) on a grid, written as a picture
  * (.png, .svg) or as data (.npy, .csv), optionally with a dataset's points drawn over it (HEAT's
  * Figs. 1–2, 001_8dfeaa911d9afebd.txt). */
-#include "cli/cli_impl.h"
+#include "cli/cli_report.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -23,24 +23,6 @@ static bool parse_range(const char *s, double box[4]) {
         p = end + 1;
     }
     return box[0] < box[1] && box[2] < box[3];
-}
-
-/* The bounding box of n points, padded by 10% (and by 1 where it is flat). */
-static void points_box(const float *xy, int64_t n, double box[4]) {
-    box[0] = box[2] = INFINITY;
-    box[1] = box[3] = -INFINITY;
-    for (int64_t i = 0; i < n; i++)
-        for (int a = 0; a < 2; a++) {
-            double v = (double)xy[2 * i + a];
-            box[2 * a] = v < box[2 * a] ? v : box[2 * a];
-            box[2 * a + 1] = v > box[2 * a + 1] ? v : box[2 * a + 1];
-        }
-    for (int a = 0; a < 2; a++) {
-        double pad = 0.1 * (box[2 * a + 1] - box[2 * a]);
-        if (!(pad > 0)) pad = 1.0;
-        box[2 * a] -= pad;
-        box[2 * a + 1] += pad;
-    }
 }
 
 int cmd_landscape(int argc, char **argv) {
@@ -138,7 +120,7 @@ int cmd_landscape(int argc, char **argv) {
         if (toy)
             st = eb_toy2d_box(toy, box, &err);
         else if (pts.n > 0)
-            points_box(pts.x, pts.n, box);
+            cli_points_box(pts.x, pts.n, box);
     }
     char title_buf[256];
     snprintf(title_buf, sizeof title_buf, "%s%s%s: %s", eb_model_kind_name(model->kind),

@@ -3,6 +3,7 @@
  * writes it) and/or a training log (--train-log CKPT|LOG.json); or from a model + data exactly as
  * `ebood eval` takes them (--model …: runs ebood eval with --report). Library: src/eval/report_html.c. */
 #include "cli/cli_detector_impl.h"
+#include "cli/cli_report.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,70 +16,34 @@ static const char *const usage =
     "       ebood report -o OUT.html --model CKPT [ebood eval's flags]   (= ebood eval ... --report "
     "OUT.html)";
 
-/* --model: everything but -o/--output/--format/--title goes to ebood eval, which writes the report. */
+/* --model: ebood eval with the same flags writes the page (-o/--output becomes --report). */
 static int report_from_model(int argc, char **argv) {
-    char **args = calloc((size_t)argc + 3, sizeof *args);
+    char **args = calloc((size_t)argc + 1, sizeof *args);
     if (!args) {
         fprintf(stderr, "ebood report: out of memory\n");
         return CLI_FAIL;
     }
-    int n = 0;
+    int n = 0, rc = -1;
     args[n++] = argv[0];
     args[n++] = "eval";
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc && rc < 0; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             args[n++] = "--report";
-            if (i + 1 < argc) args[n++] = argv[++i];
-        } else if (strcmp(a, "--format") == 0 || strcmp(a, "--title") == 0) {
-            args[n++] = strcmp(a, "--format") == 0 ? "--report-format" : "--report-title";
-            if (i + 1 < argc) args[n++] = argv[++i];
+        } else if (strcmp(a, "--format") == 0 || strcmp(a, "--title") == 0 || strcmp(a, "--id") == 0 ||
+                   strcmp(a, "--suite") == 0 || strcmp(a, "--train-log") == 0) {
+            fprintf(
+                stderr,
+                "ebood report: %s does not apply with --model (the page's format follows -o: .html or .md)\n",
+                a);
+            rc = CLI_USAGE;
         } else {
             args[n++] = argv[i];
         }
     }
-    int rc = cmd_eval(n, args);
+    if (rc < 0) rc = cmd_eval(n, args);
     free(args);
     return rc;
-}
-
-/* The report's section from score files: one score entry named `name`. */
-static eb_status add_score_files(eb_html_report *r, const char *name, const char *id_path,
-                                 const cli_list *ood, eb_error *err) {
-    static eb_eval_report e;
-    memset(&e, 0, sizeof e);
-    e.id_acc = NAN;
-    eb_report_scores raw;
-    memset(&raw, 0, sizeof raw);
-    float *s_id = NULL, *s_ood[EB_EVAL_MAX_SETS] = {0};
-    int64_t n_ood[EB_EVAL_MAX_SETS], cols = 0;
-    char names[EB_EVAL_MAX_SETS][48];
-    const char *name_ptr[EB_EVAL_MAX_SETS];
-    eb_status st = cli_read_matrix(id_path, true, &s_id, &e.n_id, &cols, err);
-    if (!st && cols != 1)
-        st = eb_error_set(err, EB_ERR_SHAPE, "%s: expected one score per row, got %lld columns", id_path,
-                          (long long)cols);
-    for (int i = 0; i < ood->count && !st; i++) {
-        const char *spec = ood->items[i], *eq = strchr(spec, '=');
-        snprintf(names[i], sizeof names[i], "%.*s", (int)(eq - spec), spec);
-        name_ptr[i] = names[i];
-        for (int j = 0; j < i && !st; j++)
-            if (strcmp(names[j], names[i]) == 0)
-                st = eb_error_set(err, EB_ERR_ARG, "--ood: the name '%s' is used twice", names[i]);
-        if (!st) st = cli_read_matrix(eq + 1, true, &s_ood[i], &n_ood[i], &cols, err);
-        if (!st && cols != 1)
-            st = eb_error_set(err, EB_ERR_SHAPE, "%s: expected one score per row, got %lld columns", eq + 1,
-                              (long long)cols);
-    }
-    if (!st)
-        st = eb_eval_add_scores(&e, name, s_id, e.n_id, (const float *const *)s_ood, n_ood, name_ptr,
-                                ood->count, err);
-    raw.id = s_id;
-    for (int i = 0; i < ood->count; i++) raw.ood[i] = s_ood[i];
-    if (!st) st = eb_html_report_add_eval(r, &e, &raw, err);
-    free(s_id);
-    for (int i = 0; i < ood->count; i++) free(s_ood[i]);
-    return st;
 }
 
 /* A training log: a checkpoint's "ebood.train_log" metadata, or a JSON file holding the array. */
@@ -127,7 +92,8 @@ int cmd_report(int argc, char **argv) {
          "a suite's JSON (ebood bench NAME --json -o FILE)", false},
         {"train-log", 0, CLI_FLAG_STRING, &train_log, 0, 0, "CKPT|LOG.json",
          "training curves: a checkpoint's per-epoch log, or that log as a JSON file", false},
-        {"format", 0, CLI_FLAG_STRING, &format, 0, 0, "html|md", "page format (html)", false},
+        {"format", 0, CLI_FLAG_STRING, &format, 0, 0, "html|md",
+         "page format (default: md for a .md output, else html)", false},
         {"title", 0, CLI_FLAG_STRING, &title, 0, 0, "TEXT", "page title (ebood report)", false},
         {"model", 0, CLI_FLAG_STRING, &model_for_help, 0, 0, "CKPT",
          "a model + data as ebood eval takes them (all of eval's flags; see ebood eval --help)", false},
@@ -140,12 +106,12 @@ int cmd_report(int argc, char **argv) {
         fprintf(stderr, "ebood report: --output is required (see ebood report --help)\n");
         return CLI_USAGE;
     }
-    eb_report_format fmt;
-    if (strcmp(format, "html") == 0) {
+    eb_report_format fmt = cli_report_format(output);
+    if (format && strcmp(format, "html") == 0) {
         fmt = EB_REPORT_HTML;
-    } else if (strcmp(format, "md") == 0) {
+    } else if (format && strcmp(format, "md") == 0) {
         fmt = EB_REPORT_MD;
-    } else {
+    } else if (format) {
         fprintf(stderr, "ebood report: --format: expected html or md, got '%s'\n", format);
         return CLI_USAGE;
     }
@@ -186,7 +152,7 @@ int cmd_report(int argc, char **argv) {
     }
     if (!st && suite) st = eb_html_report_add_provenance(r, "suite", suite, &err);
     if (!st && train_log) st = eb_html_report_add_provenance(r, "training log", train_log, &err);
-    if (!st && id_path) st = add_score_files(r, score_name, id_path, &ood, &err);
+    if (!st && id_path) st = cli_report_add_score_files(r, score_name, id_path, &ood, &err);
     if (!st && suite) {
         char *text = NULL;
         size_t n;

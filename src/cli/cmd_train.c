@@ -67,6 +67,9 @@ typedef struct checkpoint_ctx {
     int n_meta;
     int64_t every;               /* epochs between checkpoints (0 = only at the end) */
     eb_objective_run *objective; /* its epoch-end hook runs, and its state (a replay buffer) is saved too */
+    const eb_schedule *schedule;
+    cJSON
+        *log; /* per epoch {epoch, step, loss, accuracy (if counted), lr}: "ebood.train_log" (ebood report) */
 } checkpoint_ctx;
 
 static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t epoch, int64_t step,
@@ -75,12 +78,14 @@ static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t e
     snprintf(epoch_s, sizeof epoch_s, "%lld", (long long)epoch);
     snprintf(step_s, sizeof step_s, "%lld", (long long)step);
     snprintf(opt_step_s, sizeof opt_step_s, "%lld", (long long)(opt ? eb_optimizer_step_count(opt) : 0));
-    eb_st_meta meta[32];
+    eb_st_meta meta[33];
     int n = 0;
     for (int i = 0; i < c->n_meta && n < 29; i++) meta[n++] = c->meta[i];
     meta[n++] = (eb_st_meta){"ebood.epoch", epoch_s};
     meta[n++] = (eb_st_meta){"ebood.steps", step_s};
     meta[n++] = (eb_st_meta){"ebood.optimizer_step", opt_step_s};
+    char *log = c->log ? cJSON_PrintUnformatted(c->log) : NULL;
+    if (log) meta[n++] = (eb_st_meta){"ebood.train_log", log};
     eb_st_tensor state[2];
     memset(state, 0, sizeof state);
     int n_tensors = 0;
@@ -94,19 +99,34 @@ static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t e
     float *owned = NULL;
     bool has = false;
     eb_status st = eb_objective_run_state(c->objective, &state[n_tensors], &owned, &has, err);
-    if (st) return st;
+    if (st) {
+        free(log);
+        return st;
+    }
     n_tensors += has;
     st = eb_model_save_with(m, c->path, meta, n, state, n_tensors, err);
     free(owned);
+    free(log);
     return st;
 }
 
 /* Every `every` epochs, and always at the end of the run (with the optimizer state, so that --resume
  * can continue a stopped run or extend a finished one). */
 static eb_status on_epoch_end(void *ctx, eb_model *m, const eb_train_epoch_info *info, eb_error *err) {
-    const checkpoint_ctx *c = ctx;
+    checkpoint_ctx *c = ctx;
     eb_status st = eb_objective_run_epoch_end(c->objective, m, info, err);
     if (st) return st;
+    cJSON *last = c->log ? cJSON_GetArrayItem(c->log, cJSON_GetArraySize(c->log) - 1) : NULL;
+    bool partial = last && cJSON_GetNumberValue(cJSON_GetObjectItem(last, "epoch")) == (double)info->epoch;
+    cJSON *e = c->log && !partial ? cJSON_CreateObject() : NULL; /* completed epochs only */
+    if (e) {
+        cJSON_AddNumberToObject(e, "epoch", (double)info->epoch);
+        cJSON_AddNumberToObject(e, "step", (double)info->step);
+        cJSON_AddNumberToObject(e, "loss", info->loss);
+        if (info->accuracy >= 0) cJSON_AddNumberToObject(e, "accuracy", info->accuracy);
+        cJSON_AddNumberToObject(e, "lr", (double)eb_schedule_lr(c->schedule, info->step));
+        cJSON_AddItemToArray(c->log, e);
+    }
     if (!info->final && (c->every <= 0 || info->epoch % c->every != 0)) return EB_OK;
     return save_checkpoint(c, m, info->epoch, info->step, info->optimizer, err);
 }
@@ -533,8 +553,13 @@ int cmd_train(int argc, char **argv) {
         {"ebood.objective_config", obj->settings_json},
         {"ebood.normalize", norm_s}, /* last: left out for tabular data */
     };
-    checkpoint_ctx ck = {output, meta, (int)(sizeof meta / sizeof meta[0]) - (images ? 0 : 1),
-                         checkpoint_every, obj};
+    checkpoint_ctx ck = {output,
+                         meta,
+                         (int)(sizeof meta / sizeof meta[0]) - (images ? 0 : 1),
+                         checkpoint_every,
+                         obj,
+                         &tp.schedule,
+                         cJSON_CreateArray()};
     tp.on_epoch_end = on_epoch_end;
     tp.stop_after_epochs = stop_after;
     tp.on_epoch_end_ctx = &ck;
@@ -545,6 +570,15 @@ int cmd_train(int argc, char **argv) {
         st = load_resume(output, model, obj, args_json ? args_json : "", &resume_state, &opt_state, &resumed,
                          &err);
         if (!st && resumed) tp.resume = &resume_state;
+        eb_safetensors *prev = NULL; /* the log goes on from the checkpoint's, up to the resumed epoch */
+        cJSON *prev_log = !st && resumed && !eb_safetensors_read(output, &prev, NULL)
+                              ? cJSON_Parse(eb_safetensors_meta(prev, "ebood.train_log"))
+                              : NULL;
+        for (cJSON *e = cJSON_IsArray(prev_log) ? prev_log->child : NULL; e; e = e->next)
+            if (cJSON_GetNumberValue(cJSON_GetObjectItem(e, "epoch")) <= (double)resume_state.epoch)
+                cJSON_AddItemToArray(ck.log, cJSON_Duplicate(e, true));
+        cJSON_Delete(prev_log);
+        eb_safetensors_free(prev);
         if (!st && !resumed && !json)
             fprintf(stderr, "ebood train: no checkpoint at %s: starting from scratch\n", output);
         if (!st && resumed && !json)
@@ -598,6 +632,7 @@ int cmd_train(int argc, char **argv) {
         }
     }
     eb_objective_run_free(obj);
+    cJSON_Delete(ck.log);
     free(opt_state);
     free(classes_s);
     free(args_json);

@@ -715,7 +715,7 @@ static const char css[] =
     "table{border-collapse:collapse;font-size:13px;margin:.6em 0}"
     "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f2f2f2}"
     "td:first-child,th:first-child{text-align:left}"
-    "table.provenance td{text-align:left}"
+    "table.provenance td{text-align:left;max-width:900px;overflow-wrap:anywhere}"
     "td.better{background:#cfe3f5}td.worse{background:#fbd9b8;font-weight:bold}"
     "div.note{border-left:5px solid #E69F00;background:#fff5e0;padding:.5em 1em;margin:.6em 0}"
     "figure{display:inline-block;margin:6px 10px 6px 0;vertical-align:top}"

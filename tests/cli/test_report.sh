@@ -37,8 +37,39 @@ check md-figure-files bash -c "[ \$(ls md/r-*.svg | wc -l) -eq 6 ]"
 check md-links-exist bash -c "cd md && grep -o '](r-[^)]*)' r.md | tr -d '()]' | xargs ls >/dev/null"
 check md-table grep -q '^| far | 400 |' md/r.md
 
+# a checkpoint keeps its per-epoch log (ebood.train_log), continued across --resume
+"$E" train --data segment --steps 96 --batch-size 64 --warmup 0 -o seg.st --stop-after 2 >/dev/null 2>&1
+"$E" train --data segment --steps 96 --batch-size 64 --warmup 0 -o seg.st --resume >/dev/null 2>&1
+check train-log-kept "$PY" - seg.st <<'PYEOF'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+log = json.loads(json.loads(raw[8:8 + n])["__metadata__"]["ebood.train_log"])
+assert [e["epoch"] for e in log] == [1, 2, 3, 4], log
+assert all(e["loss"] > 0 and 0 <= e["accuracy"] <= 1 and e["lr"] > 0 for e in log), log
+PYEOF
+"$E" report -o ckpt_log.html --train-log seg.st >/dev/null
+check train-log-from-checkpoint bash -c "[ \$(grep -c '<figure id=' ckpt_log.html) -eq 3 ]"
 "$E" report -o t.html --train-log log.json >/dev/null
 check train-log-figures bash -c "[ \$(grep -c '<figure id=' t.html) -eq 3 ]"
+
+# --report on eval (score files and a model) and bench; ebood report --model is eval --report
+"$E" eval --id s_id.npy --ood far=s_far.npy --report ev_files.html >/dev/null
+check eval-files-report bash -c "[ \$(grep -c '<figure id=' ev_files.html) -eq 3 ]"
+"$E" train --data toy:cross --steps 60 --warmup 0 --batch-size 128 -o toy.st >/dev/null 2>&1
+"$E" eval --model toy.st --detectors energy --report ev_model.html >/dev/null
+check eval-model-report grep -q '<h2 id="[^"]*">Landscape</h2>' ev_model.html
+check eval-model-provenance grep -q '<th>model</th><td>toy.st</td>' ev_model.html
+# 4 OOD sets: 4 histograms + ROC + PR, the training log's loss, accuracy and lr, the 2-input model's landscape
+check eval-model-figures bash -c "[ \$(grep -c '<figure id=' ev_model.html) -eq 10 ]"
+check eval-model-training grep -q '<h2 id="[^"]*">Training</h2>' ev_model.html
+"$E" report --model toy.st --detectors energy -o rep_model.md >/dev/null
+check report-model-md bash -c "grep -q '^## Landscape' rep_model.md && ls rep_model-*landscape.svg >/dev/null"
+expect_fail report-model-format 2 "--format does not apply with --model" -- "$E" report --model toy.st -o out.html --format md
+"$E" bench segment --seeds 1 --steps 100 --detectors energy --ebm none --report bench.html >bench.log 2>&1
+check bench-report grep -q '<h2 id="[^"]*">Suite: ebood bench segment</h2>' bench.html
+check bench-report-paper-cell grep -q 'paper_ebm_aupr' bench.html
+check bench-report-announced grep -q 'report: bench.html' bench.log
 
 # --- bad input: one line, non-zero exit, no output file
 expect_fail empty-scores 1 "empty.npy: empty array" -- "$E" report -o out.html --id s_id.npy --ood e=empty.npy
@@ -59,6 +90,17 @@ expect_fail not-a-suite 1 "notsuite.json: not a suite report" -- "$E" report -o 
 echo '{"runs": [' > broken.json
 expect_fail suite-broken-json 1 "broken.json: not valid JSON" -- "$E" report -o out.html --suite broken.json
 echo '[]' > emptylog.json
+"$PY" - toy.st old.st <<'PYEOF'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+del header["__metadata__"]["ebood.train_log"]  # a checkpoint written before the log existed
+h = json.dumps(header).encode()
+h += b" " * (-len(h) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + raw[8 + n:])
+PYEOF
+expect_fail no-train-log 1 "old.st: the checkpoint keeps no training log" -- "$E" report -o out.html --train-log old.st
 expect_fail empty-train-log 1 "emptylog.json: the training log is not a non-empty JSON array" -- "$E" report -o out.html --train-log emptylog.json
 expect_fail output-dir-missing 1 "no/such/dir/out.html" -- "$E" report -o "$WORK/no/such/dir/out.html" --id s_id.npy --ood far=s_far.npy
 finish
