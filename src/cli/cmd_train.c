@@ -18,6 +18,7 @@ static const char *const usage = "--data NAME|FILE -o CKPT [options]";
 typedef struct train_args {
     const char *data, *optimizer, *schedule;
     const char *objective_json; /* the objective's settings */
+    const char *init;           /* --init checkpoint, or NULL */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
     bool nesterov, keep_last, hflip;
@@ -55,6 +56,7 @@ static char *train_args_json(const train_args *a) {
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         cJSON_AddNumberToObject(o, nums[i].k, nums[i].v);
     if (a->objective_json) cJSON_AddItemToObject(o, "objective", cJSON_Parse(a->objective_json));
+    if (a->init) cJSON_AddStringToObject(o, "init", a->init);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -175,6 +177,22 @@ static eb_status load_resume(const char *path, eb_model *m, eb_objective_run *ob
     eb_model_free(saved);
     eb_safetensors_free(file);
     return st;
+}
+
+/* --init: the checkpoint's model (architecture, parameters and buffers; e.g. one imported from PyTorch by
+ * scripts/torch_import.py) becomes this run's, if it takes the data's in_dim inputs and gives the out_dim
+ * outputs the objective needs; ownership moves from *init to *out. */
+static eb_status adopt_init(const char *path, eb_model **init, int64_t in_dim, int64_t out_dim,
+                            eb_model **out, eb_error *err) {
+    if (eb_model_in_dim(*init) != in_dim || eb_model_out_dim(*init) != out_dim)
+        return eb_error_set(err, EB_ERR_SHAPE,
+                            "--init %s: the model takes %lld inputs and gives %lld outputs, this data and "
+                            "objective need %lld and %lld",
+                            path, (long long)eb_model_in_dim(*init), (long long)eb_model_out_dim(*init),
+                            (long long)in_dim, (long long)out_dim);
+    *out = *init;
+    *init = NULL;
+    return EB_OK;
 }
 
 /* Accuracy of m on rows x[n, dim] with labels. */
@@ -309,9 +327,12 @@ int cmd_train(int argc, char **argv) {
          "images: random crop with zero padding P (0)", false},
         {"hflip", 0, CLI_FLAG_BOOL, &a.hflip, 0, 0, NULL, "images: random horizontal flips", false},
         {"noise-std", 0, CLI_FLAG_FLOAT, &a.noise_std, 0, 10, "S",
-         "images: Gaussian input noise (0; the EBM paper uses 0.1)", false},
+         "images: Gaussian input noise std (0; image EBMs 0.1, the EBM paper's code)", false},
         {"checkpoint-every", 0, CLI_FLAG_INT, &checkpoint_every, 0, 1e9, "E",
          "write the checkpoint every E epochs (images 1, tabular 0 = only at the end)", false},
+        {"init", 0, CLI_FLAG_STRING, &a.init, 0, 0, "CKPT",
+         "start from this checkpoint's model (its architecture and weights; e.g. scripts/torch_import.py's)",
+         false},
         {"resume", 0, CLI_FLAG_BOOL, &resume, 0, 0, NULL,
          "continue from the checkpoint at -o if there is one (same settings required)", false},
         {"stop-after", 0, CLI_FLAG_INT, &stop_after, 1, 1e9, "E",
@@ -351,6 +372,15 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "ebood train: --model: %s\n", err.message);
         return CLI_USAGE;
     }
+    static const char *const arch_flags[] = {"model",  "depth",      "widen",  "bottleneck",
+                                             "widths", "activation", "dropout"};
+    for (size_t i = 0; a.init && i < sizeof arch_flags / sizeof arch_flags[0]; i++)
+        if (cli_flag_seen(flags, n_flags, arch_flags[i])) {
+            fprintf(stderr,
+                    "ebood train: --%s does not apply with --init (the architecture is the checkpoint's)\n",
+                    arch_flags[i]);
+            return CLI_USAGE;
+        }
     bool tabular_kind = kind == EB_MODEL_MLP || kind == EB_MODEL_RADIAL_FLOW;
     if (tabular_kind == images) {
         fprintf(stderr, "ebood train: --model %s does not fit %s data\n", eb_model_kind_name(kind),
@@ -423,6 +453,25 @@ int cmd_train(int argc, char **argv) {
     tp.seed = (uint64_t)a.seed;
     tp.progress = !json;
     if (eb_optimizer_params_check(&tp.optimizer, &err)) return cli_fail(cmd, &err);
+    eb_model *init_model = NULL; /* --init: the architecture, weights and input normalisation are its */
+    float init_mean[EB_IMAGE_MAX_CHANNELS], init_std[EB_IMAGE_MAX_CHANNELS];
+    bool init_normalize = false;
+    if (a.init) {
+        eb_safetensors *file = NULL;
+        if (eb_model_load_with_file(a.init, NULL, &init_model, &file, &err)) return cli_fail(cmd, &err);
+        init_normalize = cli_checkpoint_normalization(file, init_mean, init_std, EB_IMAGE_MAX_CHANNELS);
+        eb_safetensors_free(file);
+        kind = init_model->kind;
+        eb_status st = EB_OK;
+        if ((kind == EB_MODEL_MLP || kind == EB_MODEL_RADIAL_FLOW) == images)
+            st = eb_error_set(&err, EB_ERR_ARG, "--init %s holds a %s, which does not fit %s data", a.init,
+                              eb_model_kind_name(kind), images ? "image" : "tabular");
+        if (!st) st = eb_objective_model_check(spec, kind, images, &err);
+        if (st) {
+            eb_model_free(init_model);
+            return cli_fail(cmd, &err);
+        }
+    }
 
     /* data and model */
     eb_tabular_split split;
@@ -442,7 +491,14 @@ int cmd_train(int argc, char **argv) {
         st = cli_load_images(a.data, (uint64_t)a.split_seed, &im, &err);
         if (!st && im.train.n == 0)
             st = eb_error_set(&err, EB_ERR_ARG, "--data %s has no training split", a.data);
-        if (!st) {
+        if (!st && init_model) {
+            st = adopt_init(a.init, &init_model, im.train.c * im.train.h * im.train.w,
+                            eb_objective_out_dim(spec, im.train.num_classes), &model, &err);
+            if (!st && init_normalize) { /* the inputs the model was trained on */
+                memcpy(im.mean, init_mean, sizeof im.mean);
+                memcpy(im.std, init_std, sizeof im.std);
+            }
+        } else if (!st) {
             eb_image_config ic = eb_image_default_config(kind, im.train.c, im.train.h, im.train.w,
                                                          eb_objective_out_dim(spec, im.train.num_classes));
             if (depth) ic.depth = (int)depth;
@@ -471,7 +527,10 @@ int cmd_train(int argc, char **argv) {
         }
     } else {
         st = cli_load_tabular(a.data, (uint64_t)a.split_seed, false, &split, &builtin, &err);
-        if (!st && own_model) {
+        if (!st && init_model) {
+            st = adopt_init(a.init, &init_model, split.train.dim,
+                            eb_objective_out_dim(spec, split.train.num_classes), &model, &err);
+        } else if (!st && own_model) {
             st = eb_objective_model_new(spec, split.train.dim, split.train.num_classes, &init, &model, &err);
         } else if (!st) {
             mc.in_dim = split.train.dim;
@@ -500,6 +559,7 @@ int cmd_train(int argc, char **argv) {
         st = eb_objective_run_new(spec, model, &tp.schedule, (uint64_t)a.seed, &obj, &err);
     }
     if (st) {
+        eb_model_free(init_model);
         eb_model_free(model);
         eb_image_loader_free(loader);
         eb_dataset_free(&val);
