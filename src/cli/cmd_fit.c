@@ -360,14 +360,18 @@ int cmd_fit(int argc, char **argv) {
                 {"features", EB_NEEDS_FEATURES, false},    {"logits", EB_NEEDS_LOGITS, false},
                 {"labels", EB_NEEDS_LABELS, false},        {"aux-features", EB_NEEDS_AUX, false},
                 {"val-features", EB_NEEDS_FEATURES, true}, {"val-logits", EB_NEEDS_LOGITS, true}};
-            const char *given[] = {ff.features, ff.logits, ff.labels, ff.aux, ff.val_features, ff.val_logits};
+            const char **given[] = {&ff.features, &ff.logits,       &ff.labels,
+                                    &ff.aux,      &ff.val_features, &ff.val_logits};
             for (int i = 0; i < 6 && !bad; i++) {
                 const unsigned have = file_needs[i].val ? score_needs : all_needs;
-                if (given[i] && !(have & file_needs[i].bit)) {
-                    fprintf(stderr, "ebood fit: --%s: the %s detector does not use it (it needs %s)\n",
+                if (*given[i] && !(have & file_needs[i].bit)) {
+                    /* data a method does not read is not an error (scikit-learn's and PyOD's `y`): one script
+                     * can give every detector the same inputs. Not read, so not checked. */
+                    fprintf(stderr,
+                            "ebood fit: note: --%s: the %s detector does not use it (it needs %s); ignored\n",
                             file_needs[i].flag, detector, needs_buf);
-                    bad = 1;
-                } else if (!given[i] && !file_needs[i].val && (fit_needs & file_needs[i].bit)) {
+                    *given[i] = NULL;
+                } else if (!*given[i] && !file_needs[i].val && (fit_needs & file_needs[i].bit)) {
                     fprintf(stderr, "ebood fit: --%s is required for %s (it needs %s)\n", file_needs[i].flag,
                             detector, needs_buf);
                     bad = 1;

@@ -73,6 +73,18 @@ int cmd_score(int argc, char **argv) {
     char needs_buf[128];
     cli_needs_text(needs, needs_buf, sizeof needs_buf);
     int bad = 0;
+    if (!model_mode && features && logits_path && !(needs & (EB_NEEDS_INPUTS | EB_NEEDS_MODEL)) &&
+        (needs & (EB_NEEDS_FEATURES | EB_NEEDS_LOGITS)) != (EB_NEEDS_FEATURES | EB_NEEDS_LOGITS)) {
+        /* both given (one loop over detectors, the same inputs): the one this detector does not read is
+         * noted and not read */
+        const bool drop_features = !(needs & EB_NEEDS_FEATURES);
+        fprintf(stderr, "ebood score: note: --%s: the %s detector does not use them (it needs %s); ignored\n",
+                drop_features ? "features" : "logits", name, needs_buf);
+        if (drop_features)
+            features = NULL;
+        else
+            logits_path = NULL;
+    }
     if (!model_mode) {
         if (needs & (EB_NEEDS_INPUTS | EB_NEEDS_MODEL)) {
             fprintf(stderr,

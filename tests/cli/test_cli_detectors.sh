@@ -152,7 +152,19 @@ expect_fail fit-unknown-detector 2 "--detector: detector 'frob'" -- "$E" fit --d
 expect_fail fit-missing-output 2 "--output is required" -- "$E" fit --detector knn --features "$TF"
 expect_fail fit-flag-not-applicable 2 "--k does not apply to mahalanobis" -- "$E" fit --detector mahalanobis --features "$TF" --labels "$TL" --k 5 -o out.st
 expect_fail fit-missing-labels 2 "--labels is required for mahalanobis" -- "$E" fit --detector mahalanobis --features "$TF" -o out.st
-expect_fail fit-unused-file 2 "--logits: the knn detector does not use it" -- "$E" fit --detector knn --features "$TF" --logits "$F/train_logits.npy" -o out.st
+# data a detector does not read is accepted with a one-line note and not read (one loop, same inputs)
+"$E" fit --detector knn --k 3 --features "$TF" --labels "$TL" --logits "$F/train_logits.npy" -o knn_y.st 2>unused.err
+"$E" fit --detector knn --k 3 --features "$TF" -o knn_plain.st 2>/dev/null
+check fit-unused-data-noted grep -qx "ebood fit: note: --labels: the knn detector does not use it (it needs features); ignored" unused.err
+check fit-unused-data-two-notes test "$(wc -l <unused.err)" -eq 2
+check fit-unused-data-same-detector "$E" score knn_y.st --features "$TF" -o s_y.npy
+"$E" score knn_plain.st --features "$TF" -o s_plain.npy
+check fit-unused-data-same-scores cmp -s s_y.npy s_plain.npy
+printf 'garbage' >junk.npy
+check fit-unused-data-not-read "$E" fit --detector msp --logits "$F/train_logits.npy" --features junk.npy -o msp_j.st
+"$E" score knn_plain.st --features "$TF" --logits junk.npy -o s_both.npy 2>both.err
+check score-unused-data-noted grep -qx "ebood score: note: --logits: the knn detector does not use them (it needs features); ignored" both.err
+check score-unused-data-same-scores cmp -s s_both.npy s_plain.npy
 expect_fail fit-odin-needs-model 2 "odin needs --model" -- "$E" fit --detector odin --features "$TF" -o out.st
 expect_fail fit-model-and-files 2 "do not also give" -- "$E" fit --detector knn --model "$MLP" --features "$TF" -o out.st
 expect_fail fit-bad-shrinkage 2 "--shrinkage: 2 is out of range" -- "$E" fit --detector ssd --features "$TF" --labels "$TL" --shrinkage 2 -o out.st
