@@ -602,7 +602,7 @@ Test(outliers, energy_ft_sign_convention) {
         cr_expect_float_eq(none, ce, 1e-6, "no hinge active: the loss is the CE");
     }
     /* a gradient step on the in-term lowers the ID energies */
-    c = (eb_energy_ft_config){1.0f, (float)e_id - 5.0f, (float)e_aux - 40.0f};
+    c = (eb_energy_ft_config){1.0f, (float)e_id - 5.0f, (float)e_id - 4.999f}; /* the out-term: ~0 */
     run_objective(eb_objective_energy_ft, &c, m, x, 8, 8, t.y, true, NULL);
     for (int64_t i = 0; i < m->params.size; i++) m->params.data[i] -= 1e-3f * m->params.grad[i];
     double e_id2 = 0;
@@ -641,9 +641,15 @@ Test(outliers, bad_input) {
     hc.candidates = 0;
     cr_expect_eq(eb_hopfield_boost_config_check(&hc, &err), EB_ERR_ARG);
     eb_hb_head head;
-    cr_expect_eq(eb_hb_head_parse("trainable", &head, &err), EB_ERR_ARG);
+    cr_expect_eq(eb_hb_head_parse("learned", &head, &err), EB_ERR_ARG);
     cr_expect_eq(eb_hb_head_parse("none", &head, &err), EB_OK);
     cr_expect_eq(head, EB_HB_HEAD_NONE);
+    /* a trainable head needs the model's projection head */
+    hc = eb_hopfield_boost_default_config();
+    hc.head = EB_HB_HEAD_TRAINABLE;
+    eb_hopfield_boost *no_head = NULL;
+    cr_expect_eq(eb_hopfield_boost_new(&hc, m, &no_head, &err), EB_ERR_ARG);
+    cr_expect(strstr(err.message, "projection head") != NULL, "%s", err.message);
     /* boosting without attach; attach with the wrong width */
     eb_hopfield_boost *hb = NULL;
     eb_hopfield_boost_config zero = {0};

@@ -211,3 +211,23 @@ Test(plot, png_round_trip) {
     cr_assert_eq(eb_png_encode_rgb(rgb, 70000, 1, &png, &len, &err), EB_ERR_ARG);
     cr_assert_eq(eb_png_write_rgb("/nonexistent-dir/x.png", rgb, W, H, &err), EB_ERR_IO);
 }
+
+Test(plot, categorical_y_axis) {
+    const char *const cats[3] = {"msp", "energy <T>", "mahalanobis"};
+    eb_plot_spec s = eb_plot_default_spec();
+    s.xlim[0] = 0, s.xlim[1] = 100, s.ylim[0] = -0.5, s.ylim[1] = 2.5;
+    s.ycats = cats, s.n_ycats = 3;
+    eb_plot *p = NULL;
+    eb_error err = {0};
+    cr_assert_eq(eb_plot_new(&s, &p, &err), EB_OK, "%s", err.message);
+    char *svg = eb_plot_svg(p);
+    check_xml(svg);
+    /* left margin 46 + 6.2·11 − 30 = 84.2: the names end at 78.2, one tick per category */
+    cr_assert(strstr(svg, "text-anchor=\"end\">msp</text>") && strstr(svg, ">energy &lt;T&gt;</text>") &&
+                  strstr(svg, ">mahalanobis</text>"),
+              "category labels");
+    cr_assert(strstr(svg, "<text x=\"78.20\""), "labels right-aligned before the widened axes");
+    cr_assert(!strstr(svg, ">0.5</text>"), "no numeric y ticks");
+    free(svg);
+    eb_plot_free(p);
+}

@@ -291,6 +291,8 @@ Test(report, suite_page) {
               "paper cell tagged");
     cr_assert(strstr(html, "data-json-std="), "± cells tagged with their std path");
     cr_assert(strstr(html, "<td>2</td>"), "two runs");
+    cr_assert_eq(check_svgs(html), 1, "the AUROC overview");
+    cr_assert(strstr(html, ">energy</text>"), "the overview's rows are the scores");
     free(html);
     remove(path);
     /* not a suite */

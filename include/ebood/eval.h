@@ -350,6 +350,7 @@ typedef struct eb_bench_outliers_params {
     int64_t n_synthetic;                /* samples per generated OOD set (2000) */
     int64_t n_train;                    /* > 0: use only n_train training images (tests); 0 = 55,000 */
     int64_t detector_rows;              /* training images the post-hoc detectors are fitted on (10,000) */
+    int64_t n_eval;                     /* > 0: only the first n_eval images of each test set; 0 = all */
     eb_oe_config oe;
     eb_energy_ft_config energy; /* lambda always; margins when !margins_auto */
     bool margins_auto;          /* m_in, m_out = the baseline's mean energies on margin_rows ID / AUX rows */

@@ -15,6 +15,7 @@
 #ifndef EBOOD_OBJECTIVE_H
 #define EBOOD_OBJECTIVE_H
 
+#include <ebood/data.h>
 #include <ebood/nn.h>
 #include <ebood/params.h>
 #include <ebood/safetensors.h>
@@ -126,6 +127,16 @@ EB_API eb_status eb_objective_run_state(const eb_objective_run *r, eb_st_tensor 
 /* Restores it from a checkpoint file (EB_ERR_FORMAT naming path when missing or not fitting). */
 EB_API eb_status eb_objective_run_restore(eb_objective_run *r, const eb_safetensors *file, const char *path,
                                           eb_error *err);
+/* Whether the objective trains on auxiliary outliers (oe, energy-ft, hopfield-boost: --aux-data). */
+EB_API bool eb_objective_uses_aux(const eb_objective_spec *s);
+/* Before training (and before a resume restores the model): the auxiliary sampler's parameters into *ap
+ * (batch size, order, the boosting weights callback; the caller sets the transforms and the seed) and
+ * the method's setup on the model and data: id = the ID training set, aux = the pool (tabular: sets of
+ * c = h = 1), norm = their mapping to input space (normalisation only), batches_per_epoch of the ID data.
+ * EB_ERR_ARG for an objective without auxiliary data. */
+EB_API eb_status eb_objective_run_aux_setup(eb_objective_run *r, eb_model *model, const eb_image_set *id,
+                                            const eb_image_set *aux, const eb_image_transforms *norm,
+                                            int64_t batches_per_epoch, eb_aux_params *ap, eb_error *err);
 /* Adds the method's fields to a JSON summary (a cJSON object); nothing for most methods. */
 EB_API void eb_objective_run_summary(const eb_objective_run *r, void *cjson_object);
 

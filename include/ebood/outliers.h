@@ -68,8 +68,9 @@ EB_API eb_status eb_mean_energy(eb_model *m, const eb_image_set *set, const int6
 typedef enum eb_hb_head {
     EB_HB_HEAD_FROZEN, /* a random MLP feature_dim → hidden → ReLU → proj_dim, never trained (the code) */
     EB_HB_HEAD_NONE,   /* the features themselves (the paper's text names no projection) */
+    EB_HB_HEAD_TRAINABLE, /* the model's own projection head (eb_model_add_projection_head), trained */
 } eb_hb_head;
-EB_API const char *eb_hb_head_name(eb_hb_head h); /* "frozen", "none" */
+EB_API const char *eb_hb_head_name(eb_hb_head h); /* "frozen", "none", "trainable" */
 EB_API eb_status eb_hb_head_parse(const char *s, eb_hb_head *out, eb_error *err);
 
 typedef struct eb_hopfield_boost_config {
@@ -88,7 +89,8 @@ EB_API void eb_hopfield_boost_use_code(eb_hopfield_boost_config *c);    /* λ 0.
 EB_API eb_status eb_hopfield_boost_config_check(const eb_hopfield_boost_config *c, eb_error *err);
 
 typedef struct eb_hopfield_boost eb_hopfield_boost;
-/* The objective's state for model m (the head is sized from eb_model_feature_dim(m)). */
+/* The objective's state for model m (the frozen head is sized from eb_model_feature_dim(m); a trainable
+ * head needs a model with a projection head: EB_ERR_ARG otherwise). */
 EB_API eb_status eb_hopfield_boost_new(const eb_hopfield_boost_config *c, const eb_model *m,
                                        eb_hopfield_boost **out, eb_error *err);
 EB_API void eb_hopfield_boost_free(eb_hopfield_boost *hb);
@@ -101,7 +103,8 @@ EB_API int64_t eb_hopfield_boost_dim(const eb_hopfield_boost *hb);
 EB_API eb_tensor *eb_objective_hopfield_boost(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch,
                                               eb_rng *rng, int64_t *n_correct);
 
-/* z[n, dim] = the normalised projections of features[n, F] (no tape). */
+/* z[n, dim] = the normalised projections of features[n, F] (no tape; a trainable head needs attach:
+ * EB_ERR_STATE otherwise). */
 EB_API eb_status eb_hopfield_boost_project(eb_hopfield_boost *hb, const float *features, int64_t n, float *z,
                                            eb_error *err);
 

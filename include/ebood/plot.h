@@ -39,8 +39,13 @@ typedef struct eb_plot_spec {
     const char *id;                      /* [A-Za-z0-9_-]{1,40}, unique within one page ("plot") */
     eb_plot_legend legend;               /* (top right) */
     bool colorbar;                       /* reserve room on the right for eb_plot_colorbar (false) */
+    /* Categorical y axis (n_ycats > 0): ticks at y = 0 … n_ycats − 1 labelled ycats[i] (not copied: valid
+     * until the last eb_plot_svg), the left margin widened for the names. (NULL, 0) */
+    const char *const *ycats;
+    int n_ycats;
 } eb_plot_spec;
-/* 480 × 320, no limits (NaN: must be set), no labels, id "plot", legend top right, no colour bar. */
+/* 480 × 320, no limits (NaN: must be set), no labels, id "plot", legend top right, no colour bar, numeric
+ * y axis. */
 EB_API eb_plot_spec eb_plot_default_spec(void);
 
 typedef struct eb_plot eb_plot;

@@ -84,9 +84,22 @@ class HeatParams(ctypes.Structure):  # eb_heat_params
 
 
 class DetectorParams(ctypes.Structure):  # eb_detector_params
+    """Checked at import against the library's parameter table (each scalar's offset); _spare keeps the
+    buffer larger than the C struct, which eb_detector_default_params returns by value."""
     _fields_ = [("temperature", ctypes.c_float), ("eps", ctypes.c_float), ("k", ctypes.c_int64),
                 ("beta", ctypes.c_float), ("shrinkage", ctypes.c_float), ("tpr", ctypes.c_double),
-                ("heat", HeatParams), ("percentile", ctypes.c_float)]
+                ("heat", HeatParams), ("percentile", ctypes.c_float), ("_spare", ctypes.c_char * 256)]
+
+
+class ParamDesc(ctypes.Structure):  # eb_param_desc (params.h)
+    _fields_ = [("key", ctypes.c_char_p), ("flag", ctypes.c_char_p), ("type", ctypes.c_int),
+                ("offset", ctypes.c_size_t), ("min", ctypes.c_double), ("max", ctypes.c_double),
+                ("min_open", ctypes.c_bool), ("symbols_only", ctypes.c_bool), ("symbols", ctypes.c_void_p),
+                ("metavar", ctypes.c_char_p), ("help", ctypes.c_char_p)]
+
+
+class DetectorParamRow(ctypes.Structure):  # eb_detector_param_row (ood.h)
+    _fields_ = [("desc", ParamDesc), ("bit", ctypes.c_uint)]
 
 
 _F32P = ctypes.POINTER(ctypes.c_float)
@@ -159,6 +172,7 @@ _SIGNATURES = {
     "eb_decay_kind_parse": (_c.c_int, [_c.c_char_p, _c.POINTER(_c.c_int), _ERR]),
     "eb_decay_kind_name": (_c.c_char_p, [_c.c_int]),
     "eb_detector_params_used": (_c.c_uint, [_c.c_int]),
+    "eb_detector_param_table": (_c.c_int, [_c.POINTER(_c.POINTER(DetectorParamRow))]),
     "eb_detector_new": (_c.c_int, [_c.c_int, _c.POINTER(DetectorParams), _c.POINTER(_P), _ERR]),
     "eb_detector_free": (None, [_P]),
     "eb_detector_kind_of": (_c.c_int, [_P]),
@@ -235,7 +249,16 @@ def detector_kinds():
 
 
 def _check_layout():
-    """The ctypes mirrors above must match the library's structs: compare known defaults."""
+    """The ctypes mirrors above must match the library's structs: every scalar of its parameter table at
+    the same offset and with the same EB_PARAM_* bit, and known defaults."""
+    rows = ctypes.POINTER(DetectorParamRow)()
+    for i in range(lib.eb_detector_param_table(ctypes.byref(rows))):
+        key = rows[i].desc.key.decode()
+        mirror = getattr(DetectorParams, key, None)
+        if mirror is None or mirror.offset != rows[i].desc.offset or PARAM_BITS.get(key) != rows[i].bit:
+            raise ImportError(f"ebood: the library's detector parameter '{key}' (offset {rows[i].desc.offset}, "
+                              f"bit {rows[i].bit}) is not where the package expects it: the package and the "
+                              f"library are out of step")
     knn = lib.eb_detector_default_params(kind_index("knn"))
     odin = lib.eb_detector_default_params(kind_index("odin"))
     heat = lib.eb_detector_default_params(kind_index("heat")).heat

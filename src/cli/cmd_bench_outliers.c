@@ -116,7 +116,7 @@ int cmd_bench_outliers(int argc, char **argv) {
     const char *cmd = "bench outliers", *aux_spec = "aux", *output = NULL,
                *methods = "oe,energy-ft,hopfield-boost", *ood = "notmnist,kmnist,omniglot,textures";
     int64_t seeds = 1, epochs = 3, ft_epochs = 2, ft_n_train = 12800, n_train = 0, n_synthetic = 2000,
-            candidates = 20000, memory = 10000;
+            candidates = 20000, memory = 10000, n_eval = 0;
     bool json = false;
     cli_flag flags[] = {
         {"aux-data", 0, CLI_FLAG_STRING, &aux_spec, 0, 0, "SPEC",
@@ -141,6 +141,8 @@ int cmd_bench_outliers(int argc, char **argv) {
          "Hopfield Boosting: ID rows in the boosting memory (10000; 0 = all, the paper)", false},
         {"n-train", 0, CLI_FLAG_INT, &n_train, 0, 1e9, "N",
          "use only N training images (quick checks; 0 = all)", false},
+        {"n-eval", 0, CLI_FLAG_INT, &n_eval, 0, 1e9, "N",
+         "score only the first N images of each test set, ID and OOD (0 = all)", false},
         {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "images per generated OOD set (2000)",
          false},
         CLI_REPORT_FLAGS(&json, &output),
@@ -195,6 +197,7 @@ int cmd_bench_outliers(int argc, char **argv) {
     p.finetune_n_train = ft_n_train;
     p.n_train = n_train;
     p.n_synthetic = n_synthetic;
+    p.n_eval = n_eval;
     p.hb.candidates = candidates;
     p.hb.memory = memory;
     p.progress = !json;

@@ -19,6 +19,7 @@ typedef struct train_args {
     const char *data, *optimizer, *schedule;
     const char *objective_json; /* the objective's settings */
     const char *init;           /* --init checkpoint, or NULL */
+    const char *aux_data;       /* --aux-data SPEC, or NULL */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
     bool nesterov, keep_last, hflip;
@@ -57,6 +58,7 @@ static char *train_args_json(const train_args *a) {
         cJSON_AddNumberToObject(o, nums[i].k, nums[i].v);
     if (a->objective_json) cJSON_AddItemToObject(o, "objective", cJSON_Parse(a->objective_json));
     if (a->init) cJSON_AddStringToObject(o, "init", a->init);
+    if (a->aux_data) cJSON_AddStringToObject(o, "aux_data", a->aux_data);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -330,6 +332,11 @@ int cmd_train(int argc, char **argv) {
          "images: Gaussian input noise std (0; image EBMs 0.1, the EBM paper's code)", false},
         {"checkpoint-every", 0, CLI_FLAG_INT, &checkpoint_every, 0, 1e9, "E",
          "write the checkpoint every E epochs (images 1, tabular 0 = only at the end)", false},
+        {"aux-data", 0, CLI_FLAG_STRING, &a.aux_data, 0, 0, "SPEC",
+         "auxiliary outliers of oe, energy-ft, hopfield-boost: an image data name (aux), an IDX file, a "
+         ".npy, "
+         "or a .csv of rows (tabular)",
+         false},
         {"init", 0, CLI_FLAG_STRING, &a.init, 0, 0, "CKPT",
          "start from this checkpoint's model (its architecture and weights; e.g. scripts/torch_import.py's)",
          false},
@@ -354,6 +361,15 @@ int cmd_train(int argc, char **argv) {
     }
     const eb_objective_spec *spec = &oa.spec;
     bool images = cli_is_image_spec(a.data);
+    if (eb_objective_uses_aux(spec) != (a.aux_data != NULL)) {
+        if (a.aux_data)
+            fprintf(stderr,
+                    "ebood train: --aux-data is read only by --objective oe, energy-ft, hopfield-boost\n");
+        else
+            fprintf(stderr, "ebood train: --objective %s needs --aux-data SPEC (the auxiliary outliers)\n",
+                    eb_objective_spec_name(spec));
+        return CLI_USAGE;
+    }
     /* the training profile (generic, then the objective's) for every training flag not given; the step
      * schedule's step size may depend on the batches per epoch and is set again once the data is loaded */
     eb_train_profile profile;
@@ -487,6 +503,7 @@ int cmd_train(int argc, char **argv) {
     eb_status st;
     eb_rng init;
     eb_rng_seed(&init, (uint64_t)a.seed);
+    eb_image_transforms id_transforms = eb_image_transforms_default();
     if (images) {
         st = cli_load_images(a.data, (uint64_t)a.split_seed, &im, &err);
         if (!st && im.train.n == 0)
@@ -519,6 +536,7 @@ int cmd_train(int argc, char **argv) {
             lp.transforms.crop_padding = (int)a.crop_padding;
             lp.transforms.hflip = a.hflip;
             lp.transforms.noise_std = (float)a.noise_std;
+            id_transforms = lp.transforms;
             st = eb_image_loader_new(&im.train, &lp, &loader, &err);
         }
         if (!st) {
@@ -544,11 +562,11 @@ int cmd_train(int argc, char **argv) {
     if (!st) st = eb_objective_model_adjust(spec, &model, &err);
     /* the schedule's length and epoch-level decay need the batches per epoch of the loaded data */
     eb_objective_run *obj = NULL;
+    int64_t per_epoch = 0;
     if (!st) {
         int64_t n_train = images ? im.train.n : split.train.n;
         int64_t b = a.batch < n_train ? a.batch : n_train;
-        int64_t per_epoch =
-            images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
+        per_epoch = images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
         if (sk == EB_SCHEDULE_COSINE) tp.schedule.total_steps = a.steps ? a.steps : a.epochs * per_epoch;
         if (!cli_flag_seen(flags, n_flags,
                            "step-size")) { /* an epoch-level decay: e.g. 1000 epochs of this data */
@@ -558,7 +576,38 @@ int cmd_train(int argc, char **argv) {
         }
         st = eb_objective_run_new(spec, model, &tp.schedule, (uint64_t)a.seed, &obj, &err);
     }
+    /* auxiliary outliers: the pool, the method's setup on the (initial) model, the sampler */
+    eb_image_set aux_pool, id_view;
+    memset(&aux_pool, 0, sizeof aux_pool);
+    eb_aux_sampler *aux_sampler = NULL;
+    eb_batch_source aux_src = {0};
+    if (!st && a.aux_data) {
+        eb_image_transforms norm = eb_image_transforms_default();
+        eb_aux_params ap = eb_aux_default_params();
+        if (images) {
+            norm.normalize = true;
+            memcpy(norm.mean, im.mean, sizeof im.mean);
+            memcpy(norm.std, im.std, sizeof im.std);
+            ap.transforms = id_transforms; /* the ID batches' augmentation (the codes augment outliers too) */
+            id_view = im.train;
+        } else { /* the ID rows as an f32 set of c = h = 1 (a view: not freed) */
+            id_view = (eb_image_set){NULL, split.train.x, NULL, split.train.n, 1, 1, (int)split.train.dim, 0};
+        }
+        st = cli_load_aux(a.aux_data, eb_model_in_dim(model), images ? NULL : split.mean,
+                          images ? NULL : split.std, &aux_pool, &err);
+        if (!st)
+            st = eb_objective_run_aux_setup(obj, model, &id_view, &aux_pool, &norm, per_epoch, &ap, &err);
+        ap.seed = (uint64_t)a.seed ^ 0xa0c5eedull;
+        if (!st) st = eb_aux_sampler_new(&aux_pool, &ap, &aux_sampler, &err);
+        if (!st) {
+            aux_src = eb_aux_sampler_as_source(aux_sampler);
+            tp.aux = &aux_src;
+        }
+    }
     if (st) {
+        eb_aux_sampler_free(aux_sampler);
+        eb_image_set_free(&aux_pool);
+        eb_objective_run_free(obj);
         eb_model_free(init_model);
         eb_model_free(model);
         eb_image_loader_free(loader);
@@ -692,6 +741,8 @@ int cmd_train(int argc, char **argv) {
         }
     }
     eb_objective_run_free(obj);
+    eb_aux_sampler_free(aux_sampler);
+    eb_image_set_free(&aux_pool);
     cJSON_Delete(ck.log);
     free(opt_state);
     free(classes_s);

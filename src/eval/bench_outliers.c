@@ -117,8 +117,14 @@ static eb_status load_data(const eb_bench_outliers_params *p, uint64_t seed, sui
         d->names[n++] = eb_image_ood_names[i];
     }
     d->n_ood = n;
-    if (!st) st = eb_image_set_to_dataset(&d->test, MEAN, STD, &d->id_rows, err);
-    for (int i = 0; i < n && !st; i++) st = eb_image_set_to_dataset(sets[i], MEAN, STD, &d->ood_rows[i], err);
+    eb_image_set id_view = d->test; /* views of the first n_eval images of each test set */
+    if (p->n_eval > 0 && p->n_eval < id_view.n) id_view.n = p->n_eval;
+    if (!st) st = eb_image_set_to_dataset(&id_view, MEAN, STD, &d->id_rows, err);
+    for (int i = 0; i < n && !st; i++) {
+        eb_image_set view = *sets[i];
+        if (p->n_eval > 0 && p->n_eval < view.n) view.n = p->n_eval;
+        st = eb_image_set_to_dataset(&view, MEAN, STD, &d->ood_rows[i], err);
+    }
     if (!st) { /* the detectors' fitting rows: the first detector_rows training images */
         const int64_t k =
             p->detector_rows > 0 && p->detector_rows < d->train.n ? p->detector_rows : d->train.n;

@@ -156,8 +156,8 @@ struct eb_plot {
 };
 
 eb_plot_spec eb_plot_default_spec(void) {
-    eb_plot_spec s = {480,  320, {NAN, NAN}, {NAN, NAN}, NULL, NULL, NULL, "plot", EB_PLOT_LEGEND_TOP_RIGHT,
-                      false};
+    eb_plot_spec s = {480,   320,  {NAN, NAN}, {NAN, NAN}, NULL, NULL, NULL, "plot", EB_PLOT_LEGEND_TOP_RIGHT,
+                      false, NULL, 0};
     return s;
 }
 
@@ -167,6 +167,15 @@ static char *dup_or_null(const char *s, bool *oom) {
     char *d = malloc(n);
     if (!d) *oom = true;
     return d ? memcpy(d, s, n) : NULL;
+}
+
+/* Extra left margin for category names (≈ 6.2 px per character beyond the numbers' room). */
+static double category_width(const eb_plot_spec *s) {
+    size_t longest = 0;
+    for (int i = 0; i < s->n_ycats; i++)
+        longest = strlen(s->ycats[i]) > longest ? strlen(s->ycats[i]) : longest;
+    double w = 6.2 * (double)longest - 30;
+    return w > 0 ? w : 0;
 }
 
 eb_status eb_plot_new(const eb_plot_spec *spec, eb_plot **out, eb_error *err) {
@@ -187,8 +196,8 @@ eb_status eb_plot_new(const eb_plot_spec *spec, eb_plot **out, eb_error *err) {
         id_ok = (id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
                 (id[i] >= '0' && id[i] <= '9') || id[i] == '_' || id[i] == '-';
     if (!id_ok) return eb_error_set(err, EB_ERR_ARG, "plot: id '%s' is not [A-Za-z0-9_-]{1,40}", id);
-    double ml = s->ylabel ? 62 : 46, mr = 14 + (s->colorbar ? 78 : 0), mt = s->title ? 30 : 12,
-           mb = s->xlabel ? 44 : 28;
+    double ml = (s->ylabel ? 62 : 46) + (s->n_ycats > 0 ? category_width(s) : 0),
+           mr = 14 + (s->colorbar ? 78 : 0), mt = s->title ? 30 : 12, mb = s->xlabel ? 44 : 28;
     if (s->width - ml - mr < 40 || s->height - mt - mb < 40)
         return eb_error_set(err, EB_ERR_ARG, "plot: %g x %g leaves no room for the axes", s->width,
                             s->height);
@@ -380,6 +389,11 @@ static void put_axes(const eb_plot *p, eb__buf *b) {
     double xt[32], yt[32], xs, ys;
     int nx = eb_plot_nice_ticks(s->xlim[0], s->xlim[1], (int)(p->pw / 70) + 2, xt, &xs);
     int ny = eb_plot_nice_ticks(s->ylim[0], s->ylim[1], (int)(p->ph / 45) + 2, yt, &ys);
+    if (s->n_ycats > 0) { /* categories at y = 0, 1, …: labelled with their names */
+        ny = 0;
+        for (int i = 0; i < s->n_ycats && ny < 32; i++)
+            if (i >= s->ylim[0] && i <= s->ylim[1]) yt[ny++] = i;
+    }
     eb__buf_str(b, "<g stroke=\"#e6e6e6\">"); /* grid lines at the ticks */
     for (int i = 0; i < nx; i++)
         eb__buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>", px_x(p, xt[i]), p->oy,
@@ -407,8 +421,9 @@ static void put_axes(const eb_plot *p, eb__buf *b) {
         eb_plot_tick_label(yt[i], ys, text, sizeof text);
         eb__buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>",
                        p->ox - 4, Y, p->ox, Y);
-        eb__buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", p->ox - 6, Y + 4,
-                       text);
+        eb__buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">", p->ox - 6, Y + 4);
+        eb__buf_escaped(b, s->n_ycats > 0 ? s->ycats[(int)yt[i]] : text);
+        eb__buf_str(b, "</text>\n");
     }
     if (p->xlabel) {
         eb__buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", p->ox + p->pw / 2,

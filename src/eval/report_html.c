@@ -569,6 +569,60 @@ static eb_status suite_score(eb_html_report *r, const cJSON *runs, const cJSON *
     return EB_OK;
 }
 
+/* One figure over all scores: AUROC mean ± std per OOD set (a dot per set, a bar for ± std), scores top down.
+ */
+static void suite_overview(eb_html_report *r, const cJSON *scores) {
+    enum { MAX_ROWS = 64 };
+    const char *names[MAX_ROWS];
+    int n = 0;
+    const cJSON *sc;
+    cJSON_ArrayForEach(sc, scores) if (n < MAX_ROWS) names[n++] = sc->string;
+    const char *rev[MAX_ROWS]; /* y = 0 at the bottom: the first score on top */
+    for (int i = 0; i < n; i++) rev[i] = names[n - 1 - i];
+    char *id = new_id(r, "f", "overview");
+    eb_plot_spec spec = eb_plot_default_spec();
+    spec.width = 640, spec.height = 160 + 24.0 * n; /* ≥ 120 px for eb_plot_new, room for the legend */
+    spec.xlim[0] = 0, spec.xlim[1] = 100, spec.ylim[0] = -0.6, spec.ylim[1] = n - 0.4;
+    spec.title = "AUROC per score and OOD set (mean ± std over the runs)";
+    spec.xlabel = "AUROC (%)";
+    spec.id = id;
+    spec.legend = EB_PLOT_LEGEND_BOTTOM_LEFT;
+    spec.ycats = rev, spec.n_ycats = n;
+    eb_plot *p = NULL;
+    if (!id || eb_plot_new(&spec, &p, NULL)) {
+        r->oom = true;
+        free(id);
+        return;
+    }
+    const cJSON *first = scores->child;
+    int n_sets = 0;
+    const cJSON *set;
+    cJSON_ArrayForEach(set, first) {
+        if (strcmp(set->string, "mean") == 0) continue;
+        float xy[2 * MAX_ROWS];
+        int m = 0;
+        double dy = 0.3 * ((double)n_sets / 3.0 - 0.5); /* sets side by side within a row */
+        for (int i = 0; i < n; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(scores, names[i]),
+                                                 set->string),
+                "auroc");
+            double mean = 100.0 * json_num(v, "mean"), std = 100.0 * json_num(v, "std"), y = n - 1 - i + dy;
+            if (!isfinite(mean)) continue;
+            xy[2 * m] = (float)mean, xy[2 * m + 1] = (float)y, m++;
+            if (isfinite(std) && std > 0)
+                eb_plot_line(p, (const double[]){mean - std, mean + std}, (const double[]){y, y}, 2,
+                             eb_plot_colour(n_sets), false, NULL);
+        }
+        eb_plot_points(p, xy, m, 3.5, eb_plot_colour(n_sets), set->string);
+        n_sets++;
+    }
+    figure(r, p, id,
+           dupf("AUROC of every score against every OOD set, mean over the runs with ± std as a bar; 50 is "
+                "chance, higher is better."));
+    free(id);
+}
+
 eb_status eb_html_report_add_suite_json(eb_html_report *r, const char *json, const char *source,
                                         eb_error *err) {
     cJSON *o = cJSON_Parse(json);
@@ -634,6 +688,7 @@ eb_status eb_html_report_add_suite_json(eb_html_report *r, const char *json, con
             add_cell(r, t, dupf("%s", paper ? "yes" : "no: reduced budget"), NULL, NULL, paper ? 0 : -1);
         }
     }
+    suite_overview(r, scores);
     cJSON_ArrayForEach(sc, scores) suite_score(r, runs, sc);
     cJSON_Delete(o);
     return finish_add(r, n0, EB_OK, err);

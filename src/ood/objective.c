@@ -310,6 +310,17 @@ eb_status eb_objective_run_restore(eb_objective_run *r, const eb_safetensors *fi
     return st;
 }
 
+bool eb_objective_uses_aux(const eb_objective_spec *s) { return s->method->aux_setup != NULL; }
+
+eb_status eb_objective_run_aux_setup(eb_objective_run *r, eb_model *model, const eb_image_set *id,
+                                     const eb_image_set *aux, const eb_image_transforms *norm,
+                                     int64_t batches_per_epoch, eb_aux_params *ap, eb_error *err) {
+    if (!r->spec.method->aux_setup)
+        return eb_error_set(err, EB_ERR_ARG, "--objective %s trains without auxiliary outliers",
+                            r->spec.method->name);
+    return r->spec.method->aux_setup(r->ctx, model, id, aux, norm, batches_per_epoch, ap, err);
+}
+
 void eb_objective_run_summary(const eb_objective_run *r, void *cjson_object) {
     if (r->spec.method->summary) r->spec.method->summary(r->ctx, cjson_object);
 }

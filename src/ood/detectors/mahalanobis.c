@@ -362,7 +362,10 @@ static eb_status maha_load(eb_detector *d, const eb_safetensors *file, eb_error 
                 st = eb_error_set(err, EB_ERR_FORMAT,
                                   "%s: tensor 'precision' is not symmetric (row %lld, column %lld)", path,
                                   (long long)i, (long long)j);
-    if (!st && derive(s, d->dim, d->n_classes) != EB_OK)
+    eb_status derived = st ? EB_OK : derive(s, d->dim, d->n_classes);
+    if (derived == EB_ERR_NOMEM)
+        st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
+    else if (derived)
         st = eb_error_set(err, EB_ERR_FORMAT, "%s: tensor 'precision' is not positive definite", path);
     return st;
 }

@@ -7,6 +7,7 @@
  * forward pass over [x_id; x_out]. eb_mean_energy gives the means --margins auto starts from. */
 #include "ood/objectives/outliers_impl.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -28,6 +29,11 @@ eb_tensor *eb_objective_energy_ft(void *ctx, eb_model *m, eb_graph *g, const eb_
                                   int64_t *n_correct) {
     const eb_energy_ft_config *c = ctx;
     eb_tensor *logits = eb_model_forward(m, g, batch->x, true, rng, NULL), *ce = NULL, *out = NULL;
+    if (!(c->m_in < c->m_out)) { /* e.g. "auto" margins never resolved (eb_objective_run_aux_setup) */
+        eb_graph_fail(g, EB_ERR_ARG, "energy-ft objective: margins m_in %g, m_out %g (need m_in < m_out)",
+                      (double)c->m_in, (double)c->m_out);
+        return logits;
+    }
     if (!eb__outlier_split(g, "energy-ft", logits, batch, &ce, &out, n_correct)) return logits;
     eb_tensor *lse_in = eb_logsumexp(g, eb__rows(g, logits, 0, batch->size), 1, false); /* −E_in */
     eb_tensor *lse_out = eb_logsumexp(g, out, 1, false);                                /* −E_out */
@@ -66,3 +72,104 @@ eb_status eb_mean_energy(eb_model *m, const eb_image_set *set, const int64_t *ro
     if (!st) *mean = sum / (double)n;
     return st;
 }
+
+/* ---- registry row: energy-ft (objective_impl.h) ------------------------------------------------------
+ * Margins: "auto" (the default) = the mean energies of the model being fine-tuned (--init) on the first
+ * MARGIN_ROWS ID training rows and AUX pool rows, set before training (the authors' advice; the paper's
+ * grid search on validation data is not built); the code preset gives run.sh's CIFAR-10 −23 / −5. */
+#define MARGIN_AUTO 1e9 /* exact in float */
+#define MARGIN_ROWS 10000
+
+typedef struct energy_params {
+    eb_energy_ft_config c; /* first: the loss reads the params as its eb_energy_ft_config */
+    int64_t aux_batch;
+} energy_params;
+
+static void energy_defaults(void *p) {
+    energy_params *e = p;
+    e->c = eb_energy_ft_default_config();
+    e->c.m_in = e->c.m_out = (float)MARGIN_AUTO;
+    e->aux_batch = 256;
+}
+
+static void energy_use_code(void *p) {
+    energy_params *e = p;
+    e->c = eb_energy_ft_default_config();
+}
+
+static eb_status energy_check(const void *p, eb_error *err) {
+    const energy_params *e = p;
+    const bool in_auto = e->c.m_in == (float)MARGIN_AUTO, out_auto = e->c.m_out == (float)MARGIN_AUTO;
+    if (in_auto != out_auto)
+        return eb_error_set(err, EB_ERR_ARG, "energy-ft: give both --m-in and --m-out, or neither (auto)");
+    if (in_auto) {
+        eb_energy_ft_config c = e->c;
+        c.m_in = -1.0f, c.m_out = 0.0f; /* the lambda alone */
+        return eb_energy_ft_config_check(&c, err);
+    }
+    return eb_energy_ft_config_check(&e->c, err);
+}
+
+static const eb_param_symbol margin_symbols[] = {{"auto", MARGIN_AUTO}, {NULL, 0}};
+
+static const eb_param_desc energy_rows[] = {
+    {"lambda", "energy-lambda", EB_PARAM_TYPE_F32, offsetof(energy_params, c.lambda), 0, 1e6, false, false,
+     NULL, "W", "energy-ft: weight of the two squared hinges on the energy"},
+    {"m_in", "m-in", EB_PARAM_TYPE_F32, offsetof(energy_params, c.m_in), -1e4, 1e4, false, false,
+     margin_symbols, "E",
+     "energy-ft: ID energies above m_in are penalised (E = -logsumexp f; auto: the model's mean ID energy)"},
+    {"m_out", "m-out", EB_PARAM_TYPE_F32, offsetof(energy_params, c.m_out), -1e4, 1e4, false, false,
+     margin_symbols, "E",
+     "energy-ft: outlier energies below m_out are penalised (auto: the mean AUX energy)"},
+    EB__AUX_BATCH_ROW(energy_params, aux_batch),
+};
+
+static eb_status energy_aux_setup(void *ctx, eb_model *model, const eb_image_set *id, const eb_image_set *aux,
+                                  const eb_image_transforms *norm, int64_t batches_per_epoch,
+                                  eb_aux_params *ap, eb_error *err) {
+    (void)batches_per_epoch;
+    energy_params *e = ctx;
+    ap->batch_size = e->aux_batch;
+    ap->order = EB_AUX_OFFSET;
+    if (e->c.m_in != (float)MARGIN_AUTO) return EB_OK;
+    const int64_t n_id = id->n < MARGIN_ROWS ? id->n : MARGIN_ROWS,
+                  n_aux = aux->n < MARGIN_ROWS ? aux->n : MARGIN_ROWS;
+    int64_t *rows = malloc((size_t)(n_id > n_aux ? n_id : n_aux) * sizeof *rows);
+    if (!rows) return eb_error_set(err, EB_ERR_NOMEM, "energy-ft: out of memory");
+    for (int64_t i = 0; i < (n_id > n_aux ? n_id : n_aux); i++) rows[i] = i;
+    double e_id = 0.0, e_aux = 0.0;
+    eb_status st = eb_mean_energy(model, id, rows, n_id, norm, &e_id, err);
+    if (!st) st = eb_mean_energy(model, aux, rows, n_aux, norm, &e_aux, err);
+    free(rows);
+    if (!st && !(e_aux > e_id))
+        st = eb_error_set(
+            err, EB_ERR_ARG,
+            "energy-ft: --m-in/--m-out auto: the model's mean AUX energy %.4g is not above its mean ID "
+            "energy %.4g (start from a trained classifier with --init, or give the margins)",
+            e_aux, e_id);
+    if (!st) {
+        e->c.m_in = (float)e_id;
+        e->c.m_out = (float)e_aux;
+    }
+    return st;
+}
+
+static void energy_summary(const void *ctx, void *cjson_object) {
+    const energy_params *e = ctx;
+    cJSON_AddNumberToObject(cjson_object, "m_in", (double)e->c.m_in);
+    cJSON_AddNumberToObject(cjson_object, "m_out", (double)e->c.m_out);
+}
+
+const eb__objective_method eb__objective_energy_ft = {
+    .name = "energy-ft",
+    .help = "energy-bounded fine-tuning: CE + 0.1 x squared hinges on E(ID) and E(outliers) (003 Sec. 3.2)",
+    .params_size = sizeof(energy_params),
+    .params = energy_rows,
+    .n_params = (int)(sizeof energy_rows / sizeof energy_rows[0]),
+    .defaults = energy_defaults,
+    .use_code = energy_use_code,
+    .check = energy_check,
+    .fn = eb_objective_energy_ft,
+    .summary = energy_summary,
+    .aux_setup = energy_aux_setup,
+};

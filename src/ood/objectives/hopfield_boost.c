@@ -36,17 +36,17 @@ struct eb_hopfield_boost {
     eb_image_transforms t;
 };
 
-static const char *const head_names[] = {"frozen", "none"};
+static const char *const head_names[] = {"frozen", "none", "trainable"};
 
-const char *eb_hb_head_name(eb_hb_head h) { return (unsigned)h < 2 ? head_names[h] : "invalid"; }
+const char *eb_hb_head_name(eb_hb_head h) { return (unsigned)h < 3 ? head_names[h] : "invalid"; }
 
 eb_status eb_hb_head_parse(const char *s, eb_hb_head *out, eb_error *err) {
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (strcmp(s, head_names[i]) == 0) {
             *out = (eb_hb_head)i;
             return EB_OK;
         }
-    return eb_error_set(err, EB_ERR_ARG, "unknown projection head '%s' (frozen or none)", s);
+    return eb_error_set(err, EB_ERR_ARG, "unknown projection head '%s' (frozen, none or trainable)", s);
 }
 
 eb_hopfield_boost_config eb_hopfield_boost_default_config(void) {
@@ -74,7 +74,7 @@ eb_status eb_hopfield_boost_config_check(const eb_hopfield_boost_config *c, eb_e
     if (!(isfinite(c->beta) && c->beta > 0.0f && c->beta <= 1e4f))
         return eb_error_set(err, EB_ERR_ARG, "hopfield-boost: beta must be in (0, 1e4] (got %g)",
                             (double)c->beta);
-    if (c->head != EB_HB_HEAD_FROZEN && c->head != EB_HB_HEAD_NONE)
+    if (c->head != EB_HB_HEAD_FROZEN && c->head != EB_HB_HEAD_NONE && c->head != EB_HB_HEAD_TRAINABLE)
         return eb_error_set(err, EB_ERR_ARG, "hopfield-boost: unknown head %d", (int)c->head);
     if (c->head == EB_HB_HEAD_FROZEN &&
         (c->proj_dim < 1 || c->proj_dim > 65536 || c->proj_hidden < 1 || c->proj_hidden > 65536))
@@ -91,9 +91,17 @@ eb_status eb_hopfield_boost_new(const eb_hopfield_boost_config *c, const eb_mode
     if (st) return st;
     eb_hopfield_boost *hb = calloc(1, sizeof *hb);
     if (!hb) return eb_error_set(err, EB_ERR_NOMEM, "hopfield-boost: out of memory");
+    if (c->head == EB_HB_HEAD_TRAINABLE && m->head_dim < 1) {
+        free(hb);
+        return eb_error_set(err, EB_ERR_ARG,
+                            "hopfield-boost: a trainable head needs a model with a projection "
+                            "head (eb_model_add_projection_head)");
+    }
     hb->c = *c;
     hb->feat_dim = eb_model_feature_dim(m);
-    hb->dim = c->head == EB_HB_HEAD_FROZEN ? c->proj_dim : hb->feat_dim;
+    hb->dim = c->head == EB_HB_HEAD_FROZEN      ? c->proj_dim
+              : c->head == EB_HB_HEAD_TRAINABLE ? m->head_dim
+                                                : hb->feat_dim;
     if (c->head == EB_HB_HEAD_FROZEN) {
         const int64_t f = hb->feat_dim, h = c->proj_hidden, p = c->proj_dim;
         hb->head_size = h * f + h + p * h + p;
@@ -125,8 +133,10 @@ float *eb_hopfield_boost_head(eb_hopfield_boost *hb, int64_t *size) {
 
 int64_t eb_hopfield_boost_dim(const eb_hopfield_boost *hb) { return hb->dim; }
 
-/* z = normalize(head(features)) on g; the head's weights are constants (never trained). */
-static eb_tensor *project(eb_hopfield_boost *hb, eb_graph *g, eb_tensor *features) {
+/* z = normalize(head(features)) on g: the frozen head's weights are constants (never trained), the
+ * trainable head is the model's (eb_model_project normalises). */
+static eb_tensor *project(eb_hopfield_boost *hb, eb_model *m, eb_graph *g, eb_tensor *features) {
+    if (hb->c.head == EB_HB_HEAD_TRAINABLE) return eb_model_project(m, g, features);
     if (hb->c.head == EB_HB_HEAD_FROZEN) {
         const int64_t f = hb->feat_dim, h = hb->c.proj_hidden, p = hb->c.proj_dim;
         float *w1 = hb->head, *b1 = w1 + h * f, *w2 = b1 + h, *b2 = w2 + p * h;
@@ -141,10 +151,13 @@ static eb_tensor *project(eb_hopfield_boost *hb, eb_graph *g, eb_tensor *feature
 
 eb_status eb_hopfield_boost_project(eb_hopfield_boost *hb, const float *features, int64_t n, float *z,
                                     eb_error *err) {
+    if (hb->c.head == EB_HB_HEAD_TRAINABLE && !hb->model)
+        return eb_error_set(err, EB_ERR_STATE,
+                            "hopfield-boost: projecting with the model's head needs attach");
     eb_graph *g = eb_graph_new(0, NULL);
     if (!g) return eb_error_set(err, EB_ERR_NOMEM, "hopfield-boost: out of memory");
     eb_tensor *out =
-        project(hb, g, eb_tensor_input(g, (float *)features, 2, EB_SHAPE(n, hb->feat_dim), false));
+        project(hb, hb->model, g, eb_tensor_input(g, (float *)features, 2, EB_SHAPE(n, hb->feat_dim), false));
     eb_status st = eb_graph_status(g);
     if (st)
         eb_error_set(err, st, "hopfield-boost: projection: %s", eb_graph_error(g));
@@ -166,7 +179,7 @@ eb_tensor *eb_objective_hopfield_boost(void *ctx, eb_model *m, eb_graph *g, cons
         return logits;
     }
     const float beta = hb->c.beta;
-    eb_tensor *z = project(hb, g, features);
+    eb_tensor *z = project(hb, m, g, features);
     eb_tensor *z_id = eb__rows(g, z, 0, batch->size), *z_aux = eb__rows(g, z, batch->size, batch->n_aux);
     eb_tensor *a = eb_mul_scalar(g, eb_matmul(g, z, z_id, false, true), beta);  /* [Q, N_I] */
     eb_tensor *b = eb_mul_scalar(g, eb_matmul(g, z, z_aux, false, true), beta); /* [Q, N_O] */
@@ -311,3 +324,107 @@ eb_status eb_hopfield_boost_weights(void *ctx, int64_t epoch, double *weights, e
     free(beta_l);
     return st;
 }
+
+/* ---- registry row: hopfield-boost (objective_impl.h) -------------------------------------------------- */
+typedef struct hb_params {
+    eb_hopfield_boost_config c;
+    int64_t aux_batch;
+} hb_params;
+
+typedef struct hb_run { /* the run's context */
+    eb_hopfield_boost *hb;
+    int64_t aux_batch;
+} hb_run;
+
+static void hb_defaults(void *p) { *(hb_params *)p = (hb_params){eb_hopfield_boost_default_config(), 128}; }
+static void hb_use_code(void *p) { eb_hopfield_boost_use_code(&((hb_params *)p)->c); }
+static eb_status hb_check(const void *p, eb_error *err) {
+    return eb_hopfield_boost_config_check(&((const hb_params *)p)->c, err);
+}
+
+static const eb_param_symbol head_symbols[] = {
+    {"frozen", EB_HB_HEAD_FROZEN}, {"none", EB_HB_HEAD_NONE}, {"trainable", EB_HB_HEAD_TRAINABLE}, {NULL, 0}};
+
+#define HB_FIELD(f) offsetof(hb_params, c.f)
+static const eb_param_desc hb_rows[] = {
+    {"lambda", "hb-lambda", EB_PARAM_TYPE_F32, HB_FIELD(lambda), 0, 1e6, false, false, NULL, "W",
+     "hopfield-boost: weight of the border-energy loss L_OOD (Eq. 4)"},
+    {"beta", "hb-beta", EB_PARAM_TYPE_F32, HB_FIELD(beta), 0, 1e4, true, false, NULL, "B",
+     "hopfield-boost: inverse temperature of the Hopfield energies and of the boosting softmax"},
+    {"head", "hb-head", EB_PARAM_TYPE_INT, HB_FIELD(head), 0, 2, false, true, head_symbols, "HEAD",
+     "hopfield-boost: projection of the features: a frozen random MLP, none, or a trainable head in the "
+     "model"},
+    {"proj_dim", "hb-proj-dim", EB_PARAM_TYPE_I64, HB_FIELD(proj_dim), 1, 65536, false, false, NULL, "D",
+     "hopfield-boost: width of the projection"},
+    {"proj_hidden", "hb-proj-hidden", EB_PARAM_TYPE_I64, HB_FIELD(proj_hidden), 1, 65536, false, false, NULL,
+     "H", "hopfield-boost: hidden width of the projection head"},
+    {"candidates", "hb-candidates", EB_PARAM_TYPE_I64, HB_FIELD(candidates), 1, 1e10, false, false, NULL, "N",
+     "hopfield-boost: AUX pool rows scored per boosting step (capped at the pool)"},
+    {"memory", "hb-memory", EB_PARAM_TYPE_I64, HB_FIELD(memory), 0, 1e10, false, false, NULL, "N",
+     "hopfield-boost: ID rows in the boosting memory (0 = the whole ID set)"},
+    {"boost_first", "boost-first", EB_PARAM_TYPE_BOOL, HB_FIELD(boost_first), 0, 1, false, false, NULL,
+     "BOOL", "hopfield-boost: also boost before the first epoch (else uniform weights)"},
+    EB__AUX_BATCH_ROW(hb_params, aux_batch),
+};
+
+static eb_status hb_model_adjust(const void *p, eb_model **model, eb_error *err) {
+    const hb_params *h = p;
+    if (h->c.head != EB_HB_HEAD_TRAINABLE || (*model)->head_dim > 0) return EB_OK;
+    eb_rng r;
+    eb_rng_seed(&r, 0x68656164ull); /* "head" */
+    return eb_model_add_projection_head(*model, h->c.proj_hidden, h->c.proj_dim, &r, err);
+}
+
+static eb_status hb_run_new(void *p, const eb_model *model, const eb_schedule *schedule, uint64_t seed,
+                            void **ctx, eb_error *err) {
+    (void)schedule;
+    hb_params *h = p;
+    hb_run *r = calloc(1, sizeof *r);
+    if (!r) return eb_error_set(err, EB_ERR_NOMEM, "hopfield-boost: out of memory");
+    h->c.seed = seed;
+    r->aux_batch = h->aux_batch;
+    eb_status st = eb_hopfield_boost_new(&h->c, model, &r->hb, err);
+    if (st) free(r);
+    if (!st) *ctx = r;
+    return st;
+}
+
+static void hb_run_free(void *ctx) {
+    hb_run *r = ctx;
+    if (r) eb_hopfield_boost_free(r->hb);
+    free(r);
+}
+
+static eb_tensor *hb_loss(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
+                          int64_t *n_correct) {
+    return eb_objective_hopfield_boost(((hb_run *)ctx)->hb, m, g, batch, rng, n_correct);
+}
+
+static eb_status hb_aux_setup(void *ctx, eb_model *model, const eb_image_set *id, const eb_image_set *aux,
+                              const eb_image_transforms *norm, int64_t batches_per_epoch, eb_aux_params *ap,
+                              eb_error *err) {
+    hb_run *r = ctx;
+    ap->batch_size = r->aux_batch;
+    ap->order = EB_AUX_WEIGHTED; /* Alg. 1: the epoch's outliers drawn with replacement from the weights */
+    ap->draws = (batches_per_epoch > 0 ? batches_per_epoch : 1) * r->aux_batch;
+    ap->weights = eb_hopfield_boost_weights;
+    ap->weights_ctx = r->hb;
+    return eb_hopfield_boost_attach(r->hb, model, id, aux, norm, err);
+}
+
+const eb__objective_method eb__objective_hopfield_boost = {
+    .name = "hopfield-boost",
+    .help =
+        "Hopfield Boosting: CE + lambda x border energy on ID + resampled --aux-data outliers (000 Eq. 4-7)",
+    .params_size = sizeof(hb_params),
+    .params = hb_rows,
+    .n_params = (int)(sizeof hb_rows / sizeof hb_rows[0]),
+    .defaults = hb_defaults,
+    .use_code = hb_use_code,
+    .check = hb_check,
+    .model_adjust = hb_model_adjust,
+    .fn = hb_loss,
+    .run_new = hb_run_new,
+    .run_free = hb_run_free,
+    .aux_setup = hb_aux_setup,
+};

@@ -79,6 +79,13 @@ struct eb__objective_method {
     eb_status (*state_set)(void *ctx, const float *in, int ndim, const int64_t *shape, eb_error *err);
     /* Optional: fields for the run's JSON summary (a cJSON object). */
     void (*summary)(const void *ctx, void *cjson_object);
+    /* Optional: the objective trains on auxiliary outliers (eb_train_params.aux). Called once before training
+     * (before a resume restores the model): sets the sampler's batch size, order and weights callback in *ap
+     * and does the work that needs the model and the data (energy-FT's automatic margins, HB's boosting
+     * memories). NULL: no auxiliary data. */
+    eb_status (*aux_setup)(void *ctx, eb_model *model, const eb_image_set *id, const eb_image_set *aux,
+                           const eb_image_transforms *norm, int64_t batches_per_epoch, eb_aux_params *ap,
+                           eb_error *err);
 };
 
 /* The registry: one X(id) per objective, the vtable being eb__objective_<id>. */
@@ -90,7 +97,10 @@ struct eb__objective_method {
     X(ssm_s)                                                                                                 \
     X(vera)                                                                                                  \
     X(vera_s)                                                                                                \
-    X(flow)
+    X(flow)                                                                                                  \
+    X(oe)                                                                                                    \
+    X(energy_ft)                                                                                             \
+    X(hopfield_boost)
 
 /* How many of the first n rows of logits[·, c] have their largest logit (the first on ties) at the label. */
 int64_t eb__count_correct(const eb_tensor *logits, const int32_t *labels, int64_t n);

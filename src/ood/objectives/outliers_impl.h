@@ -6,6 +6,15 @@
 
 #include <ebood/outliers.h>
 
+#include <stddef.h>
+
+/* The registry row of --aux-batch-size, shared by oe, energy-ft and hopfield-boost (same flag and help). */
+#define EB__AUX_BATCH_ROW(type_, field_)                                                                     \
+    {                                                                                                        \
+        "aux_batch_size", "aux-batch-size", EB_PARAM_TYPE_I64, offsetof(type_, field_), 1, 1e6, false,       \
+            false, NULL, "N", "auxiliary outliers per step, appended to the ID batch (one forward pass)"     \
+    }
+
 /* Rows [begin, begin + n) of x (axis 0) on the tape. */
 eb_tensor *eb__rows(eb_graph *g, eb_tensor *x, int64_t begin, int64_t n);
 
