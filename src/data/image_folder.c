@@ -1,6 +1,6 @@
 /* Image folders (include/ebood/data.h "image folders"): torchvision's ImageFolder layout (one
  * sub-folder per class) or a flat folder of PNG/JPEG files, read into one u8 set of a common shape. */
-#define _DEFAULT_SOURCE /* DT_DIR, DT_REG */
+#define _DEFAULT_SOURCE /* strdup */
 #include "data/render_impl.h"
 
 #include <dirent.h>
@@ -68,8 +68,8 @@ static eb_status list_entries(const char *dir, name_list *dirs, name_list *files
             l->n++;
     }
     closedir(d);
-    if (dirs) qsort(dirs->items, (size_t)dirs->n, sizeof *dirs->items, compare_names);
-    if (files) qsort(files->items, (size_t)files->n, sizeof *files->items, compare_names);
+    if (dirs && dirs->n) qsort(dirs->items, (size_t)dirs->n, sizeof *dirs->items, compare_names);
+    if (files && files->n) qsort(files->items, (size_t)files->n, sizeof *files->items, compare_names);
     return st;
 }
 

@@ -6,7 +6,7 @@
  * fonts at 64 px, Hershey at 2 px per unit), their stroke width changed at that size, then warped
  * into 28 × 28 with 4 × 4 bilinear supersampling (eb__canvas_warp), blurred, rescaled to a maximum
  * of 1 and quantised with round-to-nearest. */
-#define _DEFAULT_SOURCE /* DT_DIR */
+#define _DEFAULT_SOURCE /* strdup */
 #include "data/render_impl.h"
 
 #include <cjson/cJSON.h>

@@ -190,7 +190,12 @@ static eb_status score_rows(eb_model *m, const suite_data *d, const char *method
         }
         eb_eval_score_result *dst = &report->scores[report->n_scores++];
         *dst = one->scores[k];
-        snprintf(dst->score, sizeof dst->score, "%s:%s", method, one->scores[k].score);
+        int len = snprintf(dst->score, sizeof dst->score, "%s:%s", method, one->scores[k].score);
+        if (len < 0 || (size_t)len >= sizeof dst->score) {
+            st = eb_error_set(err, EB_ERR_ARG, "outliers: row name '%s:%s' longer than %zu characters",
+                              method, one->scores[k].score, sizeof dst->score - 1);
+            break;
+        }
     }
     if (!st) {
         *id_acc = one->id_acc;
