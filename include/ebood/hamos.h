@@ -6,6 +6,7 @@
 
 #include <ebood/base.h>
 #include <ebood/data.h>
+#include <ebood/eval.h>
 #include <ebood/nn.h>
 
 #ifdef __cplusplus
@@ -141,11 +142,12 @@ EB_API eb_status eb_hamos_potential(const eb_class_buffer *buf, int64_t k, const
  * Weights (Eq. 8, Table 4; the CIDER weights are the code's, the paper gives none): w_ce 1, w_comp 1,
  * w_dis 0.5, λ_d 0.1; τ 0.1, τ_b 0.07, α 0.95, buffer 1000. */
 typedef struct eb_hamos_params {
-    bool synthesis;    /* false: cider; true: hamos */
-    int64_t head_dim;  /* projection head width (128), added if the model has none (hidden = feature dim) */
-    float temperature; /* τ > 0 (0.1) */
-    float base_temperature;                               /* τ_b > 0 (0.07) */
-    float proto_momentum;                                 /* α ∈ [0, 1) (0.95) */
+    bool synthesis;         /* false: cider; true: hamos */
+    int64_t head_dim;       /* projection head width (128), added if the model has none */
+    int64_t head_hidden;    /* its hidden width; 0 = the feature width (the paper: 512 → 512 → 128) */
+    float temperature;      /* τ > 0 (0.1) */
+    float base_temperature; /* τ_b > 0 (0.07) */
+    float proto_momentum;   /* α ∈ [0, 1) (0.95) */
     float ce_weight, comp_weight, dis_weight, ood_weight; /* ≥ 0 (1, 1, 0.5, 0.1) */
     bool ood_on_id;      /* the code: L_ood on the ID embeddings instead of the outliers (false) */
     int64_t buffer_size; /* rows per class buffer ≥ k (1000) */
@@ -200,6 +202,54 @@ typedef struct eb_sphere_metrics {
 EB_API eb_status eb_sphere_metrics_compute(const float *id_z, const int32_t *id_labels, int64_t n_id,
                                            const float *ood_z, int64_t n_ood, int64_t dim, int64_t n_classes,
                                            eb_sphere_metrics *out, eb_error *err);
+
+/* ---- the `hamos` benchmark suite (src/eval/bench_hamos.c; shared/specs/protocols.md) ------------------
+ * Per seed: Fashion-MNIST (55,000 training images, or n_train of them; ID test 10,000), a small CNN
+ * pretrained with CE (pretrain_epochs, Adam 1e-3 cosine, crop 2 + flip) or loaded from `init`; then each row
+ * fine-tunes a copy for finetune_epochs (SGD 0.01, momentum 0.9, Nesterov, wd 1e-4, cosine to 1e-5; Table 4)
+ * and scores −(k-th nearest distance) to the training embeddings (k = knn_k). OOD: MNIST, OODomain, the
+ * rendered notmnist / kmnist / omniglot / textures sets (n_eval rows of each natural set) and the generated
+ * sets (n_synthetic each). Rows (eb_bench_hamos_row_names): CE+KNN (the pretrained model's normalised
+ * penultimate features), CIDER, HamOS with HMC, random walk, MALA. */
+#define EB_BENCH_HAMOS_ROWS 5
+EB_API extern const char *const eb_bench_hamos_row_names[EB_BENCH_HAMOS_ROWS];
+
+typedef struct eb_bench_hamos_params {
+    const char *fmnist_dir, *mnist_dir;
+    const char *rendered_dir; /* `ebood data build`'s directory (notmnist, kmnist, omniglot, textures) */
+    const char *init;         /* a CE-pretrained 1×28×28, 10-class checkpoint, or NULL: pretrain here */
+    int n_seeds;              /* 1..16 (1) */
+    int64_t n_train;          /* 0 = all 55,000 */
+    int64_t pretrain_epochs, finetune_epochs, batch_size; /* 3, 2, 128 */
+    int64_t n_synthetic;                                  /* images per generated OOD set (2000) */
+    int64_t n_eval; /* > 0: only the first n_eval rows of the ID test, MNIST and OODomain sets (0 = all) */
+    int64_t knn_k;  /* 50 (OpenOOD's KNN, the paper's score) */
+    eb_hamos_params
+        hamos; /* the template of the CIDER / HamOS rows (head 6272 → 512 → 128 on the small CNN) */
+    bool rows[EB_BENCH_HAMOS_ROWS]; /* which rows run (all) */
+    bool progress;
+} eb_bench_hamos_params;
+EB_API eb_bench_hamos_params eb_bench_hamos_default_params(const char *fmnist_dir, const char *mnist_dir,
+                                                           const char *rendered_dir);
+
+typedef struct eb_bench_hamos_row {
+    char name[32];
+    double id_acc;                /* ID test accuracy of the row's classifier head */
+    double acceptance, diversity; /* mean over the synthesising steps (NaN for CE+KNN, CIDER) */
+    double synthesis_ms;          /* wall ms per synthesising mini-batch (NaN likewise) */
+    double train_seconds;         /* the row's fine-tuning */
+    eb_sphere_metrics sphere; /* Eq. (14) on the test embeddings, all OOD sets together (NaN for CE+KNN) */
+} eb_bench_hamos_row;
+
+typedef struct eb_bench_hamos_result {
+    eb_eval_report report; /* one score entry per row, named as the row */
+    int n_rows;
+    eb_bench_hamos_row rows[EB_BENCH_HAMOS_ROWS];
+} eb_bench_hamos_result;
+
+/* runs[p->n_seeds]; seed s = 0, 1, … Errors name the row ("HamOS-HMC: …"); EB_ERR_IO for missing data. */
+EB_API eb_status eb_bench_hamos_run(const eb_bench_hamos_params *p, eb_bench_hamos_result *runs,
+                                    eb_error *err);
 
 #ifdef __cplusplus
 }

@@ -129,6 +129,7 @@ eb_status cli_write_text(const char *path, const char *text, eb_error *err);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cli_bench_hamos(int argc, char **argv); /* cmd_bench_hamos.c: ebood bench hamos */
 int cmd_info(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);

@@ -10,7 +10,7 @@
 
 static const char *const suite_usage = "[--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]";
 static const char *const usage = "NAME [--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]  "
-                                 " (suites: segment, fmnist, outliers)";
+                                 " (suites: segment, fmnist, outliers, hamos)";
 
 /* "--detectors a,b,c" → kinds; false (after printing) on an unknown name or too many. */
 static bool parse_detectors(const char *cmd, const char *list, eb_detector_kind *kinds, int *n) {
@@ -506,6 +506,8 @@ int cmd_bench(int argc, char **argv) {
     if (strcmp(argv[2], "segment") == 0) return bench_segment(argc, argv);
     if (strcmp(argv[2], "fmnist") == 0) return bench_fmnist(argc, argv);
     if (strcmp(argv[2], "outliers") == 0) return cmd_bench_outliers(argc, argv);
-    fprintf(stderr, "ebood bench: unknown suite '%s' (available: segment, fmnist, outliers)\n", argv[2]);
+    if (strcmp(argv[2], "hamos") == 0) return cli_bench_hamos(argc, argv);
+    fprintf(stderr, "ebood bench: unknown suite '%s' (available: segment, fmnist, outliers, hamos)\n",
+            argv[2]);
     return CLI_USAGE;
 }

@@ -53,9 +53,9 @@ void eb_hamos_use_code(eb_hamos_params *p) {
 }
 
 eb_status eb_hamos_params_check(const eb_hamos_params *p, eb_error *err) {
-    if (p->head_dim < 1 || p->head_dim > 65536)
-        return eb_error_set(err, EB_ERR_ARG, "hamos: head dim %lld outside [1, 65536]",
-                            (long long)p->head_dim);
+    if (p->head_dim < 1 || p->head_dim > 65536 || p->head_hidden < 0 || p->head_hidden > 65536)
+        return eb_error_set(err, EB_ERR_ARG, "hamos: head widths %lld, %lld outside [1, 65536]",
+                            (long long)p->head_hidden, (long long)p->head_dim);
     if (!(isfinite(p->temperature) && p->temperature > 0) ||
         !(isfinite(p->base_temperature) && p->base_temperature > 0))
         return eb_error_set(err, EB_ERR_ARG, "hamos: temperatures %g, %g (need finite values > 0)",
@@ -106,9 +106,8 @@ eb_status eb_hamos_objective_new(const eb_hamos_params *p, eb_model *m, uint64_t
     if (m->head_dim && m->head_dim != p->head_dim)
         return eb_error_set(err, EB_ERR_ARG, "%s: the model's projection head has width %lld, not %lld",
                             p->synthesis ? "hamos" : "cider", (long long)m->head_dim, (long long)p->head_dim);
-    if (!m->head_dim &&
-        (st = eb_model_add_projection_head(m, eb_model_feature_dim(m), p->head_dim, rng, err)))
-        return st;
+    int64_t hidden = p->head_hidden > 0 ? p->head_hidden : eb_model_feature_dim(m);
+    if (!m->head_dim && (st = eb_model_add_projection_head(m, hidden, p->head_dim, rng, err))) return st;
     eb_hamos_objective *o = calloc(1, sizeof *o);
     if (!o) return eb_error_set(err, EB_ERR_NOMEM, "hamos: out of memory");
     o->p = *p;
