@@ -76,7 +76,7 @@ eb_status eb__hershey_read(const char *path, eb__hershey_font **out, eb_error *e
         pos += 8;
         hershey_glyph g = {n_points, 0, record++};
         char pair[2];
-        int have = 0;
+        int have = 0, pen_down = 0; /* pen-down points: a glyph of pen-ups only has nothing to draw */
         for (long k = 0; k < count && !st;) {
             if (pos >= len) {
                 st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %lld: truncated glyph (%ld of %ld pairs)",
@@ -101,8 +101,9 @@ eb_status eb__hershey_read(const char *path, eb__hershey_font **out, eb_error *e
                                pair[0] == ' ' && pair[1] == 'R'};
             f->points[n_points++] = p;
             g.count++;
+            pen_down += !p.pen_up;
         }
-        if (!st && g.count > 1) f->glyphs[f->n++] = g;
+        if (!st && g.count > 1 && pen_down > 0) f->glyphs[f->n++] = g;
     }
     free(data);
     if (!st && f->n == 0) st = eb_error_set(err, EB_ERR_FORMAT, "%s: no glyphs with strokes", path);
