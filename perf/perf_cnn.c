@@ -54,8 +54,7 @@ static void usage(FILE *f) {
 
 /* 0 on success, 1 on a usage error (printed), -1 for --help. */
 static int parse_args(int argc, char **argv, perf_args *a) {
-    *a =
-        (perf_args){.model = "small_cnn", .mode = "train", .batch = 128, .windows = 5, .seed = 1, .pool = 2};
+    *a = (perf_args){.model = "small_cnn", .mode = "train", .batch = 128, .windows = 5, .seed = 1, .pool = 2};
     int64_t iters = 0, warmup = -1;
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];

@@ -84,14 +84,14 @@ static void usage(FILE *f) {
 /* Returns 0 on success, 1 on a usage error (message printed), -1 for --help. */
 static int parse_args(int argc, char **argv, perf_args *a) {
     *a = (perf_args){.case_s = "cd-segment",
-                      .sgld_steps = -1,
-                      .buffer = 9000,
-                      .width = 1024,
-                      .depth = 4,
-                      .windows = 5,
-                      .seconds = 2.0,
-                      .warmup = 1.0,
-                      .seed = 1};
+                     .sgld_steps = -1,
+                     .buffer = 9000,
+                     .width = 1024,
+                     .depth = 4,
+                     .windows = 5,
+                     .seconds = 2.0,
+                     .warmup = 1.0,
+                     .seed = 1};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];
         if (!strcmp(k, "--help") || !strcmp(k, "-h")) {
@@ -154,8 +154,7 @@ static int parse_args(int argc, char **argv, perf_args *a) {
     else if (!strcmp(a->case_s, "heat"))
         a->kind = CASE_HEAT;
     else {
-        fprintf(stderr, "perf_ebm: --case: expected cd-segment, cd-s-segment or heat, got '%s'\n",
-                a->case_s);
+        fprintf(stderr, "perf_ebm: --case: expected cd-segment, cd-s-segment or heat, got '%s'\n", a->case_s);
         return 1;
     }
     const bool heat = a->kind == CASE_HEAT;

@@ -48,15 +48,15 @@ static void usage(FILE *f) {
 /* Returns 0 on success, 1 on a usage error (message printed), -1 for --help. */
 static int parse_args(int argc, char **argv, perf_args *a) {
     *a = (perf_args){.kase = "knn-ip",
-                      .nq = 10000,
-                      .nb = 50000,
-                      .dim = 512,
-                      .k = 50,
-                      .classes = 10,
-                      .beta = 1.0,
-                      .reps = 3,
-                      .warmup = 1,
-                      .seed = 1};
+                     .nq = 10000,
+                     .nb = 50000,
+                     .dim = 512,
+                     .k = 50,
+                     .classes = 10,
+                     .beta = 1.0,
+                     .reps = 3,
+                     .warmup = 1,
+                     .seed = 1};
     for (int i = 1; i < argc; i++) {
         const char *key = argv[i];
         if (!strcmp(key, "--help") || !strcmp(key, "-h")) return -1;

@@ -38,15 +38,15 @@ static void usage(FILE *f) {
 
 static int parse_args(int argc, char **argv, perf_args *a) {
     *a = (perf_args){.kase = "oe",
-                      .batch = 128,
-                      .aux = -1,
-                      .pool = 2,
-                      .nq = 100000,
-                      .nb = 50000,
-                      .dim = 128,
-                      .reps = 5,
-                      .warmup = 1,
-                      .seed = 1};
+                     .batch = 128,
+                     .aux = -1,
+                     .pool = 2,
+                     .nq = 100000,
+                     .nb = 50000,
+                     .dim = 128,
+                     .reps = 5,
+                     .warmup = 1,
+                     .seed = 1};
     for (int i = 1; i < argc; i++) {
         const char *key = argv[i];
         if (!strcmp(key, "--help") || !strcmp(key, "-h")) return -1;

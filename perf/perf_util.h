@@ -40,7 +40,7 @@ static inline float perf_uniform(uint64_t *s) {
 }
 /* x[n, dim] = U[−1, 1), then y[n] = draw mod classes. */
 static inline void perf_make_data(uint64_t seed, int64_t n, int64_t dim, int64_t classes, float *x,
-                                   int32_t *y) {
+                                  int32_t *y) {
     uint64_t s = seed;
     for (int64_t i = 0; i < n * dim; i++) x[i] = perf_uniform(&s);
     for (int64_t i = 0; i < n; i++) y[i] = (int32_t)(perf_splitmix64(&s) % (uint64_t)classes);
