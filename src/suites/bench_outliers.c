@@ -5,7 +5,7 @@
  * each with MSP and the energy score. OOD test sets: MNIST, the caller's extra sets (rendered look-alikes),
  * and the generated noise sets; the AUX pool never enters the evaluation. No choice is made on OOD test
  * data: the margins of energy-FT come from the baseline's mean ID-train and AUX energies (--margins auto). */
-#include <ebood/eval.h>
+#include <ebood/suites.h>
 #include <ebood/outliers.h>
 
 #include <math.h>
