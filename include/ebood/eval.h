@@ -196,6 +196,37 @@ EB_API eb_status eb_eval_detectors_params(eb_model *m, const eb_row_set *train, 
                                           const float *input_std, int64_t n_input_std, eb_eval_report *out,
                                           eb_error *err);
 
+/* One evaluation as one call (what `ebood eval --model` runs): the logits (and the penultimate features
+ * when a detector needs them) of every set of rows are computed once, `batch` rows per forward pass;
+ * each detector is fitted — on `train` when it learns from features, labels or auxiliary outliers, else on
+ * the ID rows (it only records dimensions) — then scores `id` and every OOD set (labels are never passed
+ * to scoring), and the report gets one entry per detector, named after its kind, with every metric and the
+ * EBM paper's AUPR per set; id_acc from id's labels (NaN without them or for a one-output model). */
+typedef void (*eb_eval_scores_fn)(void *ctx, int detector, int set, const float *scores, int64_t n);
+typedef struct eb_eval_spec {
+    eb_model *model;
+    const eb_row_set *id;  /* ID test rows */
+    const eb_row_set *ood; /* ood[n_ood], 1..EB_EVAL_MAX_SETS */
+    int n_ood;
+    const eb_row_set *train; /* ID training rows (with labels), or NULL when no detector learns */
+    const eb_row_set *aux;   /* auxiliary outlier rows for EB_NEEDS_AUX (hopfield_aux), or NULL */
+    eb_detector *const
+        *detectors; /* [n_detectors], 1..EB_EVAL_MAX_SCORES, unfitted; fitted here, not freed */
+    int n_detectors;
+    const float *input_std; /* eb_detector_data.input_std (odin's perturbation), NULL = 1 */
+    int64_t n_input_std;
+    int64_t batch; /* rows per forward pass (0 = 256) */
+    /* Optional: called with every score array as it is computed (set −1 = the ID rows), e.g. to keep them
+     * for figures; the array is valid during the call only. */
+    eb_eval_scores_fn on_scores;
+    void *ctx;
+} eb_eval_spec;
+/* Errors: EB_ERR_ARG (counts out of range; a learning detector without `train`), a detector's fit/score
+ * errors (then *detector_failed, if given, is true: the data, not the call, was wrong), the metrics'
+ * errors, EB_ERR_NOMEM. */
+EB_API eb_status eb_eval_run(const eb_eval_spec *spec, eb_eval_report *out, bool *detector_failed,
+                             eb_error *err);
+
 /* Appends one score entry named `name` to r (r->n_scores < EB_EVAL_MAX_SCORES) from precomputed scores
  * (higher = more ID): s_id[n_id] and, per OOD set k, s_ood[k][n_ood[k]] named ood_names[k]; every metric
  * and the EBM paper's AUPR as eb_eval_detectors does. For models evaluated outside eb_eval_detectors
