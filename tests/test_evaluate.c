@@ -217,3 +217,66 @@ Test(evaluate, errors) {
     eb_detector_free(d);
     eb_model_free(w.m);
 }
+
+/* eb_detector_fit_inputs / eb_detector_score_inputs (src/ood/detector_inputs.c; `ebood fit/score --model`)
+ * against fitting and scoring the network's outputs by hand, with a calibrated threshold. */
+Test(evaluate, detector_on_model_inputs_equals_the_steps_by_hand) {
+    static world w;
+    make_world(&w);
+    eb_error err = {0};
+    eb_detector *lib = NULL, *hand = NULL;
+    cr_assert_eq(eb_detector_new(EB_DETECTOR_KNN, NULL, &lib, &err), EB_OK);
+    cr_assert_eq(eb_detector_new(EB_DETECTOR_KNN, NULL, &hand, &err), EB_OK);
+    const eb_detector_inputs in = {.model = w.m,
+                                   .x = w.train_x,
+                                   .labels = w.train_y,
+                                   .n = N_TRAIN,
+                                   .val_x = w.id_x,
+                                   .n_val = N_ID,
+                                   .batch = 9};
+    cr_assert_eq(eb_detector_fit_inputs(lib, &in, &err), EB_OK, "%s", err.message);
+
+    static float tl[N_TRAIN * CLASSES], tf[N_TRAIN * 256], vl[N_ID * CLASSES], vf[N_ID * 256];
+    cr_assert_leq(eb_model_feature_dim(w.m), 256);
+    cr_assert_eq(eb_model_predict(w.m, w.train_x, N_TRAIN, 256, tl, tf, &err), EB_OK);
+    cr_assert_eq(eb_model_predict(w.m, w.id_x, N_ID, 256, vl, vf, &err), EB_OK);
+    const eb_detector_data t = {.n = N_TRAIN,
+                                .features = tf,
+                                .dim = eb_model_feature_dim(w.m),
+                                .logits = tl,
+                                .n_classes = CLASSES,
+                                .labels = w.train_y};
+    const eb_detector_data v = {
+        .n = N_ID, .features = vf, .dim = eb_model_feature_dim(w.m), .logits = vl, .n_classes = CLASSES};
+    cr_assert_eq(eb_detector_fit(hand, &t, &v, &err), EB_OK, "%s", err.message);
+    cr_assert(!isnan(eb_detector_threshold(lib)), "the validation rows calibrate a threshold");
+    cr_expect_float_eq(eb_detector_threshold(lib), eb_detector_threshold(hand), 1e-5);
+
+    float s_lib[N_OOD], s_hand[N_OOD];
+    uint8_t id_lib[N_OOD], id_hand[N_OOD];
+    cr_assert_eq(eb_detector_score_inputs(lib, w.m, w.ood_x[1], N_OOD, NULL, 0, 4, s_lib, id_lib, &err),
+                 EB_OK, "%s", err.message);
+    float ol[N_OOD * CLASSES], of[N_OOD * 256];
+    cr_assert_eq(eb_model_predict(w.m, w.ood_x[1], N_OOD, 256, ol, of, &err), EB_OK);
+    const eb_detector_data o = {
+        .n = N_OOD, .features = of, .dim = eb_model_feature_dim(w.m), .logits = ol, .n_classes = CLASSES};
+    cr_assert_eq(eb_detector_predict(hand, &o, s_hand, id_hand, &err), EB_OK);
+    for (int i = 0; i < N_OOD; i++) {
+        cr_expect_float_eq(s_lib[i], s_hand[i], 1e-5f, "row %d", i);
+        cr_expect_eq(id_lib[i], id_hand[i], "row %d", i);
+    }
+    /* a model whose features differ from the fitted ones is refused */
+    eb_mlp_config c = eb_mlp_default_config(DIM, CLASSES);
+    c.hidden[c.n_hidden - 1] += 1;
+    eb_model *other = NULL;
+    eb_rng rng;
+    eb_rng_seed(&rng, 3);
+    cr_assert_eq(eb_mlp_new(&c, &rng, NULL, &other, &err), EB_OK, "%s", err.message);
+    cr_assert_neq(eb_model_feature_dim(other), eb_detector_dim(lib));
+    cr_expect_eq(eb_detector_score_inputs(lib, other, w.ood_x[1], N_OOD, NULL, 0, 0, s_lib, NULL, &err),
+                 EB_ERR_SHAPE);
+    eb_model_free(other);
+    eb_detector_free(lib);
+    eb_detector_free(hand);
+    eb_model_free(w.m);
+}
