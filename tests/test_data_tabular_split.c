@@ -151,7 +151,8 @@ Test(tabular_split, constant_columns_dropped_and_train_statistics) {
         cr_assert_float_eq(s.std[j], sd, 1e-5 * sd);
         /* every split in the same space: test rows = (raw − μ)/σ */
         for (int64_t i = 0; i < s.test.n; i++)
-            cr_assert_float_eq(s.test.x[i * 3 + j], ((double)raw.test.x[i * 4 + want_keep[j]] - mu) / sd, 1e-4);
+            cr_assert_float_eq(s.test.x[i * 3 + j], ((double)raw.test.x[i * 4 + want_keep[j]] - mu) / sd,
+                               1e-4);
         /* the train rows are z-scored: mean 0, std 1 */
         double m2 = 0;
         for (int64_t i = 0; i < s.train.n; i++) m2 += (double)s.train.x[i * 3 + j];
@@ -201,12 +202,14 @@ Test(tabular_split, recipe_round_trip_and_apply) {
     cr_assert_eq(eb_tabular_split_apply(&back, &narrow, "other.csv", &err), EB_ERR_SHAPE);
     cr_assert(strstr(err.message, "expects 4 features, other.csv has 3"), "%s", err.message);
     /* malformed recipes */
-    const char *bad[] = {"{", "{\"columns\": 4}", "{\"columns\":4,\"keep\":[2,1],\"val_split\":0,\"test_split\":0,"
-                                                  "\"ood_class\":null,\"seed\":1}",
-                         "{\"columns\":2,\"keep\":[0,5],\"val_split\":0,\"test_split\":0,\"ood_class\":null,"
-                         "\"seed\":1}",
-                         "{\"columns\":2,\"keep\":[0],\"mean\":[1],\"std\":[0],\"val_split\":0,\"test_split\":0,"
-                         "\"ood_class\":null,\"seed\":1}"};
+    const char *bad[] = {
+        "{", "{\"columns\": 4}",
+        "{\"columns\":4,\"keep\":[2,1],\"val_split\":0,\"test_split\":0,"
+        "\"ood_class\":null,\"seed\":1}",
+        "{\"columns\":2,\"keep\":[0,5],\"val_split\":0,\"test_split\":0,\"ood_class\":null,"
+        "\"seed\":1}",
+        "{\"columns\":2,\"keep\":[0],\"mean\":[1],\"std\":[0],\"val_split\":0,\"test_split\":0,"
+        "\"ood_class\":null,\"seed\":1}"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         eb_tabular_split x;
         cr_assert_eq(eb_tabular_split_recipe_parse(bad[k], "ck.st", &x, &err), EB_ERR_FORMAT, "%s", bad[k]);

@@ -181,7 +181,8 @@ eb_status eb_tabular_split_make(const eb_dataset *all, const char *const *featur
     out->test_frac = p->test_frac;
     out->seed = p->seed;
     const int64_t n = all->n, d_all = all->dim;
-    int64_t *rows = malloc((size_t)(n ? n : 1) * sizeof *rows), *perm = malloc((size_t)(n ? n : 1) * sizeof *perm);
+    int64_t *rows = malloc((size_t)(n ? n : 1) * sizeof *rows),
+            *perm = malloc((size_t)(n ? n : 1) * sizeof *perm);
     if (!rows || !perm) st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", what);
     if (!st) st = choose_columns(all, feature_names, p->standardize, what, out, err);
     if (st) goto done;
@@ -205,10 +206,10 @@ eb_status eb_tabular_split_make(const eb_dataset *all, const char *const *featur
     const int64_t n_test = n_id - n_train - n_val;
     if (n_train < 1 || (p->val_frac > 0 && n_val < 1) || (p->test_frac > 0 && n_test < 1) ||
         (p->ood_class && n_ood < 1)) {
-        st = eb_error_set(err, EB_ERR_FORMAT,
-                          "%s: too few rows for the split (ID %lld → train/val/test %lld/%lld/%lld, OOD %lld)",
-                          what, (long long)n_id, (long long)n_train, (long long)n_val, (long long)n_test,
-                          (long long)n_ood);
+        st = eb_error_set(
+            err, EB_ERR_FORMAT,
+            "%s: too few rows for the split (ID %lld → train/val/test %lld/%lld/%lld, OOD %lld)", what,
+            (long long)n_id, (long long)n_train, (long long)n_val, (long long)n_test, (long long)n_ood);
         goto done;
     }
 
@@ -223,7 +224,8 @@ eb_status eb_tabular_split_make(const eb_dataset *all, const char *const *featur
         if (k != ood) names[c++] = class_name(all, k, nums[k], sizeof nums[k]);
     }
     eb_dataset *parts[4] = {&out->train, &out->val, &out->test, &out->ood};
-    const int64_t starts[4] = {0, n_train, n_train + n_val, n_id}, counts[4] = {n_train, n_val, n_test, n_ood};
+    const int64_t starts[4] = {0, n_train, n_train + n_val, n_id},
+                  counts[4] = {n_train, n_val, n_test, n_ood};
     for (int s = 0; s < 4 && !st; s++) {
         const bool labelled = s < 3;
         st = eb_dataset_alloc(counts[s], out->dim, labelled ? num_classes : 0, labelled, parts[s], err);
@@ -312,7 +314,8 @@ eb_status eb_tabular_split_recipe_parse(const char *json, const char *what, eb_t
     cJSON *o = json ? cJSON_Parse(json) : NULL;
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(o, "columns"),
                 *keep = cJSON_GetObjectItemCaseSensitive(o, "keep"),
-                *mean = cJSON_GetObjectItemCaseSensitive(o, "mean"), *sd = cJSON_GetObjectItemCaseSensitive(o, "std"),
+                *mean = cJSON_GetObjectItemCaseSensitive(o, "mean"),
+                *sd = cJSON_GetObjectItemCaseSensitive(o, "std"),
                 *val = cJSON_GetObjectItemCaseSensitive(o, "val_split"),
                 *test = cJSON_GetObjectItemCaseSensitive(o, "test_split"),
                 *ood = cJSON_GetObjectItemCaseSensitive(o, "ood_class"),
@@ -335,8 +338,9 @@ eb_status eb_tabular_split_recipe_parse(const char *json, const char *what, eb_t
         if (!out->keep || (mean && (!out->mean || !out->std)) || (cJSON_IsString(ood) && !out->ood_class))
             st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", what);
     }
-    if (ok && !st) ok = read_numbers(keep, dim, NULL, out->keep) &&
-                        (!mean || (read_numbers(mean, dim, out->mean, NULL) && read_numbers(sd, dim, out->std, NULL)));
+    if (ok && !st)
+        ok = read_numbers(keep, dim, NULL, out->keep) &&
+             (!mean || (read_numbers(mean, dim, out->mean, NULL) && read_numbers(sd, dim, out->std, NULL)));
     for (int64_t j = 0; ok && !st && j < dim; j++) /* increasing column indices; positive std */
         ok = out->keep[j] >= (j ? out->keep[j - 1] + 1 : 0) && out->keep[j] < out->n_columns &&
              (!out->std || out->std[j] > 0);
