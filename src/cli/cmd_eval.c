@@ -127,6 +127,8 @@ typedef struct eval_job {
     eb_safetensors *file;
     const char *ckpt_data;
     bool builtin, images;
+    cli_tabular tab,
+        whole; /* a table's split and recipe; whole: all rows of --ood/--aux-data files (a view) */
     eb_tabular_split split, train_split, aux_split;
     cli_eval_images img;
     eb_dataset extra[MAX_SETS];
@@ -281,7 +283,11 @@ static eb_status load_model(eval_args *a, eval_job *job, eb_error *err) {
     if (!a->data)
         return eb_error_set(err, EB_ERR_ARG, "--data is required: %s does not name its training data",
                             a->model_path);
-    return EB_OK;
+    job->tab = cli_tabular_plain((uint64_t)a->split_seed);
+    st = cli_tabular_from_checkpoint(job->file, a->model_path, (uint64_t)a->split_seed, &job->tab, err);
+    job->whole = job->tab;
+    job->whole.data = NULL;
+    return st;
 }
 
 /* `what` has the model's input width. */
@@ -325,7 +331,7 @@ static eb_status load_tabular_ood(const eval_args *a, eval_job *job, eb_error *e
         snprintf(job->names[job->n_ood], sizeof job->names[0], "%.*s", (int)(eq - spec), spec);
         eb_tabular_split one;
         bool b;
-        st = cli_load_tabular(eq + 1, 0, true, &one, &b, err);
+        st = cli_load_tabular(eq + 1, &job->whole, true, &one, &b, err);
         if (!st && b) st = eb_error_set(err, EB_ERR_ARG, "--ood: '%s' must be a file", eq + 1);
         if (!st) {
             eb_dataset *d = &job->extra[job->n_extra++];
@@ -350,18 +356,19 @@ static eb_status load_tabular_ood(const eval_args *a, eval_job *job, eb_error *e
 static eb_status load_sets(const eval_args *a, eval_job *job, eb_error *err) {
     job->images = cli_is_image_spec(a->data);
     eb_status st = job->images ? load_images(a, job, err)
-                               : cli_load_tabular(a->data, (uint64_t)a->split_seed, true, &job->split,
-                                                  &job->builtin, err);
+                               : cli_load_tabular(a->data, &job->tab, true, &job->split, &job->builtin, err);
     const eb_dataset *test = &job->split.test;
     if (!st) st = check_dim(job, a->model_path, test, a->data, err);
     /* a one-output model is a scalar EBM (ebood train --objective cd): no classes to match */
     if (!st && eb_model_out_dim(job->model) > 1 && test->num_classes != eb_model_out_dim(job->model))
         st = eb_error_set(err, EB_ERR_SHAPE, "%s: the model has %lld classes, %s has %d", a->model_path,
                           (long long)eb_model_out_dim(job->model), a->data, test->num_classes);
-    /* the built-in data's held-out OOD split: Segment's class sky, or the toy data's background points
-     * (uniform on the plotting box; src/data/toy2d.c), named after the dataset ("cross_ood") */
-    if (!st && job->builtin) {
-        snprintf(job->names[job->n_ood], sizeof job->names[0], "sky");
+    /* the split's held-out OOD rows: Segment's class sky or a file's --ood-class (named after the class),
+     * or the toy data's background points (uniform on the plotting box; src/data/toy2d.c), named after
+     * the dataset ("cross_ood") */
+    if (!st && job->builtin && job->split.ood.n > 0) {
+        snprintf(job->names[job->n_ood], sizeof job->names[0], "%.47s",
+                 job->split.ood_class ? job->split.ood_class : "sky");
         if (strncmp(a->data, "toy:", 4) == 0)
             snprintf(job->names[job->n_ood], sizeof job->names[0], "%.40s_ood", a->data + 4);
         job->ood[job->n_ood] = row_set(job->names[job->n_ood], &job->split.ood);
@@ -381,7 +388,7 @@ static eb_status load_train_aux(const eval_args *a, eval_job *job, eb_error *err
         const eb_dataset *d = &job->split.train;
         if (!job->images && train_spec) {
             bool b;
-            st = cli_load_tabular(train_spec, (uint64_t)a->split_seed, false, &job->train_split, &b, err);
+            st = cli_load_tabular(train_spec, &job->tab, false, &job->train_split, &b, err);
             d = &job->train_split.train;
         }
         if (!st && d->n < 1)
@@ -393,7 +400,7 @@ static eb_status load_train_aux(const eval_args *a, eval_job *job, eb_error *err
     }
     if (!st && a->aux_data) {
         bool b;
-        st = cli_load_tabular(a->aux_data, 0, true, &job->aux_split, &b, err);
+        st = cli_load_tabular(a->aux_data, &job->whole, true, &job->aux_split, &b, err);
         if (!st && b) st = eb_error_set(err, EB_ERR_ARG, "--aux-data: '%s' must be a file", a->aux_data);
         if (!st) st = check_dim(job, a->model_path, &job->aux_split.test, a->aux_data, err);
         job->aux = row_set("aux", &job->aux_split.test);
@@ -447,6 +454,7 @@ static void job_free(eval_job *job) {
     eb_tabular_split_free(&job->split);
     eb_tabular_split_free(&job->train_split);
     eb_tabular_split_free(&job->aux_split);
+    cli_tabular_free(&job->tab);
     cli_eval_images_free(&job->img);
     eb_safetensors_free(job->file);
     eb_model_free(job->model);

@@ -177,22 +177,28 @@ static eb_status read_model(const char *cmd, const model_flags *mf, fit_inputs *
     float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS];
     const bool norm = cli_checkpoint_normalization(in->model_file, mean, std, EB_IMAGE_MAX_CHANNELS);
     const float *m = norm ? mean : NULL, *sd = norm ? std : NULL;
-    if (builtin_spec(data) && mf->val_data)
+    const bool own_val = builtin_spec(data) || cli_tabular_has_val(in->model_file, data);
+    if (own_val && mf->val_data)
         return eb_error_set(err, EB_ERR_ARG, "--val-data: %s already has a validation split", data);
     if (mf->val_data && builtin_spec(mf->val_data))
         return eb_error_set(err, EB_ERR_ARG, "--val-data: '%s' must be a file", mf->val_data);
     if (mf->aux_data && builtin_spec(mf->aux_data))
         return eb_error_set(err, EB_ERR_ARG, "--aux-data: '%s' must be a file", mf->aux_data);
-    if ((st = cli_load_rows(data, "train", (uint64_t)split_seed, m, sd, &in->train_rows, err))) return st;
+    if ((st =
+             cli_load_rows(data, "train", (uint64_t)split_seed, in->model_file, m, sd, &in->train_rows, err)))
+        return st;
     const eb_dataset *train = &in->train_rows, *val = NULL;
     if (!train->y) return eb_error_set(err, EB_ERR_FORMAT, "%s: no labels", data);
-    if (builtin_spec(data) || mf->val_data) {
-        st = builtin_spec(data) ? cli_load_rows(data, "val", (uint64_t)split_seed, m, sd, &in->val_rows, err)
-                                : cli_load_rows(mf->val_data, "test", 0, m, sd, &in->val_rows, err);
+    if (own_val || mf->val_data) {
+        st = own_val
+                 ? cli_load_rows(data, "val", (uint64_t)split_seed, in->model_file, m, sd, &in->val_rows, err)
+                 : cli_load_rows(mf->val_data, "test", 0, in->model_file, m, sd, &in->val_rows, err);
         if (st) return st;
         val = &in->val_rows;
     }
-    if (mf->aux_data && (st = cli_load_rows(mf->aux_data, "test", 0, m, sd, &in->aux_rows, err))) return st;
+    if (mf->aux_data &&
+        (st = cli_load_rows(mf->aux_data, "test", 0, in->model_file, m, sd, &in->aux_rows, err)))
+        return st;
     const eb_dataset *all[3] = {train, val, mf->aux_data ? &in->aux_rows : NULL};
     const char *names[3] = {data, mf->val_data ? mf->val_data : data, mf->aux_data};
     for (int i = 0; i < 3; i++)

@@ -39,7 +39,7 @@ static int score_flags(score_args *a, cli_flag *flags) {
         CLI_MODEL_FLAG(&a->model, "CKPT", "extract features/logits (and inputs) with this checkpoint"),
         CLI_DATA_FLAG(&a->data, "with --model: segment or an .arff/.csv file (default: the checkpoint's)"),
         {"split", 0, CLI_FLAG_STRING, &a->split, 0, 0, "NAME",
-         "with --model and a built-in dataset: train, val, test (default) or ood", false},
+         "with --model and a built-in dataset or a split table: train, val, test (default) or ood", false},
         CLI_SPLIT_SEED_FLAG(&a->split_seed,
                             "with --model: split of a built-in dataset (default: the checkpoint's)"),
         {"input-std", 0, CLI_FLAG_STRING, &a->input_std, 0, 0, "S1,S2,..",
@@ -159,8 +159,8 @@ static eb_status load_model_rows(score_args *a, score_job *job, eb_error *err) {
     float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS];
     const bool norm = !st && cli_checkpoint_normalization(job->model_file, mean, std, EB_IMAGE_MAX_CHANNELS);
     if (!st)
-        st = cli_load_rows(a->data, a->split ? a->split : "test", (uint64_t)a->split_seed, norm ? mean : NULL,
-                           norm ? std : NULL, &job->rows, err);
+        st = cli_load_rows(a->data, a->split ? a->split : "test", (uint64_t)a->split_seed, job->model_file,
+                           norm ? mean : NULL, norm ? std : NULL, &job->rows, err);
     job->what = a->data;
     eb_model *m = job->model;
     if (!st && job->rows.dim != eb_model_in_dim(m))
