@@ -113,6 +113,25 @@ EB_API void eb_graph_fail(eb_graph *g, eb_status status, const char *fmt, ...) E
  * has already failed is not swept and its first error is returned. */
 EB_API eb_status eb_graph_backward(eb_graph *g, eb_tensor *out, const float *seed);
 
+/* ---- inference without a tape (deferred execution; src/tensor/graph_plan.c) ------------------------
+ * After eb_graph_defer(g), ops check their inputs and record their nodes (shapes, parameters) but
+ * allocate no output and compute nothing; parameters are constants (as eb_graph_freeze_params) and no
+ * node requires a gradient. eb_graph_run(g, outputs, n) then computes the recorded nodes in order, with
+ * every intermediate placed in ONE arena buffer by liveness: a tensor's bytes are reused as soon as its
+ * last reader has run, so the buffer holds the largest set of tensors alive at one time instead of the
+ * whole tape (eb_graph_planned_bytes reports its size). Afterwards the `outputs` (and every tensor made
+ * before eb_graph_defer, and leaves) hold their values; the data of the other deferred nodes is
+ * undefined (reused). The values are bitwise the eager ones (the same kernels on the same inputs).
+ * eb_graph_run ends the deferred region: later ops run eagerly again (e.g. a score on the logits).
+ * Errors: the graph's first error (a shape error while recording: nothing is computed then);
+ * EB_ERR_STATE if eb_graph_defer was not called; batch_norm in training mode fails while deferring
+ * (EB_ERR_STATE: its running statistics need the batch's values at once). eb_graph_reset ends a
+ * deferred region without computing it. outputs may be NULL when n_outputs is 0. */
+EB_API void eb_graph_defer(eb_graph *g);
+EB_API eb_status eb_graph_run(eb_graph *g, eb_tensor *const *outputs, int n_outputs);
+/* Size in bytes of the buffer the last eb_graph_run planned (0 before any, or if it failed). */
+EB_API size_t eb_graph_planned_bytes(const eb_graph *g);
+
 /* ---- leaves ------------------------------------------------------------------------------------ */
 /* A zero-filled constant (no gradient). */
 EB_API eb_tensor *eb_tensor_zeros(eb_graph *g, int ndim, const int64_t *shape);

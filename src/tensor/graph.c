@@ -33,6 +33,7 @@ void eb_graph_free(eb_graph *g) {
 void eb_graph_reset(eb_graph *g) {
     eb_arena_reset(g->arena);
     g->n_nodes = 0;
+    g->deferring = false;
     g->status = EB_OK;
     g->error[0] = '\0';
     g->poison_data[0] = 0.0f;
@@ -151,12 +152,14 @@ static eb_tensor *new_tensor(eb_graph *g, eb_op op, int ndim, const int64_t *sha
 
 eb_tensor *eb__node(eb_graph *g, eb_op op, int ndim, const int64_t *shape, eb_tensor *a, eb_tensor *b,
                     eb_tensor *c) {
-    eb_tensor *t = new_tensor(g, op, ndim, shape, true);
+    /* deferred: no data yet (eb__forward skips the node; eb_graph_run places and computes it) */
+    eb_tensor *t = new_tensor(g, op, ndim, shape, !g->deferring);
     if (!t) return NULL;
     t->src[0] = a;
     t->src[1] = b;
     t->src[2] = c;
-    t->requires_grad = (a && a->requires_grad) || (b && b->requires_grad) || (c && c->requires_grad);
+    t->requires_grad =
+        !g->deferring && ((a && a->requires_grad) || (b && b->requires_grad) || (c && c->requires_grad));
     return t;
 }
 
@@ -196,7 +199,7 @@ eb_tensor *eb_tensor_param(eb_graph *g, float *data, float *grad, int ndim, cons
     eb_tensor *t = new_tensor(g, EB_OP_LEAF, ndim, shape, false);
     if (!t) return eb__poison(g);
     t->data = data;
-    t->grad = g->params_frozen ? NULL : grad;
+    t->grad = g->params_frozen || g->deferring ? NULL : grad;
     t->requires_grad = t->grad != NULL;
     return t;
 }

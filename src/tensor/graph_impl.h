@@ -12,8 +12,11 @@ struct eb_graph {
     eb_allocator allocator;
     eb_tensor **nodes; /* the tape in creation order (malloc'd, grows) */
     int64_t n_nodes, cap_nodes;
-    eb_status status;   /* first error, sticky until reset */
-    bool params_frozen; /* eb_tensor_param makes constants (eb_graph_freeze_params) */
+    eb_status status;     /* first error, sticky until reset */
+    bool params_frozen;   /* eb_tensor_param makes constants (eb_graph_freeze_params) */
+    bool deferring;       /* between eb_graph_defer and eb_graph_run: ops record, nothing computes */
+    int64_t defer_start;  /* first tape index of the deferred region */
+    size_t planned_bytes; /* the last eb_graph_run's buffer */
     char error[512];
     eb_tensor poison; /* returned by every op once status != EB_OK */
     float poison_data[1];

@@ -57,7 +57,8 @@ static eb_tensor *pool_node(eb_graph *g, eb_op op, eb_tensor *x, const eb_pool2d
     if (!a) return eb__poison(g);
     a->p = *p;
     a->argmax = NULL;
-    if (op == EB_OP_MAX_POOL2D &&
+    /* the argmax indices serve only the backward: none when no gradient reaches x (inference) */
+    if (op == EB_OP_MAX_POOL2D && x->requires_grad &&
         !(a->argmax = eb__arena_alloc(g, (size_t)(out_size ? out_size : 1) * sizeof(int32_t))))
         return eb__poison(g);
     eb_tensor *out = eb__node(g, op, 4, EB_SHAPE(x->shape[0], x->shape[1], oh, ow), x, NULL, NULL);
@@ -123,7 +124,7 @@ void eb__forward_max_pool2d(eb_tensor *out) {
                     }
                 int64_t k = (pl * s.oh + i) * s.ow + j;
                 out->data[k] = m;
-                a->argmax[k] = (int32_t)best;
+                if (a->argmax) a->argmax[k] = (int32_t)best;
             }
     }
 }
