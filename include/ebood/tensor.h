@@ -108,8 +108,11 @@ EB_API void eb_graph_fail(eb_graph *g, eb_status status, const char *fmt, ...) E
 /* Reverse-mode sweep from `out`. seed: d(loss)/d(out), `out->size` floats, or NULL for all ones
  * (so for a scalar loss, NULL gives d(loss)/d(everything)). Gradients accumulate (+=) into the
  * grad buffers of the leaves on the path that require grad (parameters and inputs); intermediate
- * gradients are cleared at the start of every sweep, so a second call on the same graph (e.g. with
- * another seed) adds its leaf gradients to the first's. Returns the graph's status: a graph that
+ * gradients start from zero in every sweep, so a second call on the same graph (e.g. with
+ * another seed) adds its leaf gradients to the first's. Memory: an intermediate's gradient is given back
+ * as soon as its own backward kernel ran (nothing else reads it) and its bytes serve the gradients
+ * allocated later in the sweep; afterwards only the leaves and `out` have a grad buffer (an intermediate's
+ * grad is NULL). Returns the graph's status: a graph that
  * has already failed is not swept and its first error is returned. */
 EB_API eb_status eb_graph_backward(eb_graph *g, eb_tensor *out, const float *seed);
 
@@ -187,6 +190,11 @@ EB_API eb_tensor *eb_clamp(eb_graph *g, eb_tensor *x, float lo, float hi); /* gr
 
 /* Activations (PyTorch definitions). */
 EB_API eb_tensor *eb_relu(eb_graph *g, eb_tensor *x);
+/* ReLU written over x's buffer (training memory: one activation fewer per conv–BN–ReLU) when that is
+ * safe for the backward: x is the output of conv2d, batch_norm, add or linear (whose backward never reads
+ * its own output) and the graph is not deferring; otherwise the same as eb_relu. The caller promises that
+ * nothing reads x afterwards (x->data holds y then). Values and gradients equal eb_relu's. */
+EB_API eb_tensor *eb_relu_inplace(eb_graph *g, eb_tensor *x);
 EB_API eb_tensor *eb_leaky_relu(eb_graph *g, eb_tensor *x, float negative_slope);
 EB_API eb_tensor *eb_elu(eb_graph *g, eb_tensor *x, float alpha);
 EB_API eb_tensor *eb_softplus(eb_graph *g, eb_tensor *x, float beta); /* (1/β)·log(1 + e^{βx}) */

@@ -26,6 +26,8 @@ struct eb_graph {
  * the tape, and sets requires_grad from the inputs. Returns NULL (with the graph failed) on OOM. */
 eb_tensor *eb__node(eb_graph *g, eb_op op, int ndim, const int64_t *shape, eb_tensor *a, eb_tensor *b,
                     eb_tensor *c);
+/* A unary node on a without data (the caller points out->data somewhere: eb_relu_inplace). */
+eb_tensor *eb__node_nodata(eb_graph *g, eb_op op, int ndim, const int64_t *shape, eb_tensor *a);
 /* True if the graph is healthy and every non-NULL-required input is present; else records the error. */
 bool eb__inputs_ok(eb_graph *g, const char *op, eb_tensor *a, eb_tensor *b);
 eb_tensor *eb__poison(eb_graph *g);
@@ -57,6 +59,13 @@ extern _Thread_local unsigned eb__grad_fresh;
 /* Test hook (tests/test_tensor_fastpaths.c): true makes batch_norm on x[N, C] take the general
  * [N, C, S] path instead of its 2-D fast path. Not for library code. */
 extern bool eb__bn_force_general;
+
+/* Test hooks of the backward sweep's gradient reuse (graph.c; tests/test_graph_plan.c, test_gradcheck.c):
+ * eb__grad_reuse_off keeps every gradient buffer to the end of the sweep (the behaviour before the reuse);
+ * eb__grad_poison fills each given-back buffer with NaN, so a kernel that still read one would put NaN
+ * into the gradients. Not for library code. */
+extern bool eb__grad_reuse_off;
+extern bool eb__grad_poison;
 
 /* grad buffer of a source if it wants a gradient, else NULL */
 static inline float *eb__src_grad(const eb_tensor *out, int i) {
