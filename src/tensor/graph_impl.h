@@ -59,6 +59,9 @@ extern _Thread_local unsigned eb__grad_fresh;
 /* Test hook (tests/test_tensor_fastpaths.c): true makes batch_norm on x[N, C] take the general
  * [N, C, S] path instead of its 2-D fast path. Not for library code. */
 extern bool eb__bn_force_general;
+/* Test hook (tests/test_tensor_fastpaths.c): true makes max_pool2d with 2×2 windows, stride 2, no padding
+ * take the general loop instead of its fast path. Not for library code. */
+extern bool eb__pool_force_general;
 
 /* Test hooks of the backward sweep's gradient reuse (graph.c; tests/test_graph_plan.c, test_gradcheck.c):
  * eb__grad_reuse_off keeps every gradient buffer to the end of the sweep (the behaviour before the reuse);
