@@ -215,7 +215,10 @@ EB_API eb_tensor *eb_model_project(eb_model *m, eb_graph *g, eb_tensor *features
 EB_API eb_status eb_model_predict_embeddings(eb_model *m, const float *x, int64_t n, int64_t batch_size,
                                              float *out, eb_error *err);
 
-/* Logits (and optionally features) of n rows of x, in batches, without gradients.
+/* Logits (and optionally features) of n rows of x, in batches, without gradients (eval mode).
+ * Without a tape (eb_graph_defer / eb_graph_run): each batch's intermediates share one buffer reused by
+ * liveness, so memory is the largest set of activations alive at once, not the whole forward; the values
+ * are bitwise those of eb_model_forward(train = false) on the same batch.
  * logits: n·out_dim floats; features: n·feature_dim floats or NULL. Results can differ in the last
  * bit between batch sizes: OpenBLAS sums a GEMM's rows in an order that depends on the row count. */
 EB_API eb_status eb_model_predict(eb_model *m, const float *x, int64_t n, int64_t batch_size, float *logits,
