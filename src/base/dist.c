@@ -19,7 +19,8 @@ struct eb_dist {
 #endif
 };
 
-/* Started by a launcher: Open MPI's mpirun sets OMPI_COMM_WORLD_SIZE; PMIx/PMI launchers (srun) the others. */
+/* Started by a launcher: Open MPI's mpirun sets OMPI_COMM_WORLD_SIZE; PMIx/PMI launchers (srun) the others.
+ */
 static bool launched(void) {
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
 }
@@ -187,7 +188,7 @@ static eb_status allgather(const eb_dist *d, const void *send, int64_t n, void *
     if (n) memmove(recv, send, (size_t)n * elem);
     return EB_OK;
 }
-#define MPI_FLOAT 0
+#define MPI_FLOAT  0
 #define MPI_DOUBLE 0
 
 #endif

@@ -124,7 +124,7 @@ static eb_detector_data rows_data(const eval_rows *r, eb_model *m, const float *
                               .model = m};
 }
 
-int cmd_eval(int argc, char **argv) {
+static int eval_run(int argc, char **argv, const eb_dist *dist) {
     const char *cmd = "eval";
     const char *model_path = NULL, *data = NULL, *scores = NULL, *detectors = NULL, *output = NULL;
     const char *id_scores = NULL, *train_data = NULL, *aux_data = NULL, *input_std = NULL,
@@ -186,6 +186,7 @@ int cmd_eval(int argc, char **argv) {
             fprintf(stderr, "ebood eval: --ood: expected NAME=FILE, got '%s'\n", ood_specs.items[i]);
             return CLI_USAGE;
         }
+    if (eb_dist_rank(dist) > 0) output = report_path = NULL; /* rank 0 writes the files */
     if (id_scores) {
         for (int i = 0; i < n; i++) {
             const char *f = flags[i].name;
@@ -443,10 +444,13 @@ int cmd_eval(int argc, char **argv) {
             fit_d.aux_features = aux.features;
             fit_d.n_aux = aux.d->n;
         }
+        /* under mpirun: each rank holds 1/N of a k-NN/Hopfield bank and scores against it (exact merges) */
+        eb_detector_distribute(dets[k], dist, false, NULL);
         if ((st = eb_detector_fit(dets[k], &fit_d, NULL, &err))) {
             data_error = true;
             break;
         }
+        eb_detector_distribute(dets[k], dist, true, NULL);
         if (eb_detector_note(dets[k])[0])
             fprintf(stderr, "ebood eval: note: %s\n", eb_detector_note(dets[k]));
         eb_eval_score_result *sr = &report.scores[report.n_scores++];
@@ -496,3 +500,5 @@ int cmd_eval(int argc, char **argv) {
     eb_model_free(model);
     return !st ? CLI_OK : data_error ? cli_fail_data(cmd, &err) : cli_fail(cmd, &err);
 }
+
+int cmd_eval(int argc, char **argv) { return cli_dist_run("eval", argc, argv, eval_run); }

@@ -239,7 +239,7 @@ static eb_status read_model(const char *cmd, const model_flags *mf, unsigned fit
     return EB_OK;
 }
 
-int cmd_fit(int argc, char **argv) {
+static int fit_run(int argc, char **argv, const eb_dist *dist) {
     const char *cmd = "fit";
     const char *detector = NULL, *output = NULL;
     file_flags ff = {0};
@@ -307,6 +307,8 @@ int cmd_fit(int argc, char **argv) {
     if (!cli_detector_params(cmd, flags, n, &hv, &kind, 1, &params)) return CLI_USAGE;
     eb_detector *d = NULL;
     if (eb_detector_new(kind, &params, &d, &err)) return cli_fail(cmd, &err);
+    eb_detector_distribute(d, dist, false,
+                           NULL); /* under mpirun: the calibration splits k-NN/Hopfield banks */
     const unsigned fit_needs = eb_detector_fit_needs(d), score_needs = eb_detector_score_needs(d);
     const unsigned all_needs = fit_needs | score_needs;
     char needs_buf[128];
@@ -436,7 +438,7 @@ int cmd_fit(int argc, char **argv) {
         char *src_s = cJSON_PrintUnformatted(src);
         cJSON_Delete(src);
         const eb_st_meta meta[] = {{"ebood.fit_inputs", src_s ? src_s : "{}"}};
-        st = eb_detector_save(d, output, meta, 1, &err);
+        if (eb_dist_rank(dist) == 0) st = eb_detector_save(d, output, meta, 1, &err);
         free(src_s);
     }
     if (!st) {
@@ -457,6 +459,7 @@ int cmd_fit(int argc, char **argv) {
                 cJSON_AddNullToObject(o, "threshold");
             }
             cJSON_AddStringToObject(o, "note", eb_detector_note(d));
+            cJSON_AddNumberToObject(o, "ranks", (double)eb_dist_size(dist));
             char *text = cJSON_Print(o);
             printf("%s\n", text);
             free(text);
@@ -474,3 +477,5 @@ int cmd_fit(int argc, char **argv) {
     eb_detector_free(d);
     return !st ? CLI_OK : data_error ? cli_fail_data(cmd, &err) : cli_fail(cmd, &err);
 }
+
+int cmd_fit(int argc, char **argv) { return cli_dist_run("fit", argc, argv, fit_run); }

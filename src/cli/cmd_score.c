@@ -11,7 +11,7 @@
 static const char *const usage = "DET (--features X.npy | --logits G.npy | --model CKPT [--data NAME|FILE] "
                                  "[--split train|val|test|ood]) -o SCORES.npy [--predictions P.npy]";
 
-int cmd_score(int argc, char **argv) {
+static int score_run(int argc, char **argv, const eb_dist *dist) {
     const char *cmd = "score";
     const char *features = NULL, *logits_path = NULL, *model_path = NULL, *data = NULL, *split_name = NULL;
     const char *input_std = NULL, *output = NULL, *predictions = NULL;
@@ -68,6 +68,8 @@ int cmd_score(int argc, char **argv) {
     eb_error err = {0};
     eb_detector *d = NULL;
     if (eb_detector_load(det_path, &d, &err)) return cli_fail(cmd, &err);
+    eb_detector_distribute(d, dist, true,
+                           NULL); /* under mpirun: each rank holds 1/N of a k-NN/Hopfield bank */
     const char *name = eb_detector_kind_name(eb_detector_kind_of(d));
     const unsigned needs = eb_detector_score_needs(d);
     char needs_buf[128];
@@ -218,8 +220,9 @@ int cmd_score(int argc, char **argv) {
     if (!st)
         data_error = (st = calibrated ? eb_detector_predict(d, &x, scores, is_id, &err)
                                       : eb_detector_score(d, &x, scores, &err)) != EB_OK;
-    if (!st) st = eb_npy_write(output, EB_DTYPE_F32, 1, (int64_t[]){x.n}, scores, &err);
-    if (!st && predictions) {
+    const bool writes = eb_dist_rank(dist) == 0; /* every rank has every score */
+    if (!st && writes) st = eb_npy_write(output, EB_DTYPE_F32, 1, (int64_t[]){x.n}, scores, &err);
+    if (!st && predictions && writes) {
         st = eb_npy_write(predictions, EB_DTYPE_U8, 1, (int64_t[]){x.n}, is_id, &err);
         if (st) remove(output); /* all outputs or none */
     }
@@ -240,6 +243,7 @@ int cmd_score(int argc, char **argv) {
             cJSON_AddNumberToObject(o, "mean", mean);
             cJSON_AddNumberToObject(o, "min", lo);
             cJSON_AddNumberToObject(o, "max", hi);
+            cJSON_AddNumberToObject(o, "ranks", (double)eb_dist_size(dist));
             if (calibrated) {
                 cJSON_AddNumberToObject(o, "threshold", eb_detector_threshold(d));
                 cJSON_AddNumberToObject(o, "n_id", (double)n_id);
@@ -270,3 +274,5 @@ int cmd_score(int argc, char **argv) {
     eb_detector_free(d);
     return !st ? CLI_OK : data_error ? cli_fail_data(cmd, &err) : cli_fail(cmd, &err);
 }
+
+int cmd_score(int argc, char **argv) { return cli_dist_run("score", argc, argv, score_run); }
