@@ -1,6 +1,7 @@
 /* The distributed layer in one process (include/ebood/dist.h): row shares, per-rank seeds, a context
  * outside mpirun (one rank, collectives the identity, no MPI call), and eb_detector_distribute with one
- * rank (nothing changes: the detector still saves). The multi-rank behaviour is tests/mpi (make mpi-check). */
+ * rank (nothing changes: the detector still saves). The multi-rank behaviour is tests/mpi (make mpi-check).
+ */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <ebood/ebood.h>
@@ -99,7 +100,8 @@ Test(dist, distribute_on_one_rank_changes_nothing) {
     cr_assert(memcmp(s1, s2, sizeof s1) == 0);
     char path[512];
     eb_test_path(path, sizeof path, "dist_one_rank.safetensors");
-    cr_assert_eq(eb_detector_save(d, path, NULL, 0, &err), EB_OK, "not released on one rank: %s", err.message);
+    cr_assert_eq(eb_detector_save(d, path, NULL, 0, &err), EB_OK, "not released on one rank: %s",
+                 err.message);
     cr_assert_eq(eb_detector_distribute(NULL, one, false, &err), EB_ERR_ARG);
     remove(path);
     eb_dist_close(one);

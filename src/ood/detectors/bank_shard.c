@@ -37,8 +37,8 @@ static int cmp_desc(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
-eb_status eb__bank_kth(const eb_detector *d, const float *z, int64_t rows, const float *share, int64_t n_share,
-                       int64_t k, float *kth, const char *what, eb_error *err) {
+eb_status eb__bank_kth(const eb_detector *d, const float *z, int64_t rows, const float *share,
+                       int64_t n_share, int64_t k, float *kth, const char *what, eb_error *err) {
     const int ranks = eb_dist_size(d->dist);
     const int64_t k_own = k < n_share ? k : n_share;
     float *mine = malloc((size_t)(rows * k) * sizeof *mine);
@@ -49,7 +49,8 @@ eb_status eb__bank_kth(const eb_detector *d, const float *z, int64_t rows, const
     if (!mine || !all || !merged || (k_own > 0 && !list))
         st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory (top-%lld lists of %lld queries)", what,
                           (long long)k, (long long)rows);
-    if (!st && k_own > 0) st = eb__gemm_topk_list(z, rows, share, n_share, d->dim, k_own, kth, list, what, err);
+    if (!st && k_own > 0)
+        st = eb__gemm_topk_list(z, rows, share, n_share, d->dim, k_own, kth, list, what, err);
     if (!st) {
         for (int64_t i = 0; i < rows; i++)
             for (int64_t j = 0; j < k; j++) mine[i * k + j] = j < k_own ? list[i * k_own + j] : -INFINITY;
@@ -68,11 +69,12 @@ eb_status eb__bank_kth(const eb_detector *d, const float *z, int64_t rows, const
     return st;
 }
 
-eb_status eb__bank_lse(const eb_detector *d, const float *q, int64_t rows, const float *share, int64_t n_share,
-                       float beta, double *lse, const char *what, eb_error *err) {
+eb_status eb__bank_lse(const eb_detector *d, const float *q, int64_t rows, const float *share,
+                       int64_t n_share, float beta, double *lse, const char *what, eb_error *err) {
     const int ranks = eb_dist_size(d->dist);
     double *all = malloc((size_t)(ranks * rows) * sizeof *all);
-    if (!all) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory (%lld queries)", what, (long long)rows);
+    if (!all)
+        return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory (%lld queries)", what, (long long)rows);
     eb_status st = EB_OK;
     if (n_share > 0)
         st = eb__gemm_lse(q, rows, share, n_share, d->dim, beta, lse, NULL, what, err);

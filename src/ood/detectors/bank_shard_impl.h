@@ -22,12 +22,12 @@ void eb__bank_keep_share(const eb_detector *d, float **rows, int64_t *n_held, in
 /* The top-k merge: kth[i] = the k-th largest z_i·b_j over the WHOLE bank, from this rank's share
  * share[n_share, dim] (n_share ≥ 0): each rank's k largest (fewer if its share is smaller, padded
  * with −Inf) are gathered and the k-th largest of their union taken. z [rows, dim]. */
-eb_status eb__bank_kth(const eb_detector *d, const float *z, int64_t rows, const float *share, int64_t n_share,
-                       int64_t k, float *kth, const char *what, eb_error *err);
+eb_status eb__bank_kth(const eb_detector *d, const float *z, int64_t rows, const float *share,
+                       int64_t n_share, int64_t k, float *kth, const char *what, eb_error *err);
 
 /* The log-sum-exp merge: lse[i] = log Σ_j exp(β·q_i·b_j) over the WHOLE bank (natural log, as
  * eb__gemm_lse), from this rank's share: m = max_r lse_r, lse = m + log Σ_r exp(lse_r − m). */
-eb_status eb__bank_lse(const eb_detector *d, const float *q, int64_t rows, const float *share, int64_t n_share,
-                       float beta, double *lse, const char *what, eb_error *err);
+eb_status eb__bank_lse(const eb_detector *d, const float *q, int64_t rows, const float *share,
+                       int64_t n_share, float beta, double *lse, const char *what, eb_error *err);
 
 #endif
