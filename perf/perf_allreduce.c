@@ -22,8 +22,8 @@ static double now(void) {
 int main(int argc, char **argv) {
     int64_t floats = 11200000, reps = 20, warmup = 3;
     for (int i = 1; i < argc; i++) {
-        int64_t *dst = !strcmp(argv[i], "--floats") ? &floats
-                       : !strcmp(argv[i], "--reps") ? &reps
+        int64_t *dst = !strcmp(argv[i], "--floats")   ? &floats
+                       : !strcmp(argv[i], "--reps")   ? &reps
                        : !strcmp(argv[i], "--warmup") ? &warmup
                                                       : NULL;
         if (!dst || i + 1 >= argc || !perf_parse_i64(argv[++i], dst == &floats ? 1 : 0, 1ll << 34, dst) ||
@@ -59,10 +59,11 @@ int main(int argc, char **argv) {
     if (!rc && eb_dist_rank(d) == 0) {
         const int n = eb_dist_size(d);
         const double med = perf_median(t, (int)reps), bytes = 4.0 * (double)floats;
-        printf("{\"bench\": \"allreduce\", \"ranks\": %d, \"floats\": %lld, \"reps\": %lld, \"median_s\": %.6g, "
-               "\"bus_gbit_s\": %.4g}\n",
-               n, (long long)floats, (long long)reps, med,
-               med > 0 ? 2.0 * (n - 1) / n * bytes * 8e-9 / med : 0.0);
+        printf(
+            "{\"bench\": \"allreduce\", \"ranks\": %d, \"floats\": %lld, \"reps\": %lld, \"median_s\": %.6g, "
+            "\"bus_gbit_s\": %.4g}\n",
+            n, (long long)floats, (long long)reps, med,
+            med > 0 ? 2.0 * (n - 1) / n * bytes * 8e-9 / med : 0.0);
     }
     free(buf);
     free(t);
