@@ -220,6 +220,9 @@ typedef struct eb_eval_spec {
      * for figures; the array is valid during the call only. */
     eb_eval_scores_fn on_scores;
     void *ctx;
+    /* Optional: under mpirun, k-NN/Hopfield banks are split across the ranks (eb_detector_distribute);
+     * NULL = one process. */
+    const eb_dist *dist;
 } eb_eval_spec;
 /* Errors: EB_ERR_ARG (counts out of range; a learning detector without `train`), a detector's fit/score
  * errors (then *detector_failed, if given, is true: the data, not the call, was wrong), the metrics'

@@ -9,6 +9,7 @@
 
 #include <ebood/base.h>
 #include <ebood/batch.h>
+#include <ebood/dist.h>
 #include <ebood/optim.h>
 #include <ebood/safetensors.h>
 #include <ebood/tensor.h>
@@ -300,6 +301,17 @@ typedef struct eb_train_params {
      * source may restart at a new offset or redraw its rows there (eb_aux_sampler, data.h). dim must be
      * the ID source's. */
     const eb_batch_source *aux;
+    /* Optional data parallelism (dist.h; NULL or one rank = the single-process loop, bitwise). Every rank
+     * runs the same sources (same seeds) and keeps its share (eb_dist_share) of each global batch's ID
+     * rows and of its auxiliary rows; it runs the objective on that share, scales its gradients by its
+     * fraction of the global ID rows (the objectives' losses are means over the batch) and one
+     * allreduce over the flat gradient buffer sums them, so every rank takes the same optimizer step.
+     * Parameters and buffers start from rank 0's; buffers (BatchNorm running statistics, computed per
+     * rank from its share, as PyTorch DDP) are broadcast from rank 0 after every step. Rank r > 0 draws
+     * its dropout (and the objective's) randomness from streams of its own. The loss and accuracy
+     * reported are the global batch's. Every rank must call with the same settings; on_epoch_end runs
+     * on every rank (write files on rank 0 only). */
+    const eb_dist *dist;
 } eb_train_params;
 EB_API eb_train_params eb_train_default_params(void);
 
@@ -309,6 +321,7 @@ typedef struct eb_train_result {
     double final_loss;     /* mean loss over the last epoch */
     double final_accuracy; /* training accuracy over the last epoch, or -1 */
     double seconds;
+    int ranks; /* processes that trained together (eb_dist_size of eb_train_params.dist) */
 } eb_train_result;
 
 /* Trains m on the batches of `source` with the objective. Stops with EB_ERR_NUMERIC (message names

@@ -327,6 +327,16 @@ EB_API eb_status eb_detector_fit(eb_detector *d, const eb_detector_data *train, 
 EB_API eb_status eb_detector_score(eb_detector *d, const eb_detector_data *data, float *scores,
                                    eb_error *err);
 
+/* Splits the scoring of d across the ranks of dist (dist.h; NULL or one rank: one process, no change).
+ * knn, hopfield and hopfield_aux then scan only this rank's share (eb_dist_share) of their memory bank
+ * and merge the ranks' partial results exactly — the k-th largest similarity over the union of every
+ * rank's top-k list; log Σ exp over the ranks' log-sum-exps — so every rank gets every score, equal to
+ * one process's up to float reassociation; the fit's calibration (val) is split alike. Other kinds
+ * score everything on every rank. Every rank must then make the same score/fit calls with the same
+ * data. release (on a fitted detector): free the rows of the other ranks, so each rank holds about
+ * 1/N of the bank; such a detector cannot be saved (EB_ERR_STATE) or given another context. */
+EB_API eb_status eb_detector_distribute(eb_detector *d, const eb_dist *dist, bool release, eb_error *err);
+
 /* Sets the threshold from ID scores s[n] (n ≥ 1, finite) and stores tpr in the params:
  *   m = the smallest integer with m/n ≥ tpr (compared in double, as eval's fpr95_id does),
  *   threshold = the m-th largest score.

@@ -157,6 +157,10 @@ void cli_eval_images_free(cli_eval_images *e);
 /* Writes text + newline to path atomically. */
 eb_status cli_write_text(const char *path, const char *text, eb_error *err);
 
+/* Runs run(argc, argv, dist) in the command's distributed context (one process unless started by mpirun;
+ * dist.h): stdout only on rank 0; a failure on a multi-rank run ends every rank (exit code rc). */
+int cli_dist_run(const char *cmd, int argc, char **argv, int (*run)(int, char **, const eb_dist *));
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -413,7 +413,7 @@ static void keep_scores(void *ctx, int detector, int set, const float *s, int64_
 }
 
 /* eb_eval_run, then the table/JSON and the page. */
-static int run_eval(const eval_args *a, eval_job *job) {
+static int run_eval(const eval_args *a, eval_job *job, const eb_dist *dist) {
     static eb_eval_report report;
     eb_error err = {0};
     const eb_eval_spec spec = {.model = job->model,
@@ -428,7 +428,8 @@ static int run_eval(const eval_args *a, eval_job *job) {
                                .n_input_std = job->n_std,
                                .batch = 1024,
                                .on_scores = a->report_path ? keep_scores : NULL,
-                               .ctx = &job->kept};
+                               .ctx = &job->kept,
+                               .dist = dist};
     bool data_error = false;
     eb_status st = eb_eval_run(&spec, &report, &data_error, &err);
     for (int k = 0; k < job->n_kinds; k++)
@@ -475,7 +476,7 @@ static int check_score_file_flags(const cli_flag *flags, int n) {
     return 0;
 }
 
-int cmd_eval(int argc, char **argv) {
+static int eval_run(int argc, char **argv, const eb_dist *dist) {
     static eval_args a;
     static eval_job job;
     memset(&a, 0, sizeof a);
@@ -493,6 +494,7 @@ int cmd_eval(int argc, char **argv) {
             fprintf(stderr, "ebood eval: --ood: expected NAME=FILE, got '%s'\n", a.ood_specs.items[i]);
             return CLI_USAGE;
         }
+    if (eb_dist_rank(dist) > 0) a.output = a.report_path = NULL; /* rank 0 writes the files */
     if (a.id_scores) {
         rc = check_score_file_flags(flags, n);
         return rc ? rc : eval_score_files(a.id_scores, &a.ood_specs, a.json, a.output, a.report_path);
@@ -512,7 +514,9 @@ int cmd_eval(int argc, char **argv) {
     if (!rc && ((st = load_model(&a, &job, &err)) || (st = load_sets(&a, &job, &err)) ||
                 (st = load_train_aux(&a, &job, &err))))
         rc = cli_fail("eval", &err);
-    if (!rc) rc = run_eval(&a, &job);
+    if (!rc) rc = run_eval(&a, &job, dist);
     job_free(&job);
     return rc;
 }
+
+int cmd_eval(int argc, char **argv) { return cli_dist_run("eval", argc, argv, eval_run); }

@@ -234,6 +234,7 @@ typedef struct fit_args {
     file_flags ff;
     model_flags mf;
     bool json;
+    int ranks; /* processes under mpirun (1 otherwise) */
     cli_detector_flags hv;
     char detector_help[512];
 } fit_args;
@@ -425,6 +426,7 @@ static void print_fit_summary(const fit_args *a, const fit_inputs *in, eb_detect
         cJSON_AddNullToObject(o, "threshold");
     }
     cJSON_AddStringToObject(o, "note", eb_detector_note(d));
+    cJSON_AddNumberToObject(o, "ranks", (double)a->ranks);
     char *text = cJSON_Print(o);
     printf("%s\n", text);
     free(text);
@@ -433,7 +435,7 @@ static void print_fit_summary(const fit_args *a, const fit_inputs *in, eb_detect
 
 /* Reads the inputs, fits (one library call: eb_detector_fit_inputs with --model, else eb_detector_fit),
  * saves, prints. */
-static int run_fit(const fit_args *a, eb_detector *d) {
+static int run_fit(const fit_args *a, eb_detector *d, const eb_dist *dist) {
     static fit_inputs in;
     memset(&in, 0, sizeof in);
     eb_error err = {0};
@@ -446,13 +448,13 @@ static int run_fit(const fit_args *a, eb_detector *d) {
         data_error =
             (st = a->mf.model ? eb_detector_fit_inputs(d, &in.rows, &err)
                               : eb_detector_fit(d, &in.train, in.has_val ? &in.val : NULL, &err)) != EB_OK;
-    if (!st) st = save_detector(a, &in, d, data_used, &err);
+    if (!st && eb_dist_rank(dist) == 0) st = save_detector(a, &in, d, data_used, &err); /* rank 0 writes */
     if (!st) print_fit_summary(a, &in, d);
     fit_inputs_free(&in);
     return !st ? CLI_OK : data_error ? cli_fail_data("fit", &err) : cli_fail("fit", &err);
 }
 
-int cmd_fit(int argc, char **argv) {
+static int fit_run(int argc, char **argv, const eb_dist *dist) {
     static fit_args a;
     memset(&a, 0, sizeof a);
     a.mf.split_seed = -1;
@@ -477,8 +479,13 @@ int cmd_fit(int argc, char **argv) {
     if (!cli_detector_params("fit", flags, n, &a.hv, &kind, 1, &params)) return CLI_USAGE;
     eb_detector *d = NULL;
     if (eb_detector_new(kind, &params, &d, &err)) return cli_fail("fit", &err);
+    eb_detector_distribute(d, dist, false,
+                           NULL); /* under mpirun: the calibration splits k-NN/Hopfield banks */
+    a.ranks = eb_dist_size(dist);
     rc = check_flags(&a, flags, n, d);
-    if (!rc) rc = run_fit(&a, d);
+    if (!rc) rc = run_fit(&a, d, dist);
     eb_detector_free(d);
     return rc;
 }
+
+int cmd_fit(int argc, char **argv) { return cli_dist_run("fit", argc, argv, fit_run); }

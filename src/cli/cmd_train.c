@@ -82,6 +82,7 @@ typedef struct checkpoint_ctx {
     const eb_schedule *schedule;
     cJSON
         *log; /* per epoch {epoch, step, loss, accuracy (if counted), lr}: "ebood.train_log" (ebood report) */
+    bool writes; /* rank 0 (or the only process) writes the checkpoint */
 } checkpoint_ctx;
 
 static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t epoch, int64_t step,
@@ -139,7 +140,7 @@ static eb_status on_epoch_end(void *ctx, eb_model *m, const eb_train_epoch_info 
         cJSON_AddNumberToObject(e, "lr", (double)eb_schedule_lr(c->schedule, info->step));
         cJSON_AddItemToArray(c->log, e);
     }
-    if (!info->final && (c->every <= 0 || info->epoch % c->every != 0)) return EB_OK;
+    if (!c->writes || (!info->final && (c->every <= 0 || info->epoch % c->every != 0))) return EB_OK;
     return save_checkpoint(c, m, info->epoch, info->step, info->optimizer, err);
 }
 
@@ -251,7 +252,7 @@ static void profile_defaults(const eb_train_profile *profile, const cli_flag *fl
     }
 }
 
-int cmd_train(int argc, char **argv) {
+static int train_run(int argc, char **argv, const eb_dist *dist) {
     const char *cmd = "train";
     const char *output = NULL, *widths = "100,100,100,100,100", *activation = "leaky_relu:0.01",
                *model_name = NULL;
@@ -505,6 +506,7 @@ int cmd_train(int argc, char **argv) {
     tp.clip_grad_norm = a.clip;
     tp.seed = (uint64_t)a.seed;
     tp.progress = !json;
+    tp.dist = dist;
     if (eb_optimizer_params_check(&tp.optimizer, &err)) return cli_fail(cmd, &err);
     eb_model *init_model = NULL; /* --init: the architecture, weights and input normalisation are its */
     float init_mean[EB_IMAGE_MAX_CHANNELS], init_std[EB_IMAGE_MAX_CHANNELS];
@@ -617,7 +619,9 @@ int cmd_train(int argc, char **argv) {
             a.step_size = profile.train.schedule.step_size;
             tp.schedule.step_size = a.step_size;
         }
-        st = eb_objective_run_new(spec, model, &tp.schedule, (uint64_t)a.seed, &obj, &err);
+        /* each rank's sampler chains and replay buffer draw from its own streams (rank 0: the seed's) */
+        st =
+            eb_objective_run_new(spec, model, &tp.schedule, eb_dist_seed(dist, (uint64_t)a.seed), &obj, &err);
     }
     /* auxiliary outliers: the pool, the method's setup on the (initial) model, the sampler */
     eb_image_set aux_pool, id_view;
@@ -714,7 +718,8 @@ int cmd_train(int argc, char **argv) {
                          checkpoint_every,
                          obj,
                          &tp.schedule,
-                         cJSON_CreateArray()};
+                         cJSON_CreateArray(),
+                         eb_dist_rank(dist) == 0};
     tp.on_epoch_end = on_epoch_end;
     tp.stop_after_epochs = stop_after;
     tp.on_epoch_end_ctx = &ck;
@@ -734,9 +739,9 @@ int cmd_train(int argc, char **argv) {
                 cJSON_AddItemToArray(ck.log, cJSON_Duplicate(e, true));
         cJSON_Delete(prev_log);
         eb_safetensors_free(prev);
-        if (!st && !resumed && !json)
+        if (!st && !resumed && !json && eb_dist_rank(dist) == 0)
             fprintf(stderr, "ebood train: no checkpoint at %s: starting from scratch\n", output);
-        if (!st && resumed && !json)
+        if (!st && resumed && !json && eb_dist_rank(dist) == 0)
             fprintf(stderr, "ebood train: resuming %s after epoch %lld\n", output,
                     (long long)resume_state.epoch);
     }
@@ -772,6 +777,7 @@ int cmd_train(int argc, char **argv) {
                 cJSON_AddNullToObject(o, "val_acc");
             cJSON_AddNumberToObject(o, "seconds", tr.seconds);
             cJSON_AddBoolToObject(o, "resumed", resumed);
+            cJSON_AddNumberToObject(o, "ranks", (double)tr.ranks);
             eb_objective_run_summary(obj, o);
             char *text = cJSON_Print(o);
             printf("%s\n", text);
@@ -783,6 +789,7 @@ int cmd_train(int argc, char **argv) {
                    (long long)tr.epochs, tr.seconds, tr.final_loss);
             if (tr.final_accuracy >= 0) printf(", train accuracy %.2f%%", 100.0 * tr.final_accuracy);
             if (val_acc >= 0) printf(", validation accuracy %.2f%%", 100.0 * val_acc);
+            if (tr.ranks > 1) printf(" (%d ranks)", tr.ranks);
             printf("\nwrote %s\n", output);
         }
     }
@@ -801,3 +808,5 @@ int cmd_train(int argc, char **argv) {
     cli_images_free(&im);
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }
+
+int cmd_train(int argc, char **argv) { return cli_dist_run("train", argc, argv, train_run); }

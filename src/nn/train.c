@@ -32,12 +32,24 @@ static bool all_finite(const float *v, int64_t n) {
     return acc == 0.0f;
 }
 
-/* Draws the step's auxiliary batch *ad and points id->x at [id rows; aux rows] in *buf (grown as needed). */
-static eb_status join_aux(const eb_batch_source *aux, eb_batch_data *id, eb_batch_data *ad, float **buf,
-                          int64_t *cap, eb_error *err) {
+/* Keeps this rank's share (eb_dist_share) of the n rows of *b (labels alongside); one process keeps all. */
+static void keep_share(const eb_dist *dist, eb_batch_data *b, int64_t dim) {
+    int64_t lo, hi;
+    eb_dist_share(b->size, eb_dist_rank(dist), eb_dist_size(dist), &lo, &hi);
+    if (b->x) b->x += lo * dim;
+    if (b->labels) b->labels += lo;
+    b->size = hi - lo;
+}
+
+/* Draws the step's auxiliary batch *ad (this rank's share of it) and points id->x at [id rows; aux rows]
+ * in *buf (grown as needed). */
+static eb_status join_aux(const eb_batch_source *aux, const eb_dist *dist, eb_batch_data *id,
+                          eb_batch_data *ad, float **buf, int64_t *cap, eb_error *err) {
     eb_status st = aux->next(aux->ctx, ad, err);
     if (st) return st;
-    const int64_t dim = aux->dim, rows = id->size + ad->size;
+    const int64_t dim = aux->dim;
+    keep_share(dist, ad, dim);
+    const int64_t rows = id->size + ad->size;
     if (rows > *cap) {
         float *grown = realloc(*buf, (size_t)(rows * dim) * sizeof *grown);
         if (!grown)
@@ -49,6 +61,28 @@ static eb_status join_aux(const eb_batch_source *aux, eb_batch_data *id, eb_batc
     memcpy(*buf + id->size * dim, ad->x, (size_t)(ad->size * dim) * sizeof(float));
     id->x = *buf;
     return EB_OK;
+}
+
+/* Data parallelism (eb_train_params.dist), after this rank's backward on `local` of the step's `global`
+ * ID rows: scales its gradient by local/global (the losses are batch means), sums the flat gradient
+ * buffer over the ranks in one allreduce, and turns *loss, *correct (−1: not counted) and *finite into
+ * the global batch's (the loss weighted alike; finite only if it is on every rank). */
+static eb_status reduce_step(const eb_dist *dist, eb_params *params, int64_t local, int64_t global,
+                             double *loss, int64_t *correct, bool *finite, eb_error *err) {
+    const float w = (float)local / (float)global;
+    if (local == 0) {
+        eb_params_zero_grad(params);
+    } else if (local != global) {
+        for (int64_t i = 0; i < params->size; i++) params->grad[i] *= w;
+    }
+    eb_status st = eb_dist_sum_f32(dist, params->grad, params->size, err);
+    double stats[4] = {local ? *loss * (double)w : 0.0, *correct > 0 ? (double)*correct : 0.0,
+                       *correct < 0 ? 1.0 : 0.0, *finite ? 0.0 : 1.0};
+    if (!st) st = eb_dist_sum_f64(dist, stats, 4, err);
+    *loss = stats[0];
+    *correct = stats[2] > 0 ? -1 : (int64_t)stats[1];
+    *finite = stats[3] == 0;
+    return st;
 }
 
 eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_fn objective,
@@ -94,13 +128,19 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
     if (step < total) st = src->seek_epoch(src->ctx, epoch, err);
 
     eb_progress progress;
-    eb_progress_begin(&progress, "train", total, p->progress);
+    eb_progress_begin(&progress, "train", total, p->progress && eb_dist_rank(p->dist) == 0);
     double t0 = eb_time_seconds(), last_finite = NAN;
     int64_t total_epochs = (total + per_epoch - 1) / per_epoch, samples = 0;
     float *joined = NULL; /* [ID rows; aux rows] of the step, when aux */
     int64_t joined_cap = 0;
+    const eb_dist *dist = p->dist;
+    const bool parallel = eb_dist_size(dist) > 1;
+    result->ranks = eb_dist_size(dist);
+    if (parallel && !st) st = eb_dist_bcast_f32(dist, m->params.data, m->params.size, 0, err);
+    if (parallel && !st) st = eb_dist_bcast_f32(dist, m->buffers.data, m->buffers.size, 0, err);
+    const uint64_t rank_seed = eb_dist_seed(dist, p->seed); /* p->seed on rank 0 */
     while (!st && step < total) {
-        eb_rng dropout_rng = eb_train_epoch_rng(p->seed, epoch, PURPOSE_DROPOUT);
+        eb_rng dropout_rng = eb_train_epoch_rng(rank_seed, epoch, PURPOSE_DROPOUT);
         if (aux && (st = aux->seek_epoch(aux->ctx, epoch, err))) break;
         double epoch_loss = 0.0;
         int64_t batches = 0, correct_total = 0, seen = 0;
@@ -108,38 +148,52 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
         for (int64_t b = 0; b < per_epoch && step < total; b++, step++) {
             eb_batch_data bd;
             if ((st = src->next(src->ctx, &bd, err))) break;
+            const int64_t global_rows = bd.size;
+            if (parallel) keep_share(dist, &bd, src->dim);
             eb_batch_data ad = {NULL, NULL, 0};
-            if (aux && (st = join_aux(aux, &bd, &ad, &joined, &joined_cap, err))) break;
-            eb_graph_reset(g);
-            eb_batch batch = {
-                eb_tensor_input(g, (float *)bd.x, 2, EB_SHAPE(bd.size + ad.size, src->dim), false), bd.labels,
-                bd.size, ad.size};
-            int64_t correct = -1;
-            eb_tensor *loss = objective(objective_ctx, m, g, &batch, &dropout_rng, &correct);
-            if ((st = eb_graph_status(g))) {
-                eb_error_set(err, st, "train: step %lld: %s", (long long)step, eb_graph_error(g));
-                break;
+            if (aux && (st = join_aux(aux, dist, &bd, &ad, &joined, &joined_cap, err))) break;
+            double lv = 0.0;
+            int64_t correct = 0;
+            if (bd.size > 0) { /* a rank may hold no rows of a last partial batch */
+                eb_graph_reset(g);
+                eb_batch batch = {
+                    eb_tensor_input(g, (float *)bd.x, 2, EB_SHAPE(bd.size + ad.size, src->dim), false),
+                    bd.labels, bd.size, ad.size};
+                correct = -1;
+                eb_tensor *loss = objective(objective_ctx, m, g, &batch, &dropout_rng, &correct);
+                if ((st = eb_graph_status(g))) {
+                    eb_error_set(err, st, "train: step %lld: %s", (long long)step, eb_graph_error(g));
+                    break;
+                }
+                lv = loss->data[0];
+                eb_params_zero_grad(&m->params);
+                if ((st = eb_graph_backward(g, loss, NULL))) {
+                    eb_error_set(err, st, "train: step %lld: backward: %s", (long long)step,
+                                 eb_graph_error(g));
+                    break;
+                }
             }
-            double lv = loss->data[0];
-            eb_params_zero_grad(&m->params);
-            if ((st = eb_graph_backward(g, loss, NULL))) {
-                eb_error_set(err, st, "train: step %lld: backward: %s", (long long)step, eb_graph_error(g));
+            bool loss_finite = isfinite(lv);
+            if (parallel &&
+                (st = reduce_step(dist, &m->params, bd.size, global_rows, &lv, &correct, &loss_finite, err)))
                 break;
-            }
-            if (!isfinite(lv) || !all_finite(m->params.grad, m->params.size)) {
+            if (!loss_finite || !all_finite(m->params.grad, m->params.size)) {
                 st = eb_error_set(err, EB_ERR_NUMERIC,
                                   "train: diverged at step %lld: %s is not finite (last finite loss %g)",
-                                  (long long)step, isfinite(lv) ? "a gradient" : "the loss", last_finite);
+                                  (long long)step, loss_finite ? "a gradient" : "the loss", last_finite);
                 break;
             }
             last_finite = lv;
             if (p->clip_grad_norm > 0) eb_params_clip_grad_norm(&m->params, p->clip_grad_norm);
             eb_optimizer_step(opt, m->params.data, m->params.grad, eb_schedule_lr(&p->schedule, step));
+            if (parallel && m->buffers.size > 0 &&
+                (st = eb_dist_bcast_f32(dist, m->buffers.data, m->buffers.size, 0, err)))
+                break;
 
             epoch_loss += lv;
             batches++;
-            seen += bd.size;
-            samples += bd.size;
+            seen += global_rows;
+            samples += global_rows;
             if (correct < 0)
                 counts_correct = false;
             else
