@@ -416,7 +416,7 @@ static int bench_fmnist(int argc, char **argv) {
     /* HEAT on 2 cores: the quick protocol narrows the residual EBM and shortens its training */
     p.heat.width = heat_width > 0 ? heat_width : quick ? 256 : p.heat.width;
     int64_t he = heat_epochs > 0 ? heat_epochs : quick ? 5 : -1;
-    if (he > 0) p.heat.gmm.epochs = p.heat.el.epochs = p.heat.none.epochs = he;
+    if (he > 0) p.heat.gmm.epochs = p.heat.el.epochs = p.heat.none.epochs = p.heat.gmm_std.epochs = he;
     for (int k = 0; k < p.n_detectors; k++)
         has_heat |= p.detectors[k] == EB_DETECTOR_HEAT || p.detectors[k] == EB_DETECTOR_HEAT_COMBINED;
     /* the NotMNIST-/KMNIST-like columns when `ebood data build` has made them */

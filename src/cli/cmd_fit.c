@@ -11,7 +11,8 @@ static const char *const usage =
     "--detector NAME [--temperature T|--eps E|--k K|--beta B|--shrinkage S|--tpr P|--prior NAME|--ridge R|"
     "--ebm-*|--sgld-*] "
     "(--features F.npy [--labels L.npy] [--logits G.npy] [--aux-features A.npy] [--val-features V.npy] "
-    "[--val-logits VG.npy] | --model CKPT [--data NAME|FILE] [--val-data FILE] [--aux-data FILE]) -o DET";
+    "[--val-logits VG.npy] | --model CKPT [--data NAME|FILE] [--val-data FILE] [--aux-data FILE] | "
+    "--data toy:cross|toy:crosses|FILE (the rows as features)) -o DET";
 
 /* Everything fit reads, owned. */
 typedef struct fit_inputs {
@@ -135,6 +136,18 @@ typedef struct model_flags {
     const char *model, *data, *val_data, *aux_data, *input_std;
     int64_t split_seed;
 } model_flags;
+
+/* Rows mode (--data without --model): the train split's rows themselves are the features, with their
+ * labels — HEAT's 2-D toys (gmm / heat --no-normalize, drawn by ebood landscape --detector). */
+static eb_status read_rows(const model_flags *mf, fit_inputs *in, eb_error *err) {
+    eb_status st = cli_load_rows(mf->data, "train", (uint64_t)(mf->split_seed < 0 ? 0 : mf->split_seed), NULL,
+                                 NULL, &in->train_rows, err);
+    if (st) return st;
+    const eb_dataset *r = &in->train_rows;
+    in->train = (eb_detector_data){
+        .n = r->n, .features = r->x, .dim = r->dim, .labels = r->y, .n_classes = r->y ? r->num_classes : 0};
+    return EB_OK;
+}
 
 /* A built-in dataset (its own train/val split) rather than a file. */
 static bool builtin_spec(const char *spec) { return strcmp(spec, "segment") == 0 || cli_is_image_spec(spec); }
@@ -268,7 +281,8 @@ int cmd_fit(int argc, char **argv) {
          "extract features/logits with this checkpoint instead of reading files", false},
         {"data", 0, CLI_FLAG_STRING, &mf.data, 0, 0, "NAME|FILE",
          "with --model: segment, fmnist, cifar10:DIR, ... (train split; the val split calibrates) or an "
-         ".arff/.csv file (default: the checkpoint's)",
+         ".arff/.csv file (default: the checkpoint's); without: the train rows themselves are the features "
+         "(toy:cross, toy:crosses, a labelled .csv/.arff)",
          false},
         {"split-seed", 0, CLI_FLAG_INT, &mf.split_seed, 0, 9.2e18, "N",
          "with --model: split of a built-in dataset (default: the checkpoint's)", false},
@@ -316,14 +330,23 @@ int cmd_fit(int argc, char **argv) {
     const bool file_mode = ff.features || ff.labels || ff.logits || ff.aux || ff.val_features ||
                            ff.val_logits || cli_flag_seen(flags, n, "n-classes");
     const bool model_mode = mf.model != NULL;
+    const bool rows_mode = !file_mode && !model_mode && mf.data;
     int bad = 0;
     if (file_mode && model_mode) {
         fprintf(stderr,
                 "ebood fit: --model extracts features itself: do not also give feature/logit files\n");
         bad = 1;
-    } else if (!file_mode && !model_mode) {
+    } else if (!file_mode && !model_mode && !rows_mode) {
         fprintf(stderr, "ebood fit: give --model CKPT or the files %s needs (%s)\n", detector, needs_buf);
         bad = 1;
+    } else if (rows_mode) {
+        if (all_needs & ~(unsigned)(EB_NEEDS_FEATURES | EB_NEEDS_LABELS)) {
+            fprintf(
+                stderr,
+                "ebood fit: --data without --model fits on the rows themselves; %s needs %s: give --model\n",
+                detector, needs_buf);
+            bad = 1;
+        }
     } else if (model_mode) {
         if (mf.aux_data && !(fit_needs & EB_NEEDS_AUX)) {
             fprintf(stderr, "ebood fit: --aux-data: the %s detector uses no auxiliary data\n", detector);
@@ -393,14 +416,14 @@ int cmd_fit(int argc, char **argv) {
         }
     }
     if (!bad && !model_mode) {
-        const char *model_only[] = {mf.data, mf.val_data, mf.aux_data, mf.input_std};
+        const char *model_only[] = {rows_mode ? NULL : mf.data, mf.val_data, mf.aux_data, mf.input_std};
         const char *names[] = {"data", "val-data", "aux-data", "input-std"};
         for (int i = 0; i < 4 && !bad; i++)
             if (model_only[i]) {
                 fprintf(stderr, "ebood fit: --%s needs --model\n", names[i]);
                 bad = 1;
             }
-        if (!bad && cli_flag_seen(flags, n, "split-seed")) {
+        if (!bad && !rows_mode && cli_flag_seen(flags, n, "split-seed")) {
             fprintf(stderr, "ebood fit: --split-seed needs --model\n");
             bad = 1;
         }
@@ -413,8 +436,9 @@ int cmd_fit(int argc, char **argv) {
     fit_inputs in;
     memset(&in, 0, sizeof in);
     const char *data_used = NULL;
-    eb_status st = model_mode ? read_model(cmd, &mf, fit_needs, score_needs, &in, &data_used, &err)
-                              : read_files(&ff, all_needs, &in, &err);
+    eb_status st = model_mode  ? read_model(cmd, &mf, fit_needs, score_needs, &in, &data_used, &err)
+                   : rows_mode ? read_rows(&mf, &in, &err)
+                               : read_files(&ff, all_needs, &in, &err);
     bool data_error = false;
     if (!st) data_error = (st = eb_detector_fit(d, &in.train, in.has_val ? &in.val : NULL, &err)) != EB_OK;
     if (!st) {
@@ -424,6 +448,8 @@ int cmd_fit(int argc, char **argv) {
             cJSON_AddStringToObject(src, "data", data_used);
             if (mf.val_data) cJSON_AddStringToObject(src, "val_data", mf.val_data);
             if (mf.aux_data) cJSON_AddStringToObject(src, "aux_data", mf.aux_data);
+        } else if (rows_mode) {
+            cJSON_AddStringToObject(src, "data", mf.data);
         } else {
             const char *keys[] = {"features",     "labels",       "logits",
                                   "aux_features", "val_features", "val_logits"};
