@@ -141,7 +141,7 @@ typedef struct model_flags {
  * labels — HEAT's 2-D toys (gmm / heat --no-normalize, drawn by ebood landscape --detector). */
 static eb_status read_rows(const model_flags *mf, fit_inputs *in, eb_error *err) {
     eb_status st = cli_load_rows(mf->data, "train", (uint64_t)(mf->split_seed < 0 ? 0 : mf->split_seed), NULL,
-                                 NULL, &in->train_rows, err);
+                                 NULL, NULL, &in->train_rows, err);
     if (st) return st;
     const eb_dataset *r = &in->train_rows;
     in->train = (eb_detector_data){
