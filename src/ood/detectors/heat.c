@@ -18,8 +18,10 @@
  *   4. z⁺, z⁻ += N(0, input_noise²); loss = mean E_θ(z⁺) − mean E_θ(z⁻) + λ(mean E_θ(z⁺)² +
  *      mean E_θ(z⁻)²) — E_θ alone (not /T, not the prior: it does not depend on θ); Adam(lr,
  *      β = (0, 0.999)), lr ×0.1 from epoch ⌊epochs/2⌋ on (MultiStepLR at epoch 10 of 20).
- *   A non-finite loss or gradient, or a diverging SGLD chain, stops with EB_ERR_NUMERIC naming the
- *   epoch, step and last finite loss.
+ *   The loop is the generic one (eb_train_params_source, src/nn/train.c) on E_θ's flat buffer, with
+ *   eb_row_source batches and the objective heat_loss below; shuffling and the per-step draws come from
+ *   eb_train's per-epoch streams of one seed per block. A non-finite loss or gradient (the loop's check:
+ *   step and last finite loss), or a diverging SGLD chain (epoch), stops with EB_ERR_NUMERIC.
  *
  * heat_combined (the code's CombineScorer over HEAT-GMM, HEAT-EL and HEAT-GMM-std):
  *   score = −Σ_k (E_k(z_k) − m_k)/s_k, m_k and s_k (unbiased) of E_k on the ID training features —
@@ -232,12 +234,6 @@ static eb_status total_energy(heat_state *s, heat_ebm *e, const float *x, int64_
 
 /* ---- training ---------------------------------------------------------------------------------------- */
 
-static bool all_finite(const float *v, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(v[i])) return false;
-    return true;
-}
-
 /* Proposals z₀[b, dim] (step 1 of specs §5), before projection. eps: dim doubles of scratch; weights:
  * the nc mixture weights π_c as doubles (gmm). */
 static void propose(const heat_state *s, const heat_ebm *e, float *z0, int64_t b, int64_t dim, eb_rng *rng,
@@ -260,110 +256,120 @@ static void propose(const heat_state *s, const heat_ebm *e, float *z0, int64_t b
     }
 }
 
-static eb_status train_ebm(heat_state *s, heat_ebm *e, const eb_heat_params *hp, const float *z, int64_t n,
-                           int64_t dim, int64_t nc, eb_rng *rng, eb_error *err) {
+/* The HEAT objective (steps 1–4 above) for eb_train_params_source: the batch is z⁺; proposals, SGLD and
+ * input noise draw from the step's rng (eb_train's per-epoch stream). */
+typedef struct heat_objective {
+    heat_state *s;
+    heat_ebm *e;
+    int64_t dim, nc, per_epoch, step;
+    eb_sgld_params sgld;
+    unsigned proj;
+    float *zpos, *neg, *noise; /* [B, dim], [2B, dim], [3B, dim] */
+    double *eps, *weights;     /* [dim], [nc] */
+    eb_graph *scratch;         /* SGLD's graph */
+} heat_objective;
+
+static eb_tensor *heat_loss(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
+                            int64_t *n_correct) {
+    (void)m;
+    heat_objective *o = ctx;
+    heat_ebm *e = o->e;
     const eb_heat_ebm *cfg = &e->cfg;
-    const char *pname = e->name;
-    const int64_t bsz = cfg->batch_size < n ? cfg->batch_size : n;
-    const int64_t n_batches = n / bsz; /* drop_last */
-    const unsigned proj =
-        (hp->relu ? (unsigned)EB_PROJECT_RELU : 0u) | (e->normalise ? (unsigned)EB_PROJECT_SPHERE : 0u);
-    eb_optimizer_params op = eb_adam_default_params();
-    op.lr = cfg->lr;
-    op.beta1 = 0.0f;
-    op.beta2 = 0.999f;
-    eb_optimizer *opt = NULL;
-    eb_status st = eb_optimizer_new(&op, e->mlp.params.size, NULL, &opt, err);
-    if (st) return st;
-    float *zpos = malloc((size_t)(bsz * dim) * sizeof *zpos);
-    float *neg = malloc((size_t)(2 * bsz * dim) * sizeof *neg);
-    float *noise = malloc((size_t)(3 * bsz * dim) * sizeof *noise);
-    double *eps = malloc((size_t)dim * sizeof *eps);
-    int64_t *perm = malloc((size_t)n * sizeof *perm);
-    double *weights = malloc((size_t)(nc > 0 ? nc : 1) * sizeof *weights);
-    eb_graph *g = eb_graph_new(0, NULL), *scratch = eb_graph_new(0, NULL);
-    if (!zpos || !neg || !noise || !eps || !perm || !weights || !g || !scratch)
-        st = eb_error_set(err, EB_ERR_NOMEM, "heat (%s prior): out of memory", pname);
-    eb_sgld_params sp = {
+    const int64_t bsz = batch->size, dim = o->dim;
+    const int64_t step = o->step++;
+    *n_correct = -1;
+    memcpy(o->zpos, batch->x->data, (size_t)(bsz * dim) * sizeof *o->zpos);
+    /* 1. proposals, projected; 2. SGLD on the full energy; 3. negatives = [SGLD; z₀] */
+    propose(o->s, e, o->neg, bsz, dim, rng, o->eps, o->weights);
+    eb_project_rows(o->neg, bsz, dim, o->proj);
+    memcpy(o->neg + bsz * dim, o->neg, (size_t)(bsz * dim) * sizeof *o->neg);
+    energy_ctx ectx = {o->s, e, dim, o->nc};
+    eb_error serr = {0};
+    if (cfg->steps > 0 && eb_sgld_sample_rows(neg_energy_rows, &ectx, o->neg, bsz, dim, &o->sgld, rng,
+                                              o->scratch, NULL, &serr)) {
+        eb_graph_fail(g, serr.status, "epoch %lld: SGLD: %s", (long long)(step / o->per_epoch + 1),
+                      serr.message);
+        return batch->x;
+    }
+    /* 4. input noise, the loss on E_θ alone */
+    if (cfg->input_noise > 0.0f) {
+        eb_rng_fill_normal(rng, o->noise, 3 * bsz * dim, 0.0f, cfg->input_noise);
+        for (int64_t i = 0; i < bsz * dim; i++) o->zpos[i] += o->noise[i];
+        for (int64_t i = 0; i < 2 * bsz * dim; i++) o->neg[i] += o->noise[bsz * dim + i];
+    }
+    eb_tensor *ep =
+        eb__energy_mlp_forward(&e->mlp, g, eb_tensor_input(g, o->zpos, 2, EB_SHAPE(bsz, dim), false));
+    eb_tensor *en =
+        eb__energy_mlp_forward(&e->mlp, g, eb_tensor_input(g, o->neg, 2, EB_SHAPE(2 * bsz, dim), false));
+    eb_tensor *reg = eb_add(g, eb_mean_all(g, eb_square(g, ep)), eb_mean_all(g, eb_square(g, en)));
+    return eb_add(g, eb_sub(g, eb_mean_all(g, ep), eb_mean_all(g, en)), eb_mul_scalar(g, reg, cfg->l2));
+}
+
+/* Trains block e's E_θ on z[n, dim] through eb_train_params_source: batches of B (drop_last; a set
+ * smaller than B is one batch) shuffled by eb_train's per-epoch streams from `seed`, Adam(lr, β (0,
+ * 0.999)), lr × 0.1 from epoch ⌊epochs/2⌋ on (a MULTISTEP schedule with that one milestone). */
+static eb_status train_ebm(heat_state *s, heat_ebm *e, const eb_heat_params *hp, const float *z, int64_t n,
+                           int64_t dim, int64_t nc, uint64_t seed, eb_error *err) {
+    const eb_heat_ebm *cfg = &e->cfg;
+    heat_objective o = {.s = s, .e = e, .dim = dim, .nc = nc};
+    o.proj = (hp->relu ? (unsigned)EB_PROJECT_RELU : 0u) | (e->normalise ? (unsigned)EB_PROJECT_SPHERE : 0u);
+    o.sgld = (eb_sgld_params){
         .steps = cfg->steps,
         .step_size = {(double)cfg->step_size, (double)cfg->decay_end * (double)cfg->step_size,
                       (eb_decay_kind)cfg->decay},
         .noise = {(double)cfg->noise, (double)cfg->decay_end * (double)cfg->noise, (eb_decay_kind)cfg->decay},
-        .projection = proj,
+        .projection = o.proj,
         .max_abs_log_density = 0.0, /* the NaN/Inf check only */
     };
-    energy_ctx ctx = {s, e, dim, nc};
+    eb_batch_source src;
+    eb_status st = eb_row_source_new(z, NULL, n, dim, cfg->batch_size, true, seed, &src, err);
+    if (st) return st;
+    const int64_t bsz = cfg->batch_size < n ? cfg->batch_size : n;
+    o.per_epoch = src.batches_per_epoch;
+    o.zpos = malloc((size_t)(bsz * dim) * sizeof *o.zpos);
+    o.neg = malloc((size_t)(2 * bsz * dim) * sizeof *o.neg);
+    o.noise = malloc((size_t)(3 * bsz * dim) * sizeof *o.noise);
+    o.eps = malloc((size_t)dim * sizeof *o.eps);
+    o.weights = malloc((size_t)(nc > 0 ? nc : 1) * sizeof *o.weights);
+    o.scratch = eb_graph_new(0, NULL);
+    if (!o.zpos || !o.neg || !o.noise || !o.eps || !o.weights || !o.scratch)
+        st = eb_error_set(err, EB_ERR_NOMEM, "heat (%s prior): out of memory", e->name);
     for (int64_t c = 0; !st && e->prior == EB_HEAT_PRIOR_GMM && c < nc; c++)
-        weights[c] = (double)gmm_of(s, e)->weights[c];
-    const int64_t milestone = cfg->epochs / 2 >= 1 ? cfg->epochs / 2 : cfg->epochs + 1;
-    char label[64];
-    snprintf(label, sizeof label, "heat %s", pname);
-    eb_progress pr;
-    eb_progress_begin(&pr, label, cfg->epochs * n_batches, true);
-    double last_finite = NAN;
-    int64_t step = 0;
-    for (int64_t ep = 0; ep < cfg->epochs && !st; ep++) {
-        const float lr = ep >= milestone ? cfg->lr * 0.1f : cfg->lr;
-        eb_rng_permutation(rng, n, perm);
-        for (int64_t bi = 0; bi < n_batches && !st; bi++, step++) {
-            for (int64_t i = 0; i < bsz; i++)
-                memcpy(zpos + i * dim, z + perm[bi * bsz + i] * dim, (size_t)dim * sizeof *zpos);
-            /* 1. proposals, projected; 2. SGLD on the full energy; 3. negatives = [SGLD; z₀] */
-            propose(s, e, neg, bsz, dim, rng, eps, weights);
-            eb_project_rows(neg, bsz, dim, proj);
-            memcpy(neg + bsz * dim, neg, (size_t)(bsz * dim) * sizeof *neg);
-            eb_error serr = {0};
-            char lastbuf[48] = "no update yet";
-            if (!isnan(last_finite)) snprintf(lastbuf, sizeof lastbuf, "last finite loss %g", last_finite);
-            if (cfg->steps > 0 &&
-                eb_sgld_sample_rows(neg_energy_rows, &ctx, neg, bsz, dim, &sp, rng, scratch, NULL, &serr)) {
-                st = eb_error_set(err, serr.status, "heat (%s prior): epoch %lld, step %lld: %s (%s)", pname,
-                                  (long long)ep + 1, (long long)step + 1, serr.message, lastbuf);
-                break;
-            }
-            /* 4. input noise, the loss on E_θ alone */
-            if (cfg->input_noise > 0.0f) {
-                eb_rng_fill_normal(rng, noise, 3 * bsz * dim, 0.0f, cfg->input_noise);
-                for (int64_t i = 0; i < bsz * dim; i++) zpos[i] += noise[i];
-                for (int64_t i = 0; i < 2 * bsz * dim; i++) neg[i] += noise[bsz * dim + i];
-            }
-            eb_graph_reset(g);
-            eb_tensor *ep_t =
-                eb__energy_mlp_forward(&e->mlp, g, eb_tensor_input(g, zpos, 2, EB_SHAPE(bsz, dim), false));
-            eb_tensor *en_t =
-                eb__energy_mlp_forward(&e->mlp, g, eb_tensor_input(g, neg, 2, EB_SHAPE(2 * bsz, dim), false));
-            eb_tensor *reg =
-                eb_add(g, eb_mean_all(g, eb_square(g, ep_t)), eb_mean_all(g, eb_square(g, en_t)));
-            eb_tensor *loss = eb_add(g, eb_sub(g, eb_mean_all(g, ep_t), eb_mean_all(g, en_t)),
-                                     eb_mul_scalar(g, reg, cfg->l2));
-            eb_params_zero_grad(&e->mlp.params);
-            if ((st = eb_graph_backward(g, loss, NULL))) {
-                eb_error_set(err, st, "heat (%s prior): %s", pname, eb_graph_error(g));
-                break;
-            }
-            const double lv = (double)loss->data[0];
-            if (!isfinite(lv) || !all_finite(e->mlp.params.grad, e->mlp.params.size)) {
-                st = eb_error_set(err, EB_ERR_NUMERIC,
-                                  "heat (%s prior): training diverged at epoch %lld, step %lld: %s (%s)",
-                                  pname, (long long)ep + 1, (long long)step + 1,
-                                  isfinite(lv) ? "non-finite gradient" : "non-finite loss", lastbuf);
-                break;
-            }
-            last_finite = lv;
-            eb_optimizer_step(opt, e->mlp.params.data, e->mlp.params.grad, lr);
-            eb_progress_update(&pr, step + 1, ep + 1, cfg->epochs, lv, -1.0, (step + 1) * bsz);
-        }
+        o.weights[c] = (double)gmm_of(s, e)->weights[c];
+    eb_train_params tp = eb_train_default_params();
+    tp.epochs = cfg->epochs;
+    tp.batch_size = bsz;
+    tp.drop_last = true;
+    tp.seed = seed;
+    tp.optimizer = eb_adam_default_params();
+    tp.optimizer.lr = cfg->lr;
+    tp.optimizer.beta1 = 0.0f;
+    tp.optimizer.beta2 = 0.999f;
+    tp.schedule = eb_schedule_default(cfg->lr);
+    const int64_t milestone = cfg->epochs / 2; /* the code's MultiStepLR at epoch 10 of 20 */
+    if (milestone >= 1) {
+        const int64_t total = cfg->epochs * o.per_epoch;
+        tp.schedule.kind = EB_SCHEDULE_MULTISTEP;
+        tp.schedule.total_steps = total;
+        tp.schedule.gamma = 0.1f;
+        tp.schedule.n_milestones = 1;
+        /* a fraction whose ⌊f·total⌋ is exactly the milestone epoch's first step */
+        tp.schedule.milestones[0] = (float)(((double)(milestone * o.per_epoch) + 0.5) / (double)total);
     }
-    eb_progress_end(&pr);
-    eb_optimizer_free(opt);
-    eb_graph_free(g);
-    eb_graph_free(scratch);
-    free(zpos);
-    free(neg);
-    free(noise);
-    free(eps);
-    free(perm);
-    free(weights);
+    eb_train_result res;
+    if (!st) st = eb_train_params_source(&e->mlp.params, dim, &src, heat_loss, &o, &tp, &res, err);
+    if (st && err) { /* name the block */
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%s", err->message);
+        eb_error_set(err, st, "heat (%s prior): %s", e->name, msg);
+    }
+    eb_row_source_free(&src);
+    eb_graph_free(o.scratch);
+    free(o.zpos);
+    free(o.neg);
+    free(o.noise);
+    free(o.eps);
+    free(o.weights);
     return st;
 }
 
@@ -522,8 +528,9 @@ static eb_status heat_fit(eb_detector *d, const eb_detector_data *x, eb_error *e
         heat_ebm *e = &s->ebm[k];
         eb_rng init = eb_rng_split(&rng), train = eb_rng_split(&rng);
         eb__energy_mlp_reset(&e->mlp, &init);
+        const uint64_t train_seed = eb_rng_u64(&train);
         const float *z = e->std_block ? (zs ? zs : xs) : e->normalise && zn ? zn : x->features;
-        st = train_ebm(s, e, hp, z, n, block_dim(d, s, e), d->n_classes, &train, err);
+        st = train_ebm(s, e, hp, z, n, block_dim(d, s, e), d->n_classes, train_seed, err);
     }
     if (!st && d->kind == EB_DETECTOR_HEAT_COMBINED) {
         eb_rng srng = eb_rng_split(&rng);
