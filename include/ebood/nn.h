@@ -334,6 +334,19 @@ EB_API eb_status eb_train_source(eb_model *m, const eb_batch_source *source, eb_
 EB_API eb_status eb_train(eb_model *m, const float *x, const int32_t *labels, int64_t n, int64_t dim,
                           eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
                           eb_train_result *result, eb_error *err);
+/* The same loop on a flat parameter buffer that is not an eb_model (HEAT's residual energy network,
+ * src/ood/detectors/heat.c): `params` is stepped, the source's dim must be in_dim, and the objective is
+ * called with m = NULL (it finds its network through its ctx); on_epoch_end gets m = NULL too. */
+EB_API eb_status eb_train_params_source(eb_params *params, int64_t in_dim, const eb_batch_source *source,
+                                        eb_objective_fn objective, void *objective_ctx,
+                                        const eb_train_params *p, eb_train_result *result, eb_error *err);
+/* A batch source over rows x[n, dim] (+ labels, or NULL) in batches of min(batch, n), shuffled each epoch
+ * from (seed, epoch) exactly as eb_train shuffles; drop_last skips each epoch's last partial batch. x and
+ * labels must outlive it. EB_ERR_ARG for n < 1 or batch < 1, EB_ERR_NOMEM. Free with eb_row_source_free. */
+EB_API eb_status eb_row_source_new(const float *x, const int32_t *labels, int64_t n, int64_t dim,
+                                   int64_t batch, bool drop_last, uint64_t seed, eb_batch_source *out,
+                                   eb_error *err);
+EB_API void eb_row_source_free(eb_batch_source *s); /* NULL-safe; zeroes the struct */
 /* The stream of purpose `purpose` for epoch `epoch` of a run seeded with `seed`. */
 EB_API eb_rng eb_train_epoch_rng(uint64_t seed, int64_t epoch, uint64_t purpose);
 

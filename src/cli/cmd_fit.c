@@ -11,7 +11,8 @@ static const char *const usage =
     "--detector NAME [--temperature T|--eps E|--k K|--beta B|--shrinkage S|--tpr P|--prior NAME|--ridge R|"
     "--ebm-*|--sgld-*] "
     "(--features F.npy [--labels L.npy] [--logits G.npy] [--aux-features A.npy] [--val-features V.npy] "
-    "[--val-logits VG.npy] | --model CKPT [--data NAME|FILE] [--val-data FILE] [--aux-data FILE]) -o DET";
+    "[--val-logits VG.npy] | --model CKPT [--data NAME|FILE] [--val-data FILE] [--aux-data FILE] | "
+    "--data toy:cross|toy:crosses|FILE (the rows as features)) -o DET";
 
 /* Everything fit reads, owned. */
 typedef struct fit_inputs {
@@ -136,6 +137,18 @@ typedef struct model_flags {
     const char *model, *data, *val_data, *aux_data, *input_std;
     int64_t split_seed;
 } model_flags;
+
+/* Rows mode (--data without --model): the train split's rows themselves are the features, with their
+ * labels — HEAT's 2-D toys (gmm / heat --no-normalize, drawn by ebood landscape --detector). */
+static eb_status read_rows(const model_flags *mf, fit_inputs *in, eb_error *err) {
+    eb_status st = cli_load_rows(mf->data, "train", (uint64_t)(mf->split_seed < 0 ? 0 : mf->split_seed), NULL,
+                                 NULL, NULL, &in->train_rows, err);
+    if (st) return st;
+    const eb_dataset *r = &in->train_rows;
+    in->train = (eb_detector_data){
+        .n = r->n, .features = r->x, .dim = r->dim, .labels = r->y, .n_classes = r->y ? r->num_classes : 0};
+    return EB_OK;
+}
 
 /* A built-in dataset (its own train/val split) rather than a file. */
 static bool builtin_spec(const char *spec) { return strcmp(spec, "segment") == 0 || cli_is_image_spec(spec); }
@@ -262,7 +275,8 @@ static int fit_flags(fit_args *a, cli_flag *flags) {
                        "extract features/logits with this checkpoint instead of reading files"),
         CLI_DATA_FLAG(&mf->data,
                       "with --model: segment, fmnist, cifar10:DIR, ... (train split; the val split "
-                      "calibrates) or an .arff/.csv file (default: the checkpoint's)"),
+                      "calibrates) or an .arff/.csv file (default: the checkpoint's); without: the train "
+                      "rows themselves are the features (toy:cross, toy:crosses, a labelled .csv/.arff)"),
         CLI_SPLIT_SEED_FLAG(&mf->split_seed,
                             "with --model: split of a built-in dataset (default: the checkpoint's)"),
         {"val-data", 0, CLI_FLAG_STRING, &mf->val_data, 0, 0, "FILE",
@@ -344,12 +358,17 @@ static int check_flags(fit_args *a, const cli_flag *flags, int n, const eb_detec
     cli_needs_text(fit_needs, needs_buf, sizeof needs_buf);
     const bool file_mode = ff->features || ff->labels || ff->logits || ff->aux || ff->val_features ||
                            ff->val_logits || cli_flag_seen(flags, n, "n-classes");
+    const bool rows_mode = !file_mode && !mf->model && mf->data;
     const char *det = a->detector;
     if (file_mode && mf->model)
         fprintf(stderr,
                 "ebood fit: --model extracts features itself: do not also give feature/logit files\n");
-    else if (!file_mode && !mf->model)
+    else if (!file_mode && !mf->model && !rows_mode)
         fprintf(stderr, "ebood fit: give --model CKPT or the files %s needs (%s)\n", det, needs_buf);
+    else if (rows_mode && ((fit_needs | score_needs) & ~(unsigned)(EB_NEEDS_FEATURES | EB_NEEDS_LABELS)))
+        fprintf(stderr,
+                "ebood fit: --data without --model fits on the rows themselves; %s needs %s: give --model\n",
+                det, needs_buf);
     else if (mf->model && mf->aux_data && !(fit_needs & EB_NEEDS_AUX))
         fprintf(stderr, "ebood fit: --aux-data: the %s detector uses no auxiliary data\n", det);
     else if (mf->model && !mf->aux_data && (fit_needs & EB_NEEDS_AUX))
@@ -359,15 +378,15 @@ static int check_flags(fit_args *a, const cli_flag *flags, int n, const eb_detec
                 "ebood fit: --input-std: the %s detector does not perturb inputs (odin does, and "
                 "mahalanobis/ssd with --eps > 0)\n",
                 det);
-    else if (mf->model || check_files(a, flags, n, fit_needs, score_needs, needs_buf)) {
-        const char *model_only[] = {mf->data, mf->val_data, mf->aux_data, mf->input_std};
+    else if (mf->model || rows_mode || check_files(a, flags, n, fit_needs, score_needs, needs_buf)) {
+        const char *model_only[] = {rows_mode ? NULL : mf->data, mf->val_data, mf->aux_data, mf->input_std};
         const char *names[] = {"data", "val-data", "aux-data", "input-std"};
         for (int i = 0; i < 4 && !mf->model; i++)
             if (model_only[i]) {
                 fprintf(stderr, "ebood fit: --%s needs --model\n", names[i]);
                 return CLI_USAGE;
             }
-        if (mf->model || !cli_flag_seen(flags, n, "split-seed")) return 0;
+        if (mf->model || rows_mode || !cli_flag_seen(flags, n, "split-seed")) return 0;
         fprintf(stderr, "ebood fit: --split-seed needs --model\n");
     }
     return CLI_USAGE;
@@ -382,6 +401,8 @@ static eb_status save_detector(const fit_args *a, const fit_inputs *in, const eb
         cJSON_AddStringToObject(src, "data", data_used);
         if (a->mf.val_data) cJSON_AddStringToObject(src, "val_data", a->mf.val_data);
         if (a->mf.aux_data) cJSON_AddStringToObject(src, "aux_data", a->mf.aux_data);
+    } else if (a->mf.data) { /* rows mode */
+        cJSON_AddStringToObject(src, "data", a->mf.data);
     } else {
         const file_flags *ff = &a->ff;
         const char *keys[] = {"features", "labels", "logits", "aux_features", "val_features", "val_logits"};
@@ -441,7 +462,9 @@ static int run_fit(const fit_args *a, eb_detector *d, const eb_dist *dist) {
     eb_error err = {0};
     const char *data_used = NULL;
     const unsigned all_needs = eb_detector_fit_needs(d) | eb_detector_score_needs(d);
+    const bool rows_mode = !a->mf.model && a->mf.data;
     eb_status st = a->mf.model ? read_model("fit", &a->mf, &in, &data_used, &err)
+                   : rows_mode ? read_rows(&a->mf, &in, &err)
                                : read_files(&a->ff, all_needs, &in, &err);
     bool data_error = false;
     if (!st)

@@ -1,6 +1,6 @@
-/* ebood landscape: a 2-D model's log-density f(x) = logsumexp g(x) on a grid, written as a picture
- * (.png, .svg) or as data (.npy, .csv), optionally with a dataset's points drawn over it (HEAT's
- * Figs. 1–2, 001_8dfeaa911d9afebd.txt). */
+/* ebood landscape: a 2-D model's log-density f(x) = logsumexp g(x), or a detector's score fitted on 2-D
+ * points (gmm, heat: f = −E), on a grid, written as a picture (.png, .svg) or as data (.npy, .csv),
+ * optionally with a dataset's points drawn over it (HEAT's Figs. 1–2, 001_8dfeaa911d9afebd.txt). */
 #include "cli/cli_report.h"
 
 #include <cjson/cJSON.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char *const usage =
-    "--model CKPT -o OUT.{png,svg,npy,csv} [--range xmin,xmax,ymin,ymax] [--grid N] "
+    "(--model CKPT | --detector DET) -o OUT.{png,svg,npy,csv} [--range xmin,xmax,ymin,ymax] [--grid N] "
     "[--data NAME|FILE (overlay)] [options]";
 
 /* "xmin,xmax,ymin,ymax": four finite numbers with xmin < xmax, ymin < ymax. */
@@ -27,13 +27,16 @@ static bool parse_range(const char *s, double box[4]) {
 
 int cmd_landscape(int argc, char **argv) {
     const char *cmd = "landscape";
-    const char *model_path = NULL, *output = NULL, *range = NULL, *data = NULL, *split = "train",
-               *mode_name = "logp", *title = NULL;
+    const char *model_path = NULL, *det_path = NULL, *output = NULL, *range = NULL, *data = NULL,
+               *split = "train", *mode_name = "logp", *title = NULL;
     int64_t grid = 200, split_seed = -1, scale = 0;
     double vmin = NAN, vmax = NAN;
     bool json = false;
     cli_flag flags[] = {
         {"model", 0, CLI_FLAG_STRING, &model_path, 0, 0, "CKPT", "checkpoint of a model with 2 inputs",
+         false},
+        {"detector", 0, CLI_FLAG_STRING, &det_path, 0, 0, "DET",
+         "instead of --model: a detector fitted on 2-D features (gmm, heat --no-normalize; f = its score)",
          false},
         {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE",
          ".png / .svg picture, .npy [grid, grid] float32, or .csv x,y,f (atomic)", false},
@@ -60,9 +63,11 @@ int cmd_landscape(int argc, char **argv) {
     const char *pos[1];
     int rc = cli_parse(cmd, usage, argc, argv, 2, flags, n_flags, pos, 0, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    if (!model_path || !output) {
-        fprintf(stderr, "ebood landscape: --%s is required (see ebood landscape --help)\n",
-                !model_path ? "model" : "output");
+    if ((!model_path == !det_path) || !output) {
+        fprintf(stderr, "ebood landscape: %s (see ebood landscape --help)\n",
+                model_path && det_path ? "give --model or --detector, not both"
+                : !output              ? "--output is required"
+                                       : "--model or --detector is required");
         return CLI_USAGE;
     }
     eb_error err = {0};
@@ -95,15 +100,20 @@ int cmd_landscape(int argc, char **argv) {
     }
 
     eb_model *model = NULL;
+    eb_detector *det = NULL;
     eb_safetensors *file = NULL;
-    if (eb_model_load_with_file(model_path, NULL, &model, &file, &err)) return cli_fail(cmd, &err);
     eb_status st = EB_OK;
-    if (eb_model_in_dim(model) != 2)
-        st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model takes %lld features, a landscape needs 2",
-                          model_path, (long long)eb_model_in_dim(model));
-    const char *trained_on = eb_safetensors_meta(file, "ebood.data");
+    if (model_path) {
+        if (eb_model_load_with_file(model_path, NULL, &model, &file, &err)) return cli_fail(cmd, &err);
+        if (eb_model_in_dim(model) != 2)
+            st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model takes %lld features, a landscape needs 2",
+                              model_path, (long long)eb_model_in_dim(model));
+    } else if (eb_detector_load(det_path, &det, &err)) {
+        return cli_fail(cmd, &err);
+    }
+    const char *trained_on = file ? eb_safetensors_meta(file, "ebood.data") : NULL;
     if (split_seed < 0) {
-        const char *s = eb_safetensors_meta(file, "ebood.split_seed");
+        const char *s = file ? eb_safetensors_meta(file, "ebood.split_seed") : NULL;
         split_seed = s ? strtoll(s, NULL, 10) : 0;
     }
     eb_dataset pts;
@@ -123,7 +133,8 @@ int cmd_landscape(int argc, char **argv) {
             cli_points_box(pts.x, pts.n, box);
     }
     char title_buf[256];
-    snprintf(title_buf, sizeof title_buf, "%s%s%s: %s", eb_model_kind_name(model->kind),
+    snprintf(title_buf, sizeof title_buf, "%s%s%s: %s",
+             model ? eb_model_kind_name(model->kind) : eb_detector_kind_name(eb_detector_kind_of(det)),
              trained_on ? " on " : "", trained_on ? trained_on : "",
              style.mode == EB_LANDSCAPE_ENERGY    ? "energy E(x) = -f(x)"
              : style.mode == EB_LANDSCAPE_DENSITY ? "p(x) / max p"
@@ -133,7 +144,16 @@ int cmd_landscape(int argc, char **argv) {
     style.n_points = pts.n;
     eb_landscape l;
     memset(&l, 0, sizeof l);
-    if (!st) st = eb_landscape_compute(model, box, grid, grid, &l, &err);
+    if (!st && det) {
+        st = eb_landscape_compute_detector(det, box, grid, grid, &l, &err);
+        if (st == EB_ERR_SHAPE) { /* name the file */
+            char msg[sizeof err.message];
+            snprintf(msg, sizeof msg, "%s", err.message);
+            eb_error_set(&err, st, "%s: %s", det_path, msg);
+        }
+    } else if (!st) {
+        st = eb_landscape_compute(model, box, grid, grid, &l, &err);
+    }
     if (!st) st = eb_landscape_write(&l, &style, output, &err);
     if (!st) {
         float lo = INFINITY, hi = -INFINITY;
@@ -160,6 +180,7 @@ int cmd_landscape(int argc, char **argv) {
     eb_landscape_free(&l);
     eb_dataset_free(&pts);
     eb_model_free(model);
+    eb_detector_free(det);
     eb_safetensors_free(file);
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }

@@ -20,10 +20,11 @@ typedef struct train_args {
     const char *objective_json;     /* the objective's settings */
     const char *init;               /* --init checkpoint, or NULL */
     const char *aux_data;           /* --aux-data SPEC, or NULL */
+    const char *milestones;         /* --milestones (multistep schedule) */
     const eb_tabular_params *table; /* a .csv/.arff's split and standardisation, or NULL (built-in data) */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
-    bool nesterov, keep_last, hflip;
+    bool nesterov, keep_last, hflip, resized_crop;
 } train_args;
 
 static char *train_args_json(const train_args *a) {
@@ -31,6 +32,7 @@ static char *train_args_json(const train_args *a) {
     cJSON_AddStringToObject(o, "data", a->data);
     cJSON_AddStringToObject(o, "optimizer", a->optimizer);
     cJSON_AddStringToObject(o, "schedule", a->schedule);
+    if (strcmp(a->schedule, "multistep") == 0) cJSON_AddStringToObject(o, "milestones", a->milestones);
     const struct {
         const char *k;
         double v;
@@ -54,7 +56,8 @@ static char *train_args_json(const train_args *a) {
                 {"noise_std", a->noise_std},
                 {"nesterov", a->nesterov},
                 {"keep_last_batch", a->keep_last},
-                {"hflip", a->hflip}};
+                {"hflip", a->hflip},
+                {"resized_crop", a->resized_crop}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         cJSON_AddNumberToObject(o, nums[i].k, nums[i].v);
     if (a->objective_json) cJSON_AddItemToObject(o, "objective", cJSON_Parse(a->objective_json));
@@ -259,6 +262,7 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
     train_args a = {.data = NULL,
                     .optimizer = "adamw",
                     .schedule = "step",
+                    .milestones = "0.5,0.75",
                     .seed = 0,
                     .split_seed = -1,
                     .steps = 10000,
@@ -335,12 +339,15 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
         {"beta2", 0, CLI_FLAG_FLOAT, &a.beta2, 0, 0.999999, "B2", "adam/adamw beta2 (0.999)", false},
         {"eps", 0, CLI_FLAG_FLOAT, &a.eps, 1e-30, 1, "EPS", "adam/adamw epsilon (1e-8)", false},
         {"schedule", 0, CLI_FLAG_STRING, &a.schedule, 0, 0, "NAME",
-         "constant, step or cosine (tabular step, images cosine)", false},
+         "constant, step, cosine or multistep (tabular step, images cosine)", false},
         {"warmup", 0, CLI_FLAG_INT, &a.warmup, 0, 1e9, "N", "linear warm-up steps (tabular 2500, images 0)",
          false},
         {"step-size", 0, CLI_FLAG_INT, &a.step_size, 1, 1e9, "N",
          "step schedule: steps between decays (3000)", false},
-        {"gamma", 0, CLI_FLAG_FLOAT, &a.gamma, 1e-9, 1, "G", "step schedule: decay factor (0.5)", false},
+        {"gamma", 0, CLI_FLAG_FLOAT, &a.gamma, 1e-9, 1, "G", "step, multistep schedule: decay factor (0.5)",
+         false},
+        {"milestones", 0, CLI_FLAG_STRING, &a.milestones, 0, 0, "F1,F2",
+         "multistep schedule: decay at these fractions of the run (0.5,0.75)", false},
         {"min-lr", 0, CLI_FLAG_FLOAT, &a.min_lr, 0, 10, "LR", "cosine schedule: final learning rate (0)",
          false},
         {"clip-grad-norm", 0, CLI_FLAG_FLOAT, &a.clip, 0, 1e9, "N", "clip the global gradient norm (0 = off)",
@@ -348,6 +355,8 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
         {"crop-padding", 0, CLI_FLAG_INT, &a.crop_padding, 0, 64, "P",
          "images: random crop with zero padding P (0)", false},
         {"hflip", 0, CLI_FLAG_BOOL, &a.hflip, 0, 0, NULL, "images: random horizontal flips", false},
+        {"resized-crop", 0, CLI_FLAG_BOOL, &a.resized_crop, 0, 0, NULL,
+         "images: random resized crops (torchvision's defaults: area 8-100 %, aspect 3/4-4/3)", false},
         {"noise-std", 0, CLI_FLAG_FLOAT, &a.noise_std, 0, 10, "S",
          "images: Gaussian input noise std (0; image EBMs 0.1, the EBM paper's code)", false},
         {"checkpoint-every", 0, CLI_FLAG_INT, &checkpoint_every, 0, 1e9, "E",
@@ -499,6 +508,14 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
     tp.schedule.step_size = a.step_size;
     tp.schedule.gamma = (float)a.gamma;
     tp.schedule.min_lr = (float)a.min_lr;
+    if (cli_flag_seen(flags, n_flags, "milestones") && sk != EB_SCHEDULE_MULTISTEP) {
+        fprintf(stderr, "ebood train: --milestones applies to --schedule multistep only\n");
+        return CLI_USAGE;
+    }
+    if (sk == EB_SCHEDULE_MULTISTEP && eb_schedule_milestones_parse(a.milestones, &tp.schedule, &err)) {
+        fprintf(stderr, "ebood train: --milestones: %s\n", err.message);
+        return CLI_USAGE;
+    }
     tp.steps = a.steps;
     tp.epochs = a.epochs;
     tp.batch_size = a.batch;
@@ -574,6 +591,7 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
             memcpy(lp.transforms.std, im.std, sizeof im.std);
             lp.transforms.crop_padding = (int)a.crop_padding;
             lp.transforms.hflip = a.hflip;
+            lp.transforms.resized_crop = a.resized_crop;
             lp.transforms.noise_std = (float)a.noise_std;
             id_transforms = lp.transforms;
             st = eb_image_loader_new(&im.train, &lp, &loader, &err);
@@ -612,7 +630,8 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
         int64_t n_train = images ? im.train.n : split.train.n;
         int64_t b = a.batch < n_train ? a.batch : n_train;
         per_epoch = images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
-        if (sk == EB_SCHEDULE_COSINE) tp.schedule.total_steps = a.steps ? a.steps : a.epochs * per_epoch;
+        if (sk == EB_SCHEDULE_COSINE || sk == EB_SCHEDULE_MULTISTEP)
+            tp.schedule.total_steps = a.steps ? a.steps : a.epochs * per_epoch;
         if (!cli_flag_seen(flags, n_flags,
                            "step-size")) { /* an epoch-level decay: e.g. 1000 epochs of this data */
             eb_objective_train_profile(spec, images, per_epoch, &profile);

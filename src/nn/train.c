@@ -85,13 +85,14 @@ static eb_status reduce_step(const eb_dist *dist, eb_params *params, int64_t loc
     return st;
 }
 
-eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_fn objective,
-                          void *objective_ctx, const eb_train_params *p, eb_train_result *result,
-                          eb_error *err) {
+/* The loop on `params`; m (or NULL) is what the objective and the epoch callback receive. */
+static eb_status train_loop(eb_params *params, int64_t in_dim, eb_model *m, const eb_batch_source *src,
+                            eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
+                            eb_train_result *result, eb_error *err) {
     memset(result, 0, sizeof *result);
-    if (src->dim != eb_model_in_dim(m))
+    if (src->dim != in_dim)
         return eb_error_set(err, EB_ERR_SHAPE, "train: data has %lld features, the model expects %lld",
-                            (long long)src->dim, (long long)eb_model_in_dim(m));
+                            (long long)src->dim, (long long)in_dim);
     const eb_batch_source *aux = p->aux;
     if (aux && aux->dim != src->dim)
         return eb_error_set(err, EB_ERR_SHAPE, "train: auxiliary data has %lld features, the ID data %lld",
@@ -104,7 +105,7 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
     if (st) return st;
 
     eb_optimizer *opt = NULL;
-    if ((st = eb_optimizer_new(&p->optimizer, m->params.size, &m->params.allocator, &opt, err))) return st;
+    if ((st = eb_optimizer_new(&p->optimizer, params->size, &params->allocator, &opt, err))) return st;
     int64_t epoch = 0;
     if (p->resume) {
         epoch = p->resume->epoch;
@@ -120,7 +121,7 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
         eb_optimizer_set_step_count(opt, p->resume->optimizer_step);
     }
     int64_t step = epoch * per_epoch, first_epoch = epoch;
-    eb_graph *g = eb_graph_new(0, &m->params.allocator);
+    eb_graph *g = eb_graph_new(0, &params->allocator);
     if (!g) {
         eb_optimizer_free(opt);
         return eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
@@ -136,8 +137,8 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
     const eb_dist *dist = p->dist;
     const bool parallel = eb_dist_size(dist) > 1;
     result->ranks = eb_dist_size(dist);
-    if (parallel && !st) st = eb_dist_bcast_f32(dist, m->params.data, m->params.size, 0, err);
-    if (parallel && !st) st = eb_dist_bcast_f32(dist, m->buffers.data, m->buffers.size, 0, err);
+    if (parallel && !st) st = eb_dist_bcast_f32(dist, params->data, params->size, 0, err);
+    if (parallel && m && !st) st = eb_dist_bcast_f32(dist, m->buffers.data, m->buffers.size, 0, err);
     const uint64_t rank_seed = eb_dist_seed(dist, p->seed); /* p->seed on rank 0 */
     while (!st && step < total) {
         eb_rng dropout_rng = eb_train_epoch_rng(rank_seed, epoch, PURPOSE_DROPOUT);
@@ -166,7 +167,7 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
                     break;
                 }
                 lv = loss->data[0];
-                eb_params_zero_grad(&m->params);
+                eb_params_zero_grad(params);
                 if ((st = eb_graph_backward(g, loss, NULL))) {
                     eb_error_set(err, st, "train: step %lld: backward: %s", (long long)step,
                                  eb_graph_error(g));
@@ -175,18 +176,18 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
             }
             bool loss_finite = isfinite(lv);
             if (parallel &&
-                (st = reduce_step(dist, &m->params, bd.size, global_rows, &lv, &correct, &loss_finite, err)))
+                (st = reduce_step(dist, params, bd.size, global_rows, &lv, &correct, &loss_finite, err)))
                 break;
-            if (!loss_finite || !all_finite(m->params.grad, m->params.size)) {
+            if (!loss_finite || !all_finite(params->grad, params->size)) {
                 st = eb_error_set(err, EB_ERR_NUMERIC,
                                   "train: diverged at step %lld: %s is not finite (last finite loss %g)",
                                   (long long)step, loss_finite ? "a gradient" : "the loss", last_finite);
                 break;
             }
             last_finite = lv;
-            if (p->clip_grad_norm > 0) eb_params_clip_grad_norm(&m->params, p->clip_grad_norm);
-            eb_optimizer_step(opt, m->params.data, m->params.grad, eb_schedule_lr(&p->schedule, step));
-            if (parallel && m->buffers.size > 0 &&
+            if (p->clip_grad_norm > 0) eb_params_clip_grad_norm(params, p->clip_grad_norm);
+            eb_optimizer_step(opt, params->data, params->grad, eb_schedule_lr(&p->schedule, step));
+            if (parallel && m && m->buffers.size > 0 &&
                 (st = eb_dist_bcast_f32(dist, m->buffers.data, m->buffers.size, 0, err)))
                 break;
 
@@ -221,6 +222,18 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
     eb_graph_free(g);
     eb_optimizer_free(opt);
     return st;
+}
+
+eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_fn objective,
+                          void *objective_ctx, const eb_train_params *p, eb_train_result *result,
+                          eb_error *err) {
+    return train_loop(&m->params, eb_model_in_dim(m), m, src, objective, objective_ctx, p, result, err);
+}
+
+eb_status eb_train_params_source(eb_params *params, int64_t in_dim, const eb_batch_source *src,
+                                 eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
+                                 eb_train_result *result, eb_error *err) {
+    return train_loop(params, in_dim, NULL, src, objective, objective_ctx, p, result, err);
 }
 
 /* ---- rows of an in-memory array, shuffled per epoch ---------------------------------------------- */
@@ -259,27 +272,47 @@ static eb_status array_next(void *ctx, eb_batch_data *out, eb_error *err) {
     return EB_OK;
 }
 
+static void array_free(array_source *s) {
+    if (!s) return;
+    free(s->perm);
+    free(s->xb);
+    free(s->yb);
+    free(s);
+}
+
+eb_status eb_row_source_new(const float *x, const int32_t *labels, int64_t n, int64_t dim, int64_t batch,
+                            bool drop_last, uint64_t seed, eb_batch_source *out, eb_error *err) {
+    memset(out, 0, sizeof *out);
+    if (n < 1 || batch < 1)
+        return eb_error_set(err, EB_ERR_ARG, "train: need at least one sample and batch size >= 1");
+    array_source *s = calloc(1, sizeof *s);
+    if (!s) return eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
+    *s = (array_source){x, labels, n, dim, batch < n ? batch : n, drop_last, seed, 0, 0, NULL, NULL, NULL};
+    s->perm = malloc((size_t)n * sizeof *s->perm);
+    s->xb = malloc((size_t)(s->batch * dim) * sizeof *s->xb);
+    s->yb = malloc((size_t)s->batch * sizeof *s->yb);
+    if (!s->perm || !s->xb || !s->yb) {
+        array_free(s);
+        return eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
+    }
+    *out = (eb_batch_source){s, dim, drop_last ? n / s->batch : (n + s->batch - 1) / s->batch, array_next,
+                             array_seek_epoch};
+    return EB_OK;
+}
+
+void eb_row_source_free(eb_batch_source *s) {
+    if (!s) return;
+    array_free(s->ctx);
+    memset(s, 0, sizeof *s);
+}
+
 eb_status eb_train(eb_model *m, const float *x, const int32_t *labels, int64_t n, int64_t dim,
                    eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
                    eb_train_result *result, eb_error *err) {
     memset(result, 0, sizeof *result);
-    if (n < 1 || p->batch_size < 1)
-        return eb_error_set(err, EB_ERR_ARG, "train: need at least one sample and batch size >= 1");
-    array_source s = {x, labels, n,    dim, p->batch_size < n ? p->batch_size : n, p->drop_last, p->seed, 0,
-                      0, NULL,   NULL, NULL};
-    s.perm = malloc((size_t)n * sizeof *s.perm);
-    s.xb = malloc((size_t)(s.batch * dim) * sizeof *s.xb);
-    s.yb = malloc((size_t)s.batch * sizeof *s.yb);
-    eb_status st;
-    if (!s.perm || !s.xb || !s.yb) {
-        st = eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
-    } else {
-        eb_batch_source src = {&s, dim, p->drop_last ? n / s.batch : (n + s.batch - 1) / s.batch, array_next,
-                               array_seek_epoch};
-        st = eb_train_source(m, &src, objective, objective_ctx, p, result, err);
-    }
-    free(s.perm);
-    free(s.xb);
-    free(s.yb);
+    eb_batch_source src;
+    eb_status st = eb_row_source_new(x, labels, n, dim, p->batch_size, p->drop_last, p->seed, &src, err);
+    if (!st) st = eb_train_source(m, &src, objective, objective_ctx, p, result, err);
+    eb_row_source_free(&src);
     return st;
 }
