@@ -281,3 +281,18 @@ eb_tensor *eb_hamos_objective_loss(void *ctx, eb_model *m, eb_graph *g, const eb
 eb_hamos_objective_stats eb_hamos_objective_get_stats(const eb_hamos_objective *o) { return o->stats; }
 
 const float *eb_hamos_objective_prototypes(const eb_hamos_objective *o) { return o->proto; }
+
+void eb__hamos_objective_set_normalization(eb_hamos_objective *o, int c, const float *mean,
+                                           const float *std) {
+    for (int i = 0; i < c && i < EB_IMAGE_MAX_CHANNELS; i++) {
+        o->p.mean[i] = mean[i];
+        o->p.std[i] = std[i];
+    }
+}
+
+void eb__hamos_objective_set_prototypes(eb_hamos_objective *o, const float *proto) {
+    memcpy(o->proto, proto, (size_t)(o->n_classes * o->dim) * sizeof *o->proto);
+}
+
+int64_t eb__hamos_objective_classes(const eb_hamos_objective *o) { return o->n_classes; }
+int64_t eb__hamos_objective_dim(const eb_hamos_objective *o) { return o->dim; }
