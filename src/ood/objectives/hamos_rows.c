@@ -17,7 +17,8 @@
 static void cider_defaults(void *p) {
     eb_hamos_params *h = p;
     *h = eb_hamos_default_params(false);
-    h->head_hidden = 512; /* the paper's 512 → 512 → 128 (0 = the feature width: 6272² weights on small_cnn) */
+    h->head_hidden =
+        512; /* the paper's 512 → 512 → 128 (0 = the feature width: 6272² weights on small_cnn) */
 }
 
 static void hamos_defaults(void *p) {
@@ -32,29 +33,102 @@ static eb_status hamos_check(const void *p, eb_error *err) { return eb_hamos_par
 
 static const eb_param_symbol sampler_names[] = {
     {"hmc", EB_SPHERE_HMC}, {"rw", EB_SPHERE_RANDOM_WALK}, {"mala", EB_SPHERE_MALA}, {NULL, 0}};
-static const eb_param_symbol kde_names[] = {{"paper", EB_VMF_KDE_PAPER}, {"code", EB_VMF_KDE_CODE}, {NULL, 0}};
+static const eb_param_symbol kde_names[] = {
+    {"paper", EB_VMF_KDE_PAPER}, {"code", EB_VMF_KDE_CODE}, {NULL, 0}};
 
 /* Rows read by both objectives (the first N_SHARED of hamos_rows). */
 #define SHARED_ROWS                                                                                          \
-    {"head_dim", "head-dim", EB_PARAM_TYPE_I64, HP(head_dim), 1, 65536, false, false, NULL, "D",             \
-     "width of the projection head's unit embeddings"},                                         \
-        {"head_hidden", "head-hidden", EB_PARAM_TYPE_I64, HP(head_hidden), 0, 65536, false, false, NULL, "H", \
-         "hidden width of the projection head (0 = the backbone's feature width)"},             \
-        {"temperature", "cider-temperature", EB_PARAM_TYPE_F32, HP(temperature), 0, 100, true, false, NULL,   \
-         "T", "temperature tau of the compactness, dispersion and OOD losses"},                 \
-        {"base_temperature", "cider-base-temperature", EB_PARAM_TYPE_F32, HP(base_temperature), 0, 100, true, \
-         false, NULL, "T", "base temperature tau_b (the losses are scaled by tau/tau_b)"},      \
-        {"proto_momentum", "proto-momentum", EB_PARAM_TYPE_F32, HP(proto_momentum), 0, 0.9999999, false,      \
-         false, NULL, "A", "EMA momentum alpha of the class prototypes (sample by sample)"},    \
-        {"ce_weight", "cider-ce-weight", EB_PARAM_TYPE_F32, HP(ce_weight), 0, 1e6, false, false, NULL, "W",   \
-         "weight of the classifier head's cross-entropy"},                                      \
-        {"comp_weight", "comp-weight", EB_PARAM_TYPE_F32, HP(comp_weight), 0, 1e6, false, false, NULL, "W",   \
-         "weight of the compactness loss"},                                                     \
-        {"dis_weight", "dis-weight", EB_PARAM_TYPE_F32, HP(dis_weight), 0, 1e6, false, false, NULL, "W",      \
-         "weight of the dispersion loss"},                                                      \
+    {"head_dim",                                                                                             \
+     "head-dim",                                                                                             \
+     EB_PARAM_TYPE_I64,                                                                                      \
+     HP(head_dim),                                                                                           \
+     1,                                                                                                      \
+     65536,                                                                                                  \
+     false,                                                                                                  \
+     false,                                                                                                  \
+     NULL,                                                                                                   \
+     "D",                                                                                                    \
+     "width of the projection head's unit embeddings"},                                                      \
+        {"head_hidden",                                                                                      \
+         "head-hidden",                                                                                      \
+         EB_PARAM_TYPE_I64,                                                                                  \
+         HP(head_hidden),                                                                                    \
+         0,                                                                                                  \
+         65536,                                                                                              \
+         false,                                                                                              \
+         false,                                                                                              \
+         NULL,                                                                                               \
+         "H",                                                                                                \
+         "hidden width of the projection head (0 = the backbone's feature width)"},                          \
+        {"temperature",                                                                                      \
+         "cider-temperature",                                                                                \
+         EB_PARAM_TYPE_F32,                                                                                  \
+         HP(temperature),                                                                                    \
+         0,                                                                                                  \
+         100,                                                                                                \
+         true,                                                                                               \
+         false,                                                                                              \
+         NULL,                                                                                               \
+         "T",                                                                                                \
+         "temperature tau of the compactness, dispersion and OOD losses"},                                   \
+        {"base_temperature",                                                                                 \
+         "cider-base-temperature",                                                                           \
+         EB_PARAM_TYPE_F32,                                                                                  \
+         HP(base_temperature),                                                                               \
+         0,                                                                                                  \
+         100,                                                                                                \
+         true,                                                                                               \
+         false,                                                                                              \
+         NULL,                                                                                               \
+         "T",                                                                                                \
+         "base temperature tau_b (the losses are scaled by tau/tau_b)"},                                     \
+        {"proto_momentum",                                                                                   \
+         "proto-momentum",                                                                                   \
+         EB_PARAM_TYPE_F32,                                                                                  \
+         HP(proto_momentum),                                                                                 \
+         0,                                                                                                  \
+         0.9999999,                                                                                          \
+         false,                                                                                              \
+         false,                                                                                              \
+         NULL,                                                                                               \
+         "A",                                                                                                \
+         "EMA momentum alpha of the class prototypes (sample by sample)"},                                   \
+        {"ce_weight",                                                                                        \
+         "cider-ce-weight",                                                                                  \
+         EB_PARAM_TYPE_F32,                                                                                  \
+         HP(ce_weight),                                                                                      \
+         0,                                                                                                  \
+         1e6,                                                                                                \
+         false,                                                                                              \
+         false,                                                                                              \
+         NULL,                                                                                               \
+         "W",                                                                                                \
+         "weight of the classifier head's cross-entropy"},                                                   \
+        {"comp_weight",                                                                                      \
+         "comp-weight",                                                                                      \
+         EB_PARAM_TYPE_F32,                                                                                  \
+         HP(comp_weight),                                                                                    \
+         0,                                                                                                  \
+         1e6,                                                                                                \
+         false,                                                                                              \
+         false,                                                                                              \
+         NULL,                                                                                               \
+         "W",                                                                                                \
+         "weight of the compactness loss"},                                                                  \
+        {"dis_weight",                                                                                       \
+         "dis-weight",                                                                                       \
+         EB_PARAM_TYPE_F32,                                                                                  \
+         HP(dis_weight),                                                                                     \
+         0,                                                                                                  \
+         1e6,                                                                                                \
+         false,                                                                                              \
+         false,                                                                                              \
+         NULL,                                                                                               \
+         "W",                                                                                                \
+         "weight of the dispersion loss"},                                                                   \
     {                                                                                                        \
         "augment", "augment", EB_PARAM_TYPE_BOOL, HP(augment), 0, 1, false, false, NULL, "BOOL",             \
-            "two SimCLR-augmented views of each image (false: the image twice)"                 \
+            "two SimCLR-augmented views of each image (false: the image twice)"                              \
     }
 
 static const eb_param_desc cider_rows[] = {SHARED_ROWS};
@@ -67,8 +141,8 @@ static const eb_param_desc hamos_rows[] = {
      "the OOD-discernment loss on the ID embeddings (the code) instead of the outliers (the paper)"},
     {"buffer_size", "class-buffer", EB_PARAM_TYPE_I64, HP(buffer_size), 1, 1e6, false, false, NULL, "N",
      "embeddings per class buffer (synthesis starts once every class buffer is full)"},
-    {"sampler", "sampler", EB_PARAM_TYPE_INT, HP(synth.sampler.kind), 0, EB_SPHERE_KIND_COUNT - 1, false, true,
-     sampler_names, "KIND", "the sampler on the sphere: hmc, rw (random walk) or mala (Table 9)"},
+    {"sampler", "sampler", EB_PARAM_TYPE_INT, HP(synth.sampler.kind), 0, EB_SPHERE_KIND_COUNT - 1, false,
+     true, sampler_names, "KIND", "the sampler on the sphere: hmc, rw (random walk) or mala (Table 9)"},
     {"leapfrog_steps", "leapfrog-steps", EB_PARAM_TYPE_I64, HP(synth.sampler.leapfrog_steps), 1, 10000, false,
      false, NULL, "L", "leapfrog steps per HMC proposal"},
     {"step_size", "hmc-step-size", EB_PARAM_TYPE_F32, HP(synth.sampler.step_size), 0, 10, true, false, NULL,
@@ -109,7 +183,8 @@ static eb_status hamos_model_adjust(const void *p, eb_model **model, eb_error *e
 
 /* Table 4's fine-tuning for images: SGD 0.01 (momentum 0.9, weight decay 1e-4), cosine; the paper's Nesterov
  * momentum and final rate 1e-5 are `--nesterov --min-lr 1e-5` (the profile carries neither). */
-static void hamos_train_profile(const void *p, bool images, int64_t batches_per_epoch, eb_train_profile *out) {
+static void hamos_train_profile(const void *p, bool images, int64_t batches_per_epoch,
+                                eb_train_profile *out) {
     (void)p, (void)batches_per_epoch;
     if (!images) return;
     eb_train_params *t = &out->train;
@@ -179,7 +254,8 @@ static void hamos_state_get(const void *ctx, float *out) {
 static eb_status hamos_state_set(void *ctx, const float *in, int ndim, const int64_t *shape, eb_error *err) {
     if (ndim != 2 || shape[0] != eb__hamos_objective_classes(ctx) || shape[1] != eb__hamos_objective_dim(ctx))
         return eb_error_set(err, EB_ERR_FORMAT, "the prototypes are not [%lld, %lld]",
-                            (long long)eb__hamos_objective_classes(ctx), (long long)eb__hamos_objective_dim(ctx));
+                            (long long)eb__hamos_objective_classes(ctx),
+                            (long long)eb__hamos_objective_dim(ctx));
     eb__hamos_objective_set_prototypes(ctx, in);
     return EB_OK;
 }
@@ -192,7 +268,8 @@ static void hamos_summary(const void *ctx, void *cjson_object) {
         cJSON_AddNumberToObject(o, "mean_acceptance", s.mean_acceptance);
         cJSON_AddNumberToObject(o, "mean_diversity", s.mean_diversity);
         cJSON_AddNumberToObject(o, "synthesis_seconds", s.synthesis_seconds);
-        cJSON_AddNumberToObject(o, "synthesis_ms_per_step", 1000.0 * s.synthesis_seconds / (double)s.synthesis_steps);
+        cJSON_AddNumberToObject(o, "synthesis_ms_per_step",
+                                1000.0 * s.synthesis_seconds / (double)s.synthesis_steps);
     } else { /* no class buffer filled up: say so rather than report NaN */
         cJSON_AddNullToObject(o, "mean_acceptance");
         cJSON_AddNullToObject(o, "synthesis_ms_per_step");
@@ -203,7 +280,7 @@ static void hamos_summary(const void *ctx, void *cjson_object) {
     .params_size = sizeof(eb_hamos_params), .check = hamos_check, .model_check = hamos_model_check,          \
     .model_adjust = hamos_model_adjust, .train_profile = hamos_train_profile, .fn = hamos_loss,              \
     .run_new = hamos_run_new, .run_free = hamos_run_free, .data_setup = hamos_data_setup,                    \
-    .state_name = "objective.prototypes", .state_shape = hamos_state_shape, .state_get = hamos_state_get,        \
+    .state_name = "objective.prototypes", .state_shape = hamos_state_shape, .state_get = hamos_state_get,    \
     .state_set = hamos_state_set
 
 const eb__objective_method eb__objective_cider = {
