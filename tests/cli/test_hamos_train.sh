@@ -21,6 +21,12 @@ o = json.loads(sys.argv[1])
 assert o['objective'] == 'hamos' and o['synthesis_steps'] > 0, o
 assert 0 < o['mean_acceptance'] <= 1 and o['synthesis_ms_per_step'] > 0, o" "$out"
 done
+out=$("$E" train --data segment --objective hamos --synthesis vos --vos-samples 200 "${SMALL[@]}" --json -o vos.st 2>/dev/null)
+check hamos-vos $PY -c "import json,sys; o = json.loads(sys.argv[1]); assert o['synthesis_steps'] > 0 and o['mean_acceptance'] is None, o" "$out"
+"$E" landscape --hamos -o pic.png --n 60 --rounds 3 --size 200 --json >pic.json 2>/dev/null
+check picture-png $PY -c "import json; o = json.load(open('pic.json')); assert open('pic.png','rb').read(8) == b'\\x89PNG\\r\\n\\x1a\\n' and 0 <= o['acceptance'] <= 1, o"
+expect_fail picture_ext 2 "unknown extension" -- "$E" landscape --hamos -o "$WORK/out.jpg"
+expect_fail picture_sampler 2 "--sampler" -- "$E" landscape --hamos --sampler gibbs -o "$WORK/out.png"
 out=$("$E" train --data segment --objective hamos --ebm-preset code "${SMALL[@]}" --json -o code.st 2>/dev/null)
 check hamos-code-preset $PY - code.st <<'PYEOF'
 import json, struct, sys

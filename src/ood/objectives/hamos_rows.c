@@ -33,6 +33,8 @@ static eb_status hamos_check(const void *p, eb_error *err) { return eb_hamos_par
 
 static const eb_param_symbol sampler_names[] = {
     {"hmc", EB_SPHERE_HMC}, {"rw", EB_SPHERE_RANDOM_WALK}, {"mala", EB_SPHERE_MALA}, {NULL, 0}};
+static const eb_param_symbol synthesis_names[] = {
+    {"hamos", EB_SYNTH_HAMOS}, {"vos", EB_SYNTH_VOS}, {NULL, 0}};
 static const eb_param_symbol kde_names[] = {
     {"paper", EB_VMF_KDE_PAPER}, {"code", EB_VMF_KDE_CODE}, {NULL, 0}};
 
@@ -141,6 +143,11 @@ static const eb_param_desc hamos_rows[] = {
      "the OOD-discernment loss on the ID embeddings (the code) instead of the outliers (the paper)"},
     {"buffer_size", "class-buffer", EB_PARAM_TYPE_I64, HP(buffer_size), 1, 1e6, false, false, NULL, "N",
      "embeddings per class buffer (synthesis starts once every class buffer is full)"},
+    {"synthesis", "synthesis", EB_PARAM_TYPE_INT, HP(synthesis_method), 0, EB_SYNTH_VOS, false, true,
+     synthesis_names, "KIND",
+     "where the outliers come from: hamos (the sampler's chains) or vos (the VOS baseline)"},
+    {"vos_samples", "vos-samples", EB_PARAM_TYPE_I64, HP(vos_samples), 1, 1e7, false, false, NULL, "N",
+     "vos: Gaussian draws per class and step (the lowest-likelihood ones are kept)"},
     {"sampler", "sampler", EB_PARAM_TYPE_INT, HP(synth.sampler.kind), 0, EB_SPHERE_KIND_COUNT - 1, false,
      true, sampler_names, "KIND", "the sampler on the sphere: hmc, rw (random walk) or mala (Table 9)"},
     {"leapfrog_steps", "leapfrog-steps", EB_PARAM_TYPE_I64, HP(synth.sampler.leapfrog_steps), 1, 10000, false,
