@@ -736,3 +736,34 @@ Test(hamos, vos_keeps_the_lowest_likelihood_draws_on_the_sphere) {
     cr_assert_eq(eb_vos_synthesize(&b, 3, 4, out1, &r1, &err), EB_ERR_ARG, "keep > draws");
     eb_class_buffer_free(&b);
 }
+
+/* ---- the NPOS baseline (item 5) --------------------------------------------------------------------- */
+Test(hamos, npos_perturbs_the_boundary_outward) {
+    eb_class_buffer b;
+    fill_buffer(&b, 3, 60, 8, 12);
+    eb_rng r1, r2;
+    eb_rng_seed(&r1, 9);
+    eb_rng_seed(&r2, 9);
+    float out1[3 * 5 * 8], out2[3 * 5 * 8];
+    eb_error err = {0};
+    cr_assert_eq(eb_npos_synthesize(&b, 5, 50, 0.1f, 5, out1, &r1, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_npos_synthesize(&b, 5, 50, 0.1f, 5, out2, &r2, &err), EB_OK);
+    cr_assert(memcmp(out1, out2, sizeof out1) == 0, "reproducible from the seed");
+    for (int i = 0; i < 15; i++) cr_assert_float_eq(row_norm(out1 + i * 8, 8), 1.0, 1e-5);
+    /* every outlier lies further from its class (k-th neighbour distance) than the class's median row */
+    for (int c = 0; c < 3; c++) {
+        const float *zc = b.data + c * 60 * 8;
+        float dk_id[60], dk_out[5];
+        cr_assert_eq(eb_knn_kth_distance(zc, 60, zc, 60, 8, 6, dk_id, &err), EB_OK);
+        cr_assert_eq(eb_knn_kth_distance(out1 + c * 5 * 8, 5, zc, 60, 8, 5, dk_out, &err), EB_OK);
+        int below = 0;
+        for (int s = 0; s < 5; s++) {
+            below = 0;
+            for (int i = 0; i < 60; i++) below += dk_id[i] < dk_out[s];
+            cr_assert_gt(below, 30, "class %d outlier %d beats only %d of 60 rows", c, s, below);
+        }
+    }
+    cr_assert_eq(eb_npos_synthesize(&b, 60, 50, 0.1f, 5, out1, &r1, &err), EB_ERR_STATE, "k + 1 > rows");
+    cr_assert_eq(eb_npos_synthesize(&b, 5, 50, 0.0f, 5, out1, &r1, &err), EB_ERR_ARG, "sigma 0");
+    eb_class_buffer_free(&b);
+}

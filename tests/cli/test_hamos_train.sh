@@ -23,6 +23,9 @@ assert 0 < o['mean_acceptance'] <= 1 and o['synthesis_ms_per_step'] > 0, o" "$ou
 done
 out=$("$E" train --data segment --objective hamos --synthesis vos --vos-samples 200 "${SMALL[@]}" --json -o vos.st 2>/dev/null)
 check hamos-vos $PY -c "import json,sys; o = json.loads(sys.argv[1]); assert o['synthesis_steps'] > 0 and o['mean_acceptance'] is None, o" "$out"
+out=$("$E" train --data segment --objective hamos --synthesis npos --npos-samples 20 "${SMALL[@]}" --json -o npos.st 2>/dev/null)
+check hamos-npos $PY -c "import json,sys; o = json.loads(sys.argv[1]); assert o['synthesis_steps'] > 0 and o['mean_acceptance'] is None, o" "$out"
+expect_fail npos_sigma 2 "--npos-sigma" -- "$E" train --data segment --objective hamos --synthesis npos --npos-sigma 0 -o "$WORK/out.st"
 "$E" landscape --hamos -o pic.png --n 60 --rounds 3 --size 200 --json >pic.json 2>/dev/null
 check picture-png $PY -c "import json; o = json.load(open('pic.json')); assert open('pic.png','rb').read(8) == b'\\x89PNG\\r\\n\\x1a\\n' and 0 <= o['acceptance'] <= 1, o"
 expect_fail picture_ext 2 "unknown extension" -- "$E" landscape --hamos -o "$WORK/out.jpg"

@@ -25,5 +25,7 @@ void eb__hamos_objective_set_normalization(eb_hamos_objective *o, int c, const f
 void eb__hamos_objective_set_prototypes(eb_hamos_objective *o, const float *proto);
 int64_t eb__hamos_objective_classes(const eb_hamos_objective *o);
 int64_t eb__hamos_objective_dim(const eb_hamos_objective *o);
+/* The objective's class buffers (perf/perf_hamos.c fills them to time a synthesising step). */
+eb_class_buffer *eb__hamos_objective_buffer(eb_hamos_objective *o);
 
 #endif

@@ -34,7 +34,7 @@ static eb_status hamos_check(const void *p, eb_error *err) { return eb_hamos_par
 static const eb_param_symbol sampler_names[] = {
     {"hmc", EB_SPHERE_HMC}, {"rw", EB_SPHERE_RANDOM_WALK}, {"mala", EB_SPHERE_MALA}, {NULL, 0}};
 static const eb_param_symbol synthesis_names[] = {
-    {"hamos", EB_SYNTH_HAMOS}, {"vos", EB_SYNTH_VOS}, {NULL, 0}};
+    {"hamos", EB_SYNTH_HAMOS}, {"vos", EB_SYNTH_VOS}, {"npos", EB_SYNTH_NPOS}, {NULL, 0}};
 static const eb_param_symbol kde_names[] = {
     {"paper", EB_VMF_KDE_PAPER}, {"code", EB_VMF_KDE_CODE}, {NULL, 0}};
 
@@ -143,11 +143,15 @@ static const eb_param_desc hamos_rows[] = {
      "the OOD-discernment loss on the ID embeddings (the code) instead of the outliers (the paper)"},
     {"buffer_size", "class-buffer", EB_PARAM_TYPE_I64, HP(buffer_size), 1, 1e6, false, false, NULL, "N",
      "embeddings per class buffer (synthesis starts once every class buffer is full)"},
-    {"synthesis", "synthesis", EB_PARAM_TYPE_INT, HP(synthesis_method), 0, EB_SYNTH_VOS, false, true,
+    {"synthesis", "synthesis", EB_PARAM_TYPE_INT, HP(synthesis_method), 0, EB_SYNTH_NPOS, false, true,
      synthesis_names, "KIND",
-     "where the outliers come from: hamos (the sampler's chains) or vos (the VOS baseline)"},
+     "where the outliers come from: hamos (the sampler's chains), vos or npos (the baselines)"},
     {"vos_samples", "vos-samples", EB_PARAM_TYPE_I64, HP(vos_samples), 1, 1e7, false, false, NULL, "N",
      "vos: Gaussian draws per class and step (the lowest-likelihood ones are kept)"},
+    {"npos_samples", "npos-samples", EB_PARAM_TYPE_I64, HP(npos_samples), 2, 1e6, false, false, NULL, "N",
+     "npos: candidates around each boundary point (the 2 farthest from the class are kept)"},
+    {"npos_sigma", "npos-sigma", EB_PARAM_TYPE_F32, HP(npos_sigma), 0, 100, true, false, NULL, "S",
+     "npos: sigma of the Gaussian perturbation of the boundary points"},
     {"sampler", "sampler", EB_PARAM_TYPE_INT, HP(synth.sampler.kind), 0, EB_SPHERE_KIND_COUNT - 1, false,
      true, sampler_names, "KIND", "the sampler on the sphere: hmc, rw (random walk) or mala (Table 9)"},
     {"leapfrog_steps", "leapfrog-steps", EB_PARAM_TYPE_I64, HP(synth.sampler.leapfrog_steps), 1, 10000, false,

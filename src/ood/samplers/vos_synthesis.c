@@ -6,7 +6,7 @@
  * lowest likelihood under N(μ_c, Σ) — the largest ‖ε‖², since (x − μ)ᵀΣ⁻¹(x − μ) = ‖ε‖² — and normalise them
  *   onto the sphere (the embeddings' space; VOS itself works in the unnormalised penultimate space).
  * Only the kept draws are mapped through L. Single-threaded, so the result depends only on the rng state. */
-#include <ebood/hamos.h>
+#include "ood/samplers/sphere_sampler_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,18 +27,6 @@ static bool cholesky(double *a, int64_t d) {
         for (int64_t k = j + 1; k < d; k++) a[j * d + k] = 0.0;
     }
     return true;
-}
-
-/* Indices of the `keep` largest values of v[n] into idx (partial selection sort: keep ≪ n). */
-static void top_indices(const double *v, int64_t n, int64_t keep, int64_t *idx, bool *taken) {
-    memset(taken, 0, (size_t)n * sizeof *taken);
-    for (int64_t s = 0; s < keep; s++) {
-        int64_t best = -1;
-        for (int64_t i = 0; i < n; i++)
-            if (!taken[i] && (best < 0 || v[i] > v[best])) best = i;
-        taken[best] = true;
-        idx[s] = best;
-    }
 }
 
 eb_status eb_vos_synthesize(const eb_class_buffer *buf, int64_t samples, int64_t per_class, float *out,
@@ -94,7 +82,7 @@ eb_status eb_vos_synthesize(const eb_class_buffer *buf, int64_t samples, int64_t
             }
             norm2[i] = s;
         }
-        top_indices(norm2, samples, per_class, idx, taken);
+        eb__top_indices(norm2, samples, per_class, idx, taken);
         for (int64_t s = 0; s < per_class; s++) {
             const double *e = eps + idx[s] * d;
             double n = 0.0;
