@@ -655,3 +655,115 @@ Test(hamos, sphere_metrics_by_hand) {
     cr_assert_eq(eb_sphere_metrics_compute(id, y, 4, ood, 2, 2, 2, &m, &err), EB_ERR_ARG, "class 1 empty");
     cr_assert(strstr(err.message, "class 1"));
 }
+
+/* ---- the picture (item 8) ------------------------------------------------------------------------- */
+Test(hamos, picture_png_svg_and_bad_input) {
+    eb_hamos_picture_params p = eb_hamos_picture_default_params();
+    p.n_per_class = 60;
+    p.synth.k = 10;
+    p.synth.rounds = 4;
+    p.size = 160;
+    char png[512], svg[512], bad[512];
+    eb_test_path(png, sizeof png, "hamos_picture"); /* "<name>.<pid>": the extension goes last */
+    strcpy(svg, png);
+    strcpy(bad, png);
+    strcat(png, ".png");
+    strcat(svg, ".svg");
+    strcat(bad, ".jpg");
+    eb_error err = {0};
+    eb_hamos_synthesis_stats s1, s2;
+    cr_assert_eq(eb_hamos_picture_write(&p, png, &s1, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_hamos_picture_write(&p, svg, &s2, &err), EB_OK, "%s", err.message);
+    cr_assert(s1.acceptance >= 0.0 && s1.acceptance <= 1.0);
+    cr_assert_eq(s1.acceptance, s2.acceptance, "same seed, same chains");
+    FILE *f = fopen(png, "rb");
+    cr_assert(f);
+    unsigned char sig[8] = {0};
+    cr_assert_eq(fread(sig, 1, 8, f), 8u);
+    fclose(f);
+    cr_assert(memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0);
+    f = fopen(svg, "rb");
+    cr_assert(f);
+    char head[4096] = {0};
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    cr_assert(n > 0 && strstr(head, "<svg"), "an SVG");
+    cr_assert_eq(eb_hamos_picture_write(&p, bad, NULL, &err), EB_ERR_ARG);
+    cr_assert(strstr(err.message, "unknown extension"), "%s", err.message);
+    cr_assert(!eb_test_file_exists(bad));
+    p.synth.k = 100; /* > 60 rows per class */
+    cr_assert_eq(eb_hamos_picture_write(&p, png, NULL, &err), EB_ERR_ARG);
+    cr_assert(strstr(err.message, "k 100"), "%s", err.message);
+    remove(png);
+    remove(svg);
+}
+
+/* ---- the VOS baseline (item 5) ---------------------------------------------------------------------- */
+Test(hamos, vos_keeps_the_lowest_likelihood_draws_on_the_sphere) {
+    eb_class_buffer b;
+    fill_buffer(&b, 3, 50, 8, 11);
+    eb_rng r1, r2;
+    eb_rng_seed(&r1, 5);
+    eb_rng_seed(&r2, 5);
+    float out1[3 * 4 * 8], out2[3 * 4 * 8];
+    eb_error err = {0};
+    cr_assert_eq(eb_vos_synthesize(&b, 200, 4, out1, &r1, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_vos_synthesize(&b, 200, 4, out2, &r2, &err), EB_OK);
+    cr_assert(memcmp(out1, out2, sizeof out1) == 0, "reproducible from the seed");
+    for (int i = 0; i < 12; i++) cr_assert_float_eq(row_norm(out1 + i * 8, 8), 1.0, 1e-5);
+    /* the kept draws lie further out than the ID rows and than unselected draws: mean cosine to the class's
+     * normalised mean, ID rows > 4 plain draws of N(μ_c, Σ) (keep 4 of 4) > the 4 least likely of 200 */
+    float plain[3 * 4 * 8];
+    eb_rng_seed(&r1, 6);
+    cr_assert_eq(eb_vos_synthesize(&b, 4, 4, plain, &r1, &err), EB_OK);
+    double cos_id = 0.0, cos_plain = 0.0, cos_kept = 0.0;
+    for (int c = 0; c < 3; c++) {
+        double mu[8] = {0}, nm = 0.0;
+        for (int r = 0; r < 50; r++)
+            for (int j = 0; j < 8; j++) mu[j] += (double)b.data[(c * 50 + r) * 8 + j];
+        for (int j = 0; j < 8; j++) nm += mu[j] * mu[j];
+        for (int r = 0; r < 50; r++)
+            for (int j = 0; j < 8; j++)
+                cos_id += (double)b.data[(c * 50 + r) * 8 + j] * mu[j] / sqrt(nm) / 150.0;
+        for (int s = 0; s < 4; s++)
+            for (int j = 0; j < 8; j++) {
+                cos_plain += (double)plain[(c * 4 + s) * 8 + j] * mu[j] / sqrt(nm) / 12.0;
+                cos_kept += (double)out1[(c * 4 + s) * 8 + j] * mu[j] / sqrt(nm) / 12.0;
+            }
+    }
+    cr_assert_gt(cos_id, cos_plain - 0.1, "ID %g, plain draws %g", cos_id, cos_plain);
+    cr_assert_lt(cos_kept, cos_plain, "kept %g, plain draws %g", cos_kept, cos_plain);
+    cr_assert_eq(eb_vos_synthesize(&b, 3, 4, out1, &r1, &err), EB_ERR_ARG, "keep > draws");
+    eb_class_buffer_free(&b);
+}
+
+/* ---- the NPOS baseline (item 5) --------------------------------------------------------------------- */
+Test(hamos, npos_perturbs_the_boundary_outward) {
+    eb_class_buffer b;
+    fill_buffer(&b, 3, 60, 8, 12);
+    eb_rng r1, r2;
+    eb_rng_seed(&r1, 9);
+    eb_rng_seed(&r2, 9);
+    float out1[3 * 5 * 8], out2[3 * 5 * 8];
+    eb_error err = {0};
+    cr_assert_eq(eb_npos_synthesize(&b, 5, 50, 0.1f, 5, out1, &r1, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_npos_synthesize(&b, 5, 50, 0.1f, 5, out2, &r2, &err), EB_OK);
+    cr_assert(memcmp(out1, out2, sizeof out1) == 0, "reproducible from the seed");
+    for (int i = 0; i < 15; i++) cr_assert_float_eq(row_norm(out1 + i * 8, 8), 1.0, 1e-5);
+    /* every outlier lies further from its class (k-th neighbour distance) than the class's median row */
+    for (int c = 0; c < 3; c++) {
+        const float *zc = b.data + c * 60 * 8;
+        float dk_id[60], dk_out[5];
+        cr_assert_eq(eb_knn_kth_distance(zc, 60, zc, 60, 8, 6, dk_id, &err), EB_OK);
+        cr_assert_eq(eb_knn_kth_distance(out1 + c * 5 * 8, 5, zc, 60, 8, 5, dk_out, &err), EB_OK);
+        int below = 0;
+        for (int s = 0; s < 5; s++) {
+            below = 0;
+            for (int i = 0; i < 60; i++) below += dk_id[i] < dk_out[s];
+            cr_assert_gt(below, 30, "class %d outlier %d beats only %d of 60 rows", c, s, below);
+        }
+    }
+    cr_assert_eq(eb_npos_synthesize(&b, 60, 50, 0.1f, 5, out1, &r1, &err), EB_ERR_STATE, "k + 1 > rows");
+    cr_assert_eq(eb_npos_synthesize(&b, 5, 50, 0.0f, 5, out1, &r1, &err), EB_ERR_ARG, "sigma 0");
+    eb_class_buffer_free(&b);
+}

@@ -168,6 +168,7 @@ int cli_bench_hamos(int argc, char **argv); /* cmd_bench_hamos.c: ebood bench ha
 int cmd_info(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);
+int cli_landscape_hamos(int argc, char **argv); /* cmd_landscape_hamos.c: ebood landscape --hamos */
 int cmd_report(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 

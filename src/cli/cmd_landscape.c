@@ -31,8 +31,15 @@ int cmd_landscape(int argc, char **argv) {
                *split = "train", *mode_name = "logp", *title = NULL;
     int64_t grid = 200, split_seed = -1, scale = 0;
     double vmin = NAN, vmax = NAN;
-    bool json = false;
+    bool json = false, hamos = false;
+    for (int i = 2; i < argc; i++) /* another picture with its own flags */
+        if (strcmp(argv[i], "--hamos") == 0) return cli_landscape_hamos(argc, argv);
     cli_flag flags[] = {
+        {"hamos", 0, CLI_FLAG_BOOL, &hamos, 0, 0, NULL,
+         "instead: HamOS's chains and outliers on a 3-class toy on the sphere (no --model; flags: ebood "
+         "landscape "
+         "--hamos --help)",
+         false},
         {"model", 0, CLI_FLAG_STRING, &model_path, 0, 0, "CKPT", "checkpoint of a model with 2 inputs",
          false},
         {"detector", 0, CLI_FLAG_STRING, &det_path, 0, 0, "DET",

@@ -642,6 +642,19 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
         st =
             eb_objective_run_new(spec, model, &tp.schedule, eb_dist_seed(dist, (uint64_t)a.seed), &obj, &err);
     }
+    if (!st) { /* the method's setup on the ID training set (CIDER's prototypes …) */
+        eb_image_transforms norm = eb_image_transforms_default();
+        eb_image_set id_set = im.train;
+        if (images) {
+            norm.normalize = true;
+            memcpy(norm.mean, im.mean, sizeof im.mean);
+            memcpy(norm.std, im.std, sizeof im.std);
+        } else { /* a view of the rows: not freed */
+            id_set = (eb_image_set){NULL, split.train.x,        split.train.y,          split.train.n, 1,
+                                    1,    (int)split.train.dim, split.train.num_classes};
+        }
+        st = eb_objective_run_data_setup(obj, model, &id_set, &norm, &err);
+    }
     /* auxiliary outliers: the pool, the method's setup on the (initial) model, the sampler */
     eb_image_set aux_pool, id_view;
     memset(&aux_pool, 0, sizeof aux_pool);

@@ -84,3 +84,14 @@ bool eb_mh_accept(double log_alpha, eb_rng *rng) {
     double u = eb_rng_uniform(rng);
     return log_alpha >= 0.0 || u < exp(log_alpha); /* NaN fails both */
 }
+
+void eb__top_indices(const double *v, int64_t n, int64_t keep, int64_t *idx, bool *taken) {
+    memset(taken, 0, (size_t)n * sizeof *taken);
+    for (int64_t s = 0; s < keep; s++) {
+        int64_t best = -1;
+        for (int64_t i = 0; i < n; i++)
+            if (!taken[i] && (best < 0 || v[i] > v[best])) best = i;
+        taken[best] = true;
+        idx[s] = best;
+    }
+}

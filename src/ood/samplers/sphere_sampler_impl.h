@@ -34,4 +34,8 @@ eb_status eb__random_walk_propose(double eps, const eb_sphere_potential *pot, co
 eb_status eb__mala_propose(double eps, const eb_sphere_potential *pot, const float *z, int64_t n, int64_t d,
                            float *z_new, double *log_alpha, eb_rng *rng, eb_error *err);
 
+/* Indices of the `keep` largest values of v[n] into idx[keep], largest first (partial selection for
+ * keep ≪ n; taken[n] is scratch): the VOS and NPOS baselines' selections. */
+void eb__top_indices(const double *v, int64_t n, int64_t keep, int64_t *idx, bool *taken);
+
 #endif
