@@ -78,6 +78,21 @@ assert m['keep'] == [0, 1, 2, 3] and 'mean' not in m, m"
 check no-split-evaluates-the-file /usr/bin/python3 -c "
 import json; assert json.load(open('raw.json'))['n_id'] == 450"
 
+# auxiliary outliers (outlier exposure from the trained model): rows of the table's four raw columns go
+# through its recipe, rows of its three kept columns are z-scored; other widths are refused
+/usr/bin/python3 -c "
+import random; r = random.Random(2)
+open('aux4.csv', 'w').write(''.join(f'{r.uniform(3000, 8000):.2f},7,{r.uniform(-0.01, 0.01):.5f},{r.gauss(0, 1000):.1f}\\n' for _ in range(64)))
+open('aux3.csv', 'w').write(''.join(f'{r.uniform(3000, 8000):.2f},{r.uniform(-0.01, 0.01):.5f},{r.gauss(0, 1000):.1f}\\n' for _ in range(64)))"
+oe() { train --val-split 0.2 --test-split 0.2 --ood-class c --init std.st --objective oe "$@"; }
+oe --aux-data aux4.csv -o oe4.st >/dev/null 2>&1
+oe --aux-data aux3.csv -o oe3.st >/dev/null 2>&1
+check aux-raw-columns test -s oe4.st
+check aux-kept-columns test -s oe3.st
+cut -d, -f1,2 aux3.csv > aux2.csv
+oe --aux-data aux2.csv -o out.st >/dev/null 2>aux2.txt
+check aux-other-width bash -c "[ $? -eq 1 ] && grep -q 'aux2.csv: 1 x 1 x 2 = 2 values per sample, the model takes 3' aux2.txt && [ ! -e out.st ]"
+
 # bad values
 expect_fail val-split-range 2 "--val-split: 1.5 is out of range" -- "$E" train --data raw.csv -o out.st --val-split 1.5
 expect_fail test-split-negative 2 "--test-split: -0.1 is out of range" -- "$E" train --data raw.csv -o out.st --test-split -0.1
