@@ -388,7 +388,7 @@ int cmd_eval(int argc, char **argv) {
 
     /* training rows (only when some detector learns from them) and auxiliary rows */
     eval_rows train = {"train", NULL, NULL, NULL}, aux = {"aux", NULL, NULL, NULL};
-    const char *train_spec = train_data ? train_data : builtin ? NULL : ckpt_data;
+    const char *train_spec = train_data ? train_data : builtin && split.train.n > 0 ? NULL : ckpt_data;
     if (!st && need_train) {
         if (images) { /* loaded above */
             train.d = &split.train;

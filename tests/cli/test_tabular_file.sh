@@ -53,6 +53,17 @@ check eval-other-file /usr/bin/python3 -c "
 import json; r = json.load(open('ab.json'))
 assert r['n_id'] == 300 and r['id_acc'] >= 0.9, r"
 
+# a train/test pair of files: the test file's rows of the held-out class are its OOD set
+head -n 301 raw.csv > pair_train.csv
+{ head -n 1 raw.csv; tail -n 150 raw.csv; } > pair_test.csv
+"$E" train --data pair_train.csv --steps 300 --batch-size 64 --warmup 0 --ood-class c -o pair.st >/dev/null 2>&1
+"$E" eval --model pair.st --data pair_test.csv --detectors energy,mahalanobis --no-synthetic --json >pair.json
+check eval-test-file-holds-the-class-out /usr/bin/python3 -c "
+import json; r = json.load(open('pair.json'))
+assert r['n_id'] == 100 and r['id_acc'] >= 0.9, r
+for d in ('energy', 'mahalanobis'):
+    assert list(r['scores'][d]['sets']) == ['c'] and r['scores'][d]['sets']['c']['n'] == 50, r['scores'][d]"
+
 # extract: each split of the file
 for s in train val test ood; do "$E" extract --model std.st --split $s --logits l_$s.npy; done
 check extract-splits /usr/bin/python3 -c "
