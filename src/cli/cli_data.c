@@ -174,6 +174,7 @@ eb_status cli_load_tabular(const char *spec, const cli_tabular *t, bool as_test,
         if (!st && recipe) st = eb_tabular_split_apply(&t->recipe, &out->train, spec, err);
         if (!st && recipe) st = eb_tabular_split_apply(&t->recipe, &out->ood, spec, err);
         if (!st && as_test) {
+            eb_dataset_free(&out->test); /* empty */
             out->test = out->train;
             memset(&out->train, 0, sizeof out->train);
         }
