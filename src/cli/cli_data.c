@@ -111,6 +111,16 @@ static eb_status read_table(const char *spec, eb_dataset *d, char ***names, eb_e
     return st;
 }
 
+/* Whether d has a class called `name` (its number for unnamed labels). */
+static bool has_class(const eb_dataset *d, const char *name) {
+    for (int k = 0; k < d->num_classes; k++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", k);
+        if (strcmp(d->class_names ? d->class_names[k] : num, name) == 0) return true;
+    }
+    return false;
+}
+
 eb_status cli_load_tabular(const char *spec, const cli_tabular *t, bool as_test, eb_tabular_split *out,
                            bool *is_builtin, eb_error *err) {
     memset(out, 0, sizeof *out);
@@ -154,6 +164,22 @@ eb_status cli_load_tabular(const char *spec, const cli_tabular *t, bool as_test,
                       : eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", spec);
             free(rows);
         }
+    } else if (t->data && t->split.ood_class && has_class(&all, t->split.ood_class)) {
+        /* another table with the held-out class (e.g. the test file of a train/test pair): its rows of
+         * that class are the OOD split, the others train (test when as_test), in the model's input space */
+        const eb_tabular_params p = {.seed = t->split.seed, .ood_class = t->split.ood_class};
+        st = eb_tabular_split_make(&all, NULL, &p, spec, out, err);
+        free_names(out->feature_names, out->dim); /* of the file's columns: not the model's */
+        out->feature_names = NULL;
+        if (!st && recipe) st = eb_tabular_split_apply(&t->recipe, &out->train, spec, err);
+        if (!st && recipe) st = eb_tabular_split_apply(&t->recipe, &out->ood, spec, err);
+        if (!st && as_test) {
+            eb_dataset_free(&out->test); /* empty */
+            out->test = out->train;
+            memset(&out->train, 0, sizeof out->train);
+        }
+        out->dim = out->ood.dim;
+        *is_builtin = !st;
     } else { /* another file: all its rows, in the model's input space */
         eb_dataset *d = as_test ? &out->test : &out->train;
         *d = all;

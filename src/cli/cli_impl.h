@@ -125,10 +125,11 @@ eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed
 int cmd_bench_outliers(int argc, char **argv);
 /* The auxiliary outlier pool of --aux-data SPEC (src/cli/cli_aux.c): an image data spec (its training split,
  * else its test split), an IDX image file, a .npy (uint8 pixels or float32 input-space images [n, (c,) h,
- * w], or rows [n, dim]) or an unlabelled .csv of rows. Rows are z-scored with tab_mean/tab_std (the ID
- * data's statistics; NULL = as stored). want_dim: the model's input size (EB_ERR_SHAPE otherwise). */
-eb_status cli_load_aux(const char *spec, int64_t want_dim, const float *tab_mean, const float *tab_std,
-                       eb_image_set *out, eb_error *err);
+ * w], or rows [n, dim]) or an unlabelled .csv of rows. Rows go into the ID table's input space with `tab`
+ * (its split: rows of its kept columns z-scored with its mean/std; rows of all the table's columns through
+ * eb_tabular_split_apply; NULL = as stored). want_dim: the model's input size (EB_ERR_SHAPE otherwise). */
+eb_status cli_load_aux(const char *spec, int64_t want_dim, const eb_tabular_split *tab, eb_image_set *out,
+                       eb_error *err);
 /* The input normalisation stored in a checkpoint's "ebood.normalize" ({"mean": [...], "std": [...]});
  * false if absent or malformed. */
 bool cli_checkpoint_normalization(const eb_safetensors *file, float *mean, float *std, int max_channels);

@@ -426,7 +426,9 @@ static eb_status load_sets(const eval_args *a, eval_job *job, eb_error *err) {
 
 /* Training rows (only when some detector learns from them) and auxiliary rows. */
 static eb_status load_train_aux(const eval_args *a, eval_job *job, eb_error *err) {
-    const char *train_spec = a->train_data ? a->train_data : job->builtin ? NULL : job->ckpt_data;
+    const char *train_spec = a->train_data                            ? a->train_data
+                             : job->builtin && job->split.train.n > 0 ? NULL
+                                                                      : job->ckpt_data;
     eb_status st = EB_OK;
     if (job->need_train) {
         const eb_dataset *d = &job->split.train;

@@ -672,8 +672,7 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
         } else { /* the ID rows as an f32 set of c = h = 1 (a view: not freed) */
             id_view = (eb_image_set){NULL, split.train.x, NULL, split.train.n, 1, 1, (int)split.train.dim, 0};
         }
-        st = cli_load_aux(a.aux_data, eb_model_in_dim(model), images ? NULL : split.mean,
-                          images ? NULL : split.std, &aux_pool, &err);
+        st = cli_load_aux(a.aux_data, eb_model_in_dim(model), images ? NULL : &split, &aux_pool, &err);
         if (!st)
             st = eb_objective_run_aux_setup(obj, model, &id_view, &aux_pool, &norm, per_epoch, &ap, &err);
         ap.seed = (uint64_t)a.seed ^ 0xa0c5eedull;
