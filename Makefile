@@ -3,6 +3,7 @@
 #   make run      deps + data + `ebood bench segment` (+ its HTML report)   make bench   side-by-side benchmarks
 #   make asan     sanitizer build + tests             make format-check / make format
 #   make install  PREFIX=/usr/local                 make fuzz-smoke  every fuzz target ~10 s from its corpus
+#   make valgrind the CLI's main paths under memcheck (also part of make test)
 #   make python   the Python package into PYTHON's environment (e.g. a venv's python)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -16,7 +17,7 @@ PYTHON ?= /usr/bin/python3
 PIP_FLAGS ?=
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps data build check test asan run bench format format-check install python clean
+.PHONY: all deps data build check test asan valgrind fuzz-smoke run bench format format-check install python clean
 
 all: build
 
@@ -40,6 +41,10 @@ asan:
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  EBOOD_SANITIZED=1 ctest --output-on-failure -j 2
+
+# train/fit/extract/score/eval/report under valgrind's memcheck (tests/cli/test_valgrind.sh, docs/testing.md)
+valgrind: build
+	cd $(BUILD) && ctest --output-on-failure -R cli_test_valgrind
 
 # libFuzzer + ASan/UBSan build of every reader (tests/fuzz, clang-14), each target run for
 # FUZZ_SECONDS from its committed corpus; any crash or sanitizer report fails (docs/testing.md).

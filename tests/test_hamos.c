@@ -236,7 +236,8 @@ Test(hamos, sampler_bad_parameters) {
     cr_assert_eq(k, EB_SPHERE_MALA);
 }
 
-/* A potential that breaks (NaN U, or an Inf gradient) for chain `bad` once z₀ of that chain leaves its start. */
+/* A potential that breaks (NaN U, or an Inf gradient) for chain `bad` once z₀ of that chain leaves its start.
+ */
 typedef struct broken_pot {
     quad_pot q;
     int64_t bad;

@@ -117,7 +117,8 @@ typedef struct eb_hamos_synthesis_stats {
  * keep_start), chains in order within a round. Same rng state and buffer ⇒ the same outliers at any thread
  * count.
  * Errors: EB_ERR_ARG (parameters, fewer than 2 classes), EB_ERR_STATE, EB_ERR_NOMEM, EB_ERR_NUMERIC (a
- * diverging chain, as eb_sphere_propose; a non-finite proposal that the potential did not see is rejected). */
+ * diverging chain, as eb_sphere_propose; a non-finite proposal that the potential did not see is rejected).
+ */
 EB_API eb_status eb_hamos_synthesize(const eb_hamos_synthesis_params *p, const eb_class_buffer *buf,
                                      float *out, eb_hamos_synthesis_stats *stats, eb_rng *rng, eb_error *err);
 

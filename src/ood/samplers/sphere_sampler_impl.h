@@ -17,7 +17,7 @@ void eb__sphere_tangent_normal(double *q, const double *z, int64_t n, int64_t d,
 typedef struct eb__sphere_eval {
     const eb_sphere_potential *pot;
     int64_t n, d;
-    float *zf, *grad; /* [n, d] */
+    float *zf, *grad;    /* [n, d] */
     const char *sampler; /* "hmc", "rw", "mala": names a diverging chain */
 } eb__sphere_eval;
 /* u[n] (and grad into e->grad if want_grad) at the double rows z, the position after `step` of `steps`

@@ -29,8 +29,8 @@ eb_status eb__spherical_hmc_propose(int64_t leapfrog_steps, double eps, const eb
                                     eb_rng *rng, eb_error *err) {
     size_t nd = (size_t)(n * d);
     double *z = malloc(nd * sizeof *z), *q = malloc(nd * sizeof *q), *u = malloc((size_t)n * sizeof *u);
-    eb__sphere_eval e = {pot, n, d, malloc(nd * sizeof(float)), malloc(nd * sizeof(float)),
-                         "spherical hmc (or mala)"};
+    eb__sphere_eval e = {
+        pot, n, d, malloc(nd * sizeof(float)), malloc(nd * sizeof(float)), "spherical hmc (or mala)"};
     eb_status st = EB_OK;
     if (!z || !q || !u || !e.zf || !e.grad)
         st = eb_error_set(err, EB_ERR_NOMEM, "spherical hmc: out of memory");
