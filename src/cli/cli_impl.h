@@ -87,17 +87,19 @@ void cli_images_free(cli_images *im);
 
 /* Rows of one split of a dataset in a model's input space: `spec` as for train/eval; split "train",
  * "val", "test" or "ood" (a built-in tabular dataset's held-out class). Image rows are normalised with
- * mean/std (NULL: the dataset's own). `what` receives a description for messages. */
-eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const float *mean,
-                        const float *std, eb_dataset *out, eb_error *err);
+ * mean/std (NULL: the dataset's own). With an image model (may be NULL), a folder:DIR is converted to
+ * its input (channels and size), as ebood eval does; other sets keep their shape. */
+eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const eb_model *model,
+                        const float *mean, const float *std, eb_dataset *out, eb_error *err);
 /* ebood bench outliers (src/cli/cmd_bench_outliers.c); argv[2] is "outliers". */
 int cmd_bench_outliers(int argc, char **argv);
 /* The auxiliary outlier pool of --aux-data SPEC (src/cli/cli_aux.c): an image data spec (its training split,
  * else its test split), an IDX image file, a .npy (uint8 pixels or float32 input-space images [n, (c,) h,
  * w], or rows [n, dim]) or an unlabelled .csv of rows. Rows are z-scored with tab_mean/tab_std (the ID
- * data's statistics; NULL = as stored). want_dim: the model's input size (EB_ERR_SHAPE otherwise). */
-eb_status cli_load_aux(const char *spec, int64_t want_dim, const float *tab_mean, const float *tab_std,
-                       eb_image_set *out, eb_error *err);
+ * data's statistics; NULL = as stored). want_dim: the model's input size (EB_ERR_SHAPE otherwise); c, h, w:
+ * an image model's input, to which a folder:DIR is converted (0 = the folder's own shape). */
+eb_status cli_load_aux(const char *spec, int c, int h, int w, int64_t want_dim, const float *tab_mean,
+                       const float *tab_std, eb_image_set *out, eb_error *err);
 /* The input normalisation stored in a checkpoint's "ebood.normalize" ({"mean": [...], "std": [...]});
  * false if absent or malformed. */
 bool cli_checkpoint_normalization(const eb_safetensors *file, float *mean, float *std, int max_channels);

@@ -162,16 +162,19 @@ static eb_status read_model(const char *cmd, const model_flags *mf, unsigned fit
         return eb_error_set(err, EB_ERR_ARG, "--val-data: %s already has a validation split", data);
     if (mf->val_data && builtin_spec(mf->val_data))
         return eb_error_set(err, EB_ERR_ARG, "--val-data: '%s' must be a file", mf->val_data);
-    if (mf->aux_data && builtin_spec(mf->aux_data))
-        return eb_error_set(err, EB_ERR_ARG, "--aux-data: '%s' must be a file", mf->aux_data);
-    if ((st = cli_load_rows(data, "train", (uint64_t)split_seed, m, sd, &in->train_rows, err))) return st;
+    /* a file, or an image set (all of its images: a folder:DIR, a rendered set, a dataset's test split) */
+    if (mf->aux_data && strcmp(mf->aux_data, "segment") == 0)
+        return eb_error_set(err, EB_ERR_ARG, "--aux-data: '%s' must be a file or an image set", mf->aux_data);
+    if ((st = cli_load_rows(data, "train", (uint64_t)split_seed, in->model, m, sd, &in->train_rows, err)))
+        return st;
     const eb_dataset *train = &in->train_rows, *val = NULL;
     if (!train->y) return eb_error_set(err, EB_ERR_FORMAT, "%s: no labels", data);
     if (builtin_spec(data)) {
-        if ((st = cli_load_rows(data, "val", (uint64_t)split_seed, m, sd, &in->val_rows, err))) return st;
+        if ((st = cli_load_rows(data, "val", (uint64_t)split_seed, in->model, m, sd, &in->val_rows, err)))
+            return st;
         val = &in->val_rows;
     } else if (mf->val_data) {
-        if ((st = cli_load_rows(mf->val_data, "test", 0, m, sd, &in->val_rows, err))) return st;
+        if ((st = cli_load_rows(mf->val_data, "test", 0, in->model, m, sd, &in->val_rows, err))) return st;
         val = &in->val_rows;
     }
     const eb_dataset *all[2] = {train, val};
@@ -215,7 +218,7 @@ static eb_status read_model(const char *cmd, const model_flags *mf, unsigned fit
         t->n_input_std = n_std;
     }
     if (mf->aux_data) {
-        if ((st = cli_load_rows(mf->aux_data, "test", 0, m, sd, &in->aux_rows, err))) return st;
+        if ((st = cli_load_rows(mf->aux_data, "test", 0, in->model, m, sd, &in->aux_rows, err))) return st;
         if ((st = cli_extract(in->model, mf->model, &in->aux_rows, mf->aux_data, NULL, &in->aux_f, err)))
             return st;
         t->aux_features = in->aux_f;
@@ -275,7 +278,9 @@ int cmd_fit(int argc, char **argv) {
         {"val-data", 0, CLI_FLAG_STRING, &mf.val_data, 0, 0, "FILE",
          "with --model and a data file: ID validation rows (.arff/.csv)", false},
         {"aux-data", 0, CLI_FLAG_STRING, &mf.aux_data, 0, 0, "FILE",
-         "with --model: auxiliary outlier rows (.arff/.csv; hopfield_aux)", false},
+         "with --model: auxiliary outlier rows (.arff/.csv; image models: folder:DIR, a rendered set; "
+         "hopfield_aux)",
+         false},
         {"input-std", 0, CLI_FLAG_STRING, &mf.input_std, 0, 0, "S1,S2,..",
          "with --model: std the inputs were divided by, per input or per channel (odin, mahalanobis --eps; "
          "default: the checkpoint's image normalisation, else 1)",

@@ -169,7 +169,7 @@ int cmd_score(int argc, char **argv) {
         float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS];
         const bool norm = !st && cli_checkpoint_normalization(model_file, mean, std, EB_IMAGE_MAX_CHANNELS);
         if (!st)
-            st = cli_load_rows(data, split_name ? split_name : "test", (uint64_t)split_seed,
+            st = cli_load_rows(data, split_name ? split_name : "test", (uint64_t)split_seed, model,
                                norm ? mean : NULL, norm ? std : NULL, &rows_ds, &err);
         const eb_dataset *rows = &rows_ds;
         if (!st && !input_std && norm && model->kind != EB_MODEL_MLP) {
