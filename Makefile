@@ -2,13 +2,13 @@
 #   make          build (RelWithDebInfo, -O2)        make check   deps + data + tests (+ ASan/UBSan)
 #   make run      deps + data + `ebood bench segment` (+ its HTML report)   make perf (= make bench)   side-by-side speed benchmarks
 #   make asan     sanitizer build + tests             make format-check / make format
-#   make install  PREFIX=/usr/local                 make fuzz-smoke  every fuzz target ~10 s from its corpus
+#   make install  PREFIX=/usr/local                 make fuzz-smoke  every fuzz target ~20 s from its corpus
 #   make valgrind the CLI's main paths under memcheck (also part of make test)
 #   make python   the Python package into PYTHON's environment (e.g. a venv's python)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 20
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 WERROR ?= ON
