@@ -118,9 +118,10 @@ int cmd_bench_outliers(int argc, char **argv);
 /* The auxiliary outlier pool of --aux-data SPEC (src/cli/cli_aux.c): an image data spec (its training split,
  * else its test split), an IDX image file, a .npy (uint8 pixels or float32 input-space images [n, (c,) h,
  * w], or rows [n, dim]) or an unlabelled .csv of rows. Rows are z-scored with tab_mean/tab_std (the ID
- * data's statistics; NULL = as stored). want_dim: the model's input size (EB_ERR_SHAPE otherwise). */
-eb_status cli_load_aux(const char *spec, int64_t want_dim, const float *tab_mean, const float *tab_std,
-                       eb_image_set *out, eb_error *err);
+ * data's statistics; NULL = as stored). want_dim: the model's input size (EB_ERR_SHAPE otherwise); c, h, w:
+ * an image model's input, to which a folder:DIR is converted (0 = the folder's own shape). */
+eb_status cli_load_aux(const char *spec, int c, int h, int w, int64_t want_dim, const float *tab_mean,
+                       const float *tab_std, eb_image_set *out, eb_error *err);
 /* The input normalisation stored in a checkpoint's "ebood.normalize" ({"mean": [...], "std": [...]});
  * false if absent or malformed. */
 bool cli_checkpoint_normalization(const eb_safetensors *file, float *mean, float *std, int max_channels);
