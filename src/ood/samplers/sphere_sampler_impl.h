@@ -18,7 +18,7 @@ typedef struct eb__sphere_eval {
     const eb_sphere_potential *pot;
     int64_t n, d;
     float *zf, *grad;    /* [n, d] */
-    const char *sampler; /* "hmc", "rw", "mala": names a diverging chain */
+    const char *sampler; /* names a diverging chain in errors */
 } eb__sphere_eval;
 /* u[n] (and grad into e->grad if want_grad) at the double rows z, the position after `step` of `steps`
  * moves (0 = the start). A non-finite U or ∇U of any chain is a divergence: EB_ERR_NUMERIC naming the
