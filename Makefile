@@ -2,14 +2,15 @@
 #   make          build (RelWithDebInfo, -O2)        make check   deps + data + tests (+ ASan/UBSan)
 #   make run      deps + data + `ebood bench segment` (+ its HTML report)   make perf (= make bench)   side-by-side speed benchmarks
 #   make asan     sanitizer build + tests             make format-check / make format
-#   make install  PREFIX=/usr/local                 make fuzz-smoke  every fuzz target ~10 s from its corpus
+#   make install  PREFIX=/usr/local                 make fuzz-smoke  every fuzz target ~20 s from its corpus
+#   make valgrind the CLI's main paths under memcheck (also part of make test)
 #   make python   the Python package into PYTHON's environment (e.g. a venv's python)
 #   make mpi      the Open MPI build (build-mpi/, -DEBOOD_MPI=ON)   make mpi-check   its loopback mpirun tests
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 MPI_BUILD ?= build-mpi
 FUZZ_BUILD ?= build-fuzz
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 20
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 WERROR ?= ON
@@ -18,7 +19,7 @@ PYTHON ?= /usr/bin/python3
 PIP_FLAGS ?=
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps data build check test asan mpi mpi-check run perf bench format format-check install python clean
+.PHONY: all deps data build check test asan valgrind fuzz-smoke mpi mpi-check run perf bench format format-check install python clean
 
 all: build
 
@@ -56,6 +57,10 @@ mpi-check: deps build
 	$(MPI_CONFIGURE)
 	cmake --build $(MPI_BUILD) -j $(JOBS) --target ebood
 	cd $(MPI_BUILD) && ctest --output-on-failure -L mpi
+
+# train/fit/extract/score/eval/report under valgrind's memcheck (tests/cli/test_valgrind.sh, docs/testing.md)
+valgrind: build
+	cd $(BUILD) && ctest --output-on-failure -R cli_test_valgrind
 
 # libFuzzer + ASan/UBSan build of every reader (tests/fuzz, clang-14), each target run for
 # FUZZ_SECONDS from its committed corpus; any crash or sanitizer report fails (docs/testing.md).

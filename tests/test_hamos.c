@@ -236,6 +236,53 @@ Test(hamos, sampler_bad_parameters) {
     cr_assert_eq(k, EB_SPHERE_MALA);
 }
 
+/* A potential that breaks (NaN U, or an Inf gradient) for chain `bad` once z₀ of that chain leaves its start.
+ */
+typedef struct broken_pot {
+    quad_pot q;
+    int64_t bad;
+    float start0;
+    bool inf_grad;
+} broken_pot;
+
+static eb_status broken_eval(void *ctx, const float *z, int64_t n, int64_t d, double *u, float *grad,
+                             eb_error *err) {
+    broken_pot *b = ctx;
+    eb_status st = quad_eval(&b->q, z, n, d, u, grad, err);
+    if (b->bad < n && z[b->bad * d] != b->start0) {
+        if (b->inf_grad && grad) grad[b->bad * d + 1] = INFINITY;
+        if (!b->inf_grad) u[b->bad] = NAN;
+    }
+    return st;
+}
+
+/* Item 5 of issue 17: a chain whose potential or gradient turns NaN/Inf stops every sampler with a named
+ * EB_ERR_NUMERIC (sampler, chain, step) instead of silently proposing garbage. */
+Test(hamos, diverging_chain_is_a_numeric_error) {
+    eb_rng rng;
+    eb_rng_seed(&rng, 11);
+    enum { N = 4, D = 5 };
+    float z[N * D], z2[N * D];
+    double la[N];
+    unit_rows(z, N, D, &rng);
+    for (int kind = 0; kind < EB_SPHERE_KIND_COUNT; kind++)
+        for (int inf_grad = 0; inf_grad < 2; inf_grad++) {
+            if (inf_grad && kind == EB_SPHERE_RANDOM_WALK) continue; /* no gradient */
+            broken_pot b = {make_quad(D, &rng), 2, z[2 * D], inf_grad};
+            eb_sphere_potential pot = {broken_eval, &b};
+            eb_sphere_sampler_params p = {(eb_sphere_sampler_kind)kind, 3, 0.2f};
+            eb_error err = {0};
+            cr_assert_eq(eb_sphere_propose(&p, &pot, z, N, D, z2, la, &rng, &err), EB_ERR_NUMERIC, "%s",
+                         eb_sphere_sampler_name(p.kind));
+            cr_assert(strstr(err.message, "chain 2 diverged at step 1 of"), "%s", err.message);
+            cr_assert(strstr(err.message, inf_grad ? "non-finite gradient" : "non-finite potential"), "%s",
+                      err.message);
+            /* the same potential at its start point is fine: the check is not a false alarm */
+            b.bad = N;
+            cr_assert_eq(eb_sphere_propose(&p, &pot, z, N, D, z2, la, &rng, &err), EB_OK, "%s", err.message);
+        }
+}
+
 /* ---- buffers and synthesis ------------------------------------------------------------------------- */
 /* C clusters of unit rows around random centres, every buffer full. */
 static void fill_buffer(eb_class_buffer *b, int64_t C, int64_t cap, int64_t d, uint64_t seed) {

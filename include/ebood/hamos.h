@@ -46,8 +46,10 @@ typedef struct eb_sphere_sampler_params {
  *              q ← q − ε/2·(I − z'z'ᵀ)∇U(z'). log α = H(z, q) − H(z', q'), H = U + ½‖q‖².
  *   rw         v ~ N(0, I) on the tangent plane, z' = the geodesic drift of z by εv; log α = U(z) − U(z').
  * All chains advance together (one potential call per leapfrog position). Internal state is double.
- * Errors: EB_ERR_ARG for a bad parameter (L < 1, ε not finite > 0, unknown kind), n < 0, d < 2; the
- * potential's own errors. Thread-safety: reentrant if the potential is. */
+ * Errors: EB_ERR_ARG for a bad parameter (L < 1, ε not finite > 0, unknown kind), n < 0, d < 2;
+ * EB_ERR_NUMERIC for a diverging chain (a NaN/Inf potential or gradient at the start or after any leapfrog
+ * step: "spherical hmc (or mala) sampler: chain 3 diverged at step 2 of 5: non-finite gradient of U …");
+ * the potential's own errors. Thread-safety: reentrant if the potential is. */
 EB_API eb_status eb_sphere_propose(const eb_sphere_sampler_params *p, const eb_sphere_potential *pot,
                                    const float *z, int64_t n, int64_t d, float *z_new, double *log_alpha,
                                    eb_rng *rng, eb_error *err);
@@ -130,7 +132,9 @@ EB_API eb_status eb_npos_synthesize(const eb_class_buffer *buf, int64_t k, int64
  * holding ≥ k rows; EB_ERR_STATE otherwise); out is ordered round by round (start points first with
  * keep_start), chains in order within a round. Same rng state and buffer ⇒ the same outliers at any thread
  * count.
- * Errors: EB_ERR_ARG (parameters, fewer than 2 classes), EB_ERR_STATE, EB_ERR_NOMEM. */
+ * Errors: EB_ERR_ARG (parameters, fewer than 2 classes), EB_ERR_STATE, EB_ERR_NOMEM, EB_ERR_NUMERIC (a
+ * diverging chain, as eb_sphere_propose; a non-finite proposal that the potential did not see is rejected).
+ */
 EB_API eb_status eb_hamos_synthesize(const eb_hamos_synthesis_params *p, const eb_class_buffer *buf,
                                      float *out, eb_hamos_synthesis_stats *stats, eb_rng *rng, eb_error *err);
 

@@ -70,13 +70,13 @@ static eb_status load_npy(const char *path, const eb_tabular_split *tab, eb_imag
     return st;
 }
 
-eb_status cli_load_aux(const char *spec, int64_t want_dim, const eb_tabular_split *tab, eb_image_set *out,
-                       eb_error *err) {
+eb_status cli_load_aux(const char *spec, int c, int h, int w, int64_t want_dim, const eb_tabular_split *tab,
+                       eb_image_set *out, eb_error *err) {
     memset(out, 0, sizeof *out);
     eb_status st;
     if (cli_is_image_spec(spec)) {
         cli_images im;
-        if ((st = cli_load_images(spec, 0, &im, err))) return st;
+        if ((st = cli_load_images_shaped(spec, 0, c, h, w, &im, err))) return st;
         eb_image_set *s = im.train.n > 0 ? &im.train : &im.test;
         *out = *s;
         memset(s, 0, sizeof *s);

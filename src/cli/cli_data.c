@@ -348,8 +348,9 @@ eb_status cli_load_images_shaped(const char *spec, uint64_t split_seed, int chan
     return st;
 }
 
-eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const eb_safetensors *ckpt,
-                        const float *mean, const float *std, eb_dataset *out, eb_error *err) {
+eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const eb_model *model,
+                        const eb_safetensors *ckpt, const float *mean, const float *std, eb_dataset *out,
+                        eb_error *err) {
     memset(out, 0, sizeof *out);
     bool is_train = strcmp(split, "train") == 0, is_val = strcmp(split, "val") == 0,
          is_test = strcmp(split, "test") == 0, is_ood = strcmp(split, "ood") == 0;
@@ -358,7 +359,11 @@ eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed
     eb_status st;
     if (cli_is_image_spec(spec)) {
         cli_images im;
-        if ((st = cli_load_images(spec, split_seed, &im, err))) return st;
+        bool image_model = model && eb_model_kind_is_image(model->kind);
+        if ((st = cli_load_images_shaped(spec, split_seed, image_model ? (int)model->image.channels : 0,
+                                         image_model ? (int)model->image.height : 0,
+                                         image_model ? (int)model->image.width : 0, &im, err)))
+            return st;
         const eb_image_set *s = is_train ? &im.train : is_val ? &im.val : is_test ? &im.test : NULL;
         if (!s || s->n == 0)
             st = eb_error_set(err, EB_ERR_ARG, "--data %s has no '%s' split", spec, split);

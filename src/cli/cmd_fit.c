@@ -142,7 +142,7 @@ typedef struct model_flags {
  * labels — HEAT's 2-D toys (gmm / heat --no-normalize, drawn by ebood landscape --detector). */
 static eb_status read_rows(const model_flags *mf, fit_inputs *in, eb_error *err) {
     eb_status st = cli_load_rows(mf->data, "train", (uint64_t)(mf->split_seed < 0 ? 0 : mf->split_seed), NULL,
-                                 NULL, NULL, &in->train_rows, err);
+                                 NULL, NULL, NULL, &in->train_rows, err);
     if (st) return st;
     const eb_dataset *r = &in->train_rows;
     in->train = (eb_detector_data){
@@ -195,22 +195,24 @@ static eb_status read_model(const char *cmd, const model_flags *mf, fit_inputs *
         return eb_error_set(err, EB_ERR_ARG, "--val-data: %s already has a validation split", data);
     if (mf->val_data && builtin_spec(mf->val_data))
         return eb_error_set(err, EB_ERR_ARG, "--val-data: '%s' must be a file", mf->val_data);
-    if (mf->aux_data && builtin_spec(mf->aux_data))
-        return eb_error_set(err, EB_ERR_ARG, "--aux-data: '%s' must be a file", mf->aux_data);
-    if ((st =
-             cli_load_rows(data, "train", (uint64_t)split_seed, in->model_file, m, sd, &in->train_rows, err)))
+    /* a file, or an image set (all of its images: a folder:DIR, a rendered set, a dataset's test split) */
+    if (mf->aux_data && strcmp(mf->aux_data, "segment") == 0)
+        return eb_error_set(err, EB_ERR_ARG, "--aux-data: '%s' must be a file or an image set", mf->aux_data);
+    if ((st = cli_load_rows(data, "train", (uint64_t)split_seed, in->model, in->model_file, m, sd,
+                            &in->train_rows, err)))
         return st;
     const eb_dataset *train = &in->train_rows, *val = NULL;
     if (!train->y) return eb_error_set(err, EB_ERR_FORMAT, "%s: no labels", data);
     if (own_val || mf->val_data) {
-        st = own_val
-                 ? cli_load_rows(data, "val", (uint64_t)split_seed, in->model_file, m, sd, &in->val_rows, err)
-                 : cli_load_rows(mf->val_data, "test", 0, in->model_file, m, sd, &in->val_rows, err);
+        st = own_val ? cli_load_rows(data, "val", (uint64_t)split_seed, in->model, in->model_file, m, sd,
+                                     &in->val_rows, err)
+                     : cli_load_rows(mf->val_data, "test", 0, in->model, in->model_file, m, sd, &in->val_rows,
+                                     err);
         if (st) return st;
         val = &in->val_rows;
     }
     if (mf->aux_data &&
-        (st = cli_load_rows(mf->aux_data, "test", 0, in->model_file, m, sd, &in->aux_rows, err)))
+        (st = cli_load_rows(mf->aux_data, "test", 0, in->model, in->model_file, m, sd, &in->aux_rows, err)))
         return st;
     const eb_dataset *all[3] = {train, val, mf->aux_data ? &in->aux_rows : NULL};
     const char *names[3] = {data, mf->val_data ? mf->val_data : data, mf->aux_data};
@@ -282,7 +284,9 @@ static int fit_flags(fit_args *a, cli_flag *flags) {
         {"val-data", 0, CLI_FLAG_STRING, &mf->val_data, 0, 0, "FILE",
          "with --model and a data file: ID validation rows (.arff/.csv)", false},
         {"aux-data", 0, CLI_FLAG_STRING, &mf->aux_data, 0, 0, "FILE",
-         "with --model: auxiliary outlier rows (.arff/.csv; hopfield_aux)", false},
+         "with --model: auxiliary outlier rows (.arff/.csv; image models: folder:DIR, a rendered set; "
+         "hopfield_aux)",
+         false},
         {"input-std", 0, CLI_FLAG_STRING, &mf->input_std, 0, 0, "S1,S2,..",
          "with --model: std the inputs were divided by, per input or per channel (odin, mahalanobis --eps; "
          "default: the checkpoint's image normalisation, else 1)",

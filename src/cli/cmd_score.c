@@ -160,8 +160,8 @@ static eb_status load_model_rows(score_args *a, score_job *job, eb_error *err) {
     float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS];
     const bool norm = !st && cli_checkpoint_normalization(job->model_file, mean, std, EB_IMAGE_MAX_CHANNELS);
     if (!st)
-        st = cli_load_rows(a->data, a->split ? a->split : "test", (uint64_t)a->split_seed, job->model_file,
-                           norm ? mean : NULL, norm ? std : NULL, &job->rows, err);
+        st = cli_load_rows(a->data, a->split ? a->split : "test", (uint64_t)a->split_seed, job->model,
+                           job->model_file, norm ? mean : NULL, norm ? std : NULL, &job->rows, err);
     job->what = a->data;
     eb_model *m = job->model;
     if (!st && job->rows.dim != eb_model_in_dim(m))

@@ -672,7 +672,9 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
         } else { /* the ID rows as an f32 set of c = h = 1 (a view: not freed) */
             id_view = (eb_image_set){NULL, split.train.x, NULL, split.train.n, 1, 1, (int)split.train.dim, 0};
         }
-        st = cli_load_aux(a.aux_data, eb_model_in_dim(model), images ? NULL : &split, &aux_pool, &err);
+        st = cli_load_aux(a.aux_data, images ? im.train.c : 0, images ? im.train.h : 0,
+                          images ? im.train.w : 0, eb_model_in_dim(model), images ? NULL : &split, &aux_pool,
+                          &err);
         if (!st)
             st = eb_objective_run_aux_setup(obj, model, &id_view, &aux_pool, &norm, per_epoch, &ap, &err);
         ap.seed = (uint64_t)a.seed ^ 0xa0c5eedull;
