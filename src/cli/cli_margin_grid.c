@@ -68,8 +68,8 @@ eb_status cli_aux_sampler_setup(eb_objective_run *obj, eb_model *model, const eb
 }
 
 /* Energy scores −E of every row of set (the validation score of the search). */
-static eb_status energy_scores(eb_model *m, const eb_image_set *set, const eb_image_transforms *t, float **out,
-                               eb_error *err) {
+static eb_status energy_scores(eb_model *m, const eb_image_set *set, const eb_image_transforms *t,
+                               float **out, eb_error *err) {
     int64_t *rows = malloc((size_t)set->n * sizeof *rows);
     float *s = malloc((size_t)set->n * sizeof *s);
     eb_status st = rows && s ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory (validation scores)");
@@ -175,7 +175,8 @@ eb_status cli_margin_search_run(const cli_margin_search *s, eb_objective_spec *s
                 break;
             }
             if (!s->quiet)
-                fprintf(stderr, "ebood train: margins m_in %g, m_out %g: validation FPR95 %.2f%%, AUROC %.2f%%\n",
+                fprintf(stderr,
+                        "ebood train: margins m_in %g, m_out %g: validation FPR95 %.2f%%, AUROC %.2f%%\n",
                         (double)g.m_in[i], (double)g.m_out[j], 100.0 * fpr, 100.0 * auroc);
             cJSON *o = results ? cJSON_CreateObject() : NULL;
             if (o) {

@@ -29,10 +29,10 @@ eb_status cli_aux_sampler_setup(eb_objective_run *obj, eb_model *model, const eb
                                 eb_aux_sampler **out, eb_error *err);
 
 typedef struct cli_margin_search {
-    const char *grid;        /* --margin-grid: paper, auto or M_IN,..:M_OUT,.. */
-    eb_model *model;         /* the starting point; restored after the search */
-    eb_train_params tp;      /* the run's training parameters (schedule sized; no hooks, no resume) */
-    const eb_image_set *id;  /* the ID training rows (images, or tabular rows as a c = h = 1 view) */
+    const char *grid;       /* --margin-grid: paper, auto or M_IN,..:M_OUT,.. */
+    eb_model *model;        /* the starting point; restored after the search */
+    eb_train_params tp;     /* the run's training parameters (schedule sized; no hooks, no resume) */
+    const eb_image_set *id; /* the ID training rows (images, or tabular rows as a c = h = 1 view) */
     const eb_image_loader_params *loader; /* images: the run's loader (a fresh one per pair); NULL tabular */
     const int32_t *labels;                /* tabular: the ID labels */
     const eb_image_set *id_val, *aux_pool, *aux_val;
