@@ -1,6 +1,6 @@
 # Thin wrapper for humans; the build itself is CMake (build/ and build-asan/).
 #   make          build (RelWithDebInfo, -O2)        make check   deps + data + tests (+ ASan/UBSan)
-#   make run      deps + data + `ebood bench segment` (+ its HTML report)   make bench   side-by-side benchmarks
+#   make run      deps + data + `ebood bench segment` (+ its HTML report)   make perf (= make bench)   side-by-side speed benchmarks
 #   make asan     sanitizer build + tests             make format-check / make format
 #   make install  PREFIX=/usr/local                 make fuzz-smoke  every fuzz target ~10 s from its corpus
 #   make python   the Python package into PYTHON's environment (e.g. a venv's python)
@@ -16,7 +16,7 @@ PYTHON ?= /usr/bin/python3
 PIP_FLAGS ?=
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps data build check test asan run bench format format-check install python clean
+.PHONY: all deps data build check test asan run perf bench format format-check install python clean
 
 all: build
 
@@ -60,8 +60,11 @@ check: data
 run: data build
 	$(BUILD)/ebood bench segment --report $(BUILD)/segment-report.html
 
-bench: data build
-	bash bench/run_all.sh
+perf: data build
+	bash perf/run_all.sh
+
+# the old name of `make perf` (`ebood bench` is the paper suites; perf/ is the speed comparisons)
+bench: perf
 
 format:
 	clang-format -i $(SOURCES)

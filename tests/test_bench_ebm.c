@@ -1,4 +1,4 @@
-/* The benchmark suites' EBM rows (src/eval/bench_ebm.c, eval.h): a budget replaces the paper's steps and
+/* The benchmark suites' EBM rows (src/suites/bench_ebm.c, eval.h): a budget replaces the paper's steps and
  * scales the schedule in proportion, per-kind steps win over the common count, the paper budget changes
  * nothing; row names follow 002_39b8670b82235277.txt's tables; eb_eval_add_scores gives exactly the metrics
  * of eb_ood_metrics_compute / eb_ebm_paper_aupr and refuses a full report or a NaN score. */

@@ -261,7 +261,7 @@ typedef struct eb_bench_segment_params {
                                                        ssd, knn, hopfield (default hyperparameters) */
     int n_detectors;
     bool progress;
-    /* EBM rows (002_… Tables 5–6; src/eval/bench_ebm.c): each method is trained on the same split as the
+    /* EBM rows (002_… Tables 5–6; src/suites/bench_ebm.c): each method is trained on the same split as the
      * classifier with eb_ebm_train_params and scored with f(x) = logsumexp of its outputs (flow: log p(x)),
      * final checkpoint (no model selection). Score names "CD", "CD-S", "SSM", "SSM-S", "VERA", "VERA-S"
      * and "NF". */
@@ -323,7 +323,7 @@ EB_API eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_re
 /* The EBM paper's CE row on FMNIST (Tables 5–6 of 002_39b8670b82235277.txt). */
 EB_API const eb_paper_value *eb_bench_fmnist_paper_values(int *n);
 
-/* `outliers` (issue 12; src/eval/bench_outliers.c): training with auxiliary outliers on Fashion-MNIST.
+/* `outliers` (issue 12; src/suites/bench_outliers.c): training with auxiliary outliers on Fashion-MNIST.
  * Per seed: a classifier (small CNN) trained with cross-entropy on the fmnist suite's 55k split
  * ("baseline": msp, energy, maxlogit, odin, mahalanobis, fitted on detector_rows training images), then
  * copies of it fine-tuned with OE, energy-FT (margins from the baseline's mean ID / AUX energies when

@@ -203,7 +203,7 @@ EB_API eb_status eb_sphere_metrics_compute(const float *id_z, const int32_t *id_
                                            const float *ood_z, int64_t n_ood, int64_t dim, int64_t n_classes,
                                            eb_sphere_metrics *out, eb_error *err);
 
-/* ---- the `hamos` benchmark suite (src/eval/bench_hamos.c; shared/specs/protocols.md) ------------------
+/* ---- the `hamos` benchmark suite (src/suites/bench_hamos.c; shared/specs/protocols.md) ------------------
  * Per seed: Fashion-MNIST (55,000 training images, or n_train of them; ID test 10,000), a small CNN
  * pretrained with CE (pretrain_epochs, Adam 1e-3 cosine, crop 2 + flip) or loaded from `init`; then each row
  * fine-tunes a copy for finetune_epochs (SGD 0.01, momentum 0.9, Nesterov, wd 1e-4, cosine to 1e-5; Table 4)

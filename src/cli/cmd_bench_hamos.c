@@ -1,4 +1,4 @@
-/* ebood bench hamos: the HamOS suite (src/eval/bench_hamos.c) — CE+KNN, CIDER and HamOS with three samplers
+/* ebood bench hamos: the HamOS suite (src/suites/bench_hamos.c) — CE+KNN, CIDER and HamOS with three samplers
  * on Fashion-MNIST, in OpenOOD's metric convention (FPR@95 with OOD positive, trapezoid AUPR), beside
  * 004_6bc3f0c56840d9ea.txt's CIFAR-10 numbers (Table 1, Table 9, Table 3). */
 #define _POSIX_C_SOURCE 200809L /* strtok_r */

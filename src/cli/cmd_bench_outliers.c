@@ -1,4 +1,4 @@
-/* ebood bench outliers: the outlier-training suite (eb_bench_outliers_run_all, src/eval/bench_outliers.c) —
+/* ebood bench outliers: the outlier-training suite (eb_bench_outliers_run_all, src/suites/bench_outliers.c) —
  * Fashion-MNIST ID, a baseline classifier and its fine-tunes with OE, energy-FT and Hopfield Boosting on
  * an auxiliary pool; FPR95 / AUROC / AUPR-In per OOD set in the convention of 003_… and 000_… (ID
  * positive; FPR95 = the hendrycks code's). */

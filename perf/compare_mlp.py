@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Side-by-side MLP throughput: ebood (bench/bench_mlp) against PyTorch (bench/mlp_torch.py).
+"""Side-by-side MLP throughput: ebood (perf/perf_mlp) against PyTorch (perf/mlp_torch.py).
 
 Runs the two alternately as subprocesses, R rounds (the order flips every round: ABBA…), and
 prints a Markdown table of median samples/s, the median of the per-round ratios ebood/torch, and
@@ -11,7 +11,7 @@ Environments (shared/specs/performance-anchors.md):
          LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_WAIT_POLICY=PASSIVE
 OPENBLAS_CORETYPE is left as the machine sets it, for both.
 
-    /usr/bin/python3 bench/compare_mlp.py [--rounds 5] [--bench build/bench/bench_mlp] [--json out.json]
+    /usr/bin/python3 perf/compare_mlp.py [--rounds 5] [--bench build/perf/perf_mlp] [--json out.json]
 """
 import argparse
 import json
@@ -143,7 +143,7 @@ def fmt(v):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--bench", default=os.path.join(ROOT, "build", "bench", "bench_mlp"))
+    ap.add_argument("--bench", default=os.path.join(ROOT, "build", "perf", "perf_mlp"))
     ap.add_argument("--torch-script", default=os.path.join(HERE, "mlp_torch.py"))
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--cases", default=",".join(DEFAULT_CASES), help="comma list of " + ", ".join(CASES))
@@ -170,7 +170,7 @@ def main():
         if c not in CASES:
             raise SystemExit(f"compare_mlp: unknown case '{c}' (expected {', '.join(CASES)})")
     if not os.access(a.bench, os.X_OK):
-        raise SystemExit(f"compare_mlp: {a.bench}: not built (cmake --build build --target bench_mlp)")
+        raise SystemExit(f"compare_mlp: {a.bench}: not built (cmake --build build --target perf_mlp)")
 
     common = ["--threads", str(a.threads), "--windows", str(a.windows), "--seconds", str(a.seconds),
               "--warmup", str(a.warmup)]

@@ -5,7 +5,7 @@
  * training images and score the features of the test and OOD sets (bench_ebm.c), and, on request, train
  * the EBMs on the raw images with the paper's WRN-10-2 (image rows "CD", "SSM", …; at a reduced budget on
  * a CPU: one WRN step of CD costs K + 1 forward/backward passes). */
-#include "eval/bench_impl.h"
+#include "suites/bench_impl.h"
 
 #include <ebood/data.h>
 #include <ebood/eval.h>

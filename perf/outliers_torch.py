@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""The PyTorch twin of bench/bench_outliers.c: one training step of each outlier objective on small_cnn
+"""The PyTorch twin of perf/perf_outliers.c: one training step of each outlier objective on small_cnn
 (ID + AUX rows in one forward pass, SGD lr 0.01 momentum 0.9 Nesterov), and Hopfield Boosting's candidate
 scoring (L_OOD of Eq. 5 against two memories) in blocks of --block queries, as a PyTorch user would write
 it (the full nq x nb matrix would not fit: 100,000 x 50,000 floats = 20 GB). Same arguments, same JSON.
 
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_WAIT_POLICY=PASSIVE \\
-        /usr/bin/python3 bench/outliers_torch.py --case hb-score [--nq 100000 --nb 50000 --dim 128]
+        /usr/bin/python3 perf/outliers_torch.py --case hb-score [--nq 100000 --nb 50000 --dim 128]
 """
 import argparse
 import json
@@ -29,7 +29,7 @@ def uniform(seed, count):
 
 
 def unit_rows(seed, offset, n, dim):
-    """Rows offset.. of the stream bench_outliers.c draws, L2-normalised."""
+    """Rows offset.. of the stream perf_outliers.c draws, L2-normalised."""
     x = uniform(seed, offset + n * dim)[offset:].reshape(n, dim).astype(np.float64)
     return torch.from_numpy((x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32))
 

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""The PyTorch twin of bench/bench_cnn.c: the same three CNNs, optimizer, batches and synthetic data;
+"""The PyTorch twin of perf/perf_cnn.c: the same three CNNs, optimizer, batches and synthetic data;
 prints one JSON line with samples/s (median of K windows of N steps after a warm-up).
 
 Run with Debian's interpreter (/usr/bin/python3, python3-torch 1.13, whose convolutions are oneDNN's)
 in the "tuned" configuration of shared/specs/performance-anchors.md:
 
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_WAIT_POLICY=PASSIVE \
-        /usr/bin/python3 bench/cnn_torch.py --model resnet18 --mode train [--channels-last]
+        /usr/bin/python3 perf/cnn_torch.py --model resnet18 --mode train [--channels-last]
 
 Models — written here exactly as src/nn/small_cnn.c, resnet.c and wrn.c define them (10 classes):
   small_cnn  1×28×28: conv3×3 1→32 (no bias) bn relu, conv 32→64 bn relu, maxpool2,
@@ -19,7 +19,7 @@ momentum 0.9) step. Inference: eval() + inference_mode(). --channels-last conver
 batches (once, before timing) to torch.channels_last, oneDNN's native layout for PyTorch (no reorders
 around each convolution).
 
---check DIR (no timing) loads DIR/<model>.safetensors written by `bench_cnn --check DIR`, repeats its
+--check DIR (no timing) loads DIR/<model>.safetensors written by `perf_cnn --check DIR`, repeats its
 train-mode forward on batch 0 and eval-mode forward on batch 1, and compares the logits with
 DIR/<model>.logits.f32: max |ebood − torch| / max |torch| ≤ 1e-3 (exit 1 otherwise).
 """
@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 
 def splitmix64_stream(seed, count):
-    """count draws of splitmix64 from state `seed` (bench_cnn.c's generator), as uint64."""
+    """count draws of splitmix64 from state `seed` (perf_cnn.c's generator), as uint64."""
     golden = np.uint64(0x9E3779B97F4A7C15)
     with np.errstate(over="ignore"):
         z = np.uint64(seed) + golden * np.arange(1, count + 1, dtype=np.uint64)
@@ -240,7 +240,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--channels-last", action="store_true")
-    ap.add_argument("--check", metavar="DIR", help="compare with bench_cnn --check DIR (no timing)")
+    ap.add_argument("--check", metavar="DIR", help="compare with perf_cnn --check DIR (no timing)")
     a = ap.parse_args()
     if a.check:
         a.pool = max(a.pool, 2)

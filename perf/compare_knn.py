@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""k-NN and modern-Hopfield scoring: ebood (bench_knn) vs FAISS, NumPy and PyTorch, side by side.
+"""k-NN and modern-Hopfield scoring: ebood (perf_knn) vs FAISS, NumPy and PyTorch, side by side.
 
 Run with Debian's interpreter (python3-faiss, python3-numpy, python3-torch):
-    /usr/bin/python3 bench/compare_knn.py --bench build/bench/bench_knn [--rounds 3] [--nq 10000]
+    /usr/bin/python3 perf/compare_knn.py --bench build/perf/perf_knn [--rounds 3] [--nq 10000]
 
 What is measured (issue 4, "Benchmark"; anchors in shared/specs/performance-anchors.md):
   knn       10,000 L2-normalised queries against a 50,000-row L2-normalised bank, the k-th neighbour:
@@ -223,7 +223,7 @@ def run_child(cmd, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", default="build/bench/bench_knn")
+    ap.add_argument("--bench", default="build/perf/perf_knn")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=1)

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Side-by-side CNN throughput: ebood (bench/bench_cnn) against PyTorch (bench/cnn_torch.py).
+"""Side-by-side CNN throughput: ebood (perf/perf_cnn) against PyTorch (perf/cnn_torch.py).
 
 For every case (model × train/infer, batch 128) and every round, runs these sides one after the
 other as separate processes, in an order that is reversed every round:
-  ebood      bench_cnn, conv2d on oneDNN (the default backend)
-  ebood-ref  bench_cnn with EBOOD_CONV=ref (the im2col + OpenBLAS reference)   [--no-ref drops it]
+  ebood      perf_cnn, conv2d on oneDNN (the default backend)
+  ebood-ref  perf_cnn with EBOOD_CONV=ref (the im2col + OpenBLAS reference)   [--no-ref drops it]
   torch      cnn_torch.py, NCHW (contiguous) tensors
   torch-cl   cnn_torch.py --channels-last                                        [--no-cl drops it]
 and prints a Markdown table of medians over rounds: samples/s of each side, the median per-round
@@ -19,7 +19,7 @@ Environments (shared/specs/performance-anchors.md):
          LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_WAIT_POLICY=PASSIVE
 OPENBLAS_CORETYPE is left as the machine sets it, for both.
 
-    /usr/bin/python3 bench/compare_cnn.py [--rounds 3] [--bench build/bench/bench_cnn] [--verify]
+    /usr/bin/python3 perf/compare_cnn.py [--rounds 3] [--bench build/perf/perf_cnn] [--verify]
         [--ebood-env OMP_WAIT_POLICY=PASSIVE] [--wait-quiet 300] [--json out.json]
 Before each case of a round it waits (up to --wait-quiet s) for the machine to be quiet: other
 benchmarks running at the same time make every number meaningless.
@@ -83,7 +83,7 @@ def run(cmd, env):
 
 
 def verify(a, env_e, env_t):
-    """bench_cnn --check and cnn_torch.py --check: the two model definitions compute the same logits."""
+    """perf_cnn --check and cnn_torch.py --check: the two model definitions compute the same logits."""
     with tempfile.TemporaryDirectory() as d:
         for m in MODELS:
             subprocess.run([a.bench, "--model", m, "--batch", "16", "--check", d], env=env_e, check=True)
@@ -101,7 +101,7 @@ def fmt(v):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--bench", default=os.path.join(ROOT, "build", "bench", "bench_cnn"))
+    ap.add_argument("--bench", default=os.path.join(ROOT, "build", "perf", "perf_cnn"))
     ap.add_argument("--torch-script", default=os.path.join(HERE, "cnn_torch.py"))
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--cases", default=",".join(DEFAULT_CASES), help="comma list of <model>-<train|infer>")
@@ -132,7 +132,7 @@ def main():
         if m not in MODELS or mode not in ("train", "infer"):
             raise SystemExit(f"compare_cnn: unknown case '{c}' (expected <{'|'.join(MODELS)}>-<train|infer>)")
     if not os.access(a.bench, os.X_OK):
-        raise SystemExit(f"compare_cnn: {a.bench}: not built (cmake --build build --target bench_cnn)")
+        raise SystemExit(f"compare_cnn: {a.bench}: not built (cmake --build build --target perf_cnn)")
 
     env_e = dict(os.environ, EBOOD_THREADS=str(a.threads))
     env_e.pop("EBOOD_CONV", None)

@@ -3,7 +3,7 @@
  * test split against sky, uniform U(−5,5), Gaussian N(0,1) and constant inputs with every detector
  * that applies; then train each requested EBM (CD, CD-S, SSM, SSM-S, VERA, VERA-S, radial flow "NF")
  * on the same training rows and score the same sets with its log-density (bench_ebm.c). */
-#include "eval/bench_impl.h"
+#include "suites/bench_impl.h"
 
 #include <ebood/data.h>
 #include <ebood/eval.h>

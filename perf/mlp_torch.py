@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""The PyTorch twin of bench/bench_mlp.c: the same models, optimizers, batches and synthetic data;
+"""The PyTorch twin of perf/perf_mlp.c: the same models, optimizers, batches and synthetic data;
 prints one JSON line with samples/s (median of several timed windows after a warm-up).
 
 Run with Debian's interpreter (/usr/bin/python3, python3-torch 1.13) in the "tuned" configuration
 of shared/specs/performance-anchors.md:
 
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_WAIT_POLICY=PASSIVE \
-        /usr/bin/python3 bench/mlp_torch.py --model mlp256 --mode train
+        /usr/bin/python3 perf/mlp_torch.py --model mlp256 --mode train
 
 The JSON names the BLAS library torch actually loaded (from /proc/self/maps) and its core and
 threading (openblas_get_corename / openblas_get_parallel through ctypes).
@@ -39,7 +39,7 @@ MODELS = {
 
 
 def splitmix64_stream(seed, count):
-    """count draws of splitmix64 from state `seed` (bench_mlp.c's generator), as uint64."""
+    """count draws of splitmix64 from state `seed` (perf_mlp.c's generator), as uint64."""
     golden = np.uint64(0x9E3779B97F4A7C15)
     with np.errstate(over="ignore"):
         z = np.uint64(seed) + golden * np.arange(1, count + 1, dtype=np.uint64)

@@ -1,8 +1,8 @@
-/* bench_mlp: training and inference throughput of ebood's MLP, one JSON line on stdout.
+/* perf_mlp: training and inference throughput of ebood's MLP, one JSON line on stdout.
  *
- * Its twin is bench/mlp_torch.py (the same models, optimizers, batches and synthetic data in
- * PyTorch); bench/compare_mlp.py runs the two alternately and reports the ratios
- * (bench/RESULTS.md). Benchmarks are programs, not tests (DESIGN.md §4).
+ * Its twin is perf/mlp_torch.py (the same models, optimizers, batches and synthetic data in
+ * PyTorch); perf/compare_mlp.py runs the two alternately and reports the ratios
+ * (perf/RESULTS.md). Benchmarks are programs, not tests (DESIGN.md §4).
  *
  * Models (DESIGN.md / shared/specs/performance-anchors.md):
  *   segment  18 → 100×5 → 6, LeakyReLU(0.01)   the EBM paper's Segment classifier (AdamW, batch 512)
@@ -23,7 +23,7 @@
  * --threads), as the library reads it. */
 #include <ebood/ebood.h>
 
-#include "bench_util.h"
+#include "perf_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -34,13 +34,13 @@
 char *openblas_get_corename(void); /* from OpenBLAS */
 int openblas_get_parallel(void);   /* 0 serial, 1 pthreads, 2 OpenMP */
 
-typedef enum { MODE_TRAIN, MODE_LOOP, MODE_INFER } bench_mode;
+typedef enum { MODE_TRAIN, MODE_LOOP, MODE_INFER } perf_mode;
 
-typedef struct bench_args {
+typedef struct perf_args {
     const char *model;   /* segment | mlp256 */
     const char *mode_s;  /* train | loop | infer */
     const char *optim_s; /* adamw | adam | sgd; default per model */
-    bench_mode mode;
+    perf_mode mode;
     int64_t batch;     /* default per model and mode */
     int64_t n_samples; /* synthetic pool; default per model */
     int windows;
@@ -49,18 +49,18 @@ typedef struct bench_args {
     bool phases;   /* train mode: also time each phase of the step */
     int threads;   /* 0 = EBOOD_THREADS / library default */
     uint64_t seed;
-} bench_args;
+} perf_args;
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: bench_mlp [--model segment|mlp256] [--mode train|loop|infer] [--batch B]\n"
+    fprintf(f, "usage: perf_mlp [--model segment|mlp256] [--mode train|loop|infer] [--batch B]\n"
                "                 [--optim adamw|adam|sgd] [--samples N] [--windows K] [--seconds S]\n"
                "                 [--warmup S] [--iters N] [--threads N] [--seed N] [--phases]\n"
                "Prints one JSON line: samples/s (median of K timed windows after the warm-up).\n");
 }
 
 /* Returns 0 on success, 1 on a usage error (message printed), -1 for --help. */
-static int parse_args(int argc, char **argv, bench_args *a) {
-    *a = (bench_args){
+static int parse_args(int argc, char **argv, perf_args *a) {
+    *a = (perf_args){
         .model = "segment", .mode_s = "train", .windows = 7, .seconds = 1.0, .warmup = 1.0, .seed = 1};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];
@@ -73,7 +73,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
             continue;
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, "bench_mlp: %s: missing value (or unknown flag)\n", k);
+            fprintf(stderr, "perf_mlp: %s: missing value (or unknown flag)\n", k);
             return 1;
         }
         const char *v = argv[++i];
@@ -86,30 +86,30 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         else if (!strcmp(k, "--optim"))
             a->optim_s = v;
         else if (!strcmp(k, "--batch"))
-            ok = bench_parse_i64(v, 1, 1 << 20, &a->batch);
+            ok = perf_parse_i64(v, 1, 1 << 20, &a->batch);
         else if (!strcmp(k, "--samples"))
-            ok = bench_parse_i64(v, 1, 1 << 26, &a->n_samples);
+            ok = perf_parse_i64(v, 1, 1 << 26, &a->n_samples);
         else if (!strcmp(k, "--windows")) {
-            ok = bench_parse_i64(v, 1, 1000, &n);
+            ok = perf_parse_i64(v, 1, 1000, &n);
             a->windows = (int)n;
         } else if (!strcmp(k, "--seconds"))
-            ok = bench_parse_f64(v, 1e-3, 3600, &a->seconds);
+            ok = perf_parse_f64(v, 1e-3, 3600, &a->seconds);
         else if (!strcmp(k, "--warmup"))
-            ok = bench_parse_f64(v, 0, 3600, &a->warmup);
+            ok = perf_parse_f64(v, 0, 3600, &a->warmup);
         else if (!strcmp(k, "--iters"))
-            ok = bench_parse_i64(v, 1, (int64_t)1 << 40, &a->iters);
+            ok = perf_parse_i64(v, 1, (int64_t)1 << 40, &a->iters);
         else if (!strcmp(k, "--threads")) {
-            ok = bench_parse_i64(v, 1, 4096, &n);
+            ok = perf_parse_i64(v, 1, 4096, &n);
             a->threads = (int)n;
         } else if (!strcmp(k, "--seed")) {
-            ok = bench_parse_i64(v, 0, INT64_MAX, &n);
+            ok = perf_parse_i64(v, 0, INT64_MAX, &n);
             a->seed = (uint64_t)n;
         } else {
-            fprintf(stderr, "bench_mlp: unknown flag %s\n", k);
+            fprintf(stderr, "perf_mlp: unknown flag %s\n", k);
             return 1;
         }
         if (!ok) {
-            fprintf(stderr, "bench_mlp: %s: bad value '%s'\n", k, v);
+            fprintf(stderr, "perf_mlp: %s: bad value '%s'\n", k, v);
             return 1;
         }
     }
@@ -120,12 +120,12 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     else if (!strcmp(a->mode_s, "infer"))
         a->mode = MODE_INFER;
     else {
-        fprintf(stderr, "bench_mlp: --mode: expected train, loop or infer, got '%s'\n", a->mode_s);
+        fprintf(stderr, "perf_mlp: --mode: expected train, loop or infer, got '%s'\n", a->mode_s);
         return 1;
     }
     bool segment = !strcmp(a->model, "segment");
     if (!segment && strcmp(a->model, "mlp256")) {
-        fprintf(stderr, "bench_mlp: --model: expected segment or mlp256, got '%s'\n", a->model);
+        fprintf(stderr, "perf_mlp: --model: expected segment or mlp256, got '%s'\n", a->model);
         return 1;
     }
     if (!a->batch) a->batch = a->mode == MODE_INFER ? 256 : segment ? 512 : 128;
@@ -150,8 +150,8 @@ static bool all_finite_replica(const float *v, int64_t n) {
     return acc == 0.0f;
 }
 
-typedef struct bench_state {
-    const bench_args *a;
+typedef struct perf_state {
+    const perf_args *a;
     eb_model *model;
     eb_optimizer *opt;
     eb_optimizer_params op;
@@ -165,10 +165,10 @@ typedef struct bench_state {
     float sink;
     double phase[N_PHASES]; /* seconds summed over phase_steps timed steps (--phases) */
     int64_t phase_steps;
-} bench_state;
+} perf_state;
 
 /* One training step on the next batch of the pool (the body of eb_train). */
-static eb_status train_step(bench_state *s, eb_error *err) {
+static eb_status train_step(perf_state *s, eb_error *err) {
     const int64_t B = s->a->batch, k = s->next_batch;
     const bool ph = s->a->phases;
     double t[7] = {0};
@@ -209,7 +209,7 @@ static eb_status train_step(bench_state *s, eb_error *err) {
     return EB_OK;
 }
 
-static eb_status infer_step(bench_state *s, eb_error *err) {
+static eb_status infer_step(perf_state *s, eb_error *err) {
     const int64_t B = s->a->batch, k = s->next_batch;
     s->next_batch = (k + 1) % s->n_batches;
     eb_graph *g = s->g;
@@ -224,7 +224,7 @@ static eb_status infer_step(bench_state *s, eb_error *err) {
 }
 
 /* eb_train over the whole pool for `steps` steps; returns its samples/s via *rate. */
-static eb_status loop_run(bench_state *s, int64_t steps, double *rate, eb_error *err) {
+static eb_status loop_run(perf_state *s, int64_t steps, double *rate, eb_error *err) {
     eb_train_params p = eb_train_default_params();
     p.steps = steps;
     p.batch_size = s->a->batch;
@@ -247,7 +247,7 @@ static eb_status loop_run(bench_state *s, int64_t steps, double *rate, eb_error 
 }
 
 /* Runs steps until `seconds` have passed (or exactly `iters` steps); returns samples/s. */
-static eb_status timed_window(bench_state *s, double seconds, int64_t iters, double *rate, eb_error *err) {
+static eb_status timed_window(perf_state *s, double seconds, int64_t iters, double *rate, eb_error *err) {
     eb_status st = EB_OK;
     if (s->a->mode == MODE_LOOP) {
         if (!iters) { /* size the eb_train call from the current rate estimate */
@@ -270,14 +270,14 @@ static eb_status timed_window(bench_state *s, double seconds, int64_t iters, dou
 }
 
 int main(int argc, char **argv) {
-    bench_args a;
+    perf_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : 2;
     eb_error err = {0};
     if (a.threads)
         eb_threads_set(a.threads);
     else if (eb_threads_from_env(&err)) {
-        fprintf(stderr, "bench_mlp: %s\n", err.message);
+        fprintf(stderr, "perf_mlp: %s\n", err.message);
         return 2;
     }
 
@@ -289,7 +289,7 @@ int main(int argc, char **argv) {
         cfg.activation = EB_ACT_RELU;
         cfg.activation_param = 0.0f;
     }
-    bench_state s = {.a = &a, .dim = cfg.in_dim};
+    perf_state s = {.a = &a, .dim = cfg.in_dim};
     eb_rng init_rng;
     eb_rng_seed(&init_rng, a.seed);
     eb_rng_seed(&s.rng, a.seed + 1);
@@ -314,11 +314,11 @@ int main(int argc, char **argv) {
     s.g = eb_graph_new(0, NULL);
     s.x = malloc((size_t)(a.n_samples * s.dim) * sizeof *s.x);
     s.y = malloc((size_t)a.n_samples * sizeof *s.y);
-    if (!st && (!s.g || !s.x || !s.y)) st = eb_error_set(&err, EB_ERR_NOMEM, "bench_mlp: out of memory");
+    if (!st && (!s.g || !s.x || !s.y)) st = eb_error_set(&err, EB_ERR_NOMEM, "perf_mlp: out of memory");
     double *rates = calloc((size_t)a.windows, sizeof *rates);
-    if (!st && !rates) st = eb_error_set(&err, EB_ERR_NOMEM, "bench_mlp: out of memory");
+    if (!st && !rates) st = eb_error_set(&err, EB_ERR_NOMEM, "perf_mlp: out of memory");
     if (!st) {
-        bench_make_data(a.seed, a.n_samples, s.dim, cfg.out_dim, s.x, s.y);
+        perf_make_data(a.seed, a.n_samples, s.dim, cfg.out_dim, s.x, s.y);
         s.n_batches = a.n_samples / a.batch;
         double rate = 0.0;
         /* warm-up: at least 3 steps (first-touch of the arena, OpenBLAS buffers, thread team) */
@@ -337,12 +337,12 @@ int main(int argc, char **argv) {
         }
     }
     if (st) {
-        fprintf(stderr, "bench_mlp: %s\n", err.message);
+        fprintf(stderr, "perf_mlp: %s\n", err.message);
     } else {
         double *sorted = malloc((size_t)a.windows * sizeof *sorted);
         if (!sorted) return 1;
         memcpy(sorted, rates, (size_t)a.windows * sizeof *sorted);
-        qsort(sorted, (size_t)a.windows, sizeof *sorted, bench_cmp_double);
+        qsort(sorted, (size_t)a.windows, sizeof *sorted, perf_cmp_double);
         double median =
             a.windows % 2 ? sorted[a.windows / 2] : 0.5 * (sorted[a.windows / 2 - 1] + sorted[a.windows / 2]);
         struct rusage ru;

@@ -3,7 +3,7 @@
  * log-density f(x) = logsumexp_k g_k(x) (ebm.h; for the flow f = log p(x)), evaluated with every metric
  * beside the classifier's detectors. Model selection: none — the final parameters after the last step
  * (the released code picks a checkpoint on a held-out OOD validation split; we never look at OOD data). */
-#include "eval/bench_impl.h"
+#include "suites/bench_impl.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
-/* bench_knn: throughput of ebood's exact k-NN and Hopfield kernels, one JSON line on stdout.
+/* perf_knn: throughput of ebood's exact k-NN and Hopfield kernels, one JSON line on stdout.
  *
- * bench/compare_knn.py runs it alternately with FAISS (IndexFlatL2 / IndexFlatIP), NumPy and
- * PyTorch on the same .npy files and reports the ratios (bench/RESULTS.md). Benchmarks are
+ * perf/compare_knn.py runs it alternately with FAISS (IndexFlatL2 / IndexFlatIP), NumPy and
+ * PyTorch on the same .npy files and reports the ratios (perf/RESULTS.md). Benchmarks are
  * programs, not tests (DESIGN.md §4).
  *
  * Cases (queries [nq, dim] against a bank [nb, dim], float32):
@@ -18,7 +18,7 @@
  * --out writes the results (float32 .npy). */
 #include <ebood/ebood.h>
 
-#include "bench_util.h"
+#include "perf_util.h"
 
 #include "ood/detectors/gemm_stream_impl.h"
 
@@ -28,17 +28,17 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct bench_args {
+typedef struct perf_args {
     const char *kase; /* knn-ip | knn-l2 | hopfield */
     const char *queries, *bank, *out;
     int64_t nq, nb, dim, k, classes;
     double beta;
     int reps, warmup, threads;
     uint64_t seed;
-} bench_args;
+} perf_args;
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: bench_knn [--case knn-ip|knn-l2|hopfield|mahalanobis] [--queries Q.npy --bank B.npy]\n"
+    fprintf(f, "usage: perf_knn [--case knn-ip|knn-l2|hopfield|mahalanobis] [--queries Q.npy --bank B.npy]\n"
                "                 [--nq N] [--nb N] [--dim D] [--k K] [--beta B] [--classes C] [--reps R]\n"
                "                 [--warmup W]\n"
                "                 [--threads N] [--seed N] [--out results.npy]\n"
@@ -46,22 +46,22 @@ static void usage(FILE *f) {
 }
 
 /* Returns 0 on success, 1 on a usage error (message printed), -1 for --help. */
-static int parse_args(int argc, char **argv, bench_args *a) {
-    *a = (bench_args){.kase = "knn-ip",
-                      .nq = 10000,
-                      .nb = 50000,
-                      .dim = 512,
-                      .k = 50,
-                      .classes = 10,
-                      .beta = 1.0,
-                      .reps = 3,
-                      .warmup = 1,
-                      .seed = 1};
+static int parse_args(int argc, char **argv, perf_args *a) {
+    *a = (perf_args){.kase = "knn-ip",
+                     .nq = 10000,
+                     .nb = 50000,
+                     .dim = 512,
+                     .k = 50,
+                     .classes = 10,
+                     .beta = 1.0,
+                     .reps = 3,
+                     .warmup = 1,
+                     .seed = 1};
     for (int i = 1; i < argc; i++) {
         const char *key = argv[i];
         if (!strcmp(key, "--help") || !strcmp(key, "-h")) return -1;
         if (i + 1 >= argc) {
-            fprintf(stderr, "bench_knn: %s: missing value\n", key);
+            fprintf(stderr, "perf_knn: %s: missing value\n", key);
             return 1;
         }
         const char *v = argv[++i];
@@ -78,42 +78,42 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         } else if (!strcmp(key, "--out")) {
             a->out = v;
         } else if (!strcmp(key, "--nq")) {
-            ok = bench_parse_i64(v, 1, INT64_C(1) << 40, &a->nq);
+            ok = perf_parse_i64(v, 1, INT64_C(1) << 40, &a->nq);
         } else if (!strcmp(key, "--nb")) {
-            ok = bench_parse_i64(v, 1, INT64_C(1) << 40, &a->nb);
+            ok = perf_parse_i64(v, 1, INT64_C(1) << 40, &a->nb);
         } else if (!strcmp(key, "--dim")) {
-            ok = bench_parse_i64(v, 1, INT64_C(1) << 20, &a->dim);
+            ok = perf_parse_i64(v, 1, INT64_C(1) << 20, &a->dim);
         } else if (!strcmp(key, "--k")) {
-            ok = bench_parse_i64(v, 1, INT64_C(1) << 40, &a->k);
+            ok = perf_parse_i64(v, 1, INT64_C(1) << 40, &a->k);
         } else if (!strcmp(key, "--classes")) {
-            ok = bench_parse_i64(v, 1, 1 << 20, &a->classes);
+            ok = perf_parse_i64(v, 1, 1 << 20, &a->classes);
         } else if (!strcmp(key, "--beta")) {
             char *end;
             a->beta = strtod(v, &end);
             ok = *v && !*end && isfinite(a->beta) && a->beta > 0.0;
         } else if (!strcmp(key, "--reps")) {
-            ok = bench_parse_i64(v, 1, 1000, &x);
+            ok = perf_parse_i64(v, 1, 1000, &x);
             a->reps = (int)x;
         } else if (!strcmp(key, "--warmup")) {
-            ok = bench_parse_i64(v, 0, 1000, &x);
+            ok = perf_parse_i64(v, 0, 1000, &x);
             a->warmup = (int)x;
         } else if (!strcmp(key, "--threads")) {
-            ok = bench_parse_i64(v, 1, 4096, &x);
+            ok = perf_parse_i64(v, 1, 4096, &x);
             a->threads = (int)x;
         } else if (!strcmp(key, "--seed")) {
-            ok = bench_parse_i64(v, 0, INT64_MAX, &x);
+            ok = perf_parse_i64(v, 0, INT64_MAX, &x);
             a->seed = (uint64_t)x;
         } else {
-            fprintf(stderr, "bench_knn: unknown option %s\n", key);
+            fprintf(stderr, "perf_knn: unknown option %s\n", key);
             return 1;
         }
         if (!ok) {
-            fprintf(stderr, "bench_knn: %s: bad value '%s'\n", key, v);
+            fprintf(stderr, "perf_knn: %s: bad value '%s'\n", key, v);
             return 1;
         }
     }
     if (!a->queries != !a->bank) {
-        fprintf(stderr, "bench_knn: give both --queries and --bank, or neither\n");
+        fprintf(stderr, "perf_knn: give both --queries and --bank, or neither\n");
         return 1;
     }
     return 0;
@@ -137,7 +137,7 @@ static float *load(const char *path, int64_t *rows, int64_t *cols) {
     int64_t shape[8];
     eb_error err = {0};
     if (eb_npy_read_f32(path, &x, 2, shape, NULL, &err)) {
-        fprintf(stderr, "bench_knn: %s\n", err.message);
+        fprintf(stderr, "perf_knn: %s\n", err.message);
         return NULL;
     }
     *rows = shape[0];
@@ -146,7 +146,7 @@ static float *load(const char *path, int64_t *rows, int64_t *cols) {
 }
 
 /* The mahalanobis case: the detector fitted on the bank (labels j mod classes); NULL for the others. */
-static eb_detector *fit_mahalanobis(const bench_args *a, const float *b, double *fit_s, eb_error *err) {
+static eb_detector *fit_mahalanobis(const perf_args *a, const float *b, double *fit_s, eb_error *err) {
     int32_t *labels = malloc((size_t)a->nb * sizeof *labels);
     eb_detector *d = NULL;
     if (!labels || eb_detector_new(EB_DETECTOR_MAHALANOBIS, NULL, &d, err)) {
@@ -167,7 +167,7 @@ static eb_detector *fit_mahalanobis(const bench_args *a, const float *b, double 
     return d;
 }
 
-static eb_status run(const bench_args *a, eb_detector *maha, const float *q, const float *b, float *out,
+static eb_status run(const perf_args *a, eb_detector *maha, const float *q, const float *b, float *out,
                      eb_error *err) {
     if (maha) {
         eb_detector_data data = {.n = a->nq, .features = q, .dim = a->dim};
@@ -180,7 +180,7 @@ static eb_status run(const bench_args *a, eb_detector *maha, const float *q, con
 }
 
 int main(int argc, char **argv) {
-    bench_args a;
+    perf_args a;
     const int pa = parse_args(argc, argv, &a);
     if (pa) {
         usage(pa < 0 ? stdout : stderr);
@@ -188,7 +188,7 @@ int main(int argc, char **argv) {
     }
     eb_error err = {0};
     if (eb_threads_from_env(&err)) {
-        fprintf(stderr, "bench_knn: %s\n", err.message);
+        fprintf(stderr, "perf_knn: %s\n", err.message);
         return 2;
     }
     if (a.threads > 0) eb_threads_set(a.threads);
@@ -199,7 +199,7 @@ int main(int argc, char **argv) {
         b = load(a.bank, &a.nb, &db);
         if (!q || !b) return 1;
         if (dq != db) {
-            fprintf(stderr, "bench_knn: %s has dim %lld, %s has %lld\n", a.queries, (long long)dq, a.bank,
+            fprintf(stderr, "perf_knn: %s has dim %lld, %s has %lld\n", a.queries, (long long)dq, a.bank,
                     (long long)db);
             return 1;
         }
@@ -210,39 +210,39 @@ int main(int argc, char **argv) {
         b = gaussian_rows(&rng, a.nb, a.dim);
         q = gaussian_rows(&rng, a.nq, a.dim);
         if (!q || !b) {
-            fprintf(stderr, "bench_knn: out of memory\n");
+            fprintf(stderr, "perf_knn: out of memory\n");
             return 1;
         }
     }
     float *out = malloc((size_t)a.nq * sizeof *out);
     double *times = malloc((size_t)a.reps * sizeof *times), *cpu = malloc((size_t)a.reps * sizeof *cpu);
     if (!out || !times || !cpu) {
-        fprintf(stderr, "bench_knn: out of memory\n");
+        fprintf(stderr, "perf_knn: out of memory\n");
         return 1;
     }
     double fit_s = 0.0;
     eb_detector *maha = NULL;
     if (!strcmp(a.kase, "mahalanobis") && !(maha = fit_mahalanobis(&a, b, &fit_s, &err))) {
-        fprintf(stderr, "bench_knn: mahalanobis fit: %s\n", err.message[0] ? err.message : "out of memory");
+        fprintf(stderr, "perf_knn: mahalanobis fit: %s\n", err.message[0] ? err.message : "out of memory");
         return 1;
     }
-    const long rss_data_kb = bench_status_kb("VmRSS:"); /* after the fit (the references fit before too) */
-    bench_reset_peak();
+    const long rss_data_kb = perf_status_kb("VmRSS:"); /* after the fit (the references fit before too) */
+    perf_reset_peak();
     for (int r = 0; r < a.warmup + a.reps; r++) {
-        const double t0 = eb_time_seconds(), c0 = bench_cpu_seconds();
+        const double t0 = eb_time_seconds(), c0 = perf_cpu_seconds();
         if (run(&a, maha, q, b, out, &err)) {
-            fprintf(stderr, "bench_knn: %s\n", err.message);
+            fprintf(stderr, "perf_knn: %s\n", err.message);
             return 1;
         }
         if (r >= a.warmup) {
             times[r - a.warmup] = eb_time_seconds() - t0;
-            cpu[r - a.warmup] = bench_cpu_seconds() - c0;
+            cpu[r - a.warmup] = perf_cpu_seconds() - c0;
         }
     }
     if (a.out) {
         const int64_t shape[1] = {a.nq};
         if (eb_npy_write(a.out, EB_DTYPE_F32, 1, shape, out, &err)) {
-            fprintf(stderr, "bench_knn: %s\n", err.message);
+            fprintf(stderr, "perf_knn: %s\n", err.message);
             return 1;
         }
     }
@@ -253,12 +253,12 @@ int main(int argc, char **argv) {
         (long long)a.classes, fit_s, eb_threads_get(),
         eb__gemm_isa_name(eb__gemm_isa_resolve(EB__GEMM_ISA_AUTO)));
     for (int r = 0; r < a.reps; r++) printf("%s%.6f", r ? ", " : "", times[r]);
-    const double med = bench_median(times, a.reps), med_cpu = bench_median(cpu, a.reps);
+    const double med = perf_median(times, a.reps), med_cpu = perf_median(cpu, a.reps);
     printf("], \"median_s\": %.6f, \"qps\": %.1f, \"cpu_s\": %.6f, \"q_per_cpu_s\": %.1f, \"rss_data_mb\": "
            "%.1f, "
            "\"peak_rss_mb\": %.1f}\n",
            med, (double)a.nq / med, med_cpu, (double)a.nq / med_cpu, (double)rss_data_kb / 1024.0,
-           (double)bench_status_kb("VmHWM:") / 1024.0);
+           (double)perf_status_kb("VmHWM:") / 1024.0);
     eb_detector_free(maha);
     free(q);
     free(b);

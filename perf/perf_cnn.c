@@ -1,7 +1,7 @@
-/* bench_cnn: training and inference throughput of ebood's convolutional networks, one JSON line.
+/* perf_cnn: training and inference throughput of ebood's convolutional networks, one JSON line.
  *
- * Its twin is bench/cnn_torch.py (the same architectures, optimizer, batches and synthetic data in
- * PyTorch); bench/compare_cnn.py runs the two alternately and reports the ratios (bench/RESULTS.md).
+ * Its twin is perf/cnn_torch.py (the same architectures, optimizer, batches and synthetic data in
+ * PyTorch); perf/compare_cnn.py runs the two alternately and reports the ratios (perf/RESULTS.md).
  * Benchmarks are programs, not tests (DESIGN.md §4).
  *
  * Models (src/nn/small_cnn.c, resnet.c, wrn.c; 10 classes):
@@ -28,7 +28,7 @@
  * the two definitions of each architecture compute the same function. */
 #include <ebood/ebood.h>
 
-#include "bench_util.h"
+#include "perf_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,25 +37,24 @@
 
 #include "tensor/conv_dnnl_impl.h"
 
-typedef struct bench_args {
+typedef struct perf_args {
     const char *model, *mode, *check;
     bool train, phases;
     int64_t batch, iters, warmup, pool;
     int windows, threads;
     uint64_t seed;
-} bench_args;
+} perf_args;
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: bench_cnn [--model small_cnn|resnet18|wrn40_2] [--mode train|infer] [--batch B]\n"
+    fprintf(f, "usage: perf_cnn [--model small_cnn|resnet18|wrn40_2] [--mode train|infer] [--batch B]\n"
                "                 [--windows K] [--iters N] [--warmup N] [--pool P] [--threads N] [--seed N]\n"
                "                 [--phases] [--check DIR]\n"
                "Prints one JSON line: samples/s (median of K windows of N steps after N warm-up steps).\n");
 }
 
 /* 0 on success, 1 on a usage error (printed), -1 for --help. */
-static int parse_args(int argc, char **argv, bench_args *a) {
-    *a =
-        (bench_args){.model = "small_cnn", .mode = "train", .batch = 128, .windows = 5, .seed = 1, .pool = 2};
+static int parse_args(int argc, char **argv, perf_args *a) {
+    *a = (perf_args){.model = "small_cnn", .mode = "train", .batch = 128, .windows = 5, .seed = 1, .pool = 2};
     int64_t iters = 0, warmup = -1;
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];
@@ -68,7 +67,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
             continue;
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, "bench_cnn: %s: missing value (or unknown flag)\n", k);
+            fprintf(stderr, "perf_cnn: %s: missing value (or unknown flag)\n", k);
             return 1;
         }
         const char *v = argv[++i];
@@ -81,40 +80,40 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         else if (!strcmp(k, "--check"))
             a->check = v;
         else if (!strcmp(k, "--batch"))
-            ok = bench_parse_i64(v, 1, 1 << 16, &a->batch);
+            ok = perf_parse_i64(v, 1, 1 << 16, &a->batch);
         else if (!strcmp(k, "--windows")) {
-            ok = bench_parse_i64(v, 1, 1000, &n);
+            ok = perf_parse_i64(v, 1, 1000, &n);
             a->windows = (int)n;
         } else if (!strcmp(k, "--iters"))
-            ok = bench_parse_i64(v, 1, 1 << 20, &iters);
+            ok = perf_parse_i64(v, 1, 1 << 20, &iters);
         else if (!strcmp(k, "--warmup"))
-            ok = bench_parse_i64(v, 0, 1 << 20, &warmup);
+            ok = perf_parse_i64(v, 0, 1 << 20, &warmup);
         else if (!strcmp(k, "--pool"))
-            ok = bench_parse_i64(v, 1, 64, &a->pool);
+            ok = perf_parse_i64(v, 1, 64, &a->pool);
         else if (!strcmp(k, "--threads")) {
-            ok = bench_parse_i64(v, 1, 4096, &n);
+            ok = perf_parse_i64(v, 1, 4096, &n);
             a->threads = (int)n;
         } else if (!strcmp(k, "--seed")) {
-            ok = bench_parse_i64(v, 0, INT64_MAX, &n);
+            ok = perf_parse_i64(v, 0, INT64_MAX, &n);
             a->seed = (uint64_t)n;
         } else {
-            fprintf(stderr, "bench_cnn: unknown flag %s\n", k);
+            fprintf(stderr, "perf_cnn: unknown flag %s\n", k);
             return 1;
         }
         if (!ok) {
-            fprintf(stderr, "bench_cnn: %s: bad value '%s'\n", k, v);
+            fprintf(stderr, "perf_cnn: %s: bad value '%s'\n", k, v);
             return 1;
         }
     }
     if (strcmp(a->mode, "train") && strcmp(a->mode, "infer")) {
-        fprintf(stderr, "bench_cnn: --mode: expected train or infer, got '%s'\n", a->mode);
+        fprintf(stderr, "perf_cnn: --mode: expected train or infer, got '%s'\n", a->mode);
         return 1;
     }
     a->train = !strcmp(a->mode, "train");
     if (a->check && a->pool < 2) a->pool = 2; /* the check uses batches 0 and 1 */
     bool small = !strcmp(a->model, "small_cnn");
     if (!small && strcmp(a->model, "resnet18") && strcmp(a->model, "wrn40_2")) {
-        fprintf(stderr, "bench_cnn: --model: expected small_cnn, resnet18 or wrn40_2, got '%s'\n", a->model);
+        fprintf(stderr, "perf_cnn: --model: expected small_cnn, resnet18 or wrn40_2, got '%s'\n", a->model);
         return 1;
     }
     /* defaults: a window of ~1-3 s at the expected speeds */
@@ -126,8 +125,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
 enum { PH_FORWARD, PH_BACKWARD, PH_OPTIMIZER, PH_OTHER, N_PHASES };
 static const char *const phase_names[N_PHASES] = {"forward", "backward", "optimizer", "other"};
 
-typedef struct bench_state {
-    const bench_args *a;
+typedef struct perf_state {
+    const perf_args *a;
     eb_model *model;
     eb_optimizer *opt;
     eb_graph *g;
@@ -138,9 +137,9 @@ typedef struct bench_state {
     double loss_first, loss_last, sink;
     double phase[N_PHASES];
     int64_t phase_steps;
-} bench_state;
+} perf_state;
 
-static eb_status step(bench_state *s, eb_error *err) {
+static eb_status step(perf_state *s, eb_error *err) {
     const int64_t B = s->a->batch, k = s->next;
     s->next = (k + 1) % s->a->pool;
     double t0 = eb_time_seconds();
@@ -177,7 +176,7 @@ static eb_status step(bench_state *s, eb_error *err) {
     return EB_OK;
 }
 
-static eb_status window(bench_state *s, int64_t iters, double *rate, eb_error *err) {
+static eb_status window(perf_state *s, int64_t iters, double *rate, eb_error *err) {
     double t0 = eb_time_seconds();
     for (int64_t i = 0; i < iters; i++) {
         eb_status st = step(s, err);
@@ -188,8 +187,8 @@ static eb_status window(bench_state *s, int64_t iters, double *rate, eb_error *e
 }
 
 /* --check: see the header comment. */
-static eb_status check_dump(bench_state *s, eb_error *err) {
-    const bench_args *a = s->a;
+static eb_status check_dump(perf_state *s, eb_error *err) {
+    const perf_args *a = s->a;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.safetensors", a->check, a->model);
     eb_status st = eb_model_save(s->model, path, NULL, 0, err);
@@ -213,14 +212,14 @@ static eb_status check_dump(bench_state *s, eb_error *err) {
 }
 
 int main(int argc, char **argv) {
-    bench_args a;
+    perf_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : 2;
     eb_error err = {0};
     if (a.threads)
         eb_threads_set(a.threads);
     else if (eb_threads_from_env(&err)) {
-        fprintf(stderr, "bench_cnn: %s\n", err.message);
+        fprintf(stderr, "perf_cnn: %s\n", err.message);
         return 2;
     }
     eb_model_kind kind = !strcmp(a.model, "small_cnn")  ? EB_MODEL_SMALL_CNN
@@ -228,7 +227,7 @@ int main(int argc, char **argv) {
                                                         : EB_MODEL_WRN;
     const int64_t ch = kind == EB_MODEL_SMALL_CNN ? 1 : 3, hw = kind == EB_MODEL_SMALL_CNN ? 28 : 32;
     eb_image_config cfg = eb_image_default_config(kind, ch, hw, hw, 10); /* resnet 18; wrn 40-2, dropout 0 */
-    bench_state s = {.a = &a, .dim = ch * hw * hw};
+    perf_state s = {.a = &a, .dim = ch * hw * hw};
     eb_rng init_rng;
     eb_rng_seed(&init_rng, a.seed);
     eb_rng_seed(&s.rng, a.seed + 1);
@@ -242,12 +241,12 @@ int main(int argc, char **argv) {
     double *rates = calloc((size_t)a.windows, sizeof *rates),
            *sorted = calloc((size_t)a.windows, sizeof *sorted);
     if (!st && (!s.g || !s.x || !s.y || !rates || !sorted))
-        st = eb_error_set(&err, EB_ERR_NOMEM, "bench_cnn: out of memory");
+        st = eb_error_set(&err, EB_ERR_NOMEM, "perf_cnn: out of memory");
     if (!st) {
-        bench_make_data(a.seed, a.pool * a.batch, s.dim, 10, s.x, s.y);
+        perf_make_data(a.seed, a.pool * a.batch, s.dim, 10, s.x, s.y);
         if (a.check) {
             st = check_dump(&s, &err);
-            if (st) fprintf(stderr, "bench_cnn: %s\n", err.message);
+            if (st) fprintf(stderr, "perf_cnn: %s\n", err.message);
             free(rates);
             free(sorted);
             free(s.x);
@@ -264,10 +263,10 @@ int main(int argc, char **argv) {
         for (int w = 0; w < a.windows && !st; w++) st = window(&s, a.iters, &rates[w], &err);
     }
     if (st) {
-        fprintf(stderr, "bench_cnn: %s\n", err.message);
+        fprintf(stderr, "perf_cnn: %s\n", err.message);
     } else {
         memcpy(sorted, rates, (size_t)a.windows * sizeof *sorted);
-        qsort(sorted, (size_t)a.windows, sizeof *sorted, bench_cmp_double);
+        qsort(sorted, (size_t)a.windows, sizeof *sorted, perf_cmp_double);
         double median =
             a.windows % 2 ? sorted[a.windows / 2] : 0.5 * (sorted[a.windows / 2 - 1] + sorted[a.windows / 2]);
         /* the backend of the model's first convolution (as eb_conv2d picks it) */

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Side-by-side EBM training throughput: ebood (bench/bench_ebm) against PyTorch (bench/ebm_torch.py).
+"""Side-by-side EBM training throughput: ebood (perf/perf_ebm) against PyTorch (perf/ebm_torch.py).
 
-Cases (bench/bench_ebm.c has the details; the same work per step on both sides):
+Cases (perf/perf_ebm.c has the details; the same work per step on both sides):
   cd-segment    persistent CD on Segment-shaped data (18 → 100×5 → 6, AdamW, batch 512, buffer 9000,
                 100 SGLD steps per optimizer step)
   cd-s-segment  its supervised variant (γ = 1 CE, class-conditional sampling, 100 steps)
@@ -20,8 +20,8 @@ Environments (shared/specs/performance-anchors.md), 2 threads each by default:
   torch  the caller's environment + torch.set_num_threads(<threads>) and, unless --untuned,
          LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_WAIT_POLICY=PASSIVE
 
-    /usr/bin/python3 bench/compare_ebm.py [--rounds 5] [--bench build/bench/bench_ebm] [--json out.json]
-    /usr/bin/python3 bench/compare_ebm.py --rounds 1 --sgld-steps 2 --windows 2 --seconds 0.2 \
+    /usr/bin/python3 perf/compare_ebm.py [--rounds 5] [--bench build/perf/perf_ebm] [--json out.json]
+    /usr/bin/python3 perf/compare_ebm.py --rounds 1 --sgld-steps 2 --windows 2 --seconds 0.2 \
         --heat-batch 64 --heat-iters 16 --heat-windows 1 --wait-quiet 0          # smoke test, seconds
 """
 import argparse
@@ -94,7 +94,7 @@ def compare(a, cases, env_e, env_t):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--bench", default=os.path.join(ROOT, "build", "bench", "bench_ebm"))
+    ap.add_argument("--bench", default=os.path.join(ROOT, "build", "perf", "perf_ebm"))
     ap.add_argument("--torch-script", default=os.path.join(HERE, "ebm_torch.py"))
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--cases", default=",".join(CASES), help="comma list of " + ", ".join(CASES))
@@ -126,7 +126,7 @@ def main():
         if c not in CASES:
             raise SystemExit(f"compare_ebm: unknown case '{c}' (expected {', '.join(CASES)})")
     if not os.access(a.bench, os.X_OK):
-        raise SystemExit(f"compare_ebm: {a.bench}: not built (cmake --build build --target bench_ebm)")
+        raise SystemExit(f"compare_ebm: {a.bench}: not built (cmake --build build --target perf_ebm)")
 
     env_e = dict(os.environ, EBOOD_THREADS=str(a.threads))
     env_e.setdefault("OMP_WAIT_POLICY", "PASSIVE")

@@ -1,4 +1,4 @@
-/* Internal to the benchmark suites (src/eval/bench_*.c). */
+/* Internal to the benchmark suites (src/suites/bench_*.c). */
 #ifndef EBOOD_EVAL_BENCH_IMPL_H
 #define EBOOD_EVAL_BENCH_IMPL_H
 
