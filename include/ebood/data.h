@@ -207,10 +207,67 @@ typedef struct eb_tabular_split {
     eb_dataset train, val, test; /* ID splits, z-scored with train statistics, labels remapped to
                                     0..C-1 in declaration order without the OOD class (names kept) */
     eb_dataset ood;              /* the held-out class, same transform, unlabelled (y NULL) */
-    float *mean, *std;           /* dim z-score statistics (population std; 0 → 1); malloc'd */
+    float *mean, *std;           /* dim z-score statistics (population std; 0 → 1); malloc'd; NULL
+                                    when the rows are not standardised */
     int64_t dim;
     char **feature_names; /* dim names of the kept columns; malloc'd */
+    /* How a table's rows became these (eb_tabular_split_make; zero/NULL for the other loaders): */
+    int64_t n_columns; /* feature columns of the source table */
+    int64_t *keep;     /* dim indices of the kept columns into them (NULL: all, in order) */
+    char *dropped;     /* names of the constant columns dropped, ", "-separated (NULL: none) */
+    char *ood_class;   /* the held-out class (NULL: none) */
+    double val_frac, test_frac;
+    uint64_t seed;
 } eb_tabular_split;
+
+/* ---- a labelled table split and standardised (ebood train on a CSV/ARFF) ------------------ */
+
+typedef struct eb_tabular_params {
+    uint64_t seed;              /* the permutation of the ID rows (used when val_frac + test_frac > 0) */
+    double val_frac, test_frac; /* fractions of the ID rows held out as val / test; each in [0, 1),
+                                   val_frac + test_frac < 1 (0 = no such split) */
+    const char *ood_class;      /* a class (its name, or its number for numeric labels) held out as
+                                   the OOD split, or NULL */
+    bool standardize;           /* drop the columns constant over all rows and z-score the others with
+                                   the train split's mean and population std (false: rows as is) */
+} eb_tabular_params;
+
+/* seed 1, no val/test split, no held-out class, standardize. */
+EB_API eb_tabular_params eb_tabular_default_params(void);
+
+/* Splits a labelled table `all` (n × n_columns, labels with class names or numbers) by p — the
+ * Segment protocol for any table (protocols.md "segment"; seed-code-specs.md §4):
+ *  1. (standardize) drop the columns constant over all n rows;
+ *  2. ID = the rows whose class is not p->ood_class, in order; OOD = the others (unlabelled);
+ *  3. with val_frac + test_frac > 0, permute the ID rows with eb_rng_permutation(eb_rng_seed(
+ *     p->seed)); train = the first ⌊(1 − val_frac − test_frac)·n_id⌋, val = the next
+ *     ⌊val_frac·n_id⌋, test = the rest (Segment: 0.1/0.1 → ⌊0.8n⌋/⌊0.1n⌋/rest, the EBM code's
+ *     int() lengths); otherwise train = every ID row in order, val = test = empty;
+ *  4. (standardize) x ← (x − mean)/std with the train split's mean and population std (0 → 1),
+ *     for every split.
+ * Labels are remapped to 0..C−1 without the held-out class (names kept). feature_names: n_columns
+ * names (NULL: "column 1", …). `what` names the table in messages. Errors: EB_ERR_ARG (a fraction
+ * out of range, p->ood_class is no class: the message lists them), EB_ERR_FORMAT (no labels, every
+ * feature column constant, no class left besides the held-out one, a split with val/test/OOD asked
+ * for would be empty, an empty train split), EB_ERR_NOMEM. */
+EB_API eb_status eb_tabular_split_make(const eb_dataset *all, const char *const *feature_names,
+                                       const eb_tabular_params *p, const char *what, eb_tabular_split *out,
+                                       eb_error *err);
+
+/* The column selection and z-score of `tx` (made by eb_tabular_split_make or parsed) applied in place
+ * to rows d of the same source columns (d->dim becomes tx->dim). EB_ERR_SHAPE (naming `what`) if d
+ * has another number of columns; EB_ERR_NOMEM. */
+EB_API eb_status eb_tabular_split_apply(const eb_tabular_split *tx, eb_dataset *d, const char *what,
+                                        eb_error *err);
+
+/* The recipe of a split as JSON (a checkpoint's "ebood.tabular"): {"columns", "keep", "mean", "std",
+ * "val_split", "test_split", "ood_class", "seed"}; malloc'd, NULL when out of memory. */
+EB_API char *eb_tabular_split_recipe_json(const eb_tabular_split *s);
+
+/* Parses such a recipe into out's n_columns, dim, keep, mean, std, ood_class, val_frac, test_frac
+ * and seed (no rows). EB_ERR_FORMAT (naming `what`) if malformed; EB_ERR_NOMEM. */
+EB_API eb_status eb_tabular_split_recipe_parse(const char *json, const char *what, eb_tabular_split *out,
+                                               eb_error *err);
 
 /* Loads <dir>/segment-challenge.arff (1500 rows) + <dir>/segment-test.arff (810 rows), in that
  * order (2310 rows, 19 numeric attributes + nominal "class"), and builds the protocol split:

@@ -3,6 +3,7 @@ penultimate features of NumPy inputs (include/ebood/nn.h, eb_model_predict)."""
 import ctypes
 import json
 import os
+import struct
 
 import numpy as np
 
@@ -15,17 +16,42 @@ _POOLS = {"mean": 0, "std": 1}
 class Model:
     """Model.load(path); then logits(X), features(X) or predict(X) -> (logits, features).
 
-    X: rows [n, in_dim] as the model was trained on (normalised the same way), or images
-    [n, C, H, W], flattened per sample. Not thread-safe (one forward pass at a time)."""
+    X: rows [n, in_dim] as the model was trained on (normalised the same way; a table's raw rows
+    through prepare(X) first), or images [n, C, H, W], flattened per sample. Not thread-safe (one
+    forward pass at a time)."""
 
-    def __init__(self, handle):
+    def __init__(self, handle, metadata=None):
         self._handle = handle
+        self.metadata = metadata or {}
 
     @classmethod
     def load(cls, path):
         handle = ctypes.c_void_p()
         _lib.call(lib.eb_model_load, os.fsencode(path), None, ctypes.byref(handle))
-        return cls(handle)
+        model = cls(handle)
+        with open(path, "rb") as f:  # the header the library has just read and checked
+            header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+        model.metadata = header.get("__metadata__", {})
+        return model
+
+    @property
+    def tabular(self):
+        """The recipe of a model trained on a .csv/.arff (the checkpoint's ebood.tabular: "columns",
+        "keep", "mean", "std", "val_split", "test_split", "ood_class"), or None."""
+        text = self.metadata.get("ebood.tabular")
+        return json.loads(text) if text else None
+
+    def prepare(self, X):
+        """Raw table rows [n, columns] (the file's feature columns, in its order) -> the model's inputs:
+        the kept columns, z-scored with the training rows' statistics, as ebood eval/extract do."""
+        recipe = self.tabular
+        if recipe is None:
+            raise ValueError("prepare: the checkpoint has no table recipe (trained on built-in data, "
+                             "images, or with an older ebood); give its inputs directly")
+        x = _lib.as_rows("X", X, recipe["columns"])[:, recipe["keep"]].astype(np.float64)
+        if "mean" in recipe:
+            x = (x - np.asarray(recipe["mean"], dtype=np.float32)) / np.asarray(recipe["std"], dtype=np.float32)
+        return np.ascontiguousarray(x, dtype=np.float32)
 
     def __del__(self):
         handle = getattr(self, "_handle", None)

@@ -1,5 +1,6 @@
 """ebood.Model: logits and features of a checkpoint against PyTorch's output and a NumPy forward pass."""
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -10,6 +11,7 @@ import ebood
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 FIX = os.path.join(REPO, "tests", "fixtures", "nn")
+CLI = os.environ.get("EBOOD_CLI", os.path.join(REPO, "build", "ebood"))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 import torch_mlp_check  # noqa: E402  (its numpy-only safetensors reader)
 
@@ -78,6 +80,38 @@ class ModelTest(unittest.TestCase):
                 ebood.Model.load(trunc)
             with self.assertRaisesRegex(ebood.FileError, "absent.st"):
                 ebood.Model.load(os.path.join(tmp, "absent.st"))
+
+
+@unittest.skipUnless(os.access(CLI, os.X_OK), f"no ebood CLI at {CLI} (set EBOOD_CLI)")
+class TableRecipeTest(unittest.TestCase):
+    """A model trained on a raw CSV: Model.prepare(raw rows) = what ebood extract feeds the model."""
+
+    def test_prepare_matches_the_cli(self):
+        rng = np.random.default_rng(3)
+        y = np.arange(120) % 3
+        raw = np.stack([4000 + 250 * y + rng.normal(0, 40, 120), np.full(120, 2.5),
+                        1e-3 * y + rng.normal(0, 2e-4, 120)], axis=1)
+        with tempfile.TemporaryDirectory() as tmp:
+            data, other, ckpt, logits = (os.path.join(tmp, n) for n in ("t.csv", "o.csv", "m.st", "l.npy"))
+            for path, rows in ((data, raw), (other, raw[::2])):
+                with open(path, "w") as f:
+                    f.write("a,b,c,label\n")
+                    for r, k in zip(rows, y if path == data else y[::2]):
+                        f.write(f"{r[0]:.4f},{r[1]},{r[2]:.7f},{'xyz'[k]}\n")
+            subprocess.run([CLI, "train", "--data", data, "--steps", "40", "--batch-size", "32", "--warmup", "0",
+                            "--val-split", "0.2", "--ood-class", "z", "-o", ckpt], check=True, capture_output=True)
+            subprocess.run([CLI, "extract", "--model", ckpt, "--data", other, "--logits", logits], check=True,
+                           capture_output=True)
+            model = ebood.Model.load(ckpt)
+            recipe = model.tabular
+            self.assertEqual((recipe["columns"], recipe["keep"], recipe["ood_class"]), (3, [0, 2], "z"))
+            x = model.prepare(np.loadtxt(other, delimiter=",", skiprows=1, usecols=(0, 1, 2)))
+            self.assertEqual(x.shape, (60, 2))
+            np.testing.assert_allclose(model.logits(x), np.load(logits), rtol=1e-5, atol=1e-5)
+            with self.assertRaisesRegex(ValueError, "X: 2 columns, the model takes 3"):
+                model.prepare(x)
+        with self.assertRaisesRegex(ValueError, "no table recipe"):
+            ebood.Model.load(os.path.join(FIX, "torch_mlp.safetensors")).prepare(np.zeros((1, 5)))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 /* Data and output helpers shared by the subcommands. */
+#define _XOPEN_SOURCE 700 /* realpath, strdup */
 #include "cli/cli_impl.h"
 
 #include <cjson/cJSON.h>
@@ -27,35 +28,70 @@ static bool ends_with(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-eb_status cli_load_tabular(const char *spec, uint64_t split_seed, bool as_test, eb_tabular_split *out,
-                           bool *is_builtin, eb_error *err) {
-    memset(out, 0, sizeof *out);
-    *is_builtin = false;
-    if (strcmp(spec, "segment") == 0) {
-        char dir[4096], seg[4200];
-        snprintf(seg, sizeof seg, "%s/segment", cli_data_dir(dir, sizeof dir));
-        eb_segment_params p = eb_segment_default_params();
-        p.seed = split_seed;
-        *is_builtin = true;
-        eb_status st = eb_segment_load(seg, &p, out, err);
-        if (st == EB_ERR_IO)
-            eb_error_set(err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)",
-                         err->message);
-        return st;
-    }
-    if (strncmp(spec, "toy:", 4) == 0) { /* HEAT's 2-D toy data (src/data/toy2d.c), drawn from split_seed */
-        *is_builtin = true;
-        eb_status st = eb_toy2d_split(spec + 4, split_seed, out, err);
-        if (st == EB_ERR_ARG)
-            eb_error_set(err, st, "--data %s: unknown toy dataset (toy:cross, toy:crosses)", spec);
-        return st;
-    }
-    eb_dataset *d = as_test ? &out->test : &out->train;
+cli_tabular cli_tabular_plain(uint64_t split_seed) {
+    cli_tabular t;
+    memset(&t, 0, sizeof t);
+    t.split.seed = split_seed;
+    return t;
+}
+
+eb_status cli_tabular_from_checkpoint(const eb_safetensors *file, const char *path, uint64_t split_seed,
+                                      cli_tabular *out, eb_error *err) {
+    *out = cli_tabular_plain(split_seed);
+    const char *recipe = file ? eb_safetensors_meta(file, "ebood.tabular") : NULL;
+    if (!recipe) return EB_OK;
+    eb_status st = eb_tabular_split_recipe_parse(recipe, path, &out->recipe, err);
+    if (st) return st;
+    out->data = eb_safetensors_meta(file, "ebood.data");
+    out->split.val_frac = out->recipe.val_frac;
+    out->split.test_frac = out->recipe.test_frac;
+    out->split.ood_class = out->recipe.ood_class;
+    out->split.standardize = out->recipe.mean != NULL;
+    return EB_OK;
+}
+
+void cli_tabular_free(cli_tabular *t) { eb_tabular_split_free(&t->recipe); }
+
+/* The same file: equal names, or the same resolved path. */
+static bool same_file(const char *a, const char *b) {
+    if (strcmp(a, b) == 0) return true;
+    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+    bool same = ra && rb && strcmp(ra, rb) == 0;
+    free(ra);
+    free(rb);
+    return same;
+}
+
+static void free_names(char **names, int64_t n) {
+    for (int64_t j = 0; names && j < n; j++) free(names[j]);
+    free(names);
+}
+
+bool cli_tabular_has_val(const eb_safetensors *file, const char *spec) {
+    cli_tabular t;
+    eb_error ignored = {0};
+    if (cli_tabular_from_checkpoint(file, "", 0, &t, &ignored)) return false;
+    bool has = t.data && t.split.val_frac > 0 && same_file(spec, t.data);
+    cli_tabular_free(&t);
+    return has;
+}
+
+/* A labelled .arff/.csv file, whole, with its feature names (ARFF attributes; NULL for CSV). */
+static eb_status read_table(const char *spec, eb_dataset *d, char ***names, eb_error *err) {
     eb_status st;
+    *names = NULL;
     if (ends_with(spec, ".arff")) {
         eb_arff arff;
         if ((st = eb_arff_read(spec, &arff, err))) return st;
         st = eb_arff_to_dataset(&arff, NULL, d, err);
+        /* the features: every attribute but the class (the last nominal one), in file order */
+        int cls = -1;
+        for (int j = 0; j < arff.num_attributes; j++)
+            if (arff.attributes[j].type == EB_ARFF_NOMINAL) cls = j;
+        if (!st && arff.num_attributes - 1 == d->dim && (*names = calloc((size_t)d->dim, sizeof **names)))
+            for (int j = 0, k = 0; j < arff.num_attributes; j++)
+                if (j != cls && !((*names)[k++] = strdup(arff.attributes[j].name)))
+                    st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", spec);
         eb_arff_free(&arff);
     } else if (ends_with(spec, ".csv")) {
         st = eb_csv_read_dataset(spec, -1, d, err);
@@ -67,8 +103,67 @@ eb_status cli_load_tabular(const char *spec, uint64_t split_seed, bool as_test, 
     }
     if (!st && !d->y) st = eb_error_set(err, EB_ERR_FORMAT, "%s: no label column", spec);
     if (!st) st = eb_dataset_check_finite(d, spec, err);
-    if (!st) out->dim = d->dim;
-    if (st) eb_dataset_free(d);
+    if (st) {
+        free_names(*names, d->dim);
+        *names = NULL;
+        eb_dataset_free(d);
+    }
+    return st;
+}
+
+eb_status cli_load_tabular(const char *spec, const cli_tabular *t, bool as_test, eb_tabular_split *out,
+                           bool *is_builtin, eb_error *err) {
+    memset(out, 0, sizeof *out);
+    *is_builtin = false;
+    if (strcmp(spec, "segment") == 0) {
+        char dir[4096], seg[4200];
+        snprintf(seg, sizeof seg, "%s/segment", cli_data_dir(dir, sizeof dir));
+        eb_segment_params p = eb_segment_default_params();
+        p.seed = t->split.seed;
+        *is_builtin = true;
+        eb_status st = eb_segment_load(seg, &p, out, err);
+        if (st == EB_ERR_IO)
+            eb_error_set(err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)",
+                         err->message);
+        return st;
+    }
+    if (strncmp(spec, "toy:", 4) == 0) { /* HEAT's 2-D toy data (src/data/toy2d.c), drawn from split_seed */
+        *is_builtin = true;
+        eb_status st = eb_toy2d_split(spec + 4, t->split.seed, out, err);
+        if (st == EB_ERR_ARG)
+            eb_error_set(err, st, "--data %s: unknown toy dataset (toy:cross, toy:crosses)", spec);
+        return st;
+    }
+    eb_dataset all;
+    char **names;
+    eb_status st = read_table(spec, &all, &names, err);
+    if (st) return st;
+    const int64_t n_names = all.dim;
+    const bool recipe = t->recipe.n_columns > 0;
+    if (t->data && same_file(spec, t->data)) { /* the table the model was trained on: its split */
+        st = eb_tabular_split_make(&all, (const char *const *)names, &t->split, spec, out, err);
+        if (!st && recipe && out->dim != t->recipe.dim)
+            st = eb_error_set(err, EB_ERR_SHAPE, "%s now gives %lld features, the model was trained on %lld",
+                              spec, (long long)out->dim, (long long)t->recipe.dim);
+        *is_builtin = !st && (t->split.val_frac > 0 || t->split.test_frac > 0 || t->split.ood_class);
+        if (!st && as_test && out->test.n == 0) { /* no test split: its ID rows are the test rows */
+            int64_t *rows = malloc((size_t)(out->train.n ? out->train.n : 1) * sizeof *rows);
+            for (int64_t i = 0; rows && i < out->train.n; i++) rows[i] = i;
+            eb_dataset_free(&out->test);
+            st = rows ? eb_dataset_subset(&out->train, rows, out->train.n, &out->test, err)
+                      : eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", spec);
+            free(rows);
+        }
+    } else { /* another file: all its rows, in the model's input space */
+        eb_dataset *d = as_test ? &out->test : &out->train;
+        *d = all;
+        memset(&all, 0, sizeof all);
+        if (recipe) st = eb_tabular_split_apply(&t->recipe, d, spec, err);
+        out->dim = d->dim;
+    }
+    free_names(names, n_names);
+    eb_dataset_free(&all);
+    if (st) eb_tabular_split_free(out);
     return st;
 }
 
@@ -227,8 +322,8 @@ eb_status cli_load_images_shaped(const char *spec, uint64_t split_seed, int chan
     return st;
 }
 
-eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const float *mean,
-                        const float *std, eb_dataset *out, eb_error *err) {
+eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const eb_safetensors *ckpt,
+                        const float *mean, const float *std, eb_dataset *out, eb_error *err) {
     memset(out, 0, sizeof *out);
     bool is_train = strcmp(split, "train") == 0, is_val = strcmp(split, "val") == 0,
          is_test = strcmp(split, "test") == 0, is_ood = strcmp(split, "ood") == 0;
@@ -248,10 +343,18 @@ eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed
     }
     eb_tabular_split t;
     bool builtin;
-    if ((st = cli_load_tabular(spec, split_seed, !is_train, &t, &builtin, err))) return st;
+    cli_tabular tab;
+    if ((st = cli_tabular_from_checkpoint(ckpt, "the checkpoint", split_seed, &tab, err))) return st;
+    st = cli_load_tabular(spec, &tab, !is_train, &t, &builtin, err);
+    cli_tabular_free(&tab);
+    if (st) return st;
     eb_dataset *d = is_train ? &t.train : is_val ? &t.val : is_test ? &t.test : &t.ood;
     if (!builtin && (is_val || is_ood)) {
-        st = eb_error_set(err, EB_ERR_ARG, "--split %s: a file has only its rows (use --split test)", split);
+        st = eb_error_set(
+            err, EB_ERR_ARG,
+            "--split %s: a file has only its rows (use --split test, or train with --val-split / "
+            "--ood-class)",
+            split);
     } else if (d->n == 0) {
         st = eb_error_set(err, EB_ERR_ARG, "--data %s has no '%s' split", spec, split);
     } else {

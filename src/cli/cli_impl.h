@@ -59,11 +59,31 @@ const char *cli_data_dir(char *buf, size_t size);
 /* Where `ebood data build` writes the rendered image sets: <data dir>/rendered. */
 const char *cli_rendered_dir(char *buf, size_t size);
 
+/* How tabular data specs become a model's rows. A labelled .csv/.arff named `data` is split by `split`
+ * (eb_tabular_split_make: fractions, held-out class, standardize); other files are used whole; a
+ * checkpoint's recipe (its "ebood.tabular") puts every file's rows into the model's input space. */
+typedef struct cli_tabular {
+    eb_tabular_params split; /* split.seed also seeds the built-in data's split */
+    const char *data;        /* the table `split` applies to, or NULL */
+    eb_tabular_split recipe; /* recipe.n_columns 0: none (rows as in the file) */
+} cli_tabular;
+/* No split, rows as in the files, the built-in data split with split_seed. */
+cli_tabular cli_tabular_plain(uint64_t split_seed);
+/* The split and recipe a checkpoint was trained with (plain if it has none: built-in data, images, or
+ * older checkpoints); `data` is its "ebood.data". EB_ERR_FORMAT if its recipe is malformed. */
+eb_status cli_tabular_from_checkpoint(const eb_safetensors *file, const char *path, uint64_t split_seed,
+                                      cli_tabular *out, eb_error *err);
+void cli_tabular_free(cli_tabular *t);
+/* Whether `spec` is the table the checkpoint was trained on, split with a validation part. */
+bool cli_tabular_has_val(const eb_safetensors *file, const char *spec);
+
 /* Loads tabular data named by `spec`: a built-in name ("segment": the whole split, z-scored, with
- * `split_seed`; "toy:cross", "toy:crosses": HEAT's 2-D toy data drawn from `split_seed`) or a file (.arff /
- * .csv, labelled; its rows go to out->test when as_test, else to out->train). Returns true if spec named a
- * built-in split. */
-eb_status cli_load_tabular(const char *spec, uint64_t split_seed, bool as_test, eb_tabular_split *out,
+ * `t->split.seed`; "toy:cross", "toy:crosses": HEAT's 2-D toy data drawn from it) or a labelled file
+ * (.arff / .csv): t->data split by t->split, else the whole file (its rows go to out->test when as_test,
+ * else to out->train; also t->data when it has no test split), with t's recipe applied. *is_builtin:
+ * true if out holds a protocol split (built-in data, or a file split with val/test fractions or a held-out
+ * class: out->ood_class names that class). */
+eb_status cli_load_tabular(const char *spec, const cli_tabular *t, bool as_test, eb_tabular_split *out,
                            bool *is_builtin, eb_error *err);
 
 /* Image data named by `spec`: "fmnist" (Fashion-MNIST: train 60k split into 55k train + 5k val with
@@ -87,9 +107,10 @@ void cli_images_free(cli_images *im);
 
 /* Rows of one split of a dataset in a model's input space: `spec` as for train/eval; split "train",
  * "val", "test" or "ood" (a built-in tabular dataset's held-out class). Image rows are normalised with
- * mean/std (NULL: the dataset's own). `what` receives a description for messages. */
-eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const float *mean,
-                        const float *std, eb_dataset *out, eb_error *err);
+ * mean/std (NULL: the dataset's own); tabular rows go through the split and recipe of the checkpoint
+ * `ckpt` trained on (NULL: as in the file; cli_tabular_from_checkpoint). */
+eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const eb_safetensors *ckpt,
+                        const float *mean, const float *std, eb_dataset *out, eb_error *err);
 /* ebood bench outliers (src/cli/cmd_bench_outliers.c); argv[2] is "outliers". */
 int cmd_bench_outliers(int argc, char **argv);
 /* The auxiliary outlier pool of --aux-data SPEC (src/cli/cli_aux.c): an image data spec (its training split,

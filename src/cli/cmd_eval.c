@@ -304,6 +304,10 @@ int cmd_eval(int argc, char **argv) {
     if (!data)
         st = eb_error_set(&err, EB_ERR_ARG, "--data is required: %s does not name its training data",
                           model_path);
+    cli_tabular tab = cli_tabular_plain((uint64_t)split_seed); /* a table's split and recipe */
+    if (!st) st = cli_tabular_from_checkpoint(file, model_path, (uint64_t)split_seed, &tab, &err);
+    cli_tabular whole = tab; /* --ood and --aux-data files: all their rows (a view: not freed) */
+    whole.data = NULL;
 
     eb_tabular_split split, train_split, aux_split;
     memset(&split, 0, sizeof split);
@@ -334,7 +338,7 @@ int cmd_eval(int argc, char **argv) {
             memcpy(std_values, img.std, (size_t)n_std * sizeof *std_values);
         }
     } else if (!st) {
-        st = cli_load_tabular(data, (uint64_t)split_seed, true, &split, &builtin, &err);
+        st = cli_load_tabular(data, &tab, true, &split, &builtin, &err);
     }
     if (!st && split.test.dim != eb_model_in_dim(model))
         st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model expects %lld features, %s has %lld", model_path,
@@ -343,12 +347,14 @@ int cmd_eval(int argc, char **argv) {
     if (!st && eb_model_out_dim(model) > 1 && split.test.num_classes != eb_model_out_dim(model))
         st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model has %lld classes, %s has %d", model_path,
                           (long long)eb_model_out_dim(model), data, split.test.num_classes);
-    /* the built-in data's held-out OOD split: Segment's class sky, or the toy data's background points
-     * (uniform on the plotting box; src/data/toy2d.c), named after the dataset ("cross_ood") */
-    char builtin_ood[48] = "sky";
+    /* the split's held-out OOD rows: Segment's class sky or a file's --ood-class (named after the class),
+     * or the toy data's background points (uniform on the plotting box; src/data/toy2d.c), named after
+     * the dataset ("cross_ood") */
+    char builtin_ood[48];
+    snprintf(builtin_ood, sizeof builtin_ood, "%.47s", split.ood_class ? split.ood_class : "sky");
     if (data && strncmp(data, "toy:", 4) == 0)
         snprintf(builtin_ood, sizeof builtin_ood, "%.40s_ood", data + 4);
-    if (!st && builtin) sets[n_sets++] = (eval_rows){builtin_ood, &split.ood, NULL, NULL};
+    if (!st && builtin && split.ood.n > 0) sets[n_sets++] = (eval_rows){builtin_ood, &split.ood, NULL, NULL};
     for (int i = 0; i < ood_specs.count && !st && !images; i++) {
         const char *eq = strchr(ood_specs.items[i], '=');
         if (n_sets >= MAX_SETS - EB_TABULAR_OOD_COUNT) {
@@ -359,7 +365,7 @@ int cmd_eval(int argc, char **argv) {
                  ood_specs.items[i]);
         eb_tabular_split one;
         bool b;
-        st = cli_load_tabular(eq + 1, 0, true, &one, &b, &err);
+        st = cli_load_tabular(eq + 1, &whole, true, &one, &b, &err);
         if (!st && b) st = eb_error_set(&err, EB_ERR_ARG, "--ood: '%s' must be a file", eq + 1);
         if (!st) {
             extra[n_extra] = one.test;
@@ -390,7 +396,7 @@ int cmd_eval(int argc, char **argv) {
             train.d = &split.train;
         } else {
             bool b;
-            st = cli_load_tabular(train_spec, (uint64_t)split_seed, false, &train_split, &b, &err);
+            st = cli_load_tabular(train_spec, &tab, false, &train_split, &b, &err);
             train.d = &train_split.train;
             train.name = train_spec;
         }
@@ -400,7 +406,7 @@ int cmd_eval(int argc, char **argv) {
     }
     if (!st && aux_data) {
         bool b;
-        st = cli_load_tabular(aux_data, 0, true, &aux_split, &b, &err);
+        st = cli_load_tabular(aux_data, &whole, true, &aux_split, &b, &err);
         if (!st && b) st = eb_error_set(&err, EB_ERR_ARG, "--aux-data: '%s' must be a file", aux_data);
         aux.d = &aux_split.test;
         aux.name = aux_data;
@@ -491,6 +497,7 @@ int cmd_eval(int argc, char **argv) {
     eb_tabular_split_free(&split);
     eb_tabular_split_free(&train_split);
     eb_tabular_split_free(&aux_split);
+    cli_tabular_free(&tab);
     cli_eval_images_free(&img);
     eb_safetensors_free(file);
     eb_model_free(model);

@@ -20,7 +20,7 @@ int cmd_extract(int argc, char **argv) {
         {"data", 0, CLI_FLAG_STRING, &data, 0, 0, "NAME|FILE",
          "dataset (default: the checkpoint's training data)", false},
         {"split", 0, CLI_FLAG_STRING, &split, 0, 0, "NAME",
-         "train, val, test (default) or ood (a built-in's held-out class)", false},
+         "train, val, test (default) or ood (a built-in's held-out class, or a table's --ood-class)", false},
         {"split-seed", 0, CLI_FLAG_INT, &split_seed, 0, 9.2e18, "N",
          "split of a built-in dataset (default: the checkpoint's)", false},
         {"batch-size", 0, CLI_FLAG_INT, &batch, 1, 1e6, "N", "inference batch size (256)", false},
@@ -78,7 +78,7 @@ int cmd_extract(int argc, char **argv) {
     memset(&d, 0, sizeof d);
     float *logits = NULL, *features = NULL;
     eb_status st =
-        data ? cli_load_rows(data, split, (uint64_t)split_seed, have_norm ? mean : NULL,
+        data ? cli_load_rows(data, split, (uint64_t)split_seed, file, have_norm ? mean : NULL,
                              have_norm ? std : NULL, &d, &err)
              : eb_error_set(&err, EB_ERR_ARG, "--data is required: %s does not name its data", model_path);
     int64_t c = eb_model_out_dim(model), f = eb_model_feature_dim(model);

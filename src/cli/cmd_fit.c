@@ -158,20 +158,26 @@ static eb_status read_model(const char *cmd, const model_flags *mf, unsigned fit
     float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS];
     const bool norm = cli_checkpoint_normalization(in->model_file, mean, std, EB_IMAGE_MAX_CHANNELS);
     const float *m = norm ? mean : NULL, *sd = norm ? std : NULL;
-    if (builtin_spec(data) && mf->val_data)
+    const bool own_val = builtin_spec(data) || cli_tabular_has_val(in->model_file, data);
+    if (own_val && mf->val_data)
         return eb_error_set(err, EB_ERR_ARG, "--val-data: %s already has a validation split", data);
     if (mf->val_data && builtin_spec(mf->val_data))
         return eb_error_set(err, EB_ERR_ARG, "--val-data: '%s' must be a file", mf->val_data);
     if (mf->aux_data && builtin_spec(mf->aux_data))
         return eb_error_set(err, EB_ERR_ARG, "--aux-data: '%s' must be a file", mf->aux_data);
-    if ((st = cli_load_rows(data, "train", (uint64_t)split_seed, m, sd, &in->train_rows, err))) return st;
+    if ((st =
+             cli_load_rows(data, "train", (uint64_t)split_seed, in->model_file, m, sd, &in->train_rows, err)))
+        return st;
     const eb_dataset *train = &in->train_rows, *val = NULL;
     if (!train->y) return eb_error_set(err, EB_ERR_FORMAT, "%s: no labels", data);
-    if (builtin_spec(data)) {
-        if ((st = cli_load_rows(data, "val", (uint64_t)split_seed, m, sd, &in->val_rows, err))) return st;
+    if (own_val) {
+        if ((st =
+                 cli_load_rows(data, "val", (uint64_t)split_seed, in->model_file, m, sd, &in->val_rows, err)))
+            return st;
         val = &in->val_rows;
     } else if (mf->val_data) {
-        if ((st = cli_load_rows(mf->val_data, "test", 0, m, sd, &in->val_rows, err))) return st;
+        if ((st = cli_load_rows(mf->val_data, "test", 0, in->model_file, m, sd, &in->val_rows, err)))
+            return st;
         val = &in->val_rows;
     }
     const eb_dataset *all[2] = {train, val};
@@ -215,7 +221,8 @@ static eb_status read_model(const char *cmd, const model_flags *mf, unsigned fit
         t->n_input_std = n_std;
     }
     if (mf->aux_data) {
-        if ((st = cli_load_rows(mf->aux_data, "test", 0, m, sd, &in->aux_rows, err))) return st;
+        if ((st = cli_load_rows(mf->aux_data, "test", 0, in->model_file, m, sd, &in->aux_rows, err)))
+            return st;
         if ((st = cli_extract(in->model, mf->model, &in->aux_rows, mf->aux_data, NULL, &in->aux_f, err)))
             return st;
         t->aux_features = in->aux_f;

@@ -217,7 +217,7 @@ int cmd_landscape(int argc, char **argv) {
     eb_dataset pts;
     memset(&pts, 0, sizeof pts);
     if (!st && data) {
-        st = cli_load_rows(data, split, (uint64_t)split_seed, NULL, NULL, &pts, &err);
+        st = cli_load_rows(data, split, (uint64_t)split_seed, file, NULL, NULL, &pts, &err);
         if (!st && pts.dim != 2)
             st = eb_error_set(&err, EB_ERR_SHAPE, "--data %s has %lld features, a landscape needs 2", data,
                               (long long)pts.dim);

@@ -26,7 +26,7 @@ int cmd_score(int argc, char **argv) {
         {"data", 0, CLI_FLAG_STRING, &data, 0, 0, "NAME|FILE",
          "with --model: segment or an .arff/.csv file (default: the checkpoint's)", false},
         {"split", 0, CLI_FLAG_STRING, &split_name, 0, 0, "NAME",
-         "with --model and a built-in dataset: train, val, test (default) or ood", false},
+         "with --model and a built-in dataset or a split table: train, val, test (default) or ood", false},
         {"split-seed", 0, CLI_FLAG_INT, &split_seed, 0, 9.2e18, "N",
          "with --model: split of a built-in dataset (default: the checkpoint's)", false},
         {"input-std", 0, CLI_FLAG_STRING, &input_std, 0, 0, "S1,S2,..",
@@ -169,7 +169,7 @@ int cmd_score(int argc, char **argv) {
         float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS];
         const bool norm = !st && cli_checkpoint_normalization(model_file, mean, std, EB_IMAGE_MAX_CHANNELS);
         if (!st)
-            st = cli_load_rows(data, split_name ? split_name : "test", (uint64_t)split_seed,
+            st = cli_load_rows(data, split_name ? split_name : "test", (uint64_t)split_seed, model_file,
                                norm ? mean : NULL, norm ? std : NULL, &rows_ds, &err);
         const eb_dataset *rows = &rows_ds;
         if (!st && !input_std && norm && model->kind != EB_MODEL_MLP) {

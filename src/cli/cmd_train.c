@@ -18,10 +18,11 @@ static const char *const usage = "--data NAME|FILE -o CKPT [options]";
  * "ebood.train_args" so that --resume can refuse a checkpoint made with other settings. */
 typedef struct train_args {
     const char *data, *optimizer, *schedule;
-    const char *objective_json; /* the objective's settings */
-    const char *init;           /* --init checkpoint, or NULL */
-    const char *aux_data;       /* --aux-data SPEC, or NULL */
-    const char *margin_grid;    /* energy-ft --m-in grid: --margin-grid SPEC, else NULL */
+    const char *objective_json;     /* the objective's settings */
+    const char *init;               /* --init checkpoint, or NULL */
+    const char *aux_data;           /* --aux-data SPEC, or NULL */
+    const char *margin_grid;        /* energy-ft --m-in grid: --margin-grid SPEC, else NULL */
+    const eb_tabular_params *table; /* a .csv/.arff's split and standardisation, or NULL (built-in data) */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
     bool nesterov, keep_last, hflip;
@@ -62,6 +63,13 @@ static char *train_args_json(const train_args *a) {
     if (a->init) cJSON_AddStringToObject(o, "init", a->init);
     if (a->aux_data) cJSON_AddStringToObject(o, "aux_data", a->aux_data);
     if (a->margin_grid) cJSON_AddStringToObject(o, "margin_grid", a->margin_grid);
+    if (a->table) {
+        cJSON *t = cJSON_AddObjectToObject(o, "table");
+        cJSON_AddNumberToObject(t, "val_split", a->table->val_frac);
+        cJSON_AddNumberToObject(t, "test_split", a->table->test_frac);
+        if (a->table->ood_class) cJSON_AddStringToObject(t, "ood_class", a->table->ood_class);
+        cJSON_AddBoolToObject(t, "standardize", a->table->standardize);
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -268,7 +276,8 @@ int cmd_train(int argc, char **argv) {
                     .gamma = 0.5};
     int64_t depth = 0, widen = 2, checkpoint_every = -1, stop_after = 0;
     double dropout = 0.0, bottleneck = 0.0;
-    bool json = false, resume = false;
+    bool json = false, resume = false, no_standardize = false;
+    eb_tabular_params table = eb_tabular_default_params();
     cli_objective_args oa;
     cli_objective_args_init(&oa);
     cli_flag base_flags[] = {
@@ -291,7 +300,17 @@ int cmd_train(int argc, char **argv) {
         {"seed", 0, CLI_FLAG_INT, &a.seed, 0, 9.2e18, "N",
          "seed of initialisation, shuffling, dropout, augmentation (0)", false},
         {"split-seed", 0, CLI_FLAG_INT, &a.split_seed, 0, 9.2e18, "N",
-         "seed of the built-in train/val split (default: --seed)", false},
+         "seed of the built-in train/val split and of --val-split/--test-split (default: --seed)", false},
+        {"val-split", 0, CLI_FLAG_FLOAT, &table.val_frac, 0, 0.99, "F",
+         "a .csv/.arff: hold out this fraction of its ID rows for validation (0)", false},
+        {"test-split", 0, CLI_FLAG_FLOAT, &table.test_frac, 0, 0.99, "F",
+         "a .csv/.arff: hold out this fraction of its ID rows as eval's test rows (0)", false},
+        {"ood-class", 0, CLI_FLAG_STRING, &table.ood_class, 0, 0, "NAME",
+         "a .csv/.arff: hold this class out as OOD (eval scores it, as Segment's sky)", false},
+        {"no-standardize", 0, CLI_FLAG_BOOL, &no_standardize, 0, 0, NULL,
+         "a .csv/.arff: use its columns as they are (default: drop constant columns and z-score with the "
+         "train rows' statistics, stored in the checkpoint for eval/extract/fit/score)",
+         false},
         {"widths", 0, CLI_FLAG_STRING, &widths, 0, 0, "W1,W2,..", "mlp hidden widths (100,100,100,100,100)",
          false},
         {"activation", 0, CLI_FLAG_STRING, &activation, 0, 0, "NAME[:P]",
@@ -397,6 +416,24 @@ int cmd_train(int argc, char **argv) {
     }
     if (a.split_seed < 0) a.split_seed = a.seed;
     eb_error err = {0};
+    /* a .csv/.arff: split and standardised by tabular_split.c; the built-in data have their protocol */
+    const bool table_file = !images && strcmp(a.data, "segment") != 0 && strncmp(a.data, "toy:", 4) != 0;
+    static const char *const table_flags[] = {"val-split", "test-split", "ood-class", "no-standardize"};
+    for (size_t i = 0; !table_file && i < sizeof table_flags / sizeof table_flags[0]; i++)
+        if (cli_flag_seen(flags, n_flags, table_flags[i])) {
+            fprintf(stderr,
+                    "ebood train: --%s applies to a .csv/.arff file (--data %s has its own protocol)\n",
+                    table_flags[i], a.data);
+            return CLI_USAGE;
+        }
+    if (table.val_frac + table.test_frac >= 1) {
+        fprintf(stderr, "ebood train: --val-split %g + --test-split %g leaves no training rows\n",
+                table.val_frac, table.test_frac);
+        return CLI_USAGE;
+    }
+    table.seed = (uint64_t)a.split_seed;
+    table.standardize = !no_standardize;
+    if (table_file) a.table = &table;
     const bool own_model = eb_objective_builds_model(spec);
     eb_model_kind kind = eb_objective_default_model(spec, images);
     if (model_name && eb_model_kind_parse(model_name, &kind, &err)) {
@@ -559,7 +596,13 @@ int cmd_train(int argc, char **argv) {
             st = eb_image_set_to_dataset(&im.val, im.mean, im.std, &val, &err);
         }
     } else {
-        st = cli_load_tabular(a.data, (uint64_t)a.split_seed, false, &split, &builtin, &err);
+        cli_tabular tab = cli_tabular_plain((uint64_t)a.split_seed);
+        tab.split = table;
+        tab.data = a.data;
+        st = cli_load_tabular(a.data, &tab, false, &split, &builtin, &err);
+        if (!st && a.table && split.dropped && !json)
+            fprintf(stderr, "ebood train: note: %s: dropped the constant column%s %s\n", a.data,
+                    strchr(split.dropped, ',') ? "s" : "", split.dropped);
         if (!st && init_model) {
             st = adopt_init(a.init, &init_model, split.train.dim,
                             eb_objective_out_dim(spec, split.train.num_classes), &model, &err);
@@ -689,6 +732,7 @@ int cmd_train(int argc, char **argv) {
                              (double)im.std[c]);
         snprintf(norm_s + used, sizeof norm_s - (size_t)used, "]}");
     }
+    char *recipe_s = a.table ? eb_tabular_split_recipe_json(&split) : NULL;
     const eb_st_meta meta[] = {
         {"ebood.data", a.data},
         {"ebood.seed", seed_s},
@@ -699,11 +743,13 @@ int cmd_train(int argc, char **argv) {
         {"ebood.train_args", args_json ? args_json : "{}"},
         {"ebood.objective", eb_objective_spec_name(&obj->spec)},
         {"ebood.objective_config", obj->settings_json},
-        {"ebood.normalize", norm_s}, /* last: left out for tabular data */
+        /* last: how inputs enter the model — images: the normalisation; a .csv/.arff: the recipe of its
+         * split (kept columns, z-score, fractions, held-out class); built-in tabular data: nothing */
+        images ? (eb_st_meta){"ebood.normalize", norm_s} : (eb_st_meta){"ebood.tabular", recipe_s},
     };
     checkpoint_ctx ck = {output,
                          meta,
-                         (int)(sizeof meta / sizeof meta[0]) - (images ? 0 : 1),
+                         (int)(sizeof meta / sizeof meta[0]) - (images || recipe_s ? 0 : 1),
                          checkpoint_every,
                          obj,
                          &tp.schedule,
@@ -791,6 +837,7 @@ int cmd_train(int argc, char **argv) {
     cJSON_Delete(ck.log);
     free(opt_state);
     free(classes_s);
+    free(recipe_s);
     free(args_json);
     eb_image_loader_free(loader);
     eb_dataset_free(&val);
