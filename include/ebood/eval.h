@@ -328,8 +328,8 @@ EB_API const eb_paper_value *eb_bench_fmnist_paper_values(int *n);
  * ("baseline": msp, energy, maxlogit, odin, mahalanobis, fitted on detector_rows training images), then
  * copies of it fine-tuned with OE, energy-FT (margins from the baseline's mean ID / AUX energies when
  * margins_auto) and Hopfield Boosting on the AUX pool, one ID+AUX forward pass per step, each scored with
- * msp and energy. Test OOD: MNIST, the extra sets, the six generated sets. Score names "<method>:<score>"
- * with method one of eb_bench_outlier_method_names. */
+ * msp and energy (HB also with its inference score, "HB:hopfield_aux"). Test OOD: MNIST, the extra sets, the
+ * six generated sets. Score names "<method>:<score>" with method one of eb_bench_outlier_method_names. */
 #define EB_BENCH_OUTLIER_METHODS 4 /* baseline, OE, energy-FT, HB */
 EB_API extern const char *const eb_bench_outlier_method_names[EB_BENCH_OUTLIER_METHODS];
 typedef struct eb_bench_outliers_params {

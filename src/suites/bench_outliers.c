@@ -2,9 +2,11 @@
  * Table 2's OE vs energy fine-tuning, 000_d95ac7511efbaafc.txt Table 1's MSP-OE / EBO / Hopfield Boosting).
  * Per seed: train the baseline classifier with cross-entropy, score it with post-hoc detectors, then
  * fine-tune a copy of it with each outlier objective (ID batch + AUX batch in one forward pass) and score
- * each with MSP and the energy score. OOD test sets: MNIST, the caller's extra sets (rendered look-alikes),
- * and the generated noise sets; the AUX pool never enters the evaluation. No choice is made on OOD test
- * data: the margins of energy-FT come from the baseline's mean ID-train and AUX energies (--margins auto). */
+ * each with MSP and the energy score; HB also with its own inference score (specs §2: lme_β(ξᵀX_id) −
+ * lme_β(ξᵀO_aux) on its head's projections). OOD test sets: MNIST, the caller's extra sets (rendered
+ * look-alikes), and the generated noise sets; the AUX pool never enters the evaluation. No choice is made on
+ * OOD test data: the margins of energy-FT come from the baseline's mean ID-train and AUX energies (--margins
+ * auto). */
 #include <ebood/eval.h>
 #include <ebood/outliers.h>
 
@@ -205,6 +207,78 @@ static eb_status score_rows(eb_model *m, const suite_data *d, const char *method
     return st;
 }
 
+/* z[n, dim] of n normalised dataset rows x: the model's features (eval mode), through HB's head. */
+static eb_status hb_embed(eb_model *m, eb_hopfield_boost *hb, const float *x, int64_t n, float *z,
+                          eb_error *err) {
+    float *features = malloc((size_t)(n * eb_model_feature_dim(m)) * sizeof *features),
+          *logits = malloc((size_t)(n * eb_model_out_dim(m)) * sizeof *logits);
+    eb_status st = features && logits ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!st) st = eb_model_predict(m, x, n, 256, logits, features, err);
+    if (!st) st = eb_hopfield_boost_project(hb, features, n, z, err);
+    free(features);
+    free(logits);
+    return st;
+}
+
+/* s(ξ) = lme_β(ξᵀX_id) − lme_β(ξᵀO_aux) for the rows of z[n, dim] (specs §2's inference score). */
+static eb_status hb_score(const float *z, int64_t n, const float *mem_id, int64_t n_id, const float *mem_aux,
+                          int64_t n_aux, int64_t dim, float beta, float *s, eb_error *err) {
+    float *lme_aux = malloc((size_t)n * sizeof *lme_aux);
+    if (!lme_aux) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    eb_status st = eb_hopfield_lme(z, n, mem_id, n_id, dim, beta, s, err);
+    if (!st) st = eb_hopfield_lme(z, n, mem_aux, n_aux, dim, beta, lme_aux, err);
+    for (int64_t i = 0; !st && i < n; i++) s[i] -= lme_aux[i];
+    free(lme_aux);
+    return st;
+}
+
+/* Hopfield Boosting's own row, "HB:hopfield_aux": its inference score on the frozen head's projections,
+ * memories X_id = the detectors' training rows, O_aux = as many rows of the AUX pool (a seeded draw). */
+static eb_status hb_score_row(eb_model *m, eb_hopfield_boost *hb, const eb_bench_outliers_params *p,
+                              const suite_data *d, uint64_t seed, eb_eval_report *report, eb_error *err) {
+    const int64_t dim = eb_hopfield_boost_dim(hb), n_id = d->train_rows.n,
+                  n_aux = n_id < p->aux->n ? n_id : p->aux->n;
+    float *mem_id = malloc((size_t)(n_id * dim) * sizeof *mem_id),
+          *mem_aux = malloc((size_t)(n_aux * dim) * sizeof *mem_aux), *s_ood[EB_EVAL_MAX_SETS] = {0};
+    float *s_id = malloc((size_t)d->id_rows.n * sizeof *s_id);
+    int64_t *rows = malloc((size_t)p->aux->n * sizeof *rows), n_ood[EB_EVAL_MAX_SETS];
+    eb_status st =
+        mem_id && mem_aux && s_id && rows ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    eb_image_set aux_mem = {0};
+    eb_dataset aux_rows = {0};
+    if (!st) {
+        eb_rng r;
+        eb_rng_seed(&r, seed ^ 0x4b0a5eedull);
+        eb_rng_permutation(&r, p->aux->n, rows);
+        st = eb_image_set_subset(p->aux, rows, n_aux, &aux_mem, err);
+    }
+    if (!st) st = eb_image_set_to_dataset(&aux_mem, MEAN, STD, &aux_rows, err);
+    if (!st) st = hb_embed(m, hb, aux_rows.x, n_aux, mem_aux, err);
+    eb_image_set_free(&aux_mem);
+    eb_dataset_free(&aux_rows);
+    if (!st) st = hb_embed(m, hb, d->train_rows.x, n_id, mem_id, err);
+    const eb_dataset *sets[1 + EB_EVAL_MAX_SETS] = {&d->id_rows};
+    for (int i = 0; i < d->n_ood; i++) sets[1 + i] = &d->ood_rows[i];
+    for (int i = 0; i <= d->n_ood && !st; i++) {
+        const int64_t n = sets[i]->n;
+        float *z = malloc((size_t)(n * dim) * sizeof *z), *s = i ? malloc((size_t)n * sizeof *s) : s_id;
+        if (i) s_ood[i - 1] = s, n_ood[i - 1] = n;
+        st = z && s ? hb_embed(m, hb, sets[i]->x, n, z, err)
+                    : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+        if (!st) st = hb_score(z, n, mem_id, n_id, mem_aux, n_aux, dim, p->hb.beta, s, err);
+        free(z);
+    }
+    if (!st)
+        st = eb_eval_add_scores(report, "HB:hopfield_aux", s_id, d->id_rows.n, (const float *const *)s_ood,
+                                n_ood, d->names, d->n_ood, err);
+    for (int i = 0; i < d->n_ood; i++) free(s_ood[i]);
+    free(mem_id);
+    free(mem_aux);
+    free(s_id);
+    free(rows);
+    return st;
+}
+
 static eb_status copy_model(const eb_model *src, eb_model **out, eb_error *err) {
     eb_rng r;
     eb_rng_seed(&r, 0);
@@ -280,6 +354,7 @@ static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb
     static const eb_detector_kind kinds[] = {EB_DETECTOR_MSP, EB_DETECTOR_ENERGY};
     if (!st)
         st = score_rows(m, d, eb_bench_outlier_method_names[k], kinds, 2, &run->report, &run->id_acc[k], err);
+    if (!st && k == 3) st = hb_score_row(m, hb, p, d, seed, &run->report, err);
     if (st) eb_error_set(err, st, "%s: %s", eb_bench_outlier_method_names[k], err->message);
     eb_aux_sampler_free(sampler);
     eb_hopfield_boost_free(hb);

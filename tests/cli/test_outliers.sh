@@ -2,7 +2,8 @@
 # Training with auxiliary outliers from the command line: `ebood train --objective oe|energy-ft|hopfield-boost
 # --aux-data SPEC [--init CKPT]` on Segment with an outlier table the test writes (tabular users' path),
 # `ebood eval` on the results, an exact resume of a boosted run, and one-line errors; `ebood bench outliers`
-# refuses bad input before any training (the suite runs for minutes: README.md has its numbers).
+# refuses bad input before any training, and a tiny run has every row (the full suite runs for minutes:
+# README.md has its numbers).
 source "$(dirname "$0")/cli_lib.sh" "$@"
 E="$EBOOD"
 cd "$WORK"
@@ -127,5 +128,19 @@ expect_fail bench-aux-malformed 1 "bad.npy" -- "$E" bench outliers --aux-data ba
 expect_fail bench-aux-wrong-size 1 "10 x 10 = 100 values per sample, the model takes 784" -- \
   "$E" bench outliers --aux-data small.npy
 expect_fail bench-seeds-range 2 "--seeds" -- "$E" bench outliers --seeds 17
+
+# a tiny run of the suite (HB only): HB is also scored with its own inference score (specs §2), the row
+# "HB:hopfield_aux" beside msp and energy, on every test set
+"$E" bench outliers --methods hopfield-boost --ood none --n-train 400 --n-eval 100 --epochs 1 --ft-epochs 1 \
+  --ft-n-train 256 --hb-candidates 400 --hb-memory 300 --n-synthetic 40 --json -o suite.json >/dev/null 2>&1
+check bench-tiny-hb-row $PY - <<'PYEOF'
+import json, math
+scores = json.load(open("suite.json"))["runs"][0]["scores"]
+assert {"baseline:energy", "HB:msp", "HB:energy", "HB:hopfield_aux"} <= set(scores), sorted(scores)
+hb, en = scores["HB:hopfield_aux"]["sets"], scores["HB:energy"]["sets"]
+assert set(hb) == set(en) and "mnist" in hb, (sorted(hb), sorted(en))
+assert all(0 <= s["auroc"] <= 1 and math.isfinite(s["fpr95_hendrycks"]) for s in hb.values()), hb
+assert any(hb[k]["auroc"] != en[k]["auroc"] for k in hb), "the HB score is the energy score"
+PYEOF
 
 finish
