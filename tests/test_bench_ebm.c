@@ -3,7 +3,7 @@
  * nothing; row names follow 002_39b8670b82235277.txt's tables; eb_eval_add_scores gives exactly the metrics
  * of eb_ood_metrics_compute / eb_ebm_paper_aupr and refuses a full report or a NaN score. */
 #include <criterion/criterion.h>
-#include <ebood/eval.h>
+#include <ebood/suites.h>
 
 #include <math.h>
 #include <string.h>

@@ -20,7 +20,7 @@
 #define EBOOD_DATA_H
 
 #include <ebood/base.h>
-#include <ebood/nn.h>
+#include <ebood/batch.h>
 
 #include <limits.h>
 #include <stdint.h>

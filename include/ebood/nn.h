@@ -8,6 +8,7 @@
 #define EBOOD_NN_H
 
 #include <ebood/base.h>
+#include <ebood/batch.h>
 #include <ebood/optim.h>
 #include <ebood/safetensors.h>
 #include <ebood/tensor.h>
@@ -254,21 +255,7 @@ typedef struct eb_batch {
 typedef eb_tensor *(*eb_objective_fn)(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
                                       int64_t *n_correct);
 
-/* Where batches come from. The trainer asks for batches_per_epoch batches per epoch, in order; a
- * source must be able to restart any epoch exactly as an uninterrupted run would reach it (so a
- * resumed run equals an uninterrupted one): derive each epoch's shuffle from (seed, epoch). */
-typedef struct eb_batch_data {
-    const float *x;        /* [size, dim], valid until the next call */
-    const int32_t *labels; /* size labels or NULL */
-    int64_t size;
-} eb_batch_data;
-typedef struct eb_batch_source {
-    void *ctx;
-    int64_t dim;               /* features per sample (the model's in_dim) */
-    int64_t batches_per_epoch; /* ≥ 1 */
-    eb_status (*next)(void *ctx, eb_batch_data *out, eb_error *err);
-    eb_status (*seek_epoch)(void *ctx, int64_t epoch, eb_error *err); /* the next batch is epoch's first */
-} eb_batch_source;
+/* Where batches come from: eb_batch_source (ebood/batch.h). */
 
 /* After every completed epoch and once at the end (e.g. to write a checkpoint); a non-OK status stops
  * training with it. */

@@ -344,6 +344,35 @@ EB_API double eb_detector_threshold(const eb_detector *d);
 EB_API eb_status eb_detector_predict(eb_detector *d, const eb_detector_data *data, float *scores,
                                      uint8_t *is_id, eb_error *err);
 
+/* Model inputs to fit a detector on (eb_detector_fit_inputs). */
+typedef struct eb_detector_inputs {
+    eb_model *model;
+    const float *x;        /* ID training rows [n, in_dim] */
+    const int32_t *labels; /* [n] their classes (methods that read labels) */
+    int64_t n;
+    const float *val_x; /* ID validation rows [n_val, in_dim] (calibrate the threshold), or NULL */
+    int64_t n_val;
+    const float *aux_x; /* auxiliary outlier rows [n_aux, in_dim] (EB_NEEDS_AUX), or NULL */
+    int64_t n_aux;
+    const float *input_std; /* as in eb_detector_data (NULL = 1) */
+    int64_t n_input_std;
+    int64_t batch; /* rows per forward pass (0 = 256) */
+} eb_detector_inputs;
+/* Fits d on rows of model inputs (what `ebood fit --model` runs; src/ood/detector_inputs.c): one forward
+ * pass over each set of rows, only for what the detector reads (logits, penultimate features; none for a
+ * method that reads the model alone), then eb_detector_fit with the validation rows when given. Errors:
+ * EB_ERR_NOMEM, eb_model_predict's and eb_detector_fit's. */
+EB_API eb_status eb_detector_fit_inputs(eb_detector *d, const eb_detector_inputs *in, eb_error *err);
+
+/* The detector on n model inputs x[n, in_dim] through the network m (src/ood/detector_inputs.c): m's
+ * logits — and its penultimate features when the detector reads them — `batch` rows at a time (0 = 256),
+ * then eb_detector_predict when the detector is calibrated and is_id[n] is given, else eb_detector_score.
+ * input_std as in eb_detector_data. Errors: EB_ERR_SHAPE (m's feature dim differs from the detector's),
+ * EB_ERR_NOMEM, eb_model_predict's and the detector's errors. */
+EB_API eb_status eb_detector_score_inputs(eb_detector *d, eb_model *m, const float *x, int64_t n,
+                                          const float *input_std, int64_t n_input_std, int64_t batch,
+                                          float *scores, uint8_t *is_id, eb_error *err);
+
 /* Writes the fitted detector to `path` atomically (complete or not at all), with `extra`
  * metadata entries (provenance, e.g. the data it was fitted on; extra may be NULL when n_extra is
  * 0; a key equal to one of the detector's own is EB_ERR_ARG). EB_ERR_STATE if not fitted;

@@ -240,27 +240,6 @@ eb_status cli_read_labels(const char *path, int32_t **labels, int64_t *n, eb_err
     return st;
 }
 
-eb_status cli_extract(eb_model *m, const char *model_path, const eb_dataset *d, const char *what,
-                      float **logits, float **features, eb_error *err) {
-    if (logits) *logits = NULL;
-    if (features) *features = NULL;
-    if (d->dim != eb_model_in_dim(m))
-        return eb_error_set(err, EB_ERR_SHAPE, "%s: the model expects %lld features, %s has %lld", model_path,
-                            (long long)eb_model_in_dim(m), what, (long long)d->dim);
-    const int64_t n = d->n > 0 ? d->n : 1;
-    float *l = malloc((size_t)(n * eb_model_out_dim(m)) * sizeof *l);
-    float *f = features ? malloc((size_t)(n * eb_model_feature_dim(m)) * sizeof *f) : NULL;
-    eb_status st =
-        (!l || (features && !f)) ? eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", what) : EB_OK;
-    if (!st) st = eb_model_predict(m, d->x, d->n, 1024, l, f, err);
-    if (st || !logits) free(l);
-    if (st || !features) free(f);
-    if (st) return st;
-    if (logits) *logits = l;
-    if (features) *features = f;
-    return EB_OK;
-}
-
 bool cli_parse_float_list(const char *cmd, const char *flag, const char *s, float *out, int max, int *n_out) {
     *n_out = 0;
     const char *p = s;

@@ -89,11 +89,6 @@ eb_status cli_read_matrix(const char *path, bool allow_1d, float **data, int64_t
  * [0, 2^31 − 1). Errors name the file and the index. */
 eb_status cli_read_labels(const char *path, int32_t **labels, int64_t *n, eb_error *err);
 
-/* Logits [d->n, out_dim] and penultimate features [d->n, feature_dim] of every row (malloc'd; pass
- * NULL for what is not wanted). Checks the model's input dim against d->dim, naming `what`. */
-eb_status cli_extract(eb_model *m, const char *model_path, const eb_dataset *d, const char *what,
-                      float **logits, float **features, eb_error *err);
-
 /* Parses "a,b,c" into up to max positive finite floats. false (printed) on a bad list. */
 bool cli_parse_float_list(const char *cmd, const char *flag, const char *s, float *out, int max, int *n_out);
 

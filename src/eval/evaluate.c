@@ -42,20 +42,27 @@ eb_status eb_eval_logit_scores(const eb_logit_set *id, const int32_t *id_labels,
     return st;
 }
 
-/* Logits and features of a set of rows, computed once. */
+/* Logits (when `logits`) and features (when `features`) of a set of rows, computed once. */
 typedef struct predictions {
     float *logits, *features;
 } predictions;
 
-static eb_status predict_rows(eb_model *m, const eb_row_set *r, predictions *p, eb_error *err) {
-    p->logits = malloc((size_t)(r->n * eb_model_out_dim(m) + 1) * sizeof(float));
-    p->features = malloc((size_t)(r->n * eb_model_feature_dim(m) + 1) * sizeof(float));
-    if (!p->logits || !p->features) return eb_error_set(err, EB_ERR_NOMEM, "eval: out of memory");
-    return eb_model_predict(m, r->x, r->n, 256, p->logits, p->features, err);
+static eb_status predict_rows(eb_model *m, const eb_row_set *r, bool logits, bool features, int64_t batch,
+                              predictions *p, eb_error *err) {
+    const int64_t n = r->n > 0 ? r->n : 1;
+    p->logits = logits ? malloc((size_t)(n * eb_model_out_dim(m)) * sizeof(float)) : NULL;
+    p->features = features ? malloc((size_t)(n * eb_model_feature_dim(m)) * sizeof(float)) : NULL;
+    if ((logits && !p->logits) || (features && !p->features))
+        return eb_error_set(err, EB_ERR_NOMEM, "eval: out of memory");
+    float *l = p->logits ? p->logits : malloc((size_t)(n * eb_model_out_dim(m)) * sizeof(float));
+    eb_status st = l ? eb_model_predict(m, r->x, r->n, batch, l, p->features, err)
+                     : eb_error_set(err, EB_ERR_NOMEM, "eval: out of memory");
+    if (l != p->logits) free(l);
+    return st;
 }
 
-static eb_detector_data detector_data(eb_model *m, const eb_row_set *r, const predictions *p,
-                                      const float *input_std, int64_t n_input_std) {
+static eb_detector_data detector_data(const eb_eval_spec *s, const eb_row_set *r, const predictions *p) {
+    eb_model *m = s->model;
     return (eb_detector_data){.n = r->n,
                               .features = p->features,
                               .dim = eb_model_feature_dim(m),
@@ -64,8 +71,8 @@ static eb_detector_data detector_data(eb_model *m, const eb_row_set *r, const pr
                               .labels = r->labels,
                               .inputs = r->x,
                               .input_dim = eb_model_in_dim(m),
-                              .input_std = input_std,
-                              .n_input_std = input_std ? n_input_std : 0,
+                              .input_std = s->input_std,
+                              .n_input_std = s->input_std ? s->n_input_std : 0,
                               .model = m};
 }
 
@@ -105,54 +112,112 @@ eb_status eb_eval_detectors_params(eb_model *m, const eb_row_set *train, const e
                                    const eb_detector_params *params, int n_kinds, const float *input_std,
                                    int64_t n_input_std, eb_eval_report *out, eb_error *err) {
     memset(out, 0, sizeof *out);
-    if (n_ood < 1 || n_ood > EB_EVAL_MAX_SETS || n_kinds < 1 || n_kinds > EB_EVAL_MAX_SCORES)
+    if (n_kinds < 1 || n_kinds > EB_EVAL_MAX_SCORES)
         return eb_error_set(err, EB_ERR_ARG, "eval: need 1..%d OOD sets and 1..%d detectors (got %d and %d)",
                             EB_EVAL_MAX_SETS, EB_EVAL_MAX_SCORES, n_ood, n_kinds);
-    out->n_id = id->n;
-    out->id_acc = NAN;
-    predictions pred[2 + EB_EVAL_MAX_SETS];
-    memset(pred, 0, sizeof pred);
-    const eb_row_set *sets[2 + EB_EVAL_MAX_SETS] = {train, id};
-    for (int s = 0; s < n_ood; s++) sets[2 + s] = &ood[s];
+    eb_detector *dets[EB_EVAL_MAX_SCORES] = {0};
     eb_status st = EB_OK;
-    for (int s = 0; s < 2 + n_ood && !st; s++) st = predict_rows(m, sets[s], &pred[s], err);
-    if (!st && id->labels && eb_model_out_dim(m) > 1) /* a one-output density model has no accuracy */
-        st = eb_accuracy(pred[1].logits, id->n, eb_model_out_dim(m), id->labels, &out->id_acc, err);
-    int64_t max_n = id->n;
-    for (int s = 0; s < n_ood; s++) max_n = ood[s].n > max_n ? ood[s].n : max_n;
-    float *s_id = malloc((size_t)(id->n + 1) * sizeof *s_id),
+    for (int k = 0; k < n_kinds && !st; k++) {
+        eb_detector_params dp = params ? params[k] : eb_detector_default_params(kinds[k]);
+        st = eb_detector_new(kinds[k], &dp, &dets[k], err);
+    }
+    const eb_eval_spec spec = {.model = m,
+                               .id = id,
+                               .ood = ood,
+                               .n_ood = n_ood,
+                               .train = train,
+                               .detectors = dets,
+                               .n_detectors = n_kinds,
+                               .input_std = input_std,
+                               .n_input_std = n_input_std};
+    if (!st) st = eb_eval_run(&spec, out, NULL, err);
+    for (int k = 0; k < n_kinds; k++) eb_detector_free(dets[k]);
+    return st;
+}
+
+/* What fitting learns from: training features, labels or auxiliary outliers. A detector that needs none of
+ * them only records dimensions, so it is fitted on the ID rows when no training rows are given. */
+static const unsigned learn_needs = EB_NEEDS_FEATURES | EB_NEEDS_LABELS | EB_NEEDS_AUX;
+
+/* Fits detector k (on the training rows if it learns, else on the ID rows), scores the ID rows and every
+ * OOD set, and fills the report's entry sr. pred[0] train, [1] id, [2] aux, [3 + s] OOD set s. */
+static eb_status eval_one(const eb_eval_spec *s, int k, const predictions *pred, float *s_id, float *s_ood,
+                          eb_eval_score_result *sr, bool *detector_failed, eb_error *err) {
+    eb_detector *det = s->detectors[k];
+    const bool learns = (eb_detector_fit_needs(det) & learn_needs) != 0;
+    if (learns && !s->train)
+        return eb_error_set(err, EB_ERR_ARG, "eval: %s is fitted on training rows, but none were given",
+                            eb_detector_kind_name(eb_detector_kind_of(det)));
+    eb_detector_data fit = learns ? detector_data(s, s->train, &pred[0]) : detector_data(s, s->id, &pred[1]);
+    if (s->aux) {
+        fit.aux_features = pred[2].features;
+        fit.n_aux = s->aux->n;
+    }
+    snprintf(sr->score, sizeof sr->score, "%s", eb_detector_kind_name(eb_detector_kind_of(det)));
+    eb_status st = eb_detector_fit(det, &fit, NULL, err);
+    if (!st) {
+        eb_detector_data d = detector_data(s, s->id, &pred[1]);
+        d.labels = NULL; /* scores never see labels */
+        st = eb_detector_score(det, &d, s_id, err);
+    }
+    if (!st && s->on_scores) s->on_scores(s->ctx, k, -1, s_id, s->id->n);
+    for (int o = 0; o < s->n_ood && !st; o++) {
+        eb_detector_data d = detector_data(s, &s->ood[o], &pred[3 + o]);
+        d.labels = NULL;
+        st = eb_detector_score(det, &d, s_ood, err);
+        if (!st && s->on_scores) s->on_scores(s->ctx, k, o, s_ood, s->ood[o].n);
+        if (st) break;
+        eb_eval_set_result *r = &sr->sets[sr->n_sets++];
+        snprintf(r->name, sizeof r->name, "%s", s->ood[o].name);
+        r->n_ood = s->ood[o].n;
+        st = eb_ood_metrics_compute(s_id, s->id->n, s_ood, s->ood[o].n, &r->metrics, err);
+        if (!st) st = eb_ebm_paper_aupr(s_id, s->id->n, s_ood, s->ood[o].n, &r->ebm_paper_aupr, err);
+        if (st) return st; /* a metric's error is not the detector's */
+    }
+    if (st && detector_failed) *detector_failed = true;
+    return st;
+}
+
+eb_status eb_eval_run(const eb_eval_spec *s, eb_eval_report *out, bool *detector_failed, eb_error *err) {
+    memset(out, 0, sizeof *out);
+    if (detector_failed) *detector_failed = false;
+    if (!s->model || !s->id || s->n_ood < 1 || s->n_ood > EB_EVAL_MAX_SETS || s->n_detectors < 1 ||
+        s->n_detectors > EB_EVAL_MAX_SCORES)
+        return eb_error_set(err, EB_ERR_ARG, "eval: need 1..%d OOD sets and 1..%d detectors (got %d and %d)",
+                            EB_EVAL_MAX_SETS, EB_EVAL_MAX_SCORES, s->n_ood, s->n_detectors);
+    out->n_id = s->id->n;
+    out->id_acc = NAN;
+    unsigned needs = 0;
+    bool need_train = false;
+    for (int k = 0; k < s->n_detectors; k++) {
+        needs |= eb_detector_fit_needs(s->detectors[k]) | eb_detector_score_needs(s->detectors[k]);
+        need_train |= (eb_detector_fit_needs(s->detectors[k]) & learn_needs) != 0;
+    }
+    const bool feats = (needs & EB_NEEDS_FEATURES) != 0;
+    const int64_t batch = s->batch > 0 ? s->batch : 256;
+    predictions pred[3 + EB_EVAL_MAX_SETS];
+    memset(pred, 0, sizeof pred);
+    eb_status st = EB_OK;
+    if (need_train && s->train) st = predict_rows(s->model, s->train, true, feats, batch, &pred[0], err);
+    if (!st) st = predict_rows(s->model, s->id, true, feats, batch, &pred[1], err);
+    if (!st && s->aux) st = predict_rows(s->model, s->aux, false, true, batch, &pred[2], err);
+    for (int o = 0; o < s->n_ood && !st; o++)
+        st = predict_rows(s->model, &s->ood[o], true, feats, batch, &pred[3 + o], err);
+    if (!st && s->id->labels && eb_model_out_dim(s->model) > 1) /* a density model has no accuracy */
+        st = eb_accuracy(pred[1].logits, s->id->n, eb_model_out_dim(s->model), s->id->labels, &out->id_acc,
+                         err);
+    int64_t max_n = s->id->n;
+    for (int o = 0; o < s->n_ood; o++) max_n = s->ood[o].n > max_n ? s->ood[o].n : max_n;
+    float *s_id = malloc((size_t)(s->id->n + 1) * sizeof *s_id),
           *s_ood = malloc((size_t)(max_n + 1) * sizeof *s_ood);
     if (!st && (!s_id || !s_ood)) st = eb_error_set(err, EB_ERR_NOMEM, "eval: out of memory");
-    for (int k = 0; k < n_kinds && !st; k++) {
-        eb_detector *det = NULL;
-        eb_detector_params dp = params ? params[k] : eb_detector_default_params(kinds[k]);
-        eb_detector_data fit = detector_data(m, train, &pred[0], input_std, n_input_std);
-        st = eb_detector_new(kinds[k], &dp, &det, err);
-        if (!st) st = eb_detector_fit(det, &fit, NULL, err);
-        eb_eval_score_result *sr = &out->scores[out->n_scores++];
-        snprintf(sr->score, sizeof sr->score, "%s", eb_detector_kind_name(kinds[k]));
-        if (!st) {
-            eb_detector_data d = detector_data(m, id, &pred[1], input_std, n_input_std);
-            d.labels = NULL;
-            st = eb_detector_score(det, &d, s_id, err);
-        }
-        for (int s = 0; s < n_ood && !st; s++) {
-            eb_eval_set_result *r = &sr->sets[sr->n_sets++];
-            snprintf(r->name, sizeof r->name, "%s", ood[s].name);
-            r->n_ood = ood[s].n;
-            eb_detector_data d = detector_data(m, &ood[s], &pred[2 + s], input_std, n_input_std);
-            d.labels = NULL;
-            st = eb_detector_score(det, &d, s_ood, err);
-            if (!st) st = eb_ood_metrics_compute(s_id, id->n, s_ood, ood[s].n, &r->metrics, err);
-            if (!st) st = eb_ebm_paper_aupr(s_id, id->n, s_ood, ood[s].n, &r->ebm_paper_aupr, err);
-        }
-        eb_detector_free(det);
-    }
+    for (int k = 0; k < s->n_detectors && !st; k++)
+        st = eval_one(s, k, pred, s_id, s_ood, &out->scores[out->n_scores++], detector_failed, err);
     free(s_id);
     free(s_ood);
-    for (int s = 0; s < 2 + n_ood; s++) {
-        free(pred[s].logits);
-        free(pred[s].features);
+    for (size_t i = 0; i < sizeof pred / sizeof pred[0]; i++) {
+        free(pred[i].logits);
+        free(pred[i].features);
     }
     return st;
 }

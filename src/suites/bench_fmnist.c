@@ -8,7 +8,7 @@
 #include "suites/bench_impl.h"
 
 #include <ebood/data.h>
-#include <ebood/eval.h>
+#include <ebood/suites.h>
 
 #include <math.h>
 #include <stdio.h>

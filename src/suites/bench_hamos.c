@@ -5,7 +5,7 @@
  * features for "CE+KNN", the projection head's embeddings for CIDER / HamOS (the paper's and OpenOOD's
  * score). ID: the Fashion-MNIST test split; OOD: MNIST, OODomain, the rendered notmnist / kmnist / omniglot /
  * textures sets and the generated sets. No model or threshold is chosen on OOD data. */
-#include <ebood/eval.h>
+#include <ebood/suites.h>
 #include <ebood/hamos.h>
 
 #include <math.h>

@@ -2,7 +2,7 @@
 #ifndef EBOOD_EVAL_BENCH_IMPL_H
 #define EBOOD_EVAL_BENCH_IMPL_H
 
-#include <ebood/eval.h>
+#include <ebood/suites.h>
 
 /* One EBM row: trains method m (with budget b applied) on rows train_x[n_train, dim] (+ labels for the -S
  * variants, n_classes classes) with the trainer's seed `seed` (the model's initialisation and the

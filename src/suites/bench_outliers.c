@@ -7,7 +7,7 @@
  * look-alikes), and the generated noise sets; the AUX pool never enters the evaluation. No choice is made on
  * OOD test data: the margins of energy-FT come from the baseline's mean ID-train and AUX energies (--margins
  * auto). */
-#include <ebood/eval.h>
+#include <ebood/suites.h>
 #include <ebood/outliers.h>
 
 #include <math.h>
