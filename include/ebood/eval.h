@@ -308,10 +308,32 @@ typedef struct eb_landscape_style {
     int scale;           /* PNG: pixels per grid cell, 1..64 */
     const float *points; /* overlay: n_points rows (x, y) drawn as dots (SVG circles), or NULL */
     int64_t n_points;
-    const char *title; /* SVG caption, or NULL */
+    const char *title;     /* SVG caption, or NULL */
+    const float *points_b; /* a second overlay set (x, y) in blue (e.g. the AUX points), or NULL */
+    int64_t n_points_b;
 } eb_landscape_style;
 /* log-density, auto range, scale 1, no points, no title. */
 EB_API eb_landscape_style eb_landscape_default_style(void);
+
+/* ---- border energy of two 2-D point sets (000_d95ac7511efbaafc.txt Eq. 5, App. B.4 / Fig. 6) -------------
+ * The Euclidean form of the paper's toy example (its Eq. 12): similarities s(ξ, x) = −½‖ξ − x‖², and with
+ * lse_β(X; ξ) = β⁻¹ log Σ_{x∈X} exp(β s(ξ, x)), for ID points I and AUX points O,
+ *   L_OOD(ξ) = lse_β(I; ξ) + lse_β(O; ξ) − 2 lse_β(I ∥ O; ξ)   (Eq. 5; ≤ 0, −2 log 2/β midway between two
+ *   single points, highest on the border). The training loss J = mean over the queries ξ ∈ I ∪ O of
+ *   L_OOD(ξ), with the points as memories AND queries (nothing detached, as Eq. 6 in a batch). */
+/* values = β·L_OOD on a grid (so mode "p" shows exp(β L_OOD)/max, the paper's picture); pts = n_id ID
+ * rows then n_aux AUX rows, (x, y) each. Errors: EB_ERR_ARG (n_id, n_aux < 1, β ≤ 0, the grid/box as
+ * eb_landscape_compute), EB_ERR_NOMEM. */
+EB_API eb_status eb_border_landscape(const float *pts, int64_t n_id, int64_t n_aux, double beta,
+                                     const double box[4], int64_t width, int64_t height, eb_landscape *out,
+                                     eb_error *err);
+/* J and its gradient with respect to every point (grad[2·(n_id + n_aux)], may be NULL), in double. */
+EB_API eb_status eb_border_loss(const float *pts, int64_t n_id, int64_t n_aux, double beta, double *loss,
+                                double *grad, eb_error *err);
+/* `steps` steps of gradient descent on J moving the points themselves (Fig. 6: lr 0.1, β 2); *loss =
+ * J before the last step (may be NULL). */
+EB_API eb_status eb_border_descend(float *pts, int64_t n_id, int64_t n_aux, double beta, double lr,
+                                   int64_t steps, double *loss, eb_error *err);
 
 /* The colormap is eb_colormap (ebood/plot.h). */
 

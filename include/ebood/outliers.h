@@ -54,6 +54,29 @@ EB_API eb_tensor *eb_objective_energy_ft(void *ctx, eb_model *m, eb_graph *g, co
 EB_API eb_status eb_mean_energy(eb_model *m, const eb_image_set *set, const int64_t *rows, int64_t n,
                                 const eb_image_transforms *t, double *mean, eb_error *err);
 
+/* Energies E = −lse f of rows[0..n) of a set (conditions and errors as eb_mean_energy; rows required). */
+EB_API eb_status eb_energy_rows(eb_model *m, const eb_image_set *set, const int64_t *rows, int64_t n,
+                                const eb_image_transforms *t, float *energy, eb_error *err);
+
+/* The candidate margins of energy-ft's selection (003_… §4 "Training details": m_in, m_out chosen from a
+ * grid by the FPR95 on a validation set that holds no test OOD data). spec:
+ *   "paper"         m_in ∈ {−27, −23, −19, −15}, m_out ∈ {−7, −5, −3} (the paper's two lists, with its
+ *                   swapped ranges put back as in the code: m_in < m_out);
+ *   "auto"          3 × 3 around the model's mean ID and AUX energies μ_in < μ_out (the paper: "chosen
+ *                   around the mean of energy scores from a pre-trained model"): with g = μ_out − μ_in,
+ *                   m_in ∈ μ_in + {−g/4, 0, g/4}, m_out ∈ μ_out + {−g/4, 0, g/4};
+ *   "A,B,..:C,D,.." explicit m_in and m_out lists (finite, at most EB_MARGIN_GRID_MAX each).
+ * Pairs with m_in ≥ m_out are skipped by the search. mean_id/mean_aux are read by "auto" only.
+ * Errors: EB_ERR_ARG naming the problem (a malformed list, "auto" with μ_out ≤ μ_in). */
+#define EB_MARGIN_GRID_MAX 16
+typedef struct eb_margin_grid {
+    float m_in[EB_MARGIN_GRID_MAX], m_out[EB_MARGIN_GRID_MAX];
+    int n_in, n_out;
+} eb_margin_grid;
+EB_API bool eb_margin_grid_needs_means(const char *spec); /* "auto" */
+EB_API eb_status eb_margin_grid_parse(const char *spec, double mean_id, double mean_aux, eb_margin_grid *out,
+                                      eb_error *err);
+
 /* ---- Hopfield Boosting (000_d95ac7511efbaafc.txt Eq. 4–7, Alg. 1; specs §2)
  * Border energy of a query ξ against two memories I (ID) and O (outliers), all L2-normalised (Eq. 5):
  *   L_OOD(ξ) = lse(β, Iᵀξ) + lse(β, Oᵀξ) − 2·lse(β, (I ∥ O)ᵀξ),   lse(β, v) = β⁻¹ log Σ_i exp(β v_i)

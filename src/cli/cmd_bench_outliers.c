@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const char *const usage =
-    "outliers [--aux-data SPEC] [--ood LIST] [--seeds N] [--epochs E] [--ft-epochs F] [--json]";
+    "[--aux-data SPEC] [--ood LIST] [--seeds N] [--epochs E] [--ft-epochs F] [--json]";
 
 /* The metrics of the table: mean ± std over runs of set i (i < 0: the mean over sets) of score k. */
 static void stat(const eb_bench_outliers_run *runs, int n, int k, int i, int metric, double *mean,

@@ -1,6 +1,8 @@
 /* ebood landscape: a 2-D model's log-density f(x) = logsumexp g(x), or a detector's score fitted on 2-D
  * points (gmm, heat: f = −E), on a grid, written as a picture (.png, .svg) or as data (.npy, .csv),
- * optionally with a dataset's points drawn over it (HEAT's Figs. 1–2, 001_8dfeaa911d9afebd.txt). */
+ * optionally with a dataset's points drawn over it (HEAT's Figs. 1–2, 001_8dfeaa911d9afebd.txt); or, with
+ * --border, Hopfield Boosting's border energy of two 2-D point sets before and after gradient steps of
+ * L_OOD on the points (000_d95ac7511efbaafc.txt Fig. 6); or, with --hamos, HamOS's chains on a toy. */
 #include "cli/cli_report.h"
 
 #include <cjson/cJSON.h>
@@ -9,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const usage =
-    "(--model CKPT | --detector DET) -o OUT.{png,svg,npy,csv} [--range xmin,xmax,ymin,ymax] [--grid N] "
-    "[--data NAME|FILE (overlay)] [options]";
+static const char *const usage = "(--model CKPT | --detector DET | --border toy|FILE) -o "
+                                 "OUT.{png,svg,npy,csv} [--range xmin,xmax,ymin,ymax] "
+                                 "[--grid N] "
+                                 "[--data NAME|FILE (overlay)] [options]";
 
 /* "xmin,xmax,ymin,ymax": four finite numbers with xmin < xmax, ymin < ymax. */
 static bool parse_range(const char *s, double box[4]) {
@@ -25,12 +28,88 @@ static bool parse_range(const char *s, double box[4]) {
     return box[0] < box[1] && box[2] < box[3];
 }
 
+/* The two point sets of --border: "toy" = 60 ID points around (-1, 0) and 60 AUX points around (1, 0),
+ * N(., 0.6²) per coordinate (the shape of 000's Fig. 6); a .csv of x,y,set rows (set 0 or the first
+ * class = ID, the other = AUX). pts: ID rows then AUX rows (malloc'd). */
+static eb_status border_points(const char *spec, uint64_t seed, float **pts, int64_t *n_id, int64_t *n_aux,
+                               eb_error *err) {
+    if (strcmp(spec, "toy") == 0) {
+        *n_id = *n_aux = 60;
+        *pts = malloc(sizeof(float) * 2 * 120);
+        if (!*pts) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+        eb_rng r;
+        eb_rng_seed(&r, seed);
+        for (int64_t i = 0; i < 120; i++) {
+            (*pts)[2 * i] = (float)((i < 60 ? -1.0 : 1.0) + 0.6 * eb_rng_normal(&r));
+            (*pts)[2 * i + 1] = (float)(0.6 * eb_rng_normal(&r));
+        }
+        return EB_OK;
+    }
+    eb_dataset d;
+    eb_status st = eb_csv_read_dataset(spec, -1, &d, err);
+    if (st) return eb_error_set(err, st, "--border: %s", err->message);
+    if (d.dim != 2 || d.num_classes != 2)
+        st = eb_error_set(err, EB_ERR_FORMAT,
+                          "--border %s: need rows x,y,set with 2 features and 2 sets (got %lld features, %d "
+                          "sets)",
+                          spec, (long long)d.dim, d.num_classes);
+    *n_id = *n_aux = 0;
+    for (int64_t i = 0; !st && i < d.n; i++) *(d.y[i] == 0 ? n_id : n_aux) += 1;
+    *pts = st ? NULL : malloc(sizeof(float) * (size_t)(2 * d.n));
+    if (!st && !*pts) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0, a = 0, b = *n_id; !st && i < d.n; i++) {
+        int64_t k = d.y[i] == 0 ? a++ : b++;
+        memcpy(*pts + 2 * k, d.x + 2 * i, 2 * sizeof(float));
+    }
+    eb_dataset_free(&d);
+    return st;
+}
+
+/* --border: the picture before (--before) and after `steps` steps on the points (-o). */
+static int border_main(const char *cmd, const char *spec, const char *output, const char *before,
+                       const double *range_box, int64_t grid, eb_landscape_style style, int64_t steps,
+                       double beta, double lr, uint64_t seed, bool json) {
+    eb_error err = {0};
+    float *pts = NULL;
+    int64_t n_id = 0, n_aux = 0;
+    eb_status st = border_points(spec, seed, &pts, &n_id, &n_aux, &err);
+    if (!st && before) st = eb_landscape_check_path(before, &err);
+    double box[4] = {-3, 3, -3, 3};
+    if (range_box)
+        memcpy(box, range_box, sizeof box);
+    else if (!st)
+        cli_points_box(pts, n_id + n_aux, box);
+    eb_landscape l;
+    memset(&l, 0, sizeof l);
+    double j0 = NAN, j1 = NAN;
+    for (int pass = before ? 0 : 1; pass < 2 && !st; pass++) {
+        if (pass == 1) st = eb_border_descend(pts, n_id, n_aux, beta, lr, steps, NULL, &err);
+        if (!st) st = eb_border_loss(pts, n_id, n_aux, beta, pass ? &j1 : &j0, NULL, &err);
+        style.points = pts, style.n_points = n_id;
+        style.points_b = pts + 2 * n_id, style.n_points_b = n_aux;
+        if (!st) st = eb_border_landscape(pts, n_id, n_aux, beta, box, grid, grid, &l, &err);
+        if (!st) st = eb_landscape_write(&l, &style, pass ? output : before, &err);
+        eb_landscape_free(&l);
+    }
+    free(pts);
+    if (st) return cli_fail(cmd, &err);
+    if (json)
+        printf("{\"output\": \"%s\", \"steps\": %lld, \"beta\": %g, \"lr\": %g, \"n_id\": %lld, \"n_aux\": "
+               "%lld, \"loss_before\": %.9g, \"loss_after\": %.9g}\n",
+               output, (long long)steps, beta, lr, (long long)n_id, (long long)n_aux, j0, j1);
+    else
+        printf(
+            "wrote %s: border energy of %lld ID and %lld AUX points after %lld steps (J = mean L_OOD %.4g)\n",
+            output, (long long)n_id, (long long)n_aux, (long long)steps, j1);
+    return CLI_OK;
+}
+
 int cmd_landscape(int argc, char **argv) {
     const char *cmd = "landscape";
     const char *model_path = NULL, *det_path = NULL, *output = NULL, *range = NULL, *data = NULL,
-               *split = "train", *mode_name = "logp", *title = NULL;
-    int64_t grid = 200, split_seed = -1, scale = 0;
-    double vmin = NAN, vmax = NAN;
+               *split = "train", *mode_name = NULL, *title = NULL, *border = NULL, *before = NULL;
+    int64_t grid = 200, split_seed = -1, scale = 0, steps = 25, seed = 0;
+    double vmin = NAN, vmax = NAN, beta = 2.0, lr = 0.1;
     bool json = false, hamos = false;
     for (int i = 2; i < argc; i++) /* another picture with its own flags */
         if (strcmp(argv[i], "--hamos") == 0) return cli_landscape_hamos(argc, argv);
@@ -64,19 +143,43 @@ int cmd_landscape(int argc, char **argv) {
          false},
         {"title", 0, CLI_FLAG_STRING, &title, 0, 0, "TEXT", "SVG caption (default: model kind and mode)",
          false},
+        {"border", 0, CLI_FLAG_STRING, &border, 0, 0, "toy|FILE",
+         "instead of --model: Hopfield Boosting's border energy beta L_OOD of two 2-D point sets (000 Eq. 5, "
+         "Fig. 6; toy = two Gaussian clouds, or a .csv of x,y,set with set 0 = ID), after --steps gradient "
+         "steps of the mean L_OOD on the points themselves; colours default to p = exp(beta L_OOD)/max",
+         false},
+        {"before", 0, CLI_FLAG_STRING, &before, 0, 0, "FILE",
+         "--border: also write the state before the steps", false},
+        {"steps", 0, CLI_FLAG_INT, &steps, 0, 100000, "N", "--border: gradient steps on the points (25)",
+         false},
+        {"beta", 0, CLI_FLAG_FLOAT, &beta, 1e-6, 1e6, "B", "--border: inverse temperature (2, as Fig. 6)",
+         false},
+        {"lr", 0, CLI_FLAG_FLOAT, &lr, 1e-9, 1e3, "LR", "--border: step size (0.1, as Fig. 6)", false},
+        {"seed", 0, CLI_FLAG_INT, &seed, 0, 9.2e18, "N", "--border toy: seed of the points (0)", false},
         {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print a JSON summary on stdout", false},
     };
     int n_flags = (int)(sizeof flags / sizeof flags[0]), n_pos;
     const char *pos[1];
     int rc = cli_parse(cmd, usage, argc, argv, 2, flags, n_flags, pos, 0, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    if ((!model_path == !det_path) || !output) {
+    if ((!!model_path + !!det_path + !!border) != 1 || !output) {
         fprintf(stderr, "ebood landscape: %s (see ebood landscape --help)\n",
-                model_path && det_path ? "give --model or --detector, not both"
-                : !output              ? "--output is required"
-                                       : "--model or --detector is required");
+                !output                                      ? "--output is required"
+                : (!!model_path + !!det_path + !!border) > 1 ? "give one of --model, --detector, --border"
+                                                             : "--model, --detector or --border is required");
         return CLI_USAGE;
     }
+    static const char *const border_only[] = {"before", "steps", "beta", "lr", "seed"},
+                             *const model_only[] = {"data", "split", "split-seed"};
+    for (int k = 0; k < (border ? 3 : 5); k++) {
+        const char *f = border ? model_only[k] : border_only[k];
+        if (cli_flag_seen(flags, n_flags, f)) {
+            fprintf(stderr, "ebood landscape: --%s is read only %s\n", f,
+                    border ? "with --model" : "with --border");
+            return CLI_USAGE;
+        }
+    }
+    if (!mode_name) mode_name = border ? "p" : "logp";
     eb_error err = {0};
     eb_landscape_style style = eb_landscape_default_style();
     if (eb_landscape_check_path(output, &err)) return cli_fail(cmd, &err);
@@ -106,6 +209,9 @@ int cmd_landscape(int argc, char **argv) {
         return CLI_USAGE;
     }
 
+    if (border)
+        return border_main(cmd, border, output, before, range ? box : NULL, grid, style, steps, beta, lr,
+                           (uint64_t)seed, json);
     eb_model *model = NULL;
     eb_detector *det = NULL;
     eb_safetensors *file = NULL;

@@ -3,6 +3,7 @@
  * and at the end) and resuming from it. The objectives, their flags and training profiles come from the
  * library registry (objective.h). */
 #include "cli/cli_impl.h"
+#include "cli/cli_margin_grid.h"
 #include "cli/cli_objective.h"
 
 #include <cjson/cJSON.h>
@@ -21,6 +22,7 @@ typedef struct train_args {
     const char *init;               /* --init checkpoint, or NULL */
     const char *aux_data;           /* --aux-data SPEC, or NULL */
     const char *milestones;         /* --milestones (multistep schedule) */
+    const char *margin_grid;        /* energy-ft --m-in grid: --margin-grid SPEC, else NULL */
     const eb_tabular_params *table; /* a .csv/.arff's split and standardisation, or NULL (built-in data) */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
@@ -63,6 +65,7 @@ static char *train_args_json(const train_args *a) {
     if (a->objective_json) cJSON_AddItemToObject(o, "objective", cJSON_Parse(a->objective_json));
     if (a->init) cJSON_AddStringToObject(o, "init", a->init);
     if (a->aux_data) cJSON_AddStringToObject(o, "aux_data", a->aux_data);
+    if (a->margin_grid) cJSON_AddStringToObject(o, "margin_grid", a->margin_grid);
     if (a->table) {
         cJSON *t = cJSON_AddObjectToObject(o, "table");
         cJSON_AddNumberToObject(t, "val_split", a->table->val_frac);
@@ -366,6 +369,11 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
          ".npy, "
          "or a .csv of rows (tabular)",
          false},
+        {"margin-grid", 0, CLI_FLAG_STRING, &a.margin_grid, 0, 0, "SPEC",
+         "energy-ft with --m-in grid --m-out grid: the margins tried, chosen by FPR95 on the ID validation "
+         "split vs a held-out AUX slice: auto (3 x 3 around the start's mean energies), paper, or "
+         "M_IN,..:M_OUT,..",
+         false},
         {"init", 0, CLI_FLAG_STRING, &a.init, 0, 0, "CKPT",
          "start from this checkpoint's model (its architecture and weights; e.g. scripts/torch_import.py's)",
          false},
@@ -390,6 +398,13 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
     }
     const eb_objective_spec *spec = &oa.spec;
     bool images = cli_is_image_spec(a.data);
+    const bool margin_search = cli_margins_grid(spec);
+    if (a.margin_grid && !margin_search) {
+        fprintf(stderr, "ebood train: --margin-grid is read only with --objective energy-ft --m-in grid "
+                        "--m-out grid\n");
+        return CLI_USAGE;
+    }
+    if (margin_search && !a.margin_grid) a.margin_grid = "auto";
     if (eb_objective_uses_aux(spec) != (a.aux_data != NULL)) {
         if (a.aux_data)
             fprintf(stderr,
@@ -560,6 +575,7 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
     eb_rng init;
     eb_rng_seed(&init, (uint64_t)a.seed);
     eb_image_transforms id_transforms = eb_image_transforms_default();
+    eb_image_loader_params lp = eb_image_loader_default_params();
     if (images) {
         st = cli_load_images(a.data, (uint64_t)a.split_seed, &im, &err);
         if (!st && im.train.n == 0)
@@ -582,7 +598,6 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
             st = eb_image_model_new(kind, &ic, &init, NULL, &model, &err);
         }
         if (!st) {
-            eb_image_loader_params lp = eb_image_loader_default_params();
             lp.batch_size = a.batch;
             lp.drop_last = !a.keep_last;
             lp.seed = (uint64_t)a.seed;
@@ -623,9 +638,35 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
         }
     }
     if (!st) st = eb_objective_model_adjust(spec, &model, &err);
+    /* auxiliary outliers: the pool (less a validation slice for the margin search), the views */
+    eb_image_set aux_pool, aux_val, id_view, id_val_view;
+    memset(&aux_pool, 0, sizeof aux_pool);
+    memset(&aux_val, 0, sizeof aux_val);
+    memset(&id_view, 0, sizeof id_view);
+    memset(&id_val_view, 0, sizeof id_val_view);
+    eb_image_transforms norm = eb_image_transforms_default(); /* input space of the ID data */
+    if (images) {
+        norm.normalize = true;
+        memcpy(norm.mean, im.mean, sizeof im.mean);
+        memcpy(norm.std, im.std, sizeof im.std);
+    }
+    if (!st && a.aux_data) {
+        if (images) {
+            id_view = im.train;
+            id_val_view = im.val;
+        } else { /* the ID rows as f32 sets of c = h = 1 (views: not freed) */
+            id_view = (eb_image_set){NULL, split.train.x, NULL, split.train.n, 1, 1, (int)split.train.dim, 0};
+            id_val_view = (eb_image_set){NULL, split.val.x, NULL, split.val.n, 1, 1, (int)split.val.dim, 0};
+        }
+        st = cli_load_aux(a.aux_data, images ? im.train.c : 0, images ? im.train.h : 0,
+                          images ? im.train.w : 0, eb_model_in_dim(model), images ? NULL : &split, &aux_pool,
+                          &err);
+        if (!st && margin_search) st = cli_aux_holdout(&aux_pool, (uint64_t)a.seed, &aux_val, &err);
+    }
     /* the schedule's length and epoch-level decay need the batches per epoch of the loaded data */
     eb_objective_run *obj = NULL;
     int64_t per_epoch = 0;
+    cJSON *grid_results = margin_search ? cJSON_CreateArray() : NULL;
     if (!st) {
         int64_t n_train = images ? im.train.n : split.train.n;
         int64_t b = a.batch < n_train ? a.batch : n_train;
@@ -638,55 +679,50 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
             a.step_size = profile.train.schedule.step_size;
             tp.schedule.step_size = a.step_size;
         }
+        if (margin_search) { /* 003 §4: the margins from a grid, on validation data only */
+            const cli_margin_search ms = {.grid = a.margin_grid,
+                                          .model = model,
+                                          .tp = tp,
+                                          .id = &id_view,
+                                          .loader = images ? &lp : NULL,
+                                          .labels = images ? NULL : split.train.y,
+                                          .id_val = &id_val_view,
+                                          .aux_pool = &aux_pool,
+                                          .aux_val = &aux_val,
+                                          .norm = norm,
+                                          .augment = images ? &id_transforms : NULL,
+                                          .per_epoch = per_epoch,
+                                          .seed = (uint64_t)a.seed,
+                                          .quiet = json};
+            st = cli_margin_search_run(&ms, &oa.spec, grid_results, &err);
+        }
         /* each rank's sampler chains and replay buffer draw from its own streams (rank 0: the seed's) */
-        st =
-            eb_objective_run_new(spec, model, &tp.schedule, eb_dist_seed(dist, (uint64_t)a.seed), &obj, &err);
+        if (!st)
+            st = eb_objective_run_new(spec, model, &tp.schedule, eb_dist_seed(dist, (uint64_t)a.seed), &obj,
+                                      &err);
     }
     if (!st) { /* the method's setup on the ID training set (CIDER's prototypes …) */
-        eb_image_transforms norm = eb_image_transforms_default();
         eb_image_set id_set = im.train;
-        if (images) {
-            norm.normalize = true;
-            memcpy(norm.mean, im.mean, sizeof im.mean);
-            memcpy(norm.std, im.std, sizeof im.std);
-        } else { /* a view of the rows: not freed */
+        if (!images) /* a view of the rows: not freed */
             id_set = (eb_image_set){NULL, split.train.x,        split.train.y,          split.train.n, 1,
                                     1,    (int)split.train.dim, split.train.num_classes};
-        }
         st = eb_objective_run_data_setup(obj, model, &id_set, &norm, &err);
     }
-    /* auxiliary outliers: the pool, the method's setup on the (initial) model, the sampler */
-    eb_image_set aux_pool, id_view;
-    memset(&aux_pool, 0, sizeof aux_pool);
     eb_aux_sampler *aux_sampler = NULL;
     eb_batch_source aux_src = {0};
     if (!st && a.aux_data) {
-        eb_image_transforms norm = eb_image_transforms_default();
-        eb_aux_params ap = eb_aux_default_params();
-        if (images) {
-            norm.normalize = true;
-            memcpy(norm.mean, im.mean, sizeof im.mean);
-            memcpy(norm.std, im.std, sizeof im.std);
-            ap.transforms = id_transforms; /* the ID batches' augmentation (the codes augment outliers too) */
-            id_view = im.train;
-        } else { /* the ID rows as an f32 set of c = h = 1 (a view: not freed) */
-            id_view = (eb_image_set){NULL, split.train.x, NULL, split.train.n, 1, 1, (int)split.train.dim, 0};
-        }
-        st = cli_load_aux(a.aux_data, images ? im.train.c : 0, images ? im.train.h : 0,
-                          images ? im.train.w : 0, eb_model_in_dim(model), images ? NULL : &split, &aux_pool,
-                          &err);
-        if (!st)
-            st = eb_objective_run_aux_setup(obj, model, &id_view, &aux_pool, &norm, per_epoch, &ap, &err);
-        ap.seed = (uint64_t)a.seed ^ 0xa0c5eedull;
-        if (!st) st = eb_aux_sampler_new(&aux_pool, &ap, &aux_sampler, &err);
+        st = cli_aux_sampler_setup(obj, model, &id_view, &aux_pool, &norm, images ? &id_transforms : NULL,
+                                   per_epoch, (uint64_t)a.seed, &aux_sampler, &err);
         if (!st) {
             aux_src = eb_aux_sampler_as_source(aux_sampler);
             tp.aux = &aux_src;
         }
     }
     if (st) {
+        cJSON_Delete(grid_results);
         eb_aux_sampler_free(aux_sampler);
         eb_image_set_free(&aux_pool);
+        eb_image_set_free(&aux_val);
         eb_objective_run_free(obj);
         eb_model_free(init_model);
         eb_model_free(model);
@@ -812,6 +848,10 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
             cJSON_AddBoolToObject(o, "resumed", resumed);
             cJSON_AddNumberToObject(o, "ranks", (double)tr.ranks);
             eb_objective_run_summary(obj, o);
+            if (grid_results) {
+                cJSON_AddItemToObject(o, "margin_grid", grid_results);
+                grid_results = NULL;
+            }
             char *text = cJSON_Print(o);
             printf("%s\n", text);
             free(text);
@@ -829,6 +869,8 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
     eb_objective_run_free(obj);
     eb_aux_sampler_free(aux_sampler);
     eb_image_set_free(&aux_pool);
+    eb_image_set_free(&aux_val);
+    cJSON_Delete(grid_results);
     cJSON_Delete(ck.log);
     free(opt_state);
     free(classes_s);

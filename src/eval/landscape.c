@@ -37,21 +37,30 @@ static eb_status check_box(const double box[4], eb_error *err) {
 /* f on the grid, CHUNK points at a time through values(ctx, xy[b, 2], b, out[b]). */
 typedef eb_status (*grid_fn)(void *ctx, const float *xy, int64_t b, float *out, eb_error *err);
 
-static eb_status compute(grid_fn values, void *ctx, const double box[4], int64_t width, int64_t height,
-                         eb_landscape *out, eb_error *err) {
+eb_status eb__landscape_alloc(const double box[4], int64_t width, int64_t height, eb_landscape *out,
+                              eb_error *err) {
+    memset(out, 0, sizeof *out);
     if (width < 2 || height < 2 || width > EB_LANDSCAPE_MAX_GRID || height > EB_LANDSCAPE_MAX_GRID)
         return eb_error_set(err, EB_ERR_ARG, "landscape: grid %lld x %lld outside [2, %d]", (long long)width,
                             (long long)height, EB_LANDSCAPE_MAX_GRID);
     eb_status st = check_box(box, err);
     if (st) return st;
+    out->values = malloc((size_t)(width * height) * sizeof(float));
+    if (!out->values) return eb_error_set(err, EB_ERR_NOMEM, "landscape: out of memory");
     out->width = width;
     out->height = height;
     memcpy(out->box, box, sizeof out->box);
+    return EB_OK;
+}
+
+static eb_status compute(grid_fn values, void *ctx, const double box[4], int64_t width, int64_t height,
+                         eb_landscape *out, eb_error *err) {
+    eb_status st = eb__landscape_alloc(box, width, height, out, err);
+    if (st) return st;
     enum { CHUNK = 4096 };
-    int64_t n = width * height;
-    out->values = malloc((size_t)n * sizeof(float));
+    const int64_t n = width * height;
     float *xy = malloc(sizeof(float) * 2 * CHUNK);
-    if (!out->values || !xy) st = eb_error_set(err, EB_ERR_NOMEM, "landscape: out of memory");
+    if (!xy) st = eb_error_set(err, EB_ERR_NOMEM, "landscape: out of memory");
     for (int64_t start = 0; start < n && !st; start += CHUNK) {
         int64_t b = n - start < CHUNK ? n - start : CHUNK;
         for (int64_t k = 0; k < b; k++) {
@@ -142,7 +151,7 @@ eb_status eb_landscape_mode_parse(const char *s, eb_landscape_mode *out, eb_erro
 }
 
 eb_landscape_style eb_landscape_default_style(void) {
-    eb_landscape_style s = {EB_LANDSCAPE_LOG_DENSITY, NAN, NAN, 1, NULL, 0, NULL};
+    eb_landscape_style s = {EB_LANDSCAPE_LOG_DENSITY, NAN, NAN, 1, NULL, 0, NULL, NULL, 0};
     return s;
 }
 
@@ -218,19 +227,21 @@ static eb_status render(const eb_landscape *l, const eb_landscape_style *s, int 
                 for (int64_t dx = 0; dx < scale; dx++)
                     memcpy(rgb + (((l->height - 1 - i) * scale + dy) * pw + j * scale + dx) * 3, c, 3);
         }
-    if (!st && dots && s->points) {
+    for (int set = 0; !st && dots && set < 2; set++) { /* the overlays: orange-red, then blue */
+        const float *pts = set ? s->points_b : s->points;
+        const int64_t n_pts = set ? s->n_points_b : s->n_points;
+        const uint8_t colour[2][3] = {{228, 87, 46}, {41, 98, 255}};
         double cw = (l->box[1] - l->box[0]) / (double)(l->width - 1),
                chh = (l->box[3] - l->box[2]) / (double)(l->height - 1), r = 1.5;
-        for (int64_t k = 0; k < s->n_points; k++) {
-            double px = (((double)s->points[2 * k] - l->box[0]) / cw + 0.5) * scale,
-                   py = ((l->box[3] - (double)s->points[2 * k + 1]) / chh + 0.5) * scale;
+        for (int64_t k = 0; pts && k < n_pts; k++) {
+            double px = (((double)pts[2 * k] - l->box[0]) / cw + 0.5) * scale,
+                   py = ((l->box[3] - (double)pts[2 * k + 1]) / chh + 0.5) * scale;
             if (!(px >= 0 && px < (double)pw && py >= 0 && py < (double)ph)) continue;
             for (int64_t y = (int64_t)floor(py - r); y <= (int64_t)(py + r); y++)
                 for (int64_t x = (int64_t)floor(px - r); x <= (int64_t)(px + r); x++) {
                     double ddx = (double)x + 0.5 - px, ddy = (double)y + 0.5 - py;
                     if (x < 0 || y < 0 || x >= pw || y >= ph || ddx * ddx + ddy * ddy > r * r) continue;
-                    uint8_t *p = rgb + (y * pw + x) * 3;
-                    p[0] = 228, p[1] = 87, p[2] = 46;
+                    memcpy(rgb + (y * pw + x) * 3, colour[set], 3);
                 }
         }
     }
@@ -307,6 +318,8 @@ eb_status eb__landscape_plot(const eb_landscape *l, const eb_landscape_style *s,
     if (!st) {
         eb_plot_image(*out, rgb, l->width, l->height, x0, x1, y0, y1);
         if (s->points && s->n_points > 0) eb_plot_points(*out, s->points, s->n_points, 1.6, "#e4572e", NULL);
+        if (s->points_b && s->n_points_b > 0)
+            eb_plot_points(*out, s->points_b, s->n_points_b, 1.6, "#2962ff", NULL);
         eb_plot_colorbar(*out, range[0], range[1],
                          s->mode == EB_LANDSCAPE_ENERGY    ? "E(x)"
                          : s->mode == EB_LANDSCAPE_DENSITY ? "p(x)/max"

@@ -28,6 +28,9 @@ eb_status eb__roc_curve(const float *s_id, int64_t n_id, const float *s_ood, int
  * NaN when out of memory. s[n], n ≥ 1, finite. */
 double eb__threshold_95(const float *s, int64_t n);
 
+/* Checks a landscape's grid and box (the errors of eb_landscape_compute) and allocates out->values. */
+eb_status eb__landscape_alloc(const double box[4], int64_t width, int64_t height, eb_landscape *out,
+                              eb_error *err);
 /* The landscape figure as ebood landscape's SVG draws it (landscape.c); *out to eb_plot_free. */
 eb_status eb__landscape_plot(const eb_landscape *l, const eb_landscape_style *s, const char *id,
                              eb_plot **out, eb_error *err);

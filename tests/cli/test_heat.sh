@@ -216,7 +216,7 @@ check landscape-detector-svg grep -q "heat" toy_heat.svg
 expect_fail landscape-detector-dim 1 "test_dim.st: landscape: the gmm detector was fitted on 8 features" -- \
   bash -c "cp gmm.st test_dim.st && '$E' landscape --detector test_dim.st -o '$WORK/x.npy'"
 check landscape-dim-no-output test ! -e x.npy
-expect_fail landscape-model-and-detector 2 "not both" -- "$E" landscape --model x.st --detector gmm.st -o y.npy
+expect_fail landscape-model-and-detector 2 "give one of --model, --detector, --border" -- "$E" landscape --model x.st --detector gmm.st -o y.npy
 expect_fail rows-mode-needs-model 2 "without --model fits on the rows" -- \
   "$E" fit --detector heat --prior el --data toy:cross -o z.st
 

@@ -34,6 +34,23 @@ check csv-last-point bash -c "tail -n 1 land.csv | grep -q '^9,9,'"
 "$E" landscape --model model.st -o land2.png --grid 20 --json >json.out 2>/dev/null
 check json-summary grep -q '"f_max"' json.out
 
+# --- Hopfield Boosting's border energy of two point sets (000 Fig. 6): before and after steps on the points
+"$E" landscape --border toy -o border.png --before border0.png --grid 40 --steps 25 --json >border.json 2>/dev/null
+check border-pictures bash -c "test -s border.png && test -s border0.png && ! cmp -s border.png border0.png"
+check border-loss-falls /usr/bin/python3 -c "import json; r = json.load(open('border.json')); assert r['n_id'] == 60 and r['n_aux'] == 60 and r['loss_after'] < r['loss_before'], r"
+printf 'x,y,set\n-1,0,0\n1,0,1\n' >two.csv
+"$E" landscape --border two.csv -o border.csv --grid 3 --range -1,1,-1,1 --steps 0 >/dev/null 2>&1
+check border-midpoint /usr/bin/python3 -c "import math; rows = [l.split(',') for l in open('border.csv').read().split()[1:]]; v = {(float(x), float(y)): float(f) for x, y, f in rows}; assert abs(v[(0, 0)] + 2 * math.log(2)) < 1e-5 and v[(-1, 0)] < v[(0, 0)], v"
+"$E" landscape --border toy -o border.svg --grid 30 --steps 5 >/dev/null 2>&1
+check border-svg-two-colours bash -c "grep -q '#e4572e' border.svg && grep -q '#2962ff' border.svg"
+expect_fail border-and-model 2 "give one of --model, --detector, --border" -- "$E" landscape --model model.st --border toy -o out.png
+expect_fail border-steps-without 2 "--steps is read only with --border" -- "$E" landscape --model model.st --steps 3 -o out.png
+expect_fail border-data 2 "--data is read only with --model" -- "$E" landscape --border toy --data toy:cross -o out.png
+printf 'x,y,set\n-1,0,0\n1,0,1\n2,2,2\n' >three-sets.csv
+expect_fail border-three-sets 1 "need rows x,y,set with 2 features and 2 sets" -- "$E" landscape --border three-sets.csv -o out.png
+expect_fail border-missing 1 "nope.csv" -- "$E" landscape --border nope.csv -o out.png
+expect_fail border-before-ext 2 "b.jpg: unknown extension" -- "$E" landscape --border toy --before b.jpg -o out.png
+
 # --- bad input
 { echo "a,b,c,label"; for i in $(seq 1 40); do echo "$((i % 7)).5,$((i % 3)),-$((i % 5)).25,$((i % 2))"; done; } > three.csv
 "$E" train --data three.csv --steps 5 --batch-size 8 --warmup 0 -o model3.st >/dev/null 2>&1

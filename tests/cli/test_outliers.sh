@@ -48,6 +48,53 @@ HB=(--data segment --objective hopfield-boost --init base.st --aux-data aux.csv 
 "$E" train "${HB[@]}" -o parts.st --resume >/dev/null 2>&1
 check resume-byte-identical cmp whole.st parts.st
 
+# energy-FT's margins by the paper's grid search (003 Sec. 4): validation = ID val split vs a held-out AUX slice.
+# Outliers pulled towards the data's centre (higher energy than the ID rows, unlike far-off noise).
+$PY - <<'PYEOF'
+import numpy as np, os
+d = os.environ.get("EBOOD_DATA", os.path.expanduser("~/.cache/ebood"))
+X = np.array([[float(v) for v in l.split(",")[:-1]] for l in open(d + "/segment/segment-challenge.arff")
+              if l.strip() and l[0] not in "@%"])
+X = np.delete(X, np.where(X.std(0) == 0)[0], axis=1)
+np.savetxt("auxc.csv", (0.6 * X + 0.4 * X.mean(0))[:400], delimiter=",")
+PYEOF
+"$E" train --data segment --steps 300 --warmup 0 -o base2.st >/dev/null 2>&1
+G=(--data segment --objective energy-ft --init base2.st --aux-data auxc.csv --steps 30 --warmup 0 --lr 3e-3
+  --m-in grid --m-out grid)
+"$E" train "${G[@]}" --json -o grid.st >grid.json 2>/dev/null
+check grid-auto-chooses-min-fpr $PY - grid.json <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+g = r["margin_grid"]
+assert len(g) == 9 and all(e["m_in"] < e["m_out"] for e in g), g
+best = min(g, key=lambda e: (e["val_fpr95"], -e["val_auroc"]))
+chosen = [e for e in g if e["chosen"]]
+assert chosen == [best] and (r["m_in"], r["m_out"]) == (best["m_in"], best["m_out"]), (r, g)
+ins = sorted({e["m_in"] for e in g}); outs = sorted({e["m_out"] for e in g})
+assert abs((ins[1] - ins[0]) - (ins[2] - ins[1])) < 1e-3 and abs((outs[1] - ins[1]) / (ins[1] - ins[0]) - 4) < 1e-2, g
+PYEOF
+# explicit lists: pairs with m_in >= m_out are skipped; the final fine-tune starts from the same weights as
+# every trial, so a one-pair grid of the chosen margins trains the same weights
+"$E" train "${G[@]}" --margin-grid=-30,-20,-4:-12,-5 --json -o grid2.st >grid2.json 2>/dev/null
+pair=$($PY -c "import json; r = json.load(open('grid2.json')); print('%.9g:%.9g' % (r['m_in'], r['m_out']))")
+"$E" train "${G[@]}" --margin-grid="$pair" -o grid3.st >/dev/null 2>&1
+check grid-lists-skip-pairs $PY -c "import json; g = json.load(open('grid2.json'))['margin_grid']; assert len(g) == 4 and {(e['m_in'], e['m_out']) for e in g} == {(-30, -12), (-30, -5), (-20, -12), (-20, -5)}, g"
+check grid-final-is-the-trial $PY - grid2.st grid3.st <<'PYEOF'
+import struct, sys
+def tensors(path):
+    raw = open(path, "rb").read()
+    return raw[8 + struct.unpack("<Q", raw[:8])[0]:]
+assert tensors(sys.argv[1]) == tensors(sys.argv[2])
+PYEOF
+expect_fail grid-flag-without-grid 2 "--margin-grid is read only with --objective energy-ft --m-in grid" -- \
+  "$E" train --data segment --objective energy-ft "${FT[@]}" --margin-grid paper -o out.st
+expect_fail grid-bad-list 2 "expected paper, auto or M_IN" -- "$E" train "${G[@]}" --margin-grid=-3,x:-1 -o out.st
+expect_fail grid-no-pair 2 "no pair has m_in < m_out" -- "$E" train "${G[@]}" --margin-grid=-3:-5 -o out.st
+expect_fail grid-auto-needs-order 2 "mean AUX energy" -- \
+  "$E" train --data segment --objective energy-ft "${FT[@]}" --m-in grid --m-out grid -o out.st
+expect_fail grid-mixed 2 "both grid" -- "$E" train "${FT[@]}" --data segment --objective energy-ft --m-in grid \
+  --m-out -3 -o out.st
+
 # bad input: one line, no output
 expect_fail oe-needs-aux 2 "--objective oe needs --aux-data" -- "$E" train --data segment --objective oe -o out.st
 expect_fail aux-not-read 2 "--aux-data is read only by --objective oe, energy-ft, hopfield-boost" -- \

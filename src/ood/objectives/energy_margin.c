@@ -8,8 +8,10 @@
 #include "ood/objectives/outliers_impl.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 eb_energy_ft_config eb_energy_ft_default_config(void) { return (eb_energy_ft_config){0.1f, -23.0f, -5.0f}; }
 
@@ -45,39 +47,109 @@ eb_tensor *eb_objective_energy_ft(void *ctx, eb_model *m, eb_graph *g, const eb_
     return eb_add(g, ce, eb_mul_scalar(g, reg, c->lambda));
 }
 
-eb_status eb_mean_energy(eb_model *m, const eb_image_set *set, const int64_t *rows, int64_t n,
-                         const eb_image_transforms *t, double *mean, eb_error *err) {
-    if (n < 1) return eb_error_set(err, EB_ERR_ARG, "mean energy: no rows");
+eb_status eb_energy_rows(eb_model *m, const eb_image_set *set, const int64_t *rows, int64_t n,
+                         const eb_image_transforms *t, float *energy, eb_error *err) {
+    if (n < 1) return eb_error_set(err, EB_ERR_ARG, "energy: no rows");
     if (eb_image_set_image_size(set) != eb_model_in_dim(m))
         return eb_error_set(err, EB_ERR_SHAPE,
-                            "mean energy: the data has %lld values per row, the model expects %lld",
+                            "energy: the data has %lld values per row, the model expects %lld",
                             (long long)eb_image_set_image_size(set), (long long)eb_model_in_dim(m));
     const int64_t c = eb_model_out_dim(m);
     float *logits = malloc((size_t)(n * c) * sizeof *logits);
-    if (!logits) return eb_error_set(err, EB_ERR_NOMEM, "mean energy: out of memory");
+    if (!logits) return eb_error_set(err, EB_ERR_NOMEM, "energy: out of memory");
     eb_status st = eb__predict_set_rows(m, set, rows, n, t, logits, NULL, err);
-    double sum = 0.0;
     for (int64_t i = 0; !st && i < n; i++) {
         const float *row = logits + i * c;
         double mx = row[0], s = 0.0;
         for (int64_t k = 1; k < c; k++) mx = fmax(mx, (double)row[k]);
         for (int64_t k = 0; k < c; k++) s += exp((double)row[k] - mx);
-        const double e = -(mx + log(s));
-        if (!isfinite(e))
-            st = eb_error_set(err, EB_ERR_NUMERIC, "mean energy: row %lld has a non-finite energy",
-                              (long long)rows[i]);
-        sum += e;
+        energy[i] = (float)-(mx + log(s));
+        if (!isfinite(energy[i]))
+            st = eb_error_set(err, EB_ERR_NUMERIC, "energy: row %lld has a non-finite energy",
+                              (long long)(rows ? rows[i] : i));
     }
     free(logits);
-    if (!st) *mean = sum / (double)n;
     return st;
+}
+
+eb_status eb_mean_energy(eb_model *m, const eb_image_set *set, const int64_t *rows, int64_t n,
+                         const eb_image_transforms *t, double *mean, eb_error *err) {
+    float *e = n > 0 ? malloc((size_t)n * sizeof *e) : NULL;
+    if (n > 0 && !e) return eb_error_set(err, EB_ERR_NOMEM, "mean energy: out of memory");
+    eb_status st = eb_energy_rows(m, set, rows, n, t, e, err);
+    double sum = 0.0;
+    for (int64_t i = 0; !st && i < n; i++) sum += (double)e[i];
+    free(e);
+    if (st) return eb_error_set(err, st, "mean energy: %s", err->message);
+    *mean = sum / (double)n;
+    return EB_OK;
+}
+
+/* ---- the margin grid (003 §4) ------------------------------------------------------------------------- */
+bool eb_margin_grid_needs_means(const char *spec) { return spec && strcmp(spec, "auto") == 0; }
+
+/* Parses "A,B,.." into v (at most EB_MARGIN_GRID_MAX finite numbers); false when malformed. */
+static bool parse_list(const char *s, const char *end, float *v, int *n) {
+    *n = 0;
+    while (s < end) {
+        char *stop;
+        errno = 0;
+        const double x = strtod(s, &stop);
+        if (stop == s || stop > end || errno || !isfinite(x) || *n >= EB_MARGIN_GRID_MAX) return false;
+        v[(*n)++] = (float)x;
+        s = stop;
+        if (s < end && *s++ != ',') return false;
+        if (s == end && s[-1] == ',') return false;
+    }
+    return *n > 0;
+}
+
+eb_status eb_margin_grid_parse(const char *spec, double mean_id, double mean_aux, eb_margin_grid *out,
+                               eb_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!spec) return eb_error_set(err, EB_ERR_ARG, "margin grid: no grid given");
+    if (strcmp(spec, "paper") == 0) {
+        static const float in[] = {-27, -23, -19, -15}, o[] = {-7, -5, -3};
+        memcpy(out->m_in, in, sizeof in);
+        memcpy(out->m_out, o, sizeof o);
+        out->n_in = 4, out->n_out = 3;
+        return EB_OK;
+    }
+    if (strcmp(spec, "auto") == 0) {
+        if (!(isfinite(mean_id) && isfinite(mean_aux) && mean_aux > mean_id))
+            return eb_error_set(
+                err, EB_ERR_ARG,
+                "margin grid auto: the model's mean AUX energy %.4g is not above its mean ID "
+                "energy %.4g (start from a trained classifier with --init, or give the lists)",
+                mean_aux, mean_id);
+        const double q = (mean_aux - mean_id) / 4.0;
+        for (int k = 0; k < 3; k++) {
+            out->m_in[k] = (float)(mean_id + (k - 1) * q);
+            out->m_out[k] = (float)(mean_aux + (k - 1) * q);
+        }
+        out->n_in = out->n_out = 3;
+        return EB_OK;
+    }
+    const char *colon = strchr(spec, ':');
+    if (!colon || !parse_list(spec, colon, out->m_in, &out->n_in) ||
+        !parse_list(colon + 1, colon + strlen(colon), out->m_out, &out->n_out))
+        return eb_error_set(err, EB_ERR_ARG,
+                            "margin grid '%s': expected paper, auto or M_IN,..:M_OUT,.. (at most %d finite "
+                            "numbers each)",
+                            spec, EB_MARGIN_GRID_MAX);
+    for (int i = 0; i < out->n_in; i++)
+        for (int j = 0; j < out->n_out; j++)
+            if (out->m_in[i] < out->m_out[j]) return EB_OK;
+    return eb_error_set(err, EB_ERR_ARG, "margin grid '%s': no pair has m_in < m_out", spec);
 }
 
 /* ---- registry row: energy-ft (objective_impl.h) ------------------------------------------------------
  * Margins: "auto" (the default) = the mean energies of the model being fine-tuned (--init) on the first
- * MARGIN_ROWS ID training rows and AUX pool rows, set before training (the authors' advice; the paper's
- * grid search on validation data is not built); the code preset gives run.sh's CIFAR-10 −23 / −5. */
+ * MARGIN_ROWS ID training rows and AUX pool rows, set before training (the authors' advice); "grid" = the
+ * paper's selection, run by `ebood train` (src/cli/cli_margin_grid.c, eb_margin_grid_parse) which sets
+ * numbers before the run; the code preset gives run.sh's CIFAR-10 −23 / −5. */
 #define MARGIN_AUTO 1e9 /* exact in float */
+#define MARGIN_GRID 2e9 /* set by ebood train's grid search (--margin-grid) before the run */
 #define MARGIN_ROWS 10000
 
 typedef struct energy_params {
@@ -99,10 +171,14 @@ static void energy_use_code(void *p) {
 
 static eb_status energy_check(const void *p, eb_error *err) {
     const energy_params *e = p;
-    const bool in_auto = e->c.m_in == (float)MARGIN_AUTO, out_auto = e->c.m_out == (float)MARGIN_AUTO;
-    if (in_auto != out_auto)
-        return eb_error_set(err, EB_ERR_ARG, "energy-ft: give both --m-in and --m-out, or neither (auto)");
-    if (in_auto) {
+    const float in = e->c.m_in, out = e->c.m_out;
+    const bool in_sym = in == (float)MARGIN_AUTO || in == (float)MARGIN_GRID,
+               out_sym = out == (float)MARGIN_AUTO || out == (float)MARGIN_GRID;
+    if (in_sym != out_sym || (in_sym && in != out))
+        return eb_error_set(err, EB_ERR_ARG,
+                            "energy-ft: give both --m-in and --m-out as numbers, both auto (the default) or "
+                            "both grid");
+    if (in_sym) {
         eb_energy_ft_config c = e->c;
         c.m_in = -1.0f, c.m_out = 0.0f; /* the lambda alone */
         return eb_energy_ft_config_check(&c, err);
@@ -110,14 +186,15 @@ static eb_status energy_check(const void *p, eb_error *err) {
     return eb_energy_ft_config_check(&e->c, err);
 }
 
-static const eb_param_symbol margin_symbols[] = {{"auto", MARGIN_AUTO}, {NULL, 0}};
+static const eb_param_symbol margin_symbols[] = {{"auto", MARGIN_AUTO}, {"grid", MARGIN_GRID}, {NULL, 0}};
 
 static const eb_param_desc energy_rows[] = {
     {"lambda", "energy-lambda", EB_PARAM_TYPE_F32, offsetof(energy_params, c.lambda), 0, 1e6, false, false,
      NULL, "W", "energy-ft: weight of the two squared hinges on the energy"},
     {"m_in", "m-in", EB_PARAM_TYPE_F32, offsetof(energy_params, c.m_in), -1e4, 1e4, false, false,
      margin_symbols, "E",
-     "energy-ft: ID energies above m_in are penalised (E = -logsumexp f; auto: the model's mean ID energy)"},
+     "energy-ft: ID energies above m_in are penalised (E = -logsumexp f; auto: the model's mean ID energy; "
+     "grid: chosen by --margin-grid on validation data)"},
     {"m_out", "m-out", EB_PARAM_TYPE_F32, offsetof(energy_params, c.m_out), -1e4, 1e4, false, false,
      margin_symbols, "E",
      "energy-ft: outlier energies below m_out are penalised (auto: the mean AUX energy)"},
@@ -131,6 +208,10 @@ static eb_status energy_aux_setup(void *ctx, eb_model *model, const eb_image_set
     energy_params *e = ctx;
     ap->batch_size = e->aux_batch;
     ap->order = EB_AUX_OFFSET;
+    if (e->c.m_in == (float)MARGIN_GRID)
+        return eb_error_set(err, EB_ERR_ARG,
+                            "energy-ft: --m-in/--m-out grid are chosen by ebood train's margin search "
+                            "(--margin-grid) before the run");
     if (e->c.m_in != (float)MARGIN_AUTO) return EB_OK;
     const int64_t n_id = id->n < MARGIN_ROWS ? id->n : MARGIN_ROWS,
                   n_aux = aux->n < MARGIN_ROWS ? aux->n : MARGIN_ROWS;
