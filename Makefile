@@ -51,11 +51,11 @@ mpi: deps
 	$(MPI_CONFIGURE)
 	cmake --build $(MPI_BUILD) -j $(JOBS)
 
-# Its tests only (the ebood binary is all they need): mpirun -np 1/2/3 on loopback against the plain
+# Its tests only (the ebood binary and tests/mpi/mpi_units.c are all they need): mpirun -np 1/2/3 on loopback against the plain
 # build's binary (tests/mpi, < 1 min on an idle machine)
 mpi-check: deps build
 	$(MPI_CONFIGURE)
-	cmake --build $(MPI_BUILD) -j $(JOBS) --target ebood
+	cmake --build $(MPI_BUILD) -j $(JOBS) --target ebood mpi_units
 	cd $(MPI_BUILD) && ctest --output-on-failure -L mpi
 
 # train/fit/extract/score/eval/report under valgrind's memcheck (tests/cli/test_valgrind.sh, docs/testing.md)

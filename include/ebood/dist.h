@@ -58,6 +58,16 @@ EB_API eb_status eb_dist_allgather_f32(const eb_dist *d, const float *send, int6
 EB_API eb_status eb_dist_allgather_f64(const eb_dist *d, const double *send, int64_t n, double *recv,
                                        eb_error *err);
 
+/* all[0 .. n·width) ← the n rows of `width` values of which every rank r computed its share
+ * [lo_r, hi_r) = eb_dist_share(n, r, size) in mine[(hi_r − lo_r)·width], in row order (MPI_Allgatherv):
+ * what sharded per-row work (HEAT scores, Hopfield Boosting candidates) needs to give every rank every
+ * row. mine may be NULL for an empty share. One process: all ← mine. EB_ERR_ARG when n·width exceeds
+ * MPI's int counts. */
+EB_API eb_status eb_dist_gather_shares_f32(const eb_dist *d, const float *mine, int64_t n, int64_t width,
+                                           float *all, eb_error *err);
+EB_API eb_status eb_dist_gather_shares_f64(const eb_dist *d, const double *mine, int64_t n, int64_t width,
+                                           double *all, eb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

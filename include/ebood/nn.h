@@ -161,6 +161,9 @@ typedef struct eb_model {
     eb_radial_flow_config flow;   /* kind == EB_MODEL_RADIAL_FLOW */
     void *layers;                 /* the architecture's layer table (internal) */
     eb_feature_pool feature_pool; /* runtime setting, not saved: EB_FEATURE_POOL_MEAN after new/load */
+    /* Runtime, not saved (NULL after new/load): SyncBN for the BatchNorm layers in training mode
+     * (eb_batch_norm_params.sync); the training loop sets it for eb_train_params.sync_bn. */
+    const eb_bn_sync *bn_sync;
     /* Optional projection head on the penultimate features (eb_model_add_projection_head); 0 = none. */
     int64_t head_hidden, head_dim;
     int head_param; /* index of "head.0.weight" in params */
@@ -312,6 +315,12 @@ typedef struct eb_train_params {
      * reported are the global batch's. Every rank must call with the same settings; on_epoch_end runs
      * on every rank (write files on rank 0 only). */
     const eb_dist *dist;
+    /* With dist over more than one rank: SyncBN (eb_bn_sync) — the model's BatchNorm layers normalise
+     * with the statistics of the whole global batch (ID + auxiliary rows of every rank) and the backward
+     * reduces through them, so with batch-mean losses N ranks give one process's step up to float
+     * reassociation even with BatchNorm. Needs every rank to hold rows of every batch (batch size ≥
+     * ranks: EB_ERR_ARG otherwise). Off (false): per-rank statistics, as PyTorch DDP's default. */
+    bool sync_bn;
 } eb_train_params;
 EB_API eb_train_params eb_train_default_params(void);
 

@@ -145,6 +145,16 @@ EB_API eb_status eb_hopfield_border_energy(const float *q, int64_t n_q, const fl
 EB_API eb_status eb_hopfield_boost_attach(eb_hopfield_boost *hb, eb_model *m, const eb_image_set *id,
                                           const eb_image_set *aux, const eb_image_transforms *t,
                                           eb_error *err);
+/* Splits the boosting step across the ranks of dist (dist.h; NULL or one rank: one process): every rank
+ * draws the same memories and candidates from `seed` (which replaces the config's seed, also for the
+ * frozen head: rank r's objective was made with its own eb_dist_seed), embeds its share (eb_dist_share)
+ * of the memory rows and scores its share of the candidates against the whole memories; the shares are
+ * gathered (eb_dist_gather_shares), so every rank holds the same weights and draws the same next-epoch
+ * outliers. Equal to one process's weights up to the model's features of a row depending, in the last
+ * bits, on the other rows of its GEMM block (bitwise here: tests/mpi/test_mpi_hb_heat.sh). Every rank
+ * must then call eb_hopfield_boost_weights for the same epochs. */
+EB_API eb_status eb_hopfield_boost_distribute(eb_hopfield_boost *hb, const eb_dist *dist, uint64_t seed,
+                                              eb_error *err);
 /* An eb_aux_weights_fn (ctx: eb_hopfield_boost *, attached): epoch 0 without boost_first → all 1;
  * otherwise the boosting weights of Eq. 7 on a candidate draw of (seed, epoch) (0 off the candidates).
  * Deterministic in (model, seed, epoch): a resumed run recomputes the weights it had. */

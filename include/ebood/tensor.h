@@ -13,6 +13,7 @@
 #define EBOOD_TENSOR_H
 
 #include <ebood/base.h>
+#include <ebood/dist.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -247,10 +248,25 @@ EB_API eb_conv2d_params eb_conv2d_default_params(void);
  * The reference kernel is im2col + OpenBLAS sgemm; results do not depend on the thread count. */
 EB_API eb_tensor *eb_conv2d(eb_graph *g, eb_tensor *x, eb_tensor *w, eb_tensor *b, const eb_conv2d_params *p);
 
+/* SyncBN: batch statistics over the rows of every rank of a data-parallel step (dist.h). The global loss
+ * is Σ_r weight_r · L_r, L_r the loss of rank r's graph (data parallel with batch means: weight_r =
+ * b_r / B, its share of the global batch's rows); each rank's gradients are kept in units of its own L_r
+ * (the training loop scales them by weight_r before summing), so the backward's channel sums are
+ * all-reduced weighted by weight_r and divided by this rank's weight_r (> 0). */
+typedef struct eb_bn_sync {
+    const eb_dist *dist;
+    double weight;
+} eb_bn_sync;
+
 typedef struct eb_batch_norm_params {
     float momentum; /* in [0, 1]: running = (1 − momentum)·running + momentum·batch statistic */
     float eps;      /* > 0, added to the variance */
     bool training;  /* true: normalise with batch statistics and update the running ones */
+    /* Training only, optional (NULL, or a context of one rank: this graph's batch alone): the batch
+     * statistics of the rows of EVERY rank (SyncBN, eb_bn_sync). The forward all-reduces the channel
+     * sums (then the squared deviations around the global mean: two passes, as one process), the
+     * backward Σ g and Σ g·x̂; every rank must build the same BatchNorm ops in the same order. */
+    const eb_bn_sync *sync;
 } eb_batch_norm_params;
 /* momentum 0.1, eps 1e-5, training = true (nn.BatchNorm2d's defaults) */
 EB_API eb_batch_norm_params eb_batch_norm_default_params(void);
@@ -266,6 +282,7 @@ EB_API eb_batch_norm_params eb_batch_norm_default_params(void);
  * differentiates through the batch statistics.
  * Eval (training = false): μ, σ² are read from running_mean/running_var (both required); y is affine
  * in x. gamma[C] and beta[C] may be NULL (γ = 1, β = 0, affine=False). p NULL = the defaults.
+ * With p->sync (SyncBN) μ, σ² and M are those of the rows of every rank (M ≥ 2 over all of them).
  * Errors (sticky): EB_ERR_SHAPE for x not 2-D/4-D, gamma/beta not [C], training with M < 2;
  * EB_ERR_ARG for momentum outside [0, 1], eps ≤ 0, eval without running statistics, or only one of
  * running_mean/running_var given. */

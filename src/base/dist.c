@@ -4,6 +4,7 @@
  * exactly the single-process arithmetic. */
 #include <ebood/dist.h>
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,32 @@ static eb_status allgather(const eb_dist *d, const void *send, int64_t n, void *
     return rc == MPI_SUCCESS ? EB_OK : mpi_failed(err, "allgather", rc);
 }
 
+static eb_status gather_shares(const eb_dist *d, const void *mine, int64_t n, int64_t width, void *all,
+                               size_t elem, MPI_Datatype type, eb_error *err) {
+    int64_t lo, hi;
+    eb_dist_share(n, d ? d->rank : 0, d ? d->size : 1, &lo, &hi);
+    if (!d || d->size == 1) {
+        if (n * width > 0) memmove(all, mine, (size_t)(n * width) * elem);
+        return EB_OK;
+    }
+    if (n * width > INT_MAX)
+        return eb_error_set(err, EB_ERR_ARG, "mpi: gathering %lld values is too large",
+                            (long long)(n * width));
+    int *counts = malloc((size_t)d->size * 2 * sizeof *counts);
+    if (!counts) return eb_error_set(err, EB_ERR_NOMEM, "mpi: out of memory");
+    for (int r = 0; r < d->size; r++) {
+        int64_t l, h;
+        eb_dist_share(n, r, d->size, &l, &h);
+        counts[r] = (int)((h - l) * width);
+        counts[d->size + r] = (int)(l * width); /* displacements */
+    }
+    static const char dummy[sizeof(double)];
+    int rc = MPI_Allgatherv(mine && hi > lo ? mine : dummy, (int)((hi - lo) * width), type, all, counts,
+                            counts + d->size, type, d->comm);
+    free(counts);
+    return rc == MPI_SUCCESS ? EB_OK : mpi_failed(err, "allgatherv", rc);
+}
+
 #else /* one process */
 
 eb_status eb_dist_open(eb_dist **out, eb_error *err) {
@@ -188,6 +215,12 @@ static eb_status allgather(const eb_dist *d, const void *send, int64_t n, void *
     if (n) memmove(recv, send, (size_t)n * elem);
     return EB_OK;
 }
+static eb_status gather_shares(const eb_dist *d, const void *mine, int64_t n, int64_t width, void *all,
+                               size_t elem, int type, eb_error *err) {
+    (void)d, (void)type, (void)err;
+    if (n * width > 0) memmove(all, mine, (size_t)(n * width) * elem);
+    return EB_OK;
+}
 #define MPI_FLOAT  0
 #define MPI_DOUBLE 0
 
@@ -200,4 +233,14 @@ eb_status eb_dist_allgather_f32(const eb_dist *d, const float *send, int64_t n, 
 eb_status eb_dist_allgather_f64(const eb_dist *d, const double *send, int64_t n, double *recv,
                                 eb_error *err) {
     return allgather(d, send, n, recv, sizeof *send, MPI_DOUBLE, err);
+}
+
+eb_status eb_dist_gather_shares_f32(const eb_dist *d, const float *mine, int64_t n, int64_t width, float *all,
+                                    eb_error *err) {
+    return gather_shares(d, mine, n, width, all, sizeof *all, MPI_FLOAT, err);
+}
+
+eb_status eb_dist_gather_shares_f64(const eb_dist *d, const double *mine, int64_t n, int64_t width,
+                                    double *all, eb_error *err) {
+    return gather_shares(d, mine, n, width, all, sizeof *all, MPI_DOUBLE, err);
 }

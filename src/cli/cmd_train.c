@@ -26,7 +26,7 @@ typedef struct train_args {
     const eb_tabular_params *table; /* a .csv/.arff's split and standardisation, or NULL (built-in data) */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
-    bool nesterov, keep_last, hflip, resized_crop;
+    bool nesterov, keep_last, hflip, resized_crop, sync_bn;
 } train_args;
 
 static char *train_args_json(const train_args *a) {
@@ -65,6 +65,7 @@ static char *train_args_json(const train_args *a) {
     if (a->objective_json) cJSON_AddItemToObject(o, "objective", cJSON_Parse(a->objective_json));
     if (a->init) cJSON_AddStringToObject(o, "init", a->init);
     if (a->aux_data) cJSON_AddStringToObject(o, "aux_data", a->aux_data);
+    if (a->sync_bn) cJSON_AddBoolToObject(o, "sync_bn", true); /* absent when off: older checkpoints resume */
     if (a->margin_grid) cJSON_AddStringToObject(o, "margin_grid", a->margin_grid);
     if (a->table) {
         cJSON *t = cJSON_AddObjectToObject(o, "table");
@@ -331,6 +332,8 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
          false},
         {"keep-last-batch", 0, CLI_FLAG_BOOL, &a.keep_last, 0, 0, NULL,
          "train on each epoch's last partial batch (dropped by default)", false},
+        {"sync-bn", 0, CLI_FLAG_BOOL, &a.sync_bn, 0, 0, NULL,
+         "under mpirun: BatchNorm statistics of the whole global batch (SyncBN; default per rank)", false},
         {"optimizer", 0, CLI_FLAG_STRING, &a.optimizer, 0, 0, "NAME",
          "sgd, adam or adamw (tabular adamw, images adam)", false},
         {"lr", 0, CLI_FLAG_FLOAT, &a.lr, 0, 10, "LR", "base learning rate (1e-3)", false},
@@ -535,6 +538,7 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
     tp.epochs = a.epochs;
     tp.batch_size = a.batch;
     tp.drop_last = !a.keep_last;
+    tp.sync_bn = a.sync_bn;
     tp.clip_grad_norm = a.clip;
     tp.seed = (uint64_t)a.seed;
     tp.progress = !json;
@@ -700,6 +704,7 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
         if (!st)
             st = eb_objective_run_new(spec, model, &tp.schedule, eb_dist_seed(dist, (uint64_t)a.seed), &obj,
                                       &err);
+        if (!st) st = eb_objective_run_distribute(obj, dist, (uint64_t)a.seed, &err); /* HB: shared draws */
     }
     if (!st) { /* the method's setup on the ID training set (CIDER's prototypes …) */
         eb_image_set id_set = im.train;

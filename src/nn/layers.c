@@ -128,6 +128,7 @@ eb_tensor *eb__bn_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer, boo
     const eb__bn *l = &layer_at(m, layer)->u.bn;
     eb_batch_norm_params p = eb_batch_norm_default_params();
     p.training = train;
+    if (train) p.sync = m->bn_sync;
     return eb_batch_norm(g, x, eb_params_tensor(&m->params, g, l->gamma),
                          eb_params_tensor(&m->params, g, l->beta), buffer_data(m, l->running_mean),
                          buffer_data(m, l->running_var), &p);

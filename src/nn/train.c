@@ -140,6 +140,8 @@ static eb_status train_loop(eb_params *params, int64_t in_dim, eb_model *m, cons
     if (parallel && !st) st = eb_dist_bcast_f32(dist, params->data, params->size, 0, err);
     if (parallel && m && !st) st = eb_dist_bcast_f32(dist, m->buffers.data, m->buffers.size, 0, err);
     const uint64_t rank_seed = eb_dist_seed(dist, p->seed); /* p->seed on rank 0 */
+    eb_bn_sync bn_sync = {dist, 1.0};                       /* SyncBN: the weight is set per step */
+    if (parallel && p->sync_bn && m) m->bn_sync = &bn_sync;
     while (!st && step < total) {
         eb_rng dropout_rng = eb_train_epoch_rng(rank_seed, epoch, PURPOSE_DROPOUT);
         if (aux && (st = aux->seek_epoch(aux->ctx, epoch, err))) break;
@@ -150,7 +152,16 @@ static eb_status train_loop(eb_params *params, int64_t in_dim, eb_model *m, cons
             eb_batch_data bd;
             if ((st = src->next(src->ctx, &bd, err))) break;
             const int64_t global_rows = bd.size;
+            if (m && m->bn_sync && global_rows < eb_dist_size(dist)) {
+                st =
+                    eb_error_set(err, EB_ERR_ARG,
+                                 "train: SyncBN: step %lld has a batch of %lld rows for %d ranks; every rank "
+                                 "needs one (a larger batch size, or drop the last partial batch)",
+                                 (long long)step, (long long)global_rows, eb_dist_size(dist));
+                break;
+            }
             if (parallel) keep_share(dist, &bd, src->dim);
+            bn_sync.weight = (double)((float)bd.size / (float)global_rows); /* reduce_step's w */
             eb_batch_data ad = {NULL, NULL, 0};
             if (aux && (st = join_aux(aux, dist, &bd, &ad, &joined, &joined_cap, err))) break;
             double lv = 0.0;
@@ -216,6 +227,7 @@ static eb_status train_loop(eb_params *params, int64_t in_dim, eb_model *m, cons
         if (stop) break;
     }
     eb_progress_end(&progress);
+    if (m) m->bn_sync = NULL;
     free(joined);
     result->epochs = epoch;
     result->seconds = eb_time_seconds() - t0;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static eb_status method_score(eb_detector *d, const eb_detector_data *x, float *scores, eb_error *err);
+
 /* ---- the registry (ood.h's EB_DETECTOR_LIST) --------------------------------------------------- */
 
 #define EB__DETECTOR_ROW(e, id) [EB_DETECTOR_##e] = &eb__detector_##id,
@@ -369,11 +371,40 @@ eb_status eb_detector_fit(eb_detector *d, const eb_detector_data *train, const e
     }
     float *s = malloc((size_t)val->n * sizeof *s);
     if (!s) st = eb_error_set(err, EB_ERR_NOMEM, "val: out of memory");
-    if (!st) st = d->method->score(d, val, s, err);
+    if (!st) st = method_score(d, val, s, err);
     if (!st) st = eb_detector_calibrate(d, s, val->n, d->params.tpr, err);
     free(s);
     if (st) clear_fit(d);
     return st;
+}
+
+/* d->method->score, split by rows across d->dist's ranks for a row_parallel method: each rank scores its
+ * share and the shares are gathered. A rank that fails still takes part in the collectives (with NaN
+ * scores) and a flag summed over the ranks makes every rank fail, so none waits or writes half a result. */
+static eb_status method_score(eb_detector *d, const eb_detector_data *x, float *scores, eb_error *err) {
+    if (!d->method->row_parallel || eb_dist_size(d->dist) < 2) return d->method->score(d, x, scores, err);
+    int64_t lo, hi;
+    eb_dist_share(x->n, eb_dist_rank(d->dist), eb_dist_size(d->dist), &lo, &hi);
+    eb_detector_data part = *x;
+    part.n = hi - lo;
+    if (x->features) part.features += lo * x->dim;
+    if (x->logits) part.logits += lo * x->n_classes;
+    if (x->labels) part.labels += lo;
+    if (x->inputs) part.inputs += lo * x->input_dim;
+    float *mine = malloc((size_t)(hi > lo ? hi - lo : 1) * sizeof *mine);
+    eb_status st = mine ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "scores: out of memory");
+    if (!st && hi > lo) st = d->method->score(d, &part, mine, err);
+    for (int64_t i = 0; st && mine && i < hi - lo; i++) mine[i] = NAN;
+    eb_status gst = mine ? eb_dist_gather_shares_f32(d->dist, mine, x->n, 1, scores, err) : EB_OK;
+    double failed = st || gst ? 1.0 : 0.0;
+    if (!gst) gst = eb_dist_sum_f64(d->dist, &failed, 1, err);
+    free(mine);
+    if (st) return st;
+    if (gst) return gst;
+    if (failed > 0.0)
+        return eb_error_set(err, EB_ERR_STATE, "%s detector: scoring failed on another rank",
+                            d->method->name);
+    return EB_OK;
 }
 
 eb_status eb_detector_distribute(eb_detector *d, const eb_dist *dist, bool release, eb_error *err) {
@@ -398,7 +429,7 @@ eb_status eb_detector_score(eb_detector *d, const eb_detector_data *data, float 
     if (st) return st;
     if (data->n == 0) return EB_OK;
     if (!scores) return eb_error_set(err, EB_ERR_ARG, "scores: NULL pointer");
-    return d->method->score(d, data, scores, err);
+    return method_score(d, data, scores, err);
 }
 
 static int cmp_float_desc(const void *a, const void *b) {

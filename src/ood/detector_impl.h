@@ -41,6 +41,10 @@ typedef struct eb__detector_method {
      * scans this rank's share and merges exactly). release_share frees the rows of the other ranks of a
      * fitted state (eb_detector_distribute with release). NULL: every rank scores everything. */
     void (*release_share)(eb_detector *d);
+    /* Optional: score() is a function of each row alone (heat, heat_combined): under a context of more
+     * than one rank (eb_detector_distribute) each rank scores its share (eb_dist_share) of the rows and
+     * the scores are gathered, so every rank has all of them. */
+    bool row_parallel;
 
     /* ---- parameters ---- */
     /* EB_PARAM_* bits of the eb_detector_params fields it reads (tpr is read by every method). */

@@ -310,6 +310,12 @@ eb_status eb_objective_run_restore(eb_objective_run *r, const eb_safetensors *fi
     return st;
 }
 
+eb_status eb_objective_run_distribute(eb_objective_run *r, const eb_dist *dist, uint64_t seed,
+                                      eb_error *err) {
+    if (eb_dist_size(dist) < 2 || !r->spec.method->distribute) return EB_OK;
+    return r->spec.method->distribute(r->ctx, dist, seed, err);
+}
+
 bool eb_objective_uses_aux(const eb_objective_spec *s) { return s->method->aux_setup != NULL; }
 
 eb_status eb_objective_run_aux_setup(eb_objective_run *r, eb_model *model, const eb_image_set *id,

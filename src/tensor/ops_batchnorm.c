@@ -4,10 +4,19 @@
  * Training: μ_c, σ²_c are the batch mean and biased variance; backward through them:
  *   ∂L/∂x = γ_c · r_c · (g − mean(g) − x̂ · mean(g · x̂)),  g = ∂L/∂y, means over the channel's M values.
  * Eval: μ, σ² are the running statistics (constants), so ∂L/∂x = γ_c · r_c · g.
- * Both: ∂L/∂γ_c = Σ g · x̂, ∂L/∂β_c = Σ g. */
+ * Both: ∂L/∂γ_c = Σ g · x̂, ∂L/∂β_c = Σ g.
+ * SyncBN (p->sync over more than one rank, tensor.h's eb_bn_sync): μ_c, σ²_c and M are those of the rows
+ * of every rank, computed when the op is built by two all-reduces (the channel sums and M, then the sums
+ * of squared deviations around the global μ: the same two passes as one process). With the global loss
+ * Σ_r w_r L_r and each rank's gradient g in units of its own L_r, the backward all-reduces w_r·Σ g and
+ * w_r·Σ g·x̂ (one call of 2C doubles) and uses mean(g) = Σ_r w_r Σ g / (M·w_r) (likewise for g·x̂) in the
+ * formula above: the global gradient divided by this rank's w_r, which the training loop multiplies
+ * back. ∂L/∂γ, ∂L/∂β stay this rank's sums (summed with the other parameters' gradients). */
 #include "tensor/graph_impl.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* The node's aux data (arena). */
 typedef struct bn_aux {
@@ -15,7 +24,14 @@ typedef struct bn_aux {
     bool training;
     float *mean, *invstd; /* [C]: the μ and r the forward used (kept for backward) */
     float *var;           /* [C]: the biased batch variance (training) */
+    /* SyncBN: the statistics came from every rank (computed when the op was built) */
+    bool synced;
+    const eb_dist *dist;
+    double weight, m_count; /* this rank's loss weight w_r; M over all ranks */
+    double *red;            /* [2C] scratch of the backward's all-reduce */
 } bn_aux;
+
+static bool sync_stats(eb_graph *g, bn_aux *a, const float *x, double eps);
 
 eb_batch_norm_params eb_batch_norm_default_params(void) {
     return (eb_batch_norm_params){.momentum = 0.1f, .eps = 1e-5f, .training = true};
@@ -58,7 +74,12 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
         eb_graph_fail(g, EB_ERR_STATE, "batch_norm: training mode inside a deferred (tape-free) graph");
         return eb__poison(g);
     }
-    if (q.training && n * s < 2) {
+    const bool synced = q.training && q.sync && eb_dist_size(q.sync->dist) > 1;
+    if (synced && !(q.sync->weight > 0.0 && isfinite(q.sync->weight))) {
+        eb_graph_fail(g, EB_ERR_ARG, "batch_norm: SyncBN needs a loss weight > 0 (got %g)", q.sync->weight);
+        return eb__poison(g);
+    }
+    if (q.training && !synced && n * s < 2) {
         eb__fail_shapes(g, "batch_norm", x, NULL, "training needs more than 1 value per channel");
         return eb__poison(g);
     }
@@ -72,7 +93,15 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
                   .training = q.training,
                   .mean = stats,
                   .invstd = stats + c,
-                  .var = stats + 2 * c};
+                  .var = stats + 2 * c,
+                  .synced = synced};
+    if (synced) {
+        a->dist = q.sync->dist;
+        a->weight = q.sync->weight;
+        if (!(a->red = eb__arena_alloc(g, (size_t)(2 * c + 1) * sizeof(double))) ||
+            !sync_stats(g, a, x->data, (double)q.eps))
+            return eb__poison(g);
+    }
     if (!q.training)
         for (int64_t j = 0; j < c; j++) {
             a->mean[j] = running_mean[j];
@@ -87,7 +116,8 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
 
     /* running ← (1 − m)·running + m·batch, with the unbiased variance (PyTorch's rule) */
     if (q.training && running_mean) {
-        const double m = (double)q.momentum, unbias = (double)(n * s) / (double)(n * s - 1);
+        const double count = synced ? a->m_count : (double)(n * s);
+        const double m = (double)q.momentum, unbias = count / (count - 1.0);
         for (int64_t j = 0; j < c; j++) {
             running_mean[j] = (float)((1.0 - m) * (double)running_mean[j] + m * (double)a->mean[j]);
             running_var[j] = (float)((1.0 - m) * (double)running_var[j] + m * (double)a->var[j] * unbias);
@@ -153,7 +183,7 @@ static void forward_2d(eb_tensor *out, const bn_aux *a, const float *x, const fl
     for (int64_t blk = 0; blk < n_blocks; blk++) {
         const int64_t c0 = blk * BN2D_BLOCK, c1 = c0 + BN2D_BLOCK < c ? c0 + BN2D_BLOCK : c;
         float scale[BN2D_BLOCK], shift[BN2D_BLOCK], mean[BN2D_BLOCK];
-        if (a->training) {
+        if (a->training && !a->synced) {
             double sum[BN2D_BLOCK] = {0}, sq[BN2D_BLOCK] = {0}, mu[BN2D_BLOCK];
             const double m_count = (double)n;
             for (int64_t i = 0; i < n; i++) {
@@ -232,6 +262,94 @@ static void backward_2d(eb_tensor *out, const bn_aux *a, const float *x, const f
     }
 }
 
+/* ---- SyncBN ---------------------------------------------------------------------------------------- */
+
+/* μ, σ², r of the rows of every rank into a (the general path's per-channel sums, in double, then summed
+ * over the ranks). False (the graph failed) if a collective fails or M < 2. */
+static bool sync_stats(eb_graph *g, bn_aux *a, const float *x, double eps) {
+    const int64_t c = a->c;
+    double *sum = a->red; /* [C + 1]: the channel sums, then M */
+#pragma omp parallel for if (a->n * a->c * a->s > EB_PARALLEL_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        double acc = 0.0, unused = 0.0;
+        for (int64_t i = 0; i < a->n; i++) acc += row_moments(AT(x, a, i, ch), a->s, 0.0, &unused);
+        sum[ch] = acc;
+    }
+    sum[c] = (double)(a->n * a->s);
+    eb_error err = {0};
+    if (eb_dist_sum_f64(a->dist, sum, c + 1, &err)) {
+        eb_graph_fail(g, EB_ERR_IO, "batch_norm: SyncBN: %s", err.message);
+        return false;
+    }
+    a->m_count = sum[c];
+    if (a->m_count < 2.0) {
+        eb_graph_fail(g, EB_ERR_SHAPE,
+                      "batch_norm: SyncBN needs more than 1 value per channel over all ranks");
+        return false;
+    }
+    for (int64_t ch = 0; ch < c; ch++) sum[ch] /= a->m_count; /* μ, in double */
+    double *sq = sum + c;                                     /* [C]: Σ (x − μ)² */
+#pragma omp parallel for if (a->n * a->c * a->s > EB_PARALLEL_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        double acc = 0.0;
+        for (int64_t i = 0; i < a->n; i++) row_moments(AT(x, a, i, ch), a->s, sum[ch], &acc);
+        sq[ch] = acc;
+    }
+    /* sq overlaps sum[c] (M, already read) only: the means stay in sum[0..C) */
+    if (eb_dist_sum_f64(a->dist, sq, c, &err)) {
+        eb_graph_fail(g, EB_ERR_IO, "batch_norm: SyncBN: %s", err.message);
+        return false;
+    }
+    for (int64_t ch = 0; ch < c; ch++) {
+        const double var = sq[ch] / a->m_count;
+        a->mean[ch] = (float)sum[ch];
+        a->var[ch] = (float)var;
+        a->invstd[ch] = (float)(1.0 / sqrt(var + eps));
+    }
+    return true;
+}
+
+/* The backward with the all-reduced, loss-weighted channel sums (see the top of the file). */
+static void backward_sync(eb_tensor *out, const bn_aux *a, const float *x, const float *gy,
+                          const float *gamma, float *gx, float *ggamma, float *gbeta) {
+    const int64_t c = a->c;
+    double *red = a->red; /* [Σ g per channel; Σ g·x̂ per channel] */
+#pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        double sgx = 0.0;
+        double sg = 0.0;
+        for (int64_t i = 0; i < a->n; i++)
+            sg += row_grad_moments(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, a->mean[ch], &sgx);
+        red[ch] = sg;
+        red[c + ch] = sgx * (double)a->invstd[ch];
+    }
+    for (int64_t ch = 0; ch < c; ch++) {
+        if (ggamma) ggamma[ch] += (float)red[c + ch];
+        if (gbeta) gbeta[ch] += (float)red[ch];
+    }
+    for (int64_t j = 0; j < 2 * c; j++) red[j] *= a->weight;
+    eb_error err = {0};
+    if (eb_dist_sum_f64(a->dist, red, 2 * c, &err)) { /* no status to return from a backward kernel */
+        fprintf(stderr, "batch_norm: SyncBN backward: %s\n", err.message);
+        eb_dist_abort(a->dist, 1);
+        abort();
+    }
+    if (!gx) return;
+    const double scale = 1.0 / (a->m_count * a->weight);
+#pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        const float mean = a->mean[ch], r = a->invstd[ch];
+        const float k_scale = r * (gamma ? gamma[ch] : 1.0f);
+        const float g_mean = (float)(red[ch] * scale), gx_mean = (float)(red[c + ch] * scale);
+        for (int64_t i = 0; i < a->n; i++) {
+            const float *xi = AT(x, a, i, ch), *gi = AT(gy, a, i, ch);
+            float *gxi = AT(gx, a, i, ch);
+            for (int64_t k = 0; k < a->s; k++)
+                gxi[k] += k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
+        }
+    }
+}
+
 void eb__forward_batch_norm(eb_tensor *out) {
     const bn_aux *a = out->aux;
     const float *x = out->src[0]->data;
@@ -244,7 +362,8 @@ void eb__forward_batch_norm(eb_tensor *out) {
     }
 #pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
     for (int64_t ch = 0; ch < a->c; ch++) {
-        if (a->training) { /* two passes in double: the mean, then the biased variance around it */
+        if (a->training &&
+            !a->synced) { /* two passes in double: the mean, then the biased variance around it */
             double sum = 0.0, sq = 0.0, unused = 0.0, m_count = (double)(a->n * a->s);
             for (int64_t i = 0; i < a->n; i++) sum += row_moments(AT(x, a, i, ch), a->s, 0.0, &unused);
             double mean = sum / m_count;
@@ -270,6 +389,10 @@ void eb__backward_batch_norm(eb_tensor *out) {
     const float *gamma = out->src[1] ? out->src[1]->data : NULL;
     float *gx = eb__src_grad(out, 0), *ggamma = eb__src_grad(out, 1), *gbeta = eb__src_grad(out, 2);
     const double m_count = (double)(a->n * a->s);
+    if (a->synced) {
+        backward_sync(out, a, x, gy, gamma, gx, ggamma, gbeta);
+        return;
+    }
     if (a->s == 1 && !eb__bn_force_general) {
         backward_2d(out, a, x, gy, gamma, gx, ggamma, gbeta);
         return;

@@ -5,14 +5,8 @@
 # — with `ebood fit` (sharded calibration: same threshold, same file, written by rank 0), `ebood score`
 # (also with more ranks than bank rows) and `ebood eval --model`. Usage: test_mpi_score.sh EBOOD_MPI WORK [EBOOD_PLAIN]
 source "$(dirname "$0")/../cli/cli_lib.sh" "$@"
-PLAIN="${3:-}"
-PY=/usr/bin/python3
+source "$(dirname "$0")/mpi_lib.sh" "$@"
 cd "$WORK"
-MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,tcp)
-if [ ! -x "$PLAIN" ]; then
-  echo "FAIL no plain build given ($PLAIN): make mpi-check builds it"
-  exit 1
-fi
 
 "$PY" - <<'PYEOF'
 import numpy as np
@@ -21,18 +15,6 @@ for name, shape, loc, scale in [("train", (1000, 16), 0, 1), ("val", (200, 16), 
                                 ("aux", (77, 16), 1, 1), ("two", (2, 16), 0, 1)]:
     np.save(name + ".npy", r.normal(loc, scale, shape).astype(np.float32))
 PYEOF
-
-# same_scores NAME A.npy B.npy TOL: max |a − b| / max(1, max |a|) ≤ TOL (0: bitwise)
-same_scores() {
-  check "$1" "$PY" - "$2" "$3" "$4" <<'PYEOF'
-import sys
-import numpy as np
-a, b, tol = np.load(sys.argv[1]), np.load(sys.argv[2]), float(sys.argv[3])
-d = float(np.max(np.abs(a.astype(np.float64) - b))) / max(1.0, float(np.max(np.abs(a))))
-print(f"  {sys.argv[2]}: max |delta| / max(1, |s|) = {d:.3g} (tolerance {tol:g})")
-sys.exit(0 if (a.tobytes() == b.tobytes() if tol == 0 else d <= tol) else 1)
-PYEOF
-}
 
 i=0
 for det in "knn --k 50" "knn --k 7" "hopfield" "hopfield_aux --aux-features aux.npy"; do

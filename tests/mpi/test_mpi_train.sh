@@ -3,7 +3,7 @@
 # build; -np 2 and -np 3 give the one-process weights up to float reassociation after 50 steps (ce on
 # Segment; oe with auxiliary outliers split in the ID batch's proportions); --json says the ranks;
 # --resume of a stopped 2-rank run equals the uninterrupted one; BatchNorm models (small_cnn) train on
-# 2 ranks; a build without MPI refuses to run on 2 ranks. Usage: test_mpi_train.sh EBOOD_MPI WORK [EBOOD_PLAIN]
+# 3 ranks, and with --sync-bn equal one process; a build without MPI refuses to run on 2 ranks. Usage: test_mpi_train.sh EBOOD_MPI WORK [EBOOD_PLAIN]
 source "$(dirname "$0")/../cli/cli_lib.sh" "$@"
 PLAIN="${3:-}"
 PY=/usr/bin/python3
@@ -61,6 +61,28 @@ check no-temporary-files bash -c '! ls *.tmp* 2>/dev/null'
 "${MPIRUN[@]}" -np 3 "$EBOOD" train --data cifar10:c10 --model small_cnn --epochs 1 --steps 0 --batch-size 14 \
   --keep-last-batch --json -o cnn.st >cnn.json
 check cnn-np3 "$PY" -c 'import json,sys; r = json.load(open(sys.argv[1])); assert r["ranks"] == 3 and r["steps"] == 4, r' cnn.json
+
+# SyncBN (--sync-bn): the statistics of the whole global batch, so small_cnn on 2 and 3 ranks follows the
+# one-process run (weights, running statistics, SGD momentum) up to reassociation; per-rank BatchNorm does
+# not. BN_TOL: reassociation is amplified here — BatchNorm's backward subtracts nearly equal sums, and
+# conv1's weight gradient Σ g·x over inputs with a large common offset multiplies a rounding shift of g's
+# channel mean by Σ x — measured 6.3e-4 (np 2) and 8.2e-4 (np 3) after 20 steps, most of it in the momentum
+# buffer (weights ≤ 8e-5), against 3.75 (momentum) and 0.07 (weights) with per-rank statistics.
+BN_TOL=5e-3
+BN=(train --data cifar10:c10 --model small_cnn --steps 20 --batch-size 12 --warmup 0 --seed 5 --optimizer sgd
+  --lr 0.01 --json)
+"$EBOOD" "${BN[@]}" -o bn1.st >/dev/null
+for n in 2 3; do
+  "${MPIRUN[@]}" -np $n "$EBOOD" "${BN[@]}" --sync-bn -o bn-sync$n.st >/dev/null
+  check "sync-bn-np$n-equals-one-process" "$PY" "$CMP" bn1.st bn-sync$n.st $BN_TOL
+done
+"${MPIRUN[@]}" -np 2 "$EBOOD" "${BN[@]}" -o bn-perrank2.st >/dev/null
+check "per-rank-bn-np2-differs" bash -c "! '$PY' '$CMP' bn1.st bn-perrank2.st $BN_TOL"
+# 54 training images in batches of 13: the kept last batch of 2 rows cannot give each of 3 ranks a row
+err=$("${MPIRUN[@]}" -np 3 "$EBOOD" train --data cifar10:c10 --model small_cnn --epochs 1 --steps 0 --batch-size 13 \
+  --keep-last-batch --sync-bn -o out-sync.st 2>&1 >/dev/null)
+check sync-bn-refuses-batch-below-ranks grep -q "SyncBN: step 4 has a batch of 2 rows for 3 ranks" <<<"$err"
+check sync-bn-refusal-no-output test ! -e out-sync.st
 
 # a build without MPI cannot take part in a 2-rank job: every rank says so and fails
 if [ -x "$PLAIN" ]; then

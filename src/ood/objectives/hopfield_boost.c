@@ -13,7 +13,12 @@
  * candidate's L_OOD streams through the blocked GEMM (eb__gemm_lse: a query block against the memory, the
  * log-sum-exp reduced per register tile; no candidates × memory matrix), then
  *   w_i = softmax_i(β·L_OOD(ξ_i)) = softmax_i(lse_I + lse_O − 2·logaddexp(lse_I, lse_O))
- * over the candidates (0 elsewhere). The sampler draws the epoch's outliers from w with replacement. */
+ * over the candidates (0 elsewhere). The sampler draws the epoch's outliers from w with replacement.
+ *
+ * Distributed (eb_hopfield_boost_distribute): every rank draws the same memories and candidates, embeds
+ * its share of the memory rows and scores its share of the candidates (each against the WHOLE memories,
+ * so β·L_OOD of a candidate is the number one process computes); allgathers of the embeddings and of the
+ * β·L_OOD give every rank the same softmax weights. Cost per rank: 1/N of the embedding and scoring. */
 #include "ood/detectors/gemm_stream_impl.h"
 #include "ood/objectives/outliers_impl.h"
 
@@ -34,6 +39,7 @@ struct eb_hopfield_boost {
     eb_model *model;
     const eb_image_set *id, *aux;
     eb_image_transforms t;
+    const eb_dist *dist; /* eb_hopfield_boost_distribute's (NULL: one process) */
 };
 
 static const char *const head_names[] = {"frozen", "none", "trainable"};
@@ -84,6 +90,15 @@ eb_status eb_hopfield_boost_config_check(const eb_hopfield_boost_config *c, eb_e
     return EB_OK;
 }
 
+/* The frozen head's initialisation from the config's seed (nn.Linear's default init, W1 then W2). */
+static void init_head(eb_hopfield_boost *hb) {
+    const int64_t f = hb->feat_dim, h = hb->c.proj_hidden, p = hb->c.proj_dim;
+    eb_rng r;
+    eb_rng_seed(&r, hb->c.seed ^ 0x68656164ull); /* "head" */
+    eb_linear_init(hb->head, hb->head + h * f, h, f, &r);
+    eb_linear_init(hb->head + h * f + h, hb->head + h * f + h + p * h, p, h, &r);
+}
+
 eb_status eb_hopfield_boost_new(const eb_hopfield_boost_config *c, const eb_model *m, eb_hopfield_boost **out,
                                 eb_error *err) {
     *out = NULL;
@@ -111,12 +126,19 @@ eb_status eb_hopfield_boost_new(const eb_hopfield_boost_config *c, const eb_mode
             return eb_error_set(err, EB_ERR_NOMEM, "hopfield-boost: out of memory (head of %lld floats)",
                                 (long long)(h * f + h + p * h + p));
         }
-        eb_rng r;
-        eb_rng_seed(&r, c->seed ^ 0x68656164ull); /* "head" */
-        eb_linear_init(hb->head, hb->head + h * f, h, f, &r);
-        eb_linear_init(hb->head + h * f + h, hb->head + h * f + h + p * h, p, h, &r);
+        init_head(hb);
     }
     *out = hb;
+    return EB_OK;
+}
+
+eb_status eb_hopfield_boost_distribute(eb_hopfield_boost *hb, const eb_dist *dist, uint64_t seed,
+                                       eb_error *err) {
+    (void)err;
+    hb->dist = dist;
+    if (eb_dist_size(dist) < 2) return EB_OK;
+    hb->c.seed = seed;
+    if (hb->head) init_head(hb);
     return EB_OK;
 }
 
@@ -266,6 +288,20 @@ static eb_status embed_rows(eb_hopfield_boost *hb, const eb_image_set *set, cons
     return st;
 }
 
+/* z[n, dim] of rows[0..n) of set, split across the ranks: each embeds its share, the shares gathered. */
+static eb_status embed_shared(eb_hopfield_boost *hb, const eb_image_set *set, const int64_t *rows, int64_t n,
+                              float *z, eb_error *err) {
+    if (eb_dist_size(hb->dist) < 2) return embed_rows(hb, set, rows, n, z, err);
+    int64_t lo, hi;
+    eb_dist_share(n, eb_dist_rank(hb->dist), eb_dist_size(hb->dist), &lo, &hi);
+    float *mine = malloc((size_t)((hi > lo ? hi - lo : 1) * hb->dim) * sizeof *mine);
+    eb_status st = mine ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "hopfield-boost: out of memory");
+    if (!st && hi > lo) st = embed_rows(hb, set, rows + lo, hi - lo, mine, err);
+    if (!st) st = eb_dist_gather_shares_f32(hb->dist, mine, n, hb->dim, z, err);
+    free(mine);
+    return st;
+}
+
 /* A random permutation of [0, n) from r (its first k entries: k rows without repeats), or NULL. */
 static int64_t *random_order(eb_rng *r, int64_t n) {
     int64_t *perm = malloc((size_t)n * sizeof *perm);
@@ -292,21 +328,26 @@ eb_status eb_hopfield_boost_weights(void *ctx, int64_t epoch, double *weights, e
     float *mem_id = malloc((size_t)(n_id * dim) * sizeof *mem_id),
           *mem_aux = malloc((size_t)(n_mem_aux * dim) * sizeof *mem_aux),
           *zc = malloc((size_t)(SCORE_CHUNK * dim) * sizeof *zc);
+    const bool split = eb_dist_size(hb->dist) > 1;
+    int64_t lo = 0, hi = n_cand; /* this rank's candidates */
+    if (split) eb_dist_share(n_cand, eb_dist_rank(hb->dist), eb_dist_size(hb->dist), &lo, &hi);
     double *buf = malloc((size_t)(3 * SCORE_CHUNK) * sizeof *buf),
-           *beta_l = malloc((size_t)n_cand * sizeof *beta_l);
+           *beta_l = malloc((size_t)n_cand * sizeof *beta_l),
+           *mine = split ? malloc((size_t)(hi > lo ? hi - lo : 1) * sizeof *mine) : beta_l;
     eb_status st = EB_OK;
-    if (!id_rows || !aux_mem_rows || !cand_rows || !mem_id || !mem_aux || !zc || !buf || !beta_l)
+    if (!id_rows || !aux_mem_rows || !cand_rows || !mem_id || !mem_aux || !zc || !buf || !beta_l || !mine)
         st = eb_error_set(err, EB_ERR_NOMEM, "hopfield-boost: out of memory (memories of %lld rows)",
                           (long long)n_id);
-    if (!st) st = embed_rows(hb, hb->id, id_rows, n_id, mem_id, err);
-    if (!st) st = embed_rows(hb, hb->aux, aux_mem_rows, n_mem_aux, mem_aux, err);
-    for (int64_t i0 = 0; i0 < n_cand && !st; i0 += SCORE_CHUNK) {
-        const int64_t rows = n_cand - i0 < SCORE_CHUNK ? n_cand - i0 : SCORE_CHUNK;
+    if (!st) st = embed_shared(hb, hb->id, id_rows, n_id, mem_id, err);
+    if (!st) st = embed_shared(hb, hb->aux, aux_mem_rows, n_mem_aux, mem_aux, err);
+    for (int64_t i0 = lo; i0 < hi && !st; i0 += SCORE_CHUNK) {
+        const int64_t rows = hi - i0 < SCORE_CHUNK ? hi - i0 : SCORE_CHUNK;
         st = embed_rows(hb, hb->aux, cand_rows + i0, rows, zc, err);
         if (!st)
             st = border_block(zc, rows, mem_id, n_id, mem_aux, n_mem_aux, dim, hb->c.beta, buf,
-                              buf + SCORE_CHUNK, beta_l + i0, err);
+                              buf + SCORE_CHUNK, mine + (i0 - lo), err);
     }
+    if (split && !st) st = eb_dist_gather_shares_f64(hb->dist, mine, n_cand, 1, beta_l, err);
     if (!st) { /* softmax over the candidates, max-shifted */
         double mx = -INFINITY;
         for (int64_t i = 0; i < n_cand; i++) mx = beta_l[i] > mx ? beta_l[i] : mx;
@@ -321,6 +362,7 @@ eb_status eb_hopfield_boost_weights(void *ctx, int64_t epoch, double *weights, e
     free(mem_aux);
     free(zc);
     free(buf);
+    if (mine != beta_l) free(mine);
     free(beta_l);
     return st;
 }
@@ -412,6 +454,10 @@ static eb_status hb_aux_setup(void *ctx, eb_model *model, const eb_image_set *id
     return eb_hopfield_boost_attach(r->hb, model, id, aux, norm, err);
 }
 
+static eb_status hb_distribute(void *ctx, const eb_dist *dist, uint64_t seed, eb_error *err) {
+    return eb_hopfield_boost_distribute(((hb_run *)ctx)->hb, dist, seed, err);
+}
+
 const eb__objective_method eb__objective_hopfield_boost = {
     .name = "hopfield-boost",
     .help =
@@ -427,4 +473,5 @@ const eb__objective_method eb__objective_hopfield_boost = {
     .run_new = hb_run_new,
     .run_free = hb_run_free,
     .aux_setup = hb_aux_setup,
+    .distribute = hb_distribute,
 };

@@ -91,6 +91,11 @@ struct eb__objective_method {
     eb_status (*aux_setup)(void *ctx, eb_model *model, const eb_image_set *id, const eb_image_set *aux,
                            const eb_image_transforms *norm, int64_t batches_per_epoch, eb_aux_params *ap,
                            eb_error *err);
+    /* Optional: the run is one of eb_dist_size(dist) data-parallel ranks (eb_train_params.dist); `seed` is
+     * the run's common seed (rank 0's, while run_new got this rank's eb_dist_seed): what must be the same
+     * on every rank (HB's frozen head and boosting draws) is redrawn from it, and work that can be split
+     * across the ranks is (HB's candidate scoring). NULL: nothing to do (per-rank streams are right). */
+    eb_status (*distribute)(void *ctx, const eb_dist *dist, uint64_t seed, eb_error *err);
 };
 
 /* The registry: one X(id) per objective, the vtable being eb__objective_<id>. */

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# HEAT scoring and Hopfield Boosting under mpirun on loopback (docs/distributed.md). heat and heat_combined
+# split the QUERIES across the ranks (each scores its share, the scores gathered): `ebood fit` (the same
+# EBM; its calibration split by rows), `ebood score` with 2 and 3 ranks (features, and the
+# model mode of heat_combined whose rows carry the inputs) and `ebood eval --model --detectors heat` equal
+# the plain build's up to float rounding. `ebood train --objective hopfield-boost` on 2 ranks (each scores half of the boosting
+# candidates; the weights' equality with one process is tests/mpi/mpi_units.c's) runs, and with
+# --hb-lambda 0 (CE only) gives the one-process weights. Usage: test_mpi_hb_heat.sh EBOOD_MPI WORK EBOOD_PLAIN
+source "$(dirname "$0")/../cli/cli_lib.sh" "$@"
+source "$(dirname "$0")/mpi_lib.sh" "$@"
+CMP="$(cd "$(dirname "$0")" && pwd)/compare_checkpoints.py"
+cd "$WORK"
+
+"$PY" - <<'PYEOF'
+import numpy as np
+r = np.random.default_rng(2)
+y = r.integers(0, 3, 400)
+np.save("train.npy", (r.normal(0, 1, (400, 8)) + y[:, None]).astype(np.float32))
+np.save("labels.npy", y.astype(np.int32))
+np.save("val.npy", (r.normal(0, 1, (101, 8)) + r.integers(0, 3, 101)[:, None]).astype(np.float32))
+np.save("query.npy", r.normal(0, 2, (203, 8)).astype(np.float32))
+np.savetxt("aux.csv", r.normal(0, 40, (300, 18)), delimiter=",")
+PYEOF
+
+TINY=(--ebm-width 16 --ebm-depth 1 --ebm-epochs 2 --ebm-batch-size 64 --sgld-steps 5 --ebm-lr 1e-3 --ebm-seed 3
+  --ebm-no-relu)
+# a row's energy depends in the last bits on the rows of its GEMM block (E_θ's matmuls), and the ranks'
+# blocks start elsewhere: measured ≤ 3e-8 relative
+TOL=1e-6
+FIT=(fit --detector heat --prior gmm "${TINY[@]}" --features train.npy --labels labels.npy --val-features val.npy)
+"$PLAIN" "${FIT[@]}" -o heat.st >/dev/null
+"${MPIRUN[@]}" -np 3 "$EBOOD" "${FIT[@]}" -o heat-np3.st >/dev/null
+check "fit heat np3: the same EBM" "$PY" "$CMP" heat.st heat-np3.st 0
+check "fit heat np3: the threshold (calibration split by rows)" "$PY" - heat.st heat-np3.st $TOL <<'PYEOF'
+import json, struct, sys
+def threshold(path):
+    raw = open(path, "rb").read()
+    return float(json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])["__metadata__"]["ebood.threshold"])
+a, b = threshold(sys.argv[1]), threshold(sys.argv[2])
+print(f"  thresholds {a!r} {b!r}")
+assert abs(a - b) <= float(sys.argv[3]) * max(1.0, abs(a)), (a, b)
+PYEOF
+"$PLAIN" score heat.st --features query.npy -o heat-plain.npy >/dev/null
+for n in 2 3; do
+  "${MPIRUN[@]}" -np $n "$EBOOD" score heat.st --features query.npy -o heat-np$n.npy >/dev/null
+  same_scores "score heat np$n" heat-plain.npy heat-np$n.npy $TOL
+done
+
+# heat_combined in model mode (the rows carry the model's inputs): a small MLP on Segment
+"$PLAIN" train --data segment --steps 30 --batch-size 64 -o model.st >/dev/null 2>&1
+"$PLAIN" fit --detector heat_combined "${TINY[@]}" --no-std-block --model model.st -o hc.st >/dev/null
+"$PLAIN" score hc.st --model model.st --split ood -o hc-plain.npy >/dev/null
+for n in 2 3; do
+  "${MPIRUN[@]}" -np $n "$EBOOD" score hc.st --model model.st --split ood -o hc-np$n.npy >/dev/null
+  same_scores "score heat_combined --model np$n" hc-plain.npy hc-np$n.npy $TOL
+done
+
+# eval --model with heat: fitted on every rank alike, the ID test and OOD scores split by rows
+EV=(eval --model model.st --detectors heat,energy "${TINY[@]}" --n-synthetic 300 --json)
+"$PLAIN" "${EV[@]}" >eval-plain.json
+"${MPIRUN[@]}" -np 2 "$EBOOD" "${EV[@]}" >eval-np2.json
+check "eval heat np2: same metrics" "$PY" - eval-plain.json eval-np2.json <<'PYEOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["scores"].keys() == b["scores"].keys() and "heat" in a["scores"], a["scores"].keys()
+for det, r in a["scores"].items():
+    for name, m in r["sets"].items():
+        w = b["scores"][det]["sets"][name]
+        for key, v in m.items():  # a score moved by rounding may flip a tie: 1e-4
+            assert abs(v - w[key]) <= (0 if det != "heat" else 1e-4), (det, name, key, v, w[key])
+PYEOF
+
+# Hopfield Boosting on 2 ranks: the boosting step split (candidates and memories), every rank the same draws
+"$PLAIN" train --data segment --steps 40 -o base.st >/dev/null 2>&1
+HB=(train --data segment --objective hopfield-boost --init base.st --aux-data aux.csv --steps 0 --epochs 2
+  --batch-size 128 --hb-candidates 250 --aux-batch-size 32 --json)
+"${MPIRUN[@]}" -np 2 "$EBOOD" "${HB[@]}" -o hb-np2.st >hb-np2.json
+check "hb np2 trains" "$PY" -c 'import json,sys; r = json.load(open(sys.argv[1])); assert r["ranks"] == 2 and r["epochs"] == 2, r' hb-np2.json
+"$PLAIN" "${HB[@]}" --hb-lambda 0 -o hb0-plain.st >/dev/null
+"${MPIRUN[@]}" -np 2 "$EBOOD" "${HB[@]}" --hb-lambda 0 -o hb0-np2.st >/dev/null
+check "hb lambda 0 np2 = one process" "$PY" "$CMP" hb0-plain.st hb0-np2.st 2e-5
+finish
