@@ -81,7 +81,8 @@ static void test_gather(void) {
         float *all = malloc((size_t)(n * width + 1) * sizeof *all);
         double *mine64 = malloc((size_t)((hi - lo) * width + 1) * sizeof *mine64);
         double *all64 = malloc((size_t)(n * width + 1) * sizeof *all64);
-        for (int64_t i = 0; i < (hi - lo) * width; i++) mine64[i] = (double)(mine[i] = (float)(lo * width + i));
+        for (int64_t i = 0; i < (hi - lo) * width; i++)
+            mine64[i] = (double)(mine[i] = (float)(lo * width + i));
         eb_error err = {0};
         bool ok = eb_dist_gather_shares_f32(D, mine, n, width, all, &err) == EB_OK &&
                   eb_dist_gather_shares_f64(D, mine64, n, width, all64, &err) == EB_OK;
@@ -168,11 +169,13 @@ static void test_sync_bn(int ndim, const int64_t *shape) {
     const int ranks = eb_dist_size(D);
     double dy = max_over_ranks(rel_diff(mine.y, ref.y + lo * per_row, (hi - lo) * per_row));
     double dx = max_over_ranks(rel_diff(mine.dx, ref.dx + lo * per_row, (hi - lo) * per_row));
-    double dg = max_over_ranks(fmax(rel_diff(mine.dgamma, ref.dgamma, c), rel_diff(mine.dbeta, ref.dbeta, c)));
+    double dg =
+        max_over_ranks(fmax(rel_diff(mine.dgamma, ref.dgamma, c), rel_diff(mine.dbeta, ref.dbeta, c)));
     double ds = max_over_ranks(fmax(rel_diff(mine.rmean, ref.rmean, c), rel_diff(mine.rvar, ref.rvar, c)));
     check(dy <= TOL, "SyncBN %s, %d ranks: output rows = one process's (max rel diff %.2g)", what, ranks, dy);
     check(dx <= TOL, "SyncBN %s, %d ranks: w_r * input gradient = one process's (%.2g)", what, ranks, dx);
-    check(dg <= TOL, "SyncBN %s, %d ranks: sum_r w_r * d(gamma, beta) = one process's (%.2g)", what, ranks, dg);
+    check(dg <= TOL, "SyncBN %s, %d ranks: sum_r w_r * d(gamma, beta) = one process's (%.2g)", what, ranks,
+          dg);
     check(ds <= TOL, "SyncBN %s, %d ranks: running statistics = one process's (%.2g)", what, ranks, ds);
     bn_out_free(&ref);
     bn_out_free(&mine);
@@ -180,7 +183,8 @@ static void test_sync_bn(int ndim, const int64_t *shape) {
 }
 
 /* ---- 3. Hopfield Boosting's boosting step ---------------------------------------------------------- */
-static eb_hopfield_boost *hb_make(eb_model *m, const eb_image_set *id, const eb_image_set *aux, uint64_t seed) {
+static eb_hopfield_boost *hb_make(eb_model *m, const eb_image_set *id, const eb_image_set *aux,
+                                  uint64_t seed) {
     eb_hopfield_boost_config c = eb_hopfield_boost_default_config();
     c.proj_hidden = 8;
     c.proj_dim = 6;
@@ -208,7 +212,8 @@ static void test_hb(void) {
     eb_rng_seed(&r, 5);
     for (int64_t i = 0; i < n_id; i++) {
         id.labels[i] = (int32_t)(i % 2);
-        for (int d = 0; d < 4; d++) id.f32[i * 4 + d] = (float)eb_rng_normal(&r) * 0.5f + (i % 2 ? 1.0f : -1.0f);
+        for (int d = 0; d < 4; d++)
+            id.f32[i * 4 + d] = (float)eb_rng_normal(&r) * 0.5f + (i % 2 ? 1.0f : -1.0f);
     }
     for (int64_t i = 0; i < n_aux * 4; i++) aux.f32[i] = (float)eb_rng_normal(&r) * 2.0f + 1.0f;
     eb_mlp_config mc = eb_mlp_default_config(4, 2);
@@ -223,7 +228,8 @@ static void test_hb(void) {
     int64_t n1, n2;
     const float *h1 = eb_hopfield_boost_head(one, &n1), *h2 = eb_hopfield_boost_head(split, &n2);
     ok = ok && n1 == n2 && memcmp(h1, h2, (size_t)n1 * sizeof *h1) == 0;
-    check(ok, "hopfield-boost, %d ranks: the frozen head from the common seed = one process's", eb_dist_size(D));
+    check(ok, "hopfield-boost, %d ranks: the frozen head from the common seed = one process's",
+          eb_dist_size(D));
     double *w1 = malloc((size_t)n_aux * sizeof *w1), *w2 = malloc((size_t)n_aux * sizeof *w2);
     double *all = malloc((size_t)(n_aux * eb_dist_size(D)) * sizeof *all);
     for (int64_t epoch = 1; epoch <= 2; epoch++) {
@@ -237,7 +243,8 @@ static void test_hb(void) {
         }
         d = max_over_ranks(d);
         check(ok && d <= HB_TOL && nonzero == 250,
-              "hopfield-boost, %d ranks, epoch %lld: weights of the 250 candidates = one process's (max |dw| %.2g, "
+              "hopfield-boost, %d ranks, epoch %lld: weights of the 250 candidates = one process's (max |dw| "
+              "%.2g, "
               "weights <= 1)",
               eb_dist_size(D), (long long)epoch, d);
         ok = eb_dist_allgather_f64(D, w2, n_aux, all, &err) == EB_OK;
