@@ -95,9 +95,22 @@ expect_fail grid-auto-needs-order 2 "mean AUX energy" -- \
 expect_fail grid-mixed 2 "both grid" -- "$E" train "${FT[@]}" --data segment --objective energy-ft --m-in grid \
   --m-out -3 -o out.st
 
+# POEM: energy-FT's loss on outliers mined by Thompson sampling (000's baseline); exact resume of the
+# selection buffer (4 epochs = 2, stop, 2 more)
+P=(--data segment --objective poem --init base2.st --aux-data auxc.csv --steps 0 --epochs 4 --warmup 0 --lr 3e-3
+  --poem-candidates 300 --aux-batch-size 32 --checkpoint-every 1)
+"$E" train "${P[@]}" --json -o poem-whole.st >poem.json 2>/dev/null
+check poem-trains $PY -c "import json; r = json.load(open('poem.json')); assert r['objective'] == 'poem' and r['epochs'] == 4 and r['m_in'] < r['m_out'] and r['val_acc'] > 0.5, r"
+"$E" train "${P[@]}" -o poem-parts.st --stop-after 2 >/dev/null 2>&1
+"$E" train "${P[@]}" -o poem-parts.st --resume >/dev/null 2>&1
+check poem-resume-byte-identical cmp poem-whole.st poem-parts.st
+"$E" eval --model poem-whole.st --detectors energy --json >eval-poem.json 2>/dev/null
+check poem-eval $PY -c "import json; r = json.load(open('eval-poem.json')); assert 'sky' in r['scores']['energy']['sets'], r"
+expect_fail poem-sigma 2 "--poem-sigma" -- "$E" train "${P[@]}" --poem-sigma 0 -o out.st
+
 # bad input: one line, no output
 expect_fail oe-needs-aux 2 "--objective oe needs --aux-data" -- "$E" train --data segment --objective oe -o out.st
-expect_fail aux-not-read 2 "--aux-data is read only by --objective oe, energy-ft, hopfield-boost" -- \
+expect_fail aux-not-read 2 "--aux-data is read only by --objective oe, energy-ft, hopfield-boost, poem" -- \
   "$E" train --data segment --aux-data aux.csv -o out.st
 expect_fail init-and-model 2 "--widths does not apply with --init" -- \
   "$E" train --data segment --objective oe "${FT[@]}" --widths 10 -o out.st

@@ -100,7 +100,8 @@ struct eb__objective_method {
     X(flow)                                                                                                  \
     X(oe)                                                                                                    \
     X(energy_ft)                                                                                             \
-    X(hopfield_boost)
+    X(hopfield_boost)                                                                                        \
+    X(poem)
 
 /* How many of the first n rows of logits[·, c] have their largest logit (the first on ties) at the label. */
 int64_t eb__count_correct(const eb_tensor *logits, const int32_t *labels, int64_t n);
