@@ -2,12 +2,15 @@
 #   make          build (RelWithDebInfo, -O2)        make check   deps + data + tests (+ ASan/UBSan)
 #   make run      deps + data + `ebood bench segment` (+ its HTML report)   make perf (= make bench)   side-by-side speed benchmarks
 #   make asan     sanitizer build + tests             make format-check / make format
-#   make install  PREFIX=/usr/local                 make fuzz-smoke  every fuzz target ~10 s from its corpus
+#   make install  PREFIX=/usr/local                 make fuzz-smoke  every fuzz target ~20 s from its corpus
+#   make valgrind the CLI's main paths under memcheck (also part of make test)
 #   make python   the Python package into PYTHON's environment (e.g. a venv's python)
+#   make mpi      the Open MPI build (build-mpi/, -DEBOOD_MPI=ON)   make mpi-check   its loopback mpirun tests
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+MPI_BUILD ?= build-mpi
 FUZZ_BUILD ?= build-fuzz
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 20
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 WERROR ?= ON
@@ -16,7 +19,7 @@ PYTHON ?= /usr/bin/python3
 PIP_FLAGS ?=
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps data build check test asan run perf bench format format-check install python clean
+.PHONY: all deps data build check test asan valgrind fuzz-smoke mpi mpi-check run perf bench format format-check install python clean
 
 all: build
 
@@ -41,6 +44,24 @@ asan:
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  EBOOD_SANITIZED=1 ctest --output-on-failure -j 2
 
+# The optional multi-process build (data-parallel training, sharded scoring; docs/distributed.md)
+MPI_CONFIGURE = cmake -S . -B $(MPI_BUILD) -DEBOOD_WERROR=$(WERROR) -DEBOOD_MPI=ON \
+  -DEBOOD_PLAIN_CLI=$(abspath $(BUILD))/ebood $(CMAKE_FLAGS)
+mpi: deps
+	$(MPI_CONFIGURE)
+	cmake --build $(MPI_BUILD) -j $(JOBS)
+
+# Its tests only (the ebood binary is all they need): mpirun -np 1/2/3 on loopback against the plain
+# build's binary (tests/mpi, < 1 min on an idle machine)
+mpi-check: deps build
+	$(MPI_CONFIGURE)
+	cmake --build $(MPI_BUILD) -j $(JOBS) --target ebood
+	cd $(MPI_BUILD) && ctest --output-on-failure -L mpi
+
+# train/fit/extract/score/eval/report under valgrind's memcheck (tests/cli/test_valgrind.sh, docs/testing.md)
+valgrind: build
+	cd $(BUILD) && ctest --output-on-failure -R cli_test_valgrind
+
 # libFuzzer + ASan/UBSan build of every reader (tests/fuzz, clang-14), each target run for
 # FUZZ_SECONDS from its committed corpus; any crash or sanitizer report fails (docs/testing.md).
 fuzz-smoke:
@@ -52,6 +73,7 @@ fuzz-smoke:
 check: data
 	$(MAKE) format-check
 	$(MAKE) test
+	$(MAKE) mpi-check
 	$(MAKE) asan
 	$(MAKE) fuzz-smoke
 
@@ -82,4 +104,4 @@ python: build
 	  $(PIP_FLAGS) ./python
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(MPI_BUILD)

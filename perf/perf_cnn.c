@@ -12,7 +12,9 @@
  *   train  one step = graph reset, input, forward(train), cross-entropy, zero-grad, backward, SGD step
  *          (lr 0.01, momentum 0.9) — the body of eb_train (src/nn/train.c) without its batch gathering
  *          and NaN check; batches cycle through a fixed synthetic pool of --pool batches.
- *   infer  graph reset, input, forward(train=false); no gradients.
+ *   infer  graph reset, input, forward(train=false); no gradients. Tape-free as eb_model_predict
+ *          (eb_graph_defer / eb_graph_run: intermediates share one buffer by liveness); --taped records
+ *          the whole forward on the tape instead (the path before issue 16, for memory comparisons).
  * Synthetic data: splitmix64 from --seed; x uniform [−1, 1) from the top 24 bits of each draw, then
  * the labels (draw mod 10); cnn_torch.py generates bit-identical data.
  *
@@ -39,7 +41,7 @@
 
 typedef struct perf_args {
     const char *model, *mode, *check;
-    bool train, phases;
+    bool train, phases, taped;
     int64_t batch, iters, warmup, pool;
     int windows, threads;
     uint64_t seed;
@@ -48,7 +50,7 @@ typedef struct perf_args {
 static void usage(FILE *f) {
     fprintf(f, "usage: perf_cnn [--model small_cnn|resnet18|wrn40_2] [--mode train|infer] [--batch B]\n"
                "                 [--windows K] [--iters N] [--warmup N] [--pool P] [--threads N] [--seed N]\n"
-               "                 [--phases] [--check DIR]\n"
+               "                 [--phases] [--taped] [--check DIR]\n"
                "Prints one JSON line: samples/s (median of K windows of N steps after N warm-up steps).\n");
 }
 
@@ -64,6 +66,10 @@ static int parse_args(int argc, char **argv, perf_args *a) {
         }
         if (!strcmp(k, "--phases")) {
             a->phases = true;
+            continue;
+        }
+        if (!strcmp(k, "--taped")) {
+            a->taped = true;
             continue;
         }
         if (i + 1 >= argc) {
@@ -145,11 +151,13 @@ static eb_status step(perf_state *s, eb_error *err) {
     double t0 = eb_time_seconds();
     eb_graph *g = s->g;
     eb_graph_reset(g);
+    const bool planned = !s->a->train && !s->a->taped;
+    if (planned) eb_graph_defer(g);
     eb_tensor *x = eb_tensor_input(g, s->x + k * B * s->dim, 2, EB_SHAPE(B, s->dim), false);
     double t1 = eb_time_seconds();
     eb_tensor *logits = eb_model_forward(s->model, g, x, s->a->train, &s->rng, NULL);
     if (!s->a->train) {
-        eb_status st = eb_graph_status(g);
+        eb_status st = planned ? eb_graph_run(g, &logits, 1) : eb_graph_status(g);
         if (st) return eb_error_set(err, st, "inference: %s", eb_graph_error(g));
         s->sink += (double)logits->data[0];
         s->steps++;
@@ -298,6 +306,7 @@ int main(int argc, char **argv) {
         int64_t n_params = 0; /* Σ tensor sizes (params.size includes alignment padding) */
         for (int i = 0; i < s.model->params.count; i++) n_params += s.model->params.info[i].size;
         printf("], \"steps\": %lld, \"params\": %lld", (long long)s.steps, (long long)n_params);
+        if (!a.train) printf(", \"infer\": \"%s\"", a.taped ? "taped" : "planned");
         if (a.train) printf(", \"loss_first\": %.6g, \"loss_last\": %.6g", s.loss_first, s.loss_last);
         if (a.phases && s.phase_steps > 0) {
             printf(", \"phases_ms\": {");

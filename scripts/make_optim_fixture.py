@@ -4,7 +4,7 @@
 Runs torch.optim.SGD / Adam / AdamW for a few steps on a fixed float32 parameter vector with a
 fixed, seeded sequence of gradients (p.grad is set by hand before each step), and records the
 parameters after every step. Also records the learning rate that torch.optim.lr_scheduler
-(StepLR, CosineAnnealingLR) gives at each step, and the linear warm-up of the EBM-OOD code
+(StepLR, CosineAnnealingLR, MultiStepLR) gives at each step, and the linear warm-up of the EBM-OOD code
 (selflein/EBM-OOD-Detection, OODDetectionModel.optimizer_step; shared/specs/seed-code-specs.md §4).
 
 Every hyperparameter is rounded to float32 before torch sees it, so torch and the C code start
@@ -125,7 +125,8 @@ def schedule_cases():
     cases = []
 
     def add(name, kind, lrs, **cfg):
-        full = dict(base_lr=base, total_steps=0, warmup_steps=0, step_size=0, gamma=f32(1.0), min_lr=0.0)
+        full = dict(base_lr=base, total_steps=0, warmup_steps=0, step_size=0, gamma=f32(1.0), min_lr=0.0,
+                    milestones=[])
         full.update(cfg)
         cases.append(dict(name=name, kind=kind, **full, lr=lrs))
 
@@ -156,6 +157,18 @@ def schedule_cases():
     add("warmup_cosine", "cosine",
         warm(sched_lrs(lambda o: cosine(o, T_max=20, eta_min=mn), base, 22), base, 6),
         total_steps=20, min_lr=mn, warmup_steps=6)
+    # HEAT's classifier recipe (001_8dfeaa911d9afebd.txt App. A.5.1), scaled down: 8 epochs of 3 steps,
+    # MultiStepLR(milestones=[4, 6] = 50 % / 75 %, gamma=0.1) stepped per epoch  ==  fractions 0.5, 0.75
+    # of total_steps = 24 global steps.
+    multistep = torch.optim.lr_scheduler.MultiStepLR
+    g = f32(0.1)
+    add("multistep_heat", "multistep",
+        sched_lrs(lambda o: multistep(o, milestones=[4, 6], gamma=g), base, 24, steps_per_epoch=3),
+        total_steps=24, gamma=g, milestones=[0.5, 0.75])
+    # one milestone, per step, run past total_steps (the lr stays at its last value)
+    g = f32(0.5)
+    add("multistep_one", "multistep", sched_lrs(lambda o: multistep(o, milestones=[3], gamma=g), base, 12),
+        total_steps=10, gamma=g, milestones=[0.3])
     for c in cases:
         c["lr"] = [float(v) for v in c["lr"]]
     return cases

@@ -311,6 +311,46 @@ Test(transforms, apply_pipeline) {
     eb_image_set_free(&s);
 }
 
+/* Random resized crop (torchvision RandomResizedCrop's defaults): on a horizontal ramp every output row
+ * is the same non-decreasing ramp inside the source's range; u8 and f32 copies of one image give the same
+ * output from the same rng; over many draws some crops zoom in (the output differs from the source). */
+Test(transforms, resized_crop) {
+    enum { H = 8, W = 8, P = 2 * H * W };
+    eb_image_set u, f;
+    cr_assert_eq(eb_image_set_alloc(1, 2, H, W, EB_DTYPE_U8, 0, &u, NULL), EB_OK);
+    cr_assert_eq(eb_image_set_alloc(1, 2, H, W, EB_DTYPE_F32, 0, &f, NULL), EB_OK);
+    for (int k = 0; k < P; k++) {
+        u.u8[k] = (uint8_t)(30 * (k % W) + (k >= H * W ? 5 : 0)); /* channel 1 is shifted by 5 */
+        f.f32[k] = (float)u.u8[k] / 255.0f;
+    }
+    eb_image_transforms t = eb_image_transforms_default();
+    t.resized_crop = true;
+    int64_t row = 0;
+    float a[P], b[P];
+    int zoomed = 0;
+    for (int rep = 0; rep < 40; rep++) {
+        eb_rng r1, r2;
+        eb_rng_seed(&r1, (uint64_t)rep);
+        eb_rng_seed(&r2, (uint64_t)rep);
+        eb_image_transforms_apply(&t, &u, &row, 1, a, &r1);
+        eb_image_transforms_apply(&t, &f, &row, 1, b, &r2);
+        bool same_as_source = true;
+        for (int k = 0; k < P; k++) {
+            cr_assert_float_eq(a[k], b[k], 1e-6f, "rep %d k %d", rep, k);
+            const int x = k % W, ch = k / (H * W);
+            const float lo = (float)(ch ? 5 : 0) / 255.0f, hi = (float)(30 * (W - 1) + (ch ? 5 : 0)) / 255.0f;
+            cr_assert(a[k] >= lo - 1e-6f && a[k] <= hi + 1e-6f, "rep %d k %d: %g", rep, k, (double)a[k]);
+            if (x > 0) cr_assert(a[k] >= a[k - 1] - 1e-6f, "rep %d: not a ramp at k %d", rep, k);
+            cr_assert_float_eq(a[k], a[ch * H * W + x], 1e-6f, "rep %d: rows differ at k %d", rep, k);
+            same_as_source = same_as_source && fabsf(a[k] - f.f32[k]) < 1e-6f;
+        }
+        zoomed += !same_as_source;
+    }
+    cr_assert(zoomed > 20, "only %d of 40 crops changed the image", zoomed);
+    eb_image_set_free(&u);
+    eb_image_set_free(&f);
+}
+
 /* ---- the loader ---------------------------------------------------------------------------------- */
 
 typedef struct recorded {

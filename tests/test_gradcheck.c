@@ -20,10 +20,16 @@
 
 #include <ebood/tensor.h>
 
+#include "tensor/graph_impl.h" /* eb__grad_poison */
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Every check here runs with the backward sweep's given-back gradient buffers poisoned (NaN): a kernel
+ * that read a gradient after the sweep released it would fail its check (graph.c, issue 16). */
+__attribute__((constructor)) static void poison_released_gradients(void) { eb__grad_poison = true; }
 
 #define GC_MAX_ARGS 6
 

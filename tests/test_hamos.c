@@ -236,6 +236,53 @@ Test(hamos, sampler_bad_parameters) {
     cr_assert_eq(k, EB_SPHERE_MALA);
 }
 
+/* A potential that breaks (NaN U, or an Inf gradient) for chain `bad` once z₀ of that chain leaves its start.
+ */
+typedef struct broken_pot {
+    quad_pot q;
+    int64_t bad;
+    float start0;
+    bool inf_grad;
+} broken_pot;
+
+static eb_status broken_eval(void *ctx, const float *z, int64_t n, int64_t d, double *u, float *grad,
+                             eb_error *err) {
+    broken_pot *b = ctx;
+    eb_status st = quad_eval(&b->q, z, n, d, u, grad, err);
+    if (b->bad < n && z[b->bad * d] != b->start0) {
+        if (b->inf_grad && grad) grad[b->bad * d + 1] = INFINITY;
+        if (!b->inf_grad) u[b->bad] = NAN;
+    }
+    return st;
+}
+
+/* Item 5 of issue 17: a chain whose potential or gradient turns NaN/Inf stops every sampler with a named
+ * EB_ERR_NUMERIC (sampler, chain, step) instead of silently proposing garbage. */
+Test(hamos, diverging_chain_is_a_numeric_error) {
+    eb_rng rng;
+    eb_rng_seed(&rng, 11);
+    enum { N = 4, D = 5 };
+    float z[N * D], z2[N * D];
+    double la[N];
+    unit_rows(z, N, D, &rng);
+    for (int kind = 0; kind < EB_SPHERE_KIND_COUNT; kind++)
+        for (int inf_grad = 0; inf_grad < 2; inf_grad++) {
+            if (inf_grad && kind == EB_SPHERE_RANDOM_WALK) continue; /* no gradient */
+            broken_pot b = {make_quad(D, &rng), 2, z[2 * D], inf_grad};
+            eb_sphere_potential pot = {broken_eval, &b};
+            eb_sphere_sampler_params p = {(eb_sphere_sampler_kind)kind, 3, 0.2f};
+            eb_error err = {0};
+            cr_assert_eq(eb_sphere_propose(&p, &pot, z, N, D, z2, la, &rng, &err), EB_ERR_NUMERIC, "%s",
+                         eb_sphere_sampler_name(p.kind));
+            cr_assert(strstr(err.message, "chain 2 diverged at step 1 of"), "%s", err.message);
+            cr_assert(strstr(err.message, inf_grad ? "non-finite gradient" : "non-finite potential"), "%s",
+                      err.message);
+            /* the same potential at its start point is fine: the check is not a false alarm */
+            b.bad = N;
+            cr_assert_eq(eb_sphere_propose(&p, &pot, z, N, D, z2, la, &rng, &err), EB_OK, "%s", err.message);
+        }
+}
+
 /* ---- buffers and synthesis ------------------------------------------------------------------------- */
 /* C clusters of unit rows around random centres, every buffer full. */
 static void fill_buffer(eb_class_buffer *b, int64_t C, int64_t cap, int64_t d, uint64_t seed) {
@@ -654,4 +701,116 @@ Test(hamos, sphere_metrics_by_hand) {
     y[2] = 0;
     cr_assert_eq(eb_sphere_metrics_compute(id, y, 4, ood, 2, 2, 2, &m, &err), EB_ERR_ARG, "class 1 empty");
     cr_assert(strstr(err.message, "class 1"));
+}
+
+/* ---- the picture (item 8) ------------------------------------------------------------------------- */
+Test(hamos, picture_png_svg_and_bad_input) {
+    eb_hamos_picture_params p = eb_hamos_picture_default_params();
+    p.n_per_class = 60;
+    p.synth.k = 10;
+    p.synth.rounds = 4;
+    p.size = 160;
+    char png[512], svg[512], bad[512];
+    eb_test_path(png, sizeof png, "hamos_picture"); /* "<name>.<pid>": the extension goes last */
+    strcpy(svg, png);
+    strcpy(bad, png);
+    strcat(png, ".png");
+    strcat(svg, ".svg");
+    strcat(bad, ".jpg");
+    eb_error err = {0};
+    eb_hamos_synthesis_stats s1, s2;
+    cr_assert_eq(eb_hamos_picture_write(&p, png, &s1, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_hamos_picture_write(&p, svg, &s2, &err), EB_OK, "%s", err.message);
+    cr_assert(s1.acceptance >= 0.0 && s1.acceptance <= 1.0);
+    cr_assert_eq(s1.acceptance, s2.acceptance, "same seed, same chains");
+    FILE *f = fopen(png, "rb");
+    cr_assert(f);
+    unsigned char sig[8] = {0};
+    cr_assert_eq(fread(sig, 1, 8, f), 8u);
+    fclose(f);
+    cr_assert(memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0);
+    f = fopen(svg, "rb");
+    cr_assert(f);
+    char head[4096] = {0};
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    cr_assert(n > 0 && strstr(head, "<svg"), "an SVG");
+    cr_assert_eq(eb_hamos_picture_write(&p, bad, NULL, &err), EB_ERR_ARG);
+    cr_assert(strstr(err.message, "unknown extension"), "%s", err.message);
+    cr_assert(!eb_test_file_exists(bad));
+    p.synth.k = 100; /* > 60 rows per class */
+    cr_assert_eq(eb_hamos_picture_write(&p, png, NULL, &err), EB_ERR_ARG);
+    cr_assert(strstr(err.message, "k 100"), "%s", err.message);
+    remove(png);
+    remove(svg);
+}
+
+/* ---- the VOS baseline (item 5) ---------------------------------------------------------------------- */
+Test(hamos, vos_keeps_the_lowest_likelihood_draws_on_the_sphere) {
+    eb_class_buffer b;
+    fill_buffer(&b, 3, 50, 8, 11);
+    eb_rng r1, r2;
+    eb_rng_seed(&r1, 5);
+    eb_rng_seed(&r2, 5);
+    float out1[3 * 4 * 8], out2[3 * 4 * 8];
+    eb_error err = {0};
+    cr_assert_eq(eb_vos_synthesize(&b, 200, 4, out1, &r1, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_vos_synthesize(&b, 200, 4, out2, &r2, &err), EB_OK);
+    cr_assert(memcmp(out1, out2, sizeof out1) == 0, "reproducible from the seed");
+    for (int i = 0; i < 12; i++) cr_assert_float_eq(row_norm(out1 + i * 8, 8), 1.0, 1e-5);
+    /* the kept draws lie further out than the ID rows and than unselected draws: mean cosine to the class's
+     * normalised mean, ID rows > 4 plain draws of N(μ_c, Σ) (keep 4 of 4) > the 4 least likely of 200 */
+    float plain[3 * 4 * 8];
+    eb_rng_seed(&r1, 6);
+    cr_assert_eq(eb_vos_synthesize(&b, 4, 4, plain, &r1, &err), EB_OK);
+    double cos_id = 0.0, cos_plain = 0.0, cos_kept = 0.0;
+    for (int c = 0; c < 3; c++) {
+        double mu[8] = {0}, nm = 0.0;
+        for (int r = 0; r < 50; r++)
+            for (int j = 0; j < 8; j++) mu[j] += (double)b.data[(c * 50 + r) * 8 + j];
+        for (int j = 0; j < 8; j++) nm += mu[j] * mu[j];
+        for (int r = 0; r < 50; r++)
+            for (int j = 0; j < 8; j++)
+                cos_id += (double)b.data[(c * 50 + r) * 8 + j] * mu[j] / sqrt(nm) / 150.0;
+        for (int s = 0; s < 4; s++)
+            for (int j = 0; j < 8; j++) {
+                cos_plain += (double)plain[(c * 4 + s) * 8 + j] * mu[j] / sqrt(nm) / 12.0;
+                cos_kept += (double)out1[(c * 4 + s) * 8 + j] * mu[j] / sqrt(nm) / 12.0;
+            }
+    }
+    cr_assert_gt(cos_id, cos_plain - 0.1, "ID %g, plain draws %g", cos_id, cos_plain);
+    cr_assert_lt(cos_kept, cos_plain, "kept %g, plain draws %g", cos_kept, cos_plain);
+    cr_assert_eq(eb_vos_synthesize(&b, 3, 4, out1, &r1, &err), EB_ERR_ARG, "keep > draws");
+    eb_class_buffer_free(&b);
+}
+
+/* ---- the NPOS baseline (item 5) --------------------------------------------------------------------- */
+Test(hamos, npos_perturbs_the_boundary_outward) {
+    eb_class_buffer b;
+    fill_buffer(&b, 3, 60, 8, 12);
+    eb_rng r1, r2;
+    eb_rng_seed(&r1, 9);
+    eb_rng_seed(&r2, 9);
+    float out1[3 * 5 * 8], out2[3 * 5 * 8];
+    eb_error err = {0};
+    cr_assert_eq(eb_npos_synthesize(&b, 5, 50, 0.1f, 5, out1, &r1, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_npos_synthesize(&b, 5, 50, 0.1f, 5, out2, &r2, &err), EB_OK);
+    cr_assert(memcmp(out1, out2, sizeof out1) == 0, "reproducible from the seed");
+    for (int i = 0; i < 15; i++) cr_assert_float_eq(row_norm(out1 + i * 8, 8), 1.0, 1e-5);
+    /* every outlier lies further from its class (k-th neighbour distance) than the class's median row */
+    for (int c = 0; c < 3; c++) {
+        const float *zc = b.data + c * 60 * 8;
+        float dk_id[60], dk_out[5];
+        cr_assert_eq(eb_knn_kth_distance(zc, 60, zc, 60, 8, 6, dk_id, &err), EB_OK);
+        cr_assert_eq(eb_knn_kth_distance(out1 + c * 5 * 8, 5, zc, 60, 8, 5, dk_out, &err), EB_OK);
+        int below = 0;
+        for (int s = 0; s < 5; s++) {
+            below = 0;
+            for (int i = 0; i < 60; i++) below += dk_id[i] < dk_out[s];
+            cr_assert_gt(below, 30, "class %d outlier %d beats only %d of 60 rows", c, s, below);
+        }
+    }
+    cr_assert_eq(eb_npos_synthesize(&b, 60, 50, 0.1f, 5, out1, &r1, &err), EB_ERR_STATE, "k + 1 > rows");
+    cr_assert_eq(eb_npos_synthesize(&b, 5, 50, 0.0f, 5, out1, &r1, &err), EB_ERR_ARG, "sigma 0");
+    eb_class_buffer_free(&b);
 }

@@ -46,6 +46,7 @@ Test(heat, gmm_log_density_matches_sklearn) {
 
         eb_detector_params p = eb_detector_default_params(EB_DETECTOR_GMM);
         p.heat.ridge = (float)num(c, "ridge");
+        p.heat.normalize = cJSON_IsTrue(item(c, "normalize"));
         eb_detector *d = NULL;
         eb_error err = {0};
         cr_assert_eq(eb_detector_new(EB_DETECTOR_GMM, &p, &d, &err), EB_OK, "%s", err.message);
@@ -75,7 +76,7 @@ Test(heat, gmm_log_density_matches_sklearn) {
         free(s);
         n_cases++;
     }
-    cr_assert_eq(n_cases, 3);
+    cr_assert_eq(n_cases, 4);
     cJSON_Delete(doc);
 }
 
@@ -212,8 +213,9 @@ static eb_detector_params tiny_params(eb_detector_kind kind, eb_heat_prior prior
     p.heat.width = 16;
     p.heat.depth = 1;
     p.heat.seed = 3;
-    eb_heat_ebm *blocks[3] = {&p.heat.gmm, &p.heat.el, &p.heat.none};
-    for (int i = 0; i < 3; i++) {
+    p.heat.std_block = false; /* the fixture's model is an MLP: no spatial map */
+    eb_heat_ebm *blocks[4] = {&p.heat.gmm, &p.heat.el, &p.heat.none, &p.heat.gmm_std};
+    for (int i = 0; i < 4; i++) {
         blocks[i]->epochs = 2;
         blocks[i]->batch_size = 64;
         blocks[i]->steps = 5;
@@ -278,8 +280,9 @@ static bool same_ebm(const eb_heat_ebm *a, const eb_heat_ebm *b) {
 static bool same_heat(const eb_heat_params *a, const eb_heat_params *b) {
     return a->prior == b->prior && a->width == b->width && a->depth == b->depth && a->tied == b->tied &&
            a->relu == b->relu && a->stats_batch == b->stats_batch && a->seed == b->seed &&
-           a->ridge == b->ridge && same_ebm(&a->gmm, &b->gmm) && same_ebm(&a->el, &b->el) &&
-           same_ebm(&a->none, &b->none);
+           a->ridge == b->ridge && a->normalize == b->normalize && a->std_block == b->std_block &&
+           same_ebm(&a->gmm, &b->gmm) && same_ebm(&a->el, &b->el) && same_ebm(&a->none, &b->none) &&
+           same_ebm(&a->gmm_std, &b->gmm_std);
 }
 
 /* save → load → bitwise the same scores, the same parameters */
@@ -357,6 +360,26 @@ Test(heat, el_and_none_priors_and_tied_mlp) {
     free(f);
 }
 
+/* E_θ trains through the generic loop (eb_train_params_source) from one seed: two fits give the same
+ * detector bit for bit, another ebm seed another one. */
+Test(heat, training_is_reproducible_from_the_seed) {
+    fixture *f = calloc(1, sizeof *f);
+    fixture_init(f);
+    float *s[3];
+    for (int k = 0; k < 3; k++) {
+        eb_detector_params p = tiny_params(EB_DETECTOR_HEAT, EB_HEAT_PRIOR_NONE);
+        p.heat.seed = k == 2 ? 4 : 3;
+        eb_detector *d = fit_heat(f, EB_DETECTOR_HEAT, &p);
+        s[k] = score(d, f->xood, 90);
+        eb_detector_free(d);
+    }
+    cr_expect_eq(memcmp(s[0], s[1], 90 * sizeof *s[0]), 0, "same seed, different scores");
+    cr_expect_neq(memcmp(s[0], s[2], 90 * sizeof *s[0]), 0, "another seed, the same scores");
+    for (int k = 0; k < 3; k++) free(s[k]);
+    eb_model_free(f->model);
+    free(f);
+}
+
 Test(heat, tied_layers_share_parameters) {
     fixture *f = calloc(1, sizeof *f);
     fixture_init(f);
@@ -412,6 +435,97 @@ Test(heat, combined_standardises_and_round_trips) {
     }
     eb_model_free(f->model);
     free(f);
+}
+
+/* heat_combined as released: three blocks, the third (gmm_std) on the spatial std of a small CNN's final
+ * map, which the detector extracts from the model and the inputs. The energies are standardised (mean
+ * training score 0), the file holds the std block's GMM and id_stats [3, 2], save → load scores the same,
+ * scoring needs the inputs, and an MLP is refused with a message naming std_block. */
+Test(heat, combined_three_blocks_with_the_std_block) {
+    enum { N = 96, H = 8, W = 8, C = 3 };
+    eb_image_config ic = eb_image_default_config(EB_MODEL_SMALL_CNN, 1, H, W, C);
+    eb_rng r;
+    eb_rng_seed(&r, 5);
+    eb_model *m = NULL;
+    eb_error err = {0};
+    cr_assert_eq(eb_image_model_new(EB_MODEL_SMALL_CNN, &ic, &r, NULL, &m, &err), EB_OK, "%s", err.message);
+    float *in = malloc(sizeof(float) * N * H * W), *feat = malloc(sizeof(float) * N * 512);
+    float *logits = malloc(sizeof(float) * N * C);
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        y[i] = i % C;
+        for (int k = 0; k < H * W; k++) /* class c: a stripe pattern of period c + 2, plus noise */
+            in[i * H * W + k] = (float)(((k % W) % (y[i] + 2)) == 0) + 0.3f * (float)eb_rng_normal(&r);
+    }
+    cr_assert_eq(eb_model_feature_dim(m), 512);
+    cr_assert_eq(eb_model_predict(m, in, N, N, logits, feat, &err), EB_OK, "%s", err.message);
+    eb_detector_params p = tiny_params(EB_DETECTOR_HEAT_COMBINED, EB_HEAT_PRIOR_GMM);
+    p.heat.std_block = true;
+    p.heat.relu = true;
+    eb_detector *d = NULL;
+    cr_assert_eq(eb_detector_new(EB_DETECTOR_HEAT_COMBINED, &p, &d, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_detector_score_needs(d), EB_NEEDS_FEATURES | EB_NEEDS_MODEL | EB_NEEDS_INPUTS);
+    eb_detector_data train = {.n = N,
+                              .features = feat,
+                              .dim = 512,
+                              .labels = y,
+                              .n_classes = C,
+                              .model = m,
+                              .inputs = in,
+                              .input_dim = H * W};
+    cr_assert_eq(eb_detector_fit(d, &train, NULL, &err), EB_OK, "%s", err.message);
+    float s[N];
+    cr_assert_eq(eb_detector_score(d, &train, s, &err), EB_OK, "%s", err.message);
+    double mean = 0.0;
+    for (int i = 0; i < N; i++) mean += (double)s[i] / N;
+    cr_expect(fabs(mean) < 1e-3, "mean standardised training score %g", mean);
+    /* the model's feature pool is left as it was */
+    cr_assert_eq(m->feature_pool, EB_FEATURE_POOL_MEAN);
+    char path[512];
+    eb_test_path(path, sizeof path, "heat_combined3.safetensors");
+    cr_assert_eq(eb_detector_save(d, path, NULL, 0, &err), EB_OK, "%s", err.message);
+    eb_safetensors *file = NULL;
+    cr_assert_eq(eb_safetensors_read(path, &file, &err), EB_OK, "%s", err.message);
+    const eb_st_tensor *st = eb_safetensors_find(file, "id_stats"),
+                       *gm = eb_safetensors_find(file, "gmm_std.means");
+    cr_assert(st && st->shape[0] == 3 && st->shape[1] == 2);
+    cr_assert(gm && gm->shape[0] == C && gm->shape[1] == 128, "the std block works on the 128 channels");
+    cr_assert_not_null(eb_safetensors_find(file, "gmm_std.ebm"));
+    eb_safetensors_free(file);
+    eb_detector *l = NULL;
+    cr_assert_eq(eb_detector_load(path, &l, &err), EB_OK, "%s", err.message);
+    cr_assert(eb_detector_get_params(l)->heat.std_block);
+    float s2[N];
+    cr_assert_eq(eb_detector_score(l, &train, s2, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(memcmp(s, s2, sizeof s), 0, "scores differ after load");
+    eb_detector_data no_inputs = {.n = N, .features = feat, .dim = 512, .model = m};
+    cr_assert_eq(eb_detector_score(l, &no_inputs, s2, &err), EB_ERR_ARG);
+    cr_assert(strstr(err.message, "input"), "%s", err.message);
+    remove(path);
+    eb_detector_free(l);
+    eb_detector_free(d);
+    /* an MLP has no spatial map: refused, naming the way out */
+    fixture *f = calloc(1, sizeof *f);
+    fixture_init(f);
+    float mlp_in[300 * 5] = {0};
+    eb_detector_data mtrain = {.n = 300,
+                               .features = f->x,
+                               .dim = DIM,
+                               .labels = f->y,
+                               .n_classes = NC,
+                               .model = f->model,
+                               .inputs = mlp_in,
+                               .input_dim = 5};
+    cr_assert_eq(eb_detector_new(EB_DETECTOR_HEAT_COMBINED, &p, &d, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_detector_fit(d, &mtrain, NULL, &err), EB_ERR_ARG);
+    cr_assert(strstr(err.message, "image model") && strstr(err.message, "std_block"), "%s", err.message);
+    eb_detector_free(d);
+    eb_model_free(f->model);
+    free(f);
+    eb_model_free(m);
+    free(in);
+    free(feat);
+    free(logits);
 }
 
 /* ---- singular covariance
@@ -532,7 +646,8 @@ Test(heat, divergence_is_a_numeric_error_naming_the_epoch) {
     cr_assert_eq(eb_detector_new(EB_DETECTOR_HEAT, &p, &d, &err), EB_OK);
     cr_expect_eq(eb_detector_fit(d, &train, NULL, &err), EB_ERR_NUMERIC);
     cr_log_info("%s", err.message);
-    cr_expect(strstr(err.message, "diverged at epoch 1, step 2") != NULL &&
+    /* the generic loop's check (eb_train_params_source): steps count from 0, so step 1 is the second */
+    cr_expect(strstr(err.message, "heat (none prior): train: diverged at step 1") != NULL &&
                   strstr(err.message, "last finite loss"),
               "%s", err.message);
     eb_detector_free(d);

@@ -514,6 +514,8 @@ static eb_schedule case_schedule(const cJSON *c) {
     s.step_size = (int64_t)num(c, "step_size");
     s.gamma = (float)num(c, "gamma");
     s.min_lr = (float)num(c, "min_lr");
+    const cJSON *m;
+    cJSON_ArrayForEach(m, item(c, "milestones")) s.milestones[s.n_milestones++] = (float)m->valuedouble;
     cr_assert_eq(eb_schedule_check(&s, &err), EB_OK, "%s: %s", str(c, "name"), err.message);
     return s;
 }
@@ -543,7 +545,7 @@ Test(schedule, matches_torch_lr_schedulers) {
         if (case_max > worst) worst = case_max;
         n_cases++;
     }
-    cr_assert(n_cases >= 8);
+    cr_assert(n_cases >= 10);
     printf("schedule: max rel diff over all cases %.3g\n", worst);
     cJSON_Delete(root);
 }
@@ -569,7 +571,7 @@ Test(schedule, bad_schedules_are_named_errors) {
     struct {
         eb_schedule s;
         const char *field, *value;
-    } cases[16];
+    } cases[24];
     int n = 0;
     eb_schedule s;
 #define BAD(stmt, fld, val)                                                                                  \
@@ -591,6 +593,16 @@ Test(schedule, bad_schedules_are_named_errors) {
     BAD((s.kind = EB_SCHEDULE_COSINE, s.total_steps = 0), "total_steps", "0");
     BAD((s.kind = EB_SCHEDULE_COSINE, s.total_steps = -10), "total_steps", "-10");
     BAD((s.kind = EB_SCHEDULE_COSINE, s.total_steps = 10, s.min_lr = -1e-3f), "min_lr", "-0.001");
+    BAD((s.kind = EB_SCHEDULE_MULTISTEP, s.n_milestones = 1, s.milestones[0] = 0.5f), "total_steps", "0");
+    BAD((s.kind = EB_SCHEDULE_MULTISTEP, s.total_steps = 10), "n_milestones", "0");
+    BAD((s.kind = EB_SCHEDULE_MULTISTEP, s.total_steps = 10, s.n_milestones = 2, s.milestones[0] = 0.75f,
+         s.milestones[1] = 0.5f),
+        "milestone 2", "0.5");
+    BAD((s.kind = EB_SCHEDULE_MULTISTEP, s.total_steps = 10, s.n_milestones = 1, s.milestones[0] = 1.5f),
+        "milestone 1", "1.5");
+    BAD((s.kind = EB_SCHEDULE_MULTISTEP, s.total_steps = 10, s.n_milestones = 1, s.milestones[0] = 0.5f,
+         s.gamma = 0.0f),
+        "gamma", "0");
 #undef BAD
     for (int i = 0; i < n; i++) {
         eb_error err = {0};
@@ -612,9 +624,10 @@ Test(schedule, bad_schedules_are_named_errors) {
 }
 
 Test(schedule, kind_names_parse_and_format) {
-    const eb_schedule_kind kinds[] = {EB_SCHEDULE_CONSTANT, EB_SCHEDULE_STEP, EB_SCHEDULE_COSINE};
-    const char *names[] = {"constant", "step", "cosine"};
-    for (int i = 0; i < 3; i++) {
+    const eb_schedule_kind kinds[] = {EB_SCHEDULE_CONSTANT, EB_SCHEDULE_STEP, EB_SCHEDULE_COSINE,
+                                      EB_SCHEDULE_MULTISTEP};
+    const char *names[] = {"constant", "step", "cosine", "multistep"};
+    for (int i = 0; i < 4; i++) {
         cr_assert_str_eq(eb_schedule_kind_name(kinds[i]), names[i]);
         eb_schedule_kind k = EB_SCHEDULE_CONSTANT;
         cr_assert_eq(eb_schedule_kind_parse(names[i], &k, NULL), EB_OK);
@@ -644,4 +657,25 @@ Test(schedule, kind_names_parse_and_format) {
     s.kind = EB_SCHEDULE_CONSTANT;
     eb_schedule_format(&s, buf, sizeof buf);
     cr_assert_str_eq(buf, "constant(base_lr=0.001, warmup_steps=2500)");
+    s.kind = EB_SCHEDULE_MULTISTEP;
+    s.gamma = 0.1f;
+    s.warmup_steps = 0;
+    cr_assert_eq(eb_schedule_milestones_parse("0.5,0.75", &s, NULL), EB_OK);
+    cr_assert_eq(eb_schedule_check(&s, NULL), EB_OK);
+    eb_schedule_format(&s, buf, sizeof buf);
+    cr_assert_str_eq(
+        buf, "multistep(base_lr=0.001, total_steps=10000, milestones=0.5,0.75, gamma=0.1, warmup_steps=0)");
+    /* lr 1e-3 before step 5000, 1e-4 from 5000, 1e-5 from 7500 */
+    cr_assert_eq(eb_schedule_lr(&s, 4999), 1e-3f);
+    cr_assert_float_eq(eb_schedule_lr(&s, 5000), 1e-4f, 1e-10f);
+    cr_assert_float_eq(eb_schedule_lr(&s, 7499), 1e-4f, 1e-10f);
+    cr_assert_float_eq(eb_schedule_lr(&s, 7500), 1e-5f, 1e-10f);
+    const char *bad[] = {
+        "", "0.5,", "0.75,0.5", "0,0.5", "0.5,1.5", "x", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        eb_error err2 = {0};
+        cr_assert_eq(eb_schedule_milestones_parse(bad[i], &s, &err2), EB_ERR_ARG, "'%s'", bad[i]);
+        cr_assert(strstr(err2.message, "milestone"), "%s", err2.message);
+        cr_assert_eq(s.n_milestones, 2, "'%s' changed the schedule", bad[i]);
+    }
 }

@@ -502,9 +502,12 @@ typedef struct eb_image_transforms {
     bool normalize;                    /* u8 sets: (pixel/255 − mean[ch]) / std[ch]; else pixel/255 */
     float mean[EB_IMAGE_MAX_CHANNELS]; /* per channel, used when normalize */
     float std[EB_IMAGE_MAX_CHANNELS];  /* per channel, > 0, used when normalize */
-    int crop_padding;                  /* > 0: eb_image_random_crop with this padding */
-    bool hflip;                        /* eb_image_random_hflip */
-    float noise_std;                   /* > 0: eb_image_add_noise with this σ, last */
+    bool resized_crop; /* torchvision RandomResizedCrop(size = (h, w)) with its defaults: area fraction
+                        * ~ U(0.08, 1), aspect ~ logU(¾, 4⁄3), bilinear back to h × w (as
+                        * eb_image_augment's crop); HEAT's classifier recipe (001_… App. A.5.1) */
+    int crop_padding;  /* > 0: eb_image_random_crop with this padding */
+    bool hflip;        /* eb_image_random_hflip */
+    float noise_std;   /* > 0: eb_image_add_noise with this σ, last */
 } eb_image_transforms;
 
 /* All off; mean 0 and std 1 per channel. */
@@ -518,9 +521,10 @@ EB_API eb_image_transforms eb_image_transforms_ebm(float noise_std);
 EB_API eb_status eb_image_transforms_check(const eb_image_transforms *t, int c, eb_error *err);
 
 /* Produces n input-space images of `set` (the rows rows[0..n)) into out (n·c·h·w floats):
- * u8 sets: pixel/255 → random crop (zero = black padding) → flip → normalise (if on) → noise;
- * f32 sets (already input space): copy → crop (zero padding) → flip → noise (no normalisation).
- * Random draws from rng: per image, crop offsets then the flip; then the noise of the whole batch.
+ * u8 sets: pixel/255 (or the resized crop of it) → random crop (zero = black padding) → flip →
+ * normalise (if on) → noise; f32 sets (already input space): copy (or resized crop) → crop (zero
+ * padding) → flip → noise (no normalisation). Random draws from rng: per image, the resized-crop
+ * window, crop offsets, then the flip; then the noise of the whole batch.
  * rows must lie in [0, set->n) (not checked here; the loader guarantees it). */
 EB_API void eb_image_transforms_apply(const eb_image_transforms *t, const eb_image_set *set,
                                       const int64_t *rows, int64_t n, float *out, eb_rng *rng);

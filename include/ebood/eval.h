@@ -220,6 +220,9 @@ typedef struct eb_eval_spec {
      * for figures; the array is valid during the call only. */
     eb_eval_scores_fn on_scores;
     void *ctx;
+    /* Optional: under mpirun, k-NN/Hopfield banks are split across the ranks (eb_detector_distribute);
+     * NULL = one process. */
+    const eb_dist *dist;
 } eb_eval_spec;
 /* Errors: EB_ERR_ARG (counts out of range; a learning detector without `train`), a detector's fit/score
  * errors (then *detector_failed, if given, is true: the data, not the call, was wrong), the metrics'
@@ -281,6 +284,13 @@ typedef struct eb_landscape {
  * xmin < xmax and ymin < ymax), EB_ERR_NOMEM, the model's errors. Not thread-safe for one model. */
 EB_API eb_status eb_landscape_compute(eb_model *m, const double box[4], int64_t width, int64_t height,
                                       eb_landscape *out, eb_error *err);
+/* The same with f = a fitted detector's score of the grid points taken as 2-D features (higher = more
+ * ID; for gmm / heat the negative energy −E(z), so mode ENERGY draws HEAT's Figs. 1–2: fit it on the
+ * 2-D toy points with heat.normalize off). Errors: EB_ERR_SHAPE (the detector was not fitted on 2-D
+ * features, or its scoring needs more than features: logits, a model or inputs), the detector's
+ * errors, the others as above. */
+EB_API eb_status eb_landscape_compute_detector(eb_detector *d, const double box[4], int64_t width,
+                                               int64_t height, eb_landscape *out, eb_error *err);
 EB_API void eb_landscape_free(eb_landscape *l); /* NULL-safe; zeroes the struct */
 
 /* What the colours show. */

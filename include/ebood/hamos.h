@@ -46,8 +46,10 @@ typedef struct eb_sphere_sampler_params {
  *              q ← q − ε/2·(I − z'z'ᵀ)∇U(z'). log α = H(z, q) − H(z', q'), H = U + ½‖q‖².
  *   rw         v ~ N(0, I) on the tangent plane, z' = the geodesic drift of z by εv; log α = U(z) − U(z').
  * All chains advance together (one potential call per leapfrog position). Internal state is double.
- * Errors: EB_ERR_ARG for a bad parameter (L < 1, ε not finite > 0, unknown kind), n < 0, d < 2; the
- * potential's own errors. Thread-safety: reentrant if the potential is. */
+ * Errors: EB_ERR_ARG for a bad parameter (L < 1, ε not finite > 0, unknown kind), n < 0, d < 2;
+ * EB_ERR_NUMERIC for a diverging chain (a NaN/Inf potential or gradient at the start or after any leapfrog
+ * step: "spherical hmc (or mala) sampler: chain 3 diverged at step 2 of 5: non-finite gradient of U …");
+ * the potential's own errors. Thread-safety: reentrant if the potential is. */
 EB_API eb_status eb_sphere_propose(const eb_sphere_sampler_params *p, const eb_sphere_potential *pot,
                                    const float *z, int64_t n, int64_t d, float *z_new, double *log_alpha,
                                    eb_rng *rng, eb_error *err);
@@ -110,11 +112,29 @@ typedef struct eb_hamos_synthesis_stats {
     double seconds;    /* wall time of the call */
 } eb_hamos_synthesis_stats;
 
+/* The VOS baseline on the same buffers (src/ood/samplers/vos_synthesis.c; Du et al. 2022): class means μ_c
+ * and the shared covariance Σ (+ 10⁻⁴ I) of the buffer rows; per class `samples` draws from N(μ_c, Σ), the
+ * `per_class` of lowest likelihood kept and normalised onto the sphere, into out[C·per_class, dim] (class
+ * by class). Errors: EB_ERR_ARG (per_class < 1 or > samples), EB_ERR_STATE (an empty class), EB_ERR_NUMERIC
+ * (Σ not positive definite), EB_ERR_NOMEM. */
+EB_API eb_status eb_vos_synthesize(const eb_class_buffer *buf, int64_t samples, int64_t per_class, float *out,
+                                   eb_rng *rng, eb_error *err);
+
+/* The NPOS baseline on the same buffers (src/ood/samplers/npos_synthesis.c; Tao et al. 2023), class by
+ * class: the ⌈per_class/2⌉ rows of largest k-th-neighbour distance within the class are the boundary;
+ * around each, `samples` candidates normalise(z + σ·N(0, I)), the 2 of largest k-th distance to the class
+ * kept; out[C·per_class, dim] class by class. Errors: EB_ERR_ARG (per_class < 1, samples < 2, σ ≤ 0),
+ * EB_ERR_STATE (a class with fewer than k + 1 rows), EB_ERR_NOMEM. */
+EB_API eb_status eb_npos_synthesize(const eb_class_buffer *buf, int64_t k, int64_t samples, float sigma,
+                                    int64_t per_class, float *out, eb_rng *rng, eb_error *err);
+
 /* Synthesises eb_hamos_synthesis_count outliers into out[count, dim] from a full buffer (every class
  * holding ≥ k rows; EB_ERR_STATE otherwise); out is ordered round by round (start points first with
  * keep_start), chains in order within a round. Same rng state and buffer ⇒ the same outliers at any thread
  * count.
- * Errors: EB_ERR_ARG (parameters, fewer than 2 classes), EB_ERR_STATE, EB_ERR_NOMEM. */
+ * Errors: EB_ERR_ARG (parameters, fewer than 2 classes), EB_ERR_STATE, EB_ERR_NOMEM, EB_ERR_NUMERIC (a
+ * diverging chain, as eb_sphere_propose; a non-finite proposal that the potential did not see is rejected).
+ */
 EB_API eb_status eb_hamos_synthesize(const eb_hamos_synthesis_params *p, const eb_class_buffer *buf,
                                      float *out, eb_hamos_synthesis_stats *stats, eb_rng *rng, eb_error *err);
 
@@ -141,6 +161,11 @@ EB_API eb_status eb_hamos_potential(const eb_class_buffer *buf, int64_t k, const
  *   cider: L = w_ce·CE + w_comp·L_comp + w_dis·L_dis;  hamos: + λ_d·L_ood once every class buffer is full.
  * Weights (Eq. 8, Table 4; the CIDER weights are the code's, the paper gives none): w_ce 1, w_comp 1,
  * w_dis 0.5, λ_d 0.1; τ 0.1, τ_b 0.07, α 0.95, buffer 1000. */
+/* Where hamos's outliers come from: HamOS's chains (eb_hamos_synthesize), VOS's low-likelihood Gaussian
+ * draws (eb_vos_synthesize) or NPOS's perturbed boundary points (eb_npos_synthesize, k = synth.k); the
+ * baselines emit as many per class as HamOS does. */
+typedef enum eb_outlier_synthesis { EB_SYNTH_HAMOS, EB_SYNTH_VOS, EB_SYNTH_NPOS } eb_outlier_synthesis;
+
 typedef struct eb_hamos_params {
     bool synthesis;         /* false: cider; true: hamos */
     int64_t head_dim;       /* projection head width (128), added if the model has none */
@@ -152,6 +177,10 @@ typedef struct eb_hamos_params {
     bool ood_on_id;      /* the code: L_ood on the ID embeddings instead of the outliers (false) */
     int64_t buffer_size; /* rows per class buffer ≥ k (1000) */
     eb_hamos_synthesis_params synth;
+    eb_outlier_synthesis synthesis_method; /* hamos (the samplers above), or the vos / npos baselines */
+    int64_t vos_samples;  /* vos: draws per class and step (1000; VOS itself: 10,000 on a GPU) */
+    int64_t npos_samples; /* npos: candidates per boundary point (100) */
+    float npos_sigma;     /* npos: σ of the perturbation (0.1, NPOS's cov_mat) */
     bool augment;         /* two augmented views of image batches (true) */
     eb_image_augment aug; /* eb_image_augment_simclr() */
     float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS]; /* the inputs' normalisation (0, 1) */
@@ -202,6 +231,25 @@ typedef struct eb_sphere_metrics {
 EB_API eb_status eb_sphere_metrics_compute(const float *id_z, const int32_t *id_labels, int64_t n_id,
                                            const float *ood_z, int64_t n_ood, int64_t dim, int64_t n_classes,
                                            eb_sphere_metrics *out, eb_error *err);
+
+/* ---- a picture of the synthesis (src/eval/hamos_picture.c; `ebood landscape --hamos`) -----------------
+ * Three ID classes on S² (centres at polar angle 55°, azimuths 0°, 120°, 240°; rows normalise(centre +
+ * spread·N(0, I))), one eb_hamos_synthesize call on their buffer, drawn in the Lambert azimuthal equal-area
+ * projection from the north pole over the vMF-KDE's −log max_c P_c: the ID rows per class, every chain's
+ * path (start point, then its position after each round) and the outliers. */
+typedef struct eb_hamos_picture_params {
+    int64_t n_per_class;             /* rows per class in [2, 100000] (300) */
+    float spread;                    /* σ of the clusters in (0, 10] (0.25) */
+    eb_hamos_synthesis_params synth; /* the paper's, with k 30, κ 10, R 12, n_adj 2, keep_start */
+    uint64_t seed;                   /* the toy and the chains (0) */
+    int64_t size;                    /* px per side in [120, 4096] (560) */
+} eb_hamos_picture_params;
+EB_API eb_hamos_picture_params eb_hamos_picture_default_params(void);
+/* Writes the picture to path (.png: rasterised here; .svg: the plot layer), atomically, and the synthesis'
+ * stats to *stats (may be NULL). Errors: EB_ERR_ARG (extension, parameters naming the field, k above
+ * n_per_class), EB_ERR_IO, EB_ERR_NOMEM. */
+EB_API eb_status eb_hamos_picture_write(const eb_hamos_picture_params *p, const char *path,
+                                        eb_hamos_synthesis_stats *stats, eb_error *err);
 
 /* The `hamos` benchmark suite: ebood/suites.h. */
 

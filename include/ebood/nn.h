@@ -9,6 +9,7 @@
 
 #include <ebood/base.h>
 #include <ebood/batch.h>
+#include <ebood/dist.h>
 #include <ebood/optim.h>
 #include <ebood/safetensors.h>
 #include <ebood/tensor.h>
@@ -215,7 +216,10 @@ EB_API eb_tensor *eb_model_project(eb_model *m, eb_graph *g, eb_tensor *features
 EB_API eb_status eb_model_predict_embeddings(eb_model *m, const float *x, int64_t n, int64_t batch_size,
                                              float *out, eb_error *err);
 
-/* Logits (and optionally features) of n rows of x, in batches, without gradients.
+/* Logits (and optionally features) of n rows of x, in batches, without gradients (eval mode).
+ * Without a tape (eb_graph_defer / eb_graph_run): each batch's intermediates share one buffer reused by
+ * liveness, so memory is the largest set of activations alive at once, not the whole forward; the values
+ * are bitwise those of eb_model_forward(train = false) on the same batch.
  * logits: n·out_dim floats; features: n·feature_dim floats or NULL. Results can differ in the last
  * bit between batch sizes: OpenBLAS sums a GEMM's rows in an order that depends on the row count. */
 EB_API eb_status eb_model_predict(eb_model *m, const float *x, int64_t n, int64_t batch_size, float *logits,
@@ -297,6 +301,17 @@ typedef struct eb_train_params {
      * source may restart at a new offset or redraw its rows there (eb_aux_sampler, data.h). dim must be
      * the ID source's. */
     const eb_batch_source *aux;
+    /* Optional data parallelism (dist.h; NULL or one rank = the single-process loop, bitwise). Every rank
+     * runs the same sources (same seeds) and keeps its share (eb_dist_share) of each global batch's ID
+     * rows and of its auxiliary rows; it runs the objective on that share, scales its gradients by its
+     * fraction of the global ID rows (the objectives' losses are means over the batch) and one
+     * allreduce over the flat gradient buffer sums them, so every rank takes the same optimizer step.
+     * Parameters and buffers start from rank 0's; buffers (BatchNorm running statistics, computed per
+     * rank from its share, as PyTorch DDP) are broadcast from rank 0 after every step. Rank r > 0 draws
+     * its dropout (and the objective's) randomness from streams of its own. The loss and accuracy
+     * reported are the global batch's. Every rank must call with the same settings; on_epoch_end runs
+     * on every rank (write files on rank 0 only). */
+    const eb_dist *dist;
 } eb_train_params;
 EB_API eb_train_params eb_train_default_params(void);
 
@@ -306,6 +321,7 @@ typedef struct eb_train_result {
     double final_loss;     /* mean loss over the last epoch */
     double final_accuracy; /* training accuracy over the last epoch, or -1 */
     double seconds;
+    int ranks; /* processes that trained together (eb_dist_size of eb_train_params.dist) */
 } eb_train_result;
 
 /* Trains m on the batches of `source` with the objective. Stops with EB_ERR_NUMERIC (message names
@@ -318,6 +334,19 @@ EB_API eb_status eb_train_source(eb_model *m, const eb_batch_source *source, eb_
 EB_API eb_status eb_train(eb_model *m, const float *x, const int32_t *labels, int64_t n, int64_t dim,
                           eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
                           eb_train_result *result, eb_error *err);
+/* The same loop on a flat parameter buffer that is not an eb_model (HEAT's residual energy network,
+ * src/ood/detectors/heat.c): `params` is stepped, the source's dim must be in_dim, and the objective is
+ * called with m = NULL (it finds its network through its ctx); on_epoch_end gets m = NULL too. */
+EB_API eb_status eb_train_params_source(eb_params *params, int64_t in_dim, const eb_batch_source *source,
+                                        eb_objective_fn objective, void *objective_ctx,
+                                        const eb_train_params *p, eb_train_result *result, eb_error *err);
+/* A batch source over rows x[n, dim] (+ labels, or NULL) in batches of min(batch, n), shuffled each epoch
+ * from (seed, epoch) exactly as eb_train shuffles; drop_last skips each epoch's last partial batch. x and
+ * labels must outlive it. EB_ERR_ARG for n < 1 or batch < 1, EB_ERR_NOMEM. Free with eb_row_source_free. */
+EB_API eb_status eb_row_source_new(const float *x, const int32_t *labels, int64_t n, int64_t dim,
+                                   int64_t batch, bool drop_last, uint64_t seed, eb_batch_source *out,
+                                   eb_error *err);
+EB_API void eb_row_source_free(eb_batch_source *s); /* NULL-safe; zeroes the struct */
 /* The stream of purpose `purpose` for epoch `epoch` of a run seeded with `seed`. */
 EB_API eb_rng eb_train_epoch_rng(uint64_t seed, int64_t epoch, uint64_t purpose);
 

@@ -137,6 +137,12 @@ EB_API bool eb_objective_uses_aux(const eb_objective_spec *s);
 EB_API eb_status eb_objective_run_aux_setup(eb_objective_run *r, eb_model *model, const eb_image_set *id,
                                             const eb_image_set *aux, const eb_image_transforms *norm,
                                             int64_t batches_per_epoch, eb_aux_params *ap, eb_error *err);
+/* Before training (and before a resume restores the model), for every objective: the method's setup on the
+ * ID training set (images: as loaded, norm = their mapping to input space; tabular: an f32 set of
+ * c = h = 1 with labels, norm the identity), e.g. CIDER's prototypes from class means. EB_OK when the
+ * method needs none. */
+EB_API eb_status eb_objective_run_data_setup(eb_objective_run *r, eb_model *model, const eb_image_set *id,
+                                             const eb_image_transforms *norm, eb_error *err);
 /* Adds the method's fields to a JSON summary (a cJSON object); nothing for most methods. */
 EB_API void eb_objective_run_summary(const eb_objective_run *r, void *cjson_object);
 

@@ -66,13 +66,17 @@ EB_API eb_status eb_logit_score_parse(const char *name, eb_logit_score *out, eb_
  *   knn           features: −(k-th nearest distance), L2-normalised            k 50
  *   hopfield      features: Hopfield energy score (000_… Eq. 8)                beta 4
  *   hopfield_aux  features + aux: lme_β(ξᵀX_id) − lme_β(ξᵀO_aux) (specs §2)    beta 4
- *   gmm           features + labels: log Σ_c π_c N(z; μ_c, Σ), z L2-normalised,  heat.ridge 1e-12
+ *   gmm           features + labels: log Σ_c π_c N(z; μ_c, Σ), z L2-normalised   heat.ridge 1e-12,
+ *                 (heat.normalize; off: raw z, e.g. 2-D toys),                 heat.normalize
  *                 tied Σ (class-centred, divisor N) + ridge (001_… Eq. (9), (10))
  *   heat          features (+ labels for the gmm prior, + the model for el):   heat (eb_heat_params)
  *                 −E(z), E = E_θ/T + E_prior/T_prior, E_θ an MLP trained by
  *                 contrastive divergence with SGLD (001_…, specs §5)
- *   heat_combined features + labels + model: −Σ_k (E_k − m_k)/s_k over the   heat
- *                 gmm and el HEAT energies, standardised on ID training data
+ *   heat_combined features + labels + model (+ inputs with std_block): −Σ_k  heat
+ *                 (E_k − m_k)/s_k over the HEAT energies gmm, el and (std_block,
+ *                 the default) gmm_std — a GMM prior on the spatial-std-pooled
+ *                 feature map the detector extracts from the model and inputs
+ *                 (image models) — standardised on ID training data
  *   react         features (+ the model at fit: its last linear layer W, b is   percentile 90
  *                 copied): T·logsumexp((W·min(z, c) + b)/T), c = the percentile of
  *                 all ID training activations (Sun et al. 2021; 004_… baseline)
@@ -139,6 +143,7 @@ typedef enum eb_heat_prior {
     EB_HEAT_PRIOR_EL,   /* E = −logsumexp(W z + b), the classifier's last layer (the model needed) */
     EB_HEAT_PRIOR_NONE, /* no prior: a plain EBM on L2-normalised z (001_… Table 2 "w/o MoG") */
 } eb_heat_prior;
+/* gmm and none use L2-normalised z unless eb_heat_params.normalize is off (2-D toys, Figs. 1–2). */
 /* "gmm", "el", "none"; "unknown" outside the enum. */
 EB_API const char *eb_heat_prior_name(eb_heat_prior prior);
 /* Inverse of eb_heat_prior_name. EB_ERR_ARG naming the string and the accepted names. */
@@ -175,9 +180,15 @@ typedef struct eb_heat_params {
                             of all training features (false) */
     uint64_t seed;       /* initialisation, shuffling, proposals, SGLD noise (0); < 2^53 */
     float ridge;         /* gmm prior: absolute ridge ≥ 0 added to Σ (1e-12, the code) */
+    bool normalize;      /* gmm, heat (gmm, none priors), heat_combined's gmm blocks: L2-normalise z (true,
+                            the paper and code); false for raw low-dimensional features (2-D toys) */
+    bool std_block;      /* heat_combined: the third block of the code's CombineScorer, HEAT-GMM-std: a GMM
+                            prior + E_θ on the unbiased spatial std of the model's final feature map
+                            (eb_model_set_feature_pool STD), which the detector extracts from the model and
+                            the inputs at fit and score; needs an image model (true) */
 
-    /* each prior's EBM (only the used ones are read and saved) */
-    eb_heat_ebm gmm, el, none;
+    /* each prior's EBM (only the used ones are read and saved); gmm_std: heat_combined's std block */
+    eb_heat_ebm gmm, el, none, gmm_std;
 } eb_heat_params;
 /* The defaults above (the paper's where it gives them). */
 EB_API eb_heat_params eb_heat_default_params(void);
@@ -326,6 +337,16 @@ EB_API eb_status eb_detector_fit(eb_detector *d, const eb_detector_data *train, 
  * EB_ERR_NUMERIC for NaN/±Inf input values. Contents of scores unspecified on error. */
 EB_API eb_status eb_detector_score(eb_detector *d, const eb_detector_data *data, float *scores,
                                    eb_error *err);
+
+/* Splits the scoring of d across the ranks of dist (dist.h; NULL or one rank: one process, no change).
+ * knn, hopfield and hopfield_aux then scan only this rank's share (eb_dist_share) of their memory bank
+ * and merge the ranks' partial results exactly — the k-th largest similarity over the union of every
+ * rank's top-k list; log Σ exp over the ranks' log-sum-exps — so every rank gets every score, equal to
+ * one process's up to float reassociation; the fit's calibration (val) is split alike. Other kinds
+ * score everything on every rank. Every rank must then make the same score/fit calls with the same
+ * data. release (on a fitted detector): free the rows of the other ranks, so each rank holds about
+ * 1/N of the bank; such a detector cannot be saved (EB_ERR_STATE) or given another context. */
+EB_API eb_status eb_detector_distribute(eb_detector *d, const eb_dist *dist, bool release, eb_error *err);
 
 /* Sets the threshold from ID scores s[n] (n ≥ 1, finite) and stores tpr in the params:
  *   m = the smallest integer with m/n ≥ tpr (compared in double, as eval's fpr95_id does),

@@ -123,6 +123,11 @@ EB_API const eb_optimizer_params *eb_optimizer_get_params(const eb_optimizer *op
  *   COSINE    lr(s) = min_lr + (base_lr − min_lr)·½(1 + cos(π·s / total_steps))
  *             (torch CosineAnnealingLR, T_max = total_steps, eta_min = min_lr; like torch it is
  *             periodic past total_steps — it rises again — so train for at most total_steps)
+ *   MULTISTEP lr(s) = base_lr · gamma^#{k : s ≥ ⌊milestones[k]·total_steps⌋}  (torch MultiStepLR;
+ *             milestones are fractions of the run, e.g. {0.5, 0.75} with gamma 0.1: the classifier
+ *             recipe of HEAT, 001_8dfeaa911d9afebd.txt App. A.5.1 "ID classifier training". With
+ *             total_steps = epochs × batches per epoch and f·epochs whole, a milestone falls on an epoch
+ *             boundary, as torch's per-epoch MultiStepLR)
  *
  * Linear warm-up (warmup_steps = W > 0) OVERRIDES the lr for s < W:
  *             lr(s) = base_lr · min(1, (s + 1) / W)            for s < W,  the schedule for s ≥ W.
@@ -133,19 +138,28 @@ EB_API const eb_optimizer_params *eb_optimizer_get_params(const eb_optimizer *op
  * with the original exactly. Where the schedule has moved during the warm-up, the original's
  * chainable torch scheduler would lose those decays (the override discards them); ebood does not
  * copy that accident: from step W on, lr(s) is the schedule's value at s. */
-typedef enum eb_schedule_kind { EB_SCHEDULE_CONSTANT, EB_SCHEDULE_STEP, EB_SCHEDULE_COSINE } eb_schedule_kind;
+typedef enum eb_schedule_kind {
+    EB_SCHEDULE_CONSTANT,
+    EB_SCHEDULE_STEP,
+    EB_SCHEDULE_COSINE,
+    EB_SCHEDULE_MULTISTEP
+} eb_schedule_kind;
+
+#define EB_SCHEDULE_MAX_MILESTONES 8
 
 typedef struct eb_schedule {
     eb_schedule_kind kind;
     float base_lr;
-    int64_t total_steps;  /* COSINE: T_max, > 0 */
-    int64_t warmup_steps; /* all kinds: ≥ 0, 0 = no warm-up */
-    int64_t step_size;    /* STEP: > 0 */
-    float gamma;          /* STEP: > 0 */
-    float min_lr;         /* COSINE: eta_min ≥ 0 */
+    int64_t total_steps;                          /* COSINE: T_max, > 0; MULTISTEP: the run's length, > 0 */
+    int64_t warmup_steps;                         /* all kinds: ≥ 0, 0 = no warm-up */
+    int64_t step_size;                            /* STEP: > 0 */
+    float gamma;                                  /* STEP, MULTISTEP: > 0 */
+    float min_lr;                                 /* COSINE: eta_min ≥ 0 */
+    int n_milestones;                             /* MULTISTEP: 1 … EB_SCHEDULE_MAX_MILESTONES */
+    float milestones[EB_SCHEDULE_MAX_MILESTONES]; /* MULTISTEP: increasing fractions in (0, 1] */
 } eb_schedule;
 
-/* CONSTANT at base_lr, no warm-up (total_steps 0, step_size 0, gamma 1, min_lr 0). */
+/* CONSTANT at base_lr, no warm-up (total_steps 0, step_size 0, gamma 1, min_lr 0, no milestones). */
 EB_API eb_schedule eb_schedule_default(float base_lr);
 
 /* The lr for global step `step` (step < 0 is taken as 0). Computed in double, rounded to float.
@@ -154,15 +168,19 @@ EB_API eb_schedule eb_schedule_default(float base_lr);
 EB_API float eb_schedule_lr(const eb_schedule *s, int64_t step);
 
 /* Checks base_lr finite ≥ 0, warmup_steps ≥ 0, and what the kind reads: STEP step_size > 0 and
- * gamma finite > 0; COSINE total_steps > 0 and min_lr finite ≥ 0. Errors: EB_ERR_ARG,
- * "schedule <kind>: <field> must be ... (got <value>)"; s == NULL or an unknown kind also. */
+ * gamma finite > 0; COSINE total_steps > 0 and min_lr finite ≥ 0; MULTISTEP total_steps > 0, gamma finite
+ * > 0, 1 ≤ n_milestones ≤ EB_SCHEDULE_MAX_MILESTONES, milestones strictly increasing in (0, 1]. Errors:
+ * EB_ERR_ARG, "schedule <kind>: <field> must be ... (got <value>)"; s == NULL or an unknown kind also. */
 EB_API eb_status eb_schedule_check(const eb_schedule *s, eb_error *err);
 
-/* "constant", "step", "cosine"; "unknown" outside the enum. Static string. */
+/* "constant", "step", "cosine", "multistep"; "unknown" outside the enum. Static string. */
 EB_API const char *eb_schedule_kind_name(eb_schedule_kind kind);
-/* Parses exactly "constant", "step" or "cosine". Errors: EB_ERR_ARG,
- * "schedule: unknown kind 'x' (expected constant, step or cosine)"; *out unchanged. */
+/* Parses exactly "constant", "step", "cosine" or "multistep". Errors: EB_ERR_ARG,
+ * "schedule: unknown kind 'x' (expected constant, step, cosine or multistep)"; *out unchanged. */
 EB_API eb_status eb_schedule_kind_parse(const char *s, eb_schedule_kind *out, eb_error *err);
+/* Parses "f1,f2,…" (e.g. "0.5,0.75") into s->milestones / s->n_milestones: 1 … EB_SCHEDULE_MAX_MILESTONES
+ * strictly increasing fractions in (0, 1]. EB_ERR_ARG naming the problem; *s unchanged on error. */
+EB_API eb_status eb_schedule_milestones_parse(const char *text, eb_schedule *s, eb_error *err);
 /* One line, e.g. "cosine(base_lr=0.001, total_steps=10000, min_lr=0, warmup_steps=2500)".
  * Same contract as snprintf. */
 EB_API int eb_schedule_format(const eb_schedule *s, char *buf, size_t size);

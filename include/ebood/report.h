@@ -45,8 +45,8 @@ typedef struct eb_report_scores {
 } eb_report_scores;
 
 /* One evaluation. raw: raw[k] for e->scores[k] (k < e->n_scores), or NULL for tables only. Sets with fewer
- * than 10 samples (ID or OOD) get a visible note. Errors: EB_ERR_ARG (an empty set), EB_ERR_NUMERIC (a
- * non-finite raw score, naming score, set and index). */
+ * than 10 samples (ID or OOD), and sets whose ID and OOD raw scores are all one value, get a visible note.
+ * Errors: EB_ERR_ARG (an empty set), EB_ERR_NUMERIC (a non-finite raw score, naming score, set and index). */
 EB_API eb_status eb_html_report_add_eval(eb_html_report *r, const eb_eval_report *e,
                                          const eb_report_scores *raw, eb_error *err);
 

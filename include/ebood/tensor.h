@@ -108,10 +108,32 @@ EB_API void eb_graph_fail(eb_graph *g, eb_status status, const char *fmt, ...) E
 /* Reverse-mode sweep from `out`. seed: d(loss)/d(out), `out->size` floats, or NULL for all ones
  * (so for a scalar loss, NULL gives d(loss)/d(everything)). Gradients accumulate (+=) into the
  * grad buffers of the leaves on the path that require grad (parameters and inputs); intermediate
- * gradients are cleared at the start of every sweep, so a second call on the same graph (e.g. with
- * another seed) adds its leaf gradients to the first's. Returns the graph's status: a graph that
+ * gradients start from zero in every sweep, so a second call on the same graph (e.g. with
+ * another seed) adds its leaf gradients to the first's. Memory: an intermediate's gradient is given back
+ * as soon as its own backward kernel ran (nothing else reads it) and its bytes serve the gradients
+ * allocated later in the sweep; afterwards only the leaves and `out` have a grad buffer (an intermediate's
+ * grad is NULL). Returns the graph's status: a graph that
  * has already failed is not swept and its first error is returned. */
 EB_API eb_status eb_graph_backward(eb_graph *g, eb_tensor *out, const float *seed);
+
+/* ---- inference without a tape (deferred execution; src/tensor/graph_plan.c) ------------------------
+ * After eb_graph_defer(g), ops check their inputs and record their nodes (shapes, parameters) but
+ * allocate no output and compute nothing; parameters are constants (as eb_graph_freeze_params) and no
+ * node requires a gradient. eb_graph_run(g, outputs, n) then computes the recorded nodes in order, with
+ * every intermediate placed in ONE arena buffer by liveness: a tensor's bytes are reused as soon as its
+ * last reader has run, so the buffer holds the largest set of tensors alive at one time instead of the
+ * whole tape (eb_graph_planned_bytes reports its size). Afterwards the `outputs` (and every tensor made
+ * before eb_graph_defer, and leaves) hold their values; the data of the other deferred nodes is
+ * undefined (reused). The values are bitwise the eager ones (the same kernels on the same inputs).
+ * eb_graph_run ends the deferred region: later ops run eagerly again (e.g. a score on the logits).
+ * Errors: the graph's first error (a shape error while recording: nothing is computed then);
+ * EB_ERR_STATE if eb_graph_defer was not called; batch_norm in training mode fails while deferring
+ * (EB_ERR_STATE: its running statistics need the batch's values at once). eb_graph_reset ends a
+ * deferred region without computing it. outputs may be NULL when n_outputs is 0. */
+EB_API void eb_graph_defer(eb_graph *g);
+EB_API eb_status eb_graph_run(eb_graph *g, eb_tensor *const *outputs, int n_outputs);
+/* Size in bytes of the buffer the last eb_graph_run planned (0 before any, or if it failed). */
+EB_API size_t eb_graph_planned_bytes(const eb_graph *g);
 
 /* ---- leaves ------------------------------------------------------------------------------------ */
 /* A zero-filled constant (no gradient). */
@@ -168,6 +190,11 @@ EB_API eb_tensor *eb_clamp(eb_graph *g, eb_tensor *x, float lo, float hi); /* gr
 
 /* Activations (PyTorch definitions). */
 EB_API eb_tensor *eb_relu(eb_graph *g, eb_tensor *x);
+/* ReLU written over x's buffer (training memory: one activation fewer per conv–BN–ReLU) when that is
+ * safe for the backward: x is the output of conv2d, batch_norm, add or linear (whose backward never reads
+ * its own output) and the graph is not deferring; otherwise the same as eb_relu. The caller promises that
+ * nothing reads x afterwards (x->data holds y then). Values and gradients equal eb_relu's. */
+EB_API eb_tensor *eb_relu_inplace(eb_graph *g, eb_tensor *x);
 EB_API eb_tensor *eb_leaky_relu(eb_graph *g, eb_tensor *x, float negative_slope);
 EB_API eb_tensor *eb_elu(eb_graph *g, eb_tensor *x, float alpha);
 EB_API eb_tensor *eb_softplus(eb_graph *g, eb_tensor *x, float beta); /* (1/β)·log(1 + e^{βx}) */

@@ -79,8 +79,9 @@ class HeatEbm(ctypes.Structure):  # eb_heat_ebm
 class HeatParams(ctypes.Structure):  # eb_heat_params
     _fields_ = [("prior", ctypes.c_int), ("width", ctypes.c_int64), ("depth", ctypes.c_int64),
                 ("tied", ctypes.c_bool), ("relu", ctypes.c_bool), ("stats_batch", ctypes.c_bool),
-                ("seed", ctypes.c_uint64), ("ridge", ctypes.c_float),
-                ("gmm", HeatEbm), ("el", HeatEbm), ("none", HeatEbm)]
+                ("seed", ctypes.c_uint64), ("ridge", ctypes.c_float), ("normalize", ctypes.c_bool),
+                ("std_block", ctypes.c_bool),
+                ("gmm", HeatEbm), ("el", HeatEbm), ("none", HeatEbm), ("gmm_std", HeatEbm)]
 
 
 class DetectorParams(ctypes.Structure):  # eb_detector_params

@@ -11,8 +11,9 @@ from ._lib import lib
 
 # Top-level hyperparameters (eb_detector_params) and those of the nested HEAT settings.
 _PARAMS = ("temperature", "eps", "k", "beta", "shrinkage", "tpr", "heat", "percentile")
-_HEAT_TOP = ("prior", "width", "depth", "tied", "relu", "stats_batch", "seed", "ridge")
-_HEAT_BLOCKS = ("gmm", "el", "none")
+_HEAT_TOP = ("prior", "width", "depth", "tied", "relu", "stats_batch", "seed", "ridge", "normalize",
+             "std_block")
+_HEAT_BLOCKS = ("gmm", "el", "none", "gmm_std")
 _HEAT_EBM = tuple(name for name, _ in _lib.HeatEbm._fields_)
 
 

@@ -11,10 +11,19 @@ static bool has_suffix(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* Moves rows x[n, dim] (input space, malloc'd) into an f32 set of c = h = 1, w = dim, z-scored with
- * mean/std (dim values each) when given. */
-static eb_status rows_to_set(const float *x, int64_t n, int64_t dim, const float *mean, const float *std,
+/* Moves rows x[n, dim] (malloc'd; changed in place) into an f32 set of c = h = 1, w = the model's inputs:
+ * rows of all of tab's source columns through its recipe (kept columns, z-score), rows of its kept
+ * columns z-scored with its mean/std (when standardised), or as they are (tab NULL). */
+static eb_status rows_to_set(float *x, int64_t n, int64_t dim, const eb_tabular_split *tab, const char *path,
                              eb_image_set *out, eb_error *err) {
+    const float *mean = tab && tab->mean ? tab->mean : NULL, *std = mean ? tab->std : NULL;
+    if (tab && tab->keep && tab->dim < tab->n_columns && dim == tab->n_columns) {
+        eb_dataset d = {.x = x, .n = n, .dim = dim};
+        eb_status st = eb_tabular_split_apply(tab, &d, path, err);
+        if (st) return st;
+        dim = d.dim;
+        mean = std = NULL; /* done */
+    }
     eb_status st = eb_image_set_alloc(n, 1, 1, (int)dim, EB_DTYPE_F32, 0, out, err);
     for (int64_t i = 0; !st && i < n * dim; i++) {
         const int64_t c = i % dim;
@@ -23,8 +32,7 @@ static eb_status rows_to_set(const float *x, int64_t n, int64_t dim, const float
     return st;
 }
 
-static eb_status load_npy(const char *path, const float *mean, const float *std, eb_image_set *out,
-                          eb_error *err) {
+static eb_status load_npy(const char *path, const eb_tabular_split *tab, eb_image_set *out, eb_error *err) {
     eb_npy_array a;
     eb_status st = eb_npy_read(path, &a, err);
     if (st) return st;
@@ -57,28 +65,28 @@ static eb_status load_npy(const char *path, const float *mean, const float *std,
     float *x = NULL;
     int64_t shape[8];
     if ((st = eb_npy_read_f32(path, &x, 2, shape, NULL, err))) return st;
-    st = rows_to_set(x, shape[0], shape[1], mean, std, out, err);
+    st = rows_to_set(x, shape[0], shape[1], tab, path, out, err);
     free(x);
     return st;
 }
 
-eb_status cli_load_aux(const char *spec, int64_t want_dim, const float *tab_mean, const float *tab_std,
+eb_status cli_load_aux(const char *spec, int c, int h, int w, int64_t want_dim, const eb_tabular_split *tab,
                        eb_image_set *out, eb_error *err) {
     memset(out, 0, sizeof *out);
     eb_status st;
     if (cli_is_image_spec(spec)) {
         cli_images im;
-        if ((st = cli_load_images(spec, 0, &im, err))) return st;
+        if ((st = cli_load_images_shaped(spec, 0, c, h, w, &im, err))) return st;
         eb_image_set *s = im.train.n > 0 ? &im.train : &im.test;
         *out = *s;
         memset(s, 0, sizeof *s);
         cli_images_free(&im);
     } else if (has_suffix(spec, ".npy")) {
-        st = load_npy(spec, tab_mean, tab_std, out, err);
+        st = load_npy(spec, tab, out, err);
     } else if (has_suffix(spec, ".csv")) {
         eb_dataset d;
         if (!(st = eb_csv_read_dataset(spec, EB_CSV_NO_LABEL, &d, err))) {
-            st = rows_to_set(d.x, d.n, d.dim, tab_mean, tab_std, out, err);
+            st = rows_to_set(d.x, d.n, d.dim, tab, spec, out, err);
             eb_dataset_free(&d);
         }
     } else {

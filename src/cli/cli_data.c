@@ -111,6 +111,16 @@ static eb_status read_table(const char *spec, eb_dataset *d, char ***names, eb_e
     return st;
 }
 
+/* Whether d has a class called `name` (its number for unnamed labels). */
+static bool has_class(const eb_dataset *d, const char *name) {
+    for (int k = 0; k < d->num_classes; k++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", k);
+        if (strcmp(d->class_names ? d->class_names[k] : num, name) == 0) return true;
+    }
+    return false;
+}
+
 eb_status cli_load_tabular(const char *spec, const cli_tabular *t, bool as_test, eb_tabular_split *out,
                            bool *is_builtin, eb_error *err) {
     memset(out, 0, sizeof *out);
@@ -154,6 +164,22 @@ eb_status cli_load_tabular(const char *spec, const cli_tabular *t, bool as_test,
                       : eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", spec);
             free(rows);
         }
+    } else if (t->data && t->split.ood_class && has_class(&all, t->split.ood_class)) {
+        /* another table with the held-out class (e.g. the test file of a train/test pair): its rows of
+         * that class are the OOD split, the others train (test when as_test), in the model's input space */
+        const eb_tabular_params p = {.seed = t->split.seed, .ood_class = t->split.ood_class};
+        st = eb_tabular_split_make(&all, NULL, &p, spec, out, err);
+        free_names(out->feature_names, out->dim); /* of the file's columns: not the model's */
+        out->feature_names = NULL;
+        if (!st && recipe) st = eb_tabular_split_apply(&t->recipe, &out->train, spec, err);
+        if (!st && recipe) st = eb_tabular_split_apply(&t->recipe, &out->ood, spec, err);
+        if (!st && as_test) {
+            eb_dataset_free(&out->test); /* empty */
+            out->test = out->train;
+            memset(&out->train, 0, sizeof out->train);
+        }
+        out->dim = out->ood.dim;
+        *is_builtin = !st;
     } else { /* another file: all its rows, in the model's input space */
         eb_dataset *d = as_test ? &out->test : &out->train;
         *d = all;
@@ -322,8 +348,9 @@ eb_status cli_load_images_shaped(const char *spec, uint64_t split_seed, int chan
     return st;
 }
 
-eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const eb_safetensors *ckpt,
-                        const float *mean, const float *std, eb_dataset *out, eb_error *err) {
+eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const eb_model *model,
+                        const eb_safetensors *ckpt, const float *mean, const float *std, eb_dataset *out,
+                        eb_error *err) {
     memset(out, 0, sizeof *out);
     bool is_train = strcmp(split, "train") == 0, is_val = strcmp(split, "val") == 0,
          is_test = strcmp(split, "test") == 0, is_ood = strcmp(split, "ood") == 0;
@@ -332,7 +359,11 @@ eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed
     eb_status st;
     if (cli_is_image_spec(spec)) {
         cli_images im;
-        if ((st = cli_load_images(spec, split_seed, &im, err))) return st;
+        bool image_model = model && eb_model_kind_is_image(model->kind);
+        if ((st = cli_load_images_shaped(spec, split_seed, image_model ? (int)model->image.channels : 0,
+                                         image_model ? (int)model->image.height : 0,
+                                         image_model ? (int)model->image.width : 0, &im, err)))
+            return st;
         const eb_image_set *s = is_train ? &im.train : is_val ? &im.val : is_test ? &im.test : NULL;
         if (!s || s->n == 0)
             st = eb_error_set(err, EB_ERR_ARG, "--data %s has no '%s' split", spec, split);

@@ -51,17 +51,29 @@ static const struct {
     const char *name;
     unsigned kinds;
 } heat_flags[] = {
-    {"prior", HK_HEAT},           {"heat-preset", HK_EBM},
-    {"ridge", HK_GMM | HK_EBM},   {"ebm-width", HK_EBM},
-    {"ebm-depth", HK_EBM},        {"ebm-tied", HK_EBM},
-    {"ebm-no-relu", HK_EBM},      {"ebm-seed", HK_EBM},
-    {"ebm-epochs", HK_EBM},       {"ebm-batch-size", HK_EBM},
-    {"ebm-lr", HK_EBM},           {"ebm-l2", HK_EBM},
-    {"ebm-temperature", HK_EBM},  {"prior-temperature", HK_EBM},
-    {"ebm-input-noise", HK_EBM},  {"sgld-steps", HK_EBM},
-    {"sgld-step-size", HK_EBM},   {"sgld-noise", HK_EBM},
-    {"sgld-decay", HK_EBM},       {"sgld-decay-end", HK_EBM},
+    {"prior", HK_HEAT},
+    {"heat-preset", HK_EBM},
+    {"ridge", HK_GMM | HK_EBM},
+    {"ebm-width", HK_EBM},
+    {"ebm-depth", HK_EBM},
+    {"ebm-tied", HK_EBM},
+    {"ebm-no-relu", HK_EBM},
+    {"ebm-seed", HK_EBM},
+    {"ebm-epochs", HK_EBM},
+    {"ebm-batch-size", HK_EBM},
+    {"ebm-lr", HK_EBM},
+    {"ebm-l2", HK_EBM},
+    {"ebm-temperature", HK_EBM},
+    {"prior-temperature", HK_EBM},
+    {"ebm-input-noise", HK_EBM},
+    {"sgld-steps", HK_EBM},
+    {"sgld-step-size", HK_EBM},
+    {"sgld-noise", HK_EBM},
+    {"sgld-decay", HK_EBM},
+    {"sgld-decay-end", HK_EBM},
     {"stats-batch", HK_COMBINED},
+    {"no-normalize", HK_GMM | HK_EBM},
+    {"no-std-block", HK_COMBINED},
 };
 
 static unsigned heat_kind_bit(eb_detector_kind k) {
@@ -91,6 +103,7 @@ static bool apply_heat_flags(const char *cmd, const cli_flag *flags, int n_flags
         p->gmm = base.gmm;
         p->el = base.el;
         p->none = base.none;
+        p->gmm_std = base.gmm_std;
     }
     eb_decay_kind decay = EB_DECAY_QUADRATIC;
     if (SEEN("sgld-decay") && eb_decay_kind_parse(v->sgld_decay, &decay, &err)) {
@@ -98,6 +111,7 @@ static bool apply_heat_flags(const char *cmd, const cli_flag *flags, int n_flags
         return false;
     }
     if (SEEN("ridge")) p->ridge = (float)v->ridge;
+    if (SEEN("no-normalize")) p->normalize = !v->no_normalize;
     if (kind == EB_DETECTOR_GMM) return true;
     if (SEEN("ebm-width")) p->width = v->ebm_width;
     if (SEEN("ebm-depth")) p->depth = v->ebm_depth;
@@ -105,17 +119,19 @@ static bool apply_heat_flags(const char *cmd, const cli_flag *flags, int n_flags
     if (SEEN("ebm-no-relu")) p->relu = !v->ebm_no_relu;
     if (SEEN("ebm-seed")) p->seed = (uint64_t)v->ebm_seed;
     if (SEEN("stats-batch")) p->stats_batch = v->stats_batch;
+    if (SEEN("no-std-block")) p->std_block = !v->no_std_block;
     /* the block(s) of the EBM(s) this kind trains */
-    eb_heat_ebm *blocks[2] = {NULL, NULL};
+    eb_heat_ebm *blocks[3] = {NULL, NULL, NULL};
     if (kind == EB_DETECTOR_HEAT_COMBINED) {
         blocks[0] = &p->gmm;
         blocks[1] = &p->el;
+        blocks[2] = p->std_block ? &p->gmm_std : NULL;
     } else {
         blocks[0] = p->prior == EB_HEAT_PRIOR_GMM  ? &p->gmm
                     : p->prior == EB_HEAT_PRIOR_EL ? &p->el
                                                    : &p->none;
     }
-    for (int b = 0; b < 2 && blocks[b]; b++) {
+    for (int b = 0; b < 3 && blocks[b]; b++) {
         eb_heat_ebm *e = blocks[b];
         if (SEEN("ebm-epochs")) e->epochs = v->ebm_epochs;
         if (SEEN("ebm-batch-size")) e->batch_size = v->ebm_batch_size;

@@ -21,12 +21,12 @@ typedef struct cli_detector_flags {
     int64_t ebm_width, ebm_depth, ebm_seed, ebm_epochs, ebm_batch_size, sgld_steps;
     double ebm_lr, ebm_l2, ebm_temperature, prior_temperature, sgld_step_size, sgld_noise, sgld_decay_end,
         ebm_input_noise, ridge;
-    bool ebm_tied, ebm_no_relu, stats_batch;
+    bool ebm_tied, ebm_no_relu, stats_batch, no_normalize, no_std_block;
 } cli_detector_flags;
 
 /* Writes the table's flag rows to out (--tpr only if with_tpr; at most CLI_DETECTOR_MAX_PARAMS), then
  * HEAT's; returns the count (at most CLI_DETECTOR_MAX_FLAGS). */
-#define CLI_DETECTOR_MAX_FLAGS (CLI_DETECTOR_MAX_PARAMS + 24)
+#define CLI_DETECTOR_MAX_FLAGS (CLI_DETECTOR_MAX_PARAMS + 26)
 int cli_detector_flag_rows(cli_detector_flags *v, bool with_tpr, cli_flag *out);
 
 /* clang-format off */
@@ -72,6 +72,12 @@ int cli_detector_flag_rows(cli_detector_flags *v, bool with_tpr, cli_flag *out);
      "heat: step size and noise decay to F times their start (0.1)", false},                                \
     {"stats-batch", 0, CLI_FLAG_BOOL, &(v).stats_batch, 0, 0, NULL,                                         \
      "heat_combined: standardise with one random batch of 256 (the code) instead of all training data",     \
+     false},                                                                                                \
+    {"no-normalize", 0, CLI_FLAG_BOOL, &(v).no_normalize, 0, 0, NULL,                                       \
+     "gmm, heat, heat_combined: GMM / prior-free blocks on the raw features, not L2-normalised (2-D toys)", \
+     false},                                                                                                \
+    {"no-std-block", 0, CLI_FLAG_BOOL, &(v).no_std_block, 0, 0, NULL,                                       \
+     "heat_combined: leave out the GMM-std block (combine gmm and el only; needed for non-image models)",   \
      false}
 /* clang-format on */
 

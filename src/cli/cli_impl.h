@@ -118,16 +118,20 @@ void cli_images_free(cli_images *im);
 /* Rows of one split of a dataset in a model's input space: `spec` as for train/eval; split "train",
  * "val", "test" or "ood" (a built-in tabular dataset's held-out class). Image rows are normalised with
  * mean/std (NULL: the dataset's own); tabular rows go through the split and recipe of the checkpoint
- * `ckpt` trained on (NULL: as in the file; cli_tabular_from_checkpoint). */
-eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const eb_safetensors *ckpt,
-                        const float *mean, const float *std, eb_dataset *out, eb_error *err);
+ * `ckpt` trained on (NULL: as in the file; cli_tabular_from_checkpoint). With an image model (may be
+ * NULL), a folder:DIR is converted to its input (channels and size), as ebood eval does. */
+eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const eb_model *model,
+                        const eb_safetensors *ckpt, const float *mean, const float *std, eb_dataset *out,
+                        eb_error *err);
 /* ebood bench outliers (src/cli/cmd_bench_outliers.c); argv[2] is "outliers". */
 int cmd_bench_outliers(int argc, char **argv);
 /* The auxiliary outlier pool of --aux-data SPEC (src/cli/cli_aux.c): an image data spec (its training split,
  * else its test split), an IDX image file, a .npy (uint8 pixels or float32 input-space images [n, (c,) h,
- * w], or rows [n, dim]) or an unlabelled .csv of rows. Rows are z-scored with tab_mean/tab_std (the ID
- * data's statistics; NULL = as stored). want_dim: the model's input size (EB_ERR_SHAPE otherwise). */
-eb_status cli_load_aux(const char *spec, int64_t want_dim, const float *tab_mean, const float *tab_std,
+ * w], or rows [n, dim]) or an unlabelled .csv of rows. Rows go into the ID table's input space with `tab`
+ * (its split: rows of its kept columns z-scored with its mean/std; rows of all the table's columns through
+ * eb_tabular_split_apply; NULL = as stored). want_dim: the model's input size (EB_ERR_SHAPE otherwise); c, h,
+ * w: an image model's input, to which a folder:DIR is converted (0 = the folder's own shape). */
+eb_status cli_load_aux(const char *spec, int c, int h, int w, int64_t want_dim, const eb_tabular_split *tab,
                        eb_image_set *out, eb_error *err);
 /* The input normalisation stored in a checkpoint's "ebood.normalize" ({"mean": [...], "std": [...]});
  * false if absent or malformed. */
@@ -157,6 +161,10 @@ void cli_eval_images_free(cli_eval_images *e);
 /* Writes text + newline to path atomically. */
 eb_status cli_write_text(const char *path, const char *text, eb_error *err);
 
+/* Runs run(argc, argv, dist) in the command's distributed context (one process unless started by mpirun;
+ * dist.h): stdout only on rank 0; a failure on a multi-rank run ends every rank (exit code rc). */
+int cli_dist_run(const char *cmd, int argc, char **argv, int (*run)(int, char **, const eb_dist *));
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
@@ -164,6 +172,7 @@ int cli_bench_hamos(int argc, char **argv); /* cmd_bench_hamos.c: ebood bench ha
 int cmd_info(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);
+int cli_landscape_hamos(int argc, char **argv); /* cmd_landscape_hamos.c: ebood landscape --hamos */
 int cmd_report(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 

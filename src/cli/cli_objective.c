@@ -41,7 +41,12 @@ void cli_objective_args_init(cli_objective_args *a) {
         for (int j = 0; j < n; j++) {
             int k = 0;
             while (k < a->n_params && strcmp(a->rows[k]->flag, rows[j].flag) != 0) k++;
-            if (k < a->n_params || a->n_params == CLI_OBJECTIVE_MAX_FLAGS - 2) continue;
+            if (k < a->n_params) continue;
+            if (a->n_params == CLI_OBJECTIVE_MAX_FLAGS - 2) { /* loud: a dropped flag would be unparseable */
+                fprintf(stderr, "ebood: internal: more than %d objective flags, --%s dropped\n",
+                        CLI_OBJECTIVE_MAX_FLAGS - 2, rows[j].flag);
+                continue;
+            }
             a->rows[a->n_params++] = &rows[j];
             char readers[160], defaults[200];
             eb_objective_flag_readers(rows[j].flag, readers, sizeof readers);

@@ -8,7 +8,7 @@
 
 #include "cli/cli_impl.h"
 
-#define CLI_OBJECTIVE_MAX_FLAGS 48 /* --objective, --ebm-preset and the distinct parameter flags */
+#define CLI_OBJECTIVE_MAX_FLAGS 80 /* --objective, --ebm-preset and the distinct parameter flags */
 
 typedef struct cli_objective_args {
     const char *name;   /* --objective (default ce) */

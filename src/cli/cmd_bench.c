@@ -429,7 +429,7 @@ static int fmnist_params(const fmnist_args *a, const char *fm, const char *mn, e
     /* HEAT on 2 cores: the quick protocol narrows the residual EBM and shortens its training */
     p->heat.width = a->heat_width > 0 ? a->heat_width : quick ? 256 : p->heat.width;
     int64_t he = a->heat_epochs > 0 ? a->heat_epochs : quick ? 5 : -1;
-    if (he > 0) p->heat.gmm.epochs = p->heat.el.epochs = p->heat.none.epochs = he;
+    if (he > 0) p->heat.gmm.epochs = p->heat.el.epochs = p->heat.none.epochs = p->heat.gmm_std.epochs = he;
     return 0;
 }
 

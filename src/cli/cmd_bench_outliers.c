@@ -160,7 +160,7 @@ int cmd_bench_outliers(int argc, char **argv) {
         return CLI_USAGE;
     }
     eb_image_set aux;
-    eb_status st = cli_load_aux(aux_spec, 28 * 28, NULL, NULL, &aux, &err);
+    eb_status st = cli_load_aux(aux_spec, 1, 28, 28, 28 * 28, NULL, &aux, &err);
     if (st) return cli_fail(cmd, &err);
     /* the extra OOD sets: each image spec's test split */
     char ood_buf[512];

@@ -4,6 +4,8 @@
 #include "cli/cli_detector_impl.h"
 #include "cli/cli_report.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,11 +18,28 @@ static const char *const usage =
 
 enum { MAX_SETS = EB_EVAL_MAX_SETS };
 
-/* Prints the report (table or JSON) and writes it to `output` if given. */
-static eb_status emit(const eb_eval_report *report, bool json, const char *output, const char *title,
-                      eb_error *err) {
+/* Prints the report (table or JSON) and writes it to `output` if given; with `sphere` (a model with a
+ * projection head) also its Eq. (14) metrics, under "sphere" in the JSON. */
+static eb_status emit(const eb_eval_report *report, const eb_sphere_metrics *sphere, bool json,
+                      const char *output, const char *title, eb_error *err) {
     char *text = eb_report_json(report);
     if (!text) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (sphere) {
+        cJSON *o = cJSON_Parse(text), *sp = cJSON_CreateObject();
+        free(text);
+        text = NULL;
+        if (o && sp) {
+            cJSON_AddNumberToObject(sp, "cos_separation", sphere->cos_separation);
+            cJSON_AddNumberToObject(sp, "cos_dispersion", sphere->cos_dispersion);
+            cJSON_AddNumberToObject(sp, "cos_compactness", sphere->cos_compactness);
+            cJSON_AddItemToObject(o, "sphere", sp);
+            sp = NULL;
+            text = cJSON_Print(o);
+        }
+        cJSON_Delete(sp);
+        cJSON_Delete(o);
+        if (!text) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    }
     eb_status st = output ? cli_write_text(output, text, err) : EB_OK;
     if (!st) {
         if (json) {
@@ -28,9 +47,34 @@ static eb_status emit(const eb_eval_report *report, bool json, const char *outpu
         } else {
             printf("%s\n", title);
             eb_report_print_table(stdout, report);
+            if (sphere) /* 004 Table 3 reports the angles: separation up, dispersion up, compactness down */
+                printf("projection head (004 Eq. 14): separation %.2f deg, dispersion %.2f deg, compactness "
+                       "%.2f deg\n",
+                       acos(sphere->cos_separation) * (180.0 / 3.14159265358979323846),
+                       acos(sphere->cos_dispersion) * (180.0 / 3.14159265358979323846),
+                       acos(sphere->cos_compactness) * (180.0 / 3.14159265358979323846));
         }
     }
     free(text);
+    return st;
+}
+
+/* Eq. (14) of 004 for a model with a projection head: the ID test rows (labelled) against every OOD set
+ * together. */
+static eb_status sphere_metrics(eb_model *m, const eb_row_set *id, const eb_row_set *ood, int n_ood,
+                                eb_sphere_metrics *out, eb_error *err) {
+    int64_t d = m->head_dim, n_all = 0;
+    for (int i = 0; i < n_ood; i++) n_all += ood[i].n;
+    float *zi = malloc((size_t)(id->n * d + 1) * sizeof *zi),
+          *zo = malloc((size_t)(n_all * d + 1) * sizeof *zo);
+    eb_status st = !zi || !zo ? eb_error_set(err, EB_ERR_NOMEM, "out of memory") : EB_OK;
+    if (!st) st = eb_model_predict_embeddings(m, id->x, id->n, 1024, zi, err);
+    for (int64_t i = 0, at = 0; i < n_ood && !st; at += ood[i].n, i++)
+        st = eb_model_predict_embeddings(m, ood[i].x, ood[i].n, 1024, zo + at * d, err);
+    if (!st)
+        st = eb_sphere_metrics_compute(zi, id->labels, id->n, zo, n_all, d, eb_model_out_dim(m), out, err);
+    free(zi);
+    free(zo);
     return st;
 }
 
@@ -87,7 +131,7 @@ static int eval_score_files(const char *id_path, const cli_list *ood_specs, bool
     if (!st) {
         char title[600];
         snprintf(title, sizeof title, "scores from %s (%lld ID samples)", id_path, (long long)n_id);
-        st = emit(&report, json, output, title, &err);
+        st = emit(&report, NULL, json, output, title, &err);
     }
     if (!st && report_path) { /* the page reads the files again: one code path with ebood report */
         eb_html_report *page = NULL;
@@ -382,7 +426,9 @@ static eb_status load_sets(const eval_args *a, eval_job *job, eb_error *err) {
 
 /* Training rows (only when some detector learns from them) and auxiliary rows. */
 static eb_status load_train_aux(const eval_args *a, eval_job *job, eb_error *err) {
-    const char *train_spec = a->train_data ? a->train_data : job->builtin ? NULL : job->ckpt_data;
+    const char *train_spec = a->train_data                            ? a->train_data
+                             : job->builtin && job->split.train.n > 0 ? NULL
+                                                                      : job->ckpt_data;
     eb_status st = EB_OK;
     if (job->need_train) {
         const eb_dataset *d = &job->split.train;
@@ -413,7 +459,7 @@ static void keep_scores(void *ctx, int detector, int set, const float *s, int64_
 }
 
 /* eb_eval_run, then the table/JSON and the page. */
-static int run_eval(const eval_args *a, eval_job *job) {
+static int run_eval(const eval_args *a, eval_job *job, const eb_dist *dist) {
     static eb_eval_report report;
     eb_error err = {0};
     const eb_eval_spec spec = {.model = job->model,
@@ -428,17 +474,22 @@ static int run_eval(const eval_args *a, eval_job *job) {
                                .n_input_std = job->n_std,
                                .batch = 1024,
                                .on_scores = a->report_path ? keep_scores : NULL,
-                               .ctx = &job->kept};
+                               .ctx = &job->kept,
+                               .dist = dist};
     bool data_error = false;
     eb_status st = eb_eval_run(&spec, &report, &data_error, &err);
     for (int k = 0; k < job->n_kinds; k++)
         if (eb_detector_note(job->dets[k])[0])
             fprintf(stderr, "ebood eval: note: %s\n", eb_detector_note(job->dets[k]));
+    eb_sphere_metrics sphere;
+    const bool have_sphere =
+        !st && job->model->head_dim > 0 && job->id.labels && eb_model_out_dim(job->model) > 1;
+    if (have_sphere) st = sphere_metrics(job->model, &job->id, job->ood, job->n_ood, &sphere, &err);
     if (!st) {
         char title[600];
         snprintf(title, sizeof title, "model %s on %s (%lld ID test samples)", a->model_path, a->data,
                  (long long)job->id.n);
-        st = emit(&report, a->json, a->output, title, &err);
+        st = emit(&report, have_sphere ? &sphere : NULL, a->json, a->output, title, &err);
     }
     const eb_dataset *test = &job->split.test;
     if (!st && a->report_path)
@@ -475,7 +526,7 @@ static int check_score_file_flags(const cli_flag *flags, int n) {
     return 0;
 }
 
-int cmd_eval(int argc, char **argv) {
+static int eval_run(int argc, char **argv, const eb_dist *dist) {
     static eval_args a;
     static eval_job job;
     memset(&a, 0, sizeof a);
@@ -493,6 +544,7 @@ int cmd_eval(int argc, char **argv) {
             fprintf(stderr, "ebood eval: --ood: expected NAME=FILE, got '%s'\n", a.ood_specs.items[i]);
             return CLI_USAGE;
         }
+    if (eb_dist_rank(dist) > 0) a.output = a.report_path = NULL; /* rank 0 writes the files */
     if (a.id_scores) {
         rc = check_score_file_flags(flags, n);
         return rc ? rc : eval_score_files(a.id_scores, &a.ood_specs, a.json, a.output, a.report_path);
@@ -512,7 +564,9 @@ int cmd_eval(int argc, char **argv) {
     if (!rc && ((st = load_model(&a, &job, &err)) || (st = load_sets(&a, &job, &err)) ||
                 (st = load_train_aux(&a, &job, &err))))
         rc = cli_fail("eval", &err);
-    if (!rc) rc = run_eval(&a, &job);
+    if (!rc) rc = run_eval(&a, &job, dist);
     job_free(&job);
     return rc;
 }
+
+int cmd_eval(int argc, char **argv) { return cli_dist_run("eval", argc, argv, eval_run); }

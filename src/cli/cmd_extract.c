@@ -78,7 +78,7 @@ int cmd_extract(int argc, char **argv) {
     memset(&d, 0, sizeof d);
     float *logits = NULL, *features = NULL;
     eb_status st =
-        data ? cli_load_rows(data, split, (uint64_t)split_seed, file, have_norm ? mean : NULL,
+        data ? cli_load_rows(data, split, (uint64_t)split_seed, model, file, have_norm ? mean : NULL,
                              have_norm ? std : NULL, &d, &err)
              : eb_error_set(&err, EB_ERR_ARG, "--data is required: %s does not name its data", model_path);
     int64_t c = eb_model_out_dim(model), f = eb_model_feature_dim(model);

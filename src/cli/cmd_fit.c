@@ -11,7 +11,8 @@ static const char *const usage =
     "--detector NAME [--temperature T|--eps E|--k K|--beta B|--shrinkage S|--tpr P|--prior NAME|--ridge R|"
     "--ebm-*|--sgld-*] "
     "(--features F.npy [--labels L.npy] [--logits G.npy] [--aux-features A.npy] [--val-features V.npy] "
-    "[--val-logits VG.npy] | --model CKPT [--data NAME|FILE] [--val-data FILE] [--aux-data FILE]) -o DET";
+    "[--val-logits VG.npy] | --model CKPT [--data NAME|FILE] [--val-data FILE] [--aux-data FILE] | "
+    "--data toy:cross|toy:crosses|FILE (the rows as features)) -o DET";
 
 /* Everything fit reads, owned. */
 typedef struct fit_inputs {
@@ -137,6 +138,18 @@ typedef struct model_flags {
     int64_t split_seed;
 } model_flags;
 
+/* Rows mode (--data without --model): the train split's rows themselves are the features, with their
+ * labels — HEAT's 2-D toys (gmm / heat --no-normalize, drawn by ebood landscape --detector). */
+static eb_status read_rows(const model_flags *mf, fit_inputs *in, eb_error *err) {
+    eb_status st = cli_load_rows(mf->data, "train", (uint64_t)(mf->split_seed < 0 ? 0 : mf->split_seed), NULL,
+                                 NULL, NULL, NULL, &in->train_rows, err);
+    if (st) return st;
+    const eb_dataset *r = &in->train_rows;
+    in->train = (eb_detector_data){
+        .n = r->n, .features = r->x, .dim = r->dim, .labels = r->y, .n_classes = r->y ? r->num_classes : 0};
+    return EB_OK;
+}
+
 /* A built-in dataset (its own train/val split) rather than a file. */
 static bool builtin_spec(const char *spec) { return strcmp(spec, "segment") == 0 || cli_is_image_spec(spec); }
 
@@ -182,22 +195,24 @@ static eb_status read_model(const char *cmd, const model_flags *mf, fit_inputs *
         return eb_error_set(err, EB_ERR_ARG, "--val-data: %s already has a validation split", data);
     if (mf->val_data && builtin_spec(mf->val_data))
         return eb_error_set(err, EB_ERR_ARG, "--val-data: '%s' must be a file", mf->val_data);
-    if (mf->aux_data && builtin_spec(mf->aux_data))
-        return eb_error_set(err, EB_ERR_ARG, "--aux-data: '%s' must be a file", mf->aux_data);
-    if ((st =
-             cli_load_rows(data, "train", (uint64_t)split_seed, in->model_file, m, sd, &in->train_rows, err)))
+    /* a file, or an image set (all of its images: a folder:DIR, a rendered set, a dataset's test split) */
+    if (mf->aux_data && strcmp(mf->aux_data, "segment") == 0)
+        return eb_error_set(err, EB_ERR_ARG, "--aux-data: '%s' must be a file or an image set", mf->aux_data);
+    if ((st = cli_load_rows(data, "train", (uint64_t)split_seed, in->model, in->model_file, m, sd,
+                            &in->train_rows, err)))
         return st;
     const eb_dataset *train = &in->train_rows, *val = NULL;
     if (!train->y) return eb_error_set(err, EB_ERR_FORMAT, "%s: no labels", data);
     if (own_val || mf->val_data) {
-        st = own_val
-                 ? cli_load_rows(data, "val", (uint64_t)split_seed, in->model_file, m, sd, &in->val_rows, err)
-                 : cli_load_rows(mf->val_data, "test", 0, in->model_file, m, sd, &in->val_rows, err);
+        st = own_val ? cli_load_rows(data, "val", (uint64_t)split_seed, in->model, in->model_file, m, sd,
+                                     &in->val_rows, err)
+                     : cli_load_rows(mf->val_data, "test", 0, in->model, in->model_file, m, sd, &in->val_rows,
+                                     err);
         if (st) return st;
         val = &in->val_rows;
     }
     if (mf->aux_data &&
-        (st = cli_load_rows(mf->aux_data, "test", 0, in->model_file, m, sd, &in->aux_rows, err)))
+        (st = cli_load_rows(mf->aux_data, "test", 0, in->model, in->model_file, m, sd, &in->aux_rows, err)))
         return st;
     const eb_dataset *all[3] = {train, val, mf->aux_data ? &in->aux_rows : NULL};
     const char *names[3] = {data, mf->val_data ? mf->val_data : data, mf->aux_data};
@@ -234,6 +249,7 @@ typedef struct fit_args {
     file_flags ff;
     model_flags mf;
     bool json;
+    int ranks; /* processes under mpirun (1 otherwise) */
     cli_detector_flags hv;
     char detector_help[512];
 } fit_args;
@@ -261,13 +277,16 @@ static int fit_flags(fit_args *a, cli_flag *flags) {
                        "extract features/logits with this checkpoint instead of reading files"),
         CLI_DATA_FLAG(&mf->data,
                       "with --model: segment, fmnist, cifar10:DIR, ... (train split; the val split "
-                      "calibrates) or an .arff/.csv file (default: the checkpoint's)"),
+                      "calibrates) or an .arff/.csv file (default: the checkpoint's); without: the train "
+                      "rows themselves are the features (toy:cross, toy:crosses, a labelled .csv/.arff)"),
         CLI_SPLIT_SEED_FLAG(&mf->split_seed,
                             "with --model: split of a built-in dataset (default: the checkpoint's)"),
         {"val-data", 0, CLI_FLAG_STRING, &mf->val_data, 0, 0, "FILE",
          "with --model and a data file: ID validation rows (.arff/.csv)", false},
         {"aux-data", 0, CLI_FLAG_STRING, &mf->aux_data, 0, 0, "FILE",
-         "with --model: auxiliary outlier rows (.arff/.csv; hopfield_aux)", false},
+         "with --model: auxiliary outlier rows (.arff/.csv; image models: folder:DIR, a rendered set; "
+         "hopfield_aux)",
+         false},
         {"input-std", 0, CLI_FLAG_STRING, &mf->input_std, 0, 0, "S1,S2,..",
          "with --model: std the inputs were divided by, per input or per channel (odin, mahalanobis --eps; "
          "default: the checkpoint's image normalisation, else 1)",
@@ -343,12 +362,17 @@ static int check_flags(fit_args *a, const cli_flag *flags, int n, const eb_detec
     cli_needs_text(fit_needs, needs_buf, sizeof needs_buf);
     const bool file_mode = ff->features || ff->labels || ff->logits || ff->aux || ff->val_features ||
                            ff->val_logits || cli_flag_seen(flags, n, "n-classes");
+    const bool rows_mode = !file_mode && !mf->model && mf->data;
     const char *det = a->detector;
     if (file_mode && mf->model)
         fprintf(stderr,
                 "ebood fit: --model extracts features itself: do not also give feature/logit files\n");
-    else if (!file_mode && !mf->model)
+    else if (!file_mode && !mf->model && !rows_mode)
         fprintf(stderr, "ebood fit: give --model CKPT or the files %s needs (%s)\n", det, needs_buf);
+    else if (rows_mode && ((fit_needs | score_needs) & ~(unsigned)(EB_NEEDS_FEATURES | EB_NEEDS_LABELS)))
+        fprintf(stderr,
+                "ebood fit: --data without --model fits on the rows themselves; %s needs %s: give --model\n",
+                det, needs_buf);
     else if (mf->model && mf->aux_data && !(fit_needs & EB_NEEDS_AUX))
         fprintf(stderr, "ebood fit: --aux-data: the %s detector uses no auxiliary data\n", det);
     else if (mf->model && !mf->aux_data && (fit_needs & EB_NEEDS_AUX))
@@ -358,15 +382,15 @@ static int check_flags(fit_args *a, const cli_flag *flags, int n, const eb_detec
                 "ebood fit: --input-std: the %s detector does not perturb inputs (odin does, and "
                 "mahalanobis/ssd with --eps > 0)\n",
                 det);
-    else if (mf->model || check_files(a, flags, n, fit_needs, score_needs, needs_buf)) {
-        const char *model_only[] = {mf->data, mf->val_data, mf->aux_data, mf->input_std};
+    else if (mf->model || rows_mode || check_files(a, flags, n, fit_needs, score_needs, needs_buf)) {
+        const char *model_only[] = {rows_mode ? NULL : mf->data, mf->val_data, mf->aux_data, mf->input_std};
         const char *names[] = {"data", "val-data", "aux-data", "input-std"};
         for (int i = 0; i < 4 && !mf->model; i++)
             if (model_only[i]) {
                 fprintf(stderr, "ebood fit: --%s needs --model\n", names[i]);
                 return CLI_USAGE;
             }
-        if (mf->model || !cli_flag_seen(flags, n, "split-seed")) return 0;
+        if (mf->model || rows_mode || !cli_flag_seen(flags, n, "split-seed")) return 0;
         fprintf(stderr, "ebood fit: --split-seed needs --model\n");
     }
     return CLI_USAGE;
@@ -381,6 +405,8 @@ static eb_status save_detector(const fit_args *a, const fit_inputs *in, const eb
         cJSON_AddStringToObject(src, "data", data_used);
         if (a->mf.val_data) cJSON_AddStringToObject(src, "val_data", a->mf.val_data);
         if (a->mf.aux_data) cJSON_AddStringToObject(src, "aux_data", a->mf.aux_data);
+    } else if (a->mf.data) { /* rows mode */
+        cJSON_AddStringToObject(src, "data", a->mf.data);
     } else {
         const file_flags *ff = &a->ff;
         const char *keys[] = {"features", "labels", "logits", "aux_features", "val_features", "val_logits"};
@@ -425,6 +451,7 @@ static void print_fit_summary(const fit_args *a, const fit_inputs *in, eb_detect
         cJSON_AddNullToObject(o, "threshold");
     }
     cJSON_AddStringToObject(o, "note", eb_detector_note(d));
+    cJSON_AddNumberToObject(o, "ranks", (double)a->ranks);
     char *text = cJSON_Print(o);
     printf("%s\n", text);
     free(text);
@@ -433,26 +460,28 @@ static void print_fit_summary(const fit_args *a, const fit_inputs *in, eb_detect
 
 /* Reads the inputs, fits (one library call: eb_detector_fit_inputs with --model, else eb_detector_fit),
  * saves, prints. */
-static int run_fit(const fit_args *a, eb_detector *d) {
+static int run_fit(const fit_args *a, eb_detector *d, const eb_dist *dist) {
     static fit_inputs in;
     memset(&in, 0, sizeof in);
     eb_error err = {0};
     const char *data_used = NULL;
     const unsigned all_needs = eb_detector_fit_needs(d) | eb_detector_score_needs(d);
+    const bool rows_mode = !a->mf.model && a->mf.data;
     eb_status st = a->mf.model ? read_model("fit", &a->mf, &in, &data_used, &err)
+                   : rows_mode ? read_rows(&a->mf, &in, &err)
                                : read_files(&a->ff, all_needs, &in, &err);
     bool data_error = false;
     if (!st)
         data_error =
             (st = a->mf.model ? eb_detector_fit_inputs(d, &in.rows, &err)
                               : eb_detector_fit(d, &in.train, in.has_val ? &in.val : NULL, &err)) != EB_OK;
-    if (!st) st = save_detector(a, &in, d, data_used, &err);
+    if (!st && eb_dist_rank(dist) == 0) st = save_detector(a, &in, d, data_used, &err); /* rank 0 writes */
     if (!st) print_fit_summary(a, &in, d);
     fit_inputs_free(&in);
     return !st ? CLI_OK : data_error ? cli_fail_data("fit", &err) : cli_fail("fit", &err);
 }
 
-int cmd_fit(int argc, char **argv) {
+static int fit_run(int argc, char **argv, const eb_dist *dist) {
     static fit_args a;
     memset(&a, 0, sizeof a);
     a.mf.split_seed = -1;
@@ -477,8 +506,13 @@ int cmd_fit(int argc, char **argv) {
     if (!cli_detector_params("fit", flags, n, &a.hv, &kind, 1, &params)) return CLI_USAGE;
     eb_detector *d = NULL;
     if (eb_detector_new(kind, &params, &d, &err)) return cli_fail("fit", &err);
+    eb_detector_distribute(d, dist, false,
+                           NULL); /* under mpirun: the calibration splits k-NN/Hopfield banks */
+    a.ranks = eb_dist_size(dist);
     rc = check_flags(&a, flags, n, d);
-    if (!rc) rc = run_fit(&a, d);
+    if (!rc) rc = run_fit(&a, d, dist);
     eb_detector_free(d);
     return rc;
 }
+
+int cmd_fit(int argc, char **argv) { return cli_dist_run("fit", argc, argv, fit_run); }

@@ -1,4 +1,4 @@
-/* ebood info: version, BLAS, threads, build flags. */
+/* ebood info: version, BLAS, threads, build flags, MPI. */
 #include "cli/cli_impl.h"
 
 #include <omp.h>
@@ -21,15 +21,17 @@ int cmd_info(int argc, char **argv) {
     if (json) {
         printf("{\"version\": \"%s\", \"blas\": \"OpenBLAS %s\", \"blas_core\": \"%s\", \"blas_threading\": "
                "\"%s\", "
-               "\"threads\": %d, \"cores\": %d, \"build\": \"%s\", \"compiler\": \"%s\"}\n",
+               "\"threads\": %d, \"cores\": %d, \"build\": \"%s\", \"compiler\": \"%s\", \"mpi\": %s}\n",
                EB_VERSION_STRING, openblas_get_config(), openblas_get_corename(), par_s, eb_threads_get(),
-               omp_get_num_procs(), eb_build_flags(), __VERSION__);
+               omp_get_num_procs(), eb_build_flags(), __VERSION__, eb_dist_compiled() ? "true" : "false");
     } else {
         printf(
             "ebood %s\nBLAS: OpenBLAS %s (core %s, %s threading)\nthreads: %d of %d cores (EBOOD_THREADS)\n"
-            "build: %s\ncompiler: gcc %s\n",
+            "build: %s\ncompiler: gcc %s\nMPI: %s\n",
             EB_VERSION_STRING, openblas_get_config(), openblas_get_corename(), par_s, eb_threads_get(),
-            omp_get_num_procs(), eb_build_flags(), __VERSION__);
+            omp_get_num_procs(), eb_build_flags(), __VERSION__,
+            eb_dist_compiled() ? "Open MPI (runs under mpirun: docs/distributed.md)"
+                               : "not built in (make mpi)");
     }
     return CLI_OK;
 }

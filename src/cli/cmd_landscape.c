@@ -1,7 +1,8 @@
-/* ebood landscape: a 2-D model's log-density f(x) = logsumexp g(x) on a grid, written as a picture
- * (.png, .svg) or as data (.npy, .csv), optionally with a dataset's points drawn over it (HEAT's
- * Figs. 1–2, 001_8dfeaa911d9afebd.txt); or, with --border, Hopfield Boosting's border energy of two 2-D
- * point sets before and after gradient steps of L_OOD on the points (000_d95ac7511efbaafc.txt Fig. 6). */
+/* ebood landscape: a 2-D model's log-density f(x) = logsumexp g(x), or a detector's score fitted on 2-D
+ * points (gmm, heat: f = −E), on a grid, written as a picture (.png, .svg) or as data (.npy, .csv),
+ * optionally with a dataset's points drawn over it (HEAT's Figs. 1–2, 001_8dfeaa911d9afebd.txt); or, with
+ * --border, Hopfield Boosting's border energy of two 2-D point sets before and after gradient steps of
+ * L_OOD on the points (000_d95ac7511efbaafc.txt Fig. 6); or, with --hamos, HamOS's chains on a toy. */
 #include "cli/cli_report.h"
 
 #include <cjson/cJSON.h>
@@ -10,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const usage =
-    "--model CKPT | --border toy|FILE -o OUT.{png,svg,npy,csv} [--range xmin,xmax,ymin,ymax] [--grid N] "
-    "[--data NAME|FILE (overlay)] [options]";
+static const char *const usage = "(--model CKPT | --detector DET | --border toy|FILE) -o "
+                                 "OUT.{png,svg,npy,csv} [--range xmin,xmax,ymin,ymax] "
+                                 "[--grid N] "
+                                 "[--data NAME|FILE (overlay)] [options]";
 
 /* "xmin,xmax,ymin,ymax": four finite numbers with xmin < xmax, ymin < ymax. */
 static bool parse_range(const char *s, double box[4]) {
@@ -104,13 +106,23 @@ static int border_main(const char *cmd, const char *spec, const char *output, co
 
 int cmd_landscape(int argc, char **argv) {
     const char *cmd = "landscape";
-    const char *model_path = NULL, *output = NULL, *range = NULL, *data = NULL, *split = "train",
-               *mode_name = NULL, *title = NULL, *border = NULL, *before = NULL;
+    const char *model_path = NULL, *det_path = NULL, *output = NULL, *range = NULL, *data = NULL,
+               *split = "train", *mode_name = NULL, *title = NULL, *border = NULL, *before = NULL;
     int64_t grid = 200, split_seed = -1, scale = 0, steps = 25, seed = 0;
     double vmin = NAN, vmax = NAN, beta = 2.0, lr = 0.1;
-    bool json = false;
+    bool json = false, hamos = false;
+    for (int i = 2; i < argc; i++) /* another picture with its own flags */
+        if (strcmp(argv[i], "--hamos") == 0) return cli_landscape_hamos(argc, argv);
     cli_flag flags[] = {
+        {"hamos", 0, CLI_FLAG_BOOL, &hamos, 0, 0, NULL,
+         "instead: HamOS's chains and outliers on a 3-class toy on the sphere (no --model; flags: ebood "
+         "landscape "
+         "--hamos --help)",
+         false},
         {"model", 0, CLI_FLAG_STRING, &model_path, 0, 0, "CKPT", "checkpoint of a model with 2 inputs",
+         false},
+        {"detector", 0, CLI_FLAG_STRING, &det_path, 0, 0, "DET",
+         "instead of --model: a detector fitted on 2-D features (gmm, heat --no-normalize; f = its score)",
          false},
         {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE",
          ".png / .svg picture, .npy [grid, grid] float32, or .csv x,y,f (atomic)", false},
@@ -150,13 +162,11 @@ int cmd_landscape(int argc, char **argv) {
     const char *pos[1];
     int rc = cli_parse(cmd, usage, argc, argv, 2, flags, n_flags, pos, 0, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    if ((!model_path && !border) || !output) {
-        fprintf(stderr, "ebood landscape: --%s is required (see ebood landscape --help)\n",
-                !output ? "output" : "model (or --border)");
-        return CLI_USAGE;
-    }
-    if (model_path && border) {
-        fprintf(stderr, "ebood landscape: give --model or --border, not both\n");
+    if ((!!model_path + !!det_path + !!border) != 1 || !output) {
+        fprintf(stderr, "ebood landscape: %s (see ebood landscape --help)\n",
+                !output                                      ? "--output is required"
+                : (!!model_path + !!det_path + !!border) > 1 ? "give one of --model, --detector, --border"
+                                                             : "--model, --detector or --border is required");
         return CLI_USAGE;
     }
     static const char *const border_only[] = {"before", "steps", "beta", "lr", "seed"},
@@ -203,21 +213,26 @@ int cmd_landscape(int argc, char **argv) {
         return border_main(cmd, border, output, before, range ? box : NULL, grid, style, steps, beta, lr,
                            (uint64_t)seed, json);
     eb_model *model = NULL;
+    eb_detector *det = NULL;
     eb_safetensors *file = NULL;
-    if (eb_model_load_with_file(model_path, NULL, &model, &file, &err)) return cli_fail(cmd, &err);
     eb_status st = EB_OK;
-    if (eb_model_in_dim(model) != 2)
-        st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model takes %lld features, a landscape needs 2",
-                          model_path, (long long)eb_model_in_dim(model));
-    const char *trained_on = eb_safetensors_meta(file, "ebood.data");
+    if (model_path) {
+        if (eb_model_load_with_file(model_path, NULL, &model, &file, &err)) return cli_fail(cmd, &err);
+        if (eb_model_in_dim(model) != 2)
+            st = eb_error_set(&err, EB_ERR_SHAPE, "%s: the model takes %lld features, a landscape needs 2",
+                              model_path, (long long)eb_model_in_dim(model));
+    } else if (eb_detector_load(det_path, &det, &err)) {
+        return cli_fail(cmd, &err);
+    }
+    const char *trained_on = file ? eb_safetensors_meta(file, "ebood.data") : NULL;
     if (split_seed < 0) {
-        const char *s = eb_safetensors_meta(file, "ebood.split_seed");
+        const char *s = file ? eb_safetensors_meta(file, "ebood.split_seed") : NULL;
         split_seed = s ? strtoll(s, NULL, 10) : 0;
     }
     eb_dataset pts;
     memset(&pts, 0, sizeof pts);
     if (!st && data) {
-        st = cli_load_rows(data, split, (uint64_t)split_seed, file, NULL, NULL, &pts, &err);
+        st = cli_load_rows(data, split, (uint64_t)split_seed, model, file, NULL, NULL, &pts, &err);
         if (!st && pts.dim != 2)
             st = eb_error_set(&err, EB_ERR_SHAPE, "--data %s has %lld features, a landscape needs 2", data,
                               (long long)pts.dim);
@@ -231,7 +246,8 @@ int cmd_landscape(int argc, char **argv) {
             cli_points_box(pts.x, pts.n, box);
     }
     char title_buf[256];
-    snprintf(title_buf, sizeof title_buf, "%s%s%s: %s", eb_model_kind_name(model->kind),
+    snprintf(title_buf, sizeof title_buf, "%s%s%s: %s",
+             model ? eb_model_kind_name(model->kind) : eb_detector_kind_name(eb_detector_kind_of(det)),
              trained_on ? " on " : "", trained_on ? trained_on : "",
              style.mode == EB_LANDSCAPE_ENERGY    ? "energy E(x) = -f(x)"
              : style.mode == EB_LANDSCAPE_DENSITY ? "p(x) / max p"
@@ -241,7 +257,16 @@ int cmd_landscape(int argc, char **argv) {
     style.n_points = pts.n;
     eb_landscape l;
     memset(&l, 0, sizeof l);
-    if (!st) st = eb_landscape_compute(model, box, grid, grid, &l, &err);
+    if (!st && det) {
+        st = eb_landscape_compute_detector(det, box, grid, grid, &l, &err);
+        if (st == EB_ERR_SHAPE) { /* name the file */
+            char msg[sizeof err.message];
+            snprintf(msg, sizeof msg, "%s", err.message);
+            eb_error_set(&err, st, "%s: %s", det_path, msg);
+        }
+    } else if (!st) {
+        st = eb_landscape_compute(model, box, grid, grid, &l, &err);
+    }
     if (!st) st = eb_landscape_write(&l, &style, output, &err);
     if (!st) {
         float lo = INFINITY, hi = -INFINITY;
@@ -268,6 +293,7 @@ int cmd_landscape(int argc, char **argv) {
     eb_landscape_free(&l);
     eb_dataset_free(&pts);
     eb_model_free(model);
+    eb_detector_free(det);
     eb_safetensors_free(file);
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }

@@ -16,6 +16,7 @@ typedef struct score_args {
     const char *features, *logits, *model, *data, *split, *input_std, *output, *predictions, *det_path;
     int64_t split_seed;
     bool json;
+    int ranks; /* processes under mpirun (1 otherwise) */
 } score_args;
 
 /* What is scored: the rows' features/logits (and inputs), and what owns them. */
@@ -159,8 +160,8 @@ static eb_status load_model_rows(score_args *a, score_job *job, eb_error *err) {
     float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS];
     const bool norm = !st && cli_checkpoint_normalization(job->model_file, mean, std, EB_IMAGE_MAX_CHANNELS);
     if (!st)
-        st = cli_load_rows(a->data, a->split ? a->split : "test", (uint64_t)a->split_seed, job->model_file,
-                           norm ? mean : NULL, norm ? std : NULL, &job->rows, err);
+        st = cli_load_rows(a->data, a->split ? a->split : "test", (uint64_t)a->split_seed, job->model,
+                           job->model_file, norm ? mean : NULL, norm ? std : NULL, &job->rows, err);
     job->what = a->data;
     eb_model *m = job->model;
     if (!st && job->rows.dim != eb_model_in_dim(m))
@@ -215,6 +216,7 @@ static void print_summary(const score_args *a, const score_job *job) {
     cJSON_AddNumberToObject(o, "mean", mean);
     cJSON_AddNumberToObject(o, "min", lo);
     cJSON_AddNumberToObject(o, "max", hi);
+    cJSON_AddNumberToObject(o, "ranks", (double)a->ranks);
     cJSON_AddItemToObject(o, "threshold", calibrated ? cJSON_CreateNumber(threshold) : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "n_id", calibrated ? cJSON_CreateNumber((double)n_id) : cJSON_CreateNull());
     char *text = cJSON_Print(o);
@@ -225,7 +227,7 @@ static void print_summary(const score_args *a, const score_job *job) {
 
 /* Scores (one library call: eb_detector_score_inputs with --model, else eb_detector_predict/score), then
  * the output files, all or none. */
-static int run_score(score_args *a, score_job *job) {
+static int run_score(score_args *a, score_job *job, const eb_dist *dist) {
     eb_error err = {0};
     eb_status st = a->model ? load_model_rows(a, job, &err) : read_files(a, job, &err);
     if (st) return cli_fail("score", &err);
@@ -244,6 +246,7 @@ static int run_score(score_args *a, score_job *job) {
         st = calibrated ? eb_detector_predict(job->d, &job->x, job->scores, job->is_id, &err)
                         : eb_detector_score(job->d, &job->x, job->scores, &err);
     if (st) return cli_fail_data("score", &err);
+    if (eb_dist_rank(dist) > 0) return CLI_OK; /* every rank has every score; rank 0 writes them */
     st = eb_npy_write(a->output, EB_DTYPE_F32, 1, (int64_t[]){job->x.n}, job->scores, &err);
     if (!st && a->predictions) {
         st = eb_npy_write(a->predictions, EB_DTYPE_U8, 1, (int64_t[]){job->x.n}, job->is_id, &err);
@@ -254,7 +257,7 @@ static int run_score(score_args *a, score_job *job) {
     return CLI_OK;
 }
 
-int cmd_score(int argc, char **argv) {
+static int score_run(int argc, char **argv, const eb_dist *dist) {
     static score_args a;
     static score_job job;
     memset(&a, 0, sizeof a);
@@ -270,6 +273,9 @@ int cmd_score(int argc, char **argv) {
     a.det_path = pos[0];
     eb_error err = {0};
     if (eb_detector_load(a.det_path, &job.d, &err)) return cli_fail("score", &err);
+    eb_detector_distribute(job.d, dist, true,
+                           NULL); /* under mpirun: each rank holds 1/N of a k-NN/Hopfield bank */
+    a.ranks = eb_dist_size(dist);
     job.name = eb_detector_kind_name(eb_detector_kind_of(job.d));
     job.needs = eb_detector_score_needs(job.d);
     rc = check_needs(&a, &job);
@@ -279,7 +285,7 @@ int cmd_score(int argc, char **argv) {
                      a.det_path);
         rc = cli_fail("score", &err);
     }
-    if (!rc) rc = run_score(&a, &job);
+    if (!rc) rc = run_score(&a, &job, dist);
     free(job.feat);
     free(job.logits);
     free(job.scores);
@@ -290,3 +296,5 @@ int cmd_score(int argc, char **argv) {
     eb_detector_free(job.d);
     return rc;
 }
+
+int cmd_score(int argc, char **argv) { return cli_dist_run("score", argc, argv, score_run); }

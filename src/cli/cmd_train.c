@@ -21,11 +21,12 @@ typedef struct train_args {
     const char *objective_json;     /* the objective's settings */
     const char *init;               /* --init checkpoint, or NULL */
     const char *aux_data;           /* --aux-data SPEC, or NULL */
+    const char *milestones;         /* --milestones (multistep schedule) */
     const char *margin_grid;        /* energy-ft --m-in grid: --margin-grid SPEC, else NULL */
     const eb_tabular_params *table; /* a .csv/.arff's split and standardisation, or NULL (built-in data) */
     int64_t seed, split_seed, steps, epochs, batch, warmup, step_size, crop_padding;
     double lr, wd, momentum, beta1, beta2, eps, gamma, min_lr, clip, noise_std;
-    bool nesterov, keep_last, hflip;
+    bool nesterov, keep_last, hflip, resized_crop;
 } train_args;
 
 static char *train_args_json(const train_args *a) {
@@ -33,6 +34,7 @@ static char *train_args_json(const train_args *a) {
     cJSON_AddStringToObject(o, "data", a->data);
     cJSON_AddStringToObject(o, "optimizer", a->optimizer);
     cJSON_AddStringToObject(o, "schedule", a->schedule);
+    if (strcmp(a->schedule, "multistep") == 0) cJSON_AddStringToObject(o, "milestones", a->milestones);
     const struct {
         const char *k;
         double v;
@@ -56,7 +58,8 @@ static char *train_args_json(const train_args *a) {
                 {"noise_std", a->noise_std},
                 {"nesterov", a->nesterov},
                 {"keep_last_batch", a->keep_last},
-                {"hflip", a->hflip}};
+                {"hflip", a->hflip},
+                {"resized_crop", a->resized_crop}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         cJSON_AddNumberToObject(o, nums[i].k, nums[i].v);
     if (a->objective_json) cJSON_AddItemToObject(o, "objective", cJSON_Parse(a->objective_json));
@@ -85,6 +88,7 @@ typedef struct checkpoint_ctx {
     const eb_schedule *schedule;
     cJSON
         *log; /* per epoch {epoch, step, loss, accuracy (if counted), lr}: "ebood.train_log" (ebood report) */
+    bool writes; /* rank 0 (or the only process) writes the checkpoint */
 } checkpoint_ctx;
 
 static eb_status save_checkpoint(const checkpoint_ctx *c, eb_model *m, int64_t epoch, int64_t step,
@@ -142,7 +146,7 @@ static eb_status on_epoch_end(void *ctx, eb_model *m, const eb_train_epoch_info 
         cJSON_AddNumberToObject(e, "lr", (double)eb_schedule_lr(c->schedule, info->step));
         cJSON_AddItemToArray(c->log, e);
     }
-    if (!info->final && (c->every <= 0 || info->epoch % c->every != 0)) return EB_OK;
+    if (!c->writes || (!info->final && (c->every <= 0 || info->epoch % c->every != 0))) return EB_OK;
     return save_checkpoint(c, m, info->epoch, info->step, info->optimizer, err);
 }
 
@@ -254,13 +258,14 @@ static void profile_defaults(const eb_train_profile *profile, const cli_flag *fl
     }
 }
 
-int cmd_train(int argc, char **argv) {
+static int train_run(int argc, char **argv, const eb_dist *dist) {
     const char *cmd = "train";
     const char *output = NULL, *widths = "100,100,100,100,100", *activation = "leaky_relu:0.01",
                *model_name = NULL;
     train_args a = {.data = NULL,
                     .optimizer = "adamw",
                     .schedule = "step",
+                    .milestones = "0.5,0.75",
                     .seed = 0,
                     .split_seed = -1,
                     .steps = 10000,
@@ -337,12 +342,15 @@ int cmd_train(int argc, char **argv) {
         {"beta2", 0, CLI_FLAG_FLOAT, &a.beta2, 0, 0.999999, "B2", "adam/adamw beta2 (0.999)", false},
         {"eps", 0, CLI_FLAG_FLOAT, &a.eps, 1e-30, 1, "EPS", "adam/adamw epsilon (1e-8)", false},
         {"schedule", 0, CLI_FLAG_STRING, &a.schedule, 0, 0, "NAME",
-         "constant, step or cosine (tabular step, images cosine)", false},
+         "constant, step, cosine or multistep (tabular step, images cosine)", false},
         {"warmup", 0, CLI_FLAG_INT, &a.warmup, 0, 1e9, "N", "linear warm-up steps (tabular 2500, images 0)",
          false},
         {"step-size", 0, CLI_FLAG_INT, &a.step_size, 1, 1e9, "N",
          "step schedule: steps between decays (3000)", false},
-        {"gamma", 0, CLI_FLAG_FLOAT, &a.gamma, 1e-9, 1, "G", "step schedule: decay factor (0.5)", false},
+        {"gamma", 0, CLI_FLAG_FLOAT, &a.gamma, 1e-9, 1, "G", "step, multistep schedule: decay factor (0.5)",
+         false},
+        {"milestones", 0, CLI_FLAG_STRING, &a.milestones, 0, 0, "F1,F2",
+         "multistep schedule: decay at these fractions of the run (0.5,0.75)", false},
         {"min-lr", 0, CLI_FLAG_FLOAT, &a.min_lr, 0, 10, "LR", "cosine schedule: final learning rate (0)",
          false},
         {"clip-grad-norm", 0, CLI_FLAG_FLOAT, &a.clip, 0, 1e9, "N", "clip the global gradient norm (0 = off)",
@@ -350,6 +358,8 @@ int cmd_train(int argc, char **argv) {
         {"crop-padding", 0, CLI_FLAG_INT, &a.crop_padding, 0, 64, "P",
          "images: random crop with zero padding P (0)", false},
         {"hflip", 0, CLI_FLAG_BOOL, &a.hflip, 0, 0, NULL, "images: random horizontal flips", false},
+        {"resized-crop", 0, CLI_FLAG_BOOL, &a.resized_crop, 0, 0, NULL,
+         "images: random resized crops (torchvision's defaults: area 8-100 %, aspect 3/4-4/3)", false},
         {"noise-std", 0, CLI_FLAG_FLOAT, &a.noise_std, 0, 10, "S",
          "images: Gaussian input noise std (0; image EBMs 0.1, the EBM paper's code)", false},
         {"checkpoint-every", 0, CLI_FLAG_INT, &checkpoint_every, 0, 1e9, "E",
@@ -515,6 +525,14 @@ int cmd_train(int argc, char **argv) {
     tp.schedule.step_size = a.step_size;
     tp.schedule.gamma = (float)a.gamma;
     tp.schedule.min_lr = (float)a.min_lr;
+    if (cli_flag_seen(flags, n_flags, "milestones") && sk != EB_SCHEDULE_MULTISTEP) {
+        fprintf(stderr, "ebood train: --milestones applies to --schedule multistep only\n");
+        return CLI_USAGE;
+    }
+    if (sk == EB_SCHEDULE_MULTISTEP && eb_schedule_milestones_parse(a.milestones, &tp.schedule, &err)) {
+        fprintf(stderr, "ebood train: --milestones: %s\n", err.message);
+        return CLI_USAGE;
+    }
     tp.steps = a.steps;
     tp.epochs = a.epochs;
     tp.batch_size = a.batch;
@@ -522,6 +540,7 @@ int cmd_train(int argc, char **argv) {
     tp.clip_grad_norm = a.clip;
     tp.seed = (uint64_t)a.seed;
     tp.progress = !json;
+    tp.dist = dist;
     if (eb_optimizer_params_check(&tp.optimizer, &err)) return cli_fail(cmd, &err);
     eb_model *init_model = NULL; /* --init: the architecture, weights and input normalisation are its */
     float init_mean[EB_IMAGE_MAX_CHANNELS], init_std[EB_IMAGE_MAX_CHANNELS];
@@ -589,6 +608,7 @@ int cmd_train(int argc, char **argv) {
             memcpy(lp.transforms.std, im.std, sizeof im.std);
             lp.transforms.crop_padding = (int)a.crop_padding;
             lp.transforms.hflip = a.hflip;
+            lp.transforms.resized_crop = a.resized_crop;
             lp.transforms.noise_std = (float)a.noise_std;
             id_transforms = lp.transforms;
             st = eb_image_loader_new(&im.train, &lp, &loader, &err);
@@ -626,20 +646,23 @@ int cmd_train(int argc, char **argv) {
     memset(&aux_val, 0, sizeof aux_val);
     memset(&id_view, 0, sizeof id_view);
     memset(&id_val_view, 0, sizeof id_val_view);
-    eb_image_transforms norm = eb_image_transforms_default();
+    eb_image_transforms norm = eb_image_transforms_default(); /* input space of the ID data */
+    if (images) {
+        norm.normalize = true;
+        memcpy(norm.mean, im.mean, sizeof im.mean);
+        memcpy(norm.std, im.std, sizeof im.std);
+    }
     if (!st && a.aux_data) {
         if (images) {
-            norm.normalize = true;
-            memcpy(norm.mean, im.mean, sizeof im.mean);
-            memcpy(norm.std, im.std, sizeof im.std);
             id_view = im.train;
             id_val_view = im.val;
         } else { /* the ID rows as f32 sets of c = h = 1 (views: not freed) */
             id_view = (eb_image_set){NULL, split.train.x, NULL, split.train.n, 1, 1, (int)split.train.dim, 0};
             id_val_view = (eb_image_set){NULL, split.val.x, NULL, split.val.n, 1, 1, (int)split.val.dim, 0};
         }
-        st = cli_load_aux(a.aux_data, eb_model_in_dim(model), images ? NULL : split.mean,
-                          images ? NULL : split.std, &aux_pool, &err);
+        st = cli_load_aux(a.aux_data, images ? im.train.c : 0, images ? im.train.h : 0,
+                          images ? im.train.w : 0, eb_model_in_dim(model), images ? NULL : &split, &aux_pool,
+                          &err);
         if (!st && margin_search) st = cli_aux_holdout(&aux_pool, (uint64_t)a.seed, &aux_val, &err);
     }
     /* the schedule's length and epoch-level decay need the batches per epoch of the loaded data */
@@ -650,7 +673,8 @@ int cmd_train(int argc, char **argv) {
         int64_t n_train = images ? im.train.n : split.train.n;
         int64_t b = a.batch < n_train ? a.batch : n_train;
         per_epoch = images ? src.batches_per_epoch : (tp.drop_last ? n_train / b : (n_train + b - 1) / b);
-        if (sk == EB_SCHEDULE_COSINE) tp.schedule.total_steps = a.steps ? a.steps : a.epochs * per_epoch;
+        if (sk == EB_SCHEDULE_COSINE || sk == EB_SCHEDULE_MULTISTEP)
+            tp.schedule.total_steps = a.steps ? a.steps : a.epochs * per_epoch;
         if (!cli_flag_seen(flags, n_flags,
                            "step-size")) { /* an epoch-level decay: e.g. 1000 epochs of this data */
             eb_objective_train_profile(spec, images, per_epoch, &profile);
@@ -674,7 +698,17 @@ int cmd_train(int argc, char **argv) {
                                           .quiet = json};
             st = cli_margin_search_run(&ms, &oa.spec, grid_results, &err);
         }
-        if (!st) st = eb_objective_run_new(spec, model, &tp.schedule, (uint64_t)a.seed, &obj, &err);
+        /* each rank's sampler chains and replay buffer draw from its own streams (rank 0: the seed's) */
+        if (!st)
+            st = eb_objective_run_new(spec, model, &tp.schedule, eb_dist_seed(dist, (uint64_t)a.seed), &obj,
+                                      &err);
+    }
+    if (!st) { /* the method's setup on the ID training set (CIDER's prototypes …) */
+        eb_image_set id_set = im.train;
+        if (!images) /* a view of the rows: not freed */
+            id_set = (eb_image_set){NULL, split.train.x,        split.train.y,          split.train.n, 1,
+                                    1,    (int)split.train.dim, split.train.num_classes};
+        st = eb_objective_run_data_setup(obj, model, &id_set, &norm, &err);
     }
     eb_aux_sampler *aux_sampler = NULL;
     eb_batch_source aux_src = {0};
@@ -755,7 +789,8 @@ int cmd_train(int argc, char **argv) {
                          checkpoint_every,
                          obj,
                          &tp.schedule,
-                         cJSON_CreateArray()};
+                         cJSON_CreateArray(),
+                         eb_dist_rank(dist) == 0};
     tp.on_epoch_end = on_epoch_end;
     tp.stop_after_epochs = stop_after;
     tp.on_epoch_end_ctx = &ck;
@@ -775,9 +810,9 @@ int cmd_train(int argc, char **argv) {
                 cJSON_AddItemToArray(ck.log, cJSON_Duplicate(e, true));
         cJSON_Delete(prev_log);
         eb_safetensors_free(prev);
-        if (!st && !resumed && !json)
+        if (!st && !resumed && !json && eb_dist_rank(dist) == 0)
             fprintf(stderr, "ebood train: no checkpoint at %s: starting from scratch\n", output);
-        if (!st && resumed && !json)
+        if (!st && resumed && !json && eb_dist_rank(dist) == 0)
             fprintf(stderr, "ebood train: resuming %s after epoch %lld\n", output,
                     (long long)resume_state.epoch);
     }
@@ -813,6 +848,7 @@ int cmd_train(int argc, char **argv) {
                 cJSON_AddNullToObject(o, "val_acc");
             cJSON_AddNumberToObject(o, "seconds", tr.seconds);
             cJSON_AddBoolToObject(o, "resumed", resumed);
+            cJSON_AddNumberToObject(o, "ranks", (double)tr.ranks);
             eb_objective_run_summary(obj, o);
             if (grid_results) {
                 cJSON_AddItemToObject(o, "margin_grid", grid_results);
@@ -828,6 +864,7 @@ int cmd_train(int argc, char **argv) {
                    (long long)tr.epochs, tr.seconds, tr.final_loss);
             if (tr.final_accuracy >= 0) printf(", train accuracy %.2f%%", 100.0 * tr.final_accuracy);
             if (val_acc >= 0) printf(", validation accuracy %.2f%%", 100.0 * val_acc);
+            if (tr.ranks > 1) printf(" (%d ranks)", tr.ranks);
             printf("\nwrote %s\n", output);
         }
     }
@@ -848,3 +885,5 @@ int cmd_train(int argc, char **argv) {
     cli_images_free(&im);
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }
+
+int cmd_train(int argc, char **argv) { return cli_dist_run("train", argc, argv, train_run); }

@@ -14,7 +14,13 @@
 static void prefer_passive_openmp(char **argv) {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv); /* returns only on failure: then carry on as we are */
+    /* The path /proc/self/exe points to, not the link itself: under valgrind the link is valgrind's
+     * tool, which refuses to run without its launcher; readlink there answers with ebood's path. */
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) return;
+    self[len] = '\0';
+    execv(self, argv); /* returns only on failure: then carry on as we are */
 }
 
 static const struct {

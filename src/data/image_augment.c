@@ -1,7 +1,7 @@
 /* SimCLR-style augmentation for two contrastive views (CIDER / HamOS; specs §3): random resized crop,
  * horizontal flip, brightness/contrast jitter, random grayscale — torchvision's definitions, in pixel
  * space, on float NCHW images (see data.h). */
-#include <ebood/data.h>
+#include "data/image_crop_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -13,12 +13,12 @@ eb_image_augment eb_image_augment_simclr(void) {
 
 static float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
 
-/* torchvision RandomResizedCrop.get_params: the window (top, left, ch, cw). */
-static void crop_window(const eb_image_augment *a, int h, int w, eb_rng *rng, int *top, int *left, int *ch,
-                        int *cw) {
+/* torchvision RandomResizedCrop.get_params (ratio (¾, 4⁄3)): the window (top, left, ch, cw). */
+void eb__image_crop_window(float scale_min, float scale_max, int h, int w, eb_rng *rng, int *top, int *left,
+                           int *ch, int *cw) {
     double area = (double)h * w, lr0 = log(3.0 / 4.0), lr1 = log(4.0 / 3.0);
     for (int attempt = 0; attempt < 10; attempt++) {
-        double target = area * eb_rng_uniform_range(rng, (double)a->scale_min, (double)a->scale_max);
+        double target = area * eb_rng_uniform_range(rng, (double)scale_min, (double)scale_max);
         double aspect = exp(eb_rng_uniform_range(rng, lr0, lr1));
         int tw = (int)lround(sqrt(target * aspect)), th = (int)lround(sqrt(target / aspect));
         if (tw > 0 && tw <= w && th > 0 && th <= h) {
@@ -34,9 +34,11 @@ static void crop_window(const eb_image_augment *a, int h, int w, eb_rng *rng, in
     *cw = w;
 }
 
-/* Bilinear resize of the window of one plane to h × w (align_corners = False): out may not alias in. */
-static void resize_window(float *out, const float *in, int w_in, int top, int left, int ch, int cw, int h,
-                          int w) {
+/* Bilinear resize (align_corners = False) of the window of one plane, f32 or u8 (read as pixel/255:
+ * exactly one of in_f32, in_u8 is non-NULL), to h × w; out may not alias the input. */
+void eb__image_resize_window(float *out, const float *in_f32, const uint8_t *in_u8, int w_in, int top,
+                             int left, int ch, int cw, int h, int w) {
+#define PIX(k) (in_u8 ? (float)in_u8[k] / 255.0f : in_f32[k])
     for (int y = 0; y < h; y++) {
         double sy = ((double)y + 0.5) * ch / h - 0.5;
         if (sy < 0) sy = 0;
@@ -47,12 +49,13 @@ static void resize_window(float *out, const float *in, int w_in, int top, int le
             if (sx < 0) sx = 0;
             int x0 = (int)sx, x1 = x0 + 1 < cw ? x0 + 1 : cw - 1;
             float lx = (float)(sx - x0);
-            const float *r0 = in + (int64_t)(top + y0) * w_in + left,
-                        *r1 = in + (int64_t)(top + y1) * w_in + left;
-            float v0 = r0[x0] + lx * (r0[x1] - r0[x0]), v1 = r1[x0] + lx * (r1[x1] - r1[x0]);
+            const int64_t r0 = (int64_t)(top + y0) * w_in + left, r1 = (int64_t)(top + y1) * w_in + left;
+            float v0 = PIX(r0 + x0) + lx * (PIX(r0 + x1) - PIX(r0 + x0)),
+                  v1 = PIX(r1 + x0) + lx * (PIX(r1 + x1) - PIX(r1 + x0));
             out[(int64_t)y * w + x] = v0 + ly * (v1 - v0);
         }
     }
+#undef PIX
 }
 
 /* The grayscale value of pixel k (ITU-R 601 weights for colour, the pixel itself for one channel). */
@@ -76,9 +79,10 @@ static void augment_one(const eb_image_augment *a, float *img, float *scratch, i
                         eb_rng *rng) {
     int64_t hw = (int64_t)h * w;
     int top, left, ch, cw;
-    crop_window(a, h, w, rng, &top, &left, &ch, &cw);
+    eb__image_crop_window(a->scale_min, a->scale_max, h, w, rng, &top, &left, &ch, &cw);
     memcpy(scratch, img, (size_t)(c * hw) * sizeof *img);
-    for (int k = 0; k < c; k++) resize_window(img + k * hw, scratch + k * hw, w, top, left, ch, cw, h, w);
+    for (int k = 0; k < c; k++)
+        eb__image_resize_window(img + k * hw, scratch + k * hw, NULL, w, top, left, ch, cw, h, w);
     eb_image_random_hflip(img, 1, c, h, w, rng);
     if (eb_rng_uniform(rng) < (double)a->jitter_prob) {
         float b = (float)eb_rng_uniform_range(rng, fmax(0.0, 1.0 - (double)a->brightness),

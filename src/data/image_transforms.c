@@ -2,7 +2,7 @@
  * normalisation, random crop with zero padding, horizontal flip, Gaussian input noise, the
  * average-pool + nearest-upsample smoothing of the EBM paper's Experiment 5, and the per-image
  * pipeline the loader runs. */
-#include <ebood/data.h>
+#include "data/image_crop_impl.h"
 
 #include <math.h>
 #include <string.h>
@@ -139,9 +139,17 @@ void eb_image_transforms_apply(const eb_image_transforms *t, const eb_image_set 
                                int64_t n, float *out, eb_rng *rng) {
     const int c = set->c, h = set->h, w = set->w;
     const int64_t per = (int64_t)c * h * w;
+    const int64_t hw = (int64_t)h * w;
     for (int64_t i = 0; i < n; i++) {
         float *img = out + i * per;
-        if (set->u8) {
+        if (t->resized_crop) { /* RandomResizedCrop(scale (0.08, 1)) read straight from the stored image */
+            int top, left, ch, cw;
+            eb__image_crop_window(0.08f, 1.0f, h, w, rng, &top, &left, &ch, &cw);
+            for (int k = 0; k < c; k++)
+                eb__image_resize_window(img + k * hw, set->u8 ? NULL : set->f32 + rows[i] * per + k * hw,
+                                        set->u8 ? set->u8 + rows[i] * per + k * hw : NULL, w, top, left, ch,
+                                        cw, h, w);
+        } else if (set->u8) {
             const uint8_t *src = set->u8 + rows[i] * per;
             for (int64_t k = 0; k < per; k++) img[k] = (float)src[k] / 255.0f;
         } else {

@@ -154,7 +154,9 @@ static eb_status eval_one(const eb_eval_spec *s, int k, const predictions *pred,
         fit.n_aux = s->aux->n;
     }
     snprintf(sr->score, sizeof sr->score, "%s", eb_detector_kind_name(eb_detector_kind_of(det)));
-    eb_status st = eb_detector_fit(det, &fit, NULL, err);
+    eb_status st = eb_detector_distribute(det, s->dist, false, err); /* mpirun: 1/N of a bank each */
+    if (!st) st = eb_detector_fit(det, &fit, NULL, err);
+    if (!st) st = eb_detector_distribute(det, s->dist, true, err);
     if (!st) {
         eb_detector_data d = detector_data(s, s->id, &pred[1]);
         d.labels = NULL; /* scores never see labels */

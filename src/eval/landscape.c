@@ -34,6 +34,9 @@ static eb_status check_box(const double box[4], eb_error *err) {
     return EB_OK;
 }
 
+/* f on the grid, CHUNK points at a time through values(ctx, xy[b, 2], b, out[b]). */
+typedef eb_status (*grid_fn)(void *ctx, const float *xy, int64_t b, float *out, eb_error *err);
+
 eb_status eb__landscape_alloc(const double box[4], int64_t width, int64_t height, eb_landscape *out,
                               eb_error *err) {
     memset(out, 0, sizeof *out);
@@ -50,6 +53,51 @@ eb_status eb__landscape_alloc(const double box[4], int64_t width, int64_t height
     return EB_OK;
 }
 
+static eb_status compute(grid_fn values, void *ctx, const double box[4], int64_t width, int64_t height,
+                         eb_landscape *out, eb_error *err) {
+    eb_status st = eb__landscape_alloc(box, width, height, out, err);
+    if (st) return st;
+    enum { CHUNK = 4096 };
+    const int64_t n = width * height;
+    float *xy = malloc(sizeof(float) * 2 * CHUNK);
+    if (!xy) st = eb_error_set(err, EB_ERR_NOMEM, "landscape: out of memory");
+    for (int64_t start = 0; start < n && !st; start += CHUNK) {
+        int64_t b = n - start < CHUNK ? n - start : CHUNK;
+        for (int64_t k = 0; k < b; k++) {
+            xy[2 * k] = (float)grid_x(out, (start + k) % width);
+            xy[2 * k + 1] = (float)grid_y(out, (start + k) / width);
+        }
+        st = values(ctx, xy, b, out->values + start, err);
+    }
+    free(xy);
+    if (st) eb_landscape_free(out);
+    return st;
+}
+
+typedef struct model_ctx {
+    eb_model *m;
+    float *logits; /* [CHUNK, classes] */
+} model_ctx;
+
+/* f = logsumexp_k g_k of the model's outputs, in double. */
+static eb_status model_values(void *ctx, const float *xy, int64_t b, float *out, eb_error *err) {
+    model_ctx *c = ctx;
+    const int64_t nc = eb_model_out_dim(c->m);
+    eb_status st = eb_model_predict(c->m, xy, b, 1024, c->logits, NULL, err);
+    for (int64_t k = 0; k < b && !st; k++) {
+        const float *g = c->logits + k * nc;
+        double mx = g[0], s = 0;
+        for (int64_t q = 1; q < nc; q++) mx = (double)g[q] > mx ? (double)g[q] : mx;
+        if (isinf(mx)) {
+            out[k] = (float)mx;
+            continue;
+        }
+        for (int64_t q = 0; q < nc; q++) s += exp((double)g[q] - mx);
+        out[k] = (float)(mx + log(s));
+    }
+    return st;
+}
+
 eb_status eb_landscape_compute(eb_model *m, const double box[4], int64_t width, int64_t height,
                                eb_landscape *out, eb_error *err) {
     memset(out, 0, sizeof *out);
@@ -57,35 +105,33 @@ eb_status eb_landscape_compute(eb_model *m, const double box[4], int64_t width, 
         return eb_error_set(err, EB_ERR_SHAPE,
                             "landscape: the model takes %lld features, a landscape needs 2",
                             (long long)eb_model_in_dim(m));
-    eb_status st = eb__landscape_alloc(box, width, height, out, err);
-    if (st) return st;
-    enum { CHUNK = 4096 };
-    int64_t n = width * height, c = eb_model_out_dim(m);
-    float *xy = malloc(sizeof(float) * 2 * CHUNK), *logits = malloc(sizeof(float) * (size_t)(CHUNK * c));
-    if (!xy || !logits) st = eb_error_set(err, EB_ERR_NOMEM, "landscape: out of memory");
-    for (int64_t start = 0; start < n && !st; start += CHUNK) {
-        int64_t b = n - start < CHUNK ? n - start : CHUNK;
-        for (int64_t k = 0; k < b; k++) {
-            xy[2 * k] = (float)grid_x(out, (start + k) % width);
-            xy[2 * k + 1] = (float)grid_y(out, (start + k) / width);
-        }
-        st = eb_model_predict(m, xy, b, 1024, logits, NULL, err);
-        for (int64_t k = 0; k < b && !st; k++) { /* f = logsumexp_k g_k, in double */
-            const float *g = logits + k * c;
-            double mx = g[0], s = 0;
-            for (int64_t q = 1; q < c; q++) mx = (double)g[q] > mx ? (double)g[q] : mx;
-            if (isinf(mx)) {
-                out->values[start + k] = (float)mx;
-                continue;
-            }
-            for (int64_t q = 0; q < c; q++) s += exp((double)g[q] - mx);
-            out->values[start + k] = (float)(mx + log(s));
-        }
-    }
-    free(xy);
-    free(logits);
-    if (st) eb_landscape_free(out);
+    model_ctx c = {m, malloc(sizeof(float) * 4096 * (size_t)eb_model_out_dim(m))};
+    eb_status st = c.logits ? compute(model_values, &c, box, width, height, out, err)
+                            : eb_error_set(err, EB_ERR_NOMEM, "landscape: out of memory");
+    free(c.logits);
     return st;
+}
+
+static eb_status detector_values(void *ctx, const float *xy, int64_t b, float *out, eb_error *err) {
+    eb_detector_data data = {.n = b, .features = xy, .dim = 2};
+    return eb_detector_score(ctx, &data, out, err);
+}
+
+eb_status eb_landscape_compute_detector(eb_detector *d, const double box[4], int64_t width, int64_t height,
+                                        eb_landscape *out, eb_error *err) {
+    memset(out, 0, sizeof *out);
+    const char *kind = eb_detector_kind_name(eb_detector_kind_of(d));
+    if (eb_detector_score_needs(d) != EB_NEEDS_FEATURES)
+        return eb_error_set(
+            err, EB_ERR_SHAPE,
+            "landscape: the %s detector scores more than features (logits, a model or inputs); "
+            "a landscape draws feature detectors fitted on 2-D points",
+            kind);
+    if (eb_detector_dim(d) != 2)
+        return eb_error_set(err, EB_ERR_SHAPE,
+                            "landscape: the %s detector was fitted on %lld features, a landscape needs 2",
+                            kind, (long long)eb_detector_dim(d));
+    return compute(detector_values, d, box, width, height, out, err);
 }
 
 /* ---- modes, style, colours ---------------------------------------------------------------------- */

@@ -420,6 +420,15 @@ static void metric_row(eb_html_report *r, int t, const char *score, const char *
     }
 }
 
+/* True when the n ID and m OOD scores are all one value (n, m ≥ 1). */
+static bool all_tied(const float *id, int64_t n, const float *ood, int64_t m) {
+    for (int64_t i = 1; i < n; i++)
+        if (id[i] != id[0]) return false;
+    for (int64_t i = 0; i < m; i++)
+        if (ood[i] != id[0]) return false;
+    return n > 0 && m > 0;
+}
+
 eb_status eb_html_report_add_eval(eb_html_report *r, const eb_eval_report *e, const eb_report_scores *raw,
                                   eb_error *err) {
     int n0 = r->n_blocks;
@@ -485,6 +494,12 @@ eb_status eb_html_report_add_eval(eb_html_report *r, const eb_eval_report *e, co
                           sr->score, sr->sets[s].name, (long long)sr->sets[s].n_ood,
                           sr->sets[s].n_ood == 1 ? "" : "s", 100.0 / (double)sr->sets[s].n_ood));
         if (!raw) continue;
+        for (int s = 0; s < sr->n_sets; s++)
+            if (all_tied(raw[k].id, e->n_id, raw[k].ood[s], sr->sets[s].n_ood))
+                push(r, B_NOTE,
+                     dupf("%s: every ID and %s score is the same value (%g): nothing separates the sets, and "
+                          "each convention counts the ties its own way (so the FPR columns disagree).",
+                          sr->score, sr->sets[s].name, (double)raw[k].id[0]));
         for (int s = 0; s < sr->n_sets; s++)
             histogram_figure(r, sr->score, &sr->sets[s], raw[k].id, e->n_id, raw[k].ood[s]);
         st = curve_figures(r, sr, e->n_id, &raw[k], err);

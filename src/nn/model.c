@@ -168,8 +168,11 @@ eb_status eb_model_predict(eb_model *m, const float *x, int64_t n, int64_t batch
         eb_graph_reset(g);
         eb_tensor *xb = eb_tensor_input(g, (float *)(x + start * din), 2, EB_SHAPE(b, din), false);
         eb_tensor *feat = NULL;
+        /* tape-free: intermediates reuse one buffer by liveness; only out and feat are kept */
+        eb_graph_defer(g);
         eb_tensor *out = eb_model_forward(m, g, xb, false, NULL, features ? &feat : NULL);
-        if ((st = eb_graph_status(g))) {
+        eb_tensor *keep[2] = {out, feat};
+        if ((st = eb_graph_run(g, keep, features ? 2 : 1))) {
             eb_error_set(err, st, "predict: %s", eb_graph_error(g));
             break;
         }

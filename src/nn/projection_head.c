@@ -80,9 +80,10 @@ eb_status eb_model_predict_embeddings(eb_model *m, const float *x, int64_t n, in
         eb_graph_reset(g);
         eb_tensor *xb = eb_tensor_input(g, (float *)(x + start * din), 2, EB_SHAPE(b, din), false);
         eb_tensor *feat = NULL;
+        eb_graph_defer(g); /* tape-free, as eb_model_predict */
         eb_model_forward(m, g, xb, false, NULL, &feat);
         eb_tensor *z = eb_model_project(m, g, feat);
-        if ((st = eb_graph_status(g)))
+        if ((st = eb_graph_run(g, &z, 1)))
             eb_error_set(err, st, "embeddings: %s", eb_graph_error(g));
         else
             memcpy(out + start * m->head_dim, z->data, (size_t)(b * m->head_dim) * sizeof(float));

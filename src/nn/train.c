@@ -32,12 +32,24 @@ static bool all_finite(const float *v, int64_t n) {
     return acc == 0.0f;
 }
 
-/* Draws the step's auxiliary batch *ad and points id->x at [id rows; aux rows] in *buf (grown as needed). */
-static eb_status join_aux(const eb_batch_source *aux, eb_batch_data *id, eb_batch_data *ad, float **buf,
-                          int64_t *cap, eb_error *err) {
+/* Keeps this rank's share (eb_dist_share) of the n rows of *b (labels alongside); one process keeps all. */
+static void keep_share(const eb_dist *dist, eb_batch_data *b, int64_t dim) {
+    int64_t lo, hi;
+    eb_dist_share(b->size, eb_dist_rank(dist), eb_dist_size(dist), &lo, &hi);
+    if (b->x) b->x += lo * dim;
+    if (b->labels) b->labels += lo;
+    b->size = hi - lo;
+}
+
+/* Draws the step's auxiliary batch *ad (this rank's share of it) and points id->x at [id rows; aux rows]
+ * in *buf (grown as needed). */
+static eb_status join_aux(const eb_batch_source *aux, const eb_dist *dist, eb_batch_data *id,
+                          eb_batch_data *ad, float **buf, int64_t *cap, eb_error *err) {
     eb_status st = aux->next(aux->ctx, ad, err);
     if (st) return st;
-    const int64_t dim = aux->dim, rows = id->size + ad->size;
+    const int64_t dim = aux->dim;
+    keep_share(dist, ad, dim);
+    const int64_t rows = id->size + ad->size;
     if (rows > *cap) {
         float *grown = realloc(*buf, (size_t)(rows * dim) * sizeof *grown);
         if (!grown)
@@ -51,13 +63,36 @@ static eb_status join_aux(const eb_batch_source *aux, eb_batch_data *id, eb_batc
     return EB_OK;
 }
 
-eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_fn objective,
-                          void *objective_ctx, const eb_train_params *p, eb_train_result *result,
-                          eb_error *err) {
+/* Data parallelism (eb_train_params.dist), after this rank's backward on `local` of the step's `global`
+ * ID rows: scales its gradient by local/global (the losses are batch means), sums the flat gradient
+ * buffer over the ranks in one allreduce, and turns *loss, *correct (−1: not counted) and *finite into
+ * the global batch's (the loss weighted alike; finite only if it is on every rank). */
+static eb_status reduce_step(const eb_dist *dist, eb_params *params, int64_t local, int64_t global,
+                             double *loss, int64_t *correct, bool *finite, eb_error *err) {
+    const float w = (float)local / (float)global;
+    if (local == 0) {
+        eb_params_zero_grad(params);
+    } else if (local != global) {
+        for (int64_t i = 0; i < params->size; i++) params->grad[i] *= w;
+    }
+    eb_status st = eb_dist_sum_f32(dist, params->grad, params->size, err);
+    double stats[4] = {local ? *loss * (double)w : 0.0, *correct > 0 ? (double)*correct : 0.0,
+                       *correct < 0 ? 1.0 : 0.0, *finite ? 0.0 : 1.0};
+    if (!st) st = eb_dist_sum_f64(dist, stats, 4, err);
+    *loss = stats[0];
+    *correct = stats[2] > 0 ? -1 : (int64_t)stats[1];
+    *finite = stats[3] == 0;
+    return st;
+}
+
+/* The loop on `params`; m (or NULL) is what the objective and the epoch callback receive. */
+static eb_status train_loop(eb_params *params, int64_t in_dim, eb_model *m, const eb_batch_source *src,
+                            eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
+                            eb_train_result *result, eb_error *err) {
     memset(result, 0, sizeof *result);
-    if (src->dim != eb_model_in_dim(m))
+    if (src->dim != in_dim)
         return eb_error_set(err, EB_ERR_SHAPE, "train: data has %lld features, the model expects %lld",
-                            (long long)src->dim, (long long)eb_model_in_dim(m));
+                            (long long)src->dim, (long long)in_dim);
     const eb_batch_source *aux = p->aux;
     if (aux && aux->dim != src->dim)
         return eb_error_set(err, EB_ERR_SHAPE, "train: auxiliary data has %lld features, the ID data %lld",
@@ -70,7 +105,7 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
     if (st) return st;
 
     eb_optimizer *opt = NULL;
-    if ((st = eb_optimizer_new(&p->optimizer, m->params.size, &m->params.allocator, &opt, err))) return st;
+    if ((st = eb_optimizer_new(&p->optimizer, params->size, &params->allocator, &opt, err))) return st;
     int64_t epoch = 0;
     if (p->resume) {
         epoch = p->resume->epoch;
@@ -86,7 +121,7 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
         eb_optimizer_set_step_count(opt, p->resume->optimizer_step);
     }
     int64_t step = epoch * per_epoch, first_epoch = epoch;
-    eb_graph *g = eb_graph_new(0, &m->params.allocator);
+    eb_graph *g = eb_graph_new(0, &params->allocator);
     if (!g) {
         eb_optimizer_free(opt);
         return eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
@@ -94,13 +129,19 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
     if (step < total) st = src->seek_epoch(src->ctx, epoch, err);
 
     eb_progress progress;
-    eb_progress_begin(&progress, "train", total, p->progress);
+    eb_progress_begin(&progress, "train", total, p->progress && eb_dist_rank(p->dist) == 0);
     double t0 = eb_time_seconds(), last_finite = NAN;
     int64_t total_epochs = (total + per_epoch - 1) / per_epoch, samples = 0;
     float *joined = NULL; /* [ID rows; aux rows] of the step, when aux */
     int64_t joined_cap = 0;
+    const eb_dist *dist = p->dist;
+    const bool parallel = eb_dist_size(dist) > 1;
+    result->ranks = eb_dist_size(dist);
+    if (parallel && !st) st = eb_dist_bcast_f32(dist, params->data, params->size, 0, err);
+    if (parallel && m && !st) st = eb_dist_bcast_f32(dist, m->buffers.data, m->buffers.size, 0, err);
+    const uint64_t rank_seed = eb_dist_seed(dist, p->seed); /* p->seed on rank 0 */
     while (!st && step < total) {
-        eb_rng dropout_rng = eb_train_epoch_rng(p->seed, epoch, PURPOSE_DROPOUT);
+        eb_rng dropout_rng = eb_train_epoch_rng(rank_seed, epoch, PURPOSE_DROPOUT);
         if (aux && (st = aux->seek_epoch(aux->ctx, epoch, err))) break;
         double epoch_loss = 0.0;
         int64_t batches = 0, correct_total = 0, seen = 0;
@@ -108,38 +149,52 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
         for (int64_t b = 0; b < per_epoch && step < total; b++, step++) {
             eb_batch_data bd;
             if ((st = src->next(src->ctx, &bd, err))) break;
+            const int64_t global_rows = bd.size;
+            if (parallel) keep_share(dist, &bd, src->dim);
             eb_batch_data ad = {NULL, NULL, 0};
-            if (aux && (st = join_aux(aux, &bd, &ad, &joined, &joined_cap, err))) break;
-            eb_graph_reset(g);
-            eb_batch batch = {
-                eb_tensor_input(g, (float *)bd.x, 2, EB_SHAPE(bd.size + ad.size, src->dim), false), bd.labels,
-                bd.size, ad.size};
-            int64_t correct = -1;
-            eb_tensor *loss = objective(objective_ctx, m, g, &batch, &dropout_rng, &correct);
-            if ((st = eb_graph_status(g))) {
-                eb_error_set(err, st, "train: step %lld: %s", (long long)step, eb_graph_error(g));
-                break;
+            if (aux && (st = join_aux(aux, dist, &bd, &ad, &joined, &joined_cap, err))) break;
+            double lv = 0.0;
+            int64_t correct = 0;
+            if (bd.size > 0) { /* a rank may hold no rows of a last partial batch */
+                eb_graph_reset(g);
+                eb_batch batch = {
+                    eb_tensor_input(g, (float *)bd.x, 2, EB_SHAPE(bd.size + ad.size, src->dim), false),
+                    bd.labels, bd.size, ad.size};
+                correct = -1;
+                eb_tensor *loss = objective(objective_ctx, m, g, &batch, &dropout_rng, &correct);
+                if ((st = eb_graph_status(g))) {
+                    eb_error_set(err, st, "train: step %lld: %s", (long long)step, eb_graph_error(g));
+                    break;
+                }
+                lv = loss->data[0];
+                eb_params_zero_grad(params);
+                if ((st = eb_graph_backward(g, loss, NULL))) {
+                    eb_error_set(err, st, "train: step %lld: backward: %s", (long long)step,
+                                 eb_graph_error(g));
+                    break;
+                }
             }
-            double lv = loss->data[0];
-            eb_params_zero_grad(&m->params);
-            if ((st = eb_graph_backward(g, loss, NULL))) {
-                eb_error_set(err, st, "train: step %lld: backward: %s", (long long)step, eb_graph_error(g));
+            bool loss_finite = isfinite(lv);
+            if (parallel &&
+                (st = reduce_step(dist, params, bd.size, global_rows, &lv, &correct, &loss_finite, err)))
                 break;
-            }
-            if (!isfinite(lv) || !all_finite(m->params.grad, m->params.size)) {
+            if (!loss_finite || !all_finite(params->grad, params->size)) {
                 st = eb_error_set(err, EB_ERR_NUMERIC,
                                   "train: diverged at step %lld: %s is not finite (last finite loss %g)",
-                                  (long long)step, isfinite(lv) ? "a gradient" : "the loss", last_finite);
+                                  (long long)step, loss_finite ? "a gradient" : "the loss", last_finite);
                 break;
             }
             last_finite = lv;
-            if (p->clip_grad_norm > 0) eb_params_clip_grad_norm(&m->params, p->clip_grad_norm);
-            eb_optimizer_step(opt, m->params.data, m->params.grad, eb_schedule_lr(&p->schedule, step));
+            if (p->clip_grad_norm > 0) eb_params_clip_grad_norm(params, p->clip_grad_norm);
+            eb_optimizer_step(opt, params->data, params->grad, eb_schedule_lr(&p->schedule, step));
+            if (parallel && m && m->buffers.size > 0 &&
+                (st = eb_dist_bcast_f32(dist, m->buffers.data, m->buffers.size, 0, err)))
+                break;
 
             epoch_loss += lv;
             batches++;
-            seen += bd.size;
-            samples += bd.size;
+            seen += global_rows;
+            samples += global_rows;
             if (correct < 0)
                 counts_correct = false;
             else
@@ -167,6 +222,18 @@ eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_
     eb_graph_free(g);
     eb_optimizer_free(opt);
     return st;
+}
+
+eb_status eb_train_source(eb_model *m, const eb_batch_source *src, eb_objective_fn objective,
+                          void *objective_ctx, const eb_train_params *p, eb_train_result *result,
+                          eb_error *err) {
+    return train_loop(&m->params, eb_model_in_dim(m), m, src, objective, objective_ctx, p, result, err);
+}
+
+eb_status eb_train_params_source(eb_params *params, int64_t in_dim, const eb_batch_source *src,
+                                 eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
+                                 eb_train_result *result, eb_error *err) {
+    return train_loop(params, in_dim, NULL, src, objective, objective_ctx, p, result, err);
 }
 
 /* ---- rows of an in-memory array, shuffled per epoch ---------------------------------------------- */
@@ -205,27 +272,47 @@ static eb_status array_next(void *ctx, eb_batch_data *out, eb_error *err) {
     return EB_OK;
 }
 
+static void array_free(array_source *s) {
+    if (!s) return;
+    free(s->perm);
+    free(s->xb);
+    free(s->yb);
+    free(s);
+}
+
+eb_status eb_row_source_new(const float *x, const int32_t *labels, int64_t n, int64_t dim, int64_t batch,
+                            bool drop_last, uint64_t seed, eb_batch_source *out, eb_error *err) {
+    memset(out, 0, sizeof *out);
+    if (n < 1 || batch < 1)
+        return eb_error_set(err, EB_ERR_ARG, "train: need at least one sample and batch size >= 1");
+    array_source *s = calloc(1, sizeof *s);
+    if (!s) return eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
+    *s = (array_source){x, labels, n, dim, batch < n ? batch : n, drop_last, seed, 0, 0, NULL, NULL, NULL};
+    s->perm = malloc((size_t)n * sizeof *s->perm);
+    s->xb = malloc((size_t)(s->batch * dim) * sizeof *s->xb);
+    s->yb = malloc((size_t)s->batch * sizeof *s->yb);
+    if (!s->perm || !s->xb || !s->yb) {
+        array_free(s);
+        return eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
+    }
+    *out = (eb_batch_source){s, dim, drop_last ? n / s->batch : (n + s->batch - 1) / s->batch, array_next,
+                             array_seek_epoch};
+    return EB_OK;
+}
+
+void eb_row_source_free(eb_batch_source *s) {
+    if (!s) return;
+    array_free(s->ctx);
+    memset(s, 0, sizeof *s);
+}
+
 eb_status eb_train(eb_model *m, const float *x, const int32_t *labels, int64_t n, int64_t dim,
                    eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
                    eb_train_result *result, eb_error *err) {
     memset(result, 0, sizeof *result);
-    if (n < 1 || p->batch_size < 1)
-        return eb_error_set(err, EB_ERR_ARG, "train: need at least one sample and batch size >= 1");
-    array_source s = {x, labels, n,    dim, p->batch_size < n ? p->batch_size : n, p->drop_last, p->seed, 0,
-                      0, NULL,   NULL, NULL};
-    s.perm = malloc((size_t)n * sizeof *s.perm);
-    s.xb = malloc((size_t)(s.batch * dim) * sizeof *s.xb);
-    s.yb = malloc((size_t)s.batch * sizeof *s.yb);
-    eb_status st;
-    if (!s.perm || !s.xb || !s.yb) {
-        st = eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
-    } else {
-        eb_batch_source src = {&s, dim, p->drop_last ? n / s.batch : (n + s.batch - 1) / s.batch, array_next,
-                               array_seek_epoch};
-        st = eb_train_source(m, &src, objective, objective_ctx, p, result, err);
-    }
-    free(s.perm);
-    free(s.xb);
-    free(s.yb);
+    eb_batch_source src;
+    eb_status st = eb_row_source_new(x, labels, n, dim, p->batch_size, p->drop_last, p->seed, &src, err);
+    if (!st) st = eb_train_source(m, &src, objective, objective_ctx, p, result, err);
+    eb_row_source_free(&src);
     return st;
 }

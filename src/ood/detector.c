@@ -139,6 +139,7 @@ static void clear_fit(eb_detector *d) {
     d->dim = d->n_classes = d->input_dim = 0;
     d->threshold = NAN;
     d->note[0] = '\0';
+    d->released = false;
 }
 
 eb_status eb_detector_new(eb_detector_kind kind, const eb_detector_params *p, eb_detector **out,
@@ -375,6 +376,19 @@ eb_status eb_detector_fit(eb_detector *d, const eb_detector_data *train, const e
     return st;
 }
 
+eb_status eb_detector_distribute(eb_detector *d, const eb_dist *dist, bool release, eb_error *err) {
+    if (!d) return eb_error_set(err, EB_ERR_ARG, "detector: NULL pointer");
+    if (d->released && dist != d->dist)
+        return eb_error_set(err, EB_ERR_STATE, "%s detector: already holds only one rank's share of its bank",
+                            methods[d->kind]->name);
+    d->dist = dist;
+    if (release && d->fitted && !d->released && eb_dist_size(dist) > 1 && d->method->release_share) {
+        d->method->release_share(d);
+        d->released = true;
+    }
+    return EB_OK;
+}
+
 eb_status eb_detector_score(eb_detector *d, const eb_detector_data *data, float *scores, eb_error *err) {
     if (!d) return eb_error_set(err, EB_ERR_ARG, "detector: NULL pointer");
     if (!d->fitted)
@@ -466,6 +480,9 @@ eb_status eb_detector_save(const eb_detector *d, const char *path, const eb_st_m
                             methods[d->kind]->name);
     if (n_extra < 0 || (n_extra > 0 && !extra))
         return eb_error_set(err, EB_ERR_ARG, "%s: invalid extra metadata (n_extra = %d)", path, n_extra);
+    if (d->released)
+        return eb_error_set(err, EB_ERR_STATE, "%s: the %s detector holds only one rank's share of its bank",
+                            path, methods[d->kind]->name);
     eb_st_tensor tensors[EB__DETECTOR_MAX_TENSORS];
     int n_tensors = d->method->tensors ? d->method->tensors(d, tensors, EB__DETECTOR_MAX_TENSORS) : 0;
     enum { N_OWN = 8 };

@@ -37,6 +37,10 @@ typedef struct eb__detector_method {
     unsigned (*score_needs)(const eb_detector *d);
     /* Optional: fit() needs, when they depend on the parameters (replaces `needs`; heat's prior). */
     unsigned (*fit_needs)(const eb_detector *d);
+    /* Optional: the method splits its memory bank across d->dist's ranks (bank_shard_impl.h: score()
+     * scans this rank's share and merges exactly). release_share frees the rows of the other ranks of a
+     * fitted state (eb_detector_distribute with release). NULL: every rank scores everything. */
+    void (*release_share)(eb_detector *d);
 
     /* ---- parameters ---- */
     /* EB_PARAM_* bits of the eb_detector_params fields it reads (tpr is read by every method). */
@@ -59,12 +63,14 @@ struct eb_detector {
     eb_detector_params params;
     const eb__detector_method *method;
     bool fitted;
-    int64_t dim;       /* feature dimension fitted on (0 if unused) */
-    int64_t n_classes; /* classes of logits/labels fitted on (0 if unused) */
-    int64_t input_dim; /* model input dimension (0 if unused) */
-    double threshold;  /* NaN until calibrated */
-    char note[256];    /* "" or one line from fit (e.g. a covariance ridge) */
-    void *state;       /* method-specific, owned */
+    int64_t dim;         /* feature dimension fitted on (0 if unused) */
+    int64_t n_classes;   /* classes of logits/labels fitted on (0 if unused) */
+    int64_t input_dim;   /* model input dimension (0 if unused) */
+    double threshold;    /* NaN until calibrated */
+    char note[256];      /* "" or one line from fit (e.g. a covariance ridge) */
+    const eb_dist *dist; /* eb_detector_distribute's context (NULL: one process) */
+    bool released;       /* the state holds only this rank's share of the bank (cannot be saved) */
+    void *state;         /* method-specific, owned */
 };
 
 /* One per method file (ood.h's EB_DETECTOR_LIST). */

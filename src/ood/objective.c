@@ -321,6 +321,11 @@ eb_status eb_objective_run_aux_setup(eb_objective_run *r, eb_model *model, const
     return r->spec.method->aux_setup(r->ctx, model, id, aux, norm, batches_per_epoch, ap, err);
 }
 
+eb_status eb_objective_run_data_setup(eb_objective_run *r, eb_model *model, const eb_image_set *id,
+                                      const eb_image_transforms *norm, eb_error *err) {
+    return r->spec.method->data_setup ? r->spec.method->data_setup(r->ctx, model, id, norm, err) : EB_OK;
+}
+
 void eb_objective_run_summary(const eb_objective_run *r, void *cjson_object) {
     if (r->spec.method->summary) r->spec.method->summary(r->ctx, cjson_object);
 }

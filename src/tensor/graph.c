@@ -1,6 +1,7 @@
 /* The tape: graph lifetime, leaves, sticky errors, and the reverse-mode sweep. */
 #include "tensor/graph_impl.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ void eb_graph_free(eb_graph *g) {
 void eb_graph_reset(eb_graph *g) {
     eb_arena_reset(g->arena);
     g->n_nodes = 0;
+    g->deferring = false;
     g->status = EB_OK;
     g->error[0] = '\0';
     g->poison_data[0] = 0.0f;
@@ -151,12 +153,22 @@ static eb_tensor *new_tensor(eb_graph *g, eb_op op, int ndim, const int64_t *sha
 
 eb_tensor *eb__node(eb_graph *g, eb_op op, int ndim, const int64_t *shape, eb_tensor *a, eb_tensor *b,
                     eb_tensor *c) {
-    eb_tensor *t = new_tensor(g, op, ndim, shape, true);
+    /* deferred: no data yet (eb__forward skips the node; eb_graph_run places and computes it) */
+    eb_tensor *t = new_tensor(g, op, ndim, shape, !g->deferring);
     if (!t) return NULL;
     t->src[0] = a;
     t->src[1] = b;
     t->src[2] = c;
-    t->requires_grad = (a && a->requires_grad) || (b && b->requires_grad) || (c && c->requires_grad);
+    t->requires_grad =
+        !g->deferring && ((a && a->requires_grad) || (b && b->requires_grad) || (c && c->requires_grad));
+    return t;
+}
+
+eb_tensor *eb__node_nodata(eb_graph *g, eb_op op, int ndim, const int64_t *shape, eb_tensor *a) {
+    eb_tensor *t = new_tensor(g, op, ndim, shape, false);
+    if (!t) return NULL;
+    t->src[0] = a;
+    t->requires_grad = a->requires_grad;
     return t;
 }
 
@@ -196,7 +208,7 @@ eb_tensor *eb_tensor_param(eb_graph *g, float *data, float *grad, int ndim, cons
     eb_tensor *t = new_tensor(g, EB_OP_LEAF, ndim, shape, false);
     if (!t) return eb__poison(g);
     t->data = data;
-    t->grad = g->params_frozen ? NULL : grad;
+    t->grad = g->params_frozen || g->deferring ? NULL : grad;
     t->requires_grad = t->grad != NULL;
     return t;
 }
@@ -233,6 +245,58 @@ static bool backward_overwrites(eb_op op) {
     }
 }
 
+bool eb__grad_reuse_off = false;
+bool eb__grad_poison = false;
+
+/* Training memory: an intermediate's gradient is read by its own backward kernel only (every kernel
+ * reads out->grad and writes its sources' gradients), so once that kernel ran the buffer is dead for the
+ * rest of the sweep. The sweep gives it back here and takes the gradients it allocates later from these
+ * spans first (best fit, the rest of a span stays available), so the gradients of a deep network occupy
+ * the few alive at one time, not one per node. Spans live in the arena, valid until eb_graph_reset. */
+typedef struct grad_pool {
+    float **ptr;
+    size_t *bytes;
+    int64_t n, cap;
+} grad_pool;
+
+static size_t grad_bytes(const eb_tensor *t) {
+    size_t b = (size_t)t->size * sizeof(float);
+    return b ? (b + 63) / 64 * 64 : 64;
+}
+
+static void pool_give(grad_pool *p, float *ptr, size_t bytes) {
+    if (eb__grad_poison) /* test hook: a reader of a given-back buffer sees NaN */
+        for (size_t i = 0; i < bytes / sizeof(float); i++) ptr[i] = NAN;
+    if (p->n == p->cap) {
+        int64_t cap = p->cap ? 2 * p->cap : 64;
+        float **np = realloc(p->ptr, (size_t)cap * sizeof *np);
+        if (np) p->ptr = np;
+        size_t *nb = np ? realloc(p->bytes, (size_t)cap * sizeof *nb) : NULL;
+        if (!nb) return; /* out of memory: the span is simply not reused */
+        p->bytes = nb;
+        p->cap = cap;
+    }
+    p->ptr[p->n] = ptr;
+    p->bytes[p->n++] = bytes;
+}
+
+/* A gradient buffer for t: the smallest given-back span that holds it, else new arena memory. */
+static float *grad_take(eb_graph *g, grad_pool *p, const eb_tensor *t) {
+    const size_t need = grad_bytes(t);
+    int64_t best = -1;
+    for (int64_t i = 0; i < p->n; i++)
+        if (p->bytes[i] >= need && (best < 0 || p->bytes[i] < p->bytes[best])) best = i;
+    if (best < 0) return eb__arena_alloc(g, need);
+    float *ptr = p->ptr[best];
+    p->ptr[best] += need / sizeof(float);
+    p->bytes[best] -= need;
+    if (!p->bytes[best]) {
+        p->ptr[best] = p->ptr[p->n - 1];
+        p->bytes[best] = p->bytes[--p->n];
+    }
+    return ptr;
+}
+
 eb_status eb_graph_backward(eb_graph *g, eb_tensor *out, const float *seed) {
     if (g->status != EB_OK) return g->status;
     if (!out || out == &g->poison) {
@@ -252,7 +316,8 @@ eb_status eb_graph_backward(eb_graph *g, eb_tensor *out, const float *seed) {
     }
     for (int64_t i = 0; i < out->size; i++) out->grad[i] += seed ? seed[i] : 1.0f;
 
-    for (int64_t i = g->n_nodes - 1; i >= 0; i--) {
+    grad_pool pool = {0};
+    for (int64_t i = g->n_nodes - 1; i >= 0 && g->status == EB_OK; i--) {
         eb_tensor *t = g->nodes[i];
         if (t->op == EB_OP_LEAF || !t->requires_grad || !t->grad) continue;
         const bool overwrites = backward_overwrites(t->op);
@@ -260,7 +325,9 @@ eb_status eb_graph_backward(eb_graph *g, eb_tensor *out, const float *seed) {
         for (int s = 0; s < 3; s++) {
             eb_tensor *src = t->src[s];
             if (src && src->requires_grad && !src->grad) {
-                if (!(src->grad = eb__arena_alloc(g, (size_t)src->size * sizeof(float)))) return g->status;
+                src->grad = src->op == EB_OP_LEAF || eb__grad_reuse_off ? eb__arena_alloc(g, grad_bytes(src))
+                                                                        : grad_take(g, &pool, src);
+                if (!src->grad) break;
                 /* a source appearing twice in one node is zeroed (its second use accumulates) */
                 bool twice = false;
                 for (int o = 0; o < 3; o++) twice |= o != s && t->src[o] == src;
@@ -270,9 +337,16 @@ eb_status eb_graph_backward(eb_graph *g, eb_tensor *out, const float *seed) {
                     memset(src->grad, 0, (size_t)src->size * sizeof(float));
             }
         }
+        if (g->status != EB_OK) break;
         eb__grad_fresh = fresh;
         eb__backward(t);
         eb__grad_fresh = 0;
+        if (t != out && !eb__grad_reuse_off) { /* t's gradient is dead: give it back */
+            pool_give(&pool, t->grad, grad_bytes(t));
+            t->grad = NULL;
+        }
     }
+    free(pool.ptr);
+    free(pool.bytes);
     return g->status;
 }

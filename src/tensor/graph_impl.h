@@ -12,8 +12,11 @@ struct eb_graph {
     eb_allocator allocator;
     eb_tensor **nodes; /* the tape in creation order (malloc'd, grows) */
     int64_t n_nodes, cap_nodes;
-    eb_status status;   /* first error, sticky until reset */
-    bool params_frozen; /* eb_tensor_param makes constants (eb_graph_freeze_params) */
+    eb_status status;     /* first error, sticky until reset */
+    bool params_frozen;   /* eb_tensor_param makes constants (eb_graph_freeze_params) */
+    bool deferring;       /* between eb_graph_defer and eb_graph_run: ops record, nothing computes */
+    int64_t defer_start;  /* first tape index of the deferred region */
+    size_t planned_bytes; /* the last eb_graph_run's buffer */
     char error[512];
     eb_tensor poison; /* returned by every op once status != EB_OK */
     float poison_data[1];
@@ -23,6 +26,8 @@ struct eb_graph {
  * the tape, and sets requires_grad from the inputs. Returns NULL (with the graph failed) on OOM. */
 eb_tensor *eb__node(eb_graph *g, eb_op op, int ndim, const int64_t *shape, eb_tensor *a, eb_tensor *b,
                     eb_tensor *c);
+/* A unary node on a without data (the caller points out->data somewhere: eb_relu_inplace). */
+eb_tensor *eb__node_nodata(eb_graph *g, eb_op op, int ndim, const int64_t *shape, eb_tensor *a);
 /* True if the graph is healthy and every non-NULL-required input is present; else records the error. */
 bool eb__inputs_ok(eb_graph *g, const char *op, eb_tensor *a, eb_tensor *b);
 eb_tensor *eb__poison(eb_graph *g);
@@ -54,6 +59,16 @@ extern _Thread_local unsigned eb__grad_fresh;
 /* Test hook (tests/test_tensor_fastpaths.c): true makes batch_norm on x[N, C] take the general
  * [N, C, S] path instead of its 2-D fast path. Not for library code. */
 extern bool eb__bn_force_general;
+/* Test hook (tests/test_tensor_fastpaths.c): true makes max_pool2d with 2×2 windows, stride 2, no padding
+ * take the general loop instead of its fast path. Not for library code. */
+extern bool eb__pool_force_general;
+
+/* Test hooks of the backward sweep's gradient reuse (graph.c; tests/test_graph_plan.c, test_gradcheck.c):
+ * eb__grad_reuse_off keeps every gradient buffer to the end of the sweep (the behaviour before the reuse);
+ * eb__grad_poison fills each given-back buffer with NaN, so a kernel that still read one would put NaN
+ * into the gradients. Not for library code. */
+extern bool eb__grad_reuse_off;
+extern bool eb__grad_poison;
 
 /* grad buffer of a source if it wants a gradient, else NULL */
 static inline float *eb__src_grad(const eb_tensor *out, int i) {

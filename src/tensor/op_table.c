@@ -30,6 +30,9 @@ _Static_assert(sizeof backward_table / sizeof backward_table[0] == EB_OP_COUNT, 
 const char *eb_op_name(eb_op op) { return (op >= 0 && op < EB_OP_COUNT) ? op_names[op] : "?"; }
 int eb_op_arity(eb_op op) { return (op >= 0 && op < EB_OP_COUNT) ? op_arity[op] : -1; }
 
-void eb__forward(eb_tensor *out) { forward_table[out->op](out); }
+/* A node without data was recorded by a deferred graph: eb_graph_run (graph_plan.c) computes it later. */
+void eb__forward(eb_tensor *out) {
+    if (out->data) forward_table[out->op](out);
+}
 
 void eb__backward(eb_tensor *out) { backward_table[out->op](out); }

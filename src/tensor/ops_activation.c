@@ -4,6 +4,19 @@
 #include <math.h>
 
 eb_tensor *eb_relu(eb_graph *g, eb_tensor *x) { return eb__unary(g, EB_OP_RELU, x, 0, 0); }
+/* Safe when x's op never reads its own output in backward (conv2d, batch_norm, add, linear: checked) and
+ * relu's backward reads y (below). Not while deferring: the planner places every node itself. */
+eb_tensor *eb_relu_inplace(eb_graph *g, eb_tensor *x) {
+    if (!eb__inputs_ok(g, "relu", x, NULL)) return eb__poison(g);
+    const bool safe =
+        x->op == EB_OP_CONV2D || x->op == EB_OP_BATCH_NORM || x->op == EB_OP_ADD || x->op == EB_OP_LINEAR;
+    if (!safe || g->deferring || !x->data) return eb_relu(g, x);
+    eb_tensor *out = eb__node_nodata(g, EB_OP_RELU, x->ndim, x->shape, x);
+    if (!out) return eb__poison(g);
+    out->data = x->data; /* y over x */
+    eb__forward(out);
+    return out;
+}
 eb_tensor *eb_leaky_relu(eb_graph *g, eb_tensor *x, float negative_slope) {
     return eb__unary(g, EB_OP_LEAKY_RELU, x, negative_slope, 0);
 }
@@ -32,7 +45,8 @@ static inline float softplusf(float x, float beta) {
 }
 
 /*                 name         y = f(x)                                  dy/dx */
-EB_DEFINE_UNARY(relu, x > 0.0f ? x : 0.0f, x > 0.0f ? 1.0f : 0.0f)
+/* relu's derivative from y (y > 0 ⇔ x > 0, NaN included): eb_relu_inplace overwrites x with y */
+EB_DEFINE_UNARY(relu, x > 0.0f ? x : 0.0f, y > 0.0f ? 1.0f : 0.0f)
 EB_DEFINE_UNARY(leaky_relu, x > 0.0f ? x : P0 * x, x > 0.0f ? 1.0f : P0)
 EB_DEFINE_UNARY(elu, x > 0.0f ? x : P0 * expm1f(x), x > 0.0f ? 1.0f : y + P0)
 EB_DEFINE_UNARY(softplus, softplusf(x, P0), sigmoidf(P0 *x))

@@ -54,6 +54,10 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
         eb__fail_shapes(g, "batch_norm", x, beta, "beta must be [C] (C = x's dim 1)");
         return eb__poison(g);
     }
+    if (q.training && g->deferring) { /* the running statistics would need the batch's values now */
+        eb_graph_fail(g, EB_ERR_STATE, "batch_norm: training mode inside a deferred (tape-free) graph");
+        return eb__poison(g);
+    }
     if (q.training && n * s < 2) {
         eb__fail_shapes(g, "batch_norm", x, NULL, "training needs more than 1 value per channel");
         return eb__poison(g);

@@ -39,6 +39,22 @@ l, f, y = np.load('l.npy'), np.load('f.npy'), np.load('y.npy')
 assert l.shape == (10, 10) and f.shape == (10, 128 * 8 * 8) and y.shape == (10,) and y.dtype == np.int32, (l.shape, f.shape, y.shape)
 assert np.isfinite(l).all()
 "
+# HEAT's classifier recipe: multistep schedule (x0.1 at 50 % / 75 %) and random resized crops
+"$E" train --data cifar10:cifar --model small_cnn --batch-size 8 --epochs 4 --seed 5 --optimizer sgd --nesterov \
+  --lr 0.1 --weight-decay 5e-4 --schedule multistep --gamma 0.1 --resized-crop --hflip -o ms.st --json > ms.json 2>/dev/null
+check multistep-lr-log "$PY" -c "
+import json, struct
+raw = open('ms.st', 'rb').read(); n = struct.unpack('<Q', raw[:8])[0]
+meta = json.loads(raw[8:8 + n])['__metadata__']
+log = json.loads(meta['ebood.train_log']); args = json.loads(meta['ebood.train_args'])
+assert args['schedule'] == 'multistep' and args['milestones'] == '0.5,0.75' and args['resized_crop'] == 1, args
+# 60 images / 8 = 7 steps per epoch, 28 steps: lr 0.1 before step 14, 0.01 before 21, then 0.001
+lrs = [round(e['lr'], 6) for e in log]
+assert lrs == [0.1, 0.01, 0.001, 0.001], lrs
+assert 'multistep' in meta['ebood.schedule'], meta['ebood.schedule']
+"
+expect_fail milestones-without-multistep 2 "multistep" -- "$E" train --data cifar10:cifar --epochs 1 --milestones 0.5 -o out.st
+expect_fail milestones-bad 2 "milestones" -- "$E" train --data cifar10:cifar --epochs 1 --schedule multistep --milestones 0.8,0.2 -o out.st
 # bad input
 head -c 5000 cifar/test_batch.bin > cifar_trunc.bin
 mkdir -p trunc && cp cifar/data_batch_*.bin trunc/ && cp cifar_trunc.bin trunc/test_batch.bin

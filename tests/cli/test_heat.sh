@@ -60,7 +60,7 @@ check gmm-matches-numpy "$PY" -c "
 import numpy as np
 g, w = np.load('gmm_s.npy'), np.load('gmm_ref.npy')
 assert np.allclose(g, w, rtol=1e-5, atol=1e-4), np.abs(g - w).max()"
-param gmm-params gmm.st "set(p) == {'heat', 'tpr'} and set(p['heat']) == {'ridge'} and abs(p['heat']['ridge'] - 1e-12) < 1e-18"
+param gmm-params gmm.st "set(p) == {'heat', 'tpr'} and set(p['heat']) == {'ridge', 'normalize'} and p['heat']['normalize'] is True and abs(p['heat']['ridge'] - 1e-12) < 1e-18"
 
 TINY=(--ebm-width 16 --ebm-depth 1 --ebm-epochs 2 --ebm-batch-size 64 --sgld-steps 5 --ebm-lr 1e-3 --ebm-seed 3)
 "$E" fit --detector heat --prior gmm "${TINY[@]}" --features train.npy --labels labels.npy \
@@ -134,11 +134,13 @@ MLP="$F/mlp.safetensors"
 check heat-el-model-mode "$PY" -c "
 import numpy as np; s = np.load('he_s.npy'); assert s.ndim == 1 and np.isfinite(s).all(), s"
 param heat-el-params heat_el.st "p['heat']['prior'] == 'el' and p['heat']['relu'] is False and p['heat']['el']['batch_size'] == 64"
-"$E" fit --detector heat_combined "${TINY[@]}" --ebm-no-relu --model "$MLP" --data mlp_train.csv -o heat_c.st >/dev/null
+"$E" fit --detector heat_combined "${TINY[@]}" --ebm-no-relu --no-std-block --model "$MLP" --data mlp_train.csv -o heat_c.st >/dev/null
+expect_fail combined-std-block-needs-image-model 1 "image model" -- \
+  "$E" fit --detector heat_combined "${TINY[@]}" --ebm-no-relu --model "$MLP" --data mlp_train.csv -o heat_c2.st
 "$E" score heat_c.st --model "$MLP" --data mlp_train.csv -o hc_s.npy >/dev/null
 check heat-combined-standardised "$PY" -c "
 import numpy as np; s = np.load('hc_s.npy').astype(np.float64); assert abs(s.mean()) < 1e-3, s.mean()"
-param heat-combined-params heat_c.st "set(p['heat']) >= {'gmm', 'el', 'stats_batch'} and 'prior' not in p['heat'] and 'none' not in p['heat']"
+param heat-combined-params heat_c.st "set(p['heat']) >= {'gmm', 'el', 'stats_batch'} and p['heat']['std_block'] is False and 'gmm_std' not in p['heat'] and 'prior' not in p['heat'] and 'none' not in p['heat']"
 
 # ---- bad input
 # presets: the paper's App. A.5.1 (default) or the released code's table; other flags still apply on top
@@ -180,4 +182,42 @@ check heat-on-extracted-features "$PY" -c "
 import json; d = json.load(open('seg_eval.json'))
 a = d['scores']['scores']['sets']['sky']['auroc']
 assert a > 0.6, a"
+# ---- HEAT's 2-D toys (Figs. 1-2): fitted on the toy rows themselves (--data without --model), raw features
+# (--no-normalize), drawn by ebood landscape --detector; the grid values are the detector's scores there
+"$E" fit --detector gmm --data toy:cross --no-normalize -o toy_gmm.st >/dev/null
+"$E" fit --detector heat --data toy:crosses --no-normalize --ebm-no-relu --prior-temperature 1 "${TINY[@]}" -o toy_heat.st >/dev/null
+param toy-heat-params toy_heat.st "p['heat']['normalize'] is False and p['heat']['relu'] is False"
+for d in toy_gmm toy_heat; do
+  "$E" landscape --detector $d.st --grid 9 --range -2,2,-1,3 -o $d.npy >/dev/null
+  "$PY" -c "
+import numpy as np
+xs, ys = np.linspace(-2, 2, 9), np.linspace(-1, 3, 9)
+gx, gy = np.meshgrid(xs, ys)
+np.save('grid_$d.npy', np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32))"
+  "$E" score $d.st --features grid_$d.npy -o grid_${d}_s.npy >/dev/null
+  check landscape-is-the-score-$d "$PY" -c "
+import numpy as np
+l, s = np.load('$d.npy'), np.load('grid_${d}_s.npy')
+assert l.shape == (9, 9) and np.isfinite(l).all(), l.shape
+assert np.array_equal(l.ravel(), s), np.abs(l.ravel() - s).max()"
+done
+# raw features: the density is not constant along rays from 0 (with the default normalisation it would be)
+"$E" fit --detector gmm --data toy:cross -o toy_gmm_n.st >/dev/null
+"$PY" -c "
+import numpy as np; np.save('ray.npy', np.array([[0.5, 0.5], [2.0, 2.0]], np.float32))"
+"$E" score toy_gmm.st --features ray.npy -o ray_raw.npy >/dev/null
+"$E" score toy_gmm_n.st --features ray.npy -o ray_n.npy >/dev/null
+check toy-raw-vs-normalised "$PY" -c "
+import numpy as np
+r, n = np.load('ray_raw.npy'), np.load('ray_n.npy')
+assert n[0] == n[1] and r[0] > r[1], (r, n)"
+"$E" landscape --detector toy_heat.st -o toy_heat.svg --data toy:crosses --mode energy >/dev/null
+check landscape-detector-svg grep -q "heat" toy_heat.svg
+expect_fail landscape-detector-dim 1 "test_dim.st: landscape: the gmm detector was fitted on 8 features" -- \
+  bash -c "cp gmm.st test_dim.st && '$E' landscape --detector test_dim.st -o '$WORK/x.npy'"
+check landscape-dim-no-output test ! -e x.npy
+expect_fail landscape-model-and-detector 2 "give one of --model, --detector, --border" -- "$E" landscape --model x.st --detector gmm.st -o y.npy
+expect_fail rows-mode-needs-model 2 "without --model fits on the rows" -- \
+  "$E" fit --detector heat --prior el --data toy:cross -o z.st
+
 finish

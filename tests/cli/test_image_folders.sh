@@ -45,6 +45,22 @@ assert s['rgb']['n'] == 6 and r['n_id'] == 16, (r['n_id'], s)"
 check fit-folder test -s det.json
 "$E" score det.json --model m.st --data folder:f -o s.npy 2>/dev/null
 check score-folder "$PY" -c "import numpy as np; s = np.load('s.npy'); assert s.shape == (16,), s.shape"
+# fit/score/extract convert a folder to the model's input (here 16x20 RGB JPEGs -> 1x12x12), as eval does
+"$E" score det.json --model m.st --data folder:ood -o s_rgb.npy 2>/dev/null
+check score-folder-converted "$PY" -c "import numpy as np; s = np.load('s_rgb.npy'); assert s.shape == (6,), s.shape"
+"$E" extract --model m.st --data folder:ood --features f_rgb.npy --logits g_rgb.npy 2>/dev/null
+check extract-folder-converted "$PY" -c "
+import numpy as np; g = np.load('g_rgb.npy'); assert g.shape == (6, 2), g.shape"
+check score-matches-extract-energy "$PY" -c "
+import json, numpy as np
+g = np.load('g_rgb.npy').astype(np.float64); m = g.max(1, keepdims=True)
+energy = (m[:, 0] + np.log(np.exp(g - m).sum(1)))  # -E(x) = logsumexp, higher = more ID
+s = np.load('s_rgb.npy').astype(np.float64)
+assert np.allclose(s, energy, rtol=1e-4, atol=1e-4), (s, energy)"
+"$E" fit --detector hopfield_aux --model m.st --data folder:f --aux-data folder:ood -o hop.st 2>/dev/null
+check fit-folder-aux-data-converted test -s hop.st
+"$E" train --data folder:f --init m.st --objective oe --aux-data folder:ood --aux-batch-size 4 --epochs 1 --batch-size 8 -o oe.st 2>/dev/null
+check train-aux-folder-converted test -s oe.st
 
 expect_fail truncated-jpeg 1 "trunc/0.jpg: corrupt or truncated JPEG" -- "$E" eval --model m.st --data folder:f --ood t=folder:trunc --detectors energy -o out.json
 expect_fail corrupt-png 1 "corrupt/a.png: not a readable PNG" -- "$E" eval --model m.st --data folder:f --ood c=folder:corrupt --detectors energy -o out.json

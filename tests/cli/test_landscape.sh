@@ -43,7 +43,7 @@ printf 'x,y,set\n-1,0,0\n1,0,1\n' >two.csv
 check border-midpoint /usr/bin/python3 -c "import math; rows = [l.split(',') for l in open('border.csv').read().split()[1:]]; v = {(float(x), float(y)): float(f) for x, y, f in rows}; assert abs(v[(0, 0)] + 2 * math.log(2)) < 1e-5 and v[(-1, 0)] < v[(0, 0)], v"
 "$E" landscape --border toy -o border.svg --grid 30 --steps 5 >/dev/null 2>&1
 check border-svg-two-colours bash -c "grep -q '#e4572e' border.svg && grep -q '#2962ff' border.svg"
-expect_fail border-and-model 2 "give --model or --border, not both" -- "$E" landscape --model model.st --border toy -o out.png
+expect_fail border-and-model 2 "give one of --model, --detector, --border" -- "$E" landscape --model model.st --border toy -o out.png
 expect_fail border-steps-without 2 "--steps is read only with --border" -- "$E" landscape --model model.st --steps 3 -o out.png
 expect_fail border-data 2 "--data is read only with --model" -- "$E" landscape --border toy --data toy:cross -o out.png
 printf 'x,y,set\n-1,0,0\n1,0,1\n2,2,2\n' >three-sets.csv

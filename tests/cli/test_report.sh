@@ -14,6 +14,8 @@ rng = np.random.default_rng(3)
 np.save("s_id.npy", rng.normal(2.0, 1.0, 500).astype(np.float32))
 np.save("s_far.npy", rng.normal(-1.0, 1.0, 400).astype(np.float32))
 np.save("one.npy", np.array([0.25], dtype=np.float32))
+np.save("c_id.npy", np.full(30, 1.5, dtype=np.float32))
+np.save("c_ood.npy", np.full(20, 1.5, dtype=np.float32))
 np.save("empty.npy", np.zeros(0, dtype=np.float32))
 np.save("nan.npy", np.array([0.5, np.nan, 1.0], dtype=np.float32))
 np.save("two_cols.npy", np.zeros((4, 2), dtype=np.float32))
@@ -26,6 +28,14 @@ check html-written test -s r.html
 check html-complete bash -c "tail -n 1 r.html | grep -qx '</html>'"
 check html-four-figures bash -c "[ \$(grep -c '<figure id=' r.html) -eq 4 ]"
 check one-sample-note grep -q 'class="note"><b>Note:</b> energy: the OOD set one has only 1 sample' r.html
+check no-tie-note-when-separable bash -c "! grep -q 'is the same value' r.html"
+# a one-sample ID set and all-equal scores: complete pages with a visible note each, not an error
+"$E" report -o one.html --id one.npy --ood far=s_far.npy >/dev/null
+check one-sample-id-note grep -q 'class="note"><b>Note:</b> The ID test set has only 1 sample' one.html
+check one-sample-id-complete bash -c "tail -n 1 one.html | grep -qx '</html>' && ! grep -qwiE 'nan|-?inf' one.html"
+"$E" report -o tied.html --id c_id.npy --ood same=c_ood.npy >/dev/null
+check tied-scores-note grep -q 'class="note"><b>Note:</b> scores: every ID and same score is the same value (1.5)' tied.html
+check tied-scores-complete bash -c "tail -n 1 tied.html | grep -qx '</html>' && [ \$(grep -c '<figure id=' tied.html) -eq 3 ]"
 check no-script bash -c "! grep -q '<script' r.html"
 
 "$E" report -o md/r.md --format md --id s_id.npy --ood far=s_far.npy 2>/dev/null

@@ -53,6 +53,17 @@ check eval-other-file /usr/bin/python3 -c "
 import json; r = json.load(open('ab.json'))
 assert r['n_id'] == 300 and r['id_acc'] >= 0.9, r"
 
+# a train/test pair of files: the test file's rows of the held-out class are its OOD set
+head -n 301 raw.csv > pair_train.csv
+{ head -n 1 raw.csv; tail -n 150 raw.csv; } > pair_test.csv
+"$E" train --data pair_train.csv --steps 300 --batch-size 64 --warmup 0 --ood-class c -o pair.st >/dev/null 2>&1
+"$E" eval --model pair.st --data pair_test.csv --detectors energy,mahalanobis --no-synthetic --json >pair.json
+check eval-test-file-holds-the-class-out /usr/bin/python3 -c "
+import json; r = json.load(open('pair.json'))
+assert r['n_id'] == 100 and r['id_acc'] >= 0.9, r
+for d in ('energy', 'mahalanobis'):
+    assert list(r['scores'][d]['sets']) == ['c'] and r['scores'][d]['sets']['c']['n'] == 50, r['scores'][d]"
+
 # extract: each split of the file
 for s in train val test ood; do "$E" extract --model std.st --split $s --logits l_$s.npy; done
 check extract-splits /usr/bin/python3 -c "
@@ -77,6 +88,21 @@ assert m['keep'] == [0, 1, 2, 3] and 'mean' not in m, m"
 "$E" eval --model raw.st --scores energy --no-synthetic --ood x=ab.csv --json >raw.json
 check no-split-evaluates-the-file /usr/bin/python3 -c "
 import json; assert json.load(open('raw.json'))['n_id'] == 450"
+
+# auxiliary outliers (outlier exposure from the trained model): rows of the table's four raw columns go
+# through its recipe, rows of its three kept columns are z-scored; other widths are refused
+/usr/bin/python3 -c "
+import random; r = random.Random(2)
+open('aux4.csv', 'w').write(''.join(f'{r.uniform(3000, 8000):.2f},7,{r.uniform(-0.01, 0.01):.5f},{r.gauss(0, 1000):.1f}\\n' for _ in range(64)))
+open('aux3.csv', 'w').write(''.join(f'{r.uniform(3000, 8000):.2f},{r.uniform(-0.01, 0.01):.5f},{r.gauss(0, 1000):.1f}\\n' for _ in range(64)))"
+oe() { train --val-split 0.2 --test-split 0.2 --ood-class c --init std.st --objective oe "$@"; }
+oe --aux-data aux4.csv -o oe4.st >/dev/null 2>&1
+oe --aux-data aux3.csv -o oe3.st >/dev/null 2>&1
+check aux-raw-columns test -s oe4.st
+check aux-kept-columns test -s oe3.st
+cut -d, -f1,2 aux3.csv > aux2.csv
+oe --aux-data aux2.csv -o out.st >/dev/null 2>aux2.txt
+check aux-other-width bash -c "[ $? -eq 1 ] && grep -q 'aux2.csv: 1 x 1 x 2 = 2 values per sample, the model takes 3' aux2.txt && [ ! -e out.st ]"
 
 # bad values
 expect_fail val-split-range 2 "--val-split: 1.5 is out of range" -- "$E" train --data raw.csv -o out.st --val-split 1.5

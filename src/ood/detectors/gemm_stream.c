@@ -427,9 +427,10 @@ static void resolve_kernels(const eb__gemm_opts *o, tile_fn *tile, topk_fn *topk
 #endif
 }
 
-eb_status eb__gemm_topk(const float *q, int64_t n_q, const float *bank, int64_t n_bank, int64_t dim,
-                        const float *bias, int64_t k, float *kth, const eb__gemm_opts *opts, const char *what,
-                        eb_error *err) {
+/* eb__gemm_topk, and with list != NULL also the k largest of each query (unordered) in list[i·k ..]. */
+static eb_status topk_stream(const float *q, int64_t n_q, const float *bank, int64_t n_bank, int64_t dim,
+                             const float *bias, int64_t k, float *kth, float *list, const eb__gemm_opts *opts,
+                             const char *what, eb_error *err) {
     if (n_q <= 0) return EB_OK;
     const eb__gemm_opts o = opts ? *opts : (eb__gemm_opts){0};
     tile_fn tile;
@@ -472,8 +473,11 @@ eb_status eb__gemm_topk(const float *q, int64_t n_q, const float *bank, int64_t 
                     reduce(t, nr, bj, thr + s * MR, cands + s * MR * CAND_STRIDE(k), cnt + s * MR, k);
                 }
             }
-            for (int64_t i = 0; i < rows; i++)
+            for (int64_t i = 0; i < rows; i++) {
                 kth[q0 + i] = cnt[i] >= k ? select_desc(cands + i * CAND_STRIDE(k), cnt[i], k - 1) : NAN;
+                if (list) /* select_desc left the k largest in front */
+                    memcpy(list + (q0 + i) * k, cands + i * CAND_STRIDE(k), (size_t)k * sizeof(float));
+            }
         }
         eb_free(NULL, qp);
         eb_free(NULL, thr);
@@ -486,6 +490,17 @@ eb_status eb__gemm_topk(const float *q, int64_t n_q, const float *bank, int64_t 
                             "%s: out of memory (query block of %lld × (dim %lld + 2k + 6 = %lld) floats)",
                             what, (long long)mq, (long long)dim, (long long)CAND_STRIDE(k));
     return EB_OK;
+}
+
+eb_status eb__gemm_topk(const float *q, int64_t n_q, const float *bank, int64_t n_bank, int64_t dim,
+                        const float *bias, int64_t k, float *kth, const eb__gemm_opts *opts, const char *what,
+                        eb_error *err) {
+    return topk_stream(q, n_q, bank, n_bank, dim, bias, k, kth, NULL, opts, what, err);
+}
+
+eb_status eb__gemm_topk_list(const float *q, int64_t n_q, const float *bank, int64_t n_bank, int64_t dim,
+                             int64_t k, float *kth, float *list, const char *what, eb_error *err) {
+    return topk_stream(q, n_q, bank, n_bank, dim, NULL, k, kth, list, NULL, what, err);
 }
 
 eb_status eb__gemm_lse(const float *q, int64_t n_q, const float *bank, int64_t n_bank, int64_t dim,

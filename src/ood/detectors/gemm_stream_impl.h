@@ -38,6 +38,11 @@ eb_status eb__gemm_topk(const float *q, int64_t n_q, const float *bank, int64_t 
                         const float *bias, int64_t k, float *kth, const eb__gemm_opts *opts, const char *what,
                         eb_error *err);
 
+/* eb__gemm_topk without bias, also writing the k largest q_i·b_j of each query, unordered, to
+ * list[i·k .. (i+1)·k) (what a sharded bank's ranks exchange to merge their k-NN exactly). */
+eb_status eb__gemm_topk_list(const float *q, int64_t n_q, const float *bank, int64_t n_bank, int64_t dim,
+                             int64_t k, float *kth, float *list, const char *what, eb_error *err);
+
 /* lse[i] = log Σ_j exp(β·q_i·b_j) (natural log, NOT divided by β), in double. β > 0 finite.
  * EB_ERR_NOMEM only. */
 eb_status eb__gemm_lse(const float *q, int64_t n_q, const float *bank, int64_t n_bank, int64_t dim,

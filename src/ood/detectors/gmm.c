@@ -217,6 +217,14 @@ static void gmm_free_state(eb_detector *d) {
     d->state = NULL;
 }
 
+/* z = x/max(‖x‖, 1e-12) per row, or x itself with normalize off (raw 2-D toys). */
+static void prepare(const eb_detector *d, float *z, const float *x, int64_t n) {
+    if (d->params.heat.normalize)
+        eb__l2_normalize_rows(z, x, n, d->dim);
+    else
+        memcpy(z, x, (size_t)(n * d->dim) * sizeof *z);
+}
+
 static eb_status gmm_fit(eb_detector *d, const eb_detector_data *x, eb_error *err) {
     const int64_t n = x->n, dim = d->dim;
     eb__gmm *g = calloc(1, sizeof *g);
@@ -227,7 +235,7 @@ static eb_status gmm_fit(eb_detector *d, const eb_detector_data *x, eb_error *er
         return eb_error_set(err, EB_ERR_NOMEM, "gmm: out of memory");
     }
     d->state = g;
-    eb__l2_normalize_rows(z, x->features, n, dim);
+    prepare(d, z, x->features, n);
     eb_status st = eb__gmm_fit(g, z, x->labels, n, dim, d->n_classes, (double)d->params.heat.ridge, "gmm",
                                d->note, sizeof d->note, err);
     free(z);
@@ -240,7 +248,7 @@ static eb_status gmm_score(eb_detector *d, const eb_detector_data *x, float *sco
     double *lq = malloc((size_t)x->n * sizeof *lq);
     eb_status st = (!z || !lq) ? EB_ERR_NOMEM : EB_OK;
     if (!st) {
-        eb__l2_normalize_rows(z, x->features, x->n, d->dim);
+        prepare(d, z, x->features, x->n);
         st = eb__gmm_log_density(g, z, x->n, lq);
     }
     for (int64_t i = 0; !st && i < x->n; i++) scores[i] = (float)lq[i];

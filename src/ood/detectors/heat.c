@@ -5,6 +5,7 @@
  *   gmm   E_prior = E_G = −log Σ_c π_c N(z; μ_c, Σ) on L2-normalised z (gmm.c; full log-density)
  *   el    E_prior = E_EL = −logsumexp(W z + b) on raw z, W, b = the classifier's last linear layer
  *   none  no prior (Table 2 "HEAT w/o MoG": a plain EBM on normalised z)
+ * (normalize off: gmm and none work on the raw z, for the 2-D toys of Figs. 1–2)
  * and E_θ the MLP of heat_energy_mlp.c. Score (higher = more ID) = −E(z) (A.2).
  *
  * Training (Eq. (2), (3); specs §5 steps 1–4), per shuffled batch z⁺ of B training features (the
@@ -17,18 +18,24 @@
  *   4. z⁺, z⁻ += N(0, input_noise²); loss = mean E_θ(z⁺) − mean E_θ(z⁻) + λ(mean E_θ(z⁺)² +
  *      mean E_θ(z⁻)²) — E_θ alone (not /T, not the prior: it does not depend on θ); Adam(lr,
  *      β = (0, 0.999)), lr ×0.1 from epoch ⌊epochs/2⌋ on (MultiStepLR at epoch 10 of 20).
- *   A non-finite loss or gradient, or a diverging SGLD chain, stops with EB_ERR_NUMERIC naming the
- *   epoch, step and last finite loss.
+ *   The loop is the generic one (eb_train_params_source, src/nn/train.c) on E_θ's flat buffer, with
+ *   eb_row_source batches and the objective heat_loss below; shuffling and the per-step draws come from
+ *   eb_train's per-epoch streams of one seed per block. A non-finite loss or gradient (the loop's check:
+ *   step and last finite loss), or a diverging SGLD chain (epoch), stops with EB_ERR_NUMERIC.
  *
- * heat_combined (the code's CombineScorer over HEAT-GMM and HEAT-EL; HEAT-GMM-std is left out: it
- * needs spatially std-pooled feature maps, which a penultimate feature vector does not carry):
- *   score = −Σ_k (E_k(z) − m_k)/s_k, m_k and s_k (unbiased) of E_k on the ID training features —
- *   all of them by default, or one random batch of 256 as the code (stats_batch).
+ * heat_combined (the code's CombineScorer over HEAT-GMM, HEAT-EL and HEAT-GMM-std):
+ *   score = −Σ_k (E_k(z_k) − m_k)/s_k, m_k and s_k (unbiased) of E_k on the ID training features —
+ *   all of them by default, or one random batch of 256 as the code (stats_batch). z_k is the penultimate
+ *   feature vector for gmm and el; for gmm_std (std_block, default on) the unbiased spatial std of the
+ *   model's final feature map per channel (eb_model_set_feature_pool STD; docs/methods.md (H5)), which
+ *   this file extracts from the model and the inputs, at fit and at score, and which gets its own GMM
+ *   prior (L2-normalised, as the code's SSD scorers) and its own E_θ (input dim = the map's channels).
  *
- * Saved tensors (F32): "ebm" (heat) or "gmm.ebm" + "el.ebm" (heat_combined): the flat parameter
- * buffer of E_θ (layout in heat_impl.h, given by width/depth/tied); with a gmm prior "gmm.means",
- * "gmm.cholesky", "gmm.weights" (gmm.c); with el "fc.weight" [C, d], "fc.bias" [C]; heat_combined
- * "id_stats" [2, 2] = [[m_gmm, s_gmm], [m_el, s_el]]. */
+ * Saved tensors (F32): "ebm" (heat) or "gmm.ebm" + "el.ebm" (+ "gmm_std.ebm") (heat_combined): the flat
+ * parameter buffer of E_θ (layout in heat_impl.h, given by width/depth/tied); with a gmm prior
+ * "gmm.means", "gmm.cholesky", "gmm.weights" (gmm.c); the std block "gmm_std.means", … likewise; with el
+ * "fc.weight" [C, d], "fc.bias" [C]; heat_combined "id_stats" [blocks, 2] = [[m_gmm, s_gmm], [m_el,
+ * s_el](, [m_std, s_std])]. */
 #include "ood/detectors/gaussian_impl.h"
 #include "ood/detectors/heat_impl.h"
 
@@ -41,35 +48,40 @@
 #include <string.h>
 
 #define STATS_BATCH 256 /* the code's standardisation batch */
+#define MAX_EBM     3
 
 typedef struct heat_ebm {
     eb_heat_prior prior;
+    bool std_block; /* heat_combined's gmm_std block: gmm prior on the std-pooled features */
+    bool normalise; /* L2-normalise z (gmm, none unless normalize is off; never el) */
     eb_heat_ebm cfg;
     eb__energy_mlp mlp;
     bool has_mlp;
+    const char *name;   /* "gmm", "el", "none", "gmm_std" */
+    const char *tensor; /* its E_θ's tensor */
 } heat_ebm;
 
 typedef struct heat_state {
-    int n_ebm; /* heat: 1; heat_combined: 2 ([0] gmm, [1] el) */
-    heat_ebm ebm[2];
-    eb__gmm gmm;
-    bool has_gmm;
-    float *fc_w, *fc_b; /* [C, d], [C] */
-    float id_stats[4];  /* heat_combined: m_gmm, s_gmm, m_el, s_el */
+    int n_ebm; /* heat: 1; heat_combined: 2 or 3 ([0] gmm, [1] el, [2] gmm_std) */
+    heat_ebm ebm[MAX_EBM];
+    eb__gmm gmm, gmm_std;
+    bool has_gmm, has_gmm_std;
+    int64_t std_dim;             /* channels of the std-pooled map (gmm_std) */
+    float *fc_w, *fc_b;          /* [C, d], [C] */
+    float id_stats[2 * MAX_EBM]; /* heat_combined: m_k, s_k per block */
 } heat_state;
 
-static bool normalised(eb_heat_prior prior) { return prior != EB_HEAT_PRIOR_EL; }
-
-static const eb_heat_ebm *block_of(const eb_heat_params *p, eb_heat_prior prior) {
-    return prior == EB_HEAT_PRIOR_GMM ? &p->gmm : prior == EB_HEAT_PRIOR_EL ? &p->el : &p->none;
+static const eb__gmm *gmm_of(const heat_state *s, const heat_ebm *e) {
+    return e->std_block ? &s->gmm_std : &s->gmm;
 }
 
 static void heat_free_state(eb_detector *d) {
     heat_state *s = d->state;
     if (s) {
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < MAX_EBM; k++)
             if (s->ebm[k].has_mlp) eb__energy_mlp_free(&s->ebm[k].mlp);
         if (s->has_gmm) eb__gmm_free(&s->gmm);
+        if (s->has_gmm_std) eb__gmm_free(&s->gmm_std);
         free(s->fc_w);
         free(s->fc_b);
         free(s);
@@ -80,21 +92,66 @@ static void heat_free_state(eb_detector *d) {
 /* Sets up s->n_ebm and the priors/configs of the EBMs from the parameters. */
 static void layout(const eb_detector *d, heat_state *s) {
     const eb_heat_params *p = &d->params.heat;
-    if (d->kind == EB_DETECTOR_HEAT_COMBINED) {
-        s->n_ebm = 2;
+    const bool combined = d->kind == EB_DETECTOR_HEAT_COMBINED;
+    if (combined) {
+        s->n_ebm = p->std_block ? 3 : 2;
         s->ebm[0].prior = EB_HEAT_PRIOR_GMM;
         s->ebm[1].prior = EB_HEAT_PRIOR_EL;
+        s->ebm[2].prior = EB_HEAT_PRIOR_GMM;
+        s->ebm[2].std_block = true;
     } else {
         s->n_ebm = 1;
         s->ebm[0].prior = p->prior;
     }
-    for (int k = 0; k < s->n_ebm; k++) s->ebm[k].cfg = *block_of(p, s->ebm[k].prior);
+    for (int k = 0; k < s->n_ebm; k++) {
+        heat_ebm *e = &s->ebm[k];
+        e->normalise = e->prior != EB_HEAT_PRIOR_EL && p->normalize;
+        e->name = e->std_block ? "gmm_std" : eb_heat_prior_name(e->prior);
+        e->cfg = e->std_block                    ? p->gmm_std
+                 : e->prior == EB_HEAT_PRIOR_GMM ? p->gmm
+                 : e->prior == EB_HEAT_PRIOR_EL  ? p->el
+                                                 : p->none;
+        e->tensor = !combined ? "ebm" : k == 0 ? "gmm.ebm" : k == 1 ? "el.ebm" : "gmm_std.ebm";
+    }
 }
 
 static bool uses_prior(const heat_state *s, eb_heat_prior prior) {
     for (int k = 0; k < s->n_ebm; k++)
-        if (s->ebm[k].prior == prior) return true;
+        if (s->ebm[k].prior == prior && !s->ebm[k].std_block) return true;
     return false;
+}
+
+/* The unbiased spatial std per channel of the model's final feature map for n inputs
+ * ([n, *dim], malloc'd): the model's feature pool is switched to STD and back. */
+static eb_status std_features(eb_model *m, const float *inputs, int64_t n, float **out, int64_t *dim,
+                              eb_error *err) {
+    const eb_feature_pool old = m->feature_pool;
+    *out = NULL;
+    if (!eb_model_kind_is_image(m->kind))
+        return eb_error_set(err, EB_ERR_ARG,
+                            "heat_combined: its gmm_std block needs an image model (a spatial feature map), "
+                            "not %s; std_block=false combines the gmm and el blocks only",
+                            eb_model_kind_name(m->kind));
+    eb_status st = eb_model_set_feature_pool(m, EB_FEATURE_POOL_STD, err);
+    if (st) return st;
+    enum { CHUNK = 256 };
+    const int64_t c = eb_model_feature_dim(m), in = eb_model_in_dim(m);
+    float *f = malloc((size_t)(n * c) * sizeof *f);
+    float *logits = malloc((size_t)(CHUNK * eb_model_out_dim(m)) * sizeof *logits);
+    if (!f || !logits) st = eb_error_set(err, EB_ERR_NOMEM, "heat_combined: out of memory (std features)");
+    for (int64_t i = 0; !st && i < n; i += CHUNK) {
+        const int64_t b = n - i < CHUNK ? n - i : CHUNK;
+        st = eb_model_predict(m, inputs + i * in, b, b, logits, f + i * c, err);
+    }
+    eb_model_set_feature_pool(m, old, NULL);
+    free(logits);
+    if (st) {
+        free(f);
+        return st;
+    }
+    *out = f;
+    *dim = c;
+    return EB_OK;
 }
 
 /* ---- energies ------------------------------------------------------------------------------------ */
@@ -112,7 +169,7 @@ static eb_tensor *neg_energy(void *ctx, eb_graph *g, eb_tensor *z) {
     eb_tensor *energy = eb_mul_scalar(g, eb__energy_mlp_forward(&e->mlp, g, z), 1.0f / e->cfg.temperature);
     eb_tensor *prior = NULL;
     if (e->prior == EB_HEAT_PRIOR_GMM) {
-        prior = eb__gmm_energy_tape(&c->s->gmm, g, z);
+        prior = eb__gmm_energy_tape(gmm_of(c->s, e), g, z);
     } else if (e->prior == EB_HEAT_PRIOR_EL) {
         eb_tensor *w = eb_tensor_input(g, c->s->fc_w, 2, EB_SHAPE(c->nc, c->dim), false);
         eb_tensor *b = eb_tensor_input(g, c->s->fc_b, 1, EB_SHAPE(c->nc), false);
@@ -137,14 +194,15 @@ static eb_status total_energy(heat_state *s, heat_ebm *e, const float *x, int64_
     double *prior = malloc((size_t)n * sizeof *prior);
     eb_status st = (!z || !eth || !prior) ? eb_error_set(err, EB_ERR_NOMEM, "heat: out of memory") : EB_OK;
     if (!st) {
-        if (normalised(e->prior))
+        if (e->normalise)
             eb__l2_normalize_rows(z, x, n, dim);
         else
             memcpy(z, x, (size_t)(n * dim) * sizeof *z);
         st = eb__energy_mlp_eval(&e->mlp, z, n, eth, err);
     }
     if (!st && e->prior == EB_HEAT_PRIOR_GMM) {
-        if ((st = eb__gmm_log_density(&s->gmm, z, n, prior))) eb_error_set(err, st, "heat: out of memory");
+        if ((st = eb__gmm_log_density(gmm_of(s, e), z, n, prior)))
+            eb_error_set(err, st, "heat: out of memory");
         for (int64_t i = 0; !st && i < n; i++) prior[i] = -prior[i];
     } else if (!st && e->prior == EB_HEAT_PRIOR_EL) {
         /* −logsumexp_c(w_c·z + b_c), max-shifted, in double */
@@ -176,21 +234,15 @@ static eb_status total_energy(heat_state *s, heat_ebm *e, const float *x, int64_
 
 /* ---- training ---------------------------------------------------------------------------------------- */
 
-static bool all_finite(const float *v, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(v[i])) return false;
-    return true;
-}
-
 /* Proposals z₀[b, dim] (step 1 of specs §5), before projection. eps: dim doubles of scratch; weights:
  * the nc mixture weights π_c as doubles (gmm). */
-static void propose(const heat_state *s, eb_heat_prior prior, float *z0, int64_t b, int64_t dim, eb_rng *rng,
+static void propose(const heat_state *s, const heat_ebm *e, float *z0, int64_t b, int64_t dim, eb_rng *rng,
                     double *eps, const double *weights) {
-    if (prior != EB_HEAT_PRIOR_GMM) {
+    if (e->prior != EB_HEAT_PRIOR_GMM) {
         eb_rng_fill_normal(rng, z0, b * dim, 0.0f, 1.0f);
         return;
     }
-    const eb__gmm *g = &s->gmm;
+    const eb__gmm *g = gmm_of(s, e);
     for (int64_t i = 0; i < b; i++) {
         int64_t c = eb_rng_categorical(rng, weights, g->nc);
         if (c < 0) c = 0;
@@ -204,109 +256,120 @@ static void propose(const heat_state *s, eb_heat_prior prior, float *z0, int64_t
     }
 }
 
-static eb_status train_ebm(heat_state *s, heat_ebm *e, const eb_heat_params *hp, const float *z, int64_t n,
-                           int64_t dim, int64_t nc, eb_rng *rng, eb_error *err) {
+/* The HEAT objective (steps 1–4 above) for eb_train_params_source: the batch is z⁺; proposals, SGLD and
+ * input noise draw from the step's rng (eb_train's per-epoch stream). */
+typedef struct heat_objective {
+    heat_state *s;
+    heat_ebm *e;
+    int64_t dim, nc, per_epoch, step;
+    eb_sgld_params sgld;
+    unsigned proj;
+    float *zpos, *neg, *noise; /* [B, dim], [2B, dim], [3B, dim] */
+    double *eps, *weights;     /* [dim], [nc] */
+    eb_graph *scratch;         /* SGLD's graph */
+} heat_objective;
+
+static eb_tensor *heat_loss(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
+                            int64_t *n_correct) {
+    (void)m;
+    heat_objective *o = ctx;
+    heat_ebm *e = o->e;
     const eb_heat_ebm *cfg = &e->cfg;
-    const char *pname = eb_heat_prior_name(e->prior);
-    const int64_t bsz = cfg->batch_size < n ? cfg->batch_size : n;
-    const int64_t n_batches = n / bsz; /* drop_last */
-    const unsigned proj = (hp->relu ? (unsigned)EB_PROJECT_RELU : 0u) |
-                          (normalised(e->prior) ? (unsigned)EB_PROJECT_SPHERE : 0u);
-    eb_optimizer_params op = eb_adam_default_params();
-    op.lr = cfg->lr;
-    op.beta1 = 0.0f;
-    op.beta2 = 0.999f;
-    eb_optimizer *opt = NULL;
-    eb_status st = eb_optimizer_new(&op, e->mlp.params.size, NULL, &opt, err);
-    if (st) return st;
-    float *zpos = malloc((size_t)(bsz * dim) * sizeof *zpos);
-    float *neg = malloc((size_t)(2 * bsz * dim) * sizeof *neg);
-    float *noise = malloc((size_t)(3 * bsz * dim) * sizeof *noise);
-    double *eps = malloc((size_t)dim * sizeof *eps);
-    int64_t *perm = malloc((size_t)n * sizeof *perm);
-    double *weights = malloc((size_t)(nc > 0 ? nc : 1) * sizeof *weights);
-    eb_graph *g = eb_graph_new(0, NULL), *scratch = eb_graph_new(0, NULL);
-    if (!zpos || !neg || !noise || !eps || !perm || !weights || !g || !scratch)
-        st = eb_error_set(err, EB_ERR_NOMEM, "heat (%s prior): out of memory", pname);
-    eb_sgld_params sp = {
+    const int64_t bsz = batch->size, dim = o->dim;
+    const int64_t step = o->step++;
+    *n_correct = -1;
+    memcpy(o->zpos, batch->x->data, (size_t)(bsz * dim) * sizeof *o->zpos);
+    /* 1. proposals, projected; 2. SGLD on the full energy; 3. negatives = [SGLD; z₀] */
+    propose(o->s, e, o->neg, bsz, dim, rng, o->eps, o->weights);
+    eb_project_rows(o->neg, bsz, dim, o->proj);
+    memcpy(o->neg + bsz * dim, o->neg, (size_t)(bsz * dim) * sizeof *o->neg);
+    energy_ctx ectx = {o->s, e, dim, o->nc};
+    eb_error serr = {0};
+    if (cfg->steps > 0 && eb_sgld_sample_rows(neg_energy_rows, &ectx, o->neg, bsz, dim, &o->sgld, rng,
+                                              o->scratch, NULL, &serr)) {
+        eb_graph_fail(g, serr.status, "epoch %lld: SGLD: %s", (long long)(step / o->per_epoch + 1),
+                      serr.message);
+        return batch->x;
+    }
+    /* 4. input noise, the loss on E_θ alone */
+    if (cfg->input_noise > 0.0f) {
+        eb_rng_fill_normal(rng, o->noise, 3 * bsz * dim, 0.0f, cfg->input_noise);
+        for (int64_t i = 0; i < bsz * dim; i++) o->zpos[i] += o->noise[i];
+        for (int64_t i = 0; i < 2 * bsz * dim; i++) o->neg[i] += o->noise[bsz * dim + i];
+    }
+    eb_tensor *ep =
+        eb__energy_mlp_forward(&e->mlp, g, eb_tensor_input(g, o->zpos, 2, EB_SHAPE(bsz, dim), false));
+    eb_tensor *en =
+        eb__energy_mlp_forward(&e->mlp, g, eb_tensor_input(g, o->neg, 2, EB_SHAPE(2 * bsz, dim), false));
+    eb_tensor *reg = eb_add(g, eb_mean_all(g, eb_square(g, ep)), eb_mean_all(g, eb_square(g, en)));
+    return eb_add(g, eb_sub(g, eb_mean_all(g, ep), eb_mean_all(g, en)), eb_mul_scalar(g, reg, cfg->l2));
+}
+
+/* Trains block e's E_θ on z[n, dim] through eb_train_params_source: batches of B (drop_last; a set
+ * smaller than B is one batch) shuffled by eb_train's per-epoch streams from `seed`, Adam(lr, β (0,
+ * 0.999)), lr × 0.1 from epoch ⌊epochs/2⌋ on (a MULTISTEP schedule with that one milestone). */
+static eb_status train_ebm(heat_state *s, heat_ebm *e, const eb_heat_params *hp, const float *z, int64_t n,
+                           int64_t dim, int64_t nc, uint64_t seed, eb_error *err) {
+    const eb_heat_ebm *cfg = &e->cfg;
+    heat_objective o = {.s = s, .e = e, .dim = dim, .nc = nc};
+    o.proj = (hp->relu ? (unsigned)EB_PROJECT_RELU : 0u) | (e->normalise ? (unsigned)EB_PROJECT_SPHERE : 0u);
+    o.sgld = (eb_sgld_params){
         .steps = cfg->steps,
         .step_size = {(double)cfg->step_size, (double)cfg->decay_end * (double)cfg->step_size,
                       (eb_decay_kind)cfg->decay},
         .noise = {(double)cfg->noise, (double)cfg->decay_end * (double)cfg->noise, (eb_decay_kind)cfg->decay},
-        .projection = proj,
+        .projection = o.proj,
         .max_abs_log_density = 0.0, /* the NaN/Inf check only */
     };
-    energy_ctx ctx = {s, e, dim, nc};
-    for (int64_t c = 0; !st && s->has_gmm && c < nc; c++) weights[c] = (double)s->gmm.weights[c];
-    const int64_t milestone = cfg->epochs / 2 >= 1 ? cfg->epochs / 2 : cfg->epochs + 1;
-    char label[64];
-    snprintf(label, sizeof label, "heat %s", pname);
-    eb_progress pr;
-    eb_progress_begin(&pr, label, cfg->epochs * n_batches, true);
-    double last_finite = NAN;
-    int64_t step = 0;
-    for (int64_t ep = 0; ep < cfg->epochs && !st; ep++) {
-        const float lr = ep >= milestone ? cfg->lr * 0.1f : cfg->lr;
-        eb_rng_permutation(rng, n, perm);
-        for (int64_t bi = 0; bi < n_batches && !st; bi++, step++) {
-            for (int64_t i = 0; i < bsz; i++)
-                memcpy(zpos + i * dim, z + perm[bi * bsz + i] * dim, (size_t)dim * sizeof *zpos);
-            /* 1. proposals, projected; 2. SGLD on the full energy; 3. negatives = [SGLD; z₀] */
-            propose(s, e->prior, neg, bsz, dim, rng, eps, weights);
-            eb_project_rows(neg, bsz, dim, proj);
-            memcpy(neg + bsz * dim, neg, (size_t)(bsz * dim) * sizeof *neg);
-            eb_error serr = {0};
-            char lastbuf[48] = "no update yet";
-            if (!isnan(last_finite)) snprintf(lastbuf, sizeof lastbuf, "last finite loss %g", last_finite);
-            if (cfg->steps > 0 &&
-                eb_sgld_sample_rows(neg_energy_rows, &ctx, neg, bsz, dim, &sp, rng, scratch, NULL, &serr)) {
-                st = eb_error_set(err, serr.status, "heat (%s prior): epoch %lld, step %lld: %s (%s)", pname,
-                                  (long long)ep + 1, (long long)step + 1, serr.message, lastbuf);
-                break;
-            }
-            /* 4. input noise, the loss on E_θ alone */
-            if (cfg->input_noise > 0.0f) {
-                eb_rng_fill_normal(rng, noise, 3 * bsz * dim, 0.0f, cfg->input_noise);
-                for (int64_t i = 0; i < bsz * dim; i++) zpos[i] += noise[i];
-                for (int64_t i = 0; i < 2 * bsz * dim; i++) neg[i] += noise[bsz * dim + i];
-            }
-            eb_graph_reset(g);
-            eb_tensor *ep_t =
-                eb__energy_mlp_forward(&e->mlp, g, eb_tensor_input(g, zpos, 2, EB_SHAPE(bsz, dim), false));
-            eb_tensor *en_t =
-                eb__energy_mlp_forward(&e->mlp, g, eb_tensor_input(g, neg, 2, EB_SHAPE(2 * bsz, dim), false));
-            eb_tensor *reg =
-                eb_add(g, eb_mean_all(g, eb_square(g, ep_t)), eb_mean_all(g, eb_square(g, en_t)));
-            eb_tensor *loss = eb_add(g, eb_sub(g, eb_mean_all(g, ep_t), eb_mean_all(g, en_t)),
-                                     eb_mul_scalar(g, reg, cfg->l2));
-            eb_params_zero_grad(&e->mlp.params);
-            if ((st = eb_graph_backward(g, loss, NULL))) {
-                eb_error_set(err, st, "heat (%s prior): %s", pname, eb_graph_error(g));
-                break;
-            }
-            const double lv = (double)loss->data[0];
-            if (!isfinite(lv) || !all_finite(e->mlp.params.grad, e->mlp.params.size)) {
-                st = eb_error_set(err, EB_ERR_NUMERIC,
-                                  "heat (%s prior): training diverged at epoch %lld, step %lld: %s (%s)",
-                                  pname, (long long)ep + 1, (long long)step + 1,
-                                  isfinite(lv) ? "non-finite gradient" : "non-finite loss", lastbuf);
-                break;
-            }
-            last_finite = lv;
-            eb_optimizer_step(opt, e->mlp.params.data, e->mlp.params.grad, lr);
-            eb_progress_update(&pr, step + 1, ep + 1, cfg->epochs, lv, -1.0, (step + 1) * bsz);
-        }
+    eb_batch_source src;
+    eb_status st = eb_row_source_new(z, NULL, n, dim, cfg->batch_size, true, seed, &src, err);
+    if (st) return st;
+    const int64_t bsz = cfg->batch_size < n ? cfg->batch_size : n;
+    o.per_epoch = src.batches_per_epoch;
+    o.zpos = malloc((size_t)(bsz * dim) * sizeof *o.zpos);
+    o.neg = malloc((size_t)(2 * bsz * dim) * sizeof *o.neg);
+    o.noise = malloc((size_t)(3 * bsz * dim) * sizeof *o.noise);
+    o.eps = malloc((size_t)dim * sizeof *o.eps);
+    o.weights = malloc((size_t)(nc > 0 ? nc : 1) * sizeof *o.weights);
+    o.scratch = eb_graph_new(0, NULL);
+    if (!o.zpos || !o.neg || !o.noise || !o.eps || !o.weights || !o.scratch)
+        st = eb_error_set(err, EB_ERR_NOMEM, "heat (%s prior): out of memory", e->name);
+    for (int64_t c = 0; !st && e->prior == EB_HEAT_PRIOR_GMM && c < nc; c++)
+        o.weights[c] = (double)gmm_of(s, e)->weights[c];
+    eb_train_params tp = eb_train_default_params();
+    tp.epochs = cfg->epochs;
+    tp.batch_size = bsz;
+    tp.drop_last = true;
+    tp.seed = seed;
+    tp.optimizer = eb_adam_default_params();
+    tp.optimizer.lr = cfg->lr;
+    tp.optimizer.beta1 = 0.0f;
+    tp.optimizer.beta2 = 0.999f;
+    tp.schedule = eb_schedule_default(cfg->lr);
+    const int64_t milestone = cfg->epochs / 2; /* the code's MultiStepLR at epoch 10 of 20 */
+    if (milestone >= 1) {
+        const int64_t total = cfg->epochs * o.per_epoch;
+        tp.schedule.kind = EB_SCHEDULE_MULTISTEP;
+        tp.schedule.total_steps = total;
+        tp.schedule.gamma = 0.1f;
+        tp.schedule.n_milestones = 1;
+        /* a fraction whose ⌊f·total⌋ is exactly the milestone epoch's first step */
+        tp.schedule.milestones[0] = (float)(((double)(milestone * o.per_epoch) + 0.5) / (double)total);
     }
-    eb_progress_end(&pr);
-    eb_optimizer_free(opt);
-    eb_graph_free(g);
-    eb_graph_free(scratch);
-    free(zpos);
-    free(neg);
-    free(noise);
-    free(eps);
-    free(perm);
-    free(weights);
+    eb_train_result res;
+    if (!st) st = eb_train_params_source(&e->mlp.params, dim, &src, heat_loss, &o, &tp, &res, err);
+    if (st && err) { /* name the block */
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%s", err->message);
+        eb_error_set(err, st, "heat (%s prior): %s", e->name, msg);
+    }
+    eb_row_source_free(&src);
+    eb_graph_free(o.scratch);
+    free(o.zpos);
+    free(o.neg);
+    free(o.noise);
+    free(o.eps);
+    free(o.weights);
     return st;
 }
 
@@ -339,43 +402,63 @@ static eb_status take_fc(eb_detector *d, heat_state *s, const eb_model *m, eb_er
     return EB_OK;
 }
 
+/* Input dim of block k's E_θ: the feature dim, or the std-pooled map's channels. */
+static int64_t block_dim(const eb_detector *d, const heat_state *s, const heat_ebm *e) {
+    return e->std_block ? s->std_dim : d->dim;
+}
+
 static eb_status alloc_mlps(eb_detector *d, heat_state *s, eb_error *err) {
     const eb_heat_params *hp = &d->params.heat;
     for (int k = 0; k < s->n_ebm; k++) {
-        eb_status st = eb__energy_mlp_init(&s->ebm[k].mlp, d->dim, hp->width, hp->depth, hp->tied, err);
+        heat_ebm *e = &s->ebm[k];
+        eb_status st = eb__energy_mlp_init(&e->mlp, block_dim(d, s, e), hp->width, hp->depth, hp->tied, err);
         if (st) return st;
-        s->ebm[k].has_mlp = true;
+        e->has_mlp = true;
     }
     return EB_OK;
 }
 
+/* The features block e works on: the given ones, or the std-pooled ones. */
+static const float *block_features(const heat_ebm *e, const float *features, const float *std_feats) {
+    return e->std_block ? std_feats : features;
+}
+
+/* Rows rows[0..m) of x[·, dim] into a new array. */
+static float *gather(const float *x, int64_t dim, const int64_t *rows, int64_t m) {
+    float *out = malloc((size_t)(m * dim) * sizeof *out);
+    for (int64_t i = 0; out && i < m; i++)
+        memcpy(out + i * dim, x + rows[i] * dim, (size_t)dim * sizeof *out);
+    return out;
+}
+
 /* ID statistics of heat_combined: mean and unbiased std of each E_k over the training features (all,
- * or one random batch of 256). */
-static eb_status id_stats(eb_detector *d, heat_state *s, const float *x, int64_t n, eb_rng *rng,
-                          eb_error *err) {
-    const int64_t dim = d->dim;
+ * or one random batch of 256 — the same rows for every block). */
+static eb_status id_stats(eb_detector *d, heat_state *s, const float *x, const float *xs, int64_t n,
+                          eb_rng *rng, eb_error *err) {
     int64_t m = n;
-    float *rows = NULL;
+    float *rows = NULL, *rows_std = NULL;
+    int64_t *perm = NULL;
+    eb_status st = EB_OK;
     if (d->params.heat.stats_batch && n > STATS_BATCH) {
-        int64_t *perm = malloc((size_t)n * sizeof *perm);
-        rows = malloc((size_t)(STATS_BATCH * dim) * sizeof *rows);
-        if (!perm || !rows) {
-            free(perm);
-            free(rows);
-            return eb_error_set(err, EB_ERR_NOMEM, "heat_combined: out of memory");
+        perm = malloc((size_t)n * sizeof *perm);
+        if (perm) {
+            eb_rng_permutation(rng, n, perm);
+            m = STATS_BATCH;
+            rows = gather(x, d->dim, perm, m);
+            rows_std = xs ? gather(xs, s->std_dim, perm, m) : NULL;
         }
-        eb_rng_permutation(rng, n, perm);
-        for (int64_t i = 0; i < STATS_BATCH; i++)
-            memcpy(rows + i * dim, x + perm[i] * dim, (size_t)dim * sizeof *rows);
-        free(perm);
-        m = STATS_BATCH;
+        if (!perm || !rows || (xs && !rows_std))
+            st = eb_error_set(err, EB_ERR_NOMEM, "heat_combined: out of memory");
         x = rows;
+        xs = rows_std;
     }
     double *e = malloc((size_t)m * sizeof *e);
-    eb_status st = e ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "heat_combined: out of memory");
+    if (!st && !e) st = eb_error_set(err, EB_ERR_NOMEM, "heat_combined: out of memory");
     bool flat = false;
-    for (int k = 0; k < 2 && !st; k++) {
-        if ((st = total_energy(s, &s->ebm[k], x, m, dim, d->n_classes, e, err))) break;
+    for (int k = 0; k < s->n_ebm && !st; k++) {
+        heat_ebm *b = &s->ebm[k];
+        if ((st = total_energy(s, b, block_features(b, x, xs), m, block_dim(d, s, b), d->n_classes, e, err)))
+            break;
         double mean = 0.0, ss = 0.0;
         for (int64_t i = 0; i < m; i++) mean += e[i];
         mean /= (double)m;
@@ -389,15 +472,28 @@ static eb_status id_stats(eb_detector *d, heat_state *s, const float *x, int64_t
         s->id_stats[2 * k + 1] = (float)sd;
         if (!isfinite(s->id_stats[2 * k]) || !isfinite(s->id_stats[2 * k + 1]))
             st = eb_error_set(err, EB_ERR_NUMERIC,
-                              "heat_combined: the %s energy of the training features is not finite",
-                              k ? "el" : "gmm");
+                              "heat_combined: the %s energy of the training features is not finite", b->name);
     }
     if (!st && flat)
         eb__detector_note(
             d, "heat_combined: an energy is constant on the ID statistics' features; its std is taken as 1");
     free(e);
+    free(perm);
     free(rows);
+    free(rows_std);
     return st;
+}
+
+/* z/‖z‖ per row into a new array when normalise, else NULL (the caller uses the raw features). */
+static eb_status normalised_copy(const float *x, int64_t n, int64_t dim, bool normalise, float **out,
+                                 const char *name, eb_error *err) {
+    *out = NULL;
+    if (!normalise) return EB_OK;
+    if (!(*out = malloc((size_t)(n * dim) * sizeof **out)))
+        return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory (%lld x %lld features)", name, (long long)n,
+                            (long long)dim);
+    eb__l2_normalize_rows(*out, x, n, dim);
+    return EB_OK;
 }
 
 static eb_status heat_fit(eb_detector *d, const eb_detector_data *x, eb_error *err) {
@@ -408,17 +504,21 @@ static eb_status heat_fit(eb_detector *d, const eb_detector_data *x, eb_error *e
     if (!s) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", name);
     d->state = s;
     layout(d, s);
-    float *zn = malloc((size_t)(n * dim) * sizeof *zn);
-    if (!zn)
-        return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory (%lld x %lld features)", name, (long long)n,
-                            (long long)dim);
-    eb__l2_normalize_rows(zn, x->features, n, dim);
-    eb_status st = EB_OK;
-    char note[256] = "";
-    if (uses_prior(s, EB_HEAT_PRIOR_GMM)) {
+    const bool with_std = s->n_ebm == 3;
+    float *zn = NULL, *xs = NULL, *zs = NULL;
+    eb_status st = normalised_copy(x->features, n, dim, hp->normalize, &zn, name, err);
+    if (!st && with_std) st = std_features(x->model, x->inputs, n, &xs, &s->std_dim, err);
+    if (!st && with_std) st = normalised_copy(xs, n, s->std_dim, hp->normalize, &zs, name, err);
+    char note[256] = "", note_std[256] = "";
+    if (!st && uses_prior(s, EB_HEAT_PRIOR_GMM)) {
         s->has_gmm = true;
-        st = eb__gmm_fit(&s->gmm, zn, x->labels, n, dim, d->n_classes, (double)hp->ridge, name, note,
-                         sizeof note, err);
+        st = eb__gmm_fit(&s->gmm, zn ? zn : x->features, x->labels, n, dim, d->n_classes, (double)hp->ridge,
+                         name, note, sizeof note, err);
+    }
+    if (!st && with_std) {
+        s->has_gmm_std = true;
+        st = eb__gmm_fit(&s->gmm_std, zs ? zs : xs, x->labels, n, s->std_dim, d->n_classes, (double)hp->ridge,
+                         "heat_combined (gmm_std)", note_std, sizeof note_std, err);
     }
     if (!st && uses_prior(s, EB_HEAT_PRIOR_EL)) st = take_fc(d, s, x->model, err);
     if (!st) st = alloc_mlps(d, s, err);
@@ -428,17 +528,19 @@ static eb_status heat_fit(eb_detector *d, const eb_detector_data *x, eb_error *e
         heat_ebm *e = &s->ebm[k];
         eb_rng init = eb_rng_split(&rng), train = eb_rng_split(&rng);
         eb__energy_mlp_reset(&e->mlp, &init);
-        st = train_ebm(s, e, hp, normalised(e->prior) ? zn : x->features, n, dim, d->n_classes, &train, err);
+        const uint64_t train_seed = eb_rng_u64(&train);
+        const float *z = e->std_block ? (zs ? zs : xs) : e->normalise && zn ? zn : x->features;
+        st = train_ebm(s, e, hp, z, n, block_dim(d, s, e), d->n_classes, train_seed, err);
     }
     if (!st && d->kind == EB_DETECTOR_HEAT_COMBINED) {
         eb_rng srng = eb_rng_split(&rng);
-        st = id_stats(d, s, x->features, n, &srng, err);
+        st = id_stats(d, s, x->features, xs, n, &srng, err);
     }
     if (!st && !d->note[0]) {
         bool negative = false;
         for (int64_t i = 0; i < n * dim && !negative; i++) negative = x->features[i] < 0.0f;
-        if (note[0])
-            eb__detector_note(d, "%s", note);
+        if (note[0] || note_std[0])
+            eb__detector_note(d, "%s%s%s", note, note[0] && note_std[0] ? "; " : "", note_std);
         else if (negative && hp->relu)
             eb__detector_note(d,
                               "%s: some training features are negative, but the SGLD samples are projected "
@@ -446,6 +548,8 @@ static eb_status heat_fit(eb_detector *d, const eb_detector_data *x, eb_error *e
                               name);
     }
     free(zn);
+    free(xs);
+    free(zs);
     return st;
 }
 
@@ -455,9 +559,22 @@ static eb_status heat_score(eb_detector *d, const eb_detector_data *x, float *sc
     eb_status st = (!e || !acc)
                        ? eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", eb_detector_kind_name(d->kind))
                        : EB_OK;
+    float *xs = NULL;
+    int64_t std_dim = 0;
+    if (!st && s->n_ebm == 3 && x->n > 0) {
+        st = std_features(x->model, x->inputs, x->n, &xs, &std_dim, err);
+        if (!st && std_dim != s->std_dim)
+            st = eb_error_set(err, EB_ERR_SHAPE,
+                              "heat_combined: the model's std-pooled map has %lld channels, "
+                              "the detector was fitted on %lld",
+                              (long long)std_dim, (long long)s->std_dim);
+    }
     const bool combined = d->kind == EB_DETECTOR_HEAT_COMBINED;
     for (int k = 0; k < s->n_ebm && !st; k++) {
-        if ((st = total_energy(s, &s->ebm[k], x->features, x->n, d->dim, d->n_classes, e, err))) break;
+        heat_ebm *b = &s->ebm[k];
+        if ((st = total_energy(s, b, block_features(b, x->features, xs), x->n, block_dim(d, s, b),
+                               d->n_classes, e, err)))
+            break;
         const double m = combined ? (double)s->id_stats[2 * k] : 0.0;
         const double sd = combined ? (double)s->id_stats[2 * k + 1] : 1.0;
         for (int64_t i = 0; i < x->n; i++) acc[i] += (e[i] - m) / sd;
@@ -468,6 +585,7 @@ static eb_status heat_score(eb_detector *d, const eb_detector_data *x, float *sc
             st = eb_error_set(err, EB_ERR_NUMERIC, "%s: the energy of row %lld is not finite",
                               eb_detector_kind_name(d->kind), (long long)i);
     }
+    free(xs);
     free(e);
     free(acc);
     return st;
@@ -476,29 +594,30 @@ static eb_status heat_score(eb_detector *d, const eb_detector_data *x, float *sc
 /* ---- save / load ------------------------------------------------------------------------------------------
  */
 
-static const char *ebm_tensor_name(const eb_detector *d, int k) {
-    if (d->kind != EB_DETECTOR_HEAT_COMBINED) return "ebm";
-    return k == 0 ? "gmm.ebm" : "el.ebm";
-}
-
 static int heat_tensors(const eb_detector *d, eb_st_tensor *out, int max) {
     const heat_state *s = d->state;
-    if (!s || max < 10) return 0;
+    if (!s || max < 13) return 0;
     int n = 0;
     for (int k = 0; k < s->n_ebm; k++)
-        out[n++] =
-            eb__f32_tensor(ebm_tensor_name(d, k), s->ebm[k].mlp.params.data, s->ebm[k].mlp.params.size, 0);
-    if (s->has_gmm) {
-        const eb__gmm *g = &s->gmm;
-        out[n++] = eb__f32_tensor("gmm.means", g->means, g->nc, g->dim);
-        out[n++] = eb__f32_tensor("gmm.cholesky", g->cholesky, g->dim, g->dim);
-        out[n++] = eb__f32_tensor("gmm.weights", g->weights, g->nc, 0);
+        out[n++] = eb__f32_tensor(s->ebm[k].tensor, s->ebm[k].mlp.params.data, s->ebm[k].mlp.params.size, 0);
+    const struct {
+        const eb__gmm *g;
+        bool has;
+        const char *means, *chol, *weights;
+    } gmms[2] = {{&s->gmm, s->has_gmm, "gmm.means", "gmm.cholesky", "gmm.weights"},
+                 {&s->gmm_std, s->has_gmm_std, "gmm_std.means", "gmm_std.cholesky", "gmm_std.weights"}};
+    for (int k = 0; k < 2; k++) {
+        if (!gmms[k].has) continue;
+        const eb__gmm *g = gmms[k].g;
+        out[n++] = eb__f32_tensor(gmms[k].means, g->means, g->nc, g->dim);
+        out[n++] = eb__f32_tensor(gmms[k].chol, g->cholesky, g->dim, g->dim);
+        out[n++] = eb__f32_tensor(gmms[k].weights, g->weights, g->nc, 0);
     }
     if (s->fc_w) {
         out[n++] = eb__f32_tensor("fc.weight", s->fc_w, d->n_classes, d->dim);
         out[n++] = eb__f32_tensor("fc.bias", s->fc_b, d->n_classes, 0);
     }
-    if (d->kind == EB_DETECTOR_HEAT_COMBINED) out[n++] = eb__f32_tensor("id_stats", s->id_stats, 2, 2);
+    if (d->kind == EB_DETECTOR_HEAT_COMBINED) out[n++] = eb__f32_tensor("id_stats", s->id_stats, s->n_ebm, 2);
     return n;
 }
 
@@ -508,20 +627,28 @@ static eb_status heat_load(eb_detector *d, const eb_safetensors *file, eb_error 
     if (!s) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
     d->state = s;
     layout(d, s);
-    /* the declared dim must fit the file before the energy MLPs are allocated: each holds at least
-     * dim × width weights (its first layer) */
     eb_status st = EB_OK;
+    if (s->n_ebm == 3) { /* the std block's dim: its GMM's means [C, std_dim] */
+        const eb_st_tensor *t = eb_safetensors_find(file, "gmm_std.means");
+        if (!t || t->ndim != 2 || t->shape[0] != d->n_classes || t->shape[1] < 1 || t->shape[1] > 1000000)
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: tensor 'gmm_std.means' is missing or not [%lld, dim]",
+                              path, (long long)d->n_classes);
+        else
+            s->std_dim = t->shape[1];
+    }
+    /* the declared dims must fit the file before the energy MLPs are allocated: each holds at least
+     * dim × width weights (its first layer) */
     for (int k = 0; k < s->n_ebm && !st; k++) {
-        const eb_st_tensor *t = eb_safetensors_find(file, ebm_tensor_name(d, k));
-        if (!t || t->ndim != 1 || t->shape[0] / d->params.heat.width < d->dim)
+        const eb_st_tensor *t = eb_safetensors_find(file, s->ebm[k].tensor);
+        if (!t || t->ndim != 1 || t->shape[0] / d->params.heat.width < block_dim(d, s, &s->ebm[k]))
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: tensor '%s' is missing or too small for dim %lld",
-                              path, ebm_tensor_name(d, k), (long long)d->dim);
+                              path, s->ebm[k].tensor, (long long)block_dim(d, s, &s->ebm[k]));
     }
     if (!st) st = alloc_mlps(d, s, err);
     for (int k = 0; k < s->n_ebm && !st; k++) {
         float *buf = NULL;
         const eb__energy_mlp *m = &s->ebm[k].mlp;
-        if ((st = eb__detector_get_f32(file, ebm_tensor_name(d, k), 1, EB_SHAPE(m->params.size), &buf, err)))
+        if ((st = eb__detector_get_f32(file, s->ebm[k].tensor, 1, EB_SHAPE(m->params.size), &buf, err)))
             break;
         memcpy(m->params.data, buf, (size_t)m->params.size * sizeof(float));
         free(buf);
@@ -530,25 +657,34 @@ static eb_status heat_load(eb_detector *d, const eb_safetensors *file, eb_error 
         s->has_gmm = true;
         st = eb__gmm_load_tensors(&s->gmm, file, "gmm.", d->dim, d->n_classes, err);
     }
+    if (!st && s->n_ebm == 3) {
+        s->has_gmm_std = true;
+        st = eb__gmm_load_tensors(&s->gmm_std, file, "gmm_std.", s->std_dim, d->n_classes, err);
+    }
     if (!st && uses_prior(s, EB_HEAT_PRIOR_EL)) {
         st = eb__detector_get_f32(file, "fc.weight", 2, EB_SHAPE(d->n_classes, d->dim), &s->fc_w, err);
         if (!st) st = eb__detector_get_f32(file, "fc.bias", 1, EB_SHAPE(d->n_classes), &s->fc_b, err);
     }
     if (!st && d->kind == EB_DETECTOR_HEAT_COMBINED) {
         float *buf = NULL;
-        if (!(st = eb__detector_get_f32(file, "id_stats", 2, EB_SHAPE(2, 2), &buf, err))) {
-            memcpy(s->id_stats, buf, sizeof s->id_stats);
+        if (!(st = eb__detector_get_f32(file, "id_stats", 2, EB_SHAPE(s->n_ebm, 2), &buf, err))) {
+            memcpy(s->id_stats, buf, (size_t)(2 * s->n_ebm) * sizeof *buf);
             free(buf);
-            if (!(s->id_stats[1] > 0.0f && s->id_stats[3] > 0.0f))
-                st = eb_error_set(err, EB_ERR_FORMAT, "%s: tensor 'id_stats': the stds must be > 0", path);
+            for (int k = 0; k < s->n_ebm && !st; k++)
+                if (!(s->id_stats[2 * k + 1] > 0.0f))
+                    st =
+                        eb_error_set(err, EB_ERR_FORMAT, "%s: tensor 'id_stats': the stds must be > 0", path);
         }
     }
     return st;
 }
 
-/* gmm needs labels (class means), el the model (its last layer); scoring needs the features only. */
+/* gmm needs labels (class means), el the model (its last layer), the std block the model and the inputs
+ * (at fit and score); otherwise scoring needs the features only. */
 static unsigned heat_fit_needs(const eb_detector *d) {
-    if (d->kind == EB_DETECTOR_HEAT_COMBINED) return EB_NEEDS_FEATURES | EB_NEEDS_LABELS | EB_NEEDS_MODEL;
+    if (d->kind == EB_DETECTOR_HEAT_COMBINED)
+        return EB_NEEDS_FEATURES | EB_NEEDS_LABELS | EB_NEEDS_MODEL |
+               (d->params.heat.std_block ? (unsigned)EB_NEEDS_INPUTS : 0u);
     switch (d->params.heat.prior) {
     case EB_HEAT_PRIOR_GMM: return EB_NEEDS_FEATURES | EB_NEEDS_LABELS;
     case EB_HEAT_PRIOR_EL: return EB_NEEDS_FEATURES | EB_NEEDS_MODEL;
@@ -557,7 +693,8 @@ static unsigned heat_fit_needs(const eb_detector *d) {
 }
 
 static unsigned heat_score_needs(const eb_detector *d) {
-    (void)d;
+    if (d->kind == EB_DETECTOR_HEAT_COMBINED && d->params.heat.std_block)
+        return EB_NEEDS_FEATURES | EB_NEEDS_MODEL | EB_NEEDS_INPUTS;
     return EB_NEEDS_FEATURES;
 }
 

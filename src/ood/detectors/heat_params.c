@@ -2,9 +2,11 @@
  * canonical form, and the "heat" object of a detector file's ebood.params.
  *
  * Which fields each kind reads:
- *   gmm            ridge
- *   heat           prior, width, depth, tied, relu, seed, ridge (prior gmm), the block of its prior
- *   heat_combined  width, depth, tied, relu, seed, ridge, stats_batch, the gmm and el blocks
+ *   gmm            ridge, normalize
+ *   heat           prior, width, depth, tied, relu, seed, ridge (prior gmm), normalize (prior gmm, none),
+ *                  the block of its prior
+ *   heat_combined  width, depth, tied, relu, seed, ridge, normalize, stats_batch, std_block, the gmm and el
+ *                  blocks and (std_block) the gmm_std block
  * JSON: {"prior": "gmm", "width": 1024, …, "gmm": {"steps": 40, …}} with the blocks as nested objects
  * and the decay kind as its name. */
 #include "ood/detector_impl.h"
@@ -20,6 +22,9 @@
 #define FINITE   ((double)FLT_MAX)  /* "no upper bound": any finite float */
 
 static const char *const prior_names[] = {"gmm", "el", "none"};
+/* the blocks of eb_heat_params: one per prior, then heat_combined's std block */
+enum { N_BLOCKS = 4, BLOCK_GMM_STD = 3 };
+static const char *const block_names[N_BLOCKS] = {"gmm", "el", "none", "gmm_std"};
 
 const char *eb_heat_prior_name(eb_heat_prior prior) {
     return (unsigned)prior < 3 ? prior_names[prior] : "unknown";
@@ -48,6 +53,8 @@ eb_heat_params eb_heat_code_params(void) {
     p.stats_batch = false;
     p.seed = 0;
     p.ridge = 1e-12f;
+    p.normalize = true;
+    p.std_block = true;
     p.gmm = (eb_heat_ebm){.temperature = 1.0f,
                           .prior_temperature = 1e3f,
                           .steps = 40,
@@ -84,12 +91,16 @@ eb_heat_params eb_heat_code_params(void) {
                            .epochs = 20,
                            .batch_size = 1024,
                            .input_noise = 1e-3f};
+    /* the code's CIFAR-10 GMM-std run: the gmm row with K = 1 (scripts; specs §5) */
+    p.gmm_std = p.gmm;
+    p.gmm_std.steps = 1;
     return p;
 }
 
 /* The paper's HEAT-GMM training (001_8dfeaa911d9afebd.txt App. A.5.1 "HEAT training"): 20 SGLD steps,
  * η 1e-6 → 1e-7 and σ 1e-3 → 1e-4 decayed LINEARLY, input noise 1e-3, λ 10, T_G 1e3, Adam lr 5e-6,
- * 20 epochs. The paper gives no batch size: the code's 1024. The el prior is not in the paper (code's). */
+ * 20 epochs. The paper gives no batch size: the code's 1024. The el prior and the gmm_std block are not in
+ * the paper (code's). */
 eb_heat_params eb_heat_default_params(void) {
     eb_heat_params p = eb_heat_code_params();
     p.gmm.steps = 20;
@@ -128,7 +139,7 @@ static const field block_fields[] = {
 };
 #define N_BLOCK ((int)(sizeof block_fields / sizeof block_fields[0]))
 
-enum { U_PRIOR = 1, U_ARCH = 2, U_RIDGE = 4, U_STATS = 8 };
+enum { U_PRIOR = 1, U_ARCH = 2, U_RIDGE = 4, U_STATS = 8, U_NORM = 16, U_STD = 32 };
 static const struct {
     field f;
     unsigned group;
@@ -141,23 +152,32 @@ static const struct {
     {{"seed", F_SEED, offsetof(eb_heat_params, seed), 0, MAX_SEED, false}, U_ARCH},
     {{"ridge", F_FLOAT, offsetof(eb_heat_params, ridge), 0, FINITE, false}, U_RIDGE},
     {{"stats_batch", F_BOOL, offsetof(eb_heat_params, stats_batch), 0, 1, false}, U_STATS},
+    {{"normalize", F_BOOL, offsetof(eb_heat_params, normalize), 0, 1, false}, U_NORM},
+    {{"std_block", F_BOOL, offsetof(eb_heat_params, std_block), 0, 1, false}, U_STD},
 };
 #define N_TOP ((int)(sizeof top_fields / sizeof top_fields[0]))
 
 /* What `kind` reads: field groups and blocks (bit i = block of prior i). */
 static unsigned groups_used(eb_detector_kind kind, const eb_heat_params *p) {
-    if (kind == EB_DETECTOR_GMM) return U_RIDGE;
-    if (kind == EB_DETECTOR_HEAT) return U_PRIOR | U_ARCH | (p->prior == EB_HEAT_PRIOR_GMM ? U_RIDGE : 0u);
-    if (kind == EB_DETECTOR_HEAT_COMBINED) return U_ARCH | U_RIDGE | U_STATS;
+    if (kind == EB_DETECTOR_GMM) return U_RIDGE | U_NORM;
+    if (kind == EB_DETECTOR_HEAT)
+        return U_PRIOR | U_ARCH | (p->prior == EB_HEAT_PRIOR_GMM ? U_RIDGE : 0u) |
+               (p->prior != EB_HEAT_PRIOR_EL ? U_NORM : 0u);
+    if (kind == EB_DETECTOR_HEAT_COMBINED) return U_ARCH | U_RIDGE | U_STATS | U_NORM | U_STD;
     return 0;
 }
 static unsigned blocks_used(eb_detector_kind kind, const eb_heat_params *p) {
     if (kind == EB_DETECTOR_HEAT && (unsigned)p->prior < 3) return 1u << p->prior;
-    if (kind == EB_DETECTOR_HEAT_COMBINED) return (1u << EB_HEAT_PRIOR_GMM) | (1u << EB_HEAT_PRIOR_EL);
+    if (kind == EB_DETECTOR_HEAT_COMBINED)
+        return (1u << EB_HEAT_PRIOR_GMM) | (1u << EB_HEAT_PRIOR_EL) |
+               (p->std_block ? 1u << BLOCK_GMM_STD : 0u);
     return 0;
 }
-static eb_heat_ebm *block_at(eb_heat_params *p, int prior) {
-    return prior == EB_HEAT_PRIOR_GMM ? &p->gmm : prior == EB_HEAT_PRIOR_EL ? &p->el : &p->none;
+static eb_heat_ebm *block_at(eb_heat_params *p, int b) {
+    return b == EB_HEAT_PRIOR_GMM  ? &p->gmm
+           : b == EB_HEAT_PRIOR_EL ? &p->el
+           : b == BLOCK_GMM_STD    ? &p->gmm_std
+                                   : &p->none;
 }
 static const eb_heat_ebm *block_at_c(const eb_heat_params *p, int prior) {
     return block_at((eb_heat_params *)p, prior);
@@ -207,10 +227,10 @@ static eb_status check_heat(eb_detector_kind kind, const eb_heat_params *p, eb_e
         if ((groups & top_fields[i].group) && (st = field_check(p, &top_fields[i].f, "heat.", err)))
             return st;
     const unsigned blocks = blocks_used(kind, p);
-    for (int b = 0; b < 3; b++) {
+    for (int b = 0; b < N_BLOCKS; b++) {
         if (!(blocks & (1u << b))) continue;
         char where[32];
-        snprintf(where, sizeof where, "heat.%s.", prior_names[b]);
+        snprintf(where, sizeof where, "heat.%s.", block_names[b]);
         for (int i = 0; i < N_BLOCK; i++) {
             if (b == EB_HEAT_PRIOR_NONE && strcmp(block_fields[i].key, "prior_temperature") == 0) continue;
             if ((st = field_check(block_at_c(p, b), &block_fields[i], where, err))) return st;
@@ -225,7 +245,7 @@ static void canonical_heat(eb_detector_kind kind, eb_heat_params *p) {
     for (int i = 0; i < N_TOP; i++)
         if (!(groups & top_fields[i].group))
             field_set(p, &top_fields[i].f, field_get(&def, &top_fields[i].f));
-    for (int b = 0; b < 3; b++) {
+    for (int b = 0; b < N_BLOCKS; b++) {
         if (!(blocks & (1u << b)))
             *block_at(p, b) = *block_at_c(&def, b);
         else if (b == EB_HEAT_PRIOR_NONE)
@@ -249,9 +269,9 @@ static bool heat_to_json(eb_detector_kind kind, const eb_heat_params *p, void *c
     const unsigned groups = groups_used(kind, p), blocks = blocks_used(kind, p);
     for (int i = 0; i < N_TOP; i++)
         if ((groups & top_fields[i].group) && !add_field(h, p, &top_fields[i].f)) return false;
-    for (int b = 0; b < 3; b++) {
+    for (int b = 0; b < N_BLOCKS; b++) {
         if (!(blocks & (1u << b))) continue;
-        cJSON *o = cJSON_AddObjectToObject(h, prior_names[b]);
+        cJSON *o = cJSON_AddObjectToObject(h, block_names[b]);
         if (!o) return false;
         for (int i = 0; i < N_BLOCK; i++) {
             if (b == EB_HEAT_PRIOR_NONE && strcmp(block_fields[i].key, "prior_temperature") == 0) continue;
@@ -297,10 +317,14 @@ static eb_status heat_from_json(eb_detector_kind kind, const void *cjson_object,
     const cJSON *h = cjson_object;
     if (!cJSON_IsObject(h)) return eb_error_set(err, EB_ERR_FORMAT, "not a JSON object");
     *p = eb_heat_default_params();
-    /* the prior first: it decides which other keys belong */
+    /* the prior and std_block first: they decide which other keys belong. A heat_combined file without
+     * std_block predates it and combined two blocks. */
     const cJSON *prior = cJSON_GetObjectItemCaseSensitive(h, "prior");
+    const cJSON *std_block = cJSON_GetObjectItemCaseSensitive(h, "std_block");
     eb_status st;
     if (prior && (st = read_field(prior, p, &top_fields[0].f, "", err))) return st;
+    if (kind == EB_DETECTOR_HEAT_COMBINED && !std_block) p->std_block = false;
+    if (std_block && (st = read_field(std_block, p, &top_fields[N_TOP - 1].f, "", err))) return st;
     const unsigned groups = groups_used(kind, p), blocks = blocks_used(kind, p);
     const cJSON *item;
     cJSON_ArrayForEach(item, h) {
@@ -311,18 +335,18 @@ static eb_status heat_from_json(eb_detector_kind kind, const void *cjson_object,
             continue;
         }
         int b = 0;
-        while (b < 3 && strcmp(prior_names[b], item->string) != 0) b++;
-        if (b == 3 || !(blocks & (1u << b)) || !cJSON_IsObject(item))
+        while (b < N_BLOCKS && strcmp(block_names[b], item->string) != 0) b++;
+        if (b == N_BLOCKS || !(blocks & (1u << b)) || !cJSON_IsObject(item))
             return eb_error_set(err, EB_ERR_FORMAT, "unknown key '%s' for %s", item->string,
                                 eb_detector_kind_name(kind));
         char where[32];
-        snprintf(where, sizeof where, "%s.", prior_names[b]);
+        snprintf(where, sizeof where, "%s.", block_names[b]);
         const cJSON *bi;
         cJSON_ArrayForEach(bi, item) {
             int k = 0;
             while (k < N_BLOCK && strcmp(block_fields[k].key, bi->string) != 0) k++;
             if (k == N_BLOCK || (b == EB_HEAT_PRIOR_NONE && strcmp(bi->string, "prior_temperature") == 0))
-                return eb_error_set(err, EB_ERR_FORMAT, "%s: unknown key '%s'", prior_names[b], bi->string);
+                return eb_error_set(err, EB_ERR_FORMAT, "%s: unknown key '%s'", block_names[b], bi->string);
             if ((st = read_field(bi, block_at(p, b), &block_fields[k], where, err))) return st;
         }
     }

@@ -19,6 +19,7 @@
  *
  * Both stream the log-sum-exp through the blocked GEMM (gemm_stream_impl.h): no N × n matrix. */
 #include "ood/detector_impl.h"
+#include "ood/detectors/bank_shard_impl.h"
 #include "ood/detectors/gemm_stream_impl.h"
 
 #include <math.h>
@@ -71,6 +72,8 @@ typedef struct hopfield_state {
     int64_t n;
     float *aux; /* [n_aux, dim] normalised (hopfield_aux only) */
     int64_t n_aux;
+    /* rows of the whole memories (n, n_aux unless eb_detector_distribute released the other ranks') */
+    int64_t n_total, n_aux_total;
     /* derived (fit and load compute them the same way) */
     double max_norm_sq; /* M² = max_i ‖x_i‖² (hopfield) */
     float max_abs;      /* max |x_ic| over the memories, for the overflow check */
@@ -120,10 +123,29 @@ static eb_status alloc_state(eb_detector *d, int64_t n, int64_t n_aux, const cha
         return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory (%lld + %lld patterns of dim %lld)", who,
                             (long long)n, (long long)n_aux, (long long)d->dim);
     }
-    s->n = n;
-    s->n_aux = n_aux;
+    s->n = s->n_total = n;
+    s->n_aux = s->n_aux_total = n_aux;
     d->state = s;
     return EB_OK;
+}
+
+/* lse[i] = log Σ_j exp(β·q_i·x_j) over a memory of n_total rows of which `held` are at x: all of them in
+ * one process; split across ranks, this rank's share merged over the ranks (bank_shard_impl.h). */
+static eb_status memory_lse(const eb_detector *d, const float *q, int64_t rows, const float *x, int64_t held,
+                            int64_t n_total, double *lse, const char *what, eb_error *err) {
+    if (!eb__bank_split(d))
+        return eb__gemm_lse(q, rows, x, held, d->dim, d->params.beta, lse, NULL, what, err);
+    int64_t lo, hi;
+    eb__bank_rows(d, held, n_total, &lo, &hi);
+    return eb__bank_lse(d, q, rows, hi > lo ? x + lo * d->dim : x, hi - lo, d->params.beta, lse, what, err);
+}
+
+/* Frees the other ranks' rows of the memories (eb_detector_distribute with release); M², the overflow
+ * bound and the totals stay those of the whole memories. */
+static void hopfield_release_share(eb_detector *d) {
+    hopfield_state *s = d->state;
+    eb__bank_keep_share(d, &s->patterns, &s->n, s->n_total, d->dim);
+    if (s->aux) eb__bank_keep_share(d, &s->aux, &s->n_aux, s->n_aux_total, d->dim);
 }
 
 /* ---- hopfield (000_… Eq. 8) ----------------------------------------------------------------------- */
@@ -150,11 +172,11 @@ static eb_status hopfield_score(eb_detector *d, const eb_detector_data *x, float
     const int64_t chunk = n < SCORE_CHUNK ? n : SCORE_CHUNK;
     double *lse = malloc((size_t)chunk * sizeof *lse);
     if (!lse) return eb_error_set(err, EB_ERR_NOMEM, "hopfield: out of memory");
-    const double constant = log((double)s->n) / beta + 0.5 * s->max_norm_sq;
+    const double constant = log((double)s->n_total) / beta + 0.5 * s->max_norm_sq;
     for (int64_t i0 = 0; i0 < n && !st; i0 += chunk) {
         const int64_t rows = n - i0 < chunk ? n - i0 : chunk;
         const float *q = x->features + i0 * dim;
-        st = eb__gemm_lse(q, rows, s->patterns, s->n, dim, d->params.beta, lse, NULL, "hopfield", err);
+        st = memory_lse(d, q, rows, s->patterns, s->n, s->n_total, lse, "hopfield", err);
         for (int64_t i = 0; !st && i < rows; i++) {
             const double v = lse[i] / beta - 0.5 * row_norm_sq(q + i * dim, dim) - constant;
             scores[i0 + i] = (float)v;
@@ -215,9 +237,9 @@ static eb_status hopfield_load(eb_detector *d, const eb_safetensors *file, eb_er
     d->state = s; /* partially built state is freed by free_state */
     const int64_t shape[2] = {n, d->dim}, shape_aux[2] = {n_aux, d->dim};
     st = eb__detector_get_f32(file, "patterns", 2, shape, &s->patterns, err);
-    if (!st) s->n = n;
+    if (!st) s->n = s->n_total = n;
     if (!st && aux) st = eb__detector_get_f32(file, "aux_patterns", 2, shape_aux, &s->aux, err);
-    if (!st && aux) s->n_aux = n_aux;
+    if (!st && aux) s->n_aux = s->n_aux_total = n_aux;
     if (!st && aux) st = check_normalised(file, "patterns", s->patterns, n, d->dim, err);
     if (!st && aux) st = check_normalised(file, "aux_patterns", s->aux, n_aux, d->dim, err);
     if (st) return st;
@@ -237,6 +259,7 @@ const eb__detector_method eb__detector_hopfield = {
     .tensors = hopfield_tensors,
     .load = hopfield_load,
     .free_state = hopfield_free,
+    .release_share = hopfield_release_share,
 };
 
 /* ---- hopfield_aux (specs §2: lme_β(ξᵀX_id) − lme_β(ξᵀO_aux), normalised) ---------------------------- */
@@ -262,14 +285,12 @@ static eb_status hopfield_aux_score(eb_detector *d, const eb_detector_data *x, f
     double *lse_id = malloc((size_t)chunk * sizeof *lse_id),
            *lse_aux = malloc((size_t)chunk * sizeof *lse_aux);
     if (!z || !lse_id || !lse_aux) st = eb_error_set(err, EB_ERR_NOMEM, "hopfield_aux: out of memory");
-    const double log_n = log((double)s->n), log_n_aux = log((double)s->n_aux);
+    const double log_n = log((double)s->n_total), log_n_aux = log((double)s->n_aux_total);
     for (int64_t i0 = 0; i0 < n && !st; i0 += chunk) {
         const int64_t rows = n - i0 < chunk ? n - i0 : chunk;
         eb__l2_normalize_rows(z, x->features + i0 * dim, rows, dim);
-        st = eb__gemm_lse(z, rows, s->patterns, s->n, dim, d->params.beta, lse_id, NULL, "hopfield_aux", err);
-        if (!st)
-            st = eb__gemm_lse(z, rows, s->aux, s->n_aux, dim, d->params.beta, lse_aux, NULL, "hopfield_aux",
-                              err);
+        st = memory_lse(d, z, rows, s->patterns, s->n, s->n_total, lse_id, "hopfield_aux", err);
+        if (!st) st = memory_lse(d, z, rows, s->aux, s->n_aux, s->n_aux_total, lse_aux, "hopfield_aux", err);
         for (int64_t i = 0; !st && i < rows; i++) {
             scores[i0 + i] = (float)(((lse_id[i] - log_n) - (lse_aux[i] - log_n_aux)) / beta);
             if (!isfinite(scores[i0 + i]))
@@ -292,4 +313,5 @@ const eb__detector_method eb__detector_hopfield_aux = {
     .tensors = hopfield_tensors,
     .load = hopfield_load,
     .free_state = hopfield_free,
+    .release_share = hopfield_release_share,
 };

@@ -11,6 +11,7 @@
  * AUROC/FPR); we report −d (the paper's definition, and sklearn's NearestNeighbors distance).
  * Saved tensor: "bank" [N, dim], the normalised rows. */
 #include "ood/detector_impl.h"
+#include "ood/detectors/bank_shard_impl.h"
 #include "ood/detectors/gemm_stream_impl.h"
 
 #include <math.h>
@@ -85,6 +86,7 @@ eb_status eb_knn_kth_distance(const float *queries, int64_t n_q, const float *ba
 typedef struct knn_state {
     float *bank; /* [n, dim] L2-normalised */
     int64_t n;
+    int64_t n_total; /* rows of the whole bank (n, unless eb_detector_distribute released the others') */
 } knn_state;
 
 static void knn_free(eb_detector *d) {
@@ -109,7 +111,7 @@ static eb_status knn_fit(eb_detector *d, const eb_detector_data *x, eb_error *er
                             (long long)dim);
     }
     eb__l2_normalize_rows(s->bank, x->features, n, dim);
-    s->n = n;
+    s->n = s->n_total = n;
     d->state = s;
     return EB_OK;
 }
@@ -126,7 +128,14 @@ static eb_status knn_score(eb_detector *d, const eb_detector_data *x, float *sco
     for (int64_t i0 = 0; i0 < n && !st; i0 += chunk) {
         const int64_t rows = n - i0 < chunk ? n - i0 : chunk;
         eb__l2_normalize_rows(z, x->features + i0 * dim, rows, dim);
-        st = eb__gemm_topk(z, rows, s->bank, s->n, dim, NULL, d->params.k, scores + i0, NULL, "knn", err);
+        if (eb__bank_split(d)) { /* this rank's share of the bank, merged over the ranks */
+            int64_t lo, hi;
+            eb__bank_rows(d, s->n, s->n_total, &lo, &hi);
+            st = eb__bank_kth(d, z, rows, hi > lo ? s->bank + lo * dim : s->bank, hi - lo, d->params.k,
+                              scores + i0, "knn", err);
+        } else {
+            st = eb__gemm_topk(z, rows, s->bank, s->n, dim, NULL, d->params.k, scores + i0, NULL, "knn", err);
+        }
         for (int64_t i = 0; !st && i < rows; i++) {
             const double c = (double)scores[i0 + i]; /* k-th largest cosine similarity */
             const double d2 = 2.0 - 2.0 * c;
@@ -164,7 +173,7 @@ static eb_status knn_load(eb_detector *d, const eb_safetensors *file, eb_error *
         free(s);
         return st;
     }
-    s->n = n;
+    s->n = s->n_total = n;
     d->state = s;
     /* the rows were saved L2-normalised; anything else is not a file we wrote */
     for (int64_t i = 0; i < n; i++) {
@@ -176,6 +185,11 @@ static eb_status knn_load(eb_detector *d, const eb_safetensors *file, eb_error *
     return EB_OK;
 }
 
+static void knn_release_share(eb_detector *d) {
+    knn_state *s = d->state;
+    eb__bank_keep_share(d, &s->bank, &s->n, s->n_total, d->dim);
+}
+
 const eb__detector_method eb__detector_knn = {
     .name = "knn",
     .params_used = EB_PARAM_K,
@@ -185,4 +199,5 @@ const eb__detector_method eb__detector_knn = {
     .tensors = knn_tensors,
     .load = knn_load,
     .free_state = knn_free,
+    .release_share = knn_release_share,
 };

@@ -19,4 +19,13 @@ eb_tensor *eb__cider_dispersion(eb_graph *g, eb_tensor *P, float tau);
  * released code's form (cross-entropy of softmax(−ℓ) to uniform). */
 eb_tensor *eb__ood_discernment(eb_graph *g, eb_tensor *z, eb_tensor *P, float tau, float base_tau);
 
+/* The run's hooks (hamos_rows.c): the inputs' normalisation for the augmentation (c channels), and the
+ * prototypes restored from a checkpoint ([C, head_dim]). */
+void eb__hamos_objective_set_normalization(eb_hamos_objective *o, int c, const float *mean, const float *std);
+void eb__hamos_objective_set_prototypes(eb_hamos_objective *o, const float *proto);
+int64_t eb__hamos_objective_classes(const eb_hamos_objective *o);
+int64_t eb__hamos_objective_dim(const eb_hamos_objective *o);
+/* The objective's class buffers (perf/perf_hamos.c fills them to time a synthesising step). */
+eb_class_buffer *eb__hamos_objective_buffer(eb_hamos_objective *o);
+
 #endif

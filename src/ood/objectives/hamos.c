@@ -37,6 +37,10 @@ eb_hamos_params eb_hamos_default_params(bool synthesis) {
     p.dis_weight = 0.5f;
     p.ood_weight = 0.1f;
     p.buffer_size = 1000;
+    p.synthesis_method = EB_SYNTH_HAMOS;
+    p.vos_samples = 1000;
+    p.npos_samples = 100;
+    p.npos_sigma = 0.1f;
     p.synth = eb_hamos_synthesis_default_params();
     p.augment = true;
     p.aug = eb_image_augment_simclr();
@@ -68,6 +72,22 @@ eb_status eb_hamos_params_check(const eb_hamos_params *p, eb_error *err) {
         if (!(isfinite(w[i]) && w[i] >= 0.0f))
             return eb_error_set(err, EB_ERR_ARG, "hamos: loss weight %g (need a finite value ≥ 0)",
                                 (double)w[i]);
+    if ((unsigned)p->synthesis_method > EB_SYNTH_NPOS)
+        return eb_error_set(err, EB_ERR_ARG, "hamos: unknown synthesis %d", (int)p->synthesis_method);
+    if (p->synthesis_method == EB_SYNTH_VOS &&
+        (p->vos_samples < eb_hamos_synthesis_count(&p->synth, 2) / 2 || p->vos_samples > 10000000))
+        return eb_error_set(err, EB_ERR_ARG,
+                            "hamos: vos samples %lld: need at least the %lld outliers per class "
+                            "and at most 1e7",
+                            (long long)p->vos_samples,
+                            (long long)(eb_hamos_synthesis_count(&p->synth, 2) / 2));
+    if (p->synthesis_method == EB_SYNTH_NPOS && (p->npos_samples < 2 || p->npos_samples > 1000000 ||
+                                                 !(isfinite(p->npos_sigma) && p->npos_sigma > 0.0f)))
+        return eb_error_set(err, EB_ERR_ARG, "hamos: npos samples %lld (need 2..1e6), sigma %g (need > 0)",
+                            (long long)p->npos_samples, (double)p->npos_sigma);
+    if (p->synthesis && p->synthesis_method == EB_SYNTH_NPOS && p->synth.k + 1 > p->buffer_size)
+        return eb_error_set(err, EB_ERR_ARG, "hamos: npos needs k + 1 = %lld rows per class buffer, not %lld",
+                            (long long)(p->synth.k + 1), (long long)p->buffer_size);
     if (p->buffer_size < 1 || p->buffer_size > 1000000)
         return eb_error_set(err, EB_ERR_ARG, "hamos: buffer size %lld outside [1, 1e6]",
                             (long long)p->buffer_size);
@@ -239,8 +259,19 @@ eb_tensor *eb_hamos_objective_loss(void *ctx, eb_model *m, eb_graph *g, const eb
     if (p->synthesis) { /* Alg. 2 l. 5: the buffer takes this batch's embeddings first */
         eb_status st = eb_class_buffer_push(&o->buf, z->data, o->labels2, 2 * B, &err);
         if (!st && eb_class_buffer_full(&o->buf)) {
-            eb_hamos_synthesis_stats s;
-            st = eb_hamos_synthesize(&p->synth, &o->buf, o->outliers, &s, rng, &err);
+            eb_hamos_synthesis_stats s = {NAN, NAN, 0.0};
+            if (p->synthesis_method == EB_SYNTH_VOS) { /* the same number of outliers per class */
+                double t0 = eb_time_seconds();
+                st = eb_vos_synthesize(&o->buf, p->vos_samples, o->n_out / C, o->outliers, rng, &err);
+                s.seconds = eb_time_seconds() - t0;
+            } else if (p->synthesis_method == EB_SYNTH_NPOS) {
+                double t0 = eb_time_seconds();
+                st = eb_npos_synthesize(&o->buf, p->synth.k, p->npos_samples, p->npos_sigma, o->n_out / C,
+                                        o->outliers, rng, &err);
+                s.seconds = eb_time_seconds() - t0;
+            } else {
+                st = eb_hamos_synthesize(&p->synth, &o->buf, o->outliers, &s, rng, &err);
+            }
             if (!st) {
                 o->stats.synthesis_steps++;
                 o->acc_sum += s.acceptance;
@@ -281,3 +312,19 @@ eb_tensor *eb_hamos_objective_loss(void *ctx, eb_model *m, eb_graph *g, const eb
 eb_hamos_objective_stats eb_hamos_objective_get_stats(const eb_hamos_objective *o) { return o->stats; }
 
 const float *eb_hamos_objective_prototypes(const eb_hamos_objective *o) { return o->proto; }
+
+void eb__hamos_objective_set_normalization(eb_hamos_objective *o, int c, const float *mean,
+                                           const float *std) {
+    for (int i = 0; i < c && i < EB_IMAGE_MAX_CHANNELS; i++) {
+        o->p.mean[i] = mean[i];
+        o->p.std[i] = std[i];
+    }
+}
+
+void eb__hamos_objective_set_prototypes(eb_hamos_objective *o, const float *proto) {
+    memcpy(o->proto, proto, (size_t)(o->n_classes * o->dim) * sizeof *o->proto);
+}
+
+int64_t eb__hamos_objective_classes(const eb_hamos_objective *o) { return o->n_classes; }
+int64_t eb__hamos_objective_dim(const eb_hamos_objective *o) { return o->dim; }
+eb_class_buffer *eb__hamos_objective_buffer(eb_hamos_objective *o) { return &o->buf; }

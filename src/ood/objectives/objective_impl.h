@@ -77,6 +77,11 @@ struct eb__objective_method {
     int (*state_shape)(const void *ctx, int64_t shape[2]);
     void (*state_get)(const void *ctx, float *out);
     eb_status (*state_set)(void *ctx, const float *in, int ndim, const int64_t *shape, eb_error *err);
+    /* Optional: called once before training (before a resume restores the model) with the ID training set
+     * (images: as loaded, norm = their mapping to input space; tabular: an f32 set of c = h = 1 with labels,
+     * norm the identity): CIDER's prototypes from class means, the inputs' normalisation for augmentation. */
+    eb_status (*data_setup)(void *ctx, eb_model *model, const eb_image_set *id,
+                            const eb_image_transforms *norm, eb_error *err);
     /* Optional: fields for the run's JSON summary (a cJSON object). */
     void (*summary)(const void *ctx, void *cjson_object);
     /* Optional: the objective trains on auxiliary outliers (eb_train_params.aux). Called once before training
@@ -101,7 +106,9 @@ struct eb__objective_method {
     X(oe)                                                                                                    \
     X(energy_ft)                                                                                             \
     X(hopfield_boost)                                                                                        \
-    X(poem)
+    X(poem)                                                                                                  \
+    X(cider)                                                                                                 \
+    X(hamos)
 
 /* How many of the first n rows of logits[·, c] have their largest logit (the first on ties) at the label. */
 int64_t eb__count_correct(const eb_tensor *logits, const int32_t *labels, int64_t n);

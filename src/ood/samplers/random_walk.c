@@ -9,20 +9,20 @@ eb_status eb__random_walk_propose(double eps, const eb_sphere_potential *pot, co
                                   int64_t d, float *z_new, double *log_alpha, eb_rng *rng, eb_error *err) {
     size_t nd = (size_t)(n * d);
     double *z = malloc(nd * sizeof *z), *v = malloc(nd * sizeof *v), *u = malloc((size_t)n * sizeof *u);
-    eb__sphere_eval e = {pot, n, d, malloc(nd * sizeof(float)), NULL};
+    eb__sphere_eval e = {pot, n, d, malloc(nd * sizeof(float)), NULL, "rw"};
     eb_status st = EB_OK;
     if (!z || !v || !u || !e.zf) st = eb_error_set(err, EB_ERR_NOMEM, "random walk: out of memory");
     if (!st) {
         for (size_t i = 0; i < nd; i++) z[i] = z0[i];
         eb__sphere_tangent_normal(v, z, n, d, rng);
-        st = eb__sphere_eval_at(&e, z, u, false, err);
+        st = eb__sphere_eval_at(&e, z, u, false, 0, 1, err);
     }
     if (!st) {
         for (int64_t i = 0; i < n; i++) {
             log_alpha[i] = u[i];
             eb__sphere_geodesic(z + i * d, v + i * d, d, eps);
         }
-        st = eb__sphere_eval_at(&e, z, u, false, err);
+        st = eb__sphere_eval_at(&e, z, u, false, 1, 1, err);
     }
     if (!st)
         for (int64_t i = 0; i < n; i++) {

@@ -49,9 +49,21 @@ void eb__sphere_tangent_normal(double *q, const double *z, int64_t n, int64_t d,
     }
 }
 
-eb_status eb__sphere_eval_at(eb__sphere_eval *e, const double *z, double *u, bool want_grad, eb_error *err) {
+eb_status eb__sphere_eval_at(eb__sphere_eval *e, const double *z, double *u, bool want_grad, int64_t step,
+                             int64_t steps, eb_error *err) {
     for (int64_t i = 0; i < e->n * e->d; i++) e->zf[i] = (float)z[i];
-    return e->pot->eval(e->pot->ctx, e->zf, e->n, e->d, u, want_grad ? e->grad : NULL, err);
+    eb_status st = e->pot->eval(e->pot->ctx, e->zf, e->n, e->d, u, want_grad ? e->grad : NULL, err);
+    for (int64_t i = 0; i < e->n && !st; i++) {
+        bool grad_ok = true;
+        for (int64_t j = 0; want_grad && j < e->d; j++) grad_ok &= isfinite(e->grad[i * e->d + j]) != 0;
+        if (!isfinite(u[i]) || !grad_ok)
+            st = eb_error_set(err, EB_ERR_NUMERIC,
+                              "%s sampler: chain %lld diverged at step %lld of %lld: %s (a NaN/Inf in the "
+                              "potential's input, or a step size too large for it)",
+                              e->sampler, (long long)i, (long long)step, (long long)steps,
+                              !isfinite(u[i]) ? "non-finite potential U" : "non-finite gradient of U");
+    }
+    return st;
 }
 
 eb_status eb_sphere_propose(const eb_sphere_sampler_params *p, const eb_sphere_potential *pot, const float *z,
@@ -83,4 +95,15 @@ eb_status eb_sphere_propose(const eb_sphere_sampler_params *p, const eb_sphere_p
 bool eb_mh_accept(double log_alpha, eb_rng *rng) {
     double u = eb_rng_uniform(rng);
     return log_alpha >= 0.0 || u < exp(log_alpha); /* NaN fails both */
+}
+
+void eb__top_indices(const double *v, int64_t n, int64_t keep, int64_t *idx, bool *taken) {
+    memset(taken, 0, (size_t)n * sizeof *taken);
+    for (int64_t s = 0; s < keep; s++) {
+        int64_t best = -1;
+        for (int64_t i = 0; i < n; i++)
+            if (!taken[i] && (best < 0 || v[i] > v[best])) best = i;
+        taken[best] = true;
+        idx[s] = best;
+    }
 }

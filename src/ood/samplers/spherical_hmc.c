@@ -29,21 +29,22 @@ eb_status eb__spherical_hmc_propose(int64_t leapfrog_steps, double eps, const eb
                                     eb_rng *rng, eb_error *err) {
     size_t nd = (size_t)(n * d);
     double *z = malloc(nd * sizeof *z), *q = malloc(nd * sizeof *q), *u = malloc((size_t)n * sizeof *u);
-    eb__sphere_eval e = {pot, n, d, malloc(nd * sizeof(float)), malloc(nd * sizeof(float))};
+    eb__sphere_eval e = {
+        pot, n, d, malloc(nd * sizeof(float)), malloc(nd * sizeof(float)), "spherical hmc (or mala)"};
     eb_status st = EB_OK;
     if (!z || !q || !u || !e.zf || !e.grad)
         st = eb_error_set(err, EB_ERR_NOMEM, "spherical hmc: out of memory");
     if (!st) {
         for (size_t i = 0; i < nd; i++) z[i] = z0[i];
         eb__sphere_tangent_normal(q, z, n, d, rng);
-        st = eb__sphere_eval_at(&e, z, u, true, err);
+        st = eb__sphere_eval_at(&e, z, u, true, 0, leapfrog_steps, err);
     }
     if (!st)
         for (int64_t i = 0; i < n; i++) log_alpha[i] = u[i] + kinetic(q + i * d, d); /* H(start) */
     for (int64_t l = 0; l < leapfrog_steps && !st; l++) {
         half_kick(q, z, e.grad, n, d, eps);
         for (int64_t i = 0; i < n; i++) eb__sphere_geodesic(z + i * d, q + i * d, d, eps);
-        if ((st = eb__sphere_eval_at(&e, z, u, true, err))) break;
+        if ((st = eb__sphere_eval_at(&e, z, u, true, l + 1, leapfrog_steps, err))) break;
         half_kick(q, z, e.grad, n, d, eps);
     }
     if (!st)
