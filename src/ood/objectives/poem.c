@@ -1,21 +1,25 @@
 /* POEM: posterior sampling-based outlier mining (Ming, Fan, Li, ICML 2022; the strongest baseline of
- * 000_d95ac7511efbaafc.txt Table 1; read from the released code deeplearning-wisc/poem, not copied).
+ * 000_d95ac7511efbaafc.txt Table 1; read from the released code deeplearning-wisc/poem, not copied; the
+ * paper's own text is not in the library, so its settings are the code's).
  *   Loss: energy-bounded fine-tuning (energy_margin.c; 003_77034dadf9bef685.txt Eq. 7–9), λ = 0.1.
- *   Outliers: before every epoch e, a Bayesian linear regression on the penultimate features h(x) (d values),
- *     targets −c for ID rows and +c for the outliers selected in the last `buffer` epochs (c = 3),
- *     prior w ~ N(0, σ I) (σ = 20), noise variance σ_n = 0.5:
- *       A = HᵀH/σ_n + I/σ,   μ = A⁻¹ Hᵀy/σ_n,   Σ = σ A⁻¹   (the code's posterior covariance)
+ *   Outliers: before every epoch e, a Bayesian linear regression on the penultimate features h(x) (d values;
+ *     outliers.h's eb_poem_*): targets −c for ID rows and +c for the outliers selected in the last `buffer`
+ *     epochs (c = 3; ID rows counted once per buffered epoch, as the code repeats them), prior w ~ N(0, σ I)
+ *     (σ = 20), noise variance σ_n = 0.5:
+ *       A = HᵀCH/σ_n + I/σ,   μ = A⁻¹ HᵀCy/σ_n,   Σ = σ A⁻¹   (the code's posterior covariance)
  *     one draw w̃ ~ N(μ, Σ) (Thompson sampling; epoch 0: μ ~ N(0, 0.01²), Σ = σ I), the candidates' scores
- *     |w̃ᵀ h(x)| (the boundary is w̃ᵀh = 0), and the `draws` candidates closest to it are the epoch's
- *     outliers. The sampler then draws the epoch's batches from them with replacement (weights 1 on the
- *     selected rows; the code walks through each selected row once in a shuffled loader).
- *   The code adds one scalar noise draw to all targets (ignored here) and repeats the ID rows once per
- *   buffered epoch (here: `memory` ID rows once; the ID:outlier balance is the same order).
+ *     |w̃ᵀ h(x)| (the boundary is w̃ᵀh = 0), and the `draws` = batches-per-epoch × aux-batch candidates
+ *     closest to it are the epoch's outliers, each seen once in a shuffled order (EB_AUX_SELECTED).
+ *   `target_noise` (--ebm-preset code): the code's one N(0, σ_n) draw added to all targets.
+ *   Candidates: a random `candidates` rows of the pool (the code: 400,000 consecutive rows from a random
+ *   offset of its unshuffled loader).
  * Resume: the selections of the last buffer + 1 epochs are the state; everything else is recomputed from
  * the model and streams of (seed, epoch), so a resumed run equals an uninterrupted one. */
 #include "ood/objectives/outliers_impl.h"
 
+#include <cblas.h>
 #include <cjson/cJSON.h>
+#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +30,7 @@ typedef struct poem_params {
     eb_energy_ft_config c; /* first: the loss reads the params as its eb_energy_ft_config */
     int64_t aux_batch, candidates, memory, buffer;
     float sigma, sigma_n, conf;
+    bool target_noise;
 } poem_params;
 
 typedef struct poem_run {
@@ -38,33 +43,79 @@ typedef struct poem_run {
     float *sel;           /* [slots][1 + draws]: the epoch, then its selected pool rows (−1: empty) */
 } poem_run;
 
-/* ---- small dense linear algebra in double -------------------------------------------------------- */
-/* In-place Cholesky A = L Lᵀ (lower triangle of a[d·d]); false if A is not positive definite. */
-static bool cholesky(double *a, int64_t d) {
-    for (int64_t j = 0; j < d; j++) {
-        double s = a[j * d + j];
-        for (int64_t k = 0; k < j; k++) s -= a[j * d + k] * a[j * d + k];
-        if (!(s > 0)) return false;
-        a[j * d + j] = sqrt(s);
-        for (int64_t i = j + 1; i < d; i++) {
-            double v = a[i * d + j];
-            for (int64_t k = 0; k < j; k++) v -= a[i * d + k] * a[j * d + k];
-            a[i * d + j] = v / a[j * d + j];
+#define BLR_BLOCK 1024 /* feature rows per DSYRK block */
+
+void eb_poem_accumulate(double *a, double *b, const float *h, int64_t n, int64_t d, double y, double c,
+                        double sigma_n) {
+    const double s = sqrt(c / sigma_n); /* rows scaled by √(c/σ_n): the DSYRK adds c·hhᵀ/σ_n */
+    const int64_t rows = n < BLR_BLOCK ? n : BLR_BLOCK;
+    double *buf = rows > 0 ? malloc((size_t)(rows * d) * sizeof *buf) : NULL;
+    for (int64_t start = 0; buf && start < n; start += rows) {
+        const int64_t k = n - start < rows ? n - start : rows;
+        for (int64_t i = 0; i < k * d; i++) buf[i] = s * (double)h[start * d + i];
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (blasint)d, (blasint)k, 1.0, buf, (blasint)d, 1.0,
+                    a, (blasint)d);
+        for (int64_t i = 0; i < k; i++) /* b += c·y·h/σ_n = s·y·(s·h) */
+            for (int64_t p = 0; p < d; p++) b[p] += s * y * buf[i * d + p];
+    }
+    for (int64_t i = 0; !buf && i < n; i++) { /* no memory for a block: the same sums row by row */
+        const float *x = h + i * d;
+        for (int64_t p = 0; p < d; p++) {
+            b[p] += s * y * s * (double)x[p];
+            for (int64_t q = 0; q <= p; q++) a[p * d + q] += s * (double)x[p] * s * (double)x[q];
         }
     }
-    return true;
+    free(buf);
 }
-static void solve_lower(const double *l, int64_t d, double *x) { /* L x = b, x holds b */
-    for (int64_t i = 0; i < d; i++) {
-        for (int64_t k = 0; k < i; k++) x[i] -= l[i * d + k] * x[k];
-        x[i] /= l[i * d + i];
-    }
+
+eb_status eb_poem_posterior(double *a, double *b, int64_t d, double sigma, eb_error *err) {
+    for (int64_t p = 0; p < d; p++) a[p * d + p] += 1.0 / sigma;
+    for (int64_t p = 0; p < d; p++) /* the lower triangle */
+        for (int64_t q = 0; q <= p; q++)
+            if (!isfinite(a[p * d + q]))
+                return eb_error_set(err, EB_ERR_NUMERIC, "poem: a non-finite feature");
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, a, (lapack_int)d) != 0)
+        return eb_error_set(err, EB_ERR_NUMERIC, "poem: the posterior precision is not positive definite");
+    for (int64_t p = 0; p < d; p++) /* the factor only: zeros above the diagonal */
+        for (int64_t q = p + 1; q < d; q++) a[p * d + q] = 0.0;
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (blasint)d, a, (blasint)d, b, 1);
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (blasint)d, a, (blasint)d, b, 1);
+    return EB_OK; /* μ = (L Lᵀ)⁻¹ b */
 }
-static void solve_upper_t(const double *l, int64_t d, double *x) { /* Lᵀ x = b */
-    for (int64_t i = d - 1; i >= 0; i--) {
-        for (int64_t k = i + 1; k < d; k++) x[i] -= l[k * d + i] * x[k];
-        x[i] /= l[i * d + i];
+
+void eb_poem_draw(const double *l, const double *mu, int64_t d, double sigma, double *w) {
+    for (int64_t p = 0; p < d; p++) w[p] *= sqrt(sigma);
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (blasint)d, l, (blasint)d, w, 1);
+    for (int64_t p = 0; p < d; p++) w[p] += mu[p];
+}
+
+typedef struct scored {
+    double v;
+    int64_t row;
+} scored;
+static int by_score(const void *x, const void *y) {
+    const scored *a = x, *b = y;
+    return a->v < b->v ? -1 : a->v > b->v ? 1 : (a->row > b->row) - (a->row < b->row);
+}
+
+eb_status eb_poem_select(const float *h, int64_t n, int64_t d, const double *w, int64_t k, int64_t *rows,
+                         eb_error *err) {
+    scored *sc = malloc((size_t)(n > 0 ? n : 1) * sizeof *sc);
+    if (!sc) return eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory (%lld candidates)", (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (int64_t p = 0; p < d; p++) s += w[p] * (double)h[i * d + p];
+        if (!isfinite(s)) {
+            free(sc);
+            return eb_error_set(err, EB_ERR_NUMERIC, "poem: a non-finite boundary score (candidate %lld)",
+                                (long long)i);
+        }
+        sc[i] = (scored){fabs(s), i};
     }
+    qsort(sc, (size_t)n, sizeof *sc, by_score);
+    for (int64_t i = 0; i < k && i < n; i++) rows[i] = sc[i].row;
+    free(sc);
+    return EB_OK;
 }
 
 /* Features of rows[0..n) of set. */
@@ -81,62 +132,53 @@ static eb_status features_of(poem_run *r, const eb_image_set *set, const int64_t
     return st;
 }
 
-/* Accumulates HᵀH/σ_n into a and y·Hᵀ/σ_n into b for rows h[n, d]. */
-static void accumulate(const float *h, int64_t n, int64_t d, double y, double sigma_n, double *a, double *b) {
-    for (int64_t i = 0; i < n; i++) {
-        const float *x = h + i * d;
-        for (int64_t p = 0; p < d; p++) {
-            b[p] += y * (double)x[p] / sigma_n;
-            for (int64_t q = 0; q <= p; q++) a[p * d + q] += (double)x[p] * (double)x[q] / sigma_n;
-        }
-    }
+static bool buffered(const poem_run *r, int64_t s, int64_t epoch) {
+    const int64_t e = (int64_t)r->sel[s * (1 + r->draws)];
+    return e >= 0 && e < epoch && e >= epoch - r->p.buffer;
 }
 
 /* w̃ for epoch `epoch` (see the header comment). */
 static eb_status thompson_draw(poem_run *r, int64_t epoch, eb_rng *rng, double *w, eb_error *err) {
     const int64_t d = eb_model_feature_dim(r->model);
     const double sigma = r->p.sigma, sigma_n = r->p.sigma_n;
-    bool any = false;
-    for (int64_t s = 0; s < r->slots; s++) {
-        const int64_t e = (int64_t)r->sel[s * (1 + r->draws)];
-        any |= e >= 0 && e < epoch && e >= epoch - r->p.buffer;
-    }
-    if (!any) { /* the prior: μ ~ N(0, 0.01²), Σ = σ I */
+    int64_t k = 0; /* buffered epochs */
+    for (int64_t s = 0; s < r->slots; s++) k += buffered(r, s, epoch);
+    if (k == 0) { /* the prior: μ ~ N(0, 0.01²), Σ = σ I */
         for (int64_t p = 0; p < d; p++) w[p] = 0.01 * eb_rng_normal(rng) + sqrt(sigma) * eb_rng_normal(rng);
         return EB_OK;
+    }
+    double shift = 0.0; /* the code's one noise draw on all targets */
+    if (r->p.target_noise) {
+        eb_rng once = eb_train_epoch_rng(r->seed, 0, PURPOSE_POEM + 2);
+        shift = sqrt(sigma_n) * eb_rng_normal(&once);
     }
     double *a = calloc((size_t)(d * d), sizeof *a), *b = calloc((size_t)d, sizeof *b);
     int64_t *rows = malloc((size_t)(r->draws > r->id->n ? r->draws : r->id->n) * sizeof *rows);
     float *h = NULL;
     eb_status st = a && b && rows ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory");
     const int64_t n_id = r->p.memory > 0 && r->p.memory < r->id->n ? r->p.memory : r->id->n;
-    if (!st) { /* the ID rows: a fixed draw of the seed (all rows by default) */
+    if (!st) { /* the ID rows: a fixed draw of the seed (all rows by default), counted once per buffered
+                  epoch as the code repeats them */
         eb_rng ids = eb_train_epoch_rng(r->seed, 0, PURPOSE_POEM + 1);
         eb_rng_permutation(&ids, r->id->n, rows);
         st = features_of(r, r->id, rows, n_id, &h, err);
     }
-    if (!st) accumulate(h, n_id, d, -(double)r->p.conf, sigma_n, a, b);
+    if (!st) eb_poem_accumulate(a, b, h, n_id, d, shift - (double)r->p.conf, (double)k, sigma_n);
     free(h);
     h = NULL;
     for (int64_t s = 0; s < r->slots && !st; s++) {
+        if (!buffered(r, s, epoch)) continue;
         const float *slot = r->sel + s * (1 + r->draws);
-        const int64_t e = (int64_t)slot[0];
-        if (!(e >= 0 && e < epoch && e >= epoch - r->p.buffer)) continue;
         for (int64_t i = 0; i < r->draws; i++) rows[i] = (int64_t)slot[1 + i];
         st = features_of(r, r->aux, rows, r->draws, &h, err);
-        if (!st) accumulate(h, r->draws, d, (double)r->p.conf, sigma_n, a, b);
+        if (!st) eb_poem_accumulate(a, b, h, r->draws, d, shift + (double)r->p.conf, 1.0, sigma_n);
         free(h);
         h = NULL;
     }
-    for (int64_t p = 0; !st && p < d; p++) a[p * d + p] += 1.0 / sigma;
-    if (!st && !cholesky(a, d))
-        st = eb_error_set(err, EB_ERR_NUMERIC, "poem: the posterior precision is not positive definite");
-    if (!st) { /* μ = A⁻¹ b; w̃ = μ + √σ L⁻ᵀ ε, whose covariance is σ (L Lᵀ)⁻¹ = σ A⁻¹ */
-        solve_lower(a, d, b);
-        solve_upper_t(a, d, b);
-        for (int64_t p = 0; p < d; p++) w[p] = sqrt(sigma) * eb_rng_normal(rng);
-        solve_upper_t(a, d, w);
-        for (int64_t p = 0; p < d; p++) w[p] += b[p];
+    if (!st) st = eb_poem_posterior(a, b, d, sigma, err);
+    if (!st) {
+        for (int64_t p = 0; p < d; p++) w[p] = eb_rng_normal(rng);
+        eb_poem_draw(a, b, d, sigma, w);
     }
     free(a);
     free(b);
@@ -144,52 +186,36 @@ static eb_status thompson_draw(poem_run *r, int64_t epoch, eb_rng *rng, double *
     return st;
 }
 
-typedef struct scored {
-    double v;
-    int64_t row;
-} scored;
-static int by_score(const void *x, const void *y) {
-    const scored *a = x, *b = y;
-    return a->v < b->v ? -1 : a->v > b->v ? 1 : (a->row > b->row) - (a->row < b->row);
-}
-
-/* An eb_aux_weights_fn: 1 on the epoch's selected rows, 0 elsewhere. */
+/* An eb_aux_weights_fn for EB_AUX_SELECTED: 1 on the epoch's selected rows, 0 elsewhere. */
 static eb_status poem_weights(void *ctx, int64_t epoch, double *weights, eb_error *err) {
     poem_run *r = ctx;
     const int64_t d = eb_model_feature_dim(r->model), n_pool = r->aux->n;
     const int64_t n_cand = r->p.candidates < n_pool ? r->p.candidates : n_pool;
     eb_rng rng = eb_train_epoch_rng(r->seed, epoch, PURPOSE_POEM);
     double *w = malloc((size_t)d * sizeof *w);
-    int64_t *cand = malloc((size_t)n_pool * sizeof *cand);
-    scored *sc = malloc((size_t)n_cand * sizeof *sc);
+    int64_t *cand = malloc((size_t)n_pool * sizeof *cand), *best = malloc((size_t)n_cand * sizeof *best);
     float *h = NULL;
-    eb_status st = w && cand && sc ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory");
+    eb_status st = w && cand && best ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory");
     if (!st) st = thompson_draw(r, epoch, &rng, w, err);
     if (!st) {
         eb_rng_permutation(&rng, n_pool, cand);
         st = features_of(r, r->aux, cand, n_cand, &h, err);
     }
-    for (int64_t i = 0; !st && i < n_cand; i++) {
-        double s = 0.0;
-        for (int64_t p = 0; p < d; p++) s += w[p] * (double)h[i * d + p];
-        sc[i] = (scored){fabs(s), cand[i]};
-        if (!isfinite(s)) st = eb_error_set(err, EB_ERR_NUMERIC, "poem: a non-finite boundary score");
-    }
+    const int64_t k = r->draws < n_cand ? r->draws : n_cand;
+    if (!st) st = eb_poem_select(h, n_cand, d, w, k, best, err);
     if (!st) {
-        qsort(sc, (size_t)n_cand, sizeof *sc, by_score);
-        const int64_t k = r->draws < n_cand ? r->draws : n_cand;
         float *slot = r->sel + (epoch % r->slots) * (1 + r->draws);
         slot[0] = (float)epoch;
         for (int64_t i = 0; i < n_pool; i++) weights[i] = 0.0;
         for (int64_t i = 0; i < r->draws; i++) { /* fewer candidates than draws: they repeat */
-            const int64_t row = sc[i % k].row;
+            const int64_t row = cand[best[i % k]];
             slot[1 + i] = (float)row;
             weights[row] = 1.0;
         }
     }
     free(w);
     free(cand);
-    free(sc);
+    free(best);
     free(h);
     return st;
 }
@@ -199,16 +225,18 @@ static void poem_defaults(void *p) {
     poem_params *q = p;
     q->c = eb_energy_ft_default_config();
     q->c.m_in = q->c.m_out = (float)EB__MARGIN_AUTO;
-    q->aux_batch = 256;
+    q->aux_batch = 128;     /* 1:1 with the default ID batch (the code: 64 : 64, ood_factor 1) */
     q->candidates = 400000; /* the code: 200 batches of 2,000 */
     q->memory = 0;
     q->buffer = 4;
     q->sigma = 20.0f, q->sigma_n = 0.5f, q->conf = 3.0f;
+    q->target_noise = false;
 }
 
 static void poem_use_code(void *p) { /* the code's argparse margins */
     poem_params *q = p;
     q->c.m_in = -25.0f, q->c.m_out = -7.0f;
+    q->target_noise = true;
 }
 
 static eb_status poem_check(const void *p, eb_error *err) {
@@ -235,6 +263,8 @@ static const eb_param_desc poem_rows[] = {
      "poem: noise variance of the regression"},
     {"conf", "poem-conf", EB_PARAM_TYPE_F32, POEM_FIELD(conf), 0, 1e3, true, false, NULL, "C",
      "poem: regression targets (-C for ID rows, +C for the selected outliers)"},
+    {"target_noise", "poem-target-noise", EB_PARAM_TYPE_BOOL, POEM_FIELD(target_noise), 0, 1, false, false,
+     NULL, "B", "poem: add one N(0, noise) draw to all regression targets (the code)"},
 };
 
 static eb_status poem_run_new(void *p, const eb_model *model, const eb_schedule *schedule, uint64_t seed,
@@ -275,7 +305,7 @@ static eb_status poem_aux_setup(void *ctx, eb_model *model, const eb_image_set *
     if (!r->sel) return eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory (selection buffer)");
     for (int64_t i = 0; i < r->slots * (1 + r->draws); i++) r->sel[i] = -1.0f;
     ap->batch_size = r->p.aux_batch;
-    ap->order = EB_AUX_WEIGHTED;
+    ap->order = EB_AUX_SELECTED;
     ap->draws = r->draws;
     ap->weights = poem_weights;
     ap->weights_ctx = r;
