@@ -134,7 +134,7 @@ EB_API eb_status eb_objective_run_restore(eb_objective_run *r, const eb_safetens
  * methods. */
 EB_API eb_status eb_objective_run_distribute(eb_objective_run *r, const eb_dist *dist, uint64_t seed,
                                              eb_error *err);
-/* Whether the objective trains on auxiliary outliers (oe, energy-ft, hopfield-boost: --aux-data). */
+/* Whether the objective trains on auxiliary outliers (oe, energy-ft, hopfield-boost, poem: --aux-data). */
 EB_API bool eb_objective_uses_aux(const eb_objective_spec *s);
 /* Before training (and before a resume restores the model): the auxiliary sampler's parameters into *ap
  * (batch size, order, the boosting weights callback; the caller sets the transforms and the seed) and
