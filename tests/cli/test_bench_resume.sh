@@ -83,7 +83,24 @@ check fmnist-other-spec fails_with 2 "fm/spec.json: recorded with other settings
 check fmnist-segment-dir fails_with 2 "parts/spec.json: results of the 'segment' suite, not 'fmnist'" \
   "$E" "${FM[@]}" --resume parts
 unset EBOOD_DATA
-# outliers and hamos take the same flags (their runs need the real data: bad input only here)
+# outliers and hamos (a unit is one seed, as fmnist) need the real data and minutes on a loaded machine:
+# with EBOOD_SLOW_TESTS=1 a tiny two-seed run of each is stopped after seed 0 and resumed.
+if [ "${EBOOD_SLOW_TESTS:-0}" = 1 ]; then
+  OL=(bench outliers --methods oe --ood none --n-train 300 --n-eval 100 --epochs 1 --ft-epochs 1 --ft-n-train 128
+      --n-synthetic 20 --seeds 2)
+  HM=(bench hamos --n-train 200 --pretrain-epochs 1 --epochs 1 --n-eval 50 --n-synthetic 20 --rows ce-knn,cider,hmc
+      --seeds 2)
+  for suite in OL HM; do
+    declare -n args=$suite
+    "$E" "${args[@]}" --json > "$suite-full.json" 2>/dev/null
+    check "$suite-max-units" fails_with 1 "stopped after 1 new units" "$E" "${args[@]}" --json --resume "$suite" \
+      --max-units 1
+    "$E" "${args[@]}" --json --resume "$suite" > "$suite-resumed.json" 2>/dev/null
+    check "$suite-resumed-same-json" diff <(grep -vE 'seconds"|synthesis_ms"' "$suite-full.json") \
+      <(grep -vE 'seconds"|synthesis_ms"' "$suite-resumed.json")
+  done
+fi
+# outliers and hamos take the same flags
 expect_fail outliers-max-units-alone 2 "--max-units needs --resume DIR" -- "$E" bench outliers --max-units 2
 expect_fail hamos-max-units-alone 2 "--max-units needs --resume DIR" -- "$E" bench hamos --max-units 2
 expect_fail hamos-max-units-range 2 "--max-units" -- "$E" bench hamos --resume x --max-units 0
