@@ -1,6 +1,6 @@
 /* ebood bench outliers: the outlier-training suite (eb_bench_outliers_run_all, src/suites/bench_outliers.c) —
- * Fashion-MNIST ID, a baseline classifier and its fine-tunes with OE, energy-FT and Hopfield Boosting on
- * an auxiliary pool; FPR95 / AUROC / AUPR-In per OOD set in the convention of 003_… and 000_… (ID
+ * Fashion-MNIST ID, a baseline classifier and its fine-tunes with OE, energy-FT, Hopfield Boosting and POEM
+ * on an auxiliary pool; FPR95 / AUROC / AUPR-In per OOD set in the convention of 003_… and 000_… (ID
  * positive; FPR95 = the hendrycks code's). */
 #include "cli/cli_impl.h"
 
@@ -93,9 +93,10 @@ static char *runs_json(const eb_bench_outliers_run *runs, int n) {
     return out;
 }
 
-/* "oe,energy-ft,hopfield-boost" → method bits; false (printed) on an unknown name. */
+/* "oe,energy-ft,hopfield-boost,poem" → method bits; false (printed) on an unknown name. */
 static bool parse_methods(const char *cmd, const char *list, unsigned *out) {
-    static const char *const names[] = {NULL, "oe", "energy-ft", "hopfield-boost"};
+    static const char *const names[EB_BENCH_OUTLIER_METHODS] = {NULL, "oe", "energy-ft", "hopfield-boost",
+                                                                "poem"};
     *out = 0;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", list);
@@ -103,7 +104,8 @@ static bool parse_methods(const char *cmd, const char *list, unsigned *out) {
         int k = 1;
         while (k < EB_BENCH_OUTLIER_METHODS && strcmp(t, names[k]) != 0) k++;
         if (k == EB_BENCH_OUTLIER_METHODS) {
-            fprintf(stderr, "ebood %s: --methods: unknown method '%s' (oe, energy-ft, hopfield-boost)\n", cmd,
+            fprintf(stderr,
+                    "ebood %s: --methods: unknown method '%s' (oe, energy-ft, hopfield-boost, poem)\n", cmd,
                     t);
             return false;
         }
@@ -115,13 +117,14 @@ static bool parse_methods(const char *cmd, const char *list, unsigned *out) {
 /* `ebood bench outliers`'s command line. */
 typedef struct outliers_args {
     const char *aux_spec, *output, *methods, *ood, *resume;
-    int64_t seeds, epochs, ft_epochs, ft_n_train, n_train, n_synthetic, candidates, memory, n_eval, max_units;
+    int64_t seeds, epochs, ft_epochs, ft_n_train, n_train, n_synthetic, candidates, memory, poem_candidates,
+        poem_memory, n_eval, max_units;
     bool json;
 } outliers_args;
 
 static int outliers_flags(outliers_args *a, cli_flag *flags) {
     *a = (outliers_args){.aux_spec = "aux",
-                         .methods = "oe,energy-ft,hopfield-boost",
+                         .methods = "oe,energy-ft,hopfield-boost,poem",
                          .ood = "notmnist,kmnist,omniglot,textures",
                          .seeds = 1,
                          .epochs = 3,
@@ -129,7 +132,9 @@ static int outliers_flags(outliers_args *a, cli_flag *flags) {
                          .ft_n_train = 12800,
                          .n_synthetic = 2000,
                          .candidates = 20000,
-                         .memory = 10000};
+                         .memory = 10000,
+                         .poem_candidates = 50000,
+                         .poem_memory = 10000};
     const cli_flag rows[] = {
         {"aux-data", 0, CLI_FLAG_STRING, &a->aux_spec, 0, 0, "SPEC",
          "auxiliary outlier pool of 28x28 images: a data name (aux, the rendered pool), an IDX file or a "
@@ -140,7 +145,7 @@ static int outliers_flags(outliers_args *a, cli_flag *flags) {
          "(notmnist,kmnist,omniglot,textures; none for none)",
          false},
         {"methods", 0, CLI_FLAG_STRING, &a->methods, 0, 0, "LIST",
-         "fine-tunes to run: comma list of oe, energy-ft, hopfield-boost (all)", false},
+         "fine-tunes to run: comma list of oe, energy-ft, hopfield-boost, poem (all)", false},
         {"seeds", 0, CLI_FLAG_INT, &a->seeds, 1, 16, "N", "number of seeds (1)", false},
         {"epochs", 0, CLI_FLAG_INT, &a->epochs, 1, 1000, "N", "baseline training epochs (3)", false},
         {"ft-epochs", 0, CLI_FLAG_INT, &a->ft_epochs, 1, 1000, "N", "fine-tuning epochs of each method (2)",
@@ -151,6 +156,10 @@ static int outliers_flags(outliers_args *a, cli_flag *flags) {
          "Hopfield Boosting: pool rows scored per boosting step (20000; paper 500000)", false},
         {"hb-memory", 0, CLI_FLAG_INT, &a->memory, 0, 1e9, "N",
          "Hopfield Boosting: ID rows in the boosting memory (10000; 0 = all, the paper)", false},
+        {"poem-candidates", 0, CLI_FLAG_INT, &a->poem_candidates, 1, 1e9, "N",
+         "POEM: pool rows scored per epoch (50000; code 400000)", false},
+        {"poem-memory", 0, CLI_FLAG_INT, &a->poem_memory, 0, 1e9, "N",
+         "POEM: ID rows in its Bayesian linear regression (10000; 0 = all, the code)", false},
         {"n-train", 0, CLI_FLAG_INT, &a->n_train, 0, 1e9, "N",
          "use only N training images (quick checks; 0 = all)", false},
         {"n-eval", 0, CLI_FLAG_INT, &a->n_eval, 0, 1e9, "N",
@@ -197,6 +206,8 @@ static eb_bench_outliers_params outliers_params(const outliers_args *a, unsigned
     p.n_eval = a->n_eval;
     p.hb.candidates = a->candidates;
     p.hb.memory = a->memory;
+    p.poem_candidates = a->poem_candidates;
+    p.poem_memory = a->poem_memory;
     p.progress = !a->json;
     return p;
 }
