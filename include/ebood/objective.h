@@ -129,8 +129,8 @@ EB_API eb_status eb_objective_run_restore(eb_objective_run *r, const eb_safetens
                                           eb_error *err);
 /* After eb_objective_run_new(…, eb_dist_seed(dist, seed), …) on every rank of a data-parallel run
  * (eb_train_params.dist): gives the method the context and the run's common seed, so what must be equal
- * on every rank is (Hopfield Boosting's frozen head and boosting draws) and what can be split is
- * (its candidate scoring, eb_hopfield_boost_distribute). A no-op for one process and for the other
+ * on every rank is (Hopfield Boosting's frozen head and boosting draws, POEM's mining) and what can be split
+ * is (its candidate scoring, eb_hopfield_boost_distribute). A no-op for one process and for the other
  * methods. */
 EB_API eb_status eb_objective_run_distribute(eb_objective_run *r, const eb_dist *dist, uint64_t seed,
                                              eb_error *err);

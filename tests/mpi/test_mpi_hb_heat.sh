@@ -5,7 +5,8 @@
 # model mode of heat_combined whose rows carry the inputs) and `ebood eval --model --detectors heat` equal
 # the plain build's up to float rounding. `ebood train --objective hopfield-boost` on 2 ranks (each scores half of the boosting
 # candidates; the weights' equality with one process is tests/mpi/mpi_units.c's) runs, and with
-# --hb-lambda 0 (CE only) gives the one-process weights. Usage: test_mpi_hb_heat.sh EBOOD_MPI WORK EBOOD_PLAIN
+# --hb-lambda 0 (CE only) gives the one-process weights; POEM on 2 ranks mines one process's outliers.
+# Usage: test_mpi_hb_heat.sh EBOOD_MPI WORK EBOOD_PLAIN
 source "$(dirname "$0")/../cli/cli_lib.sh" "$@"
 source "$(dirname "$0")/mpi_lib.sh" "$@"
 CMP="$(cd "$(dirname "$0")" && pwd)/compare_checkpoints.py"
@@ -79,4 +80,28 @@ check "hb np2 trains" "$PY" -c 'import json,sys; r = json.load(open(sys.argv[1])
 "$PLAIN" "${HB[@]}" --hb-lambda 0 -o hb0-plain.st >/dev/null
 "${MPIRUN[@]}" -np 2 "$EBOOD" "${HB[@]}" --hb-lambda 0 -o hb0-np2.st >/dev/null
 check "hb lambda 0 np2 = one process" "$PY" "$CMP" hb0-plain.st hb0-np2.st 2e-5
+
+# POEM on 2 ranks mines from the common seed: the same outliers as one process (a pool of 3000 rows, more
+# than an epoch's 1408 draws, and a margin --m-out 20 that keeps the outliers' loss active: with each rank
+# mining from its own seed the weights moved by 2e-2). The selections are compared as sets (their stored
+# order may differ where scores are within rounding).
+"$PY" -c "import numpy as np; np.savetxt('aux3k.csv', np.random.default_rng(1).normal(0, 3, (3000, 18)), delimiter=',')"
+PO=(train --data segment --objective poem --init base.st --aux-data aux3k.csv --steps 0 --epochs 2 --batch-size 128
+  --m-in -8 --m-out 20 --json)
+"$PLAIN" "${PO[@]}" -o poem-plain.st >/dev/null
+"${MPIRUN[@]}" -np 2 "$EBOOD" "${PO[@]}" -o poem-np2.st >/dev/null
+check "poem np2 = one process" "$PY" - "$CMP" poem-plain.st poem-np2.st <<'PYEOF'
+import sys
+import numpy as np
+exec(open(sys.argv[1]).read().split("a, b, tol =")[0])  # load()
+a, b = load(sys.argv[2]), load(sys.argv[3])
+assert sorted(a) == sorted(b), (sorted(a), sorted(b))
+for k in a:
+    if k == "objective.poem_selection":
+        for i in range(a[k].shape[0]):
+            assert a[k][i, 0] == b[k][i, 0] and set(a[k][i, 1:]) == set(b[k][i, 1:]), (k, i)
+    elif a[k].size:
+        d = float(np.max(np.abs(a[k].astype(np.float64) - b[k]))) / max(1.0, float(np.max(np.abs(a[k]))))
+        assert d <= 2e-5, (k, d)
+PYEOF
 finish

@@ -278,6 +278,15 @@ static eb_status poem_run_new(void *p, const eb_model *model, const eb_schedule 
     return EB_OK;
 }
 
+/* Data parallel (eb_objective_run_distribute): the mining's draws (Thompson samples, candidates, ID rows)
+ * from the run's common seed, so every rank mines the same outliers — one process's selection; the mining
+ * itself is not split (each rank repeats it). */
+static eb_status poem_distribute(void *ctx, const eb_dist *dist, uint64_t seed, eb_error *err) {
+    (void)dist, (void)err;
+    ((poem_run *)ctx)->seed = seed;
+    return EB_OK;
+}
+
 static void poem_run_free(void *ctx) {
     poem_run *r = ctx;
     if (r) free(r->sel);
@@ -353,6 +362,7 @@ const eb__objective_method eb__objective_poem = {
     .run_new = poem_run_new,
     .run_free = poem_run_free,
     .aux_setup = poem_aux_setup,
+    .distribute = poem_distribute,
     .state_name = "objective.poem_selection",
     .state_shape = poem_state_shape,
     .state_get = poem_state_get,
