@@ -33,8 +33,8 @@ typedef struct eb_train_settings {
     const char *milestones;           /* multistep: fractions of the run ("0.5,0.75"); NULL = that */
     int64_t seed;                     /* initialisation, shuffling, dropout, augmentation (0) */
     int64_t split_seed;               /* the data's split (−1 = seed) */
-    int64_t steps, epochs, batch, warmup, step_size; /* profile */
-    int64_t crop_padding;                             /* images (0) */
+    int64_t steps, epochs, batch, warmup, step_size;    /* profile */
+    int64_t crop_padding;                               /* images (0) */
     double lr, wd, beta1, beta2, eps, gamma, noise_std; /* profile (noise_std: the images' input noise σ) */
     double momentum, min_lr, clip;                      /* 0.9, 0, 0 */
     bool nesterov, keep_last, hflip, resized_crop;
@@ -42,27 +42,27 @@ typedef struct eb_train_settings {
 
 /* The model as given (ignored with an init model). */
 typedef struct eb_train_model_args {
-    const char *kind;                     /* eb_model_kind_parse name; NULL = the objective's default */
-    int64_t depth;                        /* resnet/wrn/wrn_ebm depth; 0 = the kind's */
-    int64_t widen;                        /* wrn, wrn_ebm; 0 = 2 */
-    double dropout, bottleneck;           /* NAN = 0 */
-    int64_t widths[EB_MLP_MAX_HIDDEN];    /* mlp hidden widths */
-    int n_widths;                         /* 0 = 5 × 100 */
-    const char *activation;               /* mlp, eb_activation_parse; NULL = the objective's */
+    const char *kind;                  /* eb_model_kind_parse name; NULL = the objective's default */
+    int64_t depth;                     /* resnet/wrn/wrn_ebm depth; 0 = the kind's */
+    int64_t widen;                     /* wrn, wrn_ebm; 0 = 2 */
+    double dropout, bottleneck;        /* NAN = 0 */
+    int64_t widths[EB_MLP_MAX_HIDDEN]; /* mlp hidden widths */
+    int n_widths;                      /* 0 = 5 × 100 */
+    const char *activation;            /* mlp, eb_activation_parse; NULL = the objective's */
 } eb_train_model_args;
 
 /* The loaded data. Exactly one of images / rows. */
 typedef struct eb_train_data {
-    const char *name;                              /* as given (provenance: "ebood.data") */
-    const eb_image_set *images;                    /* training images, or NULL */
-    const eb_image_set *images_val;                /* their validation split (may be empty) */
+    const char *name;                                              /* as given (provenance: "ebood.data") */
+    const eb_image_set *images;                                    /* training images, or NULL */
+    const eb_image_set *images_val;                                /* their validation split (may be empty) */
     float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS]; /* images: the input normalisation */
-    const eb_dataset *rows;                        /* tabular training rows with labels, or NULL */
-    const eb_dataset *rows_val;                    /* their validation split (may be empty), or NULL */
-    const eb_tabular_params *table;                /* a .csv/.arff's split (provenance), or NULL */
-    const char *recipe_json;                       /* its eb_tabular_split_recipe_json, or NULL */
-    const char *aux_name;                          /* the auxiliary outliers as given, or NULL */
-    eb_image_set *aux;                             /* their pool (tabular: c = h = 1); may be split in place */
+    const eb_dataset *rows;         /* tabular training rows with labels, or NULL */
+    const eb_dataset *rows_val;     /* their validation split (may be empty), or NULL */
+    const eb_tabular_params *table; /* a .csv/.arff's split (provenance), or NULL */
+    const char *recipe_json;        /* its eb_tabular_split_recipe_json, or NULL */
+    const char *aux_name;           /* the auxiliary outliers as given, or NULL */
+    eb_image_set *aux;              /* their pool (tabular: c = h = 1); may be split in place */
 } eb_train_data;
 
 /* A progress line for the user (the CLI prints "ebood train: LINE"). */
@@ -97,9 +97,9 @@ typedef struct eb_train_plan {
     eb_model_kind kind;         /* the model trained (an init model's kind) */
     eb_mlp_config mlp;          /* kind mlp: widths, activation, dropout (in/out dims unset) */
     int64_t checkpoint_every;
-    int64_t batches_per_epoch;  /* 0 when n_train is 0 */
-    bool margin_search;         /* energy-ft's --m-in grid */
-    const char *margin_grid;    /* its grid */
+    int64_t batches_per_epoch; /* 0 when n_train is 0 */
+    bool margin_search;        /* energy-ft's --m-in grid */
+    const char *margin_grid;   /* its grid */
 } eb_train_plan;
 
 /* Resolves s for training on images (or rows) with n_train training samples (0: not known yet — the
@@ -107,16 +107,16 @@ typedef struct eb_train_plan {
  * schedule's length, are then provisional). EB_ERR_ARG with one line naming the flag for settings that do
  * not fit together: a flag the objective or model does not read, --steps 0 without --epochs, an unknown
  * model/optimizer/schedule/activation, a model that does not fit the data or the objective, …. */
-EB_API eb_status eb_train_spec_resolve(const eb_train_spec *s, bool images, int64_t n_train, eb_train_plan *out,
-                                       eb_error *err);
+EB_API eb_status eb_train_spec_resolve(const eb_train_spec *s, bool images, int64_t n_train,
+                                       eb_train_plan *out, eb_error *err);
 
 typedef struct eb_train_outcome {
     eb_train_result result;
     eb_model_kind kind;
-    char objective[32];  /* the objective trained (a sibling it resolved to: cd-s) */
-    double val_acc;      /* on the validation split (−1: none, or a one-output model) */
-    bool resumed;        /* continued from the checkpoint */
-    void *summary;       /* a cJSON object: the method's summary fields, energy-ft's margin_grid trials */
+    char objective[32]; /* the objective trained (a sibling it resolved to: cd-s) */
+    double val_acc;     /* on the validation split (−1: none, or a one-output model) */
+    bool resumed;       /* continued from the checkpoint */
+    void *summary;      /* a cJSON object: the method's summary fields, energy-ft's margin_grid trials */
 } eb_train_outcome;
 
 /* Resolves the spec with the data's size (eb_train_spec_resolve), trains, checkpoints, and measures the

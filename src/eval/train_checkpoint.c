@@ -99,7 +99,8 @@ static eb_status save_checkpoint(const eb__checkpoint *c, eb_model *m, int64_t e
 
 /* Every `every` epochs, and always at the end of the run (with the optimizer state, so that --resume
  * can continue a stopped run or extend a finished one). */
-eb_status eb__checkpoint_on_epoch_end(void *ctx, eb_model *m, const eb_train_epoch_info *info, eb_error *err) {
+eb_status eb__checkpoint_on_epoch_end(void *ctx, eb_model *m, const eb_train_epoch_info *info,
+                                      eb_error *err) {
     eb__checkpoint *c = ctx;
     eb_status st = eb_objective_run_epoch_end(c->objective, m, info, err);
     if (st) return st;
@@ -119,8 +120,8 @@ eb_status eb__checkpoint_on_epoch_end(void *ctx, eb_model *m, const eb_train_epo
 }
 
 /* The checkpoint's training state into r and the model; the caller checked that it has one. */
-static eb_status restore(const eb__checkpoint *c, eb_model *m, const eb_model *saved, const eb_safetensors *file,
-                         eb_train_resume *r, float **state, eb_error *err) {
+static eb_status restore(const eb__checkpoint *c, eb_model *m, const eb_model *saved,
+                         const eb_safetensors *file, eb_train_resume *r, float **state, eb_error *err) {
     const eb_st_tensor *t = eb_safetensors_find(file, "optimizer.state");
     r->epoch = strtoll(eb_safetensors_meta(file, "ebood.epoch"), NULL, 10);
     r->optimizer_step = strtoll(eb_safetensors_meta(file, "ebood.optimizer_step"), NULL, 10);

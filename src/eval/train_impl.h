@@ -18,7 +18,7 @@ typedef struct eb__checkpoint {
     int64_t every;               /* epochs between checkpoints (0 = only at the end) */
     eb_objective_run *objective; /* its epoch-end hook runs, and its state (a replay buffer) is saved too */
     const eb_schedule *schedule;
-    void *log;   /* cJSON array: per epoch {epoch, step, loss, accuracy (if counted), lr}: "ebood.train_log" */
+    void *log; /* cJSON array: per epoch {epoch, step, loss, accuracy (if counted), lr}: "ebood.train_log" */
     bool writes; /* rank 0 (or the only process) writes the checkpoint */
 } eb__checkpoint;
 

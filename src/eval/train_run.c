@@ -55,8 +55,8 @@ static eb_status adopt_init(train_job *j, int64_t in_dim, int64_t out_dim, eb_er
         return eb_error_set(err, EB_ERR_SHAPE,
                             "--init %s: the model takes %lld inputs and gives %lld outputs, this data and "
                             "objective need %lld and %lld",
-                            s->init_path, (long long)eb_model_in_dim(s->init), (long long)eb_model_out_dim(s->init),
-                            (long long)in_dim, (long long)out_dim);
+                            s->init_path, (long long)eb_model_in_dim(s->init),
+                            (long long)eb_model_out_dim(s->init), (long long)in_dim, (long long)out_dim);
     j->model = s->init;
     s->init = NULL;
     return EB_OK;
@@ -182,9 +182,10 @@ static eb_status setup(train_job *j, eb_error *err) {
                                   eb_dist_seed(s->dist, (uint64_t)j->plan.settings.seed), &j->obj, err);
     if (!st) { /* the method's setup on the ID training set (CIDER's prototypes …) */
         const eb_dataset *r = s->data.rows;
-        const eb_image_set id_set = j->images ? *s->data.images
-                                              : (eb_image_set){NULL, r->x, r->y, r->n, 1, 1, (int)r->dim,
-                                                               r->num_classes}; /* a view: not freed */
+        const eb_image_set id_set =
+            j->images ? *s->data.images
+                      : (eb_image_set){NULL, r->x, r->y,        r->n,
+                                       1,    1,    (int)r->dim, r->num_classes}; /* a view: not freed */
         st = eb_objective_run_data_setup(j->obj, j->model, &id_set, &j->norm, err);
     }
     if (!st && s->data.aux) {
@@ -208,7 +209,8 @@ static char *classes_json(const train_job *j) {
         char name[16];
         snprintf(name, sizeof name, "%d", c);
         cJSON_AddItemToArray(
-            classes, cJSON_CreateString(class_src && class_src->class_names ? class_src->class_names[c] : name));
+            classes,
+            cJSON_CreateString(class_src && class_src->class_names ? class_src->class_names[c] : name));
     }
     char *text = cJSON_PrintUnformatted(classes);
     cJSON_Delete(classes);
@@ -291,14 +293,16 @@ static eb_status train(train_job *j, eb_train_outcome *out, eb_error *err) {
     tp->on_epoch_end_ctx = &ck;
     eb_train_resume resume_state = {0};
     float *opt_state = NULL;
-    eb_status st = s->resume ? resume(j, &ck, args_json, &resume_state, &opt_state, &out->resumed, err) : EB_OK;
+    eb_status st =
+        s->resume ? resume(j, &ck, args_json, &resume_state, &opt_state, &out->resumed, err) : EB_OK;
     const eb_dataset *r = s->data.rows;
     if (!st && j->images)
         st = eb_train_source(j->model, &j->src, j->obj->fn, j->obj->ctx, tp, &out->result, err);
     else if (!st)
         st = eb_train(j->model, r->x, r->y, r->n, r->dim, j->obj->fn, j->obj->ctx, tp, &out->result, err);
     const eb_dataset *vset = j->images ? &j->val : s->data.rows_val;
-    if (!st && vset && vset->n > 0 && eb_model_out_dim(j->model) > 1) st = accuracy_of(j->model, vset, &out->val_acc, err);
+    if (!st && vset && vset->n > 0 && eb_model_out_dim(j->model) > 1)
+        st = accuracy_of(j->model, vset, &out->val_acc, err);
     cJSON_Delete(ck.log);
     free(opt_state);
     free(classes_s);

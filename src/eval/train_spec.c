@@ -78,7 +78,8 @@ static eb_status check_objective_flags(const eb_train_spec *s, eb_train_plan *ou
     char readers[256];
     if (s->margin_grid && !out->margin_search) {
         eb_objective_flag_readers("m-in", readers, sizeof readers);
-        return eb_error_set(err, EB_ERR_ARG, "--margin-grid is read only with --objective %s --m-in grid --m-out grid",
+        return eb_error_set(err, EB_ERR_ARG,
+                            "--margin-grid is read only with --objective %s --m-in grid --m-out grid",
                             readers);
     }
     if (eb_objective_uses_aux(o) == (s->data.aux_name != NULL)) return EB_OK;
@@ -98,9 +99,9 @@ static eb_status resolve_model(const eb_train_spec *s, bool images, eb_train_pla
     const struct {
         const char *flag;
         bool given;
-    } arch[] = {{"model", m->kind != NULL},         {"depth", m->depth != 0},
-                {"widen", m->widen != 0},           {"bottleneck", !isnan(m->bottleneck)},
-                {"widths", m->n_widths > 0},        {"activation", m->activation != NULL},
+    } arch[] = {{"model", m->kind != NULL},     {"depth", m->depth != 0},
+                {"widen", m->widen != 0},       {"bottleneck", !isnan(m->bottleneck)},
+                {"widths", m->n_widths > 0},    {"activation", m->activation != NULL},
                 {"dropout", !isnan(m->dropout)}};
     for (size_t i = 0; s->init_path && i < sizeof arch / sizeof arch[0]; i++)
         if (arch[i].given)
@@ -112,11 +113,13 @@ static eb_status resolve_model(const eb_train_spec *s, bool images, eb_train_pla
         return eb_error_set(err, EB_ERR_ARG, "--model %s does not fit %s data", eb_model_kind_name(kind),
                             images ? "image" : "tabular");
     if (!isnan(m->bottleneck) && kind != EB_MODEL_WRN_EBM)
-        return eb_error_set(err, EB_ERR_ARG, "--bottleneck is read only by --model wrn_ebm (this run trains %s)",
+        return eb_error_set(err, EB_ERR_ARG,
+                            "--bottleneck is read only by --model wrn_ebm (this run trains %s)",
                             eb_model_kind_name(kind));
     eb_status st = eb_objective_model_check(o, kind, images, err);
     if (st) return st;
-    for (size_t i = 4; eb_objective_builds_model(o) && i < 7; i++) /* not read by a model the objective builds */
+    for (size_t i = 4; eb_objective_builds_model(o) && i < 7;
+         i++) /* not read by a model the objective builds */
         if (arch[i].given)
             return eb_error_set(err, EB_ERR_ARG, "--%s is read only by mlp models (this run trains a %s)",
                                 arch[i].flag, eb_model_kind_name(kind));
@@ -194,10 +197,12 @@ eb_status eb_train_spec_resolve(const eb_train_spec *s, bool images, int64_t n_t
         const int64_t b = a->batch < n_train ? a->batch : n_train;
         out->batches_per_epoch = !a->keep_last ? n_train / b : (n_train + b - 1) / b;
     }
-    if (a->step_size < 0) a->step_size = profile_step_size(s, images, n_train > 0 ? out->batches_per_epoch : 1);
+    if (a->step_size < 0)
+        a->step_size = profile_step_size(s, images, n_train > 0 ? out->batches_per_epoch : 1);
     eb_train_params *tp = &out->train;
     *tp = eb_train_default_params();
-    if ((st = resolve_optimizer(a, s->settings.milestones != NULL, out->batches_per_epoch, tp, err))) return st;
+    if ((st = resolve_optimizer(a, s->settings.milestones != NULL, out->batches_per_epoch, tp, err)))
+        return st;
     tp->steps = a->steps;
     tp->epochs = a->epochs;
     tp->batch_size = a->batch;
