@@ -135,9 +135,8 @@ static int run_flags(train_cli *v, cli_flag *out) {
         {"checkpoint-every", 0, CLI_FLAG_INT, &v->spec.checkpoint_every, 0, 1e9, "E",
          "write the checkpoint every E epochs (images 1, tabular 0 = only at the end)", false},
         {"aux-data", 0, CLI_FLAG_STRING, &v->spec.data.aux_name, 0, 0, "SPEC",
-         "auxiliary outliers of oe, energy-ft, hopfield-boost: an image data name (aux), an IDX file, a "
-         ".npy, "
-         "or a .csv of rows (tabular)",
+         "auxiliary outliers of oe, energy-ft, hopfield-boost, poem: an image data name (aux), an IDX file, "
+         "a .npy, or a .csv of rows (tabular)",
          false},
         {"margin-grid", 0, CLI_FLAG_STRING, &v->spec.margin_grid, 0, 0, "SPEC",
          "energy-ft with --m-in grid --m-out grid: the margins tried, chosen by FPR95 on the ID validation "
