@@ -76,12 +76,9 @@ static eb_status check_objective_flags(const eb_train_spec *s, eb_train_plan *ou
     out->margin_search = eb__margins_grid(o);
     out->margin_grid = s->margin_grid ? s->margin_grid : out->margin_search ? "auto" : NULL;
     char readers[256];
-    if (s->margin_grid && !out->margin_search) {
-        eb_objective_flag_readers("m-in", readers, sizeof readers);
+    if (s->margin_grid && !out->margin_search) /* the search is energy-ft's (003 §4) */
         return eb_error_set(err, EB_ERR_ARG,
-                            "--margin-grid is read only with --objective %s --m-in grid --m-out grid",
-                            readers);
-    }
+                            "--margin-grid is read only with --objective energy-ft --m-in grid --m-out grid");
     if (eb_objective_uses_aux(o) == (s->data.aux_name != NULL)) return EB_OK;
     if (!s->data.aux_name)
         return eb_error_set(err, EB_ERR_ARG, "--objective %s needs --aux-data SPEC (the auxiliary outliers)",
