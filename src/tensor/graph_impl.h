@@ -71,6 +71,9 @@ extern bool eb__bn_force_general;
 /* Test hook (tests/test_tensor_fastpaths.c): true makes max_pool2d with 2×2 windows, stride 2, no padding
  * take the general loop instead of its fast path. Not for library code. */
 extern bool eb__pool_force_general;
+/* Test hook (tests/test_tensor_fastpaths.c): true makes that fast path use its portable row kernel even where
+ * the CPU has AVX-512. Not for library code. */
+extern bool eb__pool_force_portable;
 
 /* Test hooks of the backward sweep's gradient reuse (graph.c; tests/test_graph_plan.c, test_gradcheck.c):
  * eb__grad_reuse_off keeps every gradient buffer to the end of the sweep (the behaviour before the reuse);
