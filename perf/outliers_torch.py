@@ -2,7 +2,9 @@
 """The PyTorch twin of perf/perf_outliers.c: one training step of each outlier objective on small_cnn
 (ID + AUX rows in one forward pass, SGD lr 0.01 momentum 0.9 Nesterov), and Hopfield Boosting's candidate
 scoring (L_OOD of Eq. 5 against two memories) in blocks of --block queries, as a PyTorch user would write
-it (the full nq x nb matrix would not fit: 100,000 x 50,000 floats = 20 GB). Same arguments, same JSON.
+it (the full nq x nb matrix would not fit: 100,000 x 50,000 floats = 20 GB), and POEM's mining after the
+features as its released code does it (deeplearning-wisc/poem: Z^T Z in float64, torch.inverse, a
+MultivariateNormal draw, |h w| and topk(largest=False)). Same arguments, same JSON.
 
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_WAIT_POLICY=PASSIVE \\
         /usr/bin/python3 perf/outliers_torch.py --case hb-score [--nq 100000 --nb 50000 --dim 128]
@@ -59,6 +61,35 @@ def bench_score(a):
                       "checksum": float(out.double().mean())}))
 
 
+def bench_poem(a):
+    d, n_id = a.dim, a.nb // 2
+    u = uniform(a.seed, (a.nb + a.nq) * d)
+    h = u[:a.nb * d].reshape(a.nb, d).copy()
+    h[:n_id] += np.float32(0.25)
+    h = torch.from_numpy(h)
+    c = torch.from_numpy(u[a.nb * d:].reshape(a.nq, d).copy())
+    y = torch.cat([torch.full((n_id,), -3.0), torch.full((a.nb - n_id,), 3.0)]).double()
+    sigma, sigma_n = 20.0, 0.5
+    times, sel = [], None
+    torch.manual_seed(a.seed)
+    with torch.inference_mode():
+        for r in range(a.warmup + a.reps):
+            t0 = time.perf_counter()
+            z = h.double()
+            prec = z.T @ z / sigma_n + torch.eye(d, dtype=torch.float64) / sigma
+            inv = torch.inverse(prec)
+            mu = inv @ (z.T @ y) / sigma_n
+            w = torch.distributions.MultivariateNormal(mu, sigma * inv).sample().float()
+            sel = torch.topk((c @ w).abs(), a.k, largest=False).indices
+            if r >= a.warmup:
+                times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    print(json.dumps({"impl": "torch", "case": "poem", "nq": a.nq, "nb": a.nb, "dim": d, "k": a.k,
+                      "threads": torch.get_num_threads(), "steps_per_s": 1.0 / med, "seconds": med,
+                      "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                      "mean_row": float(sel.double().mean())}))
+
+
 def bench_step(a):
     torch.manual_seed(a.seed)
     model = SmallCNN()
@@ -99,13 +130,14 @@ def bench_step(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--case", default="oe", choices=["oe", "energy-ft", "hopfield-boost", "hb-score"])
+    p.add_argument("--case", default="oe", choices=["oe", "energy-ft", "hopfield-boost", "hb-score", "poem"])
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--aux", type=int, default=-1)
     p.add_argument("--pool", type=int, default=2)
     p.add_argument("--nq", type=int, default=100000)
     p.add_argument("--nb", type=int, default=50000)
     p.add_argument("--dim", type=int, default=128)
+    p.add_argument("--k", type=int, default=-1, help="poem: rows selected (default nq / 8)")
     p.add_argument("--block", type=int, default=4096, help="hb-score: queries per block")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
@@ -113,10 +145,12 @@ def main():
     a = p.parse_args()
     if a.aux < 0:
         a.aux = 128 if a.case == "hopfield-boost" else 256
+    if a.k < 0:
+        a.k = max(a.nq // 8, 1)
     threads = os.environ.get("EBOOD_THREADS")
     if threads:
         torch.set_num_threads(int(threads))
-    bench_score(a) if a.case == "hb-score" else bench_step(a)
+    {"hb-score": bench_score, "poem": bench_poem}.get(a.case, bench_step)(a)
 
 
 if __name__ == "__main__":

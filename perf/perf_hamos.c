@@ -16,6 +16,7 @@
 #include <ebood/ebood.h>
 
 #include "ood/objectives/cider_impl.h"
+#include "perf_train.h"
 #include "perf_util.h"
 
 #include <math.h>
@@ -25,47 +26,20 @@
 
 typedef struct perf_args {
     const char *kase, *preset;
-    int64_t classes, cap, dim, k, batch;
-    int reps, warmup;
-    uint64_t seed;
+    int64_t classes, cap, dim, k, batch, reps, warmup, seed;
 } perf_args;
 
 static int parse_args(int argc, char **argv, perf_args *a) {
     *a = (perf_args){"synth", "paper", 10, 1000, 128, 200, 128, 5, 1, 1};
-    for (int i = 1; i < argc; i++) {
-        const char *key = argv[i];
-        if (!strcmp(key, "--help") || !strcmp(key, "-h")) return -1;
-        if (i + 1 >= argc) return fprintf(stderr, "perf_hamos: %s: missing value\n", key), 1;
-        const char *v = argv[++i];
-        int64_t x = 0;
-        bool ok = true;
-        if (!strcmp(key, "--case")) {
-            a->kase = v;
-            ok = !strcmp(v, "synth") || !strcmp(v, "step");
-        } else if (!strcmp(key, "--preset")) {
-            a->preset = v;
-            ok = !strcmp(v, "paper") || !strcmp(v, "code");
-        } else if (!strcmp(key, "--classes")) {
-            ok = perf_parse_i64(v, 2, 1000, &a->classes);
-        } else if (!strcmp(key, "--cap")) {
-            ok = perf_parse_i64(v, 1, 100000, &a->cap);
-        } else if (!strcmp(key, "--dim")) {
-            ok = perf_parse_i64(v, 2, 4096, &a->dim);
-        } else if (!strcmp(key, "--k")) {
-            ok = perf_parse_i64(v, 1, 100000, &a->k);
-        } else if (!strcmp(key, "--batch")) {
-            ok = perf_parse_i64(v, 2, 4096, &a->batch);
-        } else if (!strcmp(key, "--reps") || !strcmp(key, "--warmup")) {
-            ok = perf_parse_i64(v, !strcmp(key, "--reps") ? 1 : 0, 1000, &x);
-            *(!strcmp(key, "--reps") ? &a->reps : &a->warmup) = (int)x;
-        } else if (!strcmp(key, "--seed")) {
-            ok = perf_parse_i64(v, 0, INT64_MAX, &x);
-            a->seed = (uint64_t)x;
-        } else {
-            return fprintf(stderr, "perf_hamos: unknown option %s\n", key), 1;
-        }
-        if (!ok) return fprintf(stderr, "perf_hamos: %s: bad value '%s'\n", key, v), 1;
-    }
+    const perf_opt opts[] = {
+        {"--case", 0, 0, NULL, "synth|step", &a->kase},  {"--preset", 0, 0, NULL, "paper|code", &a->preset},
+        {"--classes", 2, 1000, &a->classes, NULL, NULL}, {"--cap", 1, 100000, &a->cap, NULL, NULL},
+        {"--dim", 2, 4096, &a->dim, NULL, NULL},         {"--k", 1, 100000, &a->k, NULL, NULL},
+        {"--batch", 2, 4096, &a->batch, NULL, NULL},     {"--reps", 1, 1000, &a->reps, NULL, NULL},
+        {"--warmup", 0, 1000, &a->warmup, NULL, NULL},   {"--seed", 0, INT64_MAX, &a->seed, NULL, NULL},
+    };
+    const int rc = perf_parse_opts("perf_hamos", argc, argv, opts, (int)(sizeof opts / sizeof opts[0]));
+    if (rc) return rc;
     if (a->k > a->cap)
         return fprintf(stderr, "perf_hamos: --k %lld > --cap %lld\n", (long long)a->k, (long long)a->cap), 1;
     return 0;
@@ -73,7 +47,7 @@ static int parse_args(int argc, char **argv, perf_args *a) {
 
 /* The buffer rows of the header, pushed class by class. */
 static int fill(eb_class_buffer *b, const perf_args *a) {
-    uint64_t s = a->seed;
+    uint64_t s = (uint64_t)a->seed;
     int64_t C = b->n_classes, d = b->dim;
     float *centre = malloc((size_t)(C * d) * sizeof *centre), *row = malloc((size_t)d * sizeof *row);
     if (!centre || !row) return 1;
@@ -101,6 +75,24 @@ static int fill(eb_class_buffer *b, const perf_args *a) {
     return 0;
 }
 
+typedef struct synth_run {
+    const eb_hamos_params *hp;
+    eb_class_buffer *b;
+    float *out;
+    eb_rng rng;
+    double acceptance; /* summed over the timed runs */
+} synth_run;
+
+static int synth_once(void *ctx, int r) {
+    synth_run *c = ctx;
+    eb_hamos_synthesis_stats s;
+    eb_error err = {0};
+    if (eb_hamos_synthesize(&c->hp->synth, c->b, c->out, &s, &c->rng, &err))
+        return fprintf(stderr, "perf_hamos: %s\n", err.message), 2;
+    if (r >= 0) c->acceptance += s.acceptance;
+    return 0;
+}
+
 static int perf_synth(const perf_args *a) {
     eb_hamos_params hp = eb_hamos_default_params(true);
     if (!strcmp(a->preset, "code")) eb_hamos_use_code(&hp);
@@ -111,22 +103,14 @@ static int perf_synth(const perf_args *a) {
         return fprintf(stderr, "perf_hamos: buffer: %s\n", err.message), 2;
     int64_t n_out = eb_hamos_synthesis_count(&hp.synth, a->classes);
     float *out = malloc((size_t)(n_out * a->dim) * sizeof *out);
-    double *t = malloc((size_t)a->reps * sizeof *t), acc = 0.0;
+    double *t = malloc((size_t)a->reps * sizeof *t);
     if (!out || !t) return fprintf(stderr, "perf_hamos: out of memory\n"), 2;
-    eb_rng rng;
-    eb_rng_seed(&rng, a->seed);
+    synth_run run = {.hp = &hp, .b = &b, .out = out};
+    eb_rng_seed(&run.rng, (uint64_t)a->seed);
     perf_reset_peak();
-    for (int r = -a->warmup; r < a->reps; r++) {
-        eb_hamos_synthesis_stats s;
-        double t0 = eb_time_seconds();
-        if (eb_hamos_synthesize(&hp.synth, &b, out, &s, &rng, &err))
-            return fprintf(stderr, "perf_hamos: %s\n", err.message), 2;
-        if (r >= 0) {
-            t[r] = eb_time_seconds() - t0;
-            acc += s.acceptance / a->reps;
-        }
-    }
-    double med = perf_median(t, a->reps);
+    const int rc = perf_time_runs(a->warmup, a->reps, synth_once, &run, t);
+    if (rc) return rc;
+    const double med = perf_median(t, (int)a->reps), acc = run.acceptance / (double)a->reps;
     printf("{\"impl\": \"ebood\", \"case\": \"synth\", \"preset\": \"%s\", \"classes\": %lld, \"cap\": %lld, "
            "\"dim\": %lld, \"k\": %lld, \"outliers\": %lld, \"threads\": %d, \"ms\": %.3f, \"acceptance\": "
            "%.4f, "
@@ -139,14 +123,26 @@ static int perf_synth(const perf_args *a) {
     return 0;
 }
 
+typedef struct step_run {
+    perf_train t;
+    eb_hamos_objective *o;
+    const float *x;
+    const int32_t *y;
+    int64_t batch;
+    double synth0; /* synthesis seconds before the first timed run */
+} step_run;
+
+static int step_once(void *ctx, int r) {
+    step_run *c = ctx;
+    if (r == 0) c->synth0 = eb_hamos_objective_get_stats(c->o).synthesis_seconds;
+    return perf_train_step(&c->t, c->x, c->y, c->batch, 0);
+}
+
 static int perf_step(const perf_args *a) {
     eb_error err = {0};
-    eb_image_config ic = eb_image_default_config(EB_MODEL_SMALL_CNN, 1, 28, 28, 10);
     eb_rng init;
-    eb_rng_seed(&init, a->seed);
     eb_model *m = NULL;
-    if (eb_image_model_new(EB_MODEL_SMALL_CNN, &ic, &init, NULL, &m, &err))
-        return fprintf(stderr, "perf_hamos: %s\n", err.message), 2;
+    if (perf_small_cnn("perf_hamos", a->seed, &init, &m)) return 2;
     eb_hamos_params hp = eb_hamos_default_params(true);
     if (!strcmp(a->preset, "code")) eb_hamos_use_code(&hp);
     hp.head_hidden = 512;
@@ -154,55 +150,35 @@ static int perf_step(const perf_args *a) {
     hp.buffer_size = a->cap;
     hp.augment = false;
     eb_hamos_objective *o = NULL;
-    if (eb_hamos_objective_new(&hp, m, a->seed, &init, &o, &err))
+    if (eb_hamos_objective_new(&hp, m, (uint64_t)a->seed, &init, &o, &err))
         return fprintf(stderr, "perf_hamos: %s\n", err.message), 2;
     eb_class_buffer *b = eb__hamos_objective_buffer(o);
     if (fill(b, &(perf_args){.seed = a->seed}) != 0) return fprintf(stderr, "perf_hamos: buffer\n"), 2;
     const int64_t dim = 28 * 28;
     float *x = malloc((size_t)(a->batch * dim) * sizeof *x);
     int32_t *y = malloc((size_t)a->batch * sizeof *y);
-    double *t = malloc((size_t)a->reps * sizeof *t), loss = 0.0;
+    double *t = malloc((size_t)a->reps * sizeof *t);
     if (!x || !y || !t) return fprintf(stderr, "perf_hamos: out of memory\n"), 2;
-    perf_make_data(a->seed + 1, a->batch, dim, 10, x, y);
-    eb_optimizer_params op = eb_sgd_default_params();
-    op.lr = 0.01f;
-    op.momentum = 0.9f;
-    op.nesterov = true;
-    op.weight_decay = 1e-4f;
-    eb_optimizer *opt = NULL;
-    eb_graph *g = eb_graph_new(0, NULL);
-    if (!g || eb_optimizer_new(&op, m->params.size, NULL, &opt, &err))
-        return fprintf(stderr, "perf_hamos: optimizer\n"), 2;
-    eb_rng rng;
-    eb_rng_seed(&rng, a->seed + 2);
-    double synth0 = 0.0;
-    for (int r = -a->warmup; r < a->reps; r++) {
-        if (r == 0) synth0 = eb_hamos_objective_get_stats(o).synthesis_seconds;
-        const double t0 = eb_time_seconds();
-        eb_graph_reset(g);
-        eb_batch batch = {eb_tensor_input(g, x, 2, EB_SHAPE(a->batch, dim), false), y, a->batch, 0};
-        eb_tensor *l = eb_hamos_objective_loss(o, m, g, &batch, &rng, NULL);
-        eb_params_zero_grad(&m->params);
-        if (eb_graph_status(g) || eb_graph_backward(g, l, NULL))
-            return fprintf(stderr, "perf_hamos: %s\n", eb_graph_error(g)), 2;
-        eb_optimizer_step(opt, m->params.data, m->params.grad, op.lr);
-        if (r >= 0) t[r] = eb_time_seconds() - t0;
-        loss = l->data[0];
-    }
+    perf_make_data((uint64_t)a->seed + 1, a->batch, dim, 10, x, y);
+    step_run run = {.o = o, .x = x, .y = y, .batch = a->batch};
+    if (perf_train_init(&run.t, "perf_hamos", m, 0.01f, 1e-4f, eb_hamos_objective_loss, o,
+                        (uint64_t)a->seed + 2))
+        return 2;
+    const int rc = perf_time_runs(a->warmup, a->reps, step_once, &run, t);
+    if (rc) return rc;
     eb_hamos_objective_stats s = eb_hamos_objective_get_stats(o);
-    double med = perf_median(t, a->reps), total = 0.0;
+    double med = perf_median(t, (int)a->reps), total = 0.0;
     for (int r = 0; r < a->reps; r++) total += t[r];
     printf(
         "{\"impl\": \"ebood\", \"case\": \"step\", \"preset\": \"%s\", \"batch\": %lld, \"cap\": %lld, "
         "\"k\": %lld, \"threads\": %d, \"steps_per_s\": %.3f, \"seconds\": %.4f, \"synthesis_share\": %.3f, "
         "\"acceptance\": %.4f, \"last_loss\": %.6g}\n",
         a->preset, (long long)a->batch, (long long)a->cap, (long long)a->k, eb_threads_get(), 1.0 / med, med,
-        (s.synthesis_seconds - synth0) / total, s.mean_acceptance, loss);
+        (s.synthesis_seconds - run.synth0) / total, s.mean_acceptance, run.t.loss);
     free(x);
     free(y);
     free(t);
-    eb_graph_free(g);
-    eb_optimizer_free(opt);
+    perf_train_free(&run.t);
     eb_hamos_objective_free(o);
     eb_model_free(m);
     return 0;

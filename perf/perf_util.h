@@ -1,5 +1,6 @@
-/* Helpers shared by the benchmark programs (perf_*.c): strict number parsing, the synthetic data the
- * PyTorch twins regenerate bit for bit, medians, process CPU time and memory. Header-only. */
+/* Helpers shared by the benchmark programs (perf_*.c): strict number parsing, options by table, the
+ * synthetic data the PyTorch twins regenerate bit for bit, timed runs, medians, process CPU time and memory.
+ * Header-only. */
 #ifndef EBOOD_BENCH_UTIL_H
 #define EBOOD_BENCH_UTIL_H
 
@@ -90,6 +91,65 @@ static inline void perf_reset_peak(void) {
     if (!f) return;
     fputs("5", f);
     fclose(f);
+}
+
+/* ---- options by table (perf_outliers.c, perf_hamos.c) ------------------------------------------------
+ * Each option takes one value: with `choices` ("synth|step") one of those words into *str, else an integer
+ * in [lo, hi] into *i64. Returns 0; -1 for --help / -h; 1 after printing "<prog>: …" on stderr. */
+typedef struct perf_opt {
+    const char *flag; /* "--batch" */
+    int64_t lo, hi;
+    int64_t *i64;
+    const char *choices;
+    const char **str;
+} perf_opt;
+
+static inline bool perf_is_choice(const char *choices, const char *v) {
+    const size_t n = strlen(v);
+    for (const char *c = choices; n > 0;) {
+        const char *bar = strchr(c, '|');
+        const size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (len == n && !strncmp(c, v, n)) return true;
+        if (!bar) return false;
+        c = bar + 1;
+    }
+    return false;
+}
+
+static inline int perf_parse_opts(const char *prog, int argc, char **argv, const perf_opt *opts, int n_opts) {
+    for (int i = 1; i < argc; i++) {
+        const char *key = argv[i];
+        if (!strcmp(key, "--help") || !strcmp(key, "-h")) return -1;
+        const perf_opt *o = NULL;
+        for (int k = 0; k < n_opts && !o; k++)
+            if (!strcmp(key, opts[k].flag)) o = &opts[k];
+        if (!o) return fprintf(stderr, "%s: unknown option %s\n", prog, key), 1;
+        if (i + 1 >= argc) return fprintf(stderr, "%s: %s: missing value\n", prog, key), 1;
+        const char *v = argv[++i];
+        const bool ok = o->choices ? perf_is_choice(o->choices, v) : perf_parse_i64(v, o->lo, o->hi, o->i64);
+        if (!ok) return fprintf(stderr, "%s: %s: bad value '%s'\n", prog, key, v), 1;
+        if (o->choices) *o->str = v;
+    }
+    return 0;
+}
+
+/* ---- timed runs ------------------------------------------------------------------------------------- */
+static inline double perf_wall_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+/* body(ctx, r) for r = −warmup … reps − 1; the wall time of runs r ≥ 0 into t[reps]. Returns the first
+ * non-zero result of body (then stops). */
+typedef int (*perf_body_fn)(void *ctx, int r);
+static inline int perf_time_runs(int64_t warmup, int64_t reps, perf_body_fn body, void *ctx, double *t) {
+    for (int r = -(int)warmup; r < (int)reps; r++) {
+        const double t0 = perf_wall_seconds();
+        const int rc = body(ctx, r);
+        if (rc) return rc;
+        if (r >= 0) t[r] = perf_wall_seconds() - t0;
+    }
+    return 0;
 }
 
 #endif

@@ -613,6 +613,8 @@ EB_API eb_batch_source eb_image_loader_as_source(eb_image_loader *l, int64_t dim
  *             the epoch (Hopfield Boosting, 000_d95ac7511efbaafc.txt Alg. 1 and Eq. 7: the boosting step
  *             scores the pool with the model of that moment); batches are consecutive slices of the
  *             draws, wrapping around if the epoch asks for more.
+ *   SELECTED  the rows of weight > 0 from the same callback, each once in a new permutation per epoch,
+ *             cycled to `draws` rows (POEM: the mined outliers of the epoch, walked once as its code does).
  * Each batch goes through `transforms` (eb_image_transforms_apply: u8 pools are normalised there, f32
  * pools taken as they are). A tabular pool is an f32 set with c = h = 1 and w = the feature count.
  * Determinism: the offset, permutation or draws of epoch e and its transform draws come from streams of
@@ -622,6 +624,7 @@ typedef enum eb_aux_order {
     EB_AUX_OFFSET,
     EB_AUX_SHUFFLE,
     EB_AUX_WEIGHTED,
+    EB_AUX_SELECTED,
 } eb_aux_order;
 
 /* Fills weights[n_pool] (≥ 0, finite, not all 0; need not sum to 1) for epoch `epoch`. */
@@ -632,8 +635,8 @@ typedef struct eb_aux_params {
     eb_aux_order order; /* default OFFSET */
     eb_image_transforms transforms;
     uint64_t seed;
-    int64_t draws;             /* WEIGHTED: rows drawn per epoch, ≥ 1 */
-    eb_aux_weights_fn weights; /* WEIGHTED: required */
+    int64_t draws;             /* WEIGHTED, SELECTED: rows per epoch, ≥ 1 */
+    eb_aux_weights_fn weights; /* WEIGHTED, SELECTED: required */
     void *weights_ctx;
 } eb_aux_params;
 EB_API eb_aux_params eb_aux_default_params(void);
@@ -647,7 +650,7 @@ EB_API eb_status eb_aux_sampler_new(const eb_image_set *pool, const eb_aux_param
 EB_API void eb_aux_sampler_free(eb_aux_sampler *s);
 /* The sampler as a batch source (dim = c·h·w; batches_per_epoch = ⌈n/batch⌉, unused by the loop). */
 EB_API eb_batch_source eb_aux_sampler_as_source(eb_aux_sampler *s);
-/* The pool rows of the current epoch's order (n_pool for OFFSET/SHUFFLE, `draws` for WEIGHTED); valid
+/* The pool rows of the current epoch's order (n_pool for OFFSET/SHUFFLE, `draws` otherwise); valid
  * after a seek. For tests and reports. */
 EB_API const int64_t *eb_aux_sampler_rows(const eb_aux_sampler *s, int64_t *n);
 

@@ -127,7 +127,7 @@ EB_API eb_status eb_objective_run_state(const eb_objective_run *r, eb_st_tensor 
 /* Restores it from a checkpoint file (EB_ERR_FORMAT naming path when missing or not fitting). */
 EB_API eb_status eb_objective_run_restore(eb_objective_run *r, const eb_safetensors *file, const char *path,
                                           eb_error *err);
-/* Whether the objective trains on auxiliary outliers (oe, energy-ft, hopfield-boost: --aux-data). */
+/* Whether the objective trains on auxiliary outliers (oe, energy-ft, hopfield-boost, poem: --aux-data). */
 EB_API bool eb_objective_uses_aux(const eb_objective_spec *s);
 /* Before training (and before a resume restores the model): the auxiliary sampler's parameters into *ap
  * (batch size, order, the boosting weights callback; the caller sets the transforms and the seed) and

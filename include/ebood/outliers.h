@@ -150,6 +150,26 @@ EB_API eb_status eb_hopfield_boost_attach(eb_hopfield_boost *hb, eb_model *m, co
  * Deterministic in (model, seed, epoch): a resumed run recomputes the weights it had. */
 EB_API eb_status eb_hopfield_boost_weights(void *ctx, int64_t epoch, double *weights, eb_error *err);
 
+/* ---- POEM's outlier mining (Ming, Fan, Li, ICML 2022; src/ood/objectives/poem.c, docs/methods.md) ----
+ * A Bayesian linear regression y = wᵀh + ε on penultimate features h (d values), prior w ~ N(0, σ I),
+ * noise variance σ_n; its posterior is N(μ, Σ) with
+ *   A = Σ_i c_i h_i h_iᵀ / σ_n + I / σ,   μ = A⁻¹ Σ_i c_i y_i h_i / σ_n,   Σ = σ A⁻¹
+ * (c_i a row's multiplicity; Σ = σA⁻¹ is the released code's covariance, the conjugate posterior's being
+ * A⁻¹). Thompson sampling draws one w̃ ~ N(μ, Σ); the outliers mined are the candidates closest to the
+ * boundary w̃ᵀh = 0, i.e. with the smallest |w̃ᵀh|. All in double; a[d·d] is row-major, lower triangle. */
+/* a += c · HᵀH / σ_n (lower triangle), b += c · y · Hᵀ1 / σ_n for the rows h[n, d], all with target y. */
+EB_API void eb_poem_accumulate(double *a, double *b, const float *h, int64_t n, int64_t d, double y, double c,
+                               double sigma_n);
+/* Adds I/σ to a, factors it in place (a = L, A = L Lᵀ) and overwrites b with μ = A⁻¹ b. EB_ERR_NUMERIC
+ * when A is not positive definite (non-finite features). */
+EB_API eb_status eb_poem_posterior(double *a, double *b, int64_t d, double sigma, eb_error *err);
+/* w̃ = μ + √σ L⁻ᵀ ε for d standard normals in w (overwritten): covariance σ (L Lᵀ)⁻¹ = σ A⁻¹. */
+EB_API void eb_poem_draw(const double *l, const double *mu, int64_t d, double sigma, double *w);
+/* The k (≤ n) rows of h[n, d] with the smallest |wᵀh| (ties: the lower row), in that order, into rows[k];
+ * EB_ERR_NUMERIC on a non-finite score, EB_ERR_NOMEM. */
+EB_API eb_status eb_poem_select(const float *h, int64_t n, int64_t d, const double *w, int64_t k,
+                                int64_t *rows, eb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -119,10 +119,11 @@ EB_API const eb_paper_value *eb_bench_fmnist_paper_values(int *n);
  * Per seed: a classifier (small CNN) trained with cross-entropy on the fmnist suite's 55k split
  * ("baseline": msp, energy, maxlogit, odin, mahalanobis, fitted on detector_rows training images), then
  * copies of it fine-tuned with OE, energy-FT (margins from the baseline's mean ID / AUX energies when
- * margins_auto) and Hopfield Boosting on the AUX pool, one ID+AUX forward pass per step, each scored with
+ * margins_auto), Hopfield Boosting and POEM (registry defaults, margins auto) on the AUX pool, one ID+AUX
+ * forward pass per step, each scored with
  * msp and energy (HB also with its inference score, "HB:hopfield_aux"). Test OOD: MNIST, the extra sets, the
  * six generated sets. Score names "<method>:<score>" with method one of eb_bench_outlier_method_names. */
-#define EB_BENCH_OUTLIER_METHODS 4 /* baseline, OE, energy-FT, HB */
+#define EB_BENCH_OUTLIER_METHODS 5 /* baseline, OE, energy-FT, HB, POEM */
 EB_API extern const char *const eb_bench_outlier_method_names[EB_BENCH_OUTLIER_METHODS];
 typedef struct eb_bench_outliers_params {
     const char *fmnist_dir, *mnist_dir;
@@ -130,7 +131,7 @@ typedef struct eb_bench_outliers_params {
     const eb_image_set *extra_ood[EB_EVAL_MAX_SETS]; /* more test OOD sets, 1 × 28 × 28 */
     const char *extra_ood_names[EB_EVAL_MAX_SETS];
     int n_extra_ood;  /* ≤ EB_EVAL_MAX_SETS − 7 */
-    unsigned methods; /* bit k: run method k ≥ 1 (default: OE, energy-FT, HB) */
+    unsigned methods; /* bit k: run method k ≥ 1 (default: all) */
     int n_seeds;      /* 1..16 (seeds 0 … n−1) */
     eb_model_kind model;
     eb_image_config image;
@@ -148,6 +149,9 @@ typedef struct eb_bench_outliers_params {
     bool margins_auto;          /* m_in, m_out = the baseline's mean energies on margin_rows ID / AUX rows */
     int64_t margin_rows;
     eb_hopfield_boost_config hb; /* quick defaults: 20,000 candidates, 10,000 memory rows */
+    int64_t poem_aux_batch;      /* POEM: AUX rows per step (128, the code's 1 : 1) */
+    int64_t poem_candidates;     /* POEM: pool rows scored per epoch (50,000; code 400,000) */
+    int64_t poem_memory;         /* POEM: ID rows in its regression (10,000; 0 = all, the code) */
     bool progress;
 } eb_bench_outliers_params;
 EB_API eb_bench_outliers_params eb_bench_outliers_default_params(const char *fmnist_dir,

@@ -1,6 +1,6 @@
 /* ebood bench outliers: the outlier-training suite (eb_bench_outliers_run_all, src/suites/bench_outliers.c) —
- * Fashion-MNIST ID, a baseline classifier and its fine-tunes with OE, energy-FT and Hopfield Boosting on
- * an auxiliary pool; FPR95 / AUROC / AUPR-In per OOD set in the convention of 003_… and 000_… (ID
+ * Fashion-MNIST ID, a baseline classifier and its fine-tunes with OE, energy-FT, Hopfield Boosting and POEM
+ * on an auxiliary pool; FPR95 / AUROC / AUPR-In per OOD set in the convention of 003_… and 000_… (ID
  * positive; FPR95 = the hendrycks code's). */
 #include "cli/cli_impl.h"
 
@@ -93,9 +93,10 @@ static char *runs_json(const eb_bench_outliers_run *runs, int n) {
     return out;
 }
 
-/* "oe,energy-ft,hopfield-boost" → method bits; false (printed) on an unknown name. */
+/* "oe,energy-ft,hopfield-boost,poem" → method bits; false (printed) on an unknown name. */
 static bool parse_methods(const char *cmd, const char *list, unsigned *out) {
-    static const char *const names[] = {NULL, "oe", "energy-ft", "hopfield-boost"};
+    static const char *const names[EB_BENCH_OUTLIER_METHODS] = {NULL, "oe", "energy-ft", "hopfield-boost",
+                                                                "poem"};
     *out = 0;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", list);
@@ -103,7 +104,8 @@ static bool parse_methods(const char *cmd, const char *list, unsigned *out) {
         int k = 1;
         while (k < EB_BENCH_OUTLIER_METHODS && strcmp(t, names[k]) != 0) k++;
         if (k == EB_BENCH_OUTLIER_METHODS) {
-            fprintf(stderr, "ebood %s: --methods: unknown method '%s' (oe, energy-ft, hopfield-boost)\n", cmd,
+            fprintf(stderr,
+                    "ebood %s: --methods: unknown method '%s' (oe, energy-ft, hopfield-boost, poem)\n", cmd,
                     t);
             return false;
         }
@@ -114,9 +116,9 @@ static bool parse_methods(const char *cmd, const char *list, unsigned *out) {
 
 int cmd_bench_outliers(int argc, char **argv) {
     const char *cmd = "bench outliers", *aux_spec = "aux", *output = NULL,
-               *methods = "oe,energy-ft,hopfield-boost", *ood = "notmnist,kmnist,omniglot,textures";
+               *methods = "oe,energy-ft,hopfield-boost,poem", *ood = "notmnist,kmnist,omniglot,textures";
     int64_t seeds = 1, epochs = 3, ft_epochs = 2, ft_n_train = 12800, n_train = 0, n_synthetic = 2000,
-            candidates = 20000, memory = 10000, n_eval = 0;
+            candidates = 20000, memory = 10000, poem_candidates = 50000, poem_memory = 10000, n_eval = 0;
     bool json = false;
     cli_flag flags[] = {
         {"aux-data", 0, CLI_FLAG_STRING, &aux_spec, 0, 0, "SPEC",
@@ -128,7 +130,7 @@ int cmd_bench_outliers(int argc, char **argv) {
          "(notmnist,kmnist,omniglot,textures; none for none)",
          false},
         {"methods", 0, CLI_FLAG_STRING, &methods, 0, 0, "LIST",
-         "fine-tunes to run: comma list of oe, energy-ft, hopfield-boost (all)", false},
+         "fine-tunes to run: comma list of oe, energy-ft, hopfield-boost, poem (all)", false},
         {"seeds", 0, CLI_FLAG_INT, &seeds, 1, 16, "N", "number of seeds (1)", false},
         {"epochs", 0, CLI_FLAG_INT, &epochs, 1, 1000, "N", "baseline training epochs (3)", false},
         {"ft-epochs", 0, CLI_FLAG_INT, &ft_epochs, 1, 1000, "N", "fine-tuning epochs of each method (2)",
@@ -139,6 +141,10 @@ int cmd_bench_outliers(int argc, char **argv) {
          "Hopfield Boosting: pool rows scored per boosting step (20000; paper 500000)", false},
         {"hb-memory", 0, CLI_FLAG_INT, &memory, 0, 1e9, "N",
          "Hopfield Boosting: ID rows in the boosting memory (10000; 0 = all, the paper)", false},
+        {"poem-candidates", 0, CLI_FLAG_INT, &poem_candidates, 1, 1e9, "N",
+         "POEM: pool rows scored per epoch (50000; code 400000)", false},
+        {"poem-memory", 0, CLI_FLAG_INT, &poem_memory, 0, 1e9, "N",
+         "POEM: ID rows in its Bayesian linear regression (10000; 0 = all, the code)", false},
         {"n-train", 0, CLI_FLAG_INT, &n_train, 0, 1e9, "N",
          "use only N training images (quick checks; 0 = all)", false},
         {"n-eval", 0, CLI_FLAG_INT, &n_eval, 0, 1e9, "N",
@@ -200,6 +206,8 @@ int cmd_bench_outliers(int argc, char **argv) {
     p.n_eval = n_eval;
     p.hb.candidates = candidates;
     p.hb.memory = memory;
+    p.poem_candidates = poem_candidates;
+    p.poem_memory = poem_memory;
     p.progress = !json;
     if (!st && !json)
         fprintf(stderr,

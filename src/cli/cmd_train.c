@@ -365,7 +365,8 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
         {"checkpoint-every", 0, CLI_FLAG_INT, &checkpoint_every, 0, 1e9, "E",
          "write the checkpoint every E epochs (images 1, tabular 0 = only at the end)", false},
         {"aux-data", 0, CLI_FLAG_STRING, &a.aux_data, 0, 0, "SPEC",
-         "auxiliary outliers of oe, energy-ft, hopfield-boost: an image data name (aux), an IDX file, a "
+         "auxiliary outliers of oe, energy-ft, hopfield-boost, poem: an image data name (aux), an IDX file, "
+         "a "
          ".npy, "
          "or a .csv of rows (tabular)",
          false},
@@ -407,8 +408,9 @@ static int train_run(int argc, char **argv, const eb_dist *dist) {
     if (margin_search && !a.margin_grid) a.margin_grid = "auto";
     if (eb_objective_uses_aux(spec) != (a.aux_data != NULL)) {
         if (a.aux_data)
-            fprintf(stderr,
-                    "ebood train: --aux-data is read only by --objective oe, energy-ft, hopfield-boost\n");
+            fprintf(
+                stderr,
+                "ebood train: --aux-data is read only by --objective oe, energy-ft, hopfield-boost, poem\n");
         else
             fprintf(stderr, "ebood train: --objective %s needs --aux-data SPEC (the auxiliary outliers)\n",
                     eb_objective_spec_name(spec));

@@ -1,6 +1,7 @@
 /* Batches of an auxiliary outlier pool for the training loop (include/ebood/data.h, "auxiliary outliers
- * for training"): stored order from a random offset (OE / energy codes), a fresh permutation, or rows
- * drawn with replacement from weights (Hopfield Boosting's resampling, 000_d95ac7511efbaafc.txt Eq. 7). */
+ * for training"): stored order from a random offset (OE / energy codes), a fresh permutation, rows
+ * drawn with replacement from weights (Hopfield Boosting's resampling, 000_d95ac7511efbaafc.txt Eq. 7), or
+ * a permutation of the selected rows (POEM's mined outliers). */
 #include <ebood/data.h>
 #include <ebood/nn.h> /* eb_train_epoch_rng: the trainer's per-epoch stream */
 
@@ -15,10 +16,11 @@ struct eb_aux_sampler {
     const eb_image_set *pool;
     eb_aux_params p;
     int64_t dim;
-    int64_t *rows, n_rows; /* this epoch's order: n_rows = pool->n, or p.draws when WEIGHTED */
+    int64_t *rows, n_rows; /* this epoch's order: n_rows = pool->n, or p.draws when WEIGHTED/SELECTED */
     int64_t pos;           /* next entry of rows */
     int64_t *batch_rows;   /* [batch_size] */
-    double *weights;       /* [pool->n] when WEIGHTED */
+    double *weights;       /* [pool->n] when WEIGHTED/SELECTED */
+    int64_t *chosen;       /* [2 · pool->n] when SELECTED: the selected rows, then their permutation */
     float *x;              /* [batch_size, dim] */
     eb_rng transform_rng;
 };
@@ -76,6 +78,7 @@ void eb_aux_sampler_free(eb_aux_sampler *s) {
     free(s->rows);
     free(s->batch_rows);
     free(s->weights);
+    free(s->chosen);
     free(s->x);
     free(s);
 }
@@ -86,11 +89,12 @@ eb_status eb_aux_sampler_new(const eb_image_set *pool, const eb_aux_params *p, e
     if (!pool || pool->n < 1 || (pool->u8 == NULL) == (pool->f32 == NULL))
         return eb_error_set(err, EB_ERR_ARG, "auxiliary data: the pool is empty or has no (or two) storages");
     if (p->batch_size < 1) return eb_error_set(err, EB_ERR_ARG, "auxiliary data: batch size must be >= 1");
-    if (p->order == EB_AUX_WEIGHTED && (!p->weights || p->draws < 1))
+    const bool weighted = p->order == EB_AUX_WEIGHTED || p->order == EB_AUX_SELECTED;
+    if (weighted && (!p->weights || p->draws < 1))
         return eb_error_set(err, EB_ERR_ARG,
                             "auxiliary data: weighted sampling needs a weights callback and "
                             "draws >= 1");
-    if (p->order != EB_AUX_OFFSET && p->order != EB_AUX_SHUFFLE && p->order != EB_AUX_WEIGHTED)
+    if (p->order != EB_AUX_OFFSET && p->order != EB_AUX_SHUFFLE && !weighted)
         return eb_error_set(err, EB_ERR_ARG, "auxiliary data: unknown order %d", (int)p->order);
     eb_status st = eb_image_transforms_check(&p->transforms, pool->c, err);
     if (st) return st;
@@ -99,12 +103,14 @@ eb_status eb_aux_sampler_new(const eb_image_set *pool, const eb_aux_params *p, e
     s->pool = pool;
     s->p = *p;
     s->dim = eb_image_set_image_size(pool);
-    s->n_rows = p->order == EB_AUX_WEIGHTED ? p->draws : pool->n;
+    s->n_rows = weighted ? p->draws : pool->n;
     s->rows = malloc((size_t)s->n_rows * sizeof *s->rows);
     s->batch_rows = malloc((size_t)p->batch_size * sizeof *s->batch_rows);
     s->x = malloc((size_t)(p->batch_size * s->dim) * sizeof *s->x);
-    if (p->order == EB_AUX_WEIGHTED) s->weights = malloc((size_t)pool->n * sizeof *s->weights);
-    if (!s->rows || !s->batch_rows || !s->x || (p->order == EB_AUX_WEIGHTED && !s->weights)) {
+    if (weighted) s->weights = malloc((size_t)pool->n * sizeof *s->weights);
+    if (p->order == EB_AUX_SELECTED) s->chosen = malloc((size_t)(2 * pool->n) * sizeof *s->chosen);
+    if (!s->rows || !s->batch_rows || !s->x || (weighted && !s->weights) ||
+        (p->order == EB_AUX_SELECTED && !s->chosen)) {
         eb_aux_sampler_free(s);
         return eb_error_set(err, EB_ERR_NOMEM, "auxiliary data: out of memory (batch %lld of %lld values)",
                             (long long)p->batch_size, (long long)s->dim);
@@ -130,6 +136,21 @@ static eb_status aux_seek_epoch(void *ctx, int64_t epoch, eb_error *err) {
         eb_status st = s->p.weights(s->p.weights_ctx, epoch, s->weights, err);
         if (!st) st = eb_sample_weighted(s->weights, n, s->n_rows, &order, s->rows, err);
         return st;
+    }
+    case EB_AUX_SELECTED: {
+        eb_status st = s->p.weights(s->p.weights_ctx, epoch, s->weights, err);
+        if (st) return st;
+        int64_t m = 0, *perm = s->chosen + n;
+        for (int64_t i = 0; i < n; i++) {
+            if (!(s->weights[i] >= 0.0) || !isfinite(s->weights[i]))
+                return eb_error_set(err, EB_ERR_ARG, "auxiliary data: weight %lld is %g (need finite >= 0)",
+                                    (long long)i, s->weights[i]);
+            if (s->weights[i] > 0.0) s->chosen[m++] = i;
+        }
+        if (m == 0) return eb_error_set(err, EB_ERR_ARG, "auxiliary data: no row is selected");
+        eb_rng_permutation(&order, m, perm);
+        for (int64_t k = 0; k < s->n_rows; k++) s->rows[k] = s->chosen[perm[k % m]];
+        return EB_OK;
     }
     }
     return eb_error_set(err, EB_ERR_ARG, "auxiliary data: unknown order");

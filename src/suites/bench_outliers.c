@@ -1,13 +1,16 @@
 /* The `outliers` suite: training with auxiliary outliers on Fashion-MNIST (issue 12; 003_77034dadf9bef685.txt
- * Table 2's OE vs energy fine-tuning, 000_d95ac7511efbaafc.txt Table 1's MSP-OE / EBO / Hopfield Boosting).
+ * Table 2's OE vs energy fine-tuning, 000_d95ac7511efbaafc.txt Table 1's MSP-OE / EBO / Hopfield Boosting /
+ * POEM).
  * Per seed: train the baseline classifier with cross-entropy, score it with post-hoc detectors, then
  * fine-tune a copy of it with each outlier objective (ID batch + AUX batch in one forward pass) and score
  * each with MSP and the energy score; HB also with its own inference score (specs §2: lme_β(ξᵀX_id) −
  * lme_β(ξᵀO_aux) on its head's projections). OOD test sets: MNIST, the caller's extra sets (rendered
  * look-alikes), and the generated noise sets; the AUX pool never enters the evaluation. No choice is made on
- * OOD test data: the margins of energy-FT come from the baseline's mean ID-train and AUX energies (--margins
- * auto). */
+ * OOD test data: the margins of energy-FT (and POEM) come from the baseline's mean ID-train and AUX energies
+ * (--margins auto). POEM runs through the objective registry (src/ood/objectives/poem.c), the others through
+ * their library functions. */
 #include <ebood/suites.h>
+#include <ebood/objective.h>
 #include <ebood/outliers.h>
 
 #include <math.h>
@@ -16,7 +19,7 @@
 #include <string.h>
 
 const char *const eb_bench_outlier_method_names[EB_BENCH_OUTLIER_METHODS] = {"baseline", "OE", "energy-FT",
-                                                                             "HB"};
+                                                                             "HB", "POEM"};
 
 eb_bench_outliers_params eb_bench_outliers_default_params(const char *fmnist_dir, const char *mnist_dir,
                                                           const eb_image_set *aux) {
@@ -60,7 +63,10 @@ eb_bench_outliers_params eb_bench_outliers_default_params(const char *fmnist_dir
     p.hb.candidates = 20000;
     p.hb.memory = 10000;
     p.detector_rows = 10000;
-    p.methods = (1u << 1) | (1u << 2) | (1u << 3);
+    p.poem_aux_batch = 128; /* POEM's code: 1 : 1 */
+    p.poem_candidates = 50000;
+    p.poem_memory = 10000;
+    p.methods = (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4);
     return p;
 }
 
@@ -289,12 +295,34 @@ static eb_status copy_model(const eb_model *src, eb_model **out, eb_error *err) 
     return EB_OK;
 }
 
-/* One fine-tune of a copy of `base` with method k (1 OE, 2 energy-FT, 3 HB), then its rows. */
+/* POEM's run from the registry (its defaults, the suite's pool sizes; margins auto = the baseline's mean
+ * energies on the first 10,000 ID and AUX rows), its sampler parameters into *ap. */
+static eb_status poem_setup(const eb_bench_outliers_params *p, eb_model *m, const eb_image_set *id,
+                            int64_t per_epoch, uint64_t seed, eb_objective_run **run, eb_aux_params *ap,
+                            eb_error *err) {
+    char cand[32], mem[32], batch[32];
+    snprintf(cand, sizeof cand, "%lld", (long long)p->poem_candidates);
+    snprintf(mem, sizeof mem, "%lld", (long long)p->poem_memory);
+    snprintf(batch, sizeof batch, "%lld", (long long)p->poem_aux_batch);
+    const eb_objective_value v[] = {
+        {"poem-candidates", cand}, {"poem-memory", mem}, {"aux-batch-size", batch}};
+    eb_objective_spec spec;
+    eb_status st = eb_objective_spec_build("poem", NULL, v, 3, &spec, err);
+    if (!st) st = eb_objective_run_new(&spec, m, &p->finetune.schedule, seed, run, err);
+    eb_image_transforms norm = train_transforms(p);
+    norm.crop_padding = 0;
+    norm.hflip = false;
+    if (!st) st = eb_objective_run_aux_setup(*run, m, id, p->aux, &norm, per_epoch, ap, err);
+    return st;
+}
+
+/* One fine-tune of a copy of `base` with method k (1 OE, 2 energy-FT, 3 HB, 4 POEM), then its rows. */
 static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb_model *base,
                               const suite_data *d, uint64_t seed, eb_bench_outliers_run *run, eb_error *err) {
     eb_model *m = NULL;
     eb_aux_sampler *sampler = NULL;
     eb_hopfield_boost *hb = NULL;
+    eb_objective_run *poem = NULL;
     eb_status st = copy_model(base, &m, err);
     eb_image_set ft_train = d->train; /* the fine-tunes' epoch: the first finetune_n_train images (a view) */
     if (p->finetune_n_train > 0 && p->finetune_n_train < ft_train.n) ft_train.n = p->finetune_n_train;
@@ -303,6 +331,7 @@ static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb
     ap.transforms = train_transforms(p);
     ap.seed = seed ^ 0xa0c5eedull;
     ap.batch_size = k == 3 ? p->hb_aux_batch : p->aux_batch;
+    if (!st && k == 4) st = poem_setup(p, m, &ft_train, per_epoch, seed, &poem, &ap, err);
     eb_energy_ft_config energy = p->energy;
     if (!st && k == 2 && p->margins_auto) { /* margins = the baseline's mean energies (ID train, AUX pool) */
         const int64_t n_id = d->train.n < p->margin_rows ? d->train.n : p->margin_rows,
@@ -346,8 +375,9 @@ static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb
         eb_batch_source aux = eb_aux_sampler_as_source(sampler);
         eb_objective_fn fn = k == 1   ? eb_objective_oe
                              : k == 2 ? eb_objective_energy_ft
-                                      : eb_objective_hopfield_boost;
-        void *ctx = k == 1 ? (void *)&p->oe : k == 2 ? (void *)&energy : (void *)hb;
+                             : k == 3 ? eb_objective_hopfield_boost
+                                      : poem->fn;
+        void *ctx = k == 1 ? (void *)&p->oe : k == 2 ? (void *)&energy : k == 3 ? (void *)hb : poem->ctx;
         if (p->progress) fprintf(stderr, "%s: fine-tuning\n", eb_bench_outlier_method_names[k]);
         st = train_model(p, &p->finetune, m, &ft_train, &aux, fn, ctx, seed, &run->seconds[k], err);
     }
@@ -358,6 +388,7 @@ static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb
     if (st) eb_error_set(err, st, "%s: %s", eb_bench_outlier_method_names[k], err->message);
     eb_aux_sampler_free(sampler);
     eb_hopfield_boost_free(hb);
+    eb_objective_run_free(poem);
     eb_model_free(m);
     return st;
 }

@@ -116,7 +116,7 @@ expect_fail resume-vera-other-settings 2 "cannot resume: it was trained with oth
 check help-lists-toy bash -c '"$1" train --help | grep -- "--data" | grep -q "toy:cross, toy:crosses"' _ "$E"
 
 # bad inputs
-expect_fail unknown-objective-lists-names 2 "unknown objective 'jem' \(ce, cd, cd-s, ssm, ssm-s, vera, vera-s, flow, oe, energy-ft, hopfield-boost, cider, hamos\)" \
+expect_fail unknown-objective-lists-names 2 "unknown objective 'jem' \(ce, cd, cd-s, ssm, ssm-s, vera, vera-s, flow, oe, energy-ft, hopfield-boost, poem, cider, hamos\)" \
   -- "$E" train --data segment --objective jem -o "$WORK/out.st"
 expect_fail ssm-h-zero 2 "objective ssm: ssm: h = 0, must be in \(0, 1\]" -- "$E" train --data segment \
   --objective ssm --ssm-h 0 -o "$WORK/out.st"

@@ -95,9 +95,47 @@ expect_fail grid-auto-needs-order 2 "mean AUX energy" -- \
 expect_fail grid-mixed 2 "both grid" -- "$E" train "${FT[@]}" --data segment --objective energy-ft --m-in grid \
   --m-out -3 -o out.st
 
+# POEM: energy-FT's loss on outliers mined by Thompson sampling (000's baseline); exact resume of the
+# selection buffer (4 epochs = 2, stop, 2 more)
+P=(--data segment --objective poem --init base2.st --aux-data auxc.csv --steps 0 --epochs 4 --warmup 0 --lr 3e-3
+  --poem-candidates 300 --aux-batch-size 32 --checkpoint-every 1)
+"$E" train "${P[@]}" --json -o poem-whole.st >poem.json 2>/dev/null
+check poem-trains $PY -c "import json; r = json.load(open('poem.json')); assert r['objective'] == 'poem' and r['epochs'] == 4 and r['m_in'] < r['m_out'] and r['val_acc'] > 0.5, r"
+"$E" train "${P[@]}" -o poem-parts.st --stop-after 2 >/dev/null 2>&1
+"$E" train "${P[@]}" -o poem-parts.st --resume >/dev/null 2>&1
+check poem-resume-byte-identical cmp poem-whole.st poem-parts.st
+"$E" eval --model poem-whole.st --detectors energy --json >eval-poem.json 2>/dev/null
+check poem-eval $PY -c "import json; r = json.load(open('eval-poem.json')); assert 'sky' in r['scores']['energy']['sets'], r"
+# the code's preset (its margins need not fit this model, so ours): the shared target shift is on, and it
+# changes the mined outliers (epoch 1's) and so the weights
+P2=("${P[@]:0:10}" --epochs 2 "${P[@]:12}")
+"$E" train "${P2[@]}" --ebm-preset code --m-in auto --m-out auto -o poem-code.st >/dev/null 2>&1
+"$E" train "${P2[@]}" --ebm-preset code --m-in auto --m-out auto --poem-target-noise false -o poem-code0.st >/dev/null 2>&1
+check poem-code-preset $PY - poem-code.st poem-code0.st <<'PYEOF'
+import json, struct, sys
+def read(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + n])["__metadata__"], raw[8 + n:]
+(m1, t1), (m0, t0) = read(sys.argv[1]), read(sys.argv[2])
+c1, c0 = json.loads(m1["ebood.objective_config"]), json.loads(m0["ebood.objective_config"])
+assert c1["defaults"] == "code" and c1["target_noise"] == "true" and c0["target_noise"] == "false", (c1, c0)
+assert t1 != t0, "the target shift changed nothing"
+PYEOF
+expect_fail poem-sigma 2 "--poem-sigma: 0 is out of range" -- "$E" train "${P[@]}" --poem-sigma 0 -o out.st
+expect_fail poem-noise 2 "--poem-noise: 0 is out of range" -- "$E" train "${P[@]}" --poem-noise 0 -o out.st
+expect_fail poem-conf 2 "--poem-conf: 0 is out of range" -- "$E" train "${P[@]}" --poem-conf 0 -o out.st
+expect_fail poem-candidates 2 "--poem-candidates: 0 is out of range" -- "$E" train "${P[@]:0:16}" --poem-candidates 0 -o out.st
+expect_fail poem-buffer 2 "--poem-buffer: 65 is out of range" -- "$E" train "${P[@]}" --poem-buffer 65 -o out.st
+expect_fail poem-memory 2 "--poem-memory: expected an integer" -- "$E" train "${P[@]}" --poem-memory x -o out.st
+expect_fail poem-target-noise 2 "--poem-target-noise" -- "$E" train "${P[@]}" --poem-target-noise maybe -o out.st
+expect_fail poem-flag-elsewhere 2 "--poem-sigma is read only by --objective poem" -- \
+  "$E" train --data segment --objective energy-ft "${FT[@]}" --poem-sigma 3 -o out.st
+check poem-no-output test ! -e out.st
+
 # bad input: one line, no output
 expect_fail oe-needs-aux 2 "--objective oe needs --aux-data" -- "$E" train --data segment --objective oe -o out.st
-expect_fail aux-not-read 2 "--aux-data is read only by --objective oe, energy-ft, hopfield-boost" -- \
+expect_fail aux-not-read 2 "--aux-data is read only by --objective oe, energy-ft, hopfield-boost, poem" -- \
   "$E" train --data segment --aux-data aux.csv -o out.st
 expect_fail init-and-model 2 "--widths does not apply with --init" -- \
   "$E" train --data segment --objective oe "${FT[@]}" --widths 10 -o out.st
@@ -128,11 +166,13 @@ expect_fail bench-aux-malformed 1 "bad.npy" -- "$E" bench outliers --aux-data ba
 expect_fail bench-aux-wrong-size 1 "10 x 10 = 100 values per sample, the model takes 784" -- \
   "$E" bench outliers --aux-data small.npy
 expect_fail bench-seeds-range 2 "--seeds" -- "$E" bench outliers --seeds 17
+expect_fail bench-poem-candidates 2 "--poem-candidates" -- "$E" bench outliers --poem-candidates 0
 
-# a tiny run of the suite (HB only): HB is also scored with its own inference score (specs §2), the row
-# "HB:hopfield_aux" beside msp and energy, on every test set
-"$E" bench outliers --methods hopfield-boost --ood none --n-train 400 --n-eval 100 --epochs 1 --ft-epochs 1 \
-  --ft-n-train 256 --hb-candidates 400 --hb-memory 300 --n-synthetic 40 --json -o suite.json >/dev/null 2>&1
+# a tiny run of the suite (HB and POEM): HB is also scored with its own inference score (specs §2), the row
+# "HB:hopfield_aux" beside msp and energy, on every test set; POEM has its msp and energy rows
+"$E" bench outliers --methods hopfield-boost,poem --ood none --n-train 400 --n-eval 100 --epochs 1 --ft-epochs 2 \
+  --ft-n-train 256 --hb-candidates 400 --hb-memory 300 --poem-candidates 400 --poem-memory 300 --n-synthetic 40 \
+  --json -o suite.json >/dev/null 2>&1
 check bench-tiny-hb-row $PY - <<'PYEOF'
 import json, math
 scores = json.load(open("suite.json"))["runs"][0]["scores"]
@@ -141,6 +181,15 @@ hb, en = scores["HB:hopfield_aux"]["sets"], scores["HB:energy"]["sets"]
 assert set(hb) == set(en) and "mnist" in hb, (sorted(hb), sorted(en))
 assert all(0 <= s["auroc"] <= 1 and math.isfinite(s["fpr95_hendrycks"]) for s in hb.values()), hb
 assert any(hb[k]["auroc"] != en[k]["auroc"] for k in hb), "the HB score is the energy score"
+PYEOF
+check bench-tiny-poem-row $PY - <<'PYEOF'
+import json
+r = json.load(open("suite.json"))
+scores = r["runs"][0]["scores"]
+assert {"POEM:msp", "POEM:energy"} <= set(scores) and "OE:msp" not in scores, sorted(scores)
+acc = r["method_id_acc"]
+assert acc["POEM"][0] is not None and acc["OE"][0] is None and acc["POEM"][0] > 0.3, acc
+assert scores["POEM:energy"]["sets"]["mnist"]["auroc"] != scores["HB:energy"]["sets"]["mnist"]["auroc"]
 PYEOF
 
 finish

@@ -148,8 +148,8 @@ eb_status eb_margin_grid_parse(const char *spec, double mean_id, double mean_aux
  * MARGIN_ROWS ID training rows and AUX pool rows, set before training (the authors' advice); "grid" = the
  * paper's selection, run by `ebood train` (src/cli/cli_margin_grid.c, eb_margin_grid_parse) which sets
  * numbers before the run; the code preset gives run.sh's CIFAR-10 −23 / −5. */
-#define MARGIN_AUTO 1e9 /* exact in float */
-#define MARGIN_GRID 2e9 /* set by ebood train's grid search (--margin-grid) before the run */
+#define MARGIN_AUTO EB__MARGIN_AUTO
+#define MARGIN_GRID EB__MARGIN_GRID
 #define MARGIN_ROWS 10000
 
 typedef struct energy_params {
@@ -160,7 +160,7 @@ typedef struct energy_params {
 static void energy_defaults(void *p) {
     energy_params *e = p;
     e->c = eb_energy_ft_default_config();
-    e->c.m_in = e->c.m_out = (float)MARGIN_AUTO;
+    e->c.m_in = e->c.m_out = (float)EB__MARGIN_AUTO;
     e->aux_batch = 256;
 }
 
@@ -169,9 +169,8 @@ static void energy_use_code(void *p) {
     e->c = eb_energy_ft_default_config();
 }
 
-static eb_status energy_check(const void *p, eb_error *err) {
-    const energy_params *e = p;
-    const float in = e->c.m_in, out = e->c.m_out;
+eb_status eb__energy_margins_check(const eb_energy_ft_config *c, eb_error *err) {
+    const float in = c->m_in, out = c->m_out;
     const bool in_sym = in == (float)MARGIN_AUTO || in == (float)MARGIN_GRID,
                out_sym = out == (float)MARGIN_AUTO || out == (float)MARGIN_GRID;
     if (in_sym != out_sym || (in_sym && in != out))
@@ -179,27 +178,54 @@ static eb_status energy_check(const void *p, eb_error *err) {
                             "energy-ft: give both --m-in and --m-out as numbers, both auto (the default) or "
                             "both grid");
     if (in_sym) {
-        eb_energy_ft_config c = e->c;
-        c.m_in = -1.0f, c.m_out = 0.0f; /* the lambda alone */
-        return eb_energy_ft_config_check(&c, err);
+        eb_energy_ft_config only_lambda = *c;
+        only_lambda.m_in = -1.0f, only_lambda.m_out = 0.0f;
+        return eb_energy_ft_config_check(&only_lambda, err);
     }
-    return eb_energy_ft_config_check(&e->c, err);
+    return eb_energy_ft_config_check(c, err);
 }
 
-static const eb_param_symbol margin_symbols[] = {{"auto", MARGIN_AUTO}, {"grid", MARGIN_GRID}, {NULL, 0}};
+static eb_status energy_check(const void *p, eb_error *err) {
+    return eb__energy_margins_check(&((const energy_params *)p)->c, err);
+}
+
+const eb_param_symbol eb__margin_symbols[] = {{"auto", MARGIN_AUTO}, {"grid", MARGIN_GRID}, {NULL, 0}};
 
 static const eb_param_desc energy_rows[] = {
-    {"lambda", "energy-lambda", EB_PARAM_TYPE_F32, offsetof(energy_params, c.lambda), 0, 1e6, false, false,
-     NULL, "W", "energy-ft: weight of the two squared hinges on the energy"},
-    {"m_in", "m-in", EB_PARAM_TYPE_F32, offsetof(energy_params, c.m_in), -1e4, 1e4, false, false,
-     margin_symbols, "E",
-     "energy-ft: ID energies above m_in are penalised (E = -logsumexp f; auto: the model's mean ID energy; "
-     "grid: chosen by --margin-grid on validation data)"},
-    {"m_out", "m-out", EB_PARAM_TYPE_F32, offsetof(energy_params, c.m_out), -1e4, 1e4, false, false,
-     margin_symbols, "E",
-     "energy-ft: outlier energies below m_out are penalised (auto: the mean AUX energy)"},
+    EB__ENERGY_ROWS(energy_params, c),
     EB__AUX_BATCH_ROW(energy_params, aux_batch),
 };
+
+eb_status eb__energy_margins_setup(const char *who, eb_energy_ft_config *c, eb_model *model,
+                                   const eb_image_set *id, const eb_image_set *aux,
+                                   const eb_image_transforms *norm, eb_error *err) {
+    if (c->m_in == (float)MARGIN_GRID)
+        return eb_error_set(err, EB_ERR_ARG,
+                            "%s: --m-in/--m-out grid are chosen by ebood train's margin search "
+                            "(--margin-grid) before the run",
+                            who);
+    if (c->m_in != (float)MARGIN_AUTO) return EB_OK;
+    const int64_t n_id = id->n < MARGIN_ROWS ? id->n : MARGIN_ROWS,
+                  n_aux = aux->n < MARGIN_ROWS ? aux->n : MARGIN_ROWS;
+    int64_t *rows = malloc((size_t)(n_id > n_aux ? n_id : n_aux) * sizeof *rows);
+    if (!rows) return eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", who);
+    for (int64_t i = 0; i < (n_id > n_aux ? n_id : n_aux); i++) rows[i] = i;
+    double e_id = 0.0, e_aux = 0.0;
+    eb_status st = eb_mean_energy(model, id, rows, n_id, norm, &e_id, err);
+    if (!st) st = eb_mean_energy(model, aux, rows, n_aux, norm, &e_aux, err);
+    free(rows);
+    if (!st && !(e_aux > e_id))
+        st =
+            eb_error_set(err, EB_ERR_ARG,
+                         "%s: --m-in/--m-out auto: the model's mean AUX energy %.4g is not above its mean ID "
+                         "energy %.4g (start from a trained classifier with --init, or give the margins)",
+                         who, e_aux, e_id);
+    if (!st) {
+        c->m_in = (float)e_id;
+        c->m_out = (float)e_aux;
+    }
+    return st;
+}
 
 static eb_status energy_aux_setup(void *ctx, eb_model *model, const eb_image_set *id, const eb_image_set *aux,
                                   const eb_image_transforms *norm, int64_t batches_per_epoch,
@@ -208,31 +234,7 @@ static eb_status energy_aux_setup(void *ctx, eb_model *model, const eb_image_set
     energy_params *e = ctx;
     ap->batch_size = e->aux_batch;
     ap->order = EB_AUX_OFFSET;
-    if (e->c.m_in == (float)MARGIN_GRID)
-        return eb_error_set(err, EB_ERR_ARG,
-                            "energy-ft: --m-in/--m-out grid are chosen by ebood train's margin search "
-                            "(--margin-grid) before the run");
-    if (e->c.m_in != (float)MARGIN_AUTO) return EB_OK;
-    const int64_t n_id = id->n < MARGIN_ROWS ? id->n : MARGIN_ROWS,
-                  n_aux = aux->n < MARGIN_ROWS ? aux->n : MARGIN_ROWS;
-    int64_t *rows = malloc((size_t)(n_id > n_aux ? n_id : n_aux) * sizeof *rows);
-    if (!rows) return eb_error_set(err, EB_ERR_NOMEM, "energy-ft: out of memory");
-    for (int64_t i = 0; i < (n_id > n_aux ? n_id : n_aux); i++) rows[i] = i;
-    double e_id = 0.0, e_aux = 0.0;
-    eb_status st = eb_mean_energy(model, id, rows, n_id, norm, &e_id, err);
-    if (!st) st = eb_mean_energy(model, aux, rows, n_aux, norm, &e_aux, err);
-    free(rows);
-    if (!st && !(e_aux > e_id))
-        st = eb_error_set(
-            err, EB_ERR_ARG,
-            "energy-ft: --m-in/--m-out auto: the model's mean AUX energy %.4g is not above its mean ID "
-            "energy %.4g (start from a trained classifier with --init, or give the margins)",
-            e_aux, e_id);
-    if (!st) {
-        e->c.m_in = (float)e_id;
-        e->c.m_out = (float)e_aux;
-    }
-    return st;
+    return eb__energy_margins_setup("energy-ft", &e->c, model, id, aux, norm, err);
 }
 
 static void energy_summary(const void *ctx, void *cjson_object) {

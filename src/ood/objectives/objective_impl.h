@@ -106,6 +106,7 @@ struct eb__objective_method {
     X(oe)                                                                                                    \
     X(energy_ft)                                                                                             \
     X(hopfield_boost)                                                                                        \
+    X(poem)                                                                                                  \
     X(cider)                                                                                                 \
     X(hamos)
 
