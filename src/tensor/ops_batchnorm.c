@@ -186,16 +186,23 @@ EB_CLONES static double channel_grad_sums(const bn_aux *a, const float *x, const
     return sg;
 }
 
-/* gx += k_scale·(g − g_mean − (x − mean)·r·gx_mean) over channel ch */
+/* gx += k_scale·(g − g_mean − (x − mean)·r·gx_mean) over channel ch; gx = … when store (gx's first writer:
+ * eb__grad_fresh, the buffer is not zeroed) */
 EB_CLONES static void channel_input_grad(const bn_aux *a, const float *x, const float *gy, float *gx,
                                          int64_t ch, float mean, float r, float k_scale, float g_mean,
-                                         float gx_mean) {
+                                         float gx_mean, bool store) {
     for (int64_t i = 0; i < a->n; i++) {
         const float *xi = AT(x, a, i, ch), *gi = AT(gy, a, i, ch);
         float *gxi = AT(gx, a, i, ch);
+        if (store) {
 #pragma omp simd
-        for (int64_t k = 0; k < a->s; k++)
-            gxi[k] += k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
+            for (int64_t k = 0; k < a->s; k++)
+                gxi[k] = k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
+        } else {
+#pragma omp simd
+            for (int64_t k = 0; k < a->s; k++)
+                gxi[k] += k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
+        }
     }
 }
 
@@ -253,7 +260,7 @@ static void forward_2d(eb_tensor *out, const bn_aux *a, const float *x, const fl
 
 /* Backward of forward_2d: the general path's sums (Σ g, Σ (x − μ)·g per channel, row order, double). */
 static void backward_2d(eb_tensor *out, const bn_aux *a, const float *x, const float *gy, const float *gamma,
-                        float *gx, float *ggamma, float *gbeta) {
+                        float *gx, float *ggamma, float *gbeta, bool store) {
     const int64_t n = a->n, c = a->c;
     const double m_count = (double)n;
     const int64_t n_blocks = (c + BN2D_BLOCK - 1) / BN2D_BLOCK;
@@ -288,7 +295,8 @@ static void backward_2d(eb_tensor *out, const bn_aux *a, const float *x, const f
             float *gxi = gx + i * c;
             for (int64_t ch = c0; ch < c1; ch++) {
                 const int64_t j = ch - c0;
-                gxi[ch] += k_scale[j] * (gi[ch] - g_mean[j] - (xi[ch] - mean[j]) * r[j] * gx_mean[j]);
+                const float v = k_scale[j] * (gi[ch] - g_mean[j] - (xi[ch] - mean[j]) * r[j] * gx_mean[j]);
+                gxi[ch] = store ? v : gxi[ch] + v;
             }
         }
     }
@@ -323,9 +331,13 @@ void eb__backward_batch_norm(eb_tensor *out) {
     const float *x = out->src[0]->data, *gy = out->grad;
     const float *gamma = out->src[1] ? out->src[1]->data : NULL;
     float *gx = eb__src_grad(out, 0), *ggamma = eb__src_grad(out, 1), *gbeta = eb__src_grad(out, 2);
+    /* a fresh (not zeroed) source gradient (graph.c): x's is stored, γ's and β's ([C]) zeroed here */
+    const bool store = gx && (eb__grad_fresh & 1u);
+    if (ggamma && (eb__grad_fresh & 2u)) memset(ggamma, 0, (size_t)a->c * sizeof(float));
+    if (gbeta && (eb__grad_fresh & 4u)) memset(gbeta, 0, (size_t)a->c * sizeof(float));
     const double m_count = (double)(a->n * a->s);
     if (a->s == 1 && !eb__bn_force_general) {
-        backward_2d(out, a, x, gy, gamma, gx, ggamma, gbeta);
+        backward_2d(out, a, x, gy, gamma, gx, ggamma, gbeta, store);
         return;
     }
 #pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
@@ -340,6 +352,6 @@ void eb__backward_batch_norm(eb_tensor *out) {
         const float k_scale = r * (gamma ? gamma[ch] : 1.0f);
         const float g_mean = a->training ? (float)(sg / m_count) : 0.0f;
         const float gx_mean = a->training ? (float)(sgx / m_count) : 0.0f;
-        channel_input_grad(a, x, gy, gx, ch, mean, r, k_scale, g_mean, gx_mean);
+        channel_input_grad(a, x, gy, gx, ch, mean, r, k_scale, g_mean, gx_mean, store);
     }
 }
