@@ -498,6 +498,12 @@ Test(checkpoint, round_trip) {
     cr_assert_eq(eb_model_predict(l, x, N, 5, b, fb, &err), EB_OK);
     cr_assert_eq(memcmp(a, b, sizeof a), 0, "predictions after loading must be identical");
     cr_assert_eq(memcmp(fa, fb, sizeof fa), 0);
+    /* features alone (logits NULL) are the same; asking for neither is refused */
+    memset(fb, 0, sizeof fb);
+    cr_assert_eq(eb_model_predict(l, x, N, 5, NULL, fb, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(memcmp(fa, fb, sizeof fa), 0, "features without logits must be the same");
+    cr_assert_eq(eb_model_predict(l, x, N, 5, NULL, NULL, &err), EB_ERR_ARG);
+    cr_assert(strstr(err.message, "neither logits nor features"), "%s", err.message);
     eb_model_free(l);
 
     /* eb_model_load, and eb_model_load_with_file without the file */

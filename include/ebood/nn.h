@@ -220,7 +220,8 @@ EB_API eb_status eb_model_predict_embeddings(eb_model *m, const float *x, int64_
  * Without a tape (eb_graph_defer / eb_graph_run): each batch's intermediates share one buffer reused by
  * liveness, so memory is the largest set of activations alive at once, not the whole forward; the values
  * are bitwise those of eb_model_forward(train = false) on the same batch.
- * logits: n·out_dim floats; features: n·feature_dim floats or NULL. Results can differ in the last
+ * logits: n·out_dim floats or NULL; features: n·feature_dim floats or NULL (not both NULL: EB_ERR_ARG).
+ * Results can differ in the last
  * bit between batch sizes: OpenBLAS sums a GEMM's rows in an order that depends on the row count. */
 EB_API eb_status eb_model_predict(eb_model *m, const float *x, int64_t n, int64_t batch_size, float *logits,
                                   float *features, eb_error *err);

@@ -19,12 +19,30 @@
 extern "C" {
 #endif
 
+/* ---- resumable suites: a results directory (src/suites/results_dir.c) ------------------------------------
+ * With dir set, every finished unit of a suite (segment: one row of one seed — the classifier with its
+ * detectors, or one EBM row; fmnist, outliers, hamos: one seed) is written atomically to DIR/<unit>.json
+ * with the spec that produced it, and units already there are loaded instead of computed, so a long
+ * protocol runs across several sittings. The runs are always assembled from the units, so the result of a
+ * resumed run is that of an uninterrupted one. A directory holds one suite at one spec: DIR/spec.json
+ * records it and a run with another spec is refused (EB_ERR_ARG naming the first differing entry). */
+typedef struct eb_bench_resume {
+    const char *dir;   /* NULL: no directory */
+    const char *spec;  /* a JSON object: the settings the numbers depend on (the CLI: its flags but --seeds,
+                          --json, --output, --report, --resume, --max-units), or NULL = {} */
+    int64_t max_units; /* > 0: stop after writing that many new units (*stopped = true; EB_OK) */
+    bool progress;     /* one line on stderr per unit loaded or written */
+    bool *stopped;     /* optional out */
+} eb_bench_resume;
+
 /* ---- the suites' EBM rows: their training budget ------------------------------------------------- */
 /* The training budget of the suites' EBM rows. A step count > 0 replaces the method's 10,000 steps and
  * scales its warm-up and StepLR period in proportion (a reduced budget is NOT the paper's protocol; the CLI
  * says so); sgld_steps ≥ 0 replaces cd's SGLD steps (100; class-conditional ones follow). 0 / −1 = the
  * paper's. */
 #define EB_BENCH_MAX_EBM 8
+/* the score name suffix of an EBM row at its checkpoint selected on OOD validation data ("CD@oodval") */
+#define EB_BENCH_OOD_VAL_SUFFIX "@oodval"
 typedef struct eb_bench_ebm_budget {
     int64_t steps;                            /* > 0, or 0 = the method's (eb_ebm_train_params) */
     int64_t steps_by_kind[EB_EBM_KIND_COUNT]; /* > 0: overrides `steps` for that eb_ebm_kind */
@@ -61,8 +79,24 @@ typedef struct eb_bench_segment_params {
     eb_ebm_method ebm[EB_BENCH_MAX_EBM];
     eb_bench_ebm_budget ebm_budget;
     double *ebm_seconds; /* optional out: [n_seeds·n_ebm] training seconds, seed-major */
+    /* The CE baseline's checkpoint (002_… App. B: "early stopping based on the accuracy"): true (default)
+     * keeps the parameters with the best ID validation accuracy, checked every val_every_epochs epochs and
+     * after the last step; false: the final parameters (the released code's CE: AdamW, wd 0). */
+    bool ce_select_val;
+    int64_t val_every_epochs; /* 10: the released code's check_val_every_n_epoch (30 steps on Segment) */
+    /* The released code's model selection for the EBM rows: ood_val_frac > 0 holds out that fraction of sky
+     * (0.1: App. B's 10 %) as OOD validation rows — sky's test set is then the rest, for every row — and
+     * each EBM row gets a second entry "<row>@oodval" at its parameters with the best AUROC of f on the ID
+     * validation split against them (the code's "val/ood" monitor), from the same training run. 0 = off. */
+    double ood_val_frac;
+    eb_bench_resume resume; /* units: "seed<S>-CE" (classifier + detectors), "seed<S>-<row>" (EBM rows) */
+    /* optional outs, [n_seeds] and [n_seeds·n_ebm] seed-major: the step of the selected checkpoint (−1: none)
+     */
+    int64_t *ce_selected_step, *ebm_selected_step;
 } eb_bench_segment_params;
 EB_API eb_bench_segment_params eb_bench_segment_default_params(const char *data_dir);
+/* The released code's CE baseline instead of App. B's: AdamW (wd 0), final parameters. */
+EB_API void eb_bench_segment_use_code_ce(eb_bench_segment_params *p);
 /* runs[n_seeds] receives one report per seed; train_seconds (optional) the training time of each. */
 EB_API eb_status eb_bench_segment_run(const eb_bench_segment_params *p, eb_eval_report *runs,
                                       double *train_seconds, eb_error *err);
@@ -108,6 +142,7 @@ typedef struct eb_bench_fmnist_params {
     eb_bench_ebm_budget image_ebm_budget;
     float image_bottleneck;
     double *image_ebm_seconds; /* optional out: [n_seeds·n_image_ebm] training seconds, seed-major */
+    eb_bench_resume resume;    /* units: "seed<S>" (one whole seed) */
 } eb_bench_fmnist_params;
 EB_API eb_bench_fmnist_params eb_bench_fmnist_default_params(const char *fmnist_dir, const char *mnist_dir);
 EB_API eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_report *runs,
@@ -153,6 +188,7 @@ typedef struct eb_bench_outliers_params {
     int64_t poem_candidates;     /* POEM: pool rows scored per epoch (50,000; code 400,000) */
     int64_t poem_memory;         /* POEM: ID rows in its regression (10,000; 0 = all, the code) */
     bool progress;
+    eb_bench_resume resume; /* units: "seed<S>" (one whole seed) */
 } eb_bench_outliers_params;
 EB_API eb_bench_outliers_params eb_bench_outliers_default_params(const char *fmnist_dir,
                                                                  const char *mnist_dir,
@@ -191,6 +227,7 @@ typedef struct eb_bench_hamos_params {
         hamos; /* the template of the CIDER / HamOS rows (head 6272 → 512 → 128 on the small CNN) */
     bool rows[EB_BENCH_HAMOS_ROWS]; /* which rows run (all) */
     bool progress;
+    eb_bench_resume resume; /* units: "seed<S>" (one whole seed) */
 } eb_bench_hamos_params;
 EB_API eb_bench_hamos_params eb_bench_hamos_default_params(const char *fmnist_dir, const char *mnist_dir,
                                                            const char *rendered_dir);

@@ -123,6 +123,8 @@ void cli_images_free(cli_images *im);
 eb_status cli_load_rows(const char *spec, const char *split, uint64_t split_seed, const eb_model *model,
                         const eb_safetensors *ckpt, const float *mean, const float *std, eb_dataset *out,
                         eb_error *err);
+/* ebood bench segment (src/cli/cmd_bench_segment.c); argv[2] is "segment". */
+int cmd_bench_segment(int argc, char **argv);
 /* ebood bench outliers (src/cli/cmd_bench_outliers.c); argv[2] is "outliers". */
 int cmd_bench_outliers(int argc, char **argv);
 /* The auxiliary outlier pool of --aux-data SPEC (src/cli/cli_aux.c): an image data spec (its training split,
@@ -157,6 +159,34 @@ eb_status cli_eval_images_load(const eb_model *model, const eb_safetensors *file
                                const char *train_data, bool want_train, bool synthetic, int64_t n_synthetic,
                                uint64_t seed, cli_eval_images *out, eb_error *err);
 void cli_eval_images_free(cli_eval_images *e);
+
+/* The bench suites' results directory (eb_bench_resume, src/cli/cli_resume.c): --resume DIR and --max-units
+ * N. */
+#define CLI_RESUME_FLAGS(dir_ptr, max_ptr)                                                                   \
+    {"resume",                                                                                               \
+     0,                                                                                                      \
+     CLI_FLAG_STRING,                                                                                        \
+     dir_ptr,                                                                                                \
+     0,                                                                                                      \
+     0,                                                                                                      \
+     "DIR",                                                                                                  \
+     "results directory (created if missing): each finished unit is written there and a rerun with the "     \
+     "same flags skips it (--seeds may grow; docs/cli.md)",                                                  \
+     false},                                                                                                 \
+    {                                                                                                        \
+        "max-units", 0, CLI_FLAG_INT, max_ptr, 1, 1e9, "N",                                                  \
+            "with --resume: stop after computing N new units (a long run in parts)", false                   \
+    }
+/* The spec a results directory records: every flag's value but --seeds, --json, --output, --report, --resume
+ * and --max-units, as compact JSON (malloc'd). */
+char *cli_resume_spec(const cli_flag *flags, int n);
+/* The suite's eb_bench_resume for --resume dir (NULL: none) after parsing flags; *spec (to free) is kept. */
+eb_bench_resume cli_resume_params(const char *dir, int64_t max_units, const cli_flag *flags, int n, bool json,
+                                  bool *stopped, char **spec);
+/* False (after printing) when --max-units is given without --resume. */
+bool cli_resume_check(const char *cmd, const char *dir, const cli_flag *flags, int n);
+/* Prints that the run stopped at --max-units and how to continue; returns CLI_FAIL. */
+int cli_resume_stopped(const char *cmd, const eb_bench_resume *r);
 
 /* Writes text + newline to path atomically. */
 eb_status cli_write_text(const char *path, const char *text, eb_error *err);

@@ -1,5 +1,6 @@
 /* ebood bench NAME: the benchmark suites of shared/specs/protocols.md. */
 #define _POSIX_C_SOURCE 200809L
+#include "cli/cli_bench.h"
 #include "cli/cli_impl.h"
 #include "cli/cli_report.h"
 
@@ -8,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const suite_usage = "[--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]";
+const char *const bench_suite_usage = "[--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]";
 static const char *const usage = "NAME [--seeds N] [--ebm LIST] [--protocol quick|paper] [--json] [options]  "
                                  " (suites: segment, fmnist, outliers, hamos)";
 
 /* "--detectors a,b,c" → kinds; false (after printing) on an unknown name or too many. */
-static bool parse_detectors(const char *cmd, const char *list, eb_detector_kind *kinds, int *n) {
+bool bench_parse_detectors(const char *cmd, const char *list, eb_detector_kind *kinds, int *n) {
     char buf[512];
     snprintf(buf, sizeof buf, "%s", list);
     *n = 0;
@@ -30,29 +31,11 @@ static bool parse_detectors(const char *cmd, const char *list, eb_detector_kind 
     return *n > 0;
 }
 
-/* The two flags both suites give their EBM rows: --ebm-activation and --ebm-preset (parse_ebm reads them). */
-#define EBM_VALUE_FLAGS(activation, preset)                                                                  \
-    {"ebm-activation",                                                                                       \
-     0,                                                                                                      \
-     CLI_FLAG_STRING,                                                                                        \
-     &(activation),                                                                                          \
-     0,                                                                                                      \
-     0,                                                                                                      \
-     "NAME[:P]",                                                                                             \
-     "the MLP EBMs' activation (the preset's: relu; code leaky_relu): e.g. softplus for ssm "                \
-     "(docs/methods.md)",                                                                                    \
-     false},                                                                                                 \
-    {                                                                                                        \
-        "ebm-preset", 0, CLI_FLAG_STRING, &(preset), 0, 0, "paper|code",                                     \
-            "EBM values: the paper's (default) or the released code's where they differ (docs/methods.md)",  \
-            false                                                                                            \
-    }
-
 /* "--ebm a,b,c" or "none" → methods with --ebm-preset's values and --ebm-activation's (NULL: the
  * preset's) for the MLP EBMs; false (after printing) on an unknown name, preset or activation, a repeat
  * or too many. */
-static bool parse_ebm(const char *cmd, const char *list, const char *preset, const char *activation,
-                      eb_ebm_method *methods, int *n) {
+bool bench_parse_ebm(const char *cmd, const char *list, const char *preset, const char *activation,
+                     eb_ebm_method *methods, int *n) {
     *n = 0;
     bool code = strcmp(preset, "code") == 0;
     if (!code && strcmp(preset, "paper") != 0) {
@@ -97,8 +80,8 @@ static bool parse_ebm(const char *cmd, const char *list, const char *preset, con
  * seed for all seven rows on one loaded core, per-method steps chosen by measured cost: cd/cd-s 300 steps
  * with 10 SGLD steps, ssm/ssm-s 600, vera/vera-s 150 (its 20 importance samples make a step as dear as 100
  * SGLD steps), flow 1000. */
-static bool ebm_budget(const char *cmd, const char *protocol, int64_t steps, int64_t sgld,
-                       eb_bench_ebm_budget *out) {
+bool bench_ebm_budget(const char *cmd, const char *protocol, int64_t steps, int64_t sgld,
+                      eb_bench_ebm_budget *out) {
     *out = eb_bench_ebm_paper_budget();
     if (strcmp(protocol, "quick") == 0) {
         out->steps_by_kind[EB_EBM_CD] = 300;
@@ -118,18 +101,11 @@ static bool ebm_budget(const char *cmd, const char *protocol, int64_t steps, int
     return true;
 }
 
-/* One EBM row's effective budget against the paper's. */
-typedef struct row_budget {
-    char name[32];
-    int64_t steps, paper_steps, sgld, paper_sgld; /* sgld −1: the method does not sample */
-    double seconds;                               /* mean training time over seeds */
-} row_budget;
-
 /* paper_steps > 0: the paper's step count for these rows when it is not the method's 10,000 (the image
  * rows' 50 epochs). */
-static void row_budgets(const eb_ebm_method *methods, int n, const char *suffix, const eb_bench_ebm_budget *b,
-                        int64_t batches_per_epoch, int64_t paper_steps, const double *seconds, int n_seeds,
-                        row_budget *out) {
+void bench_row_budgets(const eb_ebm_method *methods, int n, const char *suffix, const eb_bench_ebm_budget *b,
+                       int64_t batches_per_epoch, int64_t paper_steps, const double *seconds, int n_seeds,
+                       row_budget *out) {
     for (int k = 0; k < n; k++) {
         eb_ebm_method m = methods[k];
         eb_train_params tp = eb_ebm_train_params(&m, batches_per_epoch);
@@ -146,16 +122,19 @@ static void row_budgets(const eb_ebm_method *methods, int n, const char *suffix,
     }
 }
 
-static bool row_is_paper(const row_budget *r) {
+bool bench_row_is_paper(const row_budget *r) {
     return r->steps == r->paper_steps && r->sgld == r->paper_sgld;
 }
 
-static void print_budgets(FILE *fp, const char *what, const row_budget *rows, int n, const char *protocol) {
+/* how the suites' EBM rows are selected unless a suite says otherwise */
+static const char *const no_selection =
+    "final parameters (no model selection; the paper's code picks a\n"
+    "checkpoint on a held-out OOD validation split, we never look at OOD data)";
+
+void bench_print_budgets(FILE *fp, const char *what, const row_budget *rows, int n, const char *protocol,
+                         const char *selection) {
     if (n == 0) return;
-    fprintf(fp,
-            "\n%s (--protocol %s), final parameters (no model selection; the paper's code picks a\n"
-            "checkpoint on a held-out OOD validation split, we never look at OOD data):\n",
-            what, protocol);
+    fprintf(fp, "\n%s (--protocol %s), %s:\n", what, protocol, selection ? selection : no_selection);
     for (int k = 0; k < n; k++) {
         const row_budget *r = &rows[k];
         fprintf(fp, "  %-8s %6lld steps (paper %lld)", r->name, (long long)r->steps,
@@ -163,14 +142,15 @@ static void print_budgets(FILE *fp, const char *what, const row_budget *rows, in
         if (r->sgld >= 0)
             fprintf(fp, ", SGLD %lld (paper %lld)", (long long)r->sgld, (long long)r->paper_sgld);
         fprintf(fp, ", %.1f s/seed%s\n", r->seconds,
-                row_is_paper(r) ? "" : "  — REDUCED budget: not the paper's protocol");
+                bench_row_is_paper(r) ? "" : "  — REDUCED budget: not the paper's protocol");
     }
 }
 
-static cJSON *budgets_json(const row_budget *rows, int n, const char *protocol) {
+cJSON *bench_budgets_json(const row_budget *rows, int n, const char *protocol, const char *selection) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "protocol", protocol);
-    cJSON_AddStringToObject(o, "model_selection", "final parameters (no OOD validation split)");
+    cJSON_AddStringToObject(o, "model_selection",
+                            selection ? selection : "final parameters (no OOD validation split)");
     cJSON *rs = cJSON_AddObjectToObject(o, "rows");
     for (int k = 0; k < n; k++) {
         cJSON *r = cJSON_AddObjectToObject(rs, rows[k].name);
@@ -180,23 +160,25 @@ static cJSON *budgets_json(const row_budget *rows, int n, const char *protocol) 
             cJSON_AddNumberToObject(r, "sgld_steps", (double)rows[k].sgld);
             cJSON_AddNumberToObject(r, "paper_sgld_steps", (double)rows[k].paper_sgld);
         }
-        cJSON_AddBoolToObject(r, "paper_protocol", row_is_paper(&rows[k]));
+        cJSON_AddBoolToObject(r, "paper_protocol", bench_row_is_paper(&rows[k]));
         cJSON_AddNumberToObject(r, "train_seconds", rows[k].seconds);
     }
     return o;
 }
 
-/* JSON to stdout and/or a file, or the runs table; the page of `report` (a path or NULL). extra (owned, may
- * be NULL) is added to the JSON object under "ebm". */
-static eb_status print_runs(const eb_eval_report *runs, int n_runs, const eb_paper_value *paper, int n_paper,
-                            bool json, const char *output, cJSON *extra, const char *suite,
-                            const char *report, eb_error *err) {
+/* JSON to stdout and/or a file, or the runs table; the page of `report` (a path or NULL). The members of
+ * extra (an object, owned, may be NULL) are added to the JSON object. */
+eb_status bench_print_runs(const eb_eval_report *runs, int n_runs, const eb_paper_value *paper, int n_paper,
+                           bool json, const char *output, cJSON *extra, const char *suite, const char *report,
+                           eb_error *err) {
     char *text = eb_report_runs_json(runs, n_runs, paper, n_paper);
     if (extra) {
         cJSON *o = cJSON_Parse(text);
         if (o) {
-            cJSON_AddItemToObject(o, "ebm", extra);
-            extra = NULL;
+            while (extra->child) {
+                cJSON *it = cJSON_DetachItemViaPointer(extra, extra->child);
+                cJSON_AddItemToObject(o, it->string, it);
+            }
             free(text);
             text = cJSON_Print(o);
             cJSON_Delete(o);
@@ -213,110 +195,13 @@ static eb_status print_runs(const eb_eval_report *runs, int n_runs, const eb_pap
     return st;
 }
 
-static int bench_segment(int argc, char **argv) {
-    const char *cmd = "bench segment", *output = NULL, *report = NULL, *detectors = NULL, *protocol = "quick",
-               *ebm = "cd,cd-s,ssm,ssm-s,vera,vera-s,flow", *preset = "paper", *activation = NULL;
-    int64_t seeds = 5, steps = 10000, split_seed = -1, n_synthetic = 2000, ebm_steps = -1, sgld_steps = -1;
-    bool json = false;
-    cli_flag flags[] = {
-        {"ebm", 0, CLI_FLAG_STRING, &ebm, 0, 0, "LIST",
-         "EBM rows: comma list of cd, cd-s, ssm, ssm-s, vera, vera-s, flow, or none (all)", false},
-        EBM_VALUE_FLAGS(activation, preset),
-        {"protocol", 0, CLI_FLAG_STRING, &protocol, 0, 0, "quick|paper",
-         "EBM budget: quick (default; 150-1000 steps, 10 SGLD steps) or paper (10000 steps, 100 SGLD)",
-         false},
-        {"ebm-steps", 0, CLI_FLAG_INT, &ebm_steps, 1, 1e9, "N",
-         "training steps of every EBM (the protocol's)", false},
-        {"sgld-steps", 0, CLI_FLAG_INT, &sgld_steps, 0, 1e6, "K", "SGLD steps of cd / cd-s (the protocol's)",
-         false},
-        {"seeds", 0, CLI_FLAG_INT, &seeds, 1, 16, "N", "number of seeds (5; the EBM paper's seeds first)",
-         false},
-        {"steps", 0, CLI_FLAG_INT, &steps, 1, 1e9, "N", "classifier (CE) training steps per seed (10000)",
-         false},
-        {"split-seed", 0, CLI_FLAG_INT, &split_seed, 0, 9.2e18, "N",
-         "one fixed ID split for all seeds (default: split with each seed)", false},
-        {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "samples per non-natural OOD set (2000)",
-         false},
-        {"detectors", 0, CLI_FLAG_STRING, &detectors, 0, 0, "LIST",
-         "comma-separated detectors (default: all that apply)", false},
-        CLI_REPORT_FLAGS(&json, &output),
-        {"report", 0, CLI_FLAG_STRING, &report, 0, 0, "FILE",
-         "also write a page with the tables beside the paper (.html; .md: Markdown; see ebood report)",
-         false},
-    };
-    int n_pos;
-    const char *pos[1];
-    int rc = cli_parse(cmd, suite_usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0,
-                       &n_pos);
-    if (rc) return rc < 0 ? CLI_OK : rc;
-
-    char dir[4096], seg[4200];
-    snprintf(seg, sizeof seg, "%s/segment", cli_data_dir(dir, sizeof dir));
-    eb_bench_segment_params p = eb_bench_segment_default_params(seg);
-    p.n_seeds = (int)seeds;
-    p.train.steps = steps;
-    p.split_seed = split_seed;
-    p.n_synthetic = n_synthetic;
-    p.progress = !json;
-    if (detectors && !parse_detectors(cmd, detectors, p.detectors, &p.n_detectors)) return CLI_USAGE;
-    if (!parse_ebm(cmd, ebm, preset, activation, p.ebm, &p.n_ebm) ||
-        !ebm_budget(cmd, protocol, ebm_steps, sgld_steps, &p.ebm_budget))
-        return CLI_USAGE;
-    if (p.n_detectors + p.n_ebm > EB_EVAL_MAX_SCORES) {
-        fprintf(stderr, "ebood %s: %d detectors + %d EBMs: at most %d rows\n", cmd, p.n_detectors, p.n_ebm,
-                EB_EVAL_MAX_SCORES);
-        return CLI_USAGE;
-    }
-    eb_eval_report *runs = calloc((size_t)seeds, sizeof *runs);
-    double seconds[16] = {0}, ebm_seconds[16 * EB_BENCH_MAX_EBM] = {0};
-    p.ebm_seconds = ebm_seconds;
-    eb_error err = {0};
-    if (!runs) return CLI_FAIL;
-    row_budget budgets[EB_BENCH_MAX_EBM];
-    if (!json)
-        fprintf(stderr, "segment: MLP %s, %d seeds × %lld steps (EBM paper classifier baseline, specs §4)\n",
-                "18→100×5→6 LeakyReLU(0.01)", p.n_seeds, (long long)steps);
-    if (!json && p.n_ebm > 0) {
-        row_budgets(p.ebm, p.n_ebm, NULL, &p.ebm_budget, 3, 0, ebm_seconds, 1, budgets);
-        fprintf(stderr, "segment: %d EBM rows, --protocol %s:", p.n_ebm, protocol);
-        for (int k = 0; k < p.n_ebm; k++)
-            fprintf(stderr, " %s %lld steps", budgets[k].name, (long long)budgets[k].steps);
-        fprintf(stderr, "\n");
-    }
-    eb_status st = eb_bench_segment_run(&p, runs, seconds, &err);
-    /* Segment's 1,584 training rows: 3 batches of 512 per epoch */
-    row_budgets(p.ebm, p.n_ebm, NULL, &p.ebm_budget, 3, 0, ebm_seconds, p.n_seeds, budgets);
-    if (!st) {
-        int n_paper;
-        const eb_paper_value *paper = eb_bench_segment_paper_values(&n_paper);
-        if (!json)
-            printf("ebood bench segment — UCI Segment (weka), sky held out; ID test split vs OOD sets\n");
-        st = print_runs(runs, p.n_seeds, paper, n_paper, json, output,
-                        p.n_ebm ? budgets_json(budgets, p.n_ebm, protocol) : NULL, "segment", report, &err);
-        if (!st && !json) {
-            double total = 0;
-            for (int s = 0; s < p.n_seeds; s++) total += seconds[s];
-            printf(
-                "\nEBM-paper AUPR-Out: OOD positive, score -f, ID and OOD truncated to equal length "
-                "(chance 50%%).\n"
-                "paper: 002_39b8670b82235277.txt Tables 5-6: CE row (energy score of a classifier) and the\n"
-                "EBM rows (CD, CD-S, SSM, SSM-S, VERA, VERA-S; NF = the radial flow, one run in the paper);\n"
-                "the paper's tabular 'Noise' column is shown beside our uniform U(-5,5) set.\n"
-                "Classifier training: %.1f s per seed.\n",
-                total / p.n_seeds);
-            print_budgets(stdout, "EBM rows", budgets, p.n_ebm, protocol);
-        }
-    }
-    free(runs);
-    return st ? cli_fail(cmd, &err) : CLI_OK;
-}
-
 /* `ebood bench fmnist`'s command line. */
 typedef struct fmnist_args {
-    const char *output, *report, *model_name, *detectors, *protocol, *ebm, *preset, *image_ebm, *activation;
+    const char *output, *report, *model_name, *detectors, *protocol, *ebm, *preset, *image_ebm, *activation,
+        *resume;
     double bottleneck;
     int64_t image_steps, seeds, epochs, n_synthetic, batch, ebm_steps, sgld_steps, heat_width, heat_epochs,
-        n_train;
+        n_train, max_units;
     bool json;
 } fmnist_args;
 
@@ -368,12 +253,7 @@ static int fmnist_flags(fmnist_args *a, cli_flag *flags) {
          "small_cnn (default), wrn (WRN-10-2), resnet (18)", false},
         {"n-synthetic", 0, CLI_FLAG_INT, &a->n_synthetic, 1, 1e7, "N", "images per generated OOD set (2000)",
          false},
-        {"detectors", 0, CLI_FLAG_STRING, &a->detectors, 0, 0, "LIST",
-         "comma-separated detectors (default: all that apply)", false},
-        CLI_REPORT_FLAGS(&a->json, &a->output),
-        {"report", 0, CLI_FLAG_STRING, &a->report, 0, 0, "FILE",
-         "also write a page with the tables beside the paper (.html; .md: Markdown; see ebood report)",
-         false},
+        BENCH_TAIL_FLAGS(a),
     };
     memcpy(flags, rows, sizeof rows);
     return (int)(sizeof rows / sizeof rows[0]);
@@ -399,11 +279,12 @@ static int fmnist_params(const fmnist_args *a, const char *fm, const char *mn, e
     p->n_synthetic = a->n_synthetic;
     p->n_train = a->n_train;
     p->progress = !a->json;
-    if (a->detectors && !parse_detectors(cmd, a->detectors, p->detectors, &p->n_detectors)) return CLI_USAGE;
-    if (!parse_ebm(cmd, a->ebm, a->preset, a->activation, p->ebm, &p->n_ebm) ||
-        !ebm_budget(cmd, a->protocol, a->ebm_steps, a->sgld_steps, &p->ebm_budget) ||
-        !parse_ebm(cmd, a->image_ebm, a->preset, NULL, p->image_ebm, &p->n_image_ebm) ||
-        !ebm_budget(cmd, a->protocol, a->image_steps, a->sgld_steps, &p->image_ebm_budget))
+    if (a->detectors && !bench_parse_detectors(cmd, a->detectors, p->detectors, &p->n_detectors))
+        return CLI_USAGE;
+    if (!bench_parse_ebm(cmd, a->ebm, a->preset, a->activation, p->ebm, &p->n_ebm) ||
+        !bench_ebm_budget(cmd, a->protocol, a->ebm_steps, a->sgld_steps, &p->ebm_budget) ||
+        !bench_parse_ebm(cmd, a->image_ebm, a->preset, NULL, p->image_ebm, &p->n_image_ebm) ||
+        !bench_ebm_budget(cmd, a->protocol, a->image_steps, a->sgld_steps, &p->image_ebm_budget))
         return CLI_USAGE;
     for (int k = 0; k < p->n_image_ebm; k++)
         if (p->image_ebm[k].kind == EB_EBM_FLOW) {
@@ -466,16 +347,18 @@ static eb_status fmnist_print(const fmnist_args *a, const eb_bench_fmnist_params
     const eb_paper_value *paper = eb_bench_fmnist_paper_values(&n_paper);
     cJSON *extra = NULL;
     if (n_rows || has_heat) {
-        extra = budgets_json(budgets, n_rows, a->protocol);
+        extra = cJSON_CreateObject();
+        cJSON *ebm = bench_budgets_json(budgets, n_rows, a->protocol, NULL);
+        cJSON_AddItemToObject(extra, "ebm", ebm);
         if (has_heat) {
-            cJSON *h = cJSON_AddObjectToObject(extra, "heat");
+            cJSON *h = cJSON_AddObjectToObject(ebm, "heat");
             cJSON_AddNumberToObject(h, "width", (double)p->heat.width);
             cJSON_AddNumberToObject(h, "epochs", (double)p->heat.gmm.epochs);
             cJSON_AddBoolToObject(h, "paper_protocol", heat_paper);
         }
     }
-    eb_status st =
-        print_runs(runs, p->n_seeds, paper, n_paper, a->json, a->output, extra, "fmnist", a->report, err);
+    eb_status st = bench_print_runs(runs, p->n_seeds, paper, n_paper, a->json, a->output, extra, "fmnist",
+                                    a->report, err);
     if (st || a->json) return st;
     double total = 0;
     for (int s = 0; s < p->n_seeds; s++) total += seconds[s];
@@ -494,9 +377,9 @@ static eb_status fmnist_print(const fmnist_args *a, const eb_bench_fmnist_params
                (long long)p->heat.width, (long long)p->heat.gmm.epochs,
                heat_paper ? " (the released code's)"
                           : " — REDUCED from the released code's 1024 / 20: not the paper's protocol");
-    print_budgets(stdout, "-E rows", budgets, p->n_ebm, a->protocol);
-    print_budgets(stdout, "Image EBM rows (WRN-10-2, batch 64; paper: 50 epochs)", budgets + p->n_ebm,
-                  p->n_image_ebm, a->protocol);
+    bench_print_budgets(stdout, "-E rows", budgets, p->n_ebm, a->protocol, NULL);
+    bench_print_budgets(stdout, "Image EBM rows (WRN-10-2, batch 64; paper: 50 epochs)", budgets + p->n_ebm,
+                        p->n_image_ebm, a->protocol, NULL);
     return EB_OK;
 }
 
@@ -508,12 +391,13 @@ static int bench_fmnist(int argc, char **argv) {
     const int n_flags = fmnist_flags(&a, flags);
     int n_pos;
     const char *pos[1];
-    int rc = cli_parse(cmd, suite_usage, argc, argv, 3, flags, n_flags, pos, 0, &n_pos);
+    int rc = cli_parse(cmd, bench_suite_usage, argc, argv, 3, flags, n_flags, pos, 0, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
     char dir[4096], fm[4200], mn[4200], rendered[4200];
     cli_data_dir(dir, sizeof dir);
     snprintf(fm, sizeof fm, "%s/fashion-mnist", dir);
     snprintf(mn, sizeof mn, "%s/mnist", dir);
+    if (!cli_resume_check(cmd, a.resume, flags, n_flags)) return CLI_USAGE;
     if ((rc = fmnist_params(&a, fm, mn, &p))) return rc;
     fmnist_rendered(&p, rendered, sizeof rendered);
     if (!a.json)
@@ -527,16 +411,25 @@ static int bench_fmnist(int argc, char **argv) {
     if (!runs) return CLI_FAIL;
     eb_error err = {0};
     row_budget budgets[2 * EB_BENCH_MAX_EBM]; /* the -E rows, then the image rows */
+    bool stopped;
+    char *spec;
+    p.resume = cli_resume_params(a.resume, a.max_units, flags, n_flags, a.json, &stopped, &spec);
     eb_status st = eb_bench_fmnist_run(&p, runs, seconds, &err);
+    free(spec);
+    if (!st && stopped) {
+        free(runs);
+        return cli_resume_stopped(cmd, &p.resume);
+    }
     if (st == EB_ERR_IO)
         eb_error_set(&err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)",
                      err.message);
     /* 55,000 training images: 107 batches of 512 per epoch (VERA's epoch-based decay) */
     int64_t n_images = a.n_train > 0 && a.n_train < 55000 ? a.n_train : 55000;
-    row_budgets(p.ebm, p.n_ebm, "-E", &p.ebm_budget, n_images / 512, 0, ebm_seconds, p.n_seeds, budgets);
+    bench_row_budgets(p.ebm, p.n_ebm, "-E", &p.ebm_budget, n_images / 512, 0, ebm_seconds, p.n_seeds,
+                      budgets);
     /* the image rows: batch 64, the paper's 50 epochs */
-    row_budgets(p.image_ebm, p.n_image_ebm, NULL, &p.image_ebm_budget, n_images / 64, 50 * (n_images / 64),
-                image_seconds, p.n_seeds, budgets + p.n_ebm);
+    bench_row_budgets(p.image_ebm, p.n_image_ebm, NULL, &p.image_ebm_budget, n_images / 64,
+                      50 * (n_images / 64), image_seconds, p.n_seeds, budgets + p.n_ebm);
     if (!st) st = fmnist_print(&a, &p, runs, seconds, budgets, &err);
     free(runs);
     return st ? cli_fail(cmd, &err) : CLI_OK;
@@ -547,7 +440,7 @@ int cmd_bench(int argc, char **argv) {
         printf("usage: ebood bench %s\n", usage);
         return argc < 3 ? CLI_USAGE : CLI_OK;
     }
-    if (strcmp(argv[2], "segment") == 0) return bench_segment(argc, argv);
+    if (strcmp(argv[2], "segment") == 0) return cmd_bench_segment(argc, argv);
     if (strcmp(argv[2], "fmnist") == 0) return bench_fmnist(argc, argv);
     if (strcmp(argv[2], "outliers") == 0) return cmd_bench_outliers(argc, argv);
     if (strcmp(argv[2], "hamos") == 0) return cli_bench_hamos(argc, argv);

@@ -127,115 +127,150 @@ static void print_table(const eb_bench_hamos_result *runs, int n_seeds) {
     }
 }
 
-int cli_bench_hamos(int argc, char **argv) {
-    const char *cmd = "bench hamos", *protocol = "quick", *init = NULL, *output = NULL, *preset = "paper",
-               *rows = NULL;
-    int64_t seeds = 1, n_train = -1, pre_epochs = -1, ft_epochs = -1, n_synthetic = -1, n_eval = -1,
-            buffer = -1;
-    bool json = false;
-    cli_flag flags[] = {
-        {"protocol", 0, CLI_FLAG_STRING, &protocol, 0, 0, "quick|paper",
+/* `ebood bench hamos`'s command line (−1: the protocol's value). */
+typedef struct hamos_args {
+    const char *protocol, *init, *output, *preset, *rows, *resume;
+    int64_t seeds, n_train, pre_epochs, ft_epochs, n_synthetic, n_eval, buffer, max_units;
+    bool json;
+} hamos_args;
+
+static int hamos_flags(hamos_args *a, cli_flag *flags) {
+    *a = (hamos_args){.protocol = "quick",
+                      .preset = "paper",
+                      .seeds = 1,
+                      .n_train = -1,
+                      .pre_epochs = -1,
+                      .ft_epochs = -1,
+                      .n_synthetic = -1,
+                      .n_eval = -1,
+                      .buffer = -1};
+    const cli_flag rows[] = {
+        {"protocol", 0, CLI_FLAG_STRING, &a->protocol, 0, 0, "quick|paper",
          "quick (default: 5,000 training images, 2 + 2 epochs, smaller evaluation sets and buffers) or paper "
          "(55,000 images, 20 + 20 epochs, all test images)",
          false},
-        {"seeds", 0, CLI_FLAG_INT, &seeds, 1, 16, "N", "number of seeds (1)", false},
-        {"init", 0, CLI_FLAG_STRING, &init, 0, 0, "CKPT",
+        {"seeds", 0, CLI_FLAG_INT, &a->seeds, 1, 16, "N", "number of seeds (1)", false},
+        {"init", 0, CLI_FLAG_STRING, &a->init, 0, 0, "CKPT",
          "fine-tune this CE-pretrained 1×28×28 10-class checkpoint instead of pretraining one", false},
-        {"hamos-preset", 0, CLI_FLAG_STRING, &preset, 0, 0, "paper|code",
+        {"hamos-preset", 0, CLI_FLAG_STRING, &a->preset, 0, 0, "paper|code",
          "HamOS values: the paper's (default) or the released code's (docs/methods.md)", false},
-        {"rows", 0, CLI_FLAG_STRING, &rows, 0, 0, "LIST",
+        {"rows", 0, CLI_FLAG_STRING, &a->rows, 0, 0, "LIST",
          "comma list of ce-knn, cider, hmc, rw, mala (default: all)", false},
-        {"n-train", 0, CLI_FLAG_INT, &n_train, 1, 1e9, "N", "training images (quick 5,000; paper 55,000)",
+        {"n-train", 0, CLI_FLAG_INT, &a->n_train, 1, 1e9, "N", "training images (quick 5,000; paper 55,000)",
          false},
-        {"pretrain-epochs", 0, CLI_FLAG_INT, &pre_epochs, 1, 1000, "N", "CE pretraining epochs", false},
-        {"epochs", 0, CLI_FLAG_INT, &ft_epochs, 1, 1000, "N", "fine-tuning epochs per row", false},
-        {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N",
+        {"pretrain-epochs", 0, CLI_FLAG_INT, &a->pre_epochs, 1, 1000, "N", "CE pretraining epochs", false},
+        {"epochs", 0, CLI_FLAG_INT, &a->ft_epochs, 1, 1000, "N", "fine-tuning epochs per row", false},
+        {"n-synthetic", 0, CLI_FLAG_INT, &a->n_synthetic, 1, 1e7, "N",
          "images per generated OOD set (quick 1000, paper 2000)", false},
-        {"n-eval", 0, CLI_FLAG_INT, &n_eval, 0, 1e7, "N",
+        {"n-eval", 0, CLI_FLAG_INT, &a->n_eval, 0, 1e7, "N",
          "evaluate on the first N images of the ID test, MNIST and OODomain sets (quick 2000; 0 = all)",
          false},
-        {"buffer-size", 0, CLI_FLAG_INT, &buffer, 1, 1e6, "N",
+        {"buffer-size", 0, CLI_FLAG_INT, &a->buffer, 1, 1e6, "N",
          "rows per class buffer (quick 500, paper 1000)", false},
-        {"json", 0, CLI_FLAG_BOOL, &json, 0, 0, NULL, "print JSON (fractions) instead of tables", false},
-        {"output", 'o', CLI_FLAG_STRING, &output, 0, 0, "FILE", "also write the JSON report to FILE (atomic)",
-         false},
+        CLI_REPORT_FLAGS(&a->json, &a->output),
+        CLI_RESUME_FLAGS(&a->resume, &a->max_units),
     };
+    memcpy(flags, rows, sizeof rows);
+    return (int)(sizeof rows / sizeof rows[0]);
+}
+
+/* --rows LIST → p->rows; false (printed) on an unknown row. */
+static bool parse_rows(const char *cmd, const char *list, eb_bench_hamos_params *p) {
+    static const char *const keys[EB_BENCH_HAMOS_ROWS] = {"ce-knn", "cider", "hmc", "rw", "mala"};
+    memset(p->rows, 0, sizeof p->rows);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int k = 0;
+        while (k < EB_BENCH_HAMOS_ROWS && strcmp(tok, keys[k]) != 0) k++;
+        if (k == EB_BENCH_HAMOS_ROWS) {
+            fprintf(stderr, "ebood %s: --rows: unknown row '%s' (ce-knn, cider, hmc, rw, mala)\n", cmd, tok);
+            return false;
+        }
+        p->rows[k] = true;
+    }
+    return true;
+}
+
+/* The suite's parameters (data in fm, mn, rd) with the protocol's values where a flag was not given; 0 or
+ * CLI_USAGE (printed). */
+static int hamos_params(const char *cmd, const hamos_args *a, const char *fm, const char *mn, const char *rd,
+                        eb_bench_hamos_params *p) {
+    const bool quick = strcmp(a->protocol, "quick") == 0;
+    if (!quick && strcmp(a->protocol, "paper") != 0) {
+        fprintf(stderr, "ebood %s: --protocol: expected quick or paper, got '%s'\n", cmd, a->protocol);
+        return CLI_USAGE;
+    }
+    if (strcmp(a->preset, "paper") != 0 && strcmp(a->preset, "code") != 0) {
+        fprintf(stderr, "ebood %s: --hamos-preset: expected paper or code, got '%s'\n", cmd, a->preset);
+        return CLI_USAGE;
+    }
+    *p = eb_bench_hamos_default_params(fm, mn, rd);
+    if (a->rows && !parse_rows(cmd, a->rows, p)) return CLI_USAGE;
+    p->init = a->init;
+    p->n_seeds = (int)a->seeds;
+    p->n_train = a->n_train > 0 ? a->n_train : quick ? 5000 : 0;
+    p->pretrain_epochs = a->pre_epochs > 0 ? a->pre_epochs : quick ? 2 : 20;
+    p->finetune_epochs = a->ft_epochs > 0 ? a->ft_epochs : quick ? 2 : 20;
+    p->n_synthetic = a->n_synthetic > 0 ? a->n_synthetic : quick ? 1000 : 2000;
+    p->n_eval = a->n_eval >= 0 ? a->n_eval : quick ? 2000 : 0;
+    p->hamos.buffer_size = a->buffer > 0 ? a->buffer : quick ? 500 : 1000;
+    p->progress = !a->json;
+    if (strcmp(a->preset, "code") == 0) eb_hamos_use_code(&p->hamos);
+    return 0;
+}
+
+/* JSON (stdout and/or -o) or the table of a finished run. */
+static eb_status hamos_print(const hamos_args *a, const eb_bench_hamos_result *runs, int n_seeds,
+                             eb_error *err) {
+    cJSON *o = runs_json(runs, n_seeds, a->protocol);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    eb_status st = text ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!st && a->output) st = cli_write_text(a->output, text, err);
+    if (!st && a->json) printf("%s\n", text);
+    if (!st && !a->json) print_table(runs, n_seeds);
+    free(text);
+    return st;
+}
+
+int cli_bench_hamos(int argc, char **argv) {
+    const char *cmd = "bench hamos";
+    hamos_args a;
+    cli_flag flags[24];
+    const int n_flags = hamos_flags(&a, flags);
     int n_pos;
     const char *pos[1];
-    int rc =
-        cli_parse(cmd, usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0, &n_pos);
+    int rc = cli_parse(cmd, usage, argc, argv, 3, flags, n_flags, pos, 0, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    bool quick = strcmp(protocol, "quick") == 0;
-    if (!quick && strcmp(protocol, "paper") != 0) {
-        fprintf(stderr, "ebood %s: --protocol: expected quick or paper, got '%s'\n", cmd, protocol);
-        return CLI_USAGE;
-    }
-    if (strcmp(preset, "paper") != 0 && strcmp(preset, "code") != 0) {
-        fprintf(stderr, "ebood %s: --hamos-preset: expected paper or code, got '%s'\n", cmd, preset);
-        return CLI_USAGE;
-    }
+    if (!cli_resume_check(cmd, a.resume, flags, n_flags)) return CLI_USAGE;
     char dir[4096], fm[4200], mn[4200], rd[4200];
     cli_data_dir(dir, sizeof dir);
     snprintf(fm, sizeof fm, "%s/fashion-mnist", dir);
     snprintf(mn, sizeof mn, "%s/mnist", dir);
     snprintf(rd, sizeof rd, "%s/rendered", dir);
-    eb_bench_hamos_params p = eb_bench_hamos_default_params(fm, mn, rd);
-    if (rows) {
-        static const char *const keys[EB_BENCH_HAMOS_ROWS] = {"ce-knn", "cider", "hmc", "rw", "mala"};
-        memset(p.rows, 0, sizeof p.rows);
-        char buf[256];
-        snprintf(buf, sizeof buf, "%s", rows);
-        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            int k = 0;
-            while (k < EB_BENCH_HAMOS_ROWS && strcmp(tok, keys[k]) != 0) k++;
-            if (k == EB_BENCH_HAMOS_ROWS) {
-                fprintf(stderr, "ebood %s: --rows: unknown row '%s' (ce-knn, cider, hmc, rw, mala)\n", cmd,
-                        tok);
-                return CLI_USAGE;
-            }
-            p.rows[k] = true;
-        }
-    }
-    p.init = init;
-    p.n_seeds = (int)seeds;
-    p.n_train = n_train > 0 ? n_train : quick ? 5000 : 0;
-    p.pretrain_epochs = pre_epochs > 0 ? pre_epochs : quick ? 2 : 20;
-    p.finetune_epochs = ft_epochs > 0 ? ft_epochs : quick ? 2 : 20;
-    p.n_synthetic = n_synthetic > 0 ? n_synthetic : quick ? 1000 : 2000;
-    p.n_eval = n_eval >= 0 ? n_eval : quick ? 2000 : 0;
-    p.hamos.buffer_size = buffer > 0 ? buffer : quick ? 500 : 1000;
-    p.progress = !json;
-    if (strcmp(preset, "code") == 0) eb_hamos_use_code(&p.hamos);
+    eb_bench_hamos_params p;
+    if ((rc = hamos_params(cmd, &a, fm, mn, rd, &p))) return rc;
     eb_error err = {0};
     if (eb_hamos_params_check(&p.hamos, &err)) return cli_fail(cmd, &err);
-    if (!json)
+    if (!a.json)
         fprintf(stderr,
                 "hamos: %s protocol, %d seed(s), %lld training images, %s%lld + %lld epochs, preset %s\n",
-                protocol, p.n_seeds, (long long)(p.n_train ? p.n_train : 55000), init ? "--init, " : "",
-                (long long)p.pretrain_epochs, (long long)p.finetune_epochs, preset);
-    eb_bench_hamos_result *runs = calloc((size_t)seeds, sizeof *runs);
-    if (!runs) return CLI_FAIL;
-    eb_status st = eb_bench_hamos_run(&p, runs, &err);
-    if (st == EB_ERR_IO && !(init && strstr(err.message, init)))
+                a.protocol, p.n_seeds, (long long)(p.n_train ? p.n_train : 55000), a.init ? "--init, " : "",
+                (long long)p.pretrain_epochs, (long long)p.finetune_epochs, a.preset);
+    bool stopped;
+    char *spec;
+    p.resume = cli_resume_params(a.resume, a.max_units, flags, n_flags, a.json, &stopped, &spec);
+    eb_bench_hamos_result *runs = calloc((size_t)a.seeds, sizeof *runs);
+    eb_status st =
+        runs ? eb_bench_hamos_run(&p, runs, &err) : eb_error_set(&err, EB_ERR_NOMEM, "out of memory");
+    if (st == EB_ERR_IO && !(a.init && strstr(err.message, a.init)))
         eb_error_set(&err, st,
                      "%s (fetch it with: bash scripts/fetch-data.sh and ebood data build, or set EBOOD_DATA)",
                      err.message);
-    if (!st) {
-        cJSON *o = runs_json(runs, p.n_seeds, protocol);
-        char *text = cJSON_Print(o);
-        cJSON_Delete(o);
-        if (output) {
-            eb_atomic_file af;
-            st = eb_atomic_open(&af, output, &err);
-            if (!st) {
-                fputs(text, af.fp);
-                st = eb_atomic_commit(&af, &err);
-            }
-        }
-        if (!st && json) printf("%s\n", text);
-        if (!st && !json) print_table(runs, p.n_seeds);
-        free(text);
-    }
+    if (!st && !stopped) st = hamos_print(&a, runs, p.n_seeds, &err);
+    free(spec);
     free(runs);
+    if (!st && stopped) return cli_resume_stopped(cmd, &p.resume);
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }

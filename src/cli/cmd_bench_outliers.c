@@ -114,121 +114,172 @@ static bool parse_methods(const char *cmd, const char *list, unsigned *out) {
     return true;
 }
 
-int cmd_bench_outliers(int argc, char **argv) {
-    const char *cmd = "bench outliers", *aux_spec = "aux", *output = NULL,
-               *methods = "oe,energy-ft,hopfield-boost,poem", *ood = "notmnist,kmnist,omniglot,textures";
-    int64_t seeds = 1, epochs = 3, ft_epochs = 2, ft_n_train = 12800, n_train = 0, n_synthetic = 2000,
-            candidates = 20000, memory = 10000, poem_candidates = 50000, poem_memory = 10000, n_eval = 0;
-    bool json = false;
-    cli_flag flags[] = {
-        {"aux-data", 0, CLI_FLAG_STRING, &aux_spec, 0, 0, "SPEC",
+/* `ebood bench outliers`'s command line. */
+typedef struct outliers_args {
+    const char *aux_spec, *output, *methods, *ood, *resume;
+    int64_t seeds, epochs, ft_epochs, ft_n_train, n_train, n_synthetic, candidates, memory, poem_candidates,
+        poem_memory, n_eval, max_units;
+    bool json;
+} outliers_args;
+
+static int outliers_flags(outliers_args *a, cli_flag *flags) {
+    *a = (outliers_args){.aux_spec = "aux",
+                         .methods = "oe,energy-ft,hopfield-boost,poem",
+                         .ood = "notmnist,kmnist,omniglot,textures",
+                         .seeds = 1,
+                         .epochs = 3,
+                         .ft_epochs = 2,
+                         .ft_n_train = 12800,
+                         .n_synthetic = 2000,
+                         .candidates = 20000,
+                         .memory = 10000,
+                         .poem_candidates = 50000,
+                         .poem_memory = 10000};
+    const cli_flag rows[] = {
+        {"aux-data", 0, CLI_FLAG_STRING, &a->aux_spec, 0, 0, "SPEC",
          "auxiliary outlier pool of 28x28 images: a data name (aux, the rendered pool), an IDX file or a "
          ".npy",
          false},
-        {"ood", 0, CLI_FLAG_STRING, &ood, 0, 0, "LIST",
+        {"ood", 0, CLI_FLAG_STRING, &a->ood, 0, 0, "LIST",
          "test OOD sets besides mnist and the generated noise sets: comma list of image data names "
          "(notmnist,kmnist,omniglot,textures; none for none)",
          false},
-        {"methods", 0, CLI_FLAG_STRING, &methods, 0, 0, "LIST",
+        {"methods", 0, CLI_FLAG_STRING, &a->methods, 0, 0, "LIST",
          "fine-tunes to run: comma list of oe, energy-ft, hopfield-boost, poem (all)", false},
-        {"seeds", 0, CLI_FLAG_INT, &seeds, 1, 16, "N", "number of seeds (1)", false},
-        {"epochs", 0, CLI_FLAG_INT, &epochs, 1, 1000, "N", "baseline training epochs (3)", false},
-        {"ft-epochs", 0, CLI_FLAG_INT, &ft_epochs, 1, 1000, "N", "fine-tuning epochs of each method (2)",
+        {"seeds", 0, CLI_FLAG_INT, &a->seeds, 1, 16, "N", "number of seeds (1)", false},
+        {"epochs", 0, CLI_FLAG_INT, &a->epochs, 1, 1000, "N", "baseline training epochs (3)", false},
+        {"ft-epochs", 0, CLI_FLAG_INT, &a->ft_epochs, 1, 1000, "N", "fine-tuning epochs of each method (2)",
          false},
-        {"ft-n-train", 0, CLI_FLAG_INT, &ft_n_train, 0, 1e9, "N",
+        {"ft-n-train", 0, CLI_FLAG_INT, &a->ft_n_train, 0, 1e9, "N",
          "ID images per fine-tuning epoch (12800 = 100 batches; 0 = all 55,000)", false},
-        {"hb-candidates", 0, CLI_FLAG_INT, &candidates, 1, 1e9, "N",
+        {"hb-candidates", 0, CLI_FLAG_INT, &a->candidates, 1, 1e9, "N",
          "Hopfield Boosting: pool rows scored per boosting step (20000; paper 500000)", false},
-        {"hb-memory", 0, CLI_FLAG_INT, &memory, 0, 1e9, "N",
+        {"hb-memory", 0, CLI_FLAG_INT, &a->memory, 0, 1e9, "N",
          "Hopfield Boosting: ID rows in the boosting memory (10000; 0 = all, the paper)", false},
-        {"poem-candidates", 0, CLI_FLAG_INT, &poem_candidates, 1, 1e9, "N",
+        {"poem-candidates", 0, CLI_FLAG_INT, &a->poem_candidates, 1, 1e9, "N",
          "POEM: pool rows scored per epoch (50000; code 400000)", false},
-        {"poem-memory", 0, CLI_FLAG_INT, &poem_memory, 0, 1e9, "N",
+        {"poem-memory", 0, CLI_FLAG_INT, &a->poem_memory, 0, 1e9, "N",
          "POEM: ID rows in its Bayesian linear regression (10000; 0 = all, the code)", false},
-        {"n-train", 0, CLI_FLAG_INT, &n_train, 0, 1e9, "N",
+        {"n-train", 0, CLI_FLAG_INT, &a->n_train, 0, 1e9, "N",
          "use only N training images (quick checks; 0 = all)", false},
-        {"n-eval", 0, CLI_FLAG_INT, &n_eval, 0, 1e9, "N",
+        {"n-eval", 0, CLI_FLAG_INT, &a->n_eval, 0, 1e9, "N",
          "score only the first N images of each test set, ID and OOD (0 = all)", false},
-        {"n-synthetic", 0, CLI_FLAG_INT, &n_synthetic, 1, 1e7, "N", "images per generated OOD set (2000)",
+        {"n-synthetic", 0, CLI_FLAG_INT, &a->n_synthetic, 1, 1e7, "N", "images per generated OOD set (2000)",
          false},
-        CLI_REPORT_FLAGS(&json, &output),
+        CLI_REPORT_FLAGS(&a->json, &a->output),
+        CLI_RESUME_FLAGS(&a->resume, &a->max_units),
     };
+    memcpy(flags, rows, sizeof rows);
+    return (int)(sizeof rows / sizeof rows[0]);
+}
+
+/* The extra test OOD sets of --ood: each image spec's test split (extra[*n], names[*n] pointing into buf). */
+static eb_status load_extra_ood(const outliers_args *a, char *buf, size_t size, cli_images *extra,
+                                const char **names, int *n, eb_error *err) {
+    snprintf(buf, size, "%s", a->ood);
+    *n = 0;
+    eb_status st = EB_OK;
+    for (char *save = NULL, *t = strcmp(a->ood, "none") ? strtok_r(buf, ",", &save) : NULL; t && !st;
+         t = strtok_r(NULL, ",", &save)) {
+        if (*n == EB_EVAL_MAX_SETS - 1 - EB_IMAGE_OOD_COUNT)
+            st = eb_error_set(err, EB_ERR_ARG, "--ood: at most %d sets", *n);
+        else if (!cli_is_image_spec(t) || strcmp(t, a->aux_spec) == 0 || strcmp(t, "fmnist") == 0)
+            st = eb_error_set(err, EB_ERR_ARG,
+                              "--ood: '%s' is not an image data name (or is the ID / AUX data)", t);
+        else if (!(st = cli_load_images(t, 0, &extra[*n], err)))
+            names[(*n)++] = t;
+    }
+    return st;
+}
+
+/* The suite's parameters from the command line. */
+static eb_bench_outliers_params outliers_params(const outliers_args *a, unsigned bits,
+                                                const eb_image_set *aux, const char *fm, const char *mn) {
+    eb_bench_outliers_params p = eb_bench_outliers_default_params(fm, mn, aux);
+    p.methods = bits;
+    p.n_seeds = (int)a->seeds;
+    p.pretrain.epochs = a->epochs;
+    p.finetune.epochs = a->ft_epochs;
+    p.finetune_n_train = a->ft_n_train;
+    p.n_train = a->n_train;
+    p.n_synthetic = a->n_synthetic;
+    p.n_eval = a->n_eval;
+    p.hb.candidates = a->candidates;
+    p.hb.memory = a->memory;
+    p.poem_candidates = a->poem_candidates;
+    p.poem_memory = a->poem_memory;
+    p.progress = !a->json;
+    return p;
+}
+
+/* JSON (stdout and/or -o) or the table of a finished run. */
+static eb_status outliers_print(const outliers_args *a, const eb_bench_outliers_run *runs, int n,
+                                eb_error *err) {
+    char *text = runs_json(runs, n);
+    eb_status st = text ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!st && a->output) st = cli_write_text(a->output, text, err);
+    if (!st && a->json) printf("%s\n", text);
+    if (!st && !a->json) print_table(runs, n);
+    free(text);
+    return st;
+}
+
+int cmd_bench_outliers(int argc, char **argv) {
+    const char *cmd = "bench outliers";
+    outliers_args a;
+    cli_flag flags[24];
+    const int n_flags = outliers_flags(&a, flags);
     int n_pos;
     const char *pos[1];
-    int rc =
-        cli_parse(cmd, usage, argc, argv, 3, flags, (int)(sizeof flags / sizeof flags[0]), pos, 0, &n_pos);
+    int rc = cli_parse(cmd, usage, argc, argv, 3, flags, n_flags, pos, 0, &n_pos);
     if (rc) return rc < 0 ? CLI_OK : rc;
     unsigned bits = 0;
-    if (!parse_methods(cmd, methods, &bits)) return CLI_USAGE;
-    eb_error err = {0};
-    if (strcmp(aux_spec, "fmnist") == 0) {
+    if (!parse_methods(cmd, a.methods, &bits) || !cli_resume_check(cmd, a.resume, flags, n_flags))
+        return CLI_USAGE;
+    if (strcmp(a.aux_spec, "fmnist") == 0) {
         fprintf(stderr, "ebood %s: --aux-data: the ID data (fmnist) cannot be the auxiliary outliers\n", cmd);
         return CLI_USAGE;
     }
+    eb_error err = {0};
     eb_image_set aux;
-    eb_status st = cli_load_aux(aux_spec, 1, 28, 28, 28 * 28, NULL, &aux, &err);
+    eb_status st = cli_load_aux(a.aux_spec, 1, 28, 28, 28 * 28, NULL, &aux, &err);
     if (st) return cli_fail(cmd, &err);
-    /* the extra OOD sets: each image spec's test split */
-    char ood_buf[512];
-    snprintf(ood_buf, sizeof ood_buf, "%s", ood);
     cli_images extra[EB_EVAL_MAX_SETS];
     memset(extra, 0, sizeof extra);
     const char *extra_names[EB_EVAL_MAX_SETS];
     int n_extra = 0;
-    for (char *save = NULL, *t = strcmp(ood, "none") ? strtok_r(ood_buf, ",", &save) : NULL; t && !st;
-         t = strtok_r(NULL, ",", &save)) {
-        if (n_extra == EB_EVAL_MAX_SETS - 1 - EB_IMAGE_OOD_COUNT) {
-            st = eb_error_set(&err, EB_ERR_ARG, "--ood: at most %d sets", n_extra);
-        } else if (!cli_is_image_spec(t) || strcmp(t, aux_spec) == 0 || strcmp(t, "fmnist") == 0) {
-            st = eb_error_set(&err, EB_ERR_ARG,
-                              "--ood: '%s' is not an image data name (or is the ID / AUX data)", t);
-        } else if (!(st = cli_load_images(t, 0, &extra[n_extra], &err))) {
-            extra_names[n_extra++] = t;
-        }
-    }
+    char ood_buf[512];
+    st = load_extra_ood(&a, ood_buf, sizeof ood_buf, extra, extra_names, &n_extra, &err);
     char dir[4096], fm[4200], mn[4200];
     cli_data_dir(dir, sizeof dir);
     snprintf(fm, sizeof fm, "%s/fashion-mnist", dir);
     snprintf(mn, sizeof mn, "%s/mnist", dir);
-    eb_bench_outliers_params p = eb_bench_outliers_default_params(fm, mn, &aux);
-    p.methods = bits;
+    eb_bench_outliers_params p = outliers_params(&a, bits, &aux, fm, mn);
     for (int i = 0; i < n_extra; i++) {
         p.extra_ood[i] = &extra[i].test;
         p.extra_ood_names[i] = extra_names[i];
     }
     p.n_extra_ood = n_extra;
-    p.n_seeds = (int)seeds;
-    p.pretrain.epochs = epochs;
-    p.finetune.epochs = ft_epochs;
-    p.finetune_n_train = ft_n_train;
-    p.n_train = n_train;
-    p.n_synthetic = n_synthetic;
-    p.n_eval = n_eval;
-    p.hb.candidates = candidates;
-    p.hb.memory = memory;
-    p.poem_candidates = poem_candidates;
-    p.poem_memory = poem_memory;
-    p.progress = !json;
-    if (!st && !json)
+    if (!st && !a.json)
         fprintf(stderr,
                 "outliers: small_cnn, %d seed(s); baseline %lld epochs (Adam 1e-3 cosine), fine-tunes %lld "
                 "epochs of %lld ID images (SGD 1e-3 Nesterov cosine); AUX pool %s (%lld images)\n",
-                p.n_seeds, (long long)epochs, (long long)ft_epochs, (long long)ft_n_train, aux_spec,
+                p.n_seeds, (long long)a.epochs, (long long)a.ft_epochs, (long long)a.ft_n_train, a.aux_spec,
                 (long long)aux.n);
-    eb_bench_outliers_run *runs = st ? NULL : calloc((size_t)seeds, sizeof *runs);
+    bool stopped = false;
+    char *spec = NULL;
+    p.resume = cli_resume_params(a.resume, a.max_units, flags, n_flags, a.json, &stopped, &spec);
+    eb_bench_outliers_run *runs = st ? NULL : calloc((size_t)a.seeds, sizeof *runs);
     if (!st && !runs) st = eb_error_set(&err, EB_ERR_NOMEM, "out of memory");
     if (!st) st = eb_bench_outliers_run_all(&p, runs, &err);
     if (st == EB_ERR_IO)
         eb_error_set(&err, st, "%s (fetch it with: bash scripts/fetch-data.sh, or set EBOOD_DATA)",
                      err.message);
-    char *text = st ? NULL : runs_json(runs, p.n_seeds);
-    if (!st && !text) st = eb_error_set(&err, EB_ERR_NOMEM, "out of memory");
-    if (!st && output) st = cli_write_text(output, text, &err);
-    if (!st && json) printf("%s\n", text);
-    if (!st && !json) print_table(runs, p.n_seeds);
-    free(text);
+    if (!st && !stopped) st = outliers_print(&a, runs, p.n_seeds, &err);
+    free(spec);
     free(runs);
     for (int i = 0; i < n_extra; i++) cli_images_free(&extra[i]);
     eb_image_set_free(&aux);
+    if (!st && stopped) return cli_resume_stopped(cmd, &p.resume);
     return st ? cli_fail(cmd, &err) : CLI_OK;
 }

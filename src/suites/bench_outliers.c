@@ -9,6 +9,8 @@
  * OOD test data: the margins of energy-FT (and POEM) come from the baseline's mean ID-train and AUX energies
  * (--margins auto). POEM runs through the objective registry (src/ood/objectives/poem.c), the others through
  * their library functions. */
+#include "suites/bench_impl.h"
+
 #include <ebood/suites.h>
 #include <ebood/objective.h>
 #include <ebood/outliers.h>
@@ -216,13 +218,11 @@ static eb_status score_rows(eb_model *m, const suite_data *d, const char *method
 /* z[n, dim] of n normalised dataset rows x: the model's features (eval mode), through HB's head. */
 static eb_status hb_embed(eb_model *m, eb_hopfield_boost *hb, const float *x, int64_t n, float *z,
                           eb_error *err) {
-    float *features = malloc((size_t)(n * eb_model_feature_dim(m)) * sizeof *features),
-          *logits = malloc((size_t)(n * eb_model_out_dim(m)) * sizeof *logits);
-    eb_status st = features && logits ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-    if (!st) st = eb_model_predict(m, x, n, 256, logits, features, err);
+    float *features = malloc((size_t)(n * eb_model_feature_dim(m)) * sizeof *features);
+    eb_status st = features ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!st) st = eb_model_predict(m, x, n, 256, NULL, features, err);
     if (!st) st = eb_hopfield_boost_project(hb, features, n, z, err);
     free(features);
-    free(logits);
     return st;
 }
 
@@ -428,6 +428,38 @@ static eb_status run_one(const eb_bench_outliers_params *p, uint64_t seed, eb_be
     return st;
 }
 
+/* revision of the suite's protocol recorded in results directories */
+#define OUTLIERS_REVISION 1
+
+/* One seed as a unit of a results directory (src/suites/results_dir.c). Values: id_acc.K, seconds.K
+ * (K = method), m_in, m_out. */
+typedef struct seeds_out {
+    const eb_bench_outliers_params *p;
+    eb_bench_outliers_run *runs;
+} seeds_out;
+
+static eb_status seed_compute(void *ctx, int s, eb_unit *u, eb_error *err) {
+    eb_bench_outliers_run *run = malloc(sizeof *run);
+    if (!run) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    eb_status st = run_one(((seeds_out *)ctx)->p, (uint64_t)s, run, err);
+    u->report = run->report;
+    eb_unit_set_array(u, "id_acc", run->id_acc, EB_BENCH_OUTLIER_METHODS);
+    eb_unit_set_array(u, "seconds", run->seconds, EB_BENCH_OUTLIER_METHODS);
+    eb_unit_set(u, "m_in", run->m_in);
+    eb_unit_set(u, "m_out", run->m_out);
+    free(run);
+    return st;
+}
+
+static void seed_unpack(void *ctx, int s, const eb_unit *u) {
+    eb_bench_outliers_run *run = &((seeds_out *)ctx)->runs[s];
+    run->report = u->report;
+    eb_unit_get_array(u, "id_acc", run->id_acc, EB_BENCH_OUTLIER_METHODS);
+    eb_unit_get_array(u, "seconds", run->seconds, EB_BENCH_OUTLIER_METHODS);
+    run->m_in = eb_unit_get(u, "m_in");
+    run->m_out = eb_unit_get(u, "m_out");
+}
+
 eb_status eb_bench_outliers_run_all(const eb_bench_outliers_params *p, eb_bench_outliers_run *runs,
                                     eb_error *err) {
     if (p->n_seeds < 1 || p->n_seeds > 16)
@@ -444,6 +476,9 @@ eb_status eb_bench_outliers_run_all(const eb_bench_outliers_params *p, eb_bench_
     eb_status st = eb_oe_config_check(&p->oe, err);
     if (!st && !p->margins_auto) st = eb_energy_ft_config_check(&p->energy, err);
     if (!st) st = eb_hopfield_boost_config_check(&p->hb, err);
-    for (int s = 0; s < p->n_seeds && !st; s++) st = run_one(p, (uint64_t)s, &runs[s], err);
+    seeds_out c = {p, runs};
+    if (!st)
+        st = eb_results_run_seeds(&p->resume, "outliers", OUTLIERS_REVISION, p->n_seeds, seed_compute,
+                                  seed_unpack, &c, err);
     return st;
 }

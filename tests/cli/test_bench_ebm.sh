@@ -108,6 +108,36 @@ import json, sys
 a, b = (json.load(open(p))["summary"]["scores"]["SSM"] for p in sys.argv[1:3])
 assert a != b, "the same scores with relu and softplus: the flag did not reach the model"
 PYEOF
+# --ood-val: each EBM row also at its OOD-validation checkpoint (same run), sky's test set 90 % for every
+# row; the CE baseline of App. B (best ID validation accuracy) by default, the code's with --ce-preset code
+"$E" bench segment --seeds 2 --steps 90 --detectors energy --ebm cd --ebm-steps 60 --sgld-steps 1 --ood-val \
+  --json > oodval.json 2>/dev/null
+for ce in paper code; do
+  "$E" bench segment --seeds 1 --steps 90 --detectors energy --ebm none --ce-preset $ce --json > ce-$ce.json 2>/dev/null
+done
+check segment-ood-val "$PY" - oodval.json ce-code.json ce-paper.json <<'PYEOF'
+import json, sys
+r, code, paper = (json.load(open(p)) for p in sys.argv[1:4])
+scores = r["summary"]["scores"]
+assert set(scores) == {"energy", "CD", "CD@oodval"}, scores.keys()
+for run in r["runs"]:
+    for name in ("energy", "CD", "CD@oodval"):
+        assert run["scores"][name]["sets"]["sky"]["n"] == 297, run["scores"][name]["sets"]["sky"]
+assert abs(scores["CD@oodval"]["sky"]["paper_ebm_aupr"]["mean"] - 0.9818) < 1e-9
+steps = r["ebm"]["rows"]["CD"]["oodval_selected_steps"]
+assert len(steps) == 2 and all(0 < s <= 60 and s % 30 == 0 or s == 60 for s in steps), steps
+assert "oodval" in r["ebm"]["model_selection"].replace("@", ""), r["ebm"]["model_selection"]
+ce = r["ce"]
+assert ce["preset"] == "paper" and "validation accuracy" in ce["model_selection"], ce
+assert len(ce["selected_steps"]) == 2 and all(0 < s <= 90 for s in ce["selected_steps"]), ce
+assert code["ce"]["preset"] == "code" and "selected_steps" not in code["ce"], code["ce"]
+assert code["runs"][0]["scores"]["energy"]["sets"]["sky"]["n"] == 330
+# the two CE recipes train different classifiers (optimizer, weight decay, checkpoint) on the same sets
+a, b = code["runs"][0]["scores"]["energy"]["sets"], paper["runs"][0]["scores"]["energy"]["sets"]
+assert {k: v["n"] for k, v in a.items()} == {k: v["n"] for k, v in b.items()}
+assert a != b
+PYEOF
+expect_fail ce-preset-unknown 2 "--ce-preset: expected paper or code, got 'x'" -- "$E" bench segment --ce-preset x
 expect_fail ebm-activation-unknown 2 "ebm-activation: unknown activation 'foo'" -- "$E" bench segment \
   --ebm-activation foo
 expect_fail ebm-unknown 2 "--ebm: .*'foo'" -- "$E" bench segment --ebm foo
