@@ -132,6 +132,15 @@ Test(results_dir, another_spec_or_suite_is_refused) {
     cr_assert(strstr(err.message, "revision 1"), "%s", err.message);
     r.spec = "[1]";
     cr_assert_eq(eb_results_open(&r, "segment", 1, &res, &err), EB_ERR_ARG);
+    /* a setting that is not a flag (fmnist: whether the rendered sets exist) joins the spec */
+    char *with = eb_results_spec_with("{\"steps\": 60, \"ebm\": \"cd\"}", "rendered-sets", true);
+    cr_assert_str_eq(with, "{\"steps\":60,\"ebm\":\"cd\",\"rendered-sets\":true}");
+    r.spec = with;
+    cr_assert_eq(eb_results_open(&r, "segment", 1, &res, &err), EB_ERR_ARG);
+    cr_assert(strstr(err.message, "rendered-sets: (none) there, true now"), "%s", err.message);
+    free(with);
+    cr_assert_null(eb_results_spec_with("[1]", "x", true));
+    cr_assert_null(eb_results_spec_with("{\"x\": 1}", "x", true));
 }
 
 Test(results_dir, max_units_stops_and_no_directory_computes) {

@@ -17,6 +17,7 @@
 #include <ebood/hamos.h>
 #include <ebood/outliers.h>
 #include <ebood/eval.h>
+#include <ebood/train.h>
 #include <ebood/suites.h>
 #include <ebood/plot.h>
 #include <ebood/report.h>

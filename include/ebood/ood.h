@@ -213,7 +213,8 @@ typedef struct eb_detector_params {
                          sample's activations below it (65, 004_…'s ASH-S); scale: 85. In [0, 100). */
 } eb_detector_params;
 
-/* The defaults above for `kind` (unused fields hold their generic defaults). Unknown kind: msp's. */
+/* The defaults above for `kind` (unused scalar fields hold their generic defaults, the nested parameters of
+ * a method zeros unless `kind` reads them). Unknown kind: msp's. */
 EB_API eb_detector_params eb_detector_default_params(eb_detector_kind kind);
 /* Validates the fields `kind` reads (ranges above; every value finite). EB_ERR_ARG naming the
  * parameter and the value. */
@@ -241,6 +242,41 @@ typedef struct eb_detector_param_row {
 } eb_detector_param_row;
 EB_API int eb_detector_param_table(const eb_detector_param_row **out);
 EB_API unsigned eb_detector_params_used(eb_detector_kind kind);
+
+/* The flags of a method's nested parameters (HEAT's eb_heat_params: its prior, preset and residual EBMs'
+ * blocks), defined in the method's own file: the command line generates its flag rows, ranges, help and
+ * "does not apply" errors from them and hands the values given to eb_detector_params_apply_flags. A flag
+ * shared by several methods (gmm, heat, heat_combined) is one row. */
+typedef enum eb_detector_flag_type {
+    EB_DETECTOR_FLAG_BOOL,  /* --name (no value) */
+    EB_DETECTOR_FLAG_INT,   /* an integer in [min, max] */
+    EB_DETECTOR_FLAG_FLOAT, /* a finite number in [min, max] */
+    EB_DETECTOR_FLAG_NAME,  /* a name the method parses */
+} eb_detector_flag_type;
+typedef struct eb_detector_flag {
+    const char *flag; /* without "--" */
+    eb_detector_flag_type type;
+    double min, max;
+    const char *metavar; /* NULL for BOOL */
+    const char *help;
+} eb_detector_flag;
+/* A flag's value as given: i (INT), f (FLOAT), b (BOOL) or name (NAME). */
+typedef struct eb_detector_flag_value {
+    const char *flag;
+    int64_t i;
+    double f;
+    bool b;
+    const char *name;
+} eb_detector_flag_value;
+/* The distinct flags of every method, in registry order. */
+EB_API int eb_detector_flag_count(void);
+EB_API const eb_detector_flag *eb_detector_flag_at(int i);
+/* Whether `kind` reads the flag. */
+EB_API bool eb_detector_reads_flag(eb_detector_kind kind, const char *flag);
+/* Applies the values given (every one of them; those `kind` does not read are ignored) to p, which holds
+ * kind's defaults (and any scalar rows set). EB_ERR_ARG naming the flag for a bad name ("--prior: …"). */
+EB_API eb_status eb_detector_params_apply_flags(eb_detector_kind kind, const eb_detector_flag_value *given,
+                                                int n_given, eb_detector_params *p, eb_error *err);
 
 /* What fit() and score() receive. Arrays are row-major, caller-owned, only read; NULL / 0 where
  * not available. Fields a method does not need are ignored (not read, not checked). */

@@ -1,8 +1,6 @@
 /* Helpers shared by ebood fit / score / eval (src/cli/cli_detector_impl.h). */
 #include "cli/cli_detector_impl.h"
 
-#include <ebood/ebm.h>
-
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -40,114 +38,32 @@ int cli_detector_flag_rows(cli_detector_flags *v, bool with_tpr, cli_flag *out) 
             (cli_flag){rows[r].desc.flag, 0,    CLI_FLAG_STRING, &v->text[r], 0, 0, rows[r].desc.metavar,
                        v->help[r],        false};
     }
-    const cli_flag heat[] = {CLI_HEAT_FLAGS(*v)};
-    memcpy(out + n, heat, sizeof heat);
-    return n + (int)(sizeof heat / sizeof heat[0]);
+    v->n_extra = 0;
+    for (int k = 0; k < eb_detector_flag_count() && k < CLI_DETECTOR_MAX_EXTRA; k++, v->n_extra++) {
+        const eb_detector_flag *f = eb_detector_flag_at(k);
+        static const cli_flag_type types[] = {[EB_DETECTOR_FLAG_BOOL] = CLI_FLAG_BOOL,
+                                              [EB_DETECTOR_FLAG_INT] = CLI_FLAG_INT,
+                                              [EB_DETECTOR_FLAG_FLOAT] = CLI_FLAG_FLOAT,
+                                              [EB_DETECTOR_FLAG_NAME] = CLI_FLAG_STRING};
+        void *dest = f->type == EB_DETECTOR_FLAG_BOOL    ? (void *)&v->bval[k]
+                     : f->type == EB_DETECTOR_FLAG_INT   ? (void *)&v->ival[k]
+                     : f->type == EB_DETECTOR_FLAG_FLOAT ? (void *)&v->fval[k]
+                                                         : (void *)&v->sval[k];
+        out[n++] = (cli_flag){f->flag, 0, types[f->type], dest, f->min, f->max, f->metavar, f->help, false};
+    }
+    return n;
 }
 
-/* HEAT's flags (CLI_HEAT_FLAGS) and the kinds that read them. */
-enum { HK_GMM = 1, HK_HEAT = 2, HK_COMBINED = 4, HK_EBM = HK_HEAT | HK_COMBINED };
-static const struct {
-    const char *name;
-    unsigned kinds;
-} heat_flags[] = {
-    {"prior", HK_HEAT},
-    {"heat-preset", HK_EBM},
-    {"ridge", HK_GMM | HK_EBM},
-    {"ebm-width", HK_EBM},
-    {"ebm-depth", HK_EBM},
-    {"ebm-tied", HK_EBM},
-    {"ebm-no-relu", HK_EBM},
-    {"ebm-seed", HK_EBM},
-    {"ebm-epochs", HK_EBM},
-    {"ebm-batch-size", HK_EBM},
-    {"ebm-lr", HK_EBM},
-    {"ebm-l2", HK_EBM},
-    {"ebm-temperature", HK_EBM},
-    {"prior-temperature", HK_EBM},
-    {"ebm-input-noise", HK_EBM},
-    {"sgld-steps", HK_EBM},
-    {"sgld-step-size", HK_EBM},
-    {"sgld-noise", HK_EBM},
-    {"sgld-decay", HK_EBM},
-    {"sgld-decay-end", HK_EBM},
-    {"stats-batch", HK_COMBINED},
-    {"no-normalize", HK_GMM | HK_EBM},
-    {"no-std-block", HK_COMBINED},
-};
-
-static unsigned heat_kind_bit(eb_detector_kind k) {
-    return k == EB_DETECTOR_GMM             ? HK_GMM
-           : k == EB_DETECTOR_HEAT          ? HK_HEAT
-           : k == EB_DETECTOR_HEAT_COMBINED ? HK_COMBINED
-                                            : 0;
-}
-
-/* Applies the HEAT flags to p (a heat kind). false after printing on a bad name. */
-static bool apply_heat_flags(const char *cmd, const cli_flag *flags, int n_flags, const cli_detector_flags *v,
-                             eb_detector_kind kind, eb_heat_params *p) {
-#define SEEN(name) cli_flag_seen(flags, n_flags, name)
-    eb_error err = {0};
-    if (kind == EB_DETECTOR_HEAT && SEEN("prior") && eb_heat_prior_parse(v->prior, &p->prior, &err)) {
-        fprintf(stderr, "ebood %s: --prior: %s\n", cmd, err.message);
-        return false;
+/* The methods' flags that were given, as values for eb_detector_params_apply_flags; returns the count. */
+static int given_extra(const cli_flag *flags, int n_flags, const cli_detector_flags *v,
+                       eb_detector_flag_value *out) {
+    int n = 0;
+    for (int k = 0; k < v->n_extra; k++) {
+        const eb_detector_flag *f = eb_detector_flag_at(k);
+        if (cli_flag_seen(flags, n_flags, f->flag))
+            out[n++] = (eb_detector_flag_value){f->flag, v->ival[k], v->fval[k], v->bval[k], v->sval[k]};
     }
-    if (kind != EB_DETECTOR_GMM && SEEN("heat-preset")) {
-        if (strcmp(v->heat_preset, "paper") && strcmp(v->heat_preset, "code")) {
-            fprintf(stderr, "ebood %s: --heat-preset: unknown preset '%s' (paper or code)\n", cmd,
-                    v->heat_preset);
-            return false;
-        }
-        const eb_heat_params base =
-            !strcmp(v->heat_preset, "code") ? eb_heat_code_params() : eb_heat_default_params();
-        p->gmm = base.gmm;
-        p->el = base.el;
-        p->none = base.none;
-        p->gmm_std = base.gmm_std;
-    }
-    eb_decay_kind decay = EB_DECAY_QUADRATIC;
-    if (SEEN("sgld-decay") && eb_decay_kind_parse(v->sgld_decay, &decay, &err)) {
-        fprintf(stderr, "ebood %s: --sgld-decay: %s\n", cmd, err.message);
-        return false;
-    }
-    if (SEEN("ridge")) p->ridge = (float)v->ridge;
-    if (SEEN("no-normalize")) p->normalize = !v->no_normalize;
-    if (kind == EB_DETECTOR_GMM) return true;
-    if (SEEN("ebm-width")) p->width = v->ebm_width;
-    if (SEEN("ebm-depth")) p->depth = v->ebm_depth;
-    if (SEEN("ebm-tied")) p->tied = v->ebm_tied;
-    if (SEEN("ebm-no-relu")) p->relu = !v->ebm_no_relu;
-    if (SEEN("ebm-seed")) p->seed = (uint64_t)v->ebm_seed;
-    if (SEEN("stats-batch")) p->stats_batch = v->stats_batch;
-    if (SEEN("no-std-block")) p->std_block = !v->no_std_block;
-    /* the block(s) of the EBM(s) this kind trains */
-    eb_heat_ebm *blocks[3] = {NULL, NULL, NULL};
-    if (kind == EB_DETECTOR_HEAT_COMBINED) {
-        blocks[0] = &p->gmm;
-        blocks[1] = &p->el;
-        blocks[2] = p->std_block ? &p->gmm_std : NULL;
-    } else {
-        blocks[0] = p->prior == EB_HEAT_PRIOR_GMM  ? &p->gmm
-                    : p->prior == EB_HEAT_PRIOR_EL ? &p->el
-                                                   : &p->none;
-    }
-    for (int b = 0; b < 3 && blocks[b]; b++) {
-        eb_heat_ebm *e = blocks[b];
-        if (SEEN("ebm-epochs")) e->epochs = v->ebm_epochs;
-        if (SEEN("ebm-batch-size")) e->batch_size = v->ebm_batch_size;
-        if (SEEN("ebm-lr")) e->lr = (float)v->ebm_lr;
-        if (SEEN("ebm-l2")) e->l2 = (float)v->ebm_l2;
-        if (SEEN("ebm-temperature")) e->temperature = (float)v->ebm_temperature;
-        if (SEEN("prior-temperature")) e->prior_temperature = (float)v->prior_temperature;
-        if (SEEN("ebm-input-noise")) e->input_noise = (float)v->ebm_input_noise;
-        if (SEEN("sgld-steps")) e->steps = v->sgld_steps;
-        if (SEEN("sgld-step-size")) e->step_size = (float)v->sgld_step_size;
-        if (SEEN("sgld-noise")) e->noise = (float)v->sgld_noise;
-        if (SEEN("sgld-decay")) e->decay = (int)decay;
-        if (SEEN("sgld-decay-end")) e->decay_end = (float)v->sgld_decay_end;
-    }
-#undef SEEN
-    return true;
+    return n;
 }
 
 /* Prints "--FLAG does not apply to KIND, KIND" and returns false. */
@@ -162,11 +78,12 @@ static bool not_applicable(const char *cmd, const char *flag, const eb_detector_
 
 bool cli_detector_params(const char *cmd, const cli_flag *flags, int n_flags, const cli_detector_flags *v,
                          const eb_detector_kind *kinds, int n_kinds, eb_detector_params *params) {
-    for (int h = 0; h < (int)(sizeof heat_flags / sizeof heat_flags[0]); h++) {
-        if (!cli_flag_seen(flags, n_flags, heat_flags[h].name)) continue;
+    eb_detector_flag_value given[CLI_DETECTOR_MAX_EXTRA];
+    const int n_given = given_extra(flags, n_flags, v, given);
+    for (int g = 0; g < n_given; g++) {
         bool used = false;
-        for (int i = 0; i < n_kinds; i++) used |= (heat_kind_bit(kinds[i]) & heat_flags[h].kinds) != 0;
-        if (!used) return not_applicable(cmd, heat_flags[h].name, kinds, n_kinds);
+        for (int i = 0; i < n_kinds; i++) used |= eb_detector_reads_flag(kinds[i], given[g].flag);
+        if (!used) return not_applicable(cmd, given[g].flag, kinds, n_kinds);
     }
     const eb_detector_param_row *rows;
     const int n_rows = eb_detector_param_table(&rows);
@@ -187,9 +104,8 @@ bool cli_detector_params(const char *cmd, const cli_flag *flags, int n_flags, co
                 fprintf(stderr, "ebood %s: %s\n", cmd, err.message);
                 return false;
             }
-        if ((used & EB_PARAM_HEAT) && !apply_heat_flags(cmd, flags, n_flags, v, kinds[i], &p->heat))
-            return false;
-        if (eb_detector_params_check(kinds[i], p, &err)) {
+        if (eb_detector_params_apply_flags(kinds[i], given, n_given, p, &err) ||
+            eb_detector_params_check(kinds[i], p, &err)) {
             fprintf(stderr, "ebood %s: %s\n", cmd, err.message);
             return false;
         }

@@ -111,124 +111,163 @@ static eb_status add_set(cli_eval_images *e, const char *name, eb_dataset *rows,
     return EB_OK;
 }
 
+/* What the steps of cli_eval_images_load share. */
+typedef struct eval_images_ctx {
+    const eb_model *model;
+    const char *model_path, *data;
+    float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS]; /* the input normalisation */
+    int c, h, w;                                                   /* of the ID images */
+    eb_image_set natural; /* the first natural set (u8), for oodomain */
+} eval_images_ctx;
+
+/* --train-data: another image dataset's training split, in the ID data's input space. */
+static eb_status other_train(const eval_images_ctx *x, const char *train_data, uint64_t split_seed,
+                             eb_dataset *out, eb_error *err) {
+    if (!cli_is_image_spec(train_data))
+        return eb_error_set(err, EB_ERR_ARG,
+                            "--train-data: '%s' is not an image dataset (the ID data %s is; use "
+                            "fmnist, mnist, cifar10:DIR or cifar100:DIR)",
+                            train_data, x->data);
+    cli_images tr;
+    eb_status st = cli_load_images(train_data, split_seed, &tr, err);
+    if (st) return st;
+    if (tr.train.n == 0)
+        st = eb_error_set(err, EB_ERR_ARG, "--train-data: %s has no training split", train_data);
+    if (!st) st = check_shape(x->model, x->model_path, &tr.train, train_data, err);
+    if (!st) st = eb_image_set_to_dataset(&tr.train, x->mean, x->std, out, err);
+    cli_images_free(&tr);
+    return st;
+}
+
+/* The ID test rows (and the training rows when want_train) and the input normalisation: the checkpoint's,
+ * else the ID dataset's. */
+static eb_status load_id(eval_images_ctx *x, const eb_safetensors *file, uint64_t split_seed,
+                         const char *train_data, bool want_train, cli_eval_images *out, eb_error *err) {
+    const eb_model *model = x->model;
+    const bool image_model = eb_model_kind_is_image(model->kind);
+    cli_images id;
+    eb_status st = cli_load_images_shaped(x->data, split_seed, image_model ? (int)model->image.channels : 0,
+                                          image_model ? (int)model->image.height : 0,
+                                          image_model ? (int)model->image.width : 0, &id, err);
+    if (st) return st;
+    if ((st = check_shape(model, x->model_path, &id.test, x->data, err))) {
+        cli_images_free(&id);
+        return st;
+    }
+    if (!cli_checkpoint_normalization(file, x->mean, x->std, EB_IMAGE_MAX_CHANNELS)) {
+        memcpy(x->mean, id.mean, sizeof x->mean);
+        memcpy(x->std, id.std, sizeof x->std);
+    }
+    out->channels = x->c = id.test.c;
+    x->h = id.test.h;
+    x->w = id.test.w;
+    memcpy(out->std, x->std, sizeof x->std);
+    st = eb_image_set_to_dataset(&id.test, x->mean, x->std, &out->test, err);
+    if (!st && want_train) {
+        if (train_data && strcmp(train_data, x->data) != 0)
+            st = other_train(x, train_data, split_seed, &out->train, err);
+        else if (id.train.n == 0)
+            st = eb_error_set(err, EB_ERR_ARG,
+                              "%s has no training split for the detectors that learn (give --train-data)",
+                              x->data);
+        else
+            st = eb_image_set_to_dataset(&id.train, x->mean, x->std, &out->train, err);
+    }
+    cli_images_free(&id);
+    return st;
+}
+
+/* 1. the natural set that fits (skipped when absent, or when an --ood set is the same data). */
+static eb_status natural_set(eval_images_ctx *x, const cli_list *ood_specs, cli_eval_images *out,
+                             eb_error *err) {
+    const char *auto_spec = strcmp(x->data, "fmnist") == 0  ? "mnist"
+                            : strcmp(x->data, "mnist") == 0 ? "fmnist"
+                                                            : NULL;
+    for (int i = 0; auto_spec && i < ood_specs->count; i++)
+        if (strcmp(strchr(ood_specs->items[i], '=') + 1, auto_spec) == 0) auto_spec = NULL;
+    if (!auto_spec) return EB_OK;
+    eb_error e2 = {0};
+    eb_status st = load_test_images(x->model, x->model_path, auto_spec, &x->natural, &e2);
+    if (st == EB_ERR_IO) {
+        fprintf(stderr, "ebood eval: note: no natural OOD set '%s' (%s)\n", auto_spec, e2.message);
+        return EB_OK;
+    }
+    if (st) {
+        if (err) *err = e2;
+        return st;
+    }
+    eb_dataset rows;
+    st = check_shape(x->model, x->model_path, &x->natural, auto_spec, err);
+    if (!st) st = eb_image_set_to_dataset(&x->natural, x->mean, x->std, &rows, err);
+    if (!st) st = add_set(out, auto_spec, &rows, err);
+    return st;
+}
+
+/* 2. --ood NAME=SPEC (the first becomes the natural set of oodomain if there is none). */
+static eb_status named_sets(eval_images_ctx *x, const cli_list *ood_specs, cli_eval_images *out,
+                            eb_error *err) {
+    eb_status st = EB_OK;
+    for (int i = 0; i < ood_specs->count && !st; i++) {
+        const char *item = ood_specs->items[i], *eq = strchr(item, '='), *spec = eq + 1;
+        char name[48];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - item), item);
+        if (!cli_is_image_spec(spec) && strncmp(spec, "idx:", 4) != 0)
+            return eb_error_set(
+                err, EB_ERR_ARG,
+                "--ood %s: '%s' is not an image dataset (mnist, fmnist, cifar10:DIR, cifar100:DIR, "
+                "folder:DIR, a rendered set such as notmnist, idx:FILE)",
+                name, spec);
+        eb_image_set s;
+        st = load_test_images(x->model, x->model_path, spec, &s, err);
+        if (!st) st = check_shape(x->model, x->model_path, &s, spec, err);
+        eb_dataset rows;
+        memset(&rows, 0, sizeof rows);
+        if (!st) st = eb_image_set_to_dataset(&s, x->mean, x->std, &rows, err);
+        if (!st) st = add_set(out, name, &rows, err);
+        if (!st && !x->natural.u8) {
+            x->natural = s;
+            memset(&s, 0, sizeof s);
+        }
+        eb_image_set_free(&s);
+    }
+    return st;
+}
+
+/* 3. the non-natural sets, in input space already: oodomain (of the natural set), then the generated. */
+static eb_status synthetic_sets(const eval_images_ctx *x, int64_t n_synthetic, uint64_t seed,
+                                cli_eval_images *out, eb_error *err) {
+    eb_image_set gen[EB_IMAGE_OOD_COUNT + 1];
+    memset(gen, 0, sizeof gen);
+    int n_gen = 0;
+    const bool natural = x->natural.u8 != NULL;
+    eb_status st = natural ? eb_image_ood_oodomain(&x->natural, &gen[n_gen++], err) : EB_OK;
+    if (!st) st = eb_image_ood_nonnatural(n_synthetic, x->c, x->h, x->w, seed, &gen[n_gen], err);
+    if (!st) n_gen += EB_IMAGE_OOD_COUNT;
+    for (int i = 0; i < n_gen && !st; i++) {
+        eb_dataset rows;
+        const char *name = natural && i == 0 ? "oodomain" : eb_image_ood_names[i - (natural ? 1 : 0)];
+        st = eb_image_set_to_dataset(&gen[i], NULL, NULL, &rows, err);
+        if (!st) st = add_set(out, name, &rows, err);
+    }
+    for (int i = 0; i < EB_IMAGE_OOD_COUNT + 1; i++) eb_image_set_free(&gen[i]);
+    return st;
+}
+
 eb_status cli_eval_images_load(const eb_model *model, const eb_safetensors *file, const char *model_path,
                                const char *data, uint64_t split_seed, const cli_list *ood_specs,
                                const char *train_data, bool want_train, bool synthetic, int64_t n_synthetic,
                                uint64_t seed, cli_eval_images *out, eb_error *err) {
     memset(out, 0, sizeof *out);
-    cli_images id;
-    bool image_model = eb_model_kind_is_image(model->kind);
-    eb_status st = cli_load_images_shaped(data, split_seed, image_model ? (int)model->image.channels : 0,
-                                          image_model ? (int)model->image.height : 0,
-                                          image_model ? (int)model->image.width : 0, &id, err);
-    if (st) return st;
-    if ((st = check_shape(model, model_path, &id.test, data, err))) {
-        cli_images_free(&id);
-        return st;
-    }
-    /* the input normalisation: the checkpoint's, else the ID dataset's */
-    float mean[EB_IMAGE_MAX_CHANNELS], std[EB_IMAGE_MAX_CHANNELS];
-    if (!cli_checkpoint_normalization(file, mean, std, EB_IMAGE_MAX_CHANNELS)) {
-        memcpy(mean, id.mean, sizeof mean);
-        memcpy(std, id.std, sizeof std);
-    }
-    out->channels = id.test.c;
-    const int c = id.test.c, h = id.test.h, w = id.test.w;
-    memcpy(out->std, std, sizeof std);
-    st = eb_image_set_to_dataset(&id.test, mean, std, &out->test, err);
-    if (!st && want_train) {
-        if (train_data && strcmp(train_data, data) != 0) {
-            cli_images tr;
-            if (!cli_is_image_spec(train_data))
-                st = eb_error_set(err, EB_ERR_ARG,
-                                  "--train-data: '%s' is not an image dataset (the ID data %s is; use "
-                                  "fmnist, mnist, cifar10:DIR or cifar100:DIR)",
-                                  train_data, data);
-            if (!st) st = cli_load_images(train_data, split_seed, &tr, err);
-            if (!st) {
-                if (tr.train.n == 0)
-                    st = eb_error_set(err, EB_ERR_ARG, "--train-data: %s has no training split", train_data);
-                if (!st) st = check_shape(model, model_path, &tr.train, train_data, err);
-                if (!st) st = eb_image_set_to_dataset(&tr.train, mean, std, &out->train, err);
-                cli_images_free(&tr);
-            }
-        } else if (id.train.n == 0) {
-            st = eb_error_set(err, EB_ERR_ARG,
-                              "%s has no training split for the detectors that learn (give --train-data)",
-                              data);
-        } else {
-            st = eb_image_set_to_dataset(&id.train, mean, std, &out->train, err);
-        }
-    }
-    cli_images_free(&id);
-
-    /* 1. the natural set that fits (skipped when absent, or when an --ood set is the same data) */
-    eb_image_set natural; /* the first natural set (u8), for oodomain */
-    memset(&natural, 0, sizeof natural);
-    const char *auto_spec = strcmp(data, "fmnist") == 0  ? "mnist"
-                            : strcmp(data, "mnist") == 0 ? "fmnist"
-                                                         : NULL;
-    for (int i = 0; auto_spec && i < ood_specs->count; i++)
-        if (strcmp(strchr(ood_specs->items[i], '=') + 1, auto_spec) == 0) auto_spec = NULL;
-    if (!st && auto_spec) {
-        eb_error e2 = {0};
-        eb_status s2 = load_test_images(model, model_path, auto_spec, &natural, &e2);
-        if (s2 == EB_ERR_IO) {
-            fprintf(stderr, "ebood eval: note: no natural OOD set '%s' (%s)\n", auto_spec, e2.message);
-        } else if (s2) {
-            st = s2;
-            if (err) *err = e2;
-        } else {
-            eb_dataset rows;
-            st = check_shape(model, model_path, &natural, auto_spec, err);
-            if (!st) st = eb_image_set_to_dataset(&natural, mean, std, &rows, err);
-            if (!st) st = add_set(out, auto_spec, &rows, err);
-        }
-    }
-    /* 2. --ood NAME=SPEC */
-    for (int i = 0; i < ood_specs->count && !st; i++) {
-        const char *item = ood_specs->items[i], *eq = strchr(item, '='), *spec = eq + 1;
-        char name[48];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - item), item);
-        if (!cli_is_image_spec(spec) && strncmp(spec, "idx:", 4) != 0) {
-            st = eb_error_set(
-                err, EB_ERR_ARG,
-                "--ood %s: '%s' is not an image dataset (mnist, fmnist, cifar10:DIR, cifar100:DIR, "
-                "folder:DIR, a rendered set such as notmnist, idx:FILE)",
-                name, spec);
-            break;
-        }
-        eb_image_set s;
-        st = load_test_images(model, model_path, spec, &s, err);
-        if (!st) st = check_shape(model, model_path, &s, spec, err);
-        eb_dataset rows;
-        memset(&rows, 0, sizeof rows);
-        if (!st) st = eb_image_set_to_dataset(&s, mean, std, &rows, err);
-        if (!st) st = add_set(out, name, &rows, err);
-        if (!st && !natural.u8) {
-            natural = s;
-            memset(&s, 0, sizeof s);
-        }
-        eb_image_set_free(&s);
-    }
-    /* 3. the non-natural sets, in input space already */
-    if (!st && synthetic) {
-        eb_image_set gen[EB_IMAGE_OOD_COUNT + 1];
-        memset(gen, 0, sizeof gen);
-        int n_gen = 0;
-        if (natural.u8) st = eb_image_ood_oodomain(&natural, &gen[n_gen++], err);
-        if (!st) st = eb_image_ood_nonnatural(n_synthetic, c, h, w, seed, &gen[n_gen], err);
-        if (!st) n_gen += EB_IMAGE_OOD_COUNT;
-        for (int i = 0; i < n_gen && !st; i++) {
-            eb_dataset rows;
-            const char *name =
-                natural.u8 && i == 0 ? "oodomain" : eb_image_ood_names[i - (natural.u8 ? 1 : 0)];
-            st = eb_image_set_to_dataset(&gen[i], NULL, NULL, &rows, err);
-            if (!st) st = add_set(out, name, &rows, err);
-        }
-        for (int i = 0; i < EB_IMAGE_OOD_COUNT + 1; i++) eb_image_set_free(&gen[i]);
-    }
-    eb_image_set_free(&natural);
+    eval_images_ctx x;
+    memset(&x, 0, sizeof x);
+    x.model = model;
+    x.model_path = model_path;
+    x.data = data;
+    eb_status st = load_id(&x, file, split_seed, train_data, want_train, out, err);
+    if (!st) st = natural_set(&x, ood_specs, out, err);
+    if (!st) st = named_sets(&x, ood_specs, out, err);
+    if (!st && synthetic) st = synthetic_sets(&x, n_synthetic, seed, out, err);
+    eb_image_set_free(&x.natural);
     if (st) cli_eval_images_free(out);
     return st;
 }

@@ -133,12 +133,13 @@ static const int class_colour[3] = {0, 2, 5};      /* blue, bluish green, reddis
 enum { OUTLIER_COLOUR = 1 };                       /* vermillion */
 static const char *const chain_colour = "#ffffff"; /* white: visible on the dark ID regions */
 
-eb_status eb_hamos_picture_write(const eb_hamos_picture_params *p, const char *path,
-                                 eb_hamos_synthesis_stats *stats, eb_error *err) {
+/* The parameters in range; *png / *svg from the path's extension. */
+static eb_status picture_check(const eb_hamos_picture_params *p, const char *path, bool *png, bool *svg,
+                               eb_error *err) {
     size_t len = strlen(path);
-    bool png = len > 4 && strcmp(path + len - 4, ".png") == 0,
-         svg = len > 4 && strcmp(path + len - 4, ".svg") == 0;
-    if (!png && !svg) return eb_error_set(err, EB_ERR_ARG, "%s: unknown extension (.png, .svg)", path);
+    *png = len > 4 && strcmp(path + len - 4, ".png") == 0;
+    *svg = len > 4 && strcmp(path + len - 4, ".svg") == 0;
+    if (!*png && !*svg) return eb_error_set(err, EB_ERR_ARG, "%s: unknown extension (.png, .svg)", path);
     if (p->n_per_class < 2 || p->n_per_class > 100000)
         return eb_error_set(err, EB_ERR_ARG, "hamos picture: %lld rows per class outside [2, 100000]",
                             (long long)p->n_per_class);
@@ -152,118 +153,148 @@ eb_status eb_hamos_picture_write(const eb_hamos_picture_params *p, const char *p
     if (p->synth.k > p->n_per_class)
         return eb_error_set(err, EB_ERR_ARG, "hamos picture: k %lld larger than the %lld rows per class",
                             (long long)p->synth.k, (long long)p->n_per_class);
+    return EB_OK;
+}
+
+/* Colours of the field: min .. max of its finite values (the disc); white outside. */
+static void colour_field(const double *field, int64_t grid, uint8_t *bg) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < grid * grid; i++)
+        if (isfinite(field[i])) {
+            lo = fmin(lo, field[i]);
+            hi = fmax(hi, field[i]);
+        }
+    for (int64_t i = 0; i < grid * grid; i++) {
+        if (isfinite(field[i]))
+            eb_colormap(hi > lo ? (field[i] - lo) / (hi - lo) : 0.5, bg + i * 3);
+        else
+            memset(bg + i * 3, 255, 3);
+    }
+}
+
+/* What the picture draws: the ID rows, the synthesised outliers out[n_out] (blocks of `chains`, one
+ * per chain), the background bg[grid, grid]. */
+typedef struct picture {
+    const eb_hamos_picture_params *p;
+    const eb_class_buffer *buf;
+    const float *out;
+    int64_t n_out, chains, blocks;
+    uint8_t *bg;
+    int64_t grid;
+} picture;
+
+static eb_status write_svg(const picture *f, const char *title, const char *path, eb_error *err) {
+    const eb_hamos_picture_params *p = f->p;
+    const int64_t n_out = f->n_out, chains = f->chains, blocks = f->blocks;
+    eb_plot_spec spec = eb_plot_default_spec();
+    spec.width = spec.height = (double)p->size;
+    spec.xlim[0] = spec.ylim[0] = -2.0;
+    spec.xlim[1] = spec.ylim[1] = 2.0;
+    spec.title = title;
+    spec.id = "hamos";
+    spec.legend = EB_PLOT_LEGEND_BOTTOM_LEFT;
+    eb_plot *pl = NULL;
+    eb_status st = eb_plot_new(&spec, &pl, err);
+    float *xy = malloc((size_t)((p->n_per_class > n_out ? p->n_per_class : n_out) * 2) * sizeof *xy);
+    double *cx = malloc((size_t)blocks * sizeof *cx), *cy = malloc((size_t)blocks * sizeof *cy);
+    if (!st && (!xy || !cx || !cy)) st = eb_error_set(err, EB_ERR_NOMEM, "hamos picture: out of memory");
+    if (!st) {
+        eb_plot_image(pl, f->bg, f->grid, f->grid, -2.0, 2.0, -2.0, 2.0);
+        for (int c = 0; c < 3; c++) {
+            for (int64_t i = 0; i < p->n_per_class; i++) {
+                double q[2];
+                lambert(f->buf->data + (c * f->buf->capacity + i) * 3, q);
+                xy[i * 2] = (float)q[0];
+                xy[i * 2 + 1] = (float)q[1];
+            }
+            char label[32];
+            snprintf(label, sizeof label, "ID class %d", c);
+            eb_plot_points(pl, xy, p->n_per_class, 1.6, eb_plot_colour(class_colour[c]), label);
+        }
+        for (int64_t ch = 0; ch < chains; ch++) {
+            for (int64_t b = 0; b < blocks; b++) {
+                double q[2];
+                lambert(f->out + (b * chains + ch) * 3, q);
+                cx[b] = q[0];
+                cy[b] = q[1];
+            }
+            eb_plot_line(pl, cx, cy, blocks, chain_colour, false, ch == 0 ? "chains" : NULL);
+        }
+        for (int64_t i = 0; i < n_out; i++) {
+            double q[2];
+            lambert(f->out + i * 3, q);
+            xy[i * 2] = (float)q[0];
+            xy[i * 2 + 1] = (float)q[1];
+        }
+        eb_plot_points(pl, xy, n_out, 3.0, eb_plot_colour(OUTLIER_COLOUR), "synthesised outliers");
+        st = eb_plot_write_svg(pl, path, err);
+    }
+    free(xy);
+    free(cx);
+    free(cy);
+    eb_plot_free(pl);
+    return st;
+}
+
+static eb_status write_png(const picture *f, const char *path, eb_error *err) {
+    const eb_hamos_picture_params *p = f->p;
+    const int64_t chains = f->chains;
+    raster r = {f->bg, f->grid};
+    uint8_t col[3];
+    double scale = (double)f->grid / 560.0;
+    for (int c = 0; c < 3; c++) {
+        colour_rgb(eb_plot_colour(class_colour[c]), col);
+        for (int64_t i = 0; i < p->n_per_class; i++) {
+            double q[2], px[2];
+            lambert(f->buf->data + (c * f->buf->capacity + i) * 3, q);
+            to_px(&r, q, px);
+            disc(&r, px, 2.0 * scale, col);
+        }
+    }
+    colour_rgb(chain_colour, col);
+    for (int64_t ch = 0; ch < chains; ch++)
+        for (int64_t b = 0; b + 1 < f->blocks; b++) {
+            double q0[2], q1[2], a[2], e[2];
+            lambert(f->out + (b * chains + ch) * 3, q0);
+            lambert(f->out + ((b + 1) * chains + ch) * 3, q1);
+            to_px(&r, q0, a);
+            to_px(&r, q1, e);
+            segment(&r, a, e, 1.6 * scale, col);
+        }
+    colour_rgb(eb_plot_colour(OUTLIER_COLOUR), col);
+    for (int64_t i = 0; i < f->n_out; i++) {
+        double q[2], px[2];
+        lambert(f->out + i * 3, q);
+        to_px(&r, q, px);
+        disc(&r, px, 3.5 * scale, col);
+    }
+    return eb_png_write_rgb(path, f->bg, f->grid, f->grid, err);
+}
+
+eb_status eb_hamos_picture_write(const eb_hamos_picture_params *p, const char *path,
+                                 eb_hamos_synthesis_stats *stats, eb_error *err) {
+    bool png, svg;
+    eb_status st = picture_check(p, path, &png, &svg, err);
+    if (st) return st;
     eb_rng rng;
     eb_rng_seed(&rng, p->seed);
     eb_class_buffer buf;
     if ((st = toy_buffer(p, &buf, &rng, err))) return st;
     eb_hamos_synthesis_stats s;
-    int64_t n_out = eb_hamos_synthesis_count(&p->synth, 3),
-            chains = 3 * (p->synth.n_adj < 2 ? p->synth.n_adj : 2);
-    int64_t blocks = n_out / chains, grid = png ? p->size : 240;
+    const int64_t n_out = eb_hamos_synthesis_count(&p->synth, 3),
+                  chains = 3 * (p->synth.n_adj < 2 ? p->synth.n_adj : 2), grid = png ? p->size : 240;
     float *out = malloc((size_t)n_out * 3 * sizeof *out);
     double *field = malloc((size_t)(grid * grid) * sizeof *field);
     uint8_t *bg = malloc((size_t)(grid * grid) * 3);
     if (!out || !field || !bg) st = eb_error_set(err, EB_ERR_NOMEM, "hamos picture: out of memory");
     if (!st) st = eb_hamos_synthesize(&p->synth, &buf, out, &s, &rng, err);
     if (!st) st = background(p, &buf, grid, field, err);
-    if (!st) { /* colours: min .. 98th percentile of the field inside the disc */
-        double lo = INFINITY, hi = -INFINITY;
-        for (int64_t i = 0; i < grid * grid; i++)
-            if (isfinite(field[i])) {
-                lo = fmin(lo, field[i]);
-                hi = fmax(hi, field[i]);
-            }
-        for (int64_t i = 0; i < grid * grid; i++) {
-            if (isfinite(field[i]))
-                eb_colormap(hi > lo ? (field[i] - lo) / (hi - lo) : 0.5, bg + i * 3);
-            else
-                memset(bg + i * 3, 255, 3);
-        }
-    }
+    if (!st) colour_field(field, grid, bg);
     char title[160];
     snprintf(title, sizeof title, "HamOS %s chains on S2 (Lambert projection), acceptance %.2f",
              eb_sphere_sampler_name(p->synth.sampler.kind), st ? 0.0 : s.acceptance);
-    if (!st && svg) {
-        eb_plot_spec spec = eb_plot_default_spec();
-        spec.width = spec.height = (double)p->size;
-        spec.xlim[0] = spec.ylim[0] = -2.0;
-        spec.xlim[1] = spec.ylim[1] = 2.0;
-        spec.title = title;
-        spec.id = "hamos";
-        spec.legend = EB_PLOT_LEGEND_BOTTOM_LEFT;
-        eb_plot *pl = NULL;
-        st = eb_plot_new(&spec, &pl, err);
-        float *xy = malloc((size_t)((p->n_per_class > n_out ? p->n_per_class : n_out) * 2) * sizeof *xy);
-        double *cx = malloc((size_t)blocks * sizeof *cx), *cy = malloc((size_t)blocks * sizeof *cy);
-        if (!st && (!xy || !cx || !cy)) st = eb_error_set(err, EB_ERR_NOMEM, "hamos picture: out of memory");
-        if (!st) {
-            eb_plot_image(pl, bg, grid, grid, -2.0, 2.0, -2.0, 2.0);
-            for (int c = 0; c < 3; c++) {
-                for (int64_t i = 0; i < p->n_per_class; i++) {
-                    double q[2];
-                    lambert(buf.data + (c * buf.capacity + i) * 3, q);
-                    xy[i * 2] = (float)q[0];
-                    xy[i * 2 + 1] = (float)q[1];
-                }
-                char label[32];
-                snprintf(label, sizeof label, "ID class %d", c);
-                eb_plot_points(pl, xy, p->n_per_class, 1.6, eb_plot_colour(class_colour[c]), label);
-            }
-            for (int64_t ch = 0; ch < chains; ch++) {
-                for (int64_t b = 0; b < blocks; b++) {
-                    double q[2];
-                    lambert(out + (b * chains + ch) * 3, q);
-                    cx[b] = q[0];
-                    cy[b] = q[1];
-                }
-                eb_plot_line(pl, cx, cy, blocks, chain_colour, false, ch == 0 ? "chains" : NULL);
-            }
-            for (int64_t i = 0; i < n_out; i++) {
-                double q[2];
-                lambert(out + i * 3, q);
-                xy[i * 2] = (float)q[0];
-                xy[i * 2 + 1] = (float)q[1];
-            }
-            eb_plot_points(pl, xy, n_out, 3.0, eb_plot_colour(OUTLIER_COLOUR), "synthesised outliers");
-            st = eb_plot_write_svg(pl, path, err);
-        }
-        free(xy);
-        free(cx);
-        free(cy);
-        eb_plot_free(pl);
-    }
-    if (!st && png) {
-        raster r = {bg, grid};
-        uint8_t col[3];
-        double scale = (double)grid / 560.0;
-        for (int c = 0; c < 3; c++) {
-            colour_rgb(eb_plot_colour(class_colour[c]), col);
-            for (int64_t i = 0; i < p->n_per_class; i++) {
-                double q[2], px[2];
-                lambert(buf.data + (c * buf.capacity + i) * 3, q);
-                to_px(&r, q, px);
-                disc(&r, px, 2.0 * scale, col);
-            }
-        }
-        colour_rgb(chain_colour, col);
-        for (int64_t ch = 0; ch < chains; ch++)
-            for (int64_t b = 0; b + 1 < blocks; b++) {
-                double q0[2], q1[2], a[2], e[2];
-                lambert(out + (b * chains + ch) * 3, q0);
-                lambert(out + ((b + 1) * chains + ch) * 3, q1);
-                to_px(&r, q0, a);
-                to_px(&r, q1, e);
-                segment(&r, a, e, 1.6 * scale, col);
-            }
-        colour_rgb(eb_plot_colour(OUTLIER_COLOUR), col);
-        for (int64_t i = 0; i < n_out; i++) {
-            double q[2], px[2];
-            lambert(out + i * 3, q);
-            to_px(&r, q, px);
-            disc(&r, px, 3.5 * scale, col);
-        }
-        st = eb_png_write_rgb(path, bg, grid, grid, err);
-    }
+    const picture f = {p, &buf, out, n_out, chains, n_out / chains, bg, grid};
+    if (!st) st = svg ? write_svg(&f, title, path, err) : write_png(&f, path, err);
     if (!st && stats) *stats = s;
     free(out);
     free(field);

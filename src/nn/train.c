@@ -85,6 +85,92 @@ static eb_status reduce_step(const eb_dist *dist, eb_params *params, int64_t loc
     return st;
 }
 
+/* What the steps of one run share. */
+typedef struct loop {
+    eb_params *params;
+    eb_model *m; /* or NULL: what the objective and the epoch callback receive */
+    const eb_batch_source *src, *aux;
+    eb_objective_fn objective;
+    void *objective_ctx;
+    const eb_train_params *p;
+    eb_graph *g;
+    eb_optimizer *opt;
+    float *joined; /* [ID rows; aux rows] of the step, when aux */
+    int64_t joined_cap;
+    bool parallel;
+    double last_finite; /* the last finite loss (for the divergence message) */
+} loop;
+
+/* The optimizer, with the state of p->resume (if any); *epoch = the epochs already done. */
+static eb_status new_optimizer(const eb_train_params *p, eb_params *params, eb_optimizer **out,
+                               int64_t *epoch, eb_error *err) {
+    eb_status st = eb_optimizer_new(&p->optimizer, params->size, &params->allocator, out, err);
+    *epoch = 0;
+    if (st || !p->resume) return st;
+    eb_optimizer *opt = *out;
+    *epoch = p->resume->epoch;
+    if (p->resume->optimizer_state_size != eb_optimizer_state_size(opt)) {
+        st =
+            eb_error_set(err, EB_ERR_SHAPE, "train: resume: optimizer state has %lld floats, expected %lld",
+                         (long long)p->resume->optimizer_state_size, (long long)eb_optimizer_state_size(opt));
+        eb_optimizer_free(opt);
+        *out = NULL;
+        return st;
+    }
+    if (p->resume->optimizer_state_size)
+        memcpy(eb_optimizer_state(opt), p->resume->optimizer_state,
+               (size_t)p->resume->optimizer_state_size * sizeof(float));
+    eb_optimizer_set_step_count(opt, p->resume->optimizer_step);
+    return EB_OK;
+}
+
+/* One optimizer step: the next batch (this rank's share, the auxiliary rows appended), the objective's
+ * loss, backward, the ranks' reduction, the divergence check, clipping, the update. *loss, *correct (−1:
+ * not counted) and *rows (the global batch's ID rows) describe the step. */
+static eb_status train_step(loop *L, int64_t step, eb_rng *dropout_rng, double *loss, int64_t *correct,
+                            int64_t *rows, eb_error *err) {
+    const eb_batch_source *src = L->src;
+    const eb_dist *dist = L->p->dist;
+    eb_batch_data bd;
+    eb_status st = src->next(src->ctx, &bd, err);
+    if (st) return st;
+    *rows = bd.size;
+    if (L->parallel) keep_share(dist, &bd, src->dim);
+    eb_batch_data ad = {NULL, NULL, 0};
+    if (L->aux && (st = join_aux(L->aux, dist, &bd, &ad, &L->joined, &L->joined_cap, err))) return st;
+    double lv = 0.0;
+    *correct = 0;
+    if (bd.size > 0) { /* a rank may hold no rows of a last partial batch */
+        eb_graph_reset(L->g);
+        eb_batch batch = {
+            eb_tensor_input(L->g, (float *)bd.x, 2, EB_SHAPE(bd.size + ad.size, src->dim), false), bd.labels,
+            bd.size, ad.size};
+        *correct = -1;
+        eb_tensor *l = L->objective(L->objective_ctx, L->m, L->g, &batch, dropout_rng, correct);
+        if ((st = eb_graph_status(L->g)))
+            return eb_error_set(err, st, "train: step %lld: %s", (long long)step, eb_graph_error(L->g));
+        lv = l->data[0];
+        eb_params_zero_grad(L->params);
+        if ((st = eb_graph_backward(L->g, l, NULL)))
+            return eb_error_set(err, st, "train: step %lld: backward: %s", (long long)step,
+                                eb_graph_error(L->g));
+    }
+    bool loss_finite = isfinite(lv);
+    if (L->parallel && (st = reduce_step(dist, L->params, bd.size, *rows, &lv, correct, &loss_finite, err)))
+        return st;
+    if (!loss_finite || !all_finite(L->params->grad, L->params->size))
+        return eb_error_set(err, EB_ERR_NUMERIC,
+                            "train: diverged at step %lld: %s is not finite (last finite loss %g)",
+                            (long long)step, loss_finite ? "a gradient" : "the loss", L->last_finite);
+    L->last_finite = lv;
+    *loss = lv;
+    if (L->p->clip_grad_norm > 0) eb_params_clip_grad_norm(L->params, L->p->clip_grad_norm);
+    eb_optimizer_step(L->opt, L->params->data, L->params->grad, eb_schedule_lr(&L->p->schedule, step));
+    if (L->parallel && L->m && L->m->buffers.size > 0)
+        st = eb_dist_bcast_f32(dist, L->m->buffers.data, L->m->buffers.size, 0, err);
+    return st;
+}
+
 /* The loop on `params`; m (or NULL) is what the objective and the epoch callback receive. */
 static eb_status train_loop(eb_params *params, int64_t in_dim, eb_model *m, const eb_batch_source *src,
                             eb_objective_fn objective, void *objective_ctx, const eb_train_params *p,
@@ -104,42 +190,26 @@ static eb_status train_loop(eb_params *params, int64_t in_dim, eb_model *m, cons
     if (!st) st = eb_schedule_check(&p->schedule, err);
     if (st) return st;
 
-    eb_optimizer *opt = NULL;
-    if ((st = eb_optimizer_new(&p->optimizer, params->size, &params->allocator, &opt, err))) return st;
+    loop L = {params, m,    src,  aux,  objective, objective_ctx,
+              p,      NULL, NULL, NULL, 0,         eb_dist_size(p->dist) > 1,
+              NAN};
     int64_t epoch = 0;
-    if (p->resume) {
-        epoch = p->resume->epoch;
-        if (p->resume->optimizer_state_size != eb_optimizer_state_size(opt)) {
-            eb_optimizer_free(opt);
-            return eb_error_set(
-                err, EB_ERR_SHAPE, "train: resume: optimizer state has %lld floats, expected %lld",
-                (long long)p->resume->optimizer_state_size, (long long)eb_optimizer_state_size(opt));
-        }
-        if (p->resume->optimizer_state_size)
-            memcpy(eb_optimizer_state(opt), p->resume->optimizer_state,
-                   (size_t)p->resume->optimizer_state_size * sizeof(float));
-        eb_optimizer_set_step_count(opt, p->resume->optimizer_step);
-    }
+    if ((st = new_optimizer(p, params, &L.opt, &epoch, err))) return st;
     int64_t step = epoch * per_epoch, first_epoch = epoch;
-    eb_graph *g = eb_graph_new(0, &params->allocator);
-    if (!g) {
-        eb_optimizer_free(opt);
+    if (!(L.g = eb_graph_new(0, &params->allocator))) {
+        eb_optimizer_free(L.opt);
         return eb_error_set(err, EB_ERR_NOMEM, "train: out of memory");
     }
     if (step < total) st = src->seek_epoch(src->ctx, epoch, err);
 
     eb_progress progress;
     eb_progress_begin(&progress, "train", total, p->progress && eb_dist_rank(p->dist) == 0);
-    double t0 = eb_time_seconds(), last_finite = NAN;
+    double t0 = eb_time_seconds();
     int64_t total_epochs = (total + per_epoch - 1) / per_epoch, samples = 0;
-    float *joined = NULL; /* [ID rows; aux rows] of the step, when aux */
-    int64_t joined_cap = 0;
-    const eb_dist *dist = p->dist;
-    const bool parallel = eb_dist_size(dist) > 1;
-    result->ranks = eb_dist_size(dist);
-    if (parallel && !st) st = eb_dist_bcast_f32(dist, params->data, params->size, 0, err);
-    if (parallel && m && !st) st = eb_dist_bcast_f32(dist, m->buffers.data, m->buffers.size, 0, err);
-    const uint64_t rank_seed = eb_dist_seed(dist, p->seed); /* p->seed on rank 0 */
+    result->ranks = eb_dist_size(p->dist);
+    if (L.parallel && !st) st = eb_dist_bcast_f32(p->dist, params->data, params->size, 0, err);
+    if (L.parallel && m && !st) st = eb_dist_bcast_f32(p->dist, m->buffers.data, m->buffers.size, 0, err);
+    const uint64_t rank_seed = eb_dist_seed(p->dist, p->seed); /* p->seed on rank 0 */
     while (!st && step < total) {
         eb_rng dropout_rng = eb_train_epoch_rng(rank_seed, epoch, PURPOSE_DROPOUT);
         if (aux && (st = aux->seek_epoch(aux->ctx, epoch, err))) break;
@@ -147,50 +217,9 @@ static eb_status train_loop(eb_params *params, int64_t in_dim, eb_model *m, cons
         int64_t batches = 0, correct_total = 0, seen = 0;
         bool counts_correct = true;
         for (int64_t b = 0; b < per_epoch && step < total; b++, step++) {
-            eb_batch_data bd;
-            if ((st = src->next(src->ctx, &bd, err))) break;
-            const int64_t global_rows = bd.size;
-            if (parallel) keep_share(dist, &bd, src->dim);
-            eb_batch_data ad = {NULL, NULL, 0};
-            if (aux && (st = join_aux(aux, dist, &bd, &ad, &joined, &joined_cap, err))) break;
             double lv = 0.0;
-            int64_t correct = 0;
-            if (bd.size > 0) { /* a rank may hold no rows of a last partial batch */
-                eb_graph_reset(g);
-                eb_batch batch = {
-                    eb_tensor_input(g, (float *)bd.x, 2, EB_SHAPE(bd.size + ad.size, src->dim), false),
-                    bd.labels, bd.size, ad.size};
-                correct = -1;
-                eb_tensor *loss = objective(objective_ctx, m, g, &batch, &dropout_rng, &correct);
-                if ((st = eb_graph_status(g))) {
-                    eb_error_set(err, st, "train: step %lld: %s", (long long)step, eb_graph_error(g));
-                    break;
-                }
-                lv = loss->data[0];
-                eb_params_zero_grad(params);
-                if ((st = eb_graph_backward(g, loss, NULL))) {
-                    eb_error_set(err, st, "train: step %lld: backward: %s", (long long)step,
-                                 eb_graph_error(g));
-                    break;
-                }
-            }
-            bool loss_finite = isfinite(lv);
-            if (parallel &&
-                (st = reduce_step(dist, params, bd.size, global_rows, &lv, &correct, &loss_finite, err)))
-                break;
-            if (!loss_finite || !all_finite(params->grad, params->size)) {
-                st = eb_error_set(err, EB_ERR_NUMERIC,
-                                  "train: diverged at step %lld: %s is not finite (last finite loss %g)",
-                                  (long long)step, loss_finite ? "a gradient" : "the loss", last_finite);
-                break;
-            }
-            last_finite = lv;
-            if (p->clip_grad_norm > 0) eb_params_clip_grad_norm(params, p->clip_grad_norm);
-            eb_optimizer_step(opt, params->data, params->grad, eb_schedule_lr(&p->schedule, step));
-            if (parallel && m && m->buffers.size > 0 &&
-                (st = eb_dist_bcast_f32(dist, m->buffers.data, m->buffers.size, 0, err)))
-                break;
-
+            int64_t correct = 0, global_rows = 0;
+            if ((st = train_step(&L, step, &dropout_rng, &lv, &correct, &global_rows, err))) break;
             epoch_loss += lv;
             batches++;
             seen += global_rows;
@@ -211,16 +240,16 @@ static eb_status train_loop(eb_params *params, int64_t in_dim, eb_model *m, cons
         if (batches == per_epoch) epoch++;
         bool stop = p->stop_after_epochs > 0 && epoch - first_epoch >= p->stop_after_epochs;
         eb_train_epoch_info info = {
-            epoch, step, result->final_loss, result->final_accuracy, opt, stop || step >= total};
+            epoch, step, result->final_loss, result->final_accuracy, L.opt, stop || step >= total};
         if (p->on_epoch_end) st = p->on_epoch_end(p->on_epoch_end_ctx, m, &info, err);
         if (stop) break;
     }
     eb_progress_end(&progress);
-    free(joined);
+    free(L.joined);
     result->epochs = epoch;
     result->seconds = eb_time_seconds() - t0;
-    eb_graph_free(g);
-    eb_optimizer_free(opt);
+    eb_graph_free(L.g);
+    eb_optimizer_free(L.opt);
     return st;
 }
 

@@ -20,7 +20,7 @@ static const eb__detector_method *const methods[EB_DETECTOR_KIND_COUNT] = {
     EB_DETECTOR_LIST(EB__DETECTOR_ROW)};
 #undef EB__DETECTOR_ROW
 
-/* The scalar parameters (the nested eb_heat_params are the heat files' own). */
+/* The scalar parameters (nested ones, with their flags, are the method files' own: the vtable's hooks). */
 #define FIELD(f) offsetof(eb_detector_params, f)
 static const eb_detector_param_row param_rows[] = {
     {{"temperature", "temperature", EB_PARAM_TYPE_F32, FIELD(temperature), 0, 1e6, true, false, NULL, "T",
@@ -106,10 +106,59 @@ eb_detector_params eb_detector_default_params(eb_detector_kind kind) {
     p.beta = 4.0f;
     p.shrinkage = 0.0f;
     p.tpr = 0.95;
-    p.heat = eb_heat_default_params();
     p.percentile = 90.0f;
     if (kind_valid(kind) && methods[kind]->defaults) methods[kind]->defaults(&p);
     return p;
+}
+
+/* ---- the methods' flags of nested parameters (ood.h's eb_detector_flag) ----------------------------------
+ */
+
+/* The method and row of distinct flag i (the first method that has a flag of its name). */
+static bool flag_row(int i, const eb__detector_method **m, int *row) {
+    int seen = 0;
+    for (int k = 0; k < EB_DETECTOR_KIND_COUNT; k++)
+        for (int r = 0; r < methods[k]->n_flags; r++) {
+            const char *name = methods[k]->flags[r].flag;
+            bool dup = false;
+            for (int j = 0; j < k && !dup; j++)
+                for (int q = 0; q < methods[j]->n_flags && !dup; q++)
+                    dup = !strcmp(methods[j]->flags[q].flag, name);
+            if (dup) continue;
+            if (seen++ == i) {
+                *m = methods[k];
+                *row = r;
+                return true;
+            }
+        }
+    return false;
+}
+
+int eb_detector_flag_count(void) {
+    int n = 0;
+    const eb__detector_method *m;
+    int row;
+    while (flag_row(n, &m, &row)) n++;
+    return n;
+}
+
+const eb_detector_flag *eb_detector_flag_at(int i) {
+    const eb__detector_method *m;
+    int row;
+    return i >= 0 && flag_row(i, &m, &row) ? &m->flags[row] : NULL;
+}
+
+bool eb_detector_reads_flag(eb_detector_kind kind, const char *flag) {
+    if (!kind_valid(kind) || !methods[kind]->reads_flag) return false;
+    for (int r = 0; r < methods[kind]->n_flags; r++)
+        if (!strcmp(methods[kind]->flags[r].flag, flag)) return methods[kind]->reads_flag(kind, r);
+    return false;
+}
+
+eb_status eb_detector_params_apply_flags(eb_detector_kind kind, const eb_detector_flag_value *given,
+                                         int n_given, eb_detector_params *p, eb_error *err) {
+    if (!kind_valid(kind)) return eb_error_set(err, EB_ERR_ARG, "detector kind %d: unknown", (int)kind);
+    return methods[kind]->apply_flags ? methods[kind]->apply_flags(kind, given, n_given, p, err) : EB_OK;
 }
 
 eb_status eb_detector_params_check(eb_detector_kind kind, const eb_detector_params *p, eb_error *err) {

@@ -56,6 +56,13 @@ typedef struct eb__detector_method {
     bool (*params_to_json)(eb_detector_kind kind, const eb_detector_params *p, void *cjson_object);
     eb_status (*params_from_json)(eb_detector_kind kind, const void *cjson_item, eb_detector_params *p,
                                   eb_error *err);
+    /* Optional: the flags of the nested parameters (ood.h's eb_detector_flag), which of them `kind` reads,
+     * and applying the values given (eb_detector_params_apply_flags). */
+    const eb_detector_flag *flags;
+    int n_flags;
+    bool (*reads_flag)(eb_detector_kind kind, int row);
+    eb_status (*apply_flags)(eb_detector_kind kind, const eb_detector_flag_value *given, int n_given,
+                             eb_detector_params *p, eb_error *err);
 } eb__detector_method;
 
 struct eb_detector {
@@ -79,17 +86,26 @@ EB_DETECTOR_LIST(EB__DETECTOR_DECLARE)
 #undef EB__DETECTOR_DECLARE
 
 /* The nested eb_heat_params of gmm / heat / heat_combined (src/ood/detectors/heat_params.c), as the
- * vtable's parameter hooks: EB__HEAT_PARAM_HOOKS in their rows. */
+ * vtable's parameter hooks: EB__HEAT_PARAM_HOOKS in their rows (defaults, check, canonical form, JSON,
+ * flags). */
+void eb__heat_params_defaults(eb_detector_params *p);
 eb_status eb__heat_params_check(eb_detector_kind kind, const eb_detector_params *p, eb_error *err);
 void eb__heat_params_canonical(eb_detector_kind kind, const eb_detector_params *given,
                                eb_detector_params *out);
 bool eb__heat_params_to_json(eb_detector_kind kind, const eb_detector_params *p, void *cjson_object);
 eb_status eb__heat_params_from_json(eb_detector_kind kind, const void *cjson_object, eb_detector_params *p,
                                     eb_error *err);
+extern const eb_detector_flag eb__heat_flags[];
+#define EB__HEAT_N_FLAGS 23 /* rows of eb__heat_flags (checked in heat_params.c) */
+bool eb__heat_reads_flag(eb_detector_kind kind, int row);
+eb_status eb__heat_apply_flags(eb_detector_kind kind, const eb_detector_flag_value *given, int n_given,
+                               eb_detector_params *p, eb_error *err);
 #define EB__HEAT_PARAM_HOOKS                                                                                 \
-    .params_check = eb__heat_params_check, .params_canonical = eb__heat_params_canonical,                    \
-    .params_json_key = "heat", .params_to_json = eb__heat_params_to_json,                                    \
-    .params_from_json = eb__heat_params_from_json
+    .defaults = eb__heat_params_defaults, .params_check = eb__heat_params_check,                             \
+    .params_canonical = eb__heat_params_canonical, .params_json_key = "heat",                                \
+    .params_to_json = eb__heat_params_to_json, .params_from_json = eb__heat_params_from_json,                \
+    .flags = eb__heat_flags, .n_flags = EB__HEAT_N_FLAGS, .reads_flag = eb__heat_reads_flag,                 \
+    .apply_flags = eb__heat_apply_flags
 
 /* ---- helpers for method files (src/ood/detector.c) ---------------------------------------------- */
 

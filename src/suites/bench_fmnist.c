@@ -397,7 +397,16 @@ eb_status eb_bench_fmnist_run(const eb_bench_fmnist_params *p, eb_eval_report *r
         return eb_error_set(err, EB_ERR_ARG,
                             "fmnist: %d + %d EBMs and %d detectors: at most %d EBMs of each kind and %d rows",
                             p->n_ebm, p->n_image_ebm, p->n_detectors, EB_BENCH_MAX_EBM, EB_EVAL_MAX_SCORES);
+    /* whether the rendered sets exist changes a seed's columns: part of the directory's spec */
+    eb_bench_resume resume = p->resume;
+    char *spec =
+        resume.dir ? eb_results_spec_with(resume.spec, "rendered-sets", p->rendered_dir != NULL) : NULL;
+    if (resume.dir && !spec)
+        return eb_error_set(err, EB_ERR_ARG, "fmnist: the run's spec is not a JSON object");
+    if (spec) resume.spec = spec;
     seeds_out c = {p, runs, train_seconds};
-    return eb_results_run_seeds(&p->resume, "fmnist", FMNIST_REVISION, p->n_seeds, seed_compute, seed_unpack,
-                                &c, err);
+    eb_status st = eb_results_run_seeds(&resume, "fmnist", FMNIST_REVISION, p->n_seeds, seed_compute,
+                                        seed_unpack, &c, err);
+    free(spec);
+    return st;
 }

@@ -90,6 +90,10 @@ typedef eb_status (*eb_seed_fn)(void *ctx, int s, eb_unit *u, eb_error *err);
 typedef void (*eb_seed_unpack_fn)(void *ctx, int s, const eb_unit *u);
 eb_status eb_results_run_seeds(const eb_bench_resume *resume, const char *suite, int revision, int n_seeds,
                                eb_seed_fn compute, eb_seed_unpack_fn unpack, void *ctx, eb_error *err);
+/* spec (a JSON object, NULL = {}) with {key: value} added, for settings that are not flags but change a
+ * suite's units (e.g. whether optional data sets exist); malloc'd, NULL if spec is not an object, already
+ * has key, or memory ran out. */
+char *eb_results_spec_with(const char *spec, const char *key, bool value);
 /* Whether max_units new units have been written: the suite stops (and sets *p->stopped). */
 bool eb_results_stopped(const eb_results *r);
 

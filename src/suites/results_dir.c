@@ -410,3 +410,13 @@ eb_status eb_results_run_seeds(const eb_bench_resume *resume, const char *suite,
     eb_results_close(res);
     return st;
 }
+
+char *eb_results_spec_with(const char *spec, const char *key, bool value) {
+    cJSON *o = cJSON_Parse(spec ? spec : "{}");
+    char *text = NULL;
+    if (cJSON_IsObject(o) && !cJSON_GetObjectItemCaseSensitive(o, key) &&
+        cJSON_AddBoolToObject(o, key, value))
+        text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}

@@ -372,3 +372,160 @@ eb_status eb__heat_params_from_json(eb_detector_kind kind, const void *cjson_obj
                                     eb_error *err) {
     return heat_from_json(kind, cjson_object, &p->heat, err);
 }
+
+void eb__heat_params_defaults(eb_detector_params *p) { p->heat = eb_heat_default_params(); }
+
+/* ---- flags (ood.h's eb_detector_flag; the command line's --prior, --ebm-*, --sgld-*, …) ------------------
+ * --prior (heat), --ridge and --no-normalize (gmm, heat, heat_combined); the others set the residual EBM of
+ * heat's prior, or the EBMs of heat_combined's blocks (defaults: each prior's, see eb_heat_params). */
+enum { K_GMM = 1, K_HEAT = 2, K_COMBINED = 4, K_EBM = K_HEAT | K_COMBINED };
+#define BOOL_FLAG(name, help)                                                                                \
+    { name, EB_DETECTOR_FLAG_BOOL, 0, 0, NULL, help }
+#define INT_FLAG(name, lo, hi, metavar, help)                                                                \
+    { name, EB_DETECTOR_FLAG_INT, lo, hi, metavar, help }
+#define FLOAT_FLAG(name, lo, hi, metavar, help)                                                              \
+    { name, EB_DETECTOR_FLAG_FLOAT, lo, hi, metavar, help }
+#define NAME_FLAG(name, metavar, help)                                                                       \
+    { name, EB_DETECTOR_FLAG_NAME, 0, 0, metavar, help }
+const eb_detector_flag eb__heat_flags[] = {
+    NAME_FLAG("prior", "NAME", "heat: gmm, el or none (gmm)"),
+    NAME_FLAG("heat-preset", "NAME",
+              "heat: the EBM defaults of the paper (App. A.5.1) or the released code (paper)"),
+    FLOAT_FLAG("ridge", 0, 1e6, "R", "gmm, heat, heat_combined: ridge added to the GMM covariance (1e-12)"),
+    INT_FLAG("ebm-width", 1, 65536, "W", "heat: hidden width of E_theta (1024)"),
+    INT_FLAG("ebm-depth", 0, 14, "D", "heat: hidden WxW layers of E_theta (4)"),
+    BOOL_FLAG("ebm-tied", "heat: the hidden layers share one weight (the released code)"),
+    BOOL_FLAG("ebm-no-relu", "heat: no ReLU projection of SGLD samples (for features that can be negative)"),
+    INT_FLAG("ebm-seed", 0, 9007199254740991.0, "N", "heat: random seed (0)"),
+    INT_FLAG("ebm-epochs", 1, 1e7, "N", "heat: training epochs (20)"),
+    INT_FLAG("ebm-batch-size", 1, 1e9, "B", "heat: batch size (gmm 1024, el 256, none 1024)"),
+    FLOAT_FLAG("ebm-lr", 1e-12, 1e3, "LR", "heat: Adam learning rate (gmm 5e-6, el 1e-5, none 5e-5)"),
+    FLOAT_FLAG("ebm-l2", 0, 1e12, "L", "heat: L2 weight on E_theta (gmm 10, el 0.1, none 0.1)"),
+    FLOAT_FLAG("ebm-temperature", 1e-30, 1e30, "T", "heat: temperature of E_theta (1; none 0.01)"),
+    FLOAT_FLAG("prior-temperature", 1e-30, 1e30, "T",
+               "heat: temperature of the prior energy (gmm 1000, el 1)"),
+    FLOAT_FLAG("ebm-input-noise", 0, 1e6, "S",
+               "heat: std of the noise added to real and sampled features (gmm 1e-3, el 1e-4, none 1e-3)"),
+    INT_FLAG("sgld-steps", 0, 1e7, "K", "heat: SGLD steps (gmm 20, el 50, none 200)"),
+    FLOAT_FLAG("sgld-step-size", 0, 1e30, "ETA",
+               "heat: initial SGLD step size (gmm 1e-6, el 0.1, none 0.01)"),
+    FLOAT_FLAG("sgld-noise", 0, 1e30, "SIGMA", "heat: initial SGLD noise (gmm 1e-3, el 0.1, none 0.01)"),
+    NAME_FLAG("sgld-decay", "KIND",
+              "heat: constant, linear or quadratic decay of step size and noise (linear; el quadratic)"),
+    FLOAT_FLAG("sgld-decay-end", 0, 1, "F", "heat: step size and noise decay to F times their start (0.1)"),
+    BOOL_FLAG(
+        "stats-batch",
+        "heat_combined: standardise with one random batch of 256 (the code) instead of all training data"),
+    BOOL_FLAG("no-normalize", "gmm, heat, heat_combined: GMM / prior-free blocks on the raw features, not "
+                              "L2-normalised (2-D toys)"),
+    BOOL_FLAG(
+        "no-std-block",
+        "heat_combined: leave out the GMM-std block (combine gmm and el only; needed for non-image models)"),
+};
+#undef BOOL_FLAG
+#undef INT_FLAG
+#undef FLOAT_FLAG
+#undef NAME_FLAG
+_Static_assert(sizeof eb__heat_flags / sizeof eb__heat_flags[0] == EB__HEAT_N_FLAGS, "EB__HEAT_N_FLAGS");
+/* The kinds that read each row of eb__heat_flags. */
+static const unsigned flag_kinds[EB__HEAT_N_FLAGS] = {
+    K_HEAT, K_EBM, K_GMM | K_EBM, K_EBM, K_EBM,      K_EBM,         K_EBM,     K_EBM,
+    K_EBM,  K_EBM, K_EBM,         K_EBM, K_EBM,      K_EBM,         K_EBM,     K_EBM,
+    K_EBM,  K_EBM, K_EBM,         K_EBM, K_COMBINED, K_GMM | K_EBM, K_COMBINED};
+
+static unsigned kind_bit(eb_detector_kind k) {
+    return k == EB_DETECTOR_GMM             ? K_GMM
+           : k == EB_DETECTOR_HEAT          ? K_HEAT
+           : k == EB_DETECTOR_HEAT_COMBINED ? K_COMBINED
+                                            : 0;
+}
+
+bool eb__heat_reads_flag(eb_detector_kind kind, int row) {
+    return row >= 0 && row < EB__HEAT_N_FLAGS && (flag_kinds[row] & kind_bit(kind)) != 0;
+}
+
+/* The value given for flag, or NULL. */
+static const eb_detector_flag_value *given_value(const eb_detector_flag_value *given, int n,
+                                                 const char *flag) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(given[i].flag, flag) == 0) return &given[i];
+    return NULL;
+}
+
+/* --prior, --heat-preset, and the flags every kind's top level reads. */
+static eb_status apply_top(eb_detector_kind kind, const eb_detector_flag_value *given, int n,
+                           eb_heat_params *p, eb_error *err) {
+    const eb_detector_flag_value *v;
+    if (kind == EB_DETECTOR_HEAT && (v = given_value(given, n, "prior")) &&
+        eb_heat_prior_parse(v->name, &p->prior, err)) {
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%s", err->message);
+        return eb_error_set(err, EB_ERR_ARG, "--prior: %s", msg);
+    }
+    if (kind != EB_DETECTOR_GMM && (v = given_value(given, n, "heat-preset"))) {
+        if (strcmp(v->name, "paper") && strcmp(v->name, "code"))
+            return eb_error_set(err, EB_ERR_ARG, "--heat-preset: unknown preset '%s' (paper or code)",
+                                v->name);
+        const eb_heat_params base =
+            !strcmp(v->name, "code") ? eb_heat_code_params() : eb_heat_default_params();
+        p->gmm = base.gmm;
+        p->el = base.el;
+        p->none = base.none;
+        p->gmm_std = base.gmm_std;
+    }
+    if ((v = given_value(given, n, "ridge"))) p->ridge = (float)v->f;
+    if ((v = given_value(given, n, "no-normalize"))) p->normalize = !v->b;
+    if (kind == EB_DETECTOR_GMM) return EB_OK;
+    if ((v = given_value(given, n, "ebm-width"))) p->width = v->i;
+    if ((v = given_value(given, n, "ebm-depth"))) p->depth = v->i;
+    if ((v = given_value(given, n, "ebm-tied"))) p->tied = v->b;
+    if ((v = given_value(given, n, "ebm-no-relu"))) p->relu = !v->b;
+    if ((v = given_value(given, n, "ebm-seed"))) p->seed = (uint64_t)v->i;
+    if ((v = given_value(given, n, "stats-batch"))) p->stats_batch = v->b;
+    if ((v = given_value(given, n, "no-std-block"))) p->std_block = !v->b;
+    return EB_OK;
+}
+
+/* The block flags into one residual EBM. */
+static void apply_block(const eb_detector_flag_value *given, int n, eb_decay_kind decay, eb_heat_ebm *e) {
+    const eb_detector_flag_value *v;
+    if ((v = given_value(given, n, "ebm-epochs"))) e->epochs = v->i;
+    if ((v = given_value(given, n, "ebm-batch-size"))) e->batch_size = v->i;
+    if ((v = given_value(given, n, "ebm-lr"))) e->lr = (float)v->f;
+    if ((v = given_value(given, n, "ebm-l2"))) e->l2 = (float)v->f;
+    if ((v = given_value(given, n, "ebm-temperature"))) e->temperature = (float)v->f;
+    if ((v = given_value(given, n, "prior-temperature"))) e->prior_temperature = (float)v->f;
+    if ((v = given_value(given, n, "ebm-input-noise"))) e->input_noise = (float)v->f;
+    if ((v = given_value(given, n, "sgld-steps"))) e->steps = v->i;
+    if ((v = given_value(given, n, "sgld-step-size"))) e->step_size = (float)v->f;
+    if ((v = given_value(given, n, "sgld-noise"))) e->noise = (float)v->f;
+    if (given_value(given, n, "sgld-decay")) e->decay = (int)decay;
+    if ((v = given_value(given, n, "sgld-decay-end"))) e->decay_end = (float)v->f;
+}
+
+eb_status eb__heat_apply_flags(eb_detector_kind kind, const eb_detector_flag_value *given, int n_given,
+                               eb_detector_params *dp, eb_error *err) {
+    eb_heat_params *p = &dp->heat;
+    eb_status st = apply_top(kind, given, n_given, p, err);
+    if (st || kind == EB_DETECTOR_GMM) return st;
+    const eb_detector_flag_value *v = given_value(given, n_given, "sgld-decay");
+    eb_decay_kind decay = EB_DECAY_QUADRATIC;
+    if (v && eb_decay_kind_parse(v->name, &decay, err)) {
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%s", err->message);
+        return eb_error_set(err, EB_ERR_ARG, "--sgld-decay: %s", msg);
+    }
+    /* the block(s) of the EBM(s) this kind trains */
+    eb_heat_ebm *blocks[3] = {NULL, NULL, NULL};
+    if (kind == EB_DETECTOR_HEAT_COMBINED) {
+        blocks[0] = &p->gmm;
+        blocks[1] = &p->el;
+        blocks[2] = p->std_block ? &p->gmm_std : NULL;
+    } else {
+        blocks[0] = p->prior == EB_HEAT_PRIOR_GMM  ? &p->gmm
+                    : p->prior == EB_HEAT_PRIOR_EL ? &p->el
+                                                   : &p->none;
+    }
+    for (int b = 0; b < 3 && blocks[b]; b++) apply_block(given, n_given, decay, blocks[b]);
+    return EB_OK;
+}

@@ -146,7 +146,7 @@ eb_status eb_margin_grid_parse(const char *spec, double mean_id, double mean_aux
 /* ---- registry row: energy-ft (objective_impl.h) ------------------------------------------------------
  * Margins: "auto" (the default) = the mean energies of the model being fine-tuned (--init) on the first
  * MARGIN_ROWS ID training rows and AUX pool rows, set before training (the authors' advice); "grid" = the
- * paper's selection, run by `ebood train` (src/cli/cli_margin_grid.c, eb_margin_grid_parse) which sets
+ * paper's selection, run by `ebood train` (src/eval/train_margins.c, eb_margin_grid_parse) which sets
  * numbers before the run; the code preset gives run.sh's CIFAR-10 −23 / −5. */
 #define MARGIN_AUTO EB__MARGIN_AUTO
 #define MARGIN_GRID EB__MARGIN_GRID

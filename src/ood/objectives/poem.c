@@ -98,19 +98,28 @@ static int by_score(const void *x, const void *y) {
     return a->v < b->v ? -1 : a->v > b->v ? 1 : (a->row > b->row) - (a->row < b->row);
 }
 
+/* out[i] = {|wᵀh_i|, first + i} for the rows h[n, d]. */
+static eb_status boundary_scores(const float *h, int64_t n, int64_t d, const double *w, int64_t first,
+                                 scored *out, eb_error *err) {
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (int64_t p = 0; p < d; p++) s += w[p] * (double)h[i * d + p];
+        if (!isfinite(s))
+            return eb_error_set(err, EB_ERR_NUMERIC, "poem: a non-finite boundary score (candidate %lld)",
+                                (long long)(first + i));
+        out[i] = (scored){fabs(s), first + i};
+    }
+    return EB_OK;
+}
+
 eb_status eb_poem_select(const float *h, int64_t n, int64_t d, const double *w, int64_t k, int64_t *rows,
                          eb_error *err) {
     scored *sc = malloc((size_t)(n > 0 ? n : 1) * sizeof *sc);
     if (!sc) return eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory (%lld candidates)", (long long)n);
-    for (int64_t i = 0; i < n; i++) {
-        double s = 0.0;
-        for (int64_t p = 0; p < d; p++) s += w[p] * (double)h[i * d + p];
-        if (!isfinite(s)) {
-            free(sc);
-            return eb_error_set(err, EB_ERR_NUMERIC, "poem: a non-finite boundary score (candidate %lld)",
-                                (long long)i);
-        }
-        sc[i] = (scored){fabs(s), i};
+    eb_status st = boundary_scores(h, n, d, w, 0, sc, err);
+    if (st) {
+        free(sc);
+        return st;
     }
     qsort(sc, (size_t)n, sizeof *sc, by_score);
     for (int64_t i = 0; i < k && i < n; i++) rows[i] = sc[i].row;
@@ -118,18 +127,44 @@ eb_status eb_poem_select(const float *h, int64_t n, int64_t d, const double *w, 
     return EB_OK;
 }
 
-/* Features of rows[0..n) of set. */
-static eb_status features_of(poem_run *r, const eb_image_set *set, const int64_t *rows, int64_t n,
-                             float **out, eb_error *err) {
-    const int64_t d = eb_model_feature_dim(r->model);
-    *out = malloc((size_t)((n > 0 ? n : 1) * d) * sizeof **out);
-    if (!*out) return eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory (%lld features)", (long long)n);
-    eb_status st = n > 0 ? eb__predict_set_rows(r->model, set, rows, n, &r->t, NULL, *out, err) : EB_OK;
-    if (st) {
-        free(*out);
-        *out = NULL;
+/* The features of rows[0..n) of set, FEATURE_CHUNK rows at a time (a 6,272-d CNN's 50,000 candidates would
+ * be 1.25 GB at once), each chunk h[k, d] handed to fn. */
+#define FEATURE_CHUNK 2048
+typedef eb_status (*chunk_fn)(void *ctx, const float *h, int64_t k, int64_t first, eb_error *err);
+static eb_status feature_chunks(poem_run *r, const eb_image_set *set, const int64_t *rows, int64_t n,
+                                chunk_fn fn, void *ctx, eb_error *err) {
+    const int64_t d = eb_model_feature_dim(r->model), chunk = n < FEATURE_CHUNK ? n : FEATURE_CHUNK;
+    float *h = malloc((size_t)((chunk > 0 ? chunk : 1) * d) * sizeof *h);
+    eb_status st =
+        h ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory (%lld features)", (long long)chunk);
+    for (int64_t s = 0; !st && s < n; s += chunk) {
+        const int64_t k = n - s < chunk ? n - s : chunk;
+        st = eb__predict_set_rows(r->model, set, rows + s, k, &r->t, NULL, h, err);
+        if (!st) st = fn(ctx, h, k, s, err);
     }
+    free(h);
     return st;
+}
+
+typedef struct accum_ctx {
+    double *a, *b, y, c, sigma_n;
+    int64_t d;
+} accum_ctx;
+static eb_status accum_chunk(void *ctx, const float *h, int64_t k, int64_t first, eb_error *err) {
+    (void)first, (void)err;
+    accum_ctx *c = ctx;
+    eb_poem_accumulate(c->a, c->b, h, k, c->d, c->y, c->c, c->sigma_n);
+    return EB_OK;
+}
+
+typedef struct score_ctx {
+    const double *w;
+    scored *out;
+    int64_t d;
+} score_ctx;
+static eb_status score_chunk(void *ctx, const float *h, int64_t k, int64_t first, eb_error *err) {
+    score_ctx *c = ctx;
+    return boundary_scores(h, k, c->d, c->w, first, c->out + first, err);
 }
 
 static bool buffered(const poem_run *r, int64_t s, int64_t epoch) {
@@ -154,26 +189,21 @@ static eb_status thompson_draw(poem_run *r, int64_t epoch, eb_rng *rng, double *
     }
     double *a = calloc((size_t)(d * d), sizeof *a), *b = calloc((size_t)d, sizeof *b);
     int64_t *rows = malloc((size_t)(r->draws > r->id->n ? r->draws : r->id->n) * sizeof *rows);
-    float *h = NULL;
     eb_status st = a && b && rows ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory");
+    accum_ctx ac = {a, b, shift - (double)r->p.conf, (double)k, sigma_n, d};
     const int64_t n_id = r->p.memory > 0 && r->p.memory < r->id->n ? r->p.memory : r->id->n;
     if (!st) { /* the ID rows: a fixed draw of the seed (all rows by default), counted once per buffered
                   epoch as the code repeats them */
         eb_rng ids = eb_train_epoch_rng(r->seed, 0, PURPOSE_POEM + 1);
         eb_rng_permutation(&ids, r->id->n, rows);
-        st = features_of(r, r->id, rows, n_id, &h, err);
+        st = feature_chunks(r, r->id, rows, n_id, accum_chunk, &ac, err);
     }
-    if (!st) eb_poem_accumulate(a, b, h, n_id, d, shift - (double)r->p.conf, (double)k, sigma_n);
-    free(h);
-    h = NULL;
+    ac.y = shift + (double)r->p.conf, ac.c = 1.0;
     for (int64_t s = 0; s < r->slots && !st; s++) {
         if (!buffered(r, s, epoch)) continue;
         const float *slot = r->sel + s * (1 + r->draws);
         for (int64_t i = 0; i < r->draws; i++) rows[i] = (int64_t)slot[1 + i];
-        st = features_of(r, r->aux, rows, r->draws, &h, err);
-        if (!st) eb_poem_accumulate(a, b, h, r->draws, d, shift + (double)r->p.conf, 1.0, sigma_n);
-        free(h);
-        h = NULL;
+        st = feature_chunks(r, r->aux, rows, r->draws, accum_chunk, &ac, err);
     }
     if (!st) st = eb_poem_posterior(a, b, d, sigma, err);
     if (!st) {
@@ -193,30 +223,29 @@ static eb_status poem_weights(void *ctx, int64_t epoch, double *weights, eb_erro
     const int64_t n_cand = r->p.candidates < n_pool ? r->p.candidates : n_pool;
     eb_rng rng = eb_train_epoch_rng(r->seed, epoch, PURPOSE_POEM);
     double *w = malloc((size_t)d * sizeof *w);
-    int64_t *cand = malloc((size_t)n_pool * sizeof *cand), *best = malloc((size_t)n_cand * sizeof *best);
-    float *h = NULL;
-    eb_status st = w && cand && best ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory");
+    int64_t *cand = malloc((size_t)n_pool * sizeof *cand);
+    scored *sc = malloc((size_t)n_cand * sizeof *sc);
+    eb_status st = w && cand && sc ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "poem: out of memory");
     if (!st) st = thompson_draw(r, epoch, &rng, w, err);
     if (!st) {
         eb_rng_permutation(&rng, n_pool, cand);
-        st = features_of(r, r->aux, cand, n_cand, &h, err);
+        st = feature_chunks(r, r->aux, cand, n_cand, score_chunk, &(score_ctx){w, sc, d}, err);
     }
     const int64_t k = r->draws < n_cand ? r->draws : n_cand;
-    if (!st) st = eb_poem_select(h, n_cand, d, w, k, best, err);
+    if (!st) qsort(sc, (size_t)n_cand, sizeof *sc, by_score); /* the k closest first (ties: lower index) */
     if (!st) {
         float *slot = r->sel + (epoch % r->slots) * (1 + r->draws);
         slot[0] = (float)epoch;
         for (int64_t i = 0; i < n_pool; i++) weights[i] = 0.0;
         for (int64_t i = 0; i < r->draws; i++) { /* fewer candidates than draws: they repeat */
-            const int64_t row = cand[best[i % k]];
+            const int64_t row = cand[sc[i % k].row];
             slot[1 + i] = (float)row;
             weights[row] = 1.0;
         }
     }
     free(w);
     free(cand);
-    free(best);
-    free(h);
+    free(sc);
     return st;
 }
 

@@ -1,6 +1,6 @@
-/* energy-ft's margin search (cli_margin_grid.h; 003_77034dadf9bef685.txt §4 "Training details") and the
- * auxiliary sampler's setup shared with the ordinary run of `ebood train`. */
-#include "cli/cli_margin_grid.h"
+/* energy-ft's margin search (train_impl.h; 003_77034dadf9bef685.txt §4 "Training details") and the
+ * auxiliary sampler's setup shared with the ordinary run of eb_train_run. */
+#include "eval/train_impl.h"
 
 #include <ebood/eval.h>
 #include <ebood/outliers.h>
@@ -20,14 +20,14 @@ static const eb_param_desc *margin_row(const eb_objective_spec *spec, const char
     return NULL;
 }
 
-bool cli_margins_grid(const eb_objective_spec *spec) {
+bool eb__margins_grid(const eb_objective_spec *spec) {
     const eb_param_desc *d = margin_row(spec, "m_in");
     char buf[32] = "";
     if (d) eb_param_format(d, spec->params, buf, sizeof buf);
     return strcmp(buf, "grid") == 0;
 }
 
-eb_status cli_aux_holdout(eb_image_set *pool, uint64_t seed, eb_image_set *val, eb_error *err) {
+eb_status eb__aux_holdout(eb_image_set *pool, uint64_t seed, eb_image_set *val, eb_error *err) {
     memset(val, 0, sizeof *val);
     if (pool->n < 2)
         return eb_error_set(err, EB_ERR_ARG,
@@ -55,7 +55,7 @@ eb_status cli_aux_holdout(eb_image_set *pool, uint64_t seed, eb_image_set *val, 
     return EB_OK;
 }
 
-eb_status cli_aux_sampler_setup(eb_objective_run *obj, eb_model *model, const eb_image_set *id,
+eb_status eb__aux_sampler_setup(eb_objective_run *obj, eb_model *model, const eb_image_set *id,
                                 const eb_image_set *pool, const eb_image_transforms *norm,
                                 const eb_image_transforms *augment, int64_t per_epoch, uint64_t seed,
                                 eb_aux_sampler **out, eb_error *err) {
@@ -84,7 +84,7 @@ static eb_status energy_scores(eb_model *m, const eb_image_set *set, const eb_im
 
 /* One fine-tune of s->model (already at the start) with margins (m_in, m_out), then its validation
  * FPR95 and AUROC. */
-static eb_status trial(const cli_margin_search *s, const eb_objective_spec *base, float m_in, float m_out,
+static eb_status trial(const eb__margin_search *s, const eb_objective_spec *base, float m_in, float m_out,
                        double *fpr95, double *auroc, eb_error *err) {
     eb_objective_spec spec = *base;
     char text[32];
@@ -97,7 +97,7 @@ static eb_status trial(const cli_margin_search *s, const eb_objective_spec *base
     eb_image_loader *loader = NULL;
     if (!st) st = eb_objective_run_new(&spec, s->model, &s->tp.schedule, s->seed, &obj, err);
     if (!st)
-        st = cli_aux_sampler_setup(obj, s->model, s->id, s->aux_pool, &s->norm, s->augment, s->per_epoch,
+        st = eb__aux_sampler_setup(obj, s->model, s->id, s->aux_pool, &s->norm, s->augment, s->per_epoch,
                                    s->seed, &sampler, err);
     eb_train_params tp = s->tp;
     eb_batch_source aux = {0};
@@ -129,7 +129,7 @@ static eb_status trial(const cli_margin_search *s, const eb_objective_spec *base
     return st;
 }
 
-eb_status cli_margin_search_run(const cli_margin_search *s, eb_objective_spec *spec, void *results,
+eb_status eb__margin_search_run(const eb__margin_search *s, eb_objective_spec *spec, void *results,
                                 eb_error *err) {
     if (!margin_row(spec, "m_in") || !margin_row(spec, "m_out"))
         return eb_error_set(err, EB_ERR_ARG, "--margin-grid: --objective %s has no margins",
@@ -174,10 +174,13 @@ eb_status cli_margin_search_run(const cli_margin_search *s, eb_objective_spec *s
                              (double)g.m_out[j], err->message);
                 break;
             }
-            if (!s->quiet)
-                fprintf(stderr,
-                        "ebood train: margins m_in %g, m_out %g: validation FPR95 %.2f%%, AUROC %.2f%%\n",
-                        (double)g.m_in[i], (double)g.m_out[j], 100.0 * fpr, 100.0 * auroc);
+            if (s->note) {
+                char line[160];
+                snprintf(line, sizeof line,
+                         "margins m_in %g, m_out %g: validation FPR95 %.2f%%, AUROC %.2f%%",
+                         (double)g.m_in[i], (double)g.m_out[j], 100.0 * fpr, 100.0 * auroc);
+                s->note(s->note_ctx, line);
+            }
             cJSON *o = results ? cJSON_CreateObject() : NULL;
             if (o) {
                 cJSON_AddNumberToObject(o, "m_in", (double)g.m_in[i]);
@@ -201,8 +204,11 @@ eb_status cli_margin_search_run(const cli_margin_search *s, eb_objective_spec *s
     st = eb_param_parse(margin_row(spec, "m_in"), text, spec->params, err);
     snprintf(text, sizeof text, "%.9g", (double)best_out);
     if (!st) st = eb_param_parse(margin_row(spec, "m_out"), text, spec->params, err);
-    if (!st && !s->quiet)
-        fprintf(stderr, "ebood train: chose m_in %g, m_out %g (validation FPR95 %.2f%%)\n", (double)best_in,
-                (double)best_out, 100.0 * best_fpr);
+    if (!st && s->note) {
+        char line[128];
+        snprintf(line, sizeof line, "chose m_in %g, m_out %g (validation FPR95 %.2f%%)", (double)best_in,
+                 (double)best_out, 100.0 * best_fpr);
+        s->note(s->note_ctx, line);
+    }
     return st;
 }
