@@ -7,8 +7,8 @@
  *    linear / unary / reshape chains, a tensor consumed by several nodes (the first writer stores,
  *    the others accumulate), a source used twice by one node, and a second sweep on the same
  *    graph, all against gradients written out by hand in double;
- *  - max_pool2d with 2×2 windows, stride 2, no padding: the unrolled loop vs the general one (bitwise
- *    values and argmax, i.e. gradients), with ties, NaNs, −∞ and odd sizes (floor mode). */
+ *  - max_pool2d with 2×2 windows, stride 2, no padding: the fast loops (AVX-512 and portable) vs the general
+ * one (bitwise values and argmax, i.e. gradients), with ties, NaNs, −∞ and odd sizes (floor mode). */
 #include <criterion/criterion.h>
 
 #include <ebood/tensor.h>
@@ -204,55 +204,122 @@ Test(backward_fresh, computed_weight_and_bias) {
     eb_graph_free(g);
 }
 
-/* y and dx of a 2×2 / stride-2 max-pool of x[n, c, h, w] (seeded backward), fast or general loop. */
-static void run_pool(const float *x, int64_t n, int64_t c, int64_t h, int64_t w, bool general, float *y,
-                     float *gx) {
+/* y and dx of a 2×2 / stride-2 max-pool of x[n, c, h, w] (seeded backward) by one of the loops: 0 the fast
+ * path as dispatched (AVX-512 where the CPU has it), 1 the general loop, 2 the fast path's portable row
+ * kernel; with grad false, no backward (the inference path: no argmax) and gx is not written. */
+static void run_pool(const float *x, int64_t n, int64_t c, int64_t h, int64_t w, int loop, bool grad,
+                     float *y, float *gx) {
     const int64_t size = n * c * h * w, oh = h / 2, ow = w / 2, osize = n * c * oh * ow;
     float *seed = malloc((size_t)osize * sizeof(float));
     cr_assert_not_null(seed);
     for (int64_t i = 0; i < osize; i++) seed[i] = 1.0f + (float)(i % 7);
     eb_graph *g = eb_graph_new(0, NULL);
-    eb_tensor *xt = eb_tensor_input(g, (float *)x, 4, EB_SHAPE(n, c, h, w), true);
+    eb_tensor *xt = eb_tensor_input(g, (float *)x, 4, EB_SHAPE(n, c, h, w), grad);
     eb_pool2d_params p = eb_pool2d_params_square(2, 2, 0);
-    eb__pool_force_general = general;
+    eb__pool_force_general = loop == 1;
+    eb__pool_force_portable = loop == 2;
     eb_tensor *yt = eb_max_pool2d(g, xt, &p);
-    eb__pool_force_general = false;
+    eb__pool_force_general = eb__pool_force_portable = false;
     cr_assert_eq(eb_graph_status(g), EB_OK, "%s", eb_graph_error(g));
     cr_assert_eq(yt->shape[2] * yt->shape[3], oh * ow);
-    cr_assert_eq(eb_graph_backward(g, yt, seed), EB_OK, "%s", eb_graph_error(g));
     memcpy(y, yt->data, (size_t)osize * sizeof(float));
-    memcpy(gx, xt->grad, (size_t)size * sizeof(float));
+    if (grad) {
+        cr_assert_eq(eb_graph_backward(g, yt, seed), EB_OK, "%s", eb_graph_error(g));
+        memcpy(gx, xt->grad, (size_t)size * sizeof(float));
+    }
     eb_graph_free(g);
     free(seed);
 }
 
 Test(pool_fast_path, max_pool_2x2_matches_general_loop) {
-    const int64_t shapes[][4] = {
-        {2, 3, 6, 8}, {1, 2, 5, 7}, {3, 70, 28, 28}}; /* the last above the threshold */
-    for (int k = 0; k < 3; k++) {
+    /* the third above the threshold; ow = 33 and 16: whole and partial 16-output steps of the AVX-512 kernel
+     */
+    const int64_t shapes[][4] = {{2, 3, 6, 8}, {1, 2, 5, 7}, {3, 70, 28, 28}, {2, 3, 4, 66}, {1, 2, 4, 32}};
+    for (int k = 0; k < 5; k++) {
         const int64_t n = shapes[k][0], c = shapes[k][1], h = shapes[k][2], w = shapes[k][3];
         const int64_t size = n * c * h * w, osize = n * c * (h / 2) * (w / 2);
         float *x = malloc((size_t)size * sizeof(float));
-        float *y[2] = {malloc((size_t)osize * sizeof(float)), malloc((size_t)osize * sizeof(float))};
-        float *gx[2] = {malloc((size_t)size * sizeof(float)), malloc((size_t)size * sizeof(float))};
-        cr_assert(x && y[0] && y[1] && gx[0] && gx[1]);
+        float *y[3], *gx[3];
+        for (int l = 0; l < 3; l++) {
+            y[l] = malloc((size_t)osize * sizeof(float));
+            gx[l] = malloc((size_t)size * sizeof(float));
+            cr_assert(y[l] && gx[l]);
+        }
+        cr_assert(x);
         uint64_t st = 99 + (uint64_t)k;
         for (int64_t i = 0; i < size; i++) {
             float u = urand(&st);
             /* coarse values (many ties), some NaN and −∞ */
             x[i] = i % 53 == 0 ? NAN : i % 41 == 0 ? -INFINITY : roundf(u * 3.0f);
         }
-        for (int general = 0; general < 2; general++)
-            run_pool(x, n, c, h, w, general, y[general], gx[general]);
-        for (int64_t i = 0; i < osize; i++)
-            cr_assert(y[0][i] == y[1][i] || (isnan(y[0][i]) && isnan(y[1][i])), "shape %d: y[%lld] %g vs %g",
-                      k, (long long)i, (double)y[0][i], (double)y[1][i]);
-        cr_assert_eq(memcmp(gx[0], gx[1], (size_t)size * sizeof(float)), 0, "shape %d: the argmax differs",
-                     k);
+        for (int grad = 1; grad >= 0; grad--) {
+            for (int loop = 0; loop < 3; loop++) run_pool(x, n, c, h, w, loop, grad, y[loop], gx[loop]);
+            for (int loop = 0; loop < 3; loop += 2) {
+                for (int64_t i = 0; i < osize; i++)
+                    cr_assert(y[loop][i] == y[1][i] || (isnan(y[loop][i]) && isnan(y[1][i])),
+                              "shape %d, loop %d, grad %d: y[%lld] %g vs %g", k, loop, grad, (long long)i,
+                              (double)y[loop][i], (double)y[1][i]);
+                if (grad)
+                    cr_assert_eq(memcmp(gx[loop], gx[1], (size_t)size * sizeof(float)), 0,
+                                 "shape %d, loop %d: the argmax differs", k, loop);
+            }
+        }
         free(x);
-        for (int i = 0; i < 2; i++) {
-            free(y[i]);
-            free(gx[i]);
+        for (int l = 0; l < 3; l++) {
+            free(y[l]);
+            free(gx[l]);
         }
     }
+}
+
+/* batch_norm as the first writer of its input's gradient (eb__grad_fresh: stored, not accumulated) and of
+ * computed γ, β (zeroed by the kernel): BN(2x; 2γ, 3β) through intermediates against BN(y; γ', β') on leaves
+ * holding the same values, whose gradients take the accumulate path. 4-D (general path) and 2-D. */
+static void bn_fresh_case(int nd, const int64_t *shape) {
+    int64_t size = 1;
+    for (int d = 0; d < nd; d++) size *= shape[d];
+    const int64_t c = shape[1];
+    float *x = malloc((size_t)size * sizeof(float)), *y = malloc((size_t)size * sizeof(float));
+    float *w = malloc((size_t)size * sizeof(float));
+    float gam[8], bet[8], gam2[8], bet3[8];
+    cr_assert(x && y && w && c <= 8);
+    fill(x, size, 11, 1.0f, 0.5f);
+    fill(w, size, 12, 1.0f, 0.0f);
+    fill(gam, c, 13, 0.5f, 1.0f);
+    fill(bet, c, 14, 1.0f, 0.0f);
+    for (int64_t i = 0; i < size; i++) y[i] = 2.0f * x[i];
+    for (int64_t j = 0; j < c; j++) gam2[j] = 2.0f * gam[j], bet3[j] = 3.0f * bet[j];
+    eb_graph *g = eb_graph_new(0, NULL), *h = eb_graph_new(0, NULL);
+    eb_tensor *xt = eb_tensor_input(g, x, nd, shape, true),
+              *gt = eb_tensor_input(g, gam, 1, EB_SHAPE(c), true);
+    eb_tensor *bt = eb_tensor_input(g, bet, 1, EB_SHAPE(c), true);
+    eb_tensor *out = eb_batch_norm(g, eb_mul_scalar(g, xt, 2.0f), eb_mul_scalar(g, gt, 2.0f),
+                                   eb_mul_scalar(g, bt, 3.0f), NULL, NULL, NULL);
+    eb_tensor *loss = eb_sum_all(g, eb_mul(g, out, eb_tensor_copy(g, w, nd, shape)));
+    eb_tensor *yt = eb_tensor_input(h, y, nd, shape, true),
+              *g2 = eb_tensor_input(h, gam2, 1, EB_SHAPE(c), true);
+    eb_tensor *b3 = eb_tensor_input(h, bet3, 1, EB_SHAPE(c), true);
+    eb_tensor *loss2 = eb_sum_all(
+        h, eb_mul(h, eb_batch_norm(h, yt, g2, b3, NULL, NULL, NULL), eb_tensor_copy(h, w, nd, shape)));
+    eb__grad_poison = true; /* BN's input gradient reuses a given-back span: NaN unless stored over */
+    cr_assert_eq(eb_graph_backward(g, loss, NULL), EB_OK, "%s", eb_graph_error(g));
+    eb__grad_poison = false;
+    cr_assert_eq(eb_graph_backward(h, loss2, NULL), EB_OK, "%s", eb_graph_error(h));
+    for (int64_t i = 0; i < size; i++)
+        cr_assert(xt->grad[i] == 2.0f * yt->grad[i], "%dD: dx[%lld] %g vs %g", nd, (long long)i,
+                  (double)xt->grad[i], (double)(2.0f * yt->grad[i]));
+    for (int64_t j = 0; j < c; j++) {
+        cr_assert(gt->grad[j] == 2.0f * g2->grad[j], "%dD: dgamma[%lld]", nd, (long long)j);
+        cr_assert(bt->grad[j] == 3.0f * b3->grad[j], "%dD: dbeta[%lld]", nd, (long long)j);
+    }
+    eb_graph_free(g);
+    eb_graph_free(h);
+    free(x);
+    free(y);
+    free(w);
+}
+
+Test(backward_fresh, batch_norm_first_writer) {
+    bn_fresh_case(4, EB_SHAPE(3, 5, 4, 3));
+    bn_fresh_case(2, EB_SHAPE(9, 6));
 }

@@ -221,8 +221,9 @@ void eb__backward_leaf(eb_tensor *out) { (void)out; }
 _Thread_local unsigned eb__grad_fresh = 0;
 
 /* Ops whose backward kernels store into a source gradient flagged in eb__grad_fresh (and write every
- * element of it): reshape and the elementwise unary ops. Not linear/matmul: OpenBLAS's β = 0 zeroes C
- * with a slower loop than memset (measured: sgemm_beta 4.4 % of a CD step against memset's ≈ 3 %). */
+ * element of it): reshape, the elementwise unary ops and batch_norm (x's gradient; it zeroes fresh γ, β). Not
+ * linear/matmul: OpenBLAS's β = 0 zeroes C with a slower loop than memset (measured: sgemm_beta 4.4 % of a CD
+ * step against memset's ≈ 3 %). */
 static bool backward_overwrites(eb_op op) {
     switch (op) {
     case EB_OP_RESHAPE:
@@ -240,7 +241,8 @@ static bool backward_overwrites(eb_op op) {
     case EB_OP_SOFTPLUS:
     case EB_OP_TANH:
     case EB_OP_SIGMOID:
-    case EB_OP_SWISH: return true;
+    case EB_OP_SWISH:
+    case EB_OP_BATCH_NORM: return true;
     default: return false;
     }
 }

@@ -7,6 +7,15 @@
 /* Elementwise kernels go parallel above this many elements (below it, OpenMP overhead dominates). */
 #define EB_PARALLEL_MIN 32768
 
+/* Hot elementwise kernels: one clone per ISA (AVX-512, AVX2, baseline), picked at run time by the dynamic
+ * loader (DESIGN.md §3.14: wide vectors by dispatch, never -march). The clones compute the same bits: no
+ * fast-math, no FMA contraction (ISO C11 mode), reductions in an explicit fixed order. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define EB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define EB_CLONES
+#endif
+
 struct eb_graph {
     eb_arena *arena;
     eb_allocator allocator;
@@ -62,6 +71,9 @@ extern bool eb__bn_force_general;
 /* Test hook (tests/test_tensor_fastpaths.c): true makes max_pool2d with 2×2 windows, stride 2, no padding
  * take the general loop instead of its fast path. Not for library code. */
 extern bool eb__pool_force_general;
+/* Test hook (tests/test_tensor_fastpaths.c): true makes that fast path use its portable row kernel even where
+ * the CPU has AVX-512. Not for library code. */
+extern bool eb__pool_force_portable;
 
 /* Test hooks of the backward sweep's gradient reuse (graph.c; tests/test_graph_plan.c, test_gradcheck.c):
  * eb__grad_reuse_off keeps every gradient buffer to the end of the sweep (the behaviour before the reuse);

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The node's aux data (arena). */
 typedef struct bn_aux {
@@ -129,42 +130,110 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
 /* Pointer to x[i, ch, 0] in the [n, c, s] view. */
 #define AT(base, a, i, ch) ((base) + ((i) * (a)->c + (ch)) * (a)->s)
 
-/* Row sums in double with four interleaved accumulators: a fixed order, and four independent add
- * chains instead of one (the loops stay scalar: no fast-math reassociation). */
+/* Row sums in double with four interleaved accumulators: a fixed order, four independent add chains
+ * instead of one, no reassociation (no fast-math). The four chains are the four lanes of one vector of
+ * doubles (GCC vector extensions), so the vectorised kernels below add exactly what the scalar code with
+ * accumulators s0..s3 added: the same bits on every ISA the clones run. */
+typedef double bn_v4d __attribute__((vector_size(32)));
+typedef float bn_v4f __attribute__((vector_size(16)));
+
+/* x[k..k+3] as doubles */
+#define BN_LOAD4(dst, x)                                                                                     \
+    do {                                                                                                     \
+        bn_v4f f_;                                                                                           \
+        memcpy(&f_, (x), sizeof f_);                                                                         \
+        (dst) = __builtin_convertvector(f_, bn_v4d);                                                         \
+    } while (0)
+
 /* Σ (x[k] − shift)^p for p = 1 (returned) and p = 2 (*sq) */
-static double row_moments(const float *x, int64_t n, double shift, double *sq) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+static inline double row_moments(const float *x, int64_t n, double shift, double *sq) {
+    bn_v4d s = {0, 0, 0, 0}, q = {0, 0, 0, 0}, c;
+    const bn_v4d sh = {shift, shift, shift, shift};
     int64_t k = 0;
     for (; k + 4 <= n; k += 4) {
-        double c0 = (double)x[k] - shift, c1 = (double)x[k + 1] - shift;
-        double c2 = (double)x[k + 2] - shift, c3 = (double)x[k + 3] - shift;
-        s0 += c0, s1 += c1, s2 += c2, s3 += c3;
-        q0 += c0 * c0, q1 += c1 * c1, q2 += c2 * c2, q3 += c3 * c3;
+        BN_LOAD4(c, x + k);
+        c -= sh;
+        s += c;
+        q += c * c;
     }
     for (; k < n; k++) {
-        double c = (double)x[k] - shift;
-        s0 += c, q0 += c * c;
+        double d = (double)x[k] - shift;
+        s[0] += d, q[0] += d * d;
     }
-    *sq += (q0 + q1) + (q2 + q3);
-    return (s0 + s1) + (s2 + s3);
+    *sq += (q[0] + q[1]) + (q[2] + q[3]);
+    return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 /* Σ g[k] (returned) and Σ (x[k] − shift)·g[k] (*dot) */
-static double row_grad_moments(const float *x, const float *g, int64_t n, double shift, double *dot) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+static inline double row_grad_moments(const float *x, const float *g, int64_t n, double shift, double *dot) {
+    bn_v4d s = {0, 0, 0, 0}, d = {0, 0, 0, 0}, xv, gv;
+    const bn_v4d sh = {shift, shift, shift, shift};
     int64_t k = 0;
     for (; k + 4 <= n; k += 4) {
-        double g0 = (double)g[k], g1 = (double)g[k + 1], g2 = (double)g[k + 2], g3 = (double)g[k + 3];
-        s0 += g0, s1 += g1, s2 += g2, s3 += g3;
-        d0 += ((double)x[k] - shift) * g0, d1 += ((double)x[k + 1] - shift) * g1;
-        d2 += ((double)x[k + 2] - shift) * g2, d3 += ((double)x[k + 3] - shift) * g3;
+        BN_LOAD4(xv, x + k);
+        BN_LOAD4(gv, g + k);
+        s += gv;
+        d += (xv - sh) * gv;
     }
     for (; k < n; k++) {
-        s0 += (double)g[k];
-        d0 += ((double)x[k] - shift) * (double)g[k];
+        s[0] += (double)g[k];
+        d[0] += ((double)x[k] - shift) * (double)g[k];
     }
-    *dot += (d0 + d1) + (d2 + d3);
-    return (s0 + s1) + (s2 + s3);
+    *dot += (d[0] + d[1]) + (d[2] + d[3]);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* The per-channel kernels of the general [N, C, S] path, cloned for AVX-512 / AVX2 / baseline and picked
+ * at run time (EB_CLONES). `#pragma omp simd` vectorises the elementwise loops (no reductions:
+ * every element's arithmetic is the scalar code's). */
+
+/* Channel ch's mean and biased variance: two passes in double (the mean, then Σ (x − μ)² around it). */
+EB_CLONES static void channel_stats(const bn_aux *a, const float *x, int64_t ch, double *mean, double *var) {
+    double sum = 0.0, sq = 0.0, unused = 0.0, m_count = (double)(a->n * a->s);
+    for (int64_t i = 0; i < a->n; i++) sum += row_moments(AT(x, a, i, ch), a->s, 0.0, &unused);
+    *mean = sum / m_count;
+    for (int64_t i = 0; i < a->n; i++) row_moments(AT(x, a, i, ch), a->s, *mean, &sq);
+    *var = sq / m_count;
+}
+
+/* y = (x − mean)·scale + shift over channel ch */
+EB_CLONES static void channel_normalize(const bn_aux *a, const float *x, float *y, int64_t ch, float mean,
+                                        float scale, float shift) {
+    for (int64_t i = 0; i < a->n; i++) {
+        const float *xi = AT(x, a, i, ch);
+        float *yi = AT(y, a, i, ch);
+#pragma omp simd
+        for (int64_t k = 0; k < a->s; k++) yi[k] = (xi[k] - mean) * scale + shift;
+    }
+}
+
+/* Σ g (returned) and Σ (x − mean)·g (*sgx) over channel ch */
+EB_CLONES static double channel_grad_sums(const bn_aux *a, const float *x, const float *gy, int64_t ch,
+                                          float mean, double *sgx) {
+    double sg = 0.0;
+    for (int64_t i = 0; i < a->n; i++)
+        sg += row_grad_moments(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, mean, sgx);
+    return sg;
+}
+
+/* gx += k_scale·(g − g_mean − (x − mean)·r·gx_mean) over channel ch; gx = … when store (gx's first writer:
+ * eb__grad_fresh, the buffer is not zeroed) */
+EB_CLONES static void channel_input_grad(const bn_aux *a, const float *x, const float *gy, float *gx,
+                                         int64_t ch, float mean, float r, float k_scale, float g_mean,
+                                         float gx_mean, bool store) {
+    for (int64_t i = 0; i < a->n; i++) {
+        const float *xi = AT(x, a, i, ch), *gi = AT(gy, a, i, ch);
+        float *gxi = AT(gx, a, i, ch);
+        if (store) {
+#pragma omp simd
+            for (int64_t k = 0; k < a->s; k++)
+                gxi[k] = k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
+        } else {
+#pragma omp simd
+            for (int64_t k = 0; k < a->s; k++)
+                gxi[k] += k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
+        }
+    }
 }
 
 bool eb__bn_force_general = false;
@@ -221,7 +290,7 @@ static void forward_2d(eb_tensor *out, const bn_aux *a, const float *x, const fl
 
 /* Backward of forward_2d: the general path's sums (Σ g, Σ (x − μ)·g per channel, row order, double). */
 static void backward_2d(eb_tensor *out, const bn_aux *a, const float *x, const float *gy, const float *gamma,
-                        float *gx, float *ggamma, float *gbeta) {
+                        float *gx, float *ggamma, float *gbeta, bool store) {
     const int64_t n = a->n, c = a->c;
     const double m_count = (double)n;
     const int64_t n_blocks = (c + BN2D_BLOCK - 1) / BN2D_BLOCK;
@@ -256,7 +325,8 @@ static void backward_2d(eb_tensor *out, const bn_aux *a, const float *x, const f
             float *gxi = gx + i * c;
             for (int64_t ch = c0; ch < c1; ch++) {
                 const int64_t j = ch - c0;
-                gxi[ch] += k_scale[j] * (gi[ch] - g_mean[j] - (xi[ch] - mean[j]) * r[j] * gx_mean[j]);
+                const float v = k_scale[j] * (gi[ch] - g_mean[j] - (xi[ch] - mean[j]) * r[j] * gx_mean[j]);
+                gxi[ch] = store ? v : gxi[ch] + v;
             }
         }
     }
@@ -309,18 +379,16 @@ static bool sync_stats(eb_graph *g, bn_aux *a, const float *x, double eps) {
     return true;
 }
 
-/* The backward with the all-reduced, loss-weighted channel sums (see the top of the file). */
+/* The backward with the all-reduced, loss-weighted channel sums (see the top of the file); gx stored
+ * rather than accumulated when store (a fresh gradient buffer). */
 static void backward_sync(eb_tensor *out, const bn_aux *a, const float *x, const float *gy,
-                          const float *gamma, float *gx, float *ggamma, float *gbeta) {
+                          const float *gamma, float *gx, float *ggamma, float *gbeta, bool store) {
     const int64_t c = a->c;
     double *red = a->red; /* [Σ g per channel; Σ g·x̂ per channel] */
 #pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
     for (int64_t ch = 0; ch < c; ch++) {
         double sgx = 0.0;
-        double sg = 0.0;
-        for (int64_t i = 0; i < a->n; i++)
-            sg += row_grad_moments(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, a->mean[ch], &sgx);
-        red[ch] = sg;
+        red[ch] = channel_grad_sums(a, x, gy, ch, a->mean[ch], &sgx);
         red[c + ch] = sgx * (double)a->invstd[ch];
     }
     for (int64_t ch = 0; ch < c; ch++) {
@@ -338,15 +406,9 @@ static void backward_sync(eb_tensor *out, const bn_aux *a, const float *x, const
     const double scale = 1.0 / (a->m_count * a->weight);
 #pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
     for (int64_t ch = 0; ch < c; ch++) {
-        const float mean = a->mean[ch], r = a->invstd[ch];
-        const float k_scale = r * (gamma ? gamma[ch] : 1.0f);
-        const float g_mean = (float)(red[ch] * scale), gx_mean = (float)(red[c + ch] * scale);
-        for (int64_t i = 0; i < a->n; i++) {
-            const float *xi = AT(x, a, i, ch), *gi = AT(gy, a, i, ch);
-            float *gxi = AT(gx, a, i, ch);
-            for (int64_t k = 0; k < a->s; k++)
-                gxi[k] += k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
-        }
+        const float r = a->invstd[ch];
+        channel_input_grad(a, x, gy, gx, ch, a->mean[ch], r, r * (gamma ? gamma[ch] : 1.0f),
+                           (float)(red[ch] * scale), (float)(red[c + ch] * scale), store);
     }
 }
 
@@ -362,24 +424,15 @@ void eb__forward_batch_norm(eb_tensor *out) {
     }
 #pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
     for (int64_t ch = 0; ch < a->c; ch++) {
-        if (a->training &&
-            !a->synced) { /* two passes in double: the mean, then the biased variance around it */
-            double sum = 0.0, sq = 0.0, unused = 0.0, m_count = (double)(a->n * a->s);
-            for (int64_t i = 0; i < a->n; i++) sum += row_moments(AT(x, a, i, ch), a->s, 0.0, &unused);
-            double mean = sum / m_count;
-            for (int64_t i = 0; i < a->n; i++) row_moments(AT(x, a, i, ch), a->s, mean, &sq);
-            double var = sq / m_count;
+        if (a->training && !a->synced) {
+            double mean, var;
+            channel_stats(a, x, ch, &mean, &var);
             a->mean[ch] = (float)mean;
             a->var[ch] = (float)var;
             a->invstd[ch] = (float)(1.0 / sqrt(var + eps));
         }
-        const float mean = a->mean[ch], scale = a->invstd[ch] * (gamma ? gamma[ch] : 1.0f);
-        const float shift = beta ? beta[ch] : 0.0f;
-        for (int64_t i = 0; i < a->n; i++) {
-            const float *xi = AT(x, a, i, ch);
-            float *yi = AT(out->data, a, i, ch);
-            for (int64_t k = 0; k < a->s; k++) yi[k] = (xi[k] - mean) * scale + shift;
-        }
+        channel_normalize(a, x, out->data, ch, a->mean[ch], a->invstd[ch] * (gamma ? gamma[ch] : 1.0f),
+                          beta ? beta[ch] : 0.0f);
     }
 }
 
@@ -388,21 +441,24 @@ void eb__backward_batch_norm(eb_tensor *out) {
     const float *x = out->src[0]->data, *gy = out->grad;
     const float *gamma = out->src[1] ? out->src[1]->data : NULL;
     float *gx = eb__src_grad(out, 0), *ggamma = eb__src_grad(out, 1), *gbeta = eb__src_grad(out, 2);
+    /* a fresh (not zeroed) source gradient (graph.c): x's is stored, γ's and β's ([C]) zeroed here */
+    const bool store = gx && (eb__grad_fresh & 1u);
+    if (ggamma && (eb__grad_fresh & 2u)) memset(ggamma, 0, (size_t)a->c * sizeof(float));
+    if (gbeta && (eb__grad_fresh & 4u)) memset(gbeta, 0, (size_t)a->c * sizeof(float));
     const double m_count = (double)(a->n * a->s);
     if (a->synced) {
-        backward_sync(out, a, x, gy, gamma, gx, ggamma, gbeta);
+        backward_sync(out, a, x, gy, gamma, gx, ggamma, gbeta, store);
         return;
     }
     if (a->s == 1 && !eb__bn_force_general) {
-        backward_2d(out, a, x, gy, gamma, gx, ggamma, gbeta);
+        backward_2d(out, a, x, gy, gamma, gx, ggamma, gbeta, store);
         return;
     }
 #pragma omp parallel for if (out->size > EB_PARALLEL_MIN)
     for (int64_t ch = 0; ch < a->c; ch++) {
         const float mean = a->mean[ch], r = a->invstd[ch];
-        double sg = 0.0, sgx = 0.0; /* Σ g, then Σ g·x̂ = r·Σ g·(x − μ) */
-        for (int64_t i = 0; i < a->n; i++)
-            sg += row_grad_moments(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, mean, &sgx);
+        double sgx = 0.0; /* Σ g, then Σ g·x̂ = r·Σ g·(x − μ) */
+        const double sg = channel_grad_sums(a, x, gy, ch, mean, &sgx);
         sgx *= (double)r;
         if (ggamma) ggamma[ch] += (float)sgx;
         if (gbeta) gbeta[ch] += (float)sg;
@@ -410,11 +466,6 @@ void eb__backward_batch_norm(eb_tensor *out) {
         const float k_scale = r * (gamma ? gamma[ch] : 1.0f);
         const float g_mean = a->training ? (float)(sg / m_count) : 0.0f;
         const float gx_mean = a->training ? (float)(sgx / m_count) : 0.0f;
-        for (int64_t i = 0; i < a->n; i++) {
-            const float *xi = AT(x, a, i, ch), *gi = AT(gy, a, i, ch);
-            float *gxi = AT(gx, a, i, ch);
-            for (int64_t k = 0; k < a->s; k++)
-                gxi[k] += k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
-        }
+        channel_input_grad(a, x, gy, gx, ch, mean, r, k_scale, g_mean, gx_mean, store);
     }
 }
