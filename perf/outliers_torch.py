@@ -95,6 +95,9 @@ def bench_step(a):
     model = SmallCNN()
     rows, dim = a.batch + a.aux, 28 * 28
     x = torch.from_numpy(uniform(a.seed, a.pool * rows * dim).reshape(a.pool, rows, 1, 28, 28).copy())
+    if a.channels_last:  # oneDNN's native layout in torch (as cnn_torch.py --channels-last): model and batches
+        model = model.to(memory_format=torch.channels_last)
+        x = [xb.contiguous(memory_format=torch.channels_last) for xb in x]
     y = torch.randint(0, 10, (a.pool, a.batch))
     head = torch.nn.Sequential(torch.nn.Linear(6272, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128))
     for p in head.parameters():
@@ -123,7 +126,7 @@ def bench_step(a):
         if r >= a.warmup:
             times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    print(json.dumps({"impl": "torch", "case": a.case, "batch": a.batch, "aux": a.aux,
+    print(json.dumps({"impl": "torch-cl" if a.channels_last else "torch", "case": a.case, "batch": a.batch, "aux": a.aux,
                       "threads": torch.get_num_threads(), "steps_per_s": 1.0 / med, "seconds": med,
                       "last_loss": float(loss)}))
 
@@ -142,6 +145,7 @@ def main():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--channels-last", action="store_true", help="steps: model and batches in torch.channels_last")
     a = p.parse_args()
     if a.aux < 0:
         a.aux = 128 if a.case == "hopfield-boost" else 256
