@@ -114,6 +114,30 @@ Test(npy, scalar_and_empty) {
     cr_assert_eq(eb_npy_array_numel(&a), 0);
     cr_assert_not_null(a.data);
     eb_npy_array_free(&a);
+
+    /* Empty, with other dims whose product overflows 64 bits (fuzz_npy's crash input, UBSan: signed
+     * overflow in eb_npy_array_numel); eb_npy_read_f32 counts its elements the same way. */
+    eb_test_path(path, sizeof path, "npy_empty_huge.npy");
+    const char *dict =
+        "{'descr': '|u1', 'fortran_order': False, 'shape': (12222222222, 730, 710, 7, 2, 710, 0, 2), }";
+    unsigned char header[128];
+    size_t dlen = strlen(dict), total = (10 + dlen + 1 + 63) / 64 * 64;
+    memcpy(header, "\x93NUMPY\x01\x00", 8);
+    header[8] = (unsigned char)(total - 10);
+    header[9] = 0;
+    memcpy(header + 10, dict, dlen);
+    memset(header + 10 + dlen, ' ', total - 10 - dlen - 1);
+    header[total - 1] = '\n';
+    cr_assert_eq(eb_test_write_file(path, header, total), 0);
+    cr_assert_eq(eb_npy_read(path, &a, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(eb_npy_array_numel(&a), 0);
+    eb_npy_array_free(&a);
+    float *x = NULL;
+    int64_t shape[8];
+    cr_assert_eq(eb_npy_read_f32(path, &x, 0, shape, NULL, &err), EB_OK, "%s", err.message);
+    cr_assert_eq(shape[6], 0);
+    eb_free(NULL, x);
+    remove(path);
 }
 
 Test(npy, read_f32_converts_every_dtype) {
