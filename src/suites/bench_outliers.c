@@ -155,6 +155,14 @@ static eb_image_transforms train_transforms(const eb_bench_outliers_params *p) {
     return t;
 }
 
+/* The training transforms without augmentation: the normalisation only. */
+static eb_image_transforms norm_transforms(const eb_bench_outliers_params *p) {
+    eb_image_transforms t = train_transforms(p);
+    t.crop_padding = 0;
+    t.hflip = false;
+    return t;
+}
+
 /* Trains m on the ID training set with `objective`, with an auxiliary source if aux != NULL. */
 static eb_status train_model(const eb_bench_outliers_params *p, const eb_train_params *base, eb_model *m,
                              const eb_image_set *train, const eb_batch_source *aux, eb_objective_fn objective,
@@ -354,10 +362,51 @@ static eb_status poem_setup(const eb_bench_outliers_params *p, eb_model *m, cons
     eb_objective_spec spec;
     eb_status st = eb_objective_spec_build("poem", NULL, v, 3, &spec, err);
     if (!st) st = eb_objective_run_new(&spec, m, &p->finetune.schedule, seed, run, err);
-    eb_image_transforms norm = train_transforms(p);
-    norm.crop_padding = 0;
-    norm.hflip = false;
+    const eb_image_transforms norm = norm_transforms(p);
     if (!st) st = eb_objective_run_aux_setup(*run, m, id, p->aux, &norm, per_epoch, ap, err);
+    return st;
+}
+
+/* energy-FT's --margins auto: m_in, m_out = the baseline m's mean energies on the first margin_rows ID
+ * training and AUX rows (no OOD test data), into *energy and run; an error if m_out is not above m_in. */
+static eb_status auto_margins(const eb_bench_outliers_params *p, eb_model *m, const suite_data *d,
+                              eb_energy_ft_config *energy, eb_bench_outliers_run *run, eb_error *err) {
+    const int64_t n_id = d->train.n < p->margin_rows ? d->train.n : p->margin_rows,
+                  n_aux = p->aux->n < p->margin_rows ? p->aux->n : p->margin_rows;
+    int64_t *rows = malloc((size_t)(n_id > n_aux ? n_id : n_aux) * sizeof *rows);
+    eb_status st = rows ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; rows && i < (n_id > n_aux ? n_id : n_aux); i++) rows[i] = i;
+    const eb_image_transforms norm = norm_transforms(p);
+    double e_id = 0, e_aux = 0;
+    if (!st) st = eb_mean_energy(m, &d->train, rows, n_id, &norm, &e_id, err);
+    if (!st) st = eb_mean_energy(m, p->aux, rows, n_aux, &norm, &e_aux, err);
+    free(rows);
+    energy->m_in = (float)e_id;
+    energy->m_out = (float)e_aux;
+    run->m_in = e_id;
+    run->m_out = e_aux;
+    if (!st && eb_energy_ft_config_check(energy, NULL))
+        st = eb_error_set(
+            err, EB_ERR_NUMERIC,
+            "energy-FT: --margins auto: the baseline's mean AUX energy %.3f is not above its mean "
+            "ID energy %.3f; give the margins",
+            e_aux, e_id);
+    return st;
+}
+
+/* Hopfield Boosting's run (seeded with the seed) attached to m, ID training set and AUX pool, its weighted
+ * AUX sampling (per_epoch batches of hb_aux_batch draws) into *ap. */
+static eb_status hb_setup(const eb_bench_outliers_params *p, eb_model *m, const suite_data *d, uint64_t seed,
+                          int64_t per_epoch, eb_hopfield_boost **hb, eb_aux_params *ap, eb_error *err) {
+    eb_hopfield_boost_config c = p->hb;
+    c.seed = seed;
+    eb_status st = eb_hopfield_boost_new(&c, m, hb, err);
+    const eb_image_transforms norm = norm_transforms(p);
+    if (!st) st = eb_hopfield_boost_attach(*hb, m, &d->train, p->aux, &norm, err);
+    ap->order = EB_AUX_WEIGHTED;
+    ap->draws = per_epoch * p->hb_aux_batch;
+    ap->weights = eb_hopfield_boost_weights;
+    ap->weights_ctx = *hb;
     return st;
 }
 
@@ -376,45 +425,10 @@ static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb
     ap.transforms = train_transforms(p);
     ap.seed = seed ^ 0xa0c5eedull;
     ap.batch_size = k == 3 ? p->hb_aux_batch : p->aux_batch;
-    if (!st && k == 4) st = poem_setup(p, m, &ft_train, per_epoch, seed, &poem, &ap, err);
     eb_energy_ft_config energy = p->energy;
-    if (!st && k == 2 && p->margins_auto) { /* margins = the baseline's mean energies (ID train, AUX pool) */
-        const int64_t n_id = d->train.n < p->margin_rows ? d->train.n : p->margin_rows,
-                      n_aux = p->aux->n < p->margin_rows ? p->aux->n : p->margin_rows;
-        int64_t *rows = malloc((size_t)(n_id > n_aux ? n_id : n_aux) * sizeof *rows);
-        if (!rows) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-        for (int64_t i = 0; rows && i < (n_id > n_aux ? n_id : n_aux); i++) rows[i] = i;
-        eb_image_transforms norm = train_transforms(p);
-        norm.crop_padding = 0;
-        norm.hflip = false;
-        double e_id = 0, e_aux = 0;
-        if (!st) st = eb_mean_energy(m, &d->train, rows, n_id, &norm, &e_id, err);
-        if (!st) st = eb_mean_energy(m, p->aux, rows, n_aux, &norm, &e_aux, err);
-        free(rows);
-        energy.m_in = (float)e_id;
-        energy.m_out = (float)e_aux;
-        run->m_in = e_id;
-        run->m_out = e_aux;
-        if (!st && eb_energy_ft_config_check(&energy, NULL))
-            st = eb_error_set(
-                err, EB_ERR_NUMERIC,
-                "energy-FT: --margins auto: the baseline's mean AUX energy %.3f is not above its mean "
-                "ID energy %.3f; give the margins",
-                e_aux, e_id);
-    }
-    if (!st && k == 3) {
-        eb_hopfield_boost_config c = p->hb;
-        c.seed = seed;
-        st = eb_hopfield_boost_new(&c, m, &hb, err);
-        eb_image_transforms norm = train_transforms(p);
-        norm.crop_padding = 0;
-        norm.hflip = false;
-        if (!st) st = eb_hopfield_boost_attach(hb, m, &d->train, p->aux, &norm, err);
-        ap.order = EB_AUX_WEIGHTED;
-        ap.draws = per_epoch * p->hb_aux_batch;
-        ap.weights = eb_hopfield_boost_weights;
-        ap.weights_ctx = hb;
-    }
+    if (!st && k == 2 && p->margins_auto) st = auto_margins(p, m, d, &energy, run, err);
+    if (!st && k == 3) st = hb_setup(p, m, d, seed, per_epoch, &hb, &ap, err);
+    if (!st && k == 4) st = poem_setup(p, m, &ft_train, per_epoch, seed, &poem, &ap, err);
     if (!st) st = eb_aux_sampler_new(p->aux, &ap, &sampler, err);
     if (!st) {
         eb_batch_source aux = eb_aux_sampler_as_source(sampler);
