@@ -850,9 +850,10 @@ Test(conv_ops_errors, batch_norm_rank_and_single_value_per_channel) {
 
 Test(conv_ops_errors, batch_norm_bad_arguments) {
     float rm[2] = {0}, rv[2] = {1, 1};
-    const eb_batch_norm_params bad[] = {{-0.1f, 1e-5f, true, NULL}, {1.5f, 1e-5f, true, NULL},
-                                        {NAN, 1e-5f, true, NULL},   {0.1f, 0.0f, true, NULL},
-                                        {0.1f, -1.0f, true, NULL},  {0.1f, INFINITY, false, NULL}};
+    const eb_batch_norm_params bad[] = {
+        {-0.1f, 1e-5f, true, NULL, false}, {1.5f, 1e-5f, true, NULL, false},
+        {NAN, 1e-5f, true, NULL, false},   {0.1f, 0.0f, true, NULL, false},
+        {0.1f, -1.0f, true, NULL, false},  {0.1f, INFINITY, false, NULL, false}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         eb_graph *g = eb_graph_new(0, NULL);
         eb_batch_norm(g, eb_tensor_zeros(g, 2, EB_SHAPE(4, 2)), NULL, NULL, rm, rv, &bad[i]);

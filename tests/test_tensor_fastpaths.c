@@ -8,7 +8,10 @@
  *    the others accumulate), a source used twice by one node, and a second sweep on the same
  *    graph, all against gradients written out by hand in double;
  *  - max_pool2d with 2×2 windows, stride 2, no padding: the fast loops (AVX-512 and portable) vs the general
- * one (bitwise values and argmax, i.e. gradients), with ties, NaNs, −∞ and odd sizes (floor mode). */
+ * one (bitwise values and argmax, i.e. gradients), with ties, NaNs, −∞ and odd sizes (floor mode);
+ *  - batch_norm with the fused ReLU (eb_batch_norm_params.relu) vs eb_relu on the BatchNorm's output (bitwise
+ *    values, gradients and running statistics), 4-D and 2-D, training and eval, with and without γ/β, exact
+ *    zeros and a NaN at the ReLU's kink, its input gradient stored (first writer) and accumulated. */
 #include <criterion/criterion.h>
 
 #include <ebood/tensor.h>
@@ -322,4 +325,93 @@ static void bn_fresh_case(int nd, const int64_t *shape) {
 Test(backward_fresh, batch_norm_first_writer) {
     bn_fresh_case(4, EB_SHAPE(3, 5, 4, 3));
     bn_fresh_case(2, EB_SHAPE(9, 6));
+}
+
+/* ---- batch_norm with the fused ReLU ------------------------------------------------------------------ */
+
+typedef struct bnr_case {
+    int nd;
+    int64_t shape[4];
+    bool training, affine, general, through; /* through: x enters as 2·x (BN stores its input gradient) */
+} bnr_case;
+
+/* y = relu(BN(x)) fused (relu) or as two ops, then backward with seed r: y, dx, dγ, dβ, running stats. */
+static bn_result run_bn_relu(const bnr_case *k, bool fused) {
+    int64_t size = 1;
+    for (int d = 0; d < k->nd; d++) size *= k->shape[d];
+    const int64_t c = k->shape[1], s = size / (k->shape[0] * c);
+    bn_result res = {malloc((size_t)size * sizeof(float)), malloc((size_t)size * sizeof(float)),
+                     calloc((size_t)c, sizeof(float)),     calloc((size_t)c, sizeof(float)),
+                     malloc((size_t)c * sizeof(float)),    malloc((size_t)c * sizeof(float))};
+    float *x = malloc((size_t)size * sizeof(float)), *r = malloc((size_t)size * sizeof(float));
+    float *gamma = malloc((size_t)c * sizeof(float)), *beta = malloc((size_t)c * sizeof(float));
+    cr_assert(res.y && res.gx && res.ggamma && res.gbeta && res.rm && res.rv && x && r && gamma && beta);
+    fill(x, size, 21, 3.0f, 0.5f);
+    fill(r, size, 22, 1.0f, 0.0f);
+    fill(gamma, c, 23, 0.5f, 1.0f);
+    fill(beta, c, 24, 0.5f, 0.0f);
+    fill(res.rm, c, 25, 0.2f, 0.0f);
+    fill(res.rv, c, 26, 0.2f, 1.0f);
+    if (!k->affine && !k->training) /* eval, β = 0: y = (x − rm)·r is an exact 0 where x = rm */
+        for (int64_t i = 0; i < size; i += 3) x[i] = res.rm[(i / s) % c] / (k->through ? 2.0f : 1.0f);
+    if (!k->training) x[size / 2] = NAN; /* NaN in the output: relu gives 0, its derivative 0 */
+    eb_graph *g = eb_graph_new(0, NULL);
+    cr_assert_not_null(g);
+    eb_tensor *xt = eb_tensor_input(g, x, k->nd, k->shape, true);
+    eb_tensor *in = k->through ? eb_mul_scalar(g, xt, 2.0f) : xt;
+    eb_tensor *gt = k->affine ? eb_tensor_param(g, gamma, res.ggamma, 1, EB_SHAPE(c)) : NULL;
+    eb_tensor *bt = k->affine ? eb_tensor_param(g, beta, res.gbeta, 1, EB_SHAPE(c)) : NULL;
+    eb_batch_norm_params p = eb_batch_norm_default_params();
+    p.training = k->training;
+    p.relu = fused;
+    eb__bn_force_general = k->general;
+    eb_tensor *y = eb_batch_norm(g, in, gt, bt, res.rm, res.rv, &p);
+    if (!fused) y = eb_relu(g, y);
+    cr_assert_eq(eb_graph_status(g), EB_OK, "%s", eb_graph_error(g));
+    eb__grad_poison = true; /* a stored input gradient lands on a NaN-filled given-back span */
+    cr_assert_eq(eb_graph_backward(g, y, r), EB_OK, "%s", eb_graph_error(g));
+    eb__grad_poison = false;
+    eb__bn_force_general = false;
+    memcpy(res.y, y->data, (size_t)size * sizeof(float));
+    memcpy(res.gx, xt->grad, (size_t)size * sizeof(float));
+    eb_graph_free(g);
+    free(x);
+    free(r);
+    free(gamma);
+    free(beta);
+    return res;
+}
+
+Test(batch_norm_relu, fused_matches_unfused_bitwise) {
+    const bnr_case cases[] = {
+        {4, {4, 5, 7, 6}, true, true, false, false}, /* rows of 42: the 4-lane loop and its tail */
+        {4, {4, 5, 7, 6}, true, false, false, true},     {4, {3, 4, 5, 5}, false, true, false, true},
+        {4, {3, 4, 5, 5}, false, false, false, false},   {4, {16, 8, 28, 28}, true, true, false, true},
+        {4, {16, 8, 28, 28}, false, true, false, false}, /* above the parallel threshold */
+        {2, {37, 70}, true, true, false, false},         {2, {37, 70}, false, false, false, true},
+        {2, {300, 130}, true, false, false, true},       {2, {37, 70}, true, true, true, true},
+        {2, {37, 70}, false, false, true, false},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const bnr_case *bc = &cases[k];
+        bn_result f = run_bn_relu(bc, true), u = run_bn_relu(bc, false);
+        int64_t size = 1, zeros = 0, positive = 0;
+        for (int d = 0; d < bc->nd; d++) size *= bc->shape[d];
+        const int64_t c = bc->shape[1];
+        const char *what[] = {"y", "dx", "dgamma", "dbeta", "running_mean", "running_var"};
+        float *a[] = {f.y, f.gx, f.ggamma, f.gbeta, f.rm, f.rv},
+              *b[] = {u.y, u.gx, u.ggamma, u.gbeta, u.rm, u.rv};
+        const int64_t len[] = {size, size, c, c, c, c};
+        for (int w = 0; w < 6; w++)
+            for (int64_t i = 0; i < len[w]; i++)
+                cr_assert((a[w][i] == b[w][i] && signbit(a[w][i]) == signbit(b[w][i])) ||
+                              (isnan(a[w][i]) && isnan(b[w][i])),
+                          "batch_norm relu case %zu: %s[%lld] fused %.9g unfused %.9g", k, what[w],
+                          (long long)i, (double)a[w][i], (double)b[w][i]);
+        for (int64_t i = 0; i < size; i++) zeros += f.y[i] == 0.0f, positive += f.y[i] > 0.0f;
+        cr_assert(zeros > size / 10 && positive > size / 10, "case %zu: the mask is trivial (%lld zeros)", k,
+                  (long long)zeros);
+        bn_free(&f);
+        bn_free(&u);
+    }
 }

@@ -11,7 +11,11 @@
  * Σ_r w_r L_r and each rank's gradient g in units of its own L_r, the backward all-reduces w_r·Σ g and
  * w_r·Σ g·x̂ (one call of 2C doubles) and uses mean(g) = Σ_r w_r Σ g / (M·w_r) (likewise for g·x̂) in the
  * formula above: the global gradient divided by this rank's w_r, which the training loop multiplies
- * back. ∂L/∂γ, ∂L/∂β stay this rank's sums (summed with the other parameters' gradients). */
+ * back. ∂L/∂γ, ∂L/∂β stay this rank's sums (summed with the other parameters' gradients).
+ * Fused ReLU (p->relu): the output is z = max(0, y), and the backward uses g' = ∂L/∂z · [y > 0] in place of
+ * g above. y > 0 is recomputed from x with the forward's own float operations ((x − μ)·(γ·r) + β, the scale
+ * and shift the forward used are kept), so no mask is stored and no ReLU node or pass exists; each value is
+ * the one eb_relu on the BatchNorm's output gives (relu's derivative is [z > 0] = [y > 0], NaN included). */
 #include "tensor/graph_impl.h"
 
 #include <math.h>
@@ -30,6 +34,8 @@ typedef struct bn_aux {
     const eb_dist *dist;
     double weight, m_count; /* this rank's loss weight w_r; M over all ranks */
     double *red;            /* [2C] scratch of the backward's all-reduce */
+    bool relu;              /* fused ReLU: out = max(0, y) */
+    float *scale, *shift;   /* [C]: γ·r and β as the forward used them (the backward's ReLU mask) */
 } bn_aux;
 
 static bool sync_stats(eb_graph *g, bn_aux *a, const float *x, double eps);
@@ -86,7 +92,7 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
     }
 
     bn_aux *a = eb__arena_alloc(g, sizeof *a);
-    float *stats = a ? eb__arena_alloc(g, (size_t)(3 * c + 1) * sizeof(float)) : NULL; /* +1: C may be 0 */
+    float *stats = a ? eb__arena_alloc(g, (size_t)(5 * c + 1) * sizeof(float)) : NULL; /* +1: C may be 0 */
     if (!stats) return eb__poison(g);
     *a = (bn_aux){.n = n,
                   .c = c,
@@ -95,7 +101,10 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
                   .mean = stats,
                   .invstd = stats + c,
                   .var = stats + 2 * c,
-                  .synced = synced};
+                  .synced = synced,
+                  .relu = q.relu,
+                  .scale = stats + 3 * c,
+                  .shift = stats + 4 * c};
     if (synced) {
         a->dist = q.sync->dist;
         a->weight = q.sync->weight;
@@ -183,6 +192,42 @@ static inline double row_grad_moments(const float *x, const float *g, int64_t n,
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+/* The fused ReLU's mask: 1 where the forward's y = (x − mean)·scale + shift is > 0, else 0 (the same float
+ * operations as the forward, so the same y; the ReLU's derivative y > 0 ? 1 : 0, NaN → 0). */
+static inline float relu_keep(float x, float mean, float scale, float shift) {
+    return (x - mean) * scale + shift > 0.0f ? 1.0f : 0.0f;
+}
+
+typedef int32_t bn_v4i __attribute__((vector_size(16)));
+
+/* row_grad_moments with g[k]·relu_keep(x[k], …) for g[k]: the ReLU's input gradient, never stored. The
+ * mask is taken in float lanes (bit-and with 1.0f), then converted, so each g' is the scalar code's. */
+static inline double row_grad_moments_relu(const float *x, const float *g, int64_t n, double shift,
+                                           double *dot, float mean, float scale, float beta) {
+    bn_v4d s = {0, 0, 0, 0}, d = {0, 0, 0, 0};
+    const bn_v4d sh = {shift, shift, shift, shift};
+    const bn_v4f mf = {mean, mean, mean, mean}, sf = {scale, scale, scale, scale},
+                 bf = {beta, beta, beta, beta}, zero = {0, 0, 0, 0}, one = {1, 1, 1, 1};
+    int64_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        bn_v4f xf, gf;
+        memcpy(&xf, x + k, sizeof xf);
+        memcpy(&gf, g + k, sizeof gf);
+        const bn_v4i keep = (xf - mf) * sf + bf > zero;
+        gf *= (bn_v4f)((bn_v4i)one & keep);
+        const bn_v4d xv = __builtin_convertvector(xf, bn_v4d), gv = __builtin_convertvector(gf, bn_v4d);
+        s += gv;
+        d += (xv - sh) * gv;
+    }
+    for (; k < n; k++) {
+        const double gk = (double)(g[k] * relu_keep(x[k], mean, scale, beta));
+        s[0] += gk;
+        d[0] += ((double)x[k] - shift) * gk;
+    }
+    *dot += (d[0] + d[1]) + (d[2] + d[3]);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 /* The per-channel kernels of the general [N, C, S] path, cloned for AVX-512 / AVX2 / baseline and picked
  * at run time (EB_CLONES). `#pragma omp simd` vectorises the elementwise loops (no reductions:
  * every element's arithmetic is the scalar code's). */
@@ -196,35 +241,56 @@ EB_CLONES static void channel_stats(const bn_aux *a, const float *x, int64_t ch,
     *var = sq / m_count;
 }
 
-/* y = (x − mean)·scale + shift over channel ch */
+/* y = (x − mean)·scale + shift over channel ch; max(0, y) with the fused ReLU (eb_relu's expression) */
 EB_CLONES static void channel_normalize(const bn_aux *a, const float *x, float *y, int64_t ch, float mean,
                                         float scale, float shift) {
     for (int64_t i = 0; i < a->n; i++) {
         const float *xi = AT(x, a, i, ch);
         float *yi = AT(y, a, i, ch);
+        if (a->relu) {
 #pragma omp simd
-        for (int64_t k = 0; k < a->s; k++) yi[k] = (xi[k] - mean) * scale + shift;
+            for (int64_t k = 0; k < a->s; k++) {
+                const float v = (xi[k] - mean) * scale + shift;
+                yi[k] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+#pragma omp simd
+            for (int64_t k = 0; k < a->s; k++) yi[k] = (xi[k] - mean) * scale + shift;
+        }
     }
 }
 
-/* Σ g (returned) and Σ (x − mean)·g (*sgx) over channel ch */
+/* Σ g (returned) and Σ (x − mean)·g (*sgx) over channel ch (g' = g·mask with the fused ReLU) */
 EB_CLONES static double channel_grad_sums(const bn_aux *a, const float *x, const float *gy, int64_t ch,
                                           float mean, double *sgx) {
     double sg = 0.0;
     for (int64_t i = 0; i < a->n; i++)
-        sg += row_grad_moments(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, mean, sgx);
+        sg += a->relu ? row_grad_moments_relu(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, mean, sgx, mean,
+                                              a->scale[ch], a->shift[ch])
+                      : row_grad_moments(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, mean, sgx);
     return sg;
 }
 
 /* gx += k_scale·(g − g_mean − (x − mean)·r·gx_mean) over channel ch; gx = … when store (gx's first writer:
- * eb__grad_fresh, the buffer is not zeroed) */
+ * eb__grad_fresh, the buffer is not zeroed); g' = g·mask for g with the fused ReLU */
 EB_CLONES static void channel_input_grad(const bn_aux *a, const float *x, const float *gy, float *gx,
                                          int64_t ch, float mean, float r, float k_scale, float g_mean,
                                          float gx_mean, bool store) {
+    const float scale = a->relu ? a->scale[ch] : 0.0f, shift = a->relu ? a->shift[ch] : 0.0f;
     for (int64_t i = 0; i < a->n; i++) {
         const float *xi = AT(x, a, i, ch), *gi = AT(gy, a, i, ch);
         float *gxi = AT(gx, a, i, ch);
-        if (store) {
+        if (a->relu && store) {
+#pragma omp simd
+            for (int64_t k = 0; k < a->s; k++)
+                gxi[k] = k_scale * (gi[k] * relu_keep(xi[k], mean, scale, shift) - g_mean -
+                                    (xi[k] - mean) * r * gx_mean);
+        } else if (a->relu) {
+#pragma omp simd
+            for (int64_t k = 0; k < a->s; k++)
+                gxi[k] += k_scale * (gi[k] * relu_keep(xi[k], mean, scale, shift) - g_mean -
+                                     (xi[k] - mean) * r * gx_mean);
+        } else if (store) {
 #pragma omp simd
             for (int64_t k = 0; k < a->s; k++)
                 gxi[k] = k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
@@ -278,14 +344,23 @@ static void forward_2d(eb_tensor *out, const bn_aux *a, const float *x, const fl
             mean[ch - c0] = a->mean[ch];
             scale[ch - c0] = a->invstd[ch] * (gamma ? gamma[ch] : 1.0f);
             shift[ch - c0] = beta ? beta[ch] : 0.0f;
+            a->scale[ch] = scale[ch - c0];
+            a->shift[ch] = shift[ch - c0];
         }
         for (int64_t i = 0; i < n; i++) {
             const float *xi = x + i * c;
             float *yi = out->data + i * c;
-            for (int64_t ch = c0; ch < c1; ch++)
-                yi[ch] = (xi[ch] - mean[ch - c0]) * scale[ch - c0] + shift[ch - c0];
+            for (int64_t ch = c0; ch < c1; ch++) {
+                const float v = (xi[ch] - mean[ch - c0]) * scale[ch - c0] + shift[ch - c0];
+                yi[ch] = a->relu && !(v > 0.0f) ? 0.0f : v;
+            }
         }
     }
+}
+
+/* g, or g·mask with the fused ReLU (the 2-D path's per-element form of the general path's masks) */
+static inline float grad_at(const bn_aux *a, float g, float x, int64_t ch) {
+    return a->relu ? g * relu_keep(x, a->mean[ch], a->scale[ch], a->shift[ch]) : g;
 }
 
 /* Backward of forward_2d: the general path's sums (Σ g, Σ (x − μ)·g per channel, row order, double). */
@@ -306,7 +381,7 @@ static void backward_2d(eb_tensor *out, const bn_aux *a, const float *x, const f
         for (int64_t i = 0; i < n; i++) {
             const float *xi = x + i * c, *gi = gy + i * c;
             for (int64_t ch = c0; ch < c1; ch++) {
-                double g = (double)gi[ch];
+                double g = (double)grad_at(a, gi[ch], xi[ch], ch);
                 sg[ch - c0] += g;
                 sgx[ch - c0] += ((double)xi[ch] - (double)mean[ch - c0]) * g;
             }
@@ -325,7 +400,8 @@ static void backward_2d(eb_tensor *out, const bn_aux *a, const float *x, const f
             float *gxi = gx + i * c;
             for (int64_t ch = c0; ch < c1; ch++) {
                 const int64_t j = ch - c0;
-                const float v = k_scale[j] * (gi[ch] - g_mean[j] - (xi[ch] - mean[j]) * r[j] * gx_mean[j]);
+                const float v = k_scale[j] * (grad_at(a, gi[ch], xi[ch], ch) - g_mean[j] -
+                                              (xi[ch] - mean[j]) * r[j] * gx_mean[j]);
                 gxi[ch] = store ? v : gxi[ch] + v;
             }
         }
@@ -431,8 +507,9 @@ void eb__forward_batch_norm(eb_tensor *out) {
             a->var[ch] = (float)var;
             a->invstd[ch] = (float)(1.0 / sqrt(var + eps));
         }
-        channel_normalize(a, x, out->data, ch, a->mean[ch], a->invstd[ch] * (gamma ? gamma[ch] : 1.0f),
-                          beta ? beta[ch] : 0.0f);
+        a->scale[ch] = a->invstd[ch] * (gamma ? gamma[ch] : 1.0f);
+        a->shift[ch] = beta ? beta[ch] : 0.0f;
+        channel_normalize(a, x, out->data, ch, a->mean[ch], a->scale[ch], a->shift[ch]);
     }
 }
 
