@@ -2,8 +2,8 @@
  * chains at once: the same noise stream and update, so the chains agree up to the float rounding of the
  * blocked products; labels of class-conditional sampling follow their rows into the blocks; every row is
  * evaluated exactly once per step; a block's error is reported; one thread, or a step too small to be
- * worth splitting, is eb_sgld_sample exactly. Also: the parallel normal fill (the SGLD noise) is the
- * serial stream bitwise. */
+ * worth splitting, is eb_sgld_sample exactly; a share of the chains (eb_sgld_sample_rows_share) moves as
+ * its rows of all of them. Also: the parallel normal fill (the SGLD noise) is the serial stream bitwise. */
 #include <criterion/criterion.h>
 
 #include <ebood/ebm.h>
@@ -135,6 +135,47 @@ Test(sgld_rows, every_row_once_per_step_and_block_errors) {
     eb_graph_free(g);
     free(q.seen);
     free(x);
+}
+
+/* eb_sgld_sample_rows_share (a data-parallel rank's chains): shares [0, 4), [4, 7), [7, 10) of 10 chains
+ * sampled from the same stream are, bitwise, the rows of the 10 chains sampled at once (each step draws
+ * the noise of all of them and takes its rows); a share outside the chains is refused. */
+Test(sgld_rows, a_share_moves_as_its_rows_of_all_chains) {
+    const int64_t n = 10, dim = 3, cuts[] = {0, 4, 7, 10};
+    float *x0 = malloc((size_t)(n * dim) * sizeof *x0), *all = malloc((size_t)(n * dim) * sizeof *all),
+          *part = malloc((size_t)(n * dim) * sizeof *part);
+    probe q = {calloc((size_t)n, sizeof(int)), false};
+    eb_rng rng;
+    eb_rng_seed(&rng, 4);
+    eb_rng_fill_uniform(&rng, x0, n * dim, -2, 2);
+    eb_graph *g = eb_graph_new(0, NULL);
+    eb_sgld_params p = eb_sgld_default_params();
+    p.steps = 5;
+    p.step_size = (eb_decay){0.1, 0.1, EB_DECAY_CONSTANT};
+    p.noise = (eb_decay){0.3, 0.3, EB_DECAY_CONSTANT};
+    eb_error err = {0};
+    memcpy(all, x0, (size_t)(n * dim) * sizeof *all);
+    memcpy(part, x0, (size_t)(n * dim) * sizeof *part);
+    eb_rng_seed(&rng, 8);
+    cr_assert_eq(eb_sgld_sample_rows(probe_density, &q, all, n, dim, &p, &rng, g, NULL, &err), EB_OK, "%s",
+                 err.message);
+    for (int k = 0; k < 3; k++) {
+        eb_rng_seed(&rng, 8); /* every rank the same stream */
+        cr_assert_eq(eb_sgld_sample_rows_share(probe_density, &q, part + cuts[k] * dim, n, cuts[k],
+                                               cuts[k + 1], dim, &p, &rng, g, NULL, &err),
+                     EB_OK, "%s", err.message);
+    }
+    cr_assert_eq(memcmp(all, part, (size_t)(n * dim) * sizeof *all), 0,
+                 "the shares are not the whole's rows");
+    cr_assert_neq(memcmp(all, x0, (size_t)(n * dim) * sizeof *all), 0, "the chains did not move");
+    cr_assert_eq(eb_sgld_sample_rows_share(probe_density, &q, part, n, 8, 12, dim, &p, &rng, g, NULL, &err),
+                 EB_ERR_ARG);
+    cr_assert(strstr(err.message, "not a share of 10 chains") != NULL, "message: %s", err.message);
+    eb_graph_free(g);
+    free(q.seen);
+    free(x0);
+    free(all);
+    free(part);
 }
 
 /* eb_rng_fill_normal's parallel transform gives eb_rng_normal's values bitwise, in order, and leaves the

@@ -67,6 +67,11 @@ EB_API eb_status eb_dist_gather_shares_f32(const eb_dist *d, const float *mine, 
                                            float *all, eb_error *err);
 EB_API eb_status eb_dist_gather_shares_f64(const eb_dist *d, const double *mine, int64_t n, int64_t width,
                                            double *all, eb_error *err);
+/* The same gathered on rank `root` only (MPI_Gatherv): all[0 .. n·width) is written there and not read
+ * elsewhere (may be NULL), so only the root holds the whole n rows — what writing a sharded state (the
+ * replay buffer of a checkpoint) needs. One process: all ← mine. EB_ERR_ARG for a root outside the ranks. */
+EB_API eb_status eb_dist_gather_shares_to_f32(const eb_dist *d, const float *mine, int64_t n, int64_t width,
+                                              int root, float *all, eb_error *err);
 
 #ifdef __cplusplus
 }

@@ -100,6 +100,15 @@ typedef eb_tensor *(*eb_log_density_rows_fn)(void *ctx, eb_graph *g, eb_tensor *
 EB_API eb_status eb_sgld_sample_rows(eb_log_density_rows_fn f, void *ctx, float *x, int64_t n, int64_t dim,
                                      const eb_sgld_params *p, eb_rng *rng, eb_graph *scratch,
                                      eb_sgld_stats *stats, eb_error *err);
+/* eb_sgld_sample_rows on the share [lo, hi) of n_all chains that x[hi − lo, dim] holds (a data-parallel
+ * rank's, eb_dist_share): every step draws the noise of all n_all chains from rng, as one process sampling
+ * all of them would, and uses rows [lo, hi) of it — so with the same rng on every rank each rank's chains
+ * are one process's rows up to the float rounding of f's gradients. The noise costs n_all/(hi − lo) times
+ * one share's. lo = 0, hi = n_all: eb_sgld_sample_rows. EB_ERR_ARG when [lo, hi) is empty or outside. */
+EB_API eb_status eb_sgld_sample_rows_share(eb_log_density_rows_fn f, void *ctx, float *x, int64_t n_all,
+                                           int64_t lo, int64_t hi, int64_t dim, const eb_sgld_params *p,
+                                           eb_rng *rng, eb_graph *scratch, eb_sgld_stats *stats,
+                                           eb_error *err);
 /* eb_model_log_density on rows [row0, …): labels (if any) are read from labels[row0 …]. Row-independent
  * only with train = false (BatchNorm running statistics, no dropout); ctx is an eb_model_density. */
 EB_API eb_tensor *eb_model_log_density_rows(void *ctx, eb_graph *g, eb_tensor *x, int64_t row0);
@@ -111,15 +120,35 @@ EB_API void eb_project_rows(float *x, int64_t n, int64_t dim, unsigned projectio
  * are trimmed to a multiple of n_classes and split into n_classes contiguous blocks; chain r of
  * class y is index y·(size/n_classes) + r. */
 typedef struct eb_replay_buffer {
-    float *x; /* [size, dim] */
+    float *x; /* [size, dim]: this rank's chains (all of them on one process) */
     int64_t size, dim, n_classes;
     float lo, hi;
     double restart_prob; /* a drawn chain restarts from U(lo, hi) with this probability (0.05) */
+    /* sharded over dist's ranks (eb_replay_buffer_init_share): the whole buffer has `total` chains, this
+     * rank holds chains [first, first + size/blocks) of each of its blocks (n_classes, or 1); one process:
+     * total = size, first = 0 */
+    int64_t total, first;
+    const eb_dist *dist;
 } eb_replay_buffer;
 /* n_classes 0 = unconditional. Errors: EB_ERR_ARG (size < 1, dim < 1, size < n_classes, lo ≥ hi,
  * restart_prob outside [0, 1]), EB_ERR_NOMEM. */
 EB_API eb_status eb_replay_buffer_init(eb_replay_buffer *b, int64_t size, int64_t dim, int64_t n_classes,
                                        float lo, float hi, double restart_prob, eb_rng *rng, eb_error *err);
+/* This rank's share of the buffer eb_replay_buffer_init would make (the same values: the whole buffer's
+ * stream is drawn, the rank keeps its rows): of each block of B = size/blocks chains (blocks = n_classes,
+ * or 1) the chains eb_dist_share(B, rank, ranks), so N ranks hold one buffer of `size` chains, 1/N each
+ * (NULL or one rank: the whole buffer, as eb_replay_buffer_init). EB_ERR_ARG as that, and when a block
+ * has fewer chains than ranks (every rank needs a chain of every class). */
+EB_API eb_status eb_replay_buffer_init_share(eb_replay_buffer *b, int64_t size, int64_t dim,
+                                             int64_t n_classes, float lo, float hi, double restart_prob,
+                                             const eb_dist *dist, eb_rng *rng, eb_error *err);
+/* The whole buffer [total, dim] (every chain at its index of one process's buffer) on rank 0, from every
+ * rank's share (collective: every rank calls it; all is read only on rank 0 and may be NULL elsewhere). */
+EB_API eb_status eb_replay_buffer_gather(const eb_replay_buffer *b, float *all, eb_error *err);
+/* Copies this rank's chains into (copy_share) or from (set_share) their rows of a whole buffer all[total,
+ * dim]; no communication (every rank restoring a checkpoint reads the whole tensor and takes its rows). */
+EB_API void eb_replay_buffer_copy_share(const eb_replay_buffer *b, float *all);
+EB_API void eb_replay_buffer_set_share(eb_replay_buffer *b, const float *all);
 EB_API void eb_replay_buffer_free(eb_replay_buffer *b);
 /* Draws n chains uniformly (with replacement) into x[n, dim] and their indices into index[n]; each is
  * replaced by fresh U(lo, hi) noise with probability restart_prob. For a class-conditional buffer,
@@ -195,6 +224,11 @@ EB_API void eb_cd_free(eb_cd *cd);
 EB_API const eb_cd_config *eb_cd_config_of(const eb_cd *cd);
 /* The replay buffer (for inspection and tests; the objective keeps using it). */
 EB_API eb_replay_buffer *eb_cd_buffer(eb_cd *cd);
+/* One of eb_dist_size(dist) > 1 data-parallel ranks: the replay buffer becomes this rank's share
+ * (eb_replay_buffer_init_share) of the buffer eb_cd_new makes with `seed` (the run's common seed), so the
+ * ranks hold one buffer of buffer_size chains together; the rank's draws and restarts use its share only.
+ * One rank: nothing changes. EB_ERR_ARG when a (class) block has fewer chains than ranks. */
+EB_API eb_status eb_cd_distribute(eb_cd *cd, const eb_dist *dist, uint64_t seed, eb_error *err);
 
 /* What the last objective call did (pointers valid until the next call or eb_cd_free). */
 typedef struct eb_cd_step_info {
@@ -498,6 +532,11 @@ EB_API char *eb_ebm_method_json(const eb_ebm_method *m);
  * EB_ERR_FORMAT naming the method if n or the counts do not fit (nothing is changed then), EB_ERR_NOMEM. */
 EB_API int64_t eb_ebm_objective_state_size(const eb_ebm_objective *o);
 EB_API void eb_ebm_objective_state_get(const eb_ebm_objective *o, float *out);
+/* cd sharded over ranks (eb_cd_distribute): _size is the WHOLE buffer's, _get writes only this rank's chains
+ * at their rows of it, _set takes this rank's rows from a whole buffer (so a checkpoint's state is the same
+ * whatever the rank count), and _gather (collective: every rank calls it) writes the whole state on rank 0
+ * (out may be NULL elsewhere). For every other objective, and one process, _gather is _get. */
+EB_API eb_status eb_ebm_objective_state_gather(const eb_ebm_objective *o, float *out, eb_error *err);
 EB_API eb_status eb_ebm_objective_state_set(eb_ebm_objective *o, const float *in, int64_t n, eb_error *err);
 
 #ifdef __cplusplus

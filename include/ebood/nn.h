@@ -312,9 +312,9 @@ typedef struct eb_train_params {
      * allreduce over the flat gradient buffer sums them, so every rank takes the same optimizer step.
      * Parameters and buffers start from rank 0's; buffers (BatchNorm running statistics, computed per
      * rank from its share, as PyTorch DDP) are broadcast from rank 0 after every step. Rank r > 0 draws
-     * its dropout (and the objective's) randomness from streams of its own. The loss and accuracy
-     * reported are the global batch's. Every rank must call with the same settings; on_epoch_end runs
-     * on every rank (write files on rank 0 only). */
+     * its dropout (and the objective's) randomness from streams of its own (unless common_rng). The loss and
+     * accuracy reported are the global batch's. Every rank must call with the same settings; on_epoch_end
+     * runs on every rank (write files on rank 0 only). */
     const eb_dist *dist;
     /* With dist over more than one rank: SyncBN (eb_bn_sync) — the model's BatchNorm layers normalise
      * with the statistics of the whole global batch (ID + auxiliary rows of every rank) and the backward
@@ -322,6 +322,11 @@ typedef struct eb_train_params {
      * reassociation even with BatchNorm. Needs every rank to hold rows of every batch (batch size ≥
      * ranks: EB_ERR_ARG otherwise). Off (false): per-rank statistics, as PyTorch DDP's default. */
     bool sync_bn;
+    /* With dist over more than one rank: every rank passes the objective (and dropout) the run's common
+     * streams, rank 0's — one process's — instead of its own: for an objective that splits its per-row
+     * randomness itself (HEAT's negatives: each rank draws the global batch's and keeps its rows), so that
+     * N ranks draw what one process draws. Off: per-rank streams (eb_dist_seed). */
+    bool common_rng;
 } eb_train_params;
 EB_API eb_train_params eb_train_default_params(void);
 

@@ -124,6 +124,12 @@ EB_API eb_status eb_objective_run_epoch_end(eb_objective_run *r, eb_model *model
  * *owned (free()) holds the data. */
 EB_API eb_status eb_objective_run_state(const eb_objective_run *r, eb_st_tensor *t, float **owned, bool *has,
                                         eb_error *err);
+/* The same in a data-parallel run, where a method's state may be spread over the ranks (cd's sharded
+ * replay buffer, eb_objective_run_distribute): collective — every rank calls it when a checkpoint is
+ * written; the rank that writes (`writes`) receives the whole state as above, the others *has false.
+ * One process: eb_objective_run_state. */
+EB_API eb_status eb_objective_run_state_collect(const eb_objective_run *r, bool writes, eb_st_tensor *t,
+                                                float **owned, bool *has, eb_error *err);
 /* Restores it from a checkpoint file (EB_ERR_FORMAT naming path when missing or not fitting). */
 EB_API eb_status eb_objective_run_restore(eb_objective_run *r, const eb_safetensors *file, const char *path,
                                           eb_error *err);

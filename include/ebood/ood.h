@@ -380,7 +380,9 @@ EB_API eb_status eb_detector_score(eb_detector *d, const eb_detector_data *data,
  * rank's top-k list; log Σ exp over the ranks' log-sum-exps — so every rank gets every score, equal to
  * one process's up to float reassociation; the fit's calibration (val) is split alike. heat and
  * heat_combined (whose score is a function of each row alone) split the QUERIES instead: each rank
- * scores its share of the rows and the scores are gathered (eb_dist_gather_shares). Other kinds
+ * scores its share of the rows and the scores are gathered (eb_dist_gather_shares), and their fit trains
+ * E_θ data-parallel (each rank its share of every batch and of its SGLD negatives, drawn from the common
+ * stream; the gradients allreduced: one process's E_θ up to float reassociation). Other kinds
  * score everything on every rank. Every rank must then make the same score/fit calls with the same
  * data. release (on a fitted detector): free the rows of the other ranks, so each rank holds about
  * 1/N of the bank; such a detector cannot be saved (EB_ERR_STATE) or given another context. */

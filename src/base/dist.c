@@ -143,8 +143,22 @@ static eb_status allgather(const eb_dist *d, const void *send, int64_t n, void *
     return rc == MPI_SUCCESS ? EB_OK : mpi_failed(err, "allgather", rc);
 }
 
+/* counts[r], counts[size + r] = the number of values and the displacement of rank r's share of n rows
+ * of width values (malloc'd, 2·size ints; NULL when out of memory). */
+static int *share_counts(const eb_dist *d, int64_t n, int64_t width) {
+    int *counts = malloc((size_t)d->size * 2 * sizeof *counts);
+    for (int r = 0; counts && r < d->size; r++) {
+        int64_t l, h;
+        eb_dist_share(n, r, d->size, &l, &h);
+        counts[r] = (int)((h - l) * width);
+        counts[d->size + r] = (int)(l * width); /* displacements */
+    }
+    return counts;
+}
+
+/* Rank `root`'s all ← every rank's share (root < 0: every rank's, MPI_Allgatherv). */
 static eb_status gather_shares(const eb_dist *d, const void *mine, int64_t n, int64_t width, void *all,
-                               size_t elem, MPI_Datatype type, eb_error *err) {
+                               size_t elem, MPI_Datatype type, int root, eb_error *err) {
     int64_t lo, hi;
     eb_dist_share(n, d ? d->rank : 0, d ? d->size : 1, &lo, &hi);
     if (!d || d->size == 1) {
@@ -154,19 +168,15 @@ static eb_status gather_shares(const eb_dist *d, const void *mine, int64_t n, in
     if (n * width > INT_MAX)
         return eb_error_set(err, EB_ERR_ARG, "mpi: gathering %lld values is too large",
                             (long long)(n * width));
-    int *counts = malloc((size_t)d->size * 2 * sizeof *counts);
+    int *counts = share_counts(d, n, width);
     if (!counts) return eb_error_set(err, EB_ERR_NOMEM, "mpi: out of memory");
-    for (int r = 0; r < d->size; r++) {
-        int64_t l, h;
-        eb_dist_share(n, r, d->size, &l, &h);
-        counts[r] = (int)((h - l) * width);
-        counts[d->size + r] = (int)(l * width); /* displacements */
-    }
     static const char dummy[sizeof(double)];
-    int rc = MPI_Allgatherv(mine && hi > lo ? mine : dummy, (int)((hi - lo) * width), type, all, counts,
-                            counts + d->size, type, d->comm);
+    const void *send = mine && hi > lo ? mine : dummy;
+    const int count = (int)((hi - lo) * width);
+    int rc = root < 0 ? MPI_Allgatherv(send, count, type, all, counts, counts + d->size, type, d->comm)
+                      : MPI_Gatherv(send, count, type, all, counts, counts + d->size, type, root, d->comm);
     free(counts);
-    return rc == MPI_SUCCESS ? EB_OK : mpi_failed(err, "allgatherv", rc);
+    return rc == MPI_SUCCESS ? EB_OK : mpi_failed(err, root < 0 ? "allgatherv" : "gatherv", rc);
 }
 
 #else /* one process */
@@ -216,8 +226,8 @@ static eb_status allgather(const eb_dist *d, const void *send, int64_t n, void *
     return EB_OK;
 }
 static eb_status gather_shares(const eb_dist *d, const void *mine, int64_t n, int64_t width, void *all,
-                               size_t elem, int type, eb_error *err) {
-    (void)d, (void)type, (void)err;
+                               size_t elem, int type, int root, eb_error *err) {
+    (void)d, (void)type, (void)root, (void)err;
     if (n * width > 0) memmove(all, mine, (size_t)(n * width) * elem);
     return EB_OK;
 }
@@ -237,10 +247,17 @@ eb_status eb_dist_allgather_f64(const eb_dist *d, const double *send, int64_t n,
 
 eb_status eb_dist_gather_shares_f32(const eb_dist *d, const float *mine, int64_t n, int64_t width, float *all,
                                     eb_error *err) {
-    return gather_shares(d, mine, n, width, all, sizeof *all, MPI_FLOAT, err);
+    return gather_shares(d, mine, n, width, all, sizeof *all, MPI_FLOAT, -1, err);
 }
 
 eb_status eb_dist_gather_shares_f64(const eb_dist *d, const double *mine, int64_t n, int64_t width,
                                     double *all, eb_error *err) {
-    return gather_shares(d, mine, n, width, all, sizeof *all, MPI_DOUBLE, err);
+    return gather_shares(d, mine, n, width, all, sizeof *all, MPI_DOUBLE, -1, err);
+}
+
+eb_status eb_dist_gather_shares_to_f32(const eb_dist *d, const float *mine, int64_t n, int64_t width,
+                                       int root, float *all, eb_error *err) {
+    if (root < 0 || root >= eb_dist_size(d))
+        return eb_error_set(err, EB_ERR_ARG, "mpi: gather to rank %d of %d", root, eb_dist_size(d));
+    return gather_shares(d, mine, n, width, all, sizeof *mine, MPI_FLOAT, root, err);
 }

@@ -6,6 +6,8 @@
 #include "data/str_index_impl.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,115 +139,124 @@ static int parse_number(const char *s, double *v) {
 
 /* ---- pass 2 ------------------------------------------------------------------------------- */
 
-static eb_status build_dataset(const char *path, const csv_table *t, int label_column, eb_dataset *out,
+/* The columns: every record has ncols fields; *lc = the label column (-1: none), *dim = the number of
+ * feature columns (>= 1). */
+static eb_status check_columns(const char *path, const csv_table *t, int label_column, int *lc, int64_t *dim,
                                eb_error *err) {
     int ncols = t->records[0].nfields;
     for (size_t r = 1; r < t->nrecords; r++)
         if (t->records[r].nfields != ncols)
             return eb_error_set(err, EB_ERR_FORMAT, "%s: line %ld: expected %d fields, got %d (ragged rows)",
                                 path, t->records[r].line, ncols, t->records[r].nfields);
-    int lc;
     if (label_column == EB_CSV_NO_LABEL)
-        lc = -1;
+        *lc = -1;
     else if (label_column == -1)
-        lc = ncols - 1;
+        *lc = ncols - 1;
     else if (label_column >= 0 && label_column < ncols)
-        lc = label_column;
+        *lc = label_column;
     else
         return eb_error_set(err, EB_ERR_ARG, "%s: label column %d out of range (the file has %d columns)",
                             path, label_column, ncols);
-    int64_t dim = lc >= 0 ? ncols - 1 : ncols;
-    if (dim < 1)
+    *dim = *lc >= 0 ? ncols - 1 : ncols;
+    if (*dim < 1)
         return eb_error_set(err, EB_ERR_FORMAT, "%s: no feature columns (the file has %d column%s)", path,
                             ncols, ncols == 1 ? "" : "s");
+    return EB_OK;
+}
 
-    /* header: a non-numeric feature field, or a non-numeric label above a numeric one */
+/* 1 if the first record is a header: a non-numeric feature field, or a non-numeric label above a numeric
+ * one; else 0. */
+static size_t header_rows(const csv_table *t, int lc) {
     const record *r0 = &t->records[0];
-    double v = 0;
-    size_t header = 0;
-    for (int c = 0; c < ncols && !header; c++)
-        if (c != lc && !parse_number(field(t, r0, c), &v)) header = 1;
-    if (!header && lc >= 0 && t->nrecords >= 2 && !parse_number(field(t, r0, lc), &v) &&
-        parse_number(field(t, &t->records[1], lc), &v))
-        header = 1;
-    int64_t n = (int64_t)(t->nrecords - header);
-    if (n < 1) return eb_error_set(err, EB_ERR_FORMAT, "%s: no data rows", path);
+    double v;
+    for (int c = 0; c < r0->nfields; c++)
+        if (c != lc && !parse_number(field(t, r0, c), &v)) return 1;
+    return lc >= 0 && t->nrecords >= 2 && !parse_number(field(t, r0, lc), &v) &&
+                   parse_number(field(t, &t->records[1], lc), &v)
+               ? 1
+               : 0;
+}
 
-    /* label mode: numeric if every label field is a finite number */
-    int numeric_labels = 1;
-    for (int64_t i = 0; i < n && lc >= 0 && numeric_labels; i++)
-        if (!parse_number(field(t, &t->records[header + (size_t)i], lc), &v) || !isfinite(v))
-            numeric_labels = 0;
+/* Label mode: numeric if every label field of the n data rows is a finite number. */
+static int labels_numeric(const csv_table *t, const record *rows, int64_t n, int lc) {
+    double v;
+    for (int64_t i = 0; i < n; i++)
+        if (!parse_number(field(t, &rows[i], lc), &v) || !isfinite(v)) return 0;
+    return 1;
+}
 
-    eb_error alloc_err;
-    eb_status st = eb_dataset_alloc(n, dim, lc >= 0 ? 1 : 0, lc >= 0, out, &alloc_err);
-    if (st != EB_OK) return eb_error_set(err, st, "%s: %s", path, alloc_err.message);
+/* An error at a field: "<path>: line L (row i+1), column col+1: <what>". */
+static eb_status field_error(eb_error *err, eb_status code, const char *path, const record *r, int64_t i,
+                             int col, const char *fmt, ...) EB_PRINTF(7, 8);
+static eb_status field_error(eb_error *err, eb_status code, const char *path, const record *r, int64_t i,
+                             int col, const char *fmt, ...) {
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return eb_error_set(err, code, "%s: line %ld (row %lld), column %d: %s", path, r->line, (long long)i + 1,
+                        col + 1, what);
+}
 
-    for (int64_t i = 0; i < n; i++) {
-        const record *r = &t->records[header + (size_t)i];
-        float *x = out->x + i * dim;
+/* out->x[n, dim] from every column but lc: each field a finite float. */
+static eb_status read_features(const char *path, const csv_table *t, const record *rows, int lc,
+                               eb_dataset *out, eb_error *err) {
+    const int ncols = rows[0].nfields;
+    for (int64_t i = 0; i < out->n; i++) {
+        const record *r = &rows[i];
+        float *x = out->x + i * out->dim;
         for (int c = 0, k = 0; c < ncols; c++) {
             if (c == lc) continue;
             const char *s = field(t, r, c);
-            if (!s[0]) {
-                st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %ld (row %lld), column %d: empty field", path,
-                                  r->line, (long long)i + 1, c + 1);
-                goto fail;
-            }
-            if (!parse_number(s, &v)) {
-                st = eb_error_set(err, EB_ERR_FORMAT,
-                                  "%s: line %ld (row %lld), column %d: not a number: '%.40s'", path, r->line,
-                                  (long long)i + 1, c + 1, s);
-                goto fail;
-            }
+            double v;
+            if (!s[0]) return field_error(err, EB_ERR_FORMAT, path, r, i, c, "empty field");
+            if (!parse_number(s, &v))
+                return field_error(err, EB_ERR_FORMAT, path, r, i, c, "not a number: '%.40s'", s);
             x[k] = (float)v;
-            if (!isfinite(x[k])) {
-                st = eb_error_set(
-                    err, EB_ERR_NUMERIC,
-                    "%s: line %ld (row %lld), column %d: non-finite or out-of-range value '%.40s'", path,
-                    r->line, (long long)i + 1, c + 1, s);
-                goto fail;
-            }
+            if (!isfinite(x[k]))
+                return field_error(err, EB_ERR_NUMERIC, path, r, i, c,
+                                   "non-finite or out-of-range value '%.40s'", s);
             k++;
         }
     }
-    if (lc < 0) return EB_OK;
+    return EB_OK;
+}
 
-    if (numeric_labels) {
-        int32_t max_label = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const record *r = &t->records[header + (size_t)i];
-            parse_number(field(t, r, lc), &v);
-            if (v < 0 || v >= EB_MAX_CLASSES || v != floor(v)) {
-                st = eb_error_set(
-                    err, EB_ERR_FORMAT,
-                    "%s: line %ld (row %lld), column %d: label '%.40s' is not an integer class index in "
-                    "[0, %d)",
-                    path, r->line, (long long)i + 1, lc + 1, field(t, r, lc), EB_MAX_CLASSES);
-                goto fail;
-            }
-            out->y[i] = (int32_t)v;
-            if (out->y[i] > max_label) max_label = out->y[i];
-        }
-        out->num_classes = max_label + 1;
-        return EB_OK;
+/* Numeric labels: integer class indices in [0, EB_MAX_CLASSES); num_classes = the largest + 1. */
+static eb_status read_numeric_labels(const char *path, const csv_table *t, const record *rows, int lc,
+                                     eb_dataset *out, eb_error *err) {
+    int32_t max_label = 0;
+    for (int64_t i = 0; i < out->n; i++) {
+        const record *r = &rows[i];
+        double v = 0;
+        parse_number(field(t, r, lc), &v);
+        if (v < 0 || v >= EB_MAX_CLASSES || v != floor(v))
+            return field_error(err, EB_ERR_FORMAT, path, r, i, lc,
+                               "label '%.40s' is not an integer class index in [0, %d)", field(t, r, lc),
+                               EB_MAX_CLASSES);
+        out->y[i] = (int32_t)v;
+        if (out->y[i] > max_label) max_label = out->y[i];
     }
+    out->num_classes = max_label + 1;
+    return EB_OK;
+}
 
-    /* string labels: ids in order of first appearance */
+/* String labels: ids in order of first appearance, the strings as class names. */
+static eb_status read_string_labels(const char *path, const csv_table *t, const record *rows, int lc,
+                                    eb_dataset *out, eb_error *err) {
     eb__str_index ix = {0};
-    const char **names = malloc((size_t)n * sizeof *names);
+    const char **names = malloc((size_t)out->n * sizeof *names);
     int count = 0;
-    if (!names) st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
-    for (int64_t i = 0; i < n && st == EB_OK; i++) {
-        const record *r = &t->records[header + (size_t)i];
+    eb_status st = names ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
+    for (int64_t i = 0; i < out->n && st == EB_OK; i++) {
+        const record *r = &rows[i];
         const char *s = field(t, r, lc);
         int32_t id = s[0] ? eb__str_index_find(&ix, s) : -1;
         if (!s[0])
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %ld (row %lld), column %d: empty label", path,
-                              r->line, (long long)i + 1, lc + 1);
+            st = field_error(err, EB_ERR_FORMAT, path, r, i, lc, "empty label");
         else if (id < 0 && count == EB_MAX_CLASSES)
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: line %ld (row %lld), column %d: more than %d classes",
-                              path, r->line, (long long)i + 1, lc + 1, EB_MAX_CLASSES);
+            st = field_error(err, EB_ERR_FORMAT, path, r, i, lc, "more than %d classes", EB_MAX_CLASSES);
         else if (id < 0 && eb__str_index_add(&ix, s, count) != 0)
             st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", path);
         else if (id < 0)
@@ -258,10 +269,30 @@ static eb_status build_dataset(const char *path, const csv_table *t, int label_c
     }
     free(names);
     eb__str_index_free(&ix);
-    if (st != EB_OK) goto fail;
-    return EB_OK;
-fail:
-    eb_dataset_free(out);
+    return st;
+}
+
+/* The dataset of the table: the header (if any) skipped, features and labels read; on error *out freed. */
+static eb_status build_dataset(const char *path, const csv_table *t, int label_column, eb_dataset *out,
+                               eb_error *err) {
+    int lc = -1;
+    int64_t dim = 0;
+    eb_status st = check_columns(path, t, label_column, &lc, &dim, err);
+    if (st != EB_OK) return st;
+    const size_t header = header_rows(t, lc);
+    const record *rows = &t->records[header];
+    const int64_t n = (int64_t)(t->nrecords - header);
+    if (n < 1) return eb_error_set(err, EB_ERR_FORMAT, "%s: no data rows", path);
+    const int numeric_labels = lc >= 0 && labels_numeric(t, rows, n, lc);
+
+    eb_error alloc_err;
+    st = eb_dataset_alloc(n, dim, lc >= 0 ? 1 : 0, lc >= 0, out, &alloc_err);
+    if (st != EB_OK) return eb_error_set(err, st, "%s: %s", path, alloc_err.message);
+    st = read_features(path, t, rows, lc, out, err);
+    if (st == EB_OK && lc >= 0)
+        st = numeric_labels ? read_numeric_labels(path, t, rows, lc, out, err)
+                            : read_string_labels(path, t, rows, lc, out, err);
+    if (st != EB_OK) eb_dataset_free(out);
     return st;
 }
 

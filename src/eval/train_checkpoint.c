@@ -60,8 +60,16 @@ char *eb__train_args_json(const eb_train_spec *s, const eb_train_plan *plan, con
     return text;
 }
 
+/* Called on every rank (the objective's state may have to be gathered); rank 0 writes. */
 static eb_status save_checkpoint(const eb__checkpoint *c, eb_model *m, int64_t epoch, int64_t step,
                                  const eb_optimizer *opt, eb_error *err) {
+    float *owned = NULL;
+    bool has = false;
+    eb_st_tensor objective_state;
+    memset(&objective_state, 0, sizeof objective_state);
+    eb_status st =
+        eb_objective_run_state_collect(c->objective, c->writes, &objective_state, &owned, &has, err);
+    if (st || !c->writes) return st;
     char epoch_s[32], step_s[32], opt_step_s[32];
     snprintf(epoch_s, sizeof epoch_s, "%lld", (long long)epoch);
     snprintf(step_s, sizeof step_s, "%lld", (long long)step);
@@ -84,14 +92,7 @@ static eb_status save_checkpoint(const eb__checkpoint *c, eb_model *m, int64_t e
                                             .shape = {eb_optimizer_state_size(opt)},
                                             .data = eb_optimizer_state((eb_optimizer *)opt),
                                             .nbytes = (size_t)eb_optimizer_state_size(opt) * sizeof(float)};
-    float *owned = NULL;
-    bool has = false;
-    eb_status st = eb_objective_run_state(c->objective, &state[n_tensors], &owned, &has, err);
-    if (st) {
-        free(log);
-        return st;
-    }
-    n_tensors += has;
+    if (has) state[n_tensors++] = objective_state;
     st = eb_model_save_with(m, c->path, meta, n, state, n_tensors, err);
     free(owned);
     free(log);
@@ -116,7 +117,7 @@ eb_status eb__checkpoint_on_epoch_end(void *ctx, eb_model *m, const eb_train_epo
         cJSON_AddNumberToObject(e, "lr", (double)eb_schedule_lr(c->schedule, info->step));
         cJSON_AddItemToArray(c->log, e);
     }
-    if (!c->writes || (!info->final && (c->every <= 0 || info->epoch % c->every != 0))) return EB_OK;
+    if (!info->final && (c->every <= 0 || info->epoch % c->every != 0)) return EB_OK;
     return save_checkpoint(c, m, info->epoch, info->step, info->optimizer, err);
 }
 

@@ -216,8 +216,8 @@ static eb_status train_loop(eb_params *params, int64_t in_dim, eb_model *m, cons
     result->ranks = eb_dist_size(p->dist);
     if (L.parallel && !st) st = eb_dist_bcast_f32(p->dist, params->data, params->size, 0, err);
     if (L.parallel && m && !st) st = eb_dist_bcast_f32(p->dist, m->buffers.data, m->buffers.size, 0, err);
-    const uint64_t rank_seed = eb_dist_seed(p->dist, p->seed); /* p->seed on rank 0 */
-    L.bn_sync = (eb_bn_sync){p->dist, 1.0};                    /* SyncBN: the weight is set per step */
+    const uint64_t rank_seed = p->common_rng ? p->seed : eb_dist_seed(p->dist, p->seed); /* rank 0: p->seed */
+    L.bn_sync = (eb_bn_sync){p->dist, 1.0}; /* SyncBN: the weight is set per step */
     if (L.parallel && p->sync_bn && m) m->bn_sync = &L.bn_sync;
     while (!st && step < total) {
         eb_rng dropout_rng = eb_train_epoch_rng(rank_seed, epoch, PURPOSE_DROPOUT);

@@ -268,18 +268,31 @@ eb_status eb_objective_run_epoch_end(eb_objective_run *r, eb_model *model, const
     return r->spec.method->epoch_end ? r->spec.method->epoch_end(r->ctx, model, info, err) : EB_OK;
 }
 
-eb_status eb_objective_run_state(const eb_objective_run *r, eb_st_tensor *t, float **owned, bool *has,
-                                 eb_error *err) {
+/* The state tensor into *t (*owned its data) on a rank that writes; collective: through the method's
+ * state_gather (every rank calls it), otherwise its state_get. */
+static eb_status run_state(const eb_objective_run *r, bool collective, bool writes, eb_st_tensor *t,
+                           float **owned, bool *has, eb_error *err) {
     const eb_objective_method *m = r->spec.method;
     int64_t shape[2] = {0, 0};
     *owned = NULL;
     int ndim = m->state_name && m->state_shape ? m->state_shape(r->ctx, shape) : 0;
-    *has = ndim > 0;
-    if (!*has) return EB_OK;
+    *has = ndim > 0 && writes;
+    if (ndim == 0) return EB_OK;
     int64_t n = ndim == 2 ? shape[0] * shape[1] : shape[0];
-    if (!(*owned = malloc((size_t)(n > 0 ? n : 1) * sizeof(float))))
+    if (writes && !(*owned = malloc((size_t)(n > 0 ? n : 1) * sizeof(float))))
         return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-    m->state_get(r->ctx, *owned);
+    if (collective && m->state_gather) {
+        eb_status st = m->state_gather(r->ctx, *owned, err);
+        if (st) {
+            free(*owned);
+            *owned = NULL;
+            *has = false;
+            return st;
+        }
+    } else if (writes) {
+        m->state_get(r->ctx, *owned);
+    }
+    if (!writes) return EB_OK;
     memset(t, 0, sizeof *t);
     t->name = m->state_name;
     t->dtype = EB_ST_F32;
@@ -289,6 +302,16 @@ eb_status eb_objective_run_state(const eb_objective_run *r, eb_st_tensor *t, flo
     t->data = *owned;
     t->nbytes = (size_t)n * sizeof(float);
     return EB_OK;
+}
+
+eb_status eb_objective_run_state(const eb_objective_run *r, eb_st_tensor *t, float **owned, bool *has,
+                                 eb_error *err) {
+    return run_state(r, false, true, t, owned, has, err);
+}
+
+eb_status eb_objective_run_state_collect(const eb_objective_run *r, bool writes, eb_st_tensor *t,
+                                         float **owned, bool *has, eb_error *err) {
+    return run_state(r, true, writes, t, owned, has, err);
 }
 
 eb_status eb_objective_run_restore(eb_objective_run *r, const eb_safetensors *file, const char *path,

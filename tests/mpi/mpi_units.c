@@ -10,10 +10,14 @@
  *     with a per-rank seed (as ebood train does) and given the common one, the frozen head is the
  *     one-process head bitwise; the weights of epochs 1 and 2 equal one process's up to float rounding
  *     (HB_TOL) and are bitwise the same on every rank (so every rank draws the same outliers).
+ *  4. The sharded replay buffer: each rank's share of every class block, gathered on rank 0 in rank order,
+ *     is the one-process buffer bitwise (eb_replay_buffer_init_share, eb_replay_buffer_gather, and cd's
+ *     eb_cd_distribute from the common seed); set_share/copy_share move the rank's rows of a whole buffer.
  * A check passes only if it passes on every rank (a summed flag); rank 0 prints one line per check with
  * the largest difference measured. Exit 1 if any failed. */
 #include <ebood/data.h>
 #include <ebood/dist.h>
+#include <ebood/ebm.h>
 #include <ebood/nn.h>
 #include <ebood/outliers.h>
 #include <ebood/tensor.h>
@@ -262,6 +266,97 @@ static void test_hb(void) {
     eb_image_set_free(&aux);
 }
 
+/* ---- 4. the sharded replay buffer (eb_replay_buffer_init_share, eb_cd_distribute) -------------------- */
+/* A buffer of `size` chains (n_classes blocks, or one) made whole by one process and shared by the ranks:
+ * each rank holds its share of every block (no more than ⌈block/ranks⌉ rows of each), the gather on rank
+ * 0 is the one-process buffer bitwise, and set_share/copy_share move this rank's rows of a whole buffer. */
+static void test_replay_share(int64_t size, int64_t dim, int64_t n_classes) {
+    const int ranks = eb_dist_size(D);
+    eb_error err = {0};
+    eb_rng r1, r2;
+    eb_rng_seed(&r1, 11);
+    eb_rng_seed(&r2, 11);
+    eb_replay_buffer one, mine;
+    if (eb_replay_buffer_init(&one, size, dim, n_classes, -1.0f, 1.0f, 0.05, &r1, &err) ||
+        eb_replay_buffer_init_share(&mine, size, dim, n_classes, -1.0f, 1.0f, 0.05, D, &r2, &err)) {
+        fprintf(stderr, "replay buffer: %s\n", err.message);
+        exit(1);
+    }
+    const int64_t blocks = n_classes > 0 ? n_classes : 1, block = one.size / blocks;
+    const bool sized = mine.total == one.size && mine.size <= blocks * ((block + ranks - 1) / ranks) &&
+                       mine.size >= blocks * (block / ranks);
+    float *all = eb_dist_rank(D) == 0 ? malloc((size_t)(one.size * dim) * sizeof *all) : NULL;
+    bool ok = eb_replay_buffer_gather(&mine, all, &err) == EB_OK;
+    ok = ok && (!all || memcmp(all, one.x, (size_t)(one.size * dim) * sizeof *all) == 0);
+    check(
+        sized && ok,
+        "replay buffer of %lld chains (%lld classes), %d ranks: this rank holds %lld, the gather on rank 0 = "
+        "one process's buffer bitwise",
+        (long long)one.size, (long long)n_classes, ranks, (long long)mine.size);
+    /* restore from a whole buffer (a checkpoint's), then this rank's rows back out */
+    for (int64_t i = 0; i < one.size * dim; i++) one.x[i] = (float)(i + 1); /* 0: a row not written */
+    eb_replay_buffer_set_share(&mine, one.x);
+    float *back = calloc((size_t)(one.size * dim), sizeof *back);
+    eb_replay_buffer_copy_share(&mine, back);
+    int64_t held = 0;
+    ok = back != NULL;
+    for (int64_t i = 0; ok && i < one.size; i++) {
+        const bool written = back[i * dim] != 0.0f;
+        held += written;
+        if (written) ok = memcmp(back + i * dim, one.x + i * dim, (size_t)dim * sizeof *back) == 0;
+    }
+    double total = (double)held;
+    ok = ok && held == mine.size && eb_dist_sum_f64(D, &total, 1, &err) == EB_OK && total == (double)one.size;
+    check(
+        ok,
+        "replay buffer of %lld chains (%lld classes), %d ranks: set_share/copy_share move this rank's rows, "
+        "the ranks' rows partition the buffer",
+        (long long)one.size, (long long)n_classes, ranks);
+    free(back);
+    free(all);
+    eb_replay_buffer_free(&one);
+    eb_replay_buffer_free(&mine);
+}
+
+/* cd made with a per-rank seed (as ebood train) and distributed with the common one: the ranks' shares
+ * gather to the buffer one process makes with the common seed; too small a buffer is refused. */
+static void test_cd_distribute(void) {
+    const int ranks = eb_dist_size(D);
+    eb_error err = {0};
+    eb_cd_config c = eb_cd_supervised_default_config();
+    c.buffer_size = 40;
+    c.seed = 9;
+    eb_cd *one = NULL, *split = NULL;
+    if (eb_cd_new(&c, 3, 4, &one, &err)) exit(1);
+    c.seed = eb_dist_seed(D, 9);
+    if (eb_cd_new(&c, 3, 4, &split, &err) || eb_cd_distribute(split, D, 9, &err)) {
+        fprintf(stderr, "cd: %s\n", err.message);
+        exit(1);
+    }
+    const eb_replay_buffer *b1 = eb_cd_buffer(one), *b2 = eb_cd_buffer(split);
+    float *all = eb_dist_rank(D) == 0 ? malloc((size_t)(b1->size * 3) * sizeof *all) : NULL;
+    bool ok = eb_replay_buffer_gather(b2, all, &err) == EB_OK && b2->total == 40 &&
+              (ranks == 1 || b2->size < 40) &&
+              (!all || memcmp(all, b1->x, (size_t)(40 * 3) * sizeof *all) == 0);
+    check(ok,
+          "cd-s, %d ranks: the shares of a per-rank cd, distributed with the common seed, gather to one "
+          "process's buffer (40 chains, 4 classes; this rank %lld)",
+          ranks, (long long)b2->size);
+    free(all);
+    eb_cd_free(split);
+    split = NULL;
+    c.buffer_size = 4 * ranks - 1; /* a class block of ranks − 1 chains (trimmed to whole blocks) */
+    if (ranks > 1) {
+        if (eb_cd_new(&c, 3, 4, &split, &err)) exit(1);
+        eb_status st = eb_cd_distribute(split, D, 9, &err);
+        check(st == EB_ERR_ARG && strstr(err.message, "cannot be split over"),
+              "cd-s, %d ranks: a buffer of %lld chains (fewer than ranks per class) is refused: %s", ranks,
+              (long long)c.buffer_size, err.message);
+        eb_cd_free(split);
+    }
+    eb_cd_free(one);
+}
+
 int main(void) {
     eb_dist *d = NULL;
     eb_error err = {0};
@@ -274,6 +369,9 @@ int main(void) {
     test_sync_bn(4, (const int64_t[]){7, 3, 3, 2});
     test_sync_bn(2, (const int64_t[]){11, 5});
     test_hb();
+    test_replay_share(7, 2, 0);
+    test_replay_share(31, 3, 3);
+    test_cd_distribute();
     const int rc = failures ? 1 : 0;
     if (eb_dist_rank(D) == 0) printf("%d failed\n", failures);
     eb_dist_close(d);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# HEAT scoring and Hopfield Boosting under mpirun on loopback (docs/distributed.md). heat and heat_combined
-# split the QUERIES across the ranks (each scores its share, the scores gathered): `ebood fit` (the same
-# EBM; its calibration split by rows), `ebood score` with 2 and 3 ranks (features, and the
+# HEAT fitting and scoring and Hopfield Boosting under mpirun on loopback (docs/distributed.md). `ebood fit
+# --detector heat` trains E_θ data-parallel (np 1 bitwise the plain build, np 2, 3 and 9 one process's E_θ
+# up to reassociation); heat and heat_combined
+# split the QUERIES across the ranks (each scores its share, the scores gathered): `ebood fit` (its
+# calibration split by rows), `ebood score` with 2 and 3 ranks (features, and the
 # model mode of heat_combined whose rows carry the inputs) and `ebood eval --model --detectors heat` equal
 # the plain build's up to float rounding. `ebood train --objective hopfield-boost` on 2 ranks (each scores half of the boosting
 # candidates; the weights' equality with one process is tests/mpi/mpi_units.c's) runs, and with
@@ -29,9 +31,22 @@ TINY=(--ebm-width 16 --ebm-depth 1 --ebm-epochs 2 --ebm-batch-size 64 --sgld-ste
 # blocks start elsewhere: measured ≤ 3e-8 relative
 TOL=1e-6
 FIT=(fit --detector heat --prior gmm "${TINY[@]}" --features train.npy --labels labels.npy --val-features val.npy)
+# fit: E_θ's training is data-parallel (each rank 1/N of every batch: its rows, their SGLD chains and
+# negatives, drawn from the common stream; the gradients allreduced), so N ranks give one process's E_θ up
+# to float reassociation. HEAT_TOL: max |Δw| / max(1, max |w|) after the 12 Adam steps here (lr 1e-3)
+HEAT_TOL=1e-5
 "$PLAIN" "${FIT[@]}" -o heat.st >/dev/null
-"${MPIRUN[@]}" -np 3 "$EBOOD" "${FIT[@]}" -o heat-np3.st >/dev/null
-check "fit heat np3: the same EBM" "$PY" "$CMP" heat.st heat-np3.st 0
+"${MPIRUN[@]}" -np 1 "$EBOOD" "${FIT[@]}" -o heat-np1.st >/dev/null
+check "fit heat np1: the plain build's EBM bitwise" "$PY" "$CMP" heat.st heat-np1.st 0
+for n in 2 3; do
+  "${MPIRUN[@]}" -np $n "$EBOOD" "${FIT[@]}" -o heat-np$n.st >/dev/null
+  check "fit heat np$n: one process's EBM (data-parallel training)" "$PY" "$CMP" heat.st heat-np$n.st $HEAT_TOL
+done
+# without a prior: larger SGLD steps (0.01) move the negatives, 7 rows of each batch of 64 on every rank of 9
+NONE=(fit --detector heat --prior none "${TINY[@]}" --features train.npy)
+"$PLAIN" "${NONE[@]}" -o none.st >/dev/null
+"${MPIRUN[@]}" -np 9 "$EBOOD" "${NONE[@]}" -o none-np9.st >/dev/null
+check "fit heat --prior none np9: one process's EBM" "$PY" "$CMP" none.st none-np9.st $HEAT_TOL
 check "fit heat np3: the threshold (calibration split by rows)" "$PY" - heat.st heat-np3.st $TOL <<'PYEOF'
 import json, struct, sys
 def threshold(path):

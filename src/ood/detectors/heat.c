@@ -257,16 +257,29 @@ static void propose(const heat_state *s, const heat_ebm *e, float *z0, int64_t b
 }
 
 /* The HEAT objective (steps 1–4 above) for eb_train_params_source: the batch is z⁺; proposals, SGLD and
- * input noise draw from the step's rng (eb_train's per-epoch stream). */
+ * input noise draw from the step's rng (eb_train's per-epoch stream).
+ *
+ * Data-parallel (d->dist over N ranks; docs/distributed.md): the loop hands rank r its share [lo, hi) of
+ * each global batch of B rows and the run's common stream (eb_train_params.common_rng), so every rank draws
+ * the randomness of the WHOLE batch — B proposals, the SGLD noise of B chains (eb_sgld_sample_rows_share),
+ * the 3B·dim input noise — exactly as one process does, and keeps the rows of its share: the proposals
+ * z₀[lo, hi), their chains, and the matching noise rows. Its loss is the same expression over its b rows
+ * and 2b negatives; every term is a mean of per-row terms, so Σ_r (b/B)·L_r — what the loop's allreduce
+ * of the b/B-weighted gradients computes — is one process's loss on the batch: the N ranks train one
+ * process's E_θ up to float reassociation. Each rank does 1/N of the SGLD and E_θ passes; the draws (B·dim
+ * normals per SGLD step, the proposals' B·dim² Cholesky products with the gmm prior) are not split. One
+ * process: lo = 0, b = B, the same arithmetic as before. */
 typedef struct heat_objective {
     heat_state *s;
     heat_ebm *e;
     int64_t dim, nc, per_epoch, step;
+    int64_t batch; /* B, the global batch's rows (every batch is full: drop_last) */
+    const eb_dist *dist;
     eb_sgld_params sgld;
     unsigned proj;
-    float *zpos, *neg, *noise; /* [B, dim], [2B, dim], [3B, dim] */
-    double *eps, *weights;     /* [dim], [nc] */
-    eb_graph *scratch;         /* SGLD's graph */
+    float *zpos, *prop, *neg, *noise; /* [b, dim], [B, dim], [2b, dim], [3B, dim] */
+    double *eps, *weights;            /* [dim], [nc] */
+    eb_graph *scratch;                /* SGLD's graph */
 } heat_objective;
 
 static eb_tensor *heat_loss(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
@@ -275,27 +288,39 @@ static eb_tensor *heat_loss(void *ctx, eb_model *m, eb_graph *g, const eb_batch 
     heat_objective *o = ctx;
     heat_ebm *e = o->e;
     const eb_heat_ebm *cfg = &e->cfg;
-    const int64_t bsz = batch->size, dim = o->dim;
+    const int64_t B = o->batch, bsz = batch->size, dim = o->dim;
     const int64_t step = o->step++;
+    int64_t lo, hi; /* this rank's rows of the global batch (the loop's keep_share) */
+    eb_dist_share(B, eb_dist_rank(o->dist), eb_dist_size(o->dist), &lo, &hi);
     *n_correct = -1;
+    if (hi - lo != bsz) {
+        eb_graph_fail(g, EB_ERR_STATE, "heat: a batch of %lld rows, expected %lld of %lld", (long long)bsz,
+                      (long long)(hi - lo), (long long)B);
+        return batch->x;
+    }
     memcpy(o->zpos, batch->x->data, (size_t)(bsz * dim) * sizeof *o->zpos);
-    /* 1. proposals, projected; 2. SGLD on the full energy; 3. negatives = [SGLD; z₀] */
-    propose(o->s, e, o->neg, bsz, dim, rng, o->eps, o->weights);
-    eb_project_rows(o->neg, bsz, dim, o->proj);
+    /* 1. proposals (the whole batch's), projected; 2. SGLD on the full energy; 3. negatives = [SGLD; z₀] */
+    propose(o->s, e, o->prop, B, dim, rng, o->eps, o->weights);
+    eb_project_rows(o->prop + lo * dim, bsz, dim, o->proj);
+    memcpy(o->neg, o->prop + lo * dim, (size_t)(bsz * dim) * sizeof *o->neg);
     memcpy(o->neg + bsz * dim, o->neg, (size_t)(bsz * dim) * sizeof *o->neg);
     energy_ctx ectx = {o->s, e, dim, o->nc};
     eb_error serr = {0};
-    if (cfg->steps > 0 && eb_sgld_sample_rows(neg_energy_rows, &ectx, o->neg, bsz, dim, &o->sgld, rng,
-                                              o->scratch, NULL, &serr)) {
+    if (cfg->steps > 0 && eb_sgld_sample_rows_share(neg_energy_rows, &ectx, o->neg, B, lo, hi, dim, &o->sgld,
+                                                    rng, o->scratch, NULL, &serr)) {
         eb_graph_fail(g, serr.status, "epoch %lld: SGLD: %s", (long long)(step / o->per_epoch + 1),
                       serr.message);
         return batch->x;
     }
-    /* 4. input noise, the loss on E_θ alone */
+    /* 4. input noise (the whole batch's [z⁺; SGLD; z₀] rows, this rank's of each), the loss on E_θ alone */
     if (cfg->input_noise > 0.0f) {
-        eb_rng_fill_normal(rng, o->noise, 3 * bsz * dim, 0.0f, cfg->input_noise);
-        for (int64_t i = 0; i < bsz * dim; i++) o->zpos[i] += o->noise[i];
-        for (int64_t i = 0; i < 2 * bsz * dim; i++) o->neg[i] += o->noise[bsz * dim + i];
+        eb_rng_fill_normal(rng, o->noise, 3 * B * dim, 0.0f, cfg->input_noise);
+        const float *np = o->noise + lo * dim, *ns = np + B * dim, *n0 = ns + B * dim;
+        for (int64_t i = 0; i < bsz * dim; i++) {
+            o->zpos[i] += np[i];
+            o->neg[i] += ns[i];
+            o->neg[bsz * dim + i] += n0[i];
+        }
     }
     eb_tensor *ep =
         eb__energy_mlp_forward(&e->mlp, g, eb_tensor_input(g, o->zpos, 2, EB_SHAPE(bsz, dim), false));
@@ -309,9 +334,9 @@ static eb_tensor *heat_loss(void *ctx, eb_model *m, eb_graph *g, const eb_batch 
  * smaller than B is one batch) shuffled by eb_train's per-epoch streams from `seed`, Adam(lr, β (0,
  * 0.999)), lr × 0.1 from epoch ⌊epochs/2⌋ on (a MULTISTEP schedule with that one milestone). */
 static eb_status train_ebm(heat_state *s, heat_ebm *e, const eb_heat_params *hp, const float *z, int64_t n,
-                           int64_t dim, int64_t nc, uint64_t seed, eb_error *err) {
+                           int64_t dim, int64_t nc, uint64_t seed, const eb_dist *dist, eb_error *err) {
     const eb_heat_ebm *cfg = &e->cfg;
-    heat_objective o = {.s = s, .e = e, .dim = dim, .nc = nc};
+    heat_objective o = {.s = s, .e = e, .dim = dim, .nc = nc, .dist = dist};
     o.proj = (hp->relu ? (unsigned)EB_PROJECT_RELU : 0u) | (e->normalise ? (unsigned)EB_PROJECT_SPHERE : 0u);
     o.sgld = (eb_sgld_params){
         .steps = cfg->steps,
@@ -325,14 +350,19 @@ static eb_status train_ebm(heat_state *s, heat_ebm *e, const eb_heat_params *hp,
     eb_status st = eb_row_source_new(z, NULL, n, dim, cfg->batch_size, true, seed, &src, err);
     if (st) return st;
     const int64_t bsz = cfg->batch_size < n ? cfg->batch_size : n;
+    int64_t lo, hi; /* this rank's rows of each batch */
+    eb_dist_share(bsz, eb_dist_rank(dist), eb_dist_size(dist), &lo, &hi);
+    const int64_t mine = hi - lo > 0 ? hi - lo : 1;
+    o.batch = bsz;
     o.per_epoch = src.batches_per_epoch;
-    o.zpos = malloc((size_t)(bsz * dim) * sizeof *o.zpos);
-    o.neg = malloc((size_t)(2 * bsz * dim) * sizeof *o.neg);
+    o.zpos = malloc((size_t)(mine * dim) * sizeof *o.zpos);
+    o.prop = malloc((size_t)(bsz * dim) * sizeof *o.prop);
+    o.neg = malloc((size_t)(2 * mine * dim) * sizeof *o.neg);
     o.noise = malloc((size_t)(3 * bsz * dim) * sizeof *o.noise);
     o.eps = malloc((size_t)dim * sizeof *o.eps);
     o.weights = malloc((size_t)(nc > 0 ? nc : 1) * sizeof *o.weights);
     o.scratch = eb_graph_new(0, NULL);
-    if (!o.zpos || !o.neg || !o.noise || !o.eps || !o.weights || !o.scratch)
+    if (!o.zpos || !o.prop || !o.neg || !o.noise || !o.eps || !o.weights || !o.scratch)
         st = eb_error_set(err, EB_ERR_NOMEM, "heat (%s prior): out of memory", e->name);
     for (int64_t c = 0; !st && e->prior == EB_HEAT_PRIOR_GMM && c < nc; c++)
         o.weights[c] = (double)gmm_of(s, e)->weights[c];
@@ -341,6 +371,8 @@ static eb_status train_ebm(heat_state *s, heat_ebm *e, const eb_heat_params *hp,
     tp.batch_size = bsz;
     tp.drop_last = true;
     tp.seed = seed;
+    tp.dist = dist;       /* data-parallel over the ranks: the global batch split, gradients allreduced */
+    tp.common_rng = true; /* every rank draws the whole batch's randomness (heat_loss keeps its rows) */
     tp.optimizer = eb_adam_default_params();
     tp.optimizer.lr = cfg->lr;
     tp.optimizer.beta1 = 0.0f;
@@ -366,6 +398,7 @@ static eb_status train_ebm(heat_state *s, heat_ebm *e, const eb_heat_params *hp,
     eb_row_source_free(&src);
     eb_graph_free(o.scratch);
     free(o.zpos);
+    free(o.prop);
     free(o.neg);
     free(o.noise);
     free(o.eps);
@@ -530,7 +563,7 @@ static eb_status heat_fit(eb_detector *d, const eb_detector_data *x, eb_error *e
         eb__energy_mlp_reset(&e->mlp, &init);
         const uint64_t train_seed = eb_rng_u64(&train);
         const float *z = e->std_block ? (zs ? zs : xs) : e->normalise && zn ? zn : x->features;
-        st = train_ebm(s, e, hp, z, n, block_dim(d, s, e), d->n_classes, train_seed, err);
+        st = train_ebm(s, e, hp, z, n, block_dim(d, s, e), d->n_classes, train_seed, d->dist, err);
     }
     if (!st && d->kind == EB_DETECTOR_HEAT_COMBINED) {
         eb_rng srng = eb_rng_split(&rng);

@@ -13,7 +13,8 @@
  * x⁻ come from SGLD (eb_sgld_sample: x ← x + η∇ₓf + σε, η = 1, σ = 0.01, 100 steps) started from a
  * persistent replay buffer (Tieleman's PCD; 002_… App. B): each step draws n chains, restarts 5 % of them
  * from U(−1, 1), samples with the model in eval mode (BatchNorm running statistics, no dropout; the
- * parameters frozen on a scratch graph), and writes the samples back. */
+ * parameters frozen on a scratch graph), and writes the samples back. In a data-parallel run each rank
+ * holds only its share of the buffer (eb_cd_distribute) and draws its chains from it. */
 #include "ood/objectives/objective_impl.h"
 
 #include <ebood/ebm.h>
@@ -230,6 +231,29 @@ const eb_cd_config *eb_cd_config_of(const eb_cd *cd) { return &cd->config; }
 
 eb_replay_buffer *eb_cd_buffer(eb_cd *cd) { return &cd->buffer; }
 
+eb_status eb_cd_distribute(eb_cd *cd, const eb_dist *dist, uint64_t seed, eb_error *err) {
+    if (eb_dist_size(dist) < 2) return EB_OK;
+    const eb_cd_config *c = &cd->config;
+    if (c->n_negatives > 0 && c->n_negatives < eb_dist_size(dist))
+        return eb_error_set(err, EB_ERR_ARG,
+                            "contrastive divergence: --n-negatives %lld cannot be split over %d ranks (each "
+                            "rank samples its share of the chains)",
+                            (long long)c->n_negatives, eb_dist_size(dist));
+    eb_rng common, init;
+    eb_rng_seed(&common, seed);
+    init = eb_rng_split(&common); /* as eb_cd_new's, from the run's common seed */
+    eb_replay_buffer share;
+    eb_status st =
+        eb_replay_buffer_init_share(&share, c->buffer_size, cd->dim, c->class_conditional ? cd->n_out : 0,
+                                    c->init_lo, c->init_hi, c->restart_prob, dist, &init, err);
+    if (st)
+        return eb_error_set(err, st, "contrastive divergence: --buffer-size %lld: %s",
+                            (long long)c->buffer_size, err->message);
+    eb_replay_buffer_free(&cd->buffer);
+    cd->buffer = share;
+    return EB_OK;
+}
+
 eb_cd_step_info eb_cd_last_step(const eb_cd *cd) {
     return (eb_cd_step_info){cd->x_neg, cd->index, cd->config.class_conditional ? cd->y_neg : NULL,
                              cd->n,     cd->terms, cd->sgld};
@@ -269,7 +293,13 @@ eb_tensor *eb_objective_cd(void *ctx, eb_model *m, eb_graph *g, const eb_batch *
                       c->ce_weight);
         return batch->x;
     }
-    int64_t n = c->n_negatives > 0 ? c->n_negatives : batch->size;
+    /* n_negatives chains a step in all: this rank's share of them when sharded (eb_cd_distribute) */
+    int64_t n = batch->size;
+    if (c->n_negatives > 0) {
+        int64_t lo, hi;
+        eb_dist_share(c->n_negatives, eb_dist_rank(cd->buffer.dist), eb_dist_size(cd->buffer.dist), &lo, &hi);
+        n = hi - lo;
+    }
     if (n < 1 || !reserve(cd, n)) {
         eb_graph_fail(g, n < 1 ? EB_ERR_ARG : EB_ERR_NOMEM, "contrastive divergence: %s",
                       n < 1 ? "empty batch" : "out of memory for the negatives");

@@ -264,7 +264,7 @@ int64_t eb_ebm_objective_state_size(const eb_ebm_objective *o) {
     if (!o) return 0;
     if (o->method.kind == EB_EBM_CD) {
         const eb_replay_buffer *b = eb_cd_buffer(o->ctx);
-        return b->size * b->dim;
+        return b->total * b->dim; /* the whole buffer, also when this rank holds a share */
     }
     if (o->method.kind == EB_EBM_VERA) {
         const eb_vera *v = o->ctx;
@@ -282,8 +282,7 @@ static void put(float **at, const float *src, int64_t n) {
 void eb_ebm_objective_state_get(const eb_ebm_objective *o, float *out) {
     if (!o) return;
     if (o->method.kind == EB_EBM_CD) {
-        const eb_replay_buffer *b = eb_cd_buffer(o->ctx);
-        memcpy(out, b->x, (size_t)(b->size * b->dim) * sizeof(float));
+        eb_replay_buffer_copy_share(eb_cd_buffer(o->ctx), out);
     } else if (o->method.kind == EB_EBM_VERA) {
         eb_vera *v = o->ctx;
         const float header[VERA_HEADER] = {(float)v->gen_steps, (float)eb_optimizer_step_count(v->gen_opt),
@@ -313,6 +312,12 @@ static void take(const float **at, float *dst, int64_t n) {
     *at += n;
 }
 
+eb_status eb_ebm_objective_state_gather(const eb_ebm_objective *o, float *out, eb_error *err) {
+    if (o->method.kind == EB_EBM_CD) return eb_replay_buffer_gather(eb_cd_buffer(o->ctx), out, err);
+    if (out) eb_ebm_objective_state_get(o, out);
+    return EB_OK;
+}
+
 eb_status eb_ebm_objective_state_set(eb_ebm_objective *o, const float *in, int64_t n, eb_error *err) {
     const char *name = eb_ebm_method_name(&o->method);
     int64_t want = eb_ebm_objective_state_size(o);
@@ -320,7 +325,7 @@ eb_status eb_ebm_objective_state_set(eb_ebm_objective *o, const float *in, int64
         if (n != want)
             return eb_error_set(err, EB_ERR_FORMAT, "%s: state of %lld floats, the replay buffer holds %lld",
                                 name, (long long)n, (long long)want);
-        memcpy(eb_cd_buffer(o->ctx)->x, in, (size_t)n * sizeof(float));
+        eb_replay_buffer_set_share(eb_cd_buffer(o->ctx), in);
         return EB_OK;
     }
     if (o->method.kind != EB_EBM_VERA) {
@@ -484,7 +489,7 @@ int eb__ebm_state_shape(const void *ctx, int64_t shape[2]) {
     const eb_ebm_objective *o = ctx;
     if (o->method.kind == EB_EBM_CD) {
         const eb_replay_buffer *b = eb_cd_buffer(o->ctx);
-        shape[0] = b->size;
+        shape[0] = b->total;
         shape[1] = b->dim;
         return 2;
     }
@@ -493,6 +498,17 @@ int eb__ebm_state_shape(const void *ctx, int64_t shape[2]) {
 }
 
 void eb__ebm_state_get(const void *ctx, float *out) { eb_ebm_objective_state_get(ctx, out); }
+
+eb_status eb__ebm_state_gather(const void *ctx, float *out, eb_error *err) {
+    return eb_ebm_objective_state_gather(ctx, out, err);
+}
+
+/* cd: each rank keeps its share of the one replay buffer, drawn from the common seed (eb_cd_distribute);
+ * vera's generator and ssm's noise stay per rank (their own streams). */
+eb_status eb__ebm_distribute(void *ctx, const eb_dist *dist, uint64_t seed, eb_error *err) {
+    eb_ebm_objective *o = ctx;
+    return o->method.kind == EB_EBM_CD ? eb_cd_distribute(o->ctx, dist, seed, err) : EB_OK;
+}
 
 eb_status eb__ebm_state_set(void *ctx, const float *in, int ndim, const int64_t *shape, eb_error *err) {
     eb_ebm_objective *o = ctx;

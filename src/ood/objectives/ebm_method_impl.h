@@ -30,6 +30,8 @@ eb_status eb__ebm_run_new(void *p, const eb_model *model, const eb_schedule *sch
 void eb__ebm_run_free(void *ctx);
 int eb__ebm_state_shape(const void *ctx, int64_t shape[2]);
 void eb__ebm_state_get(const void *ctx, float *out);
+eb_status eb__ebm_state_gather(const void *ctx, float *out, eb_error *err);
+eb_status eb__ebm_distribute(void *ctx, const eb_dist *dist, uint64_t seed, eb_error *err);
 eb_status eb__ebm_state_set(void *ctx, const float *in, int ndim, const int64_t *shape, eb_error *err);
 
 /* The registry row of EBM method `name_` (its defaults: eb_ebm_method_parse(name_)); rows_ its parameter
@@ -45,7 +47,8 @@ eb_status eb__ebm_state_set(void *ctx, const float *in, int ndim, const int64_t 
         .model_new = model_new_, .model_note = eb__ebm_model_note, .train_profile = eb__ebm_train_profile,   \
         .needs_labels = eb__ebm_needs_labels, .fn = eb__ebm_loss, .run_new = eb__ebm_run_new,                \
         .run_free = eb__ebm_run_free, .state_name = state_, .state_shape = eb__ebm_state_shape,              \
-        .state_get = eb__ebm_state_get, .state_set = eb__ebm_state_set,                                      \
+        .state_get = eb__ebm_state_get, .state_gather = eb__ebm_state_gather,                                \
+        .state_set = eb__ebm_state_set, .distribute = eb__ebm_distribute,                                    \
     }
 
 /* --ce-weight: one row per method with its own offset, the same flag, range and help. */

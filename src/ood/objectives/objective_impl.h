@@ -76,6 +76,10 @@ struct eb__objective_method {
     const char *state_name;
     int (*state_shape)(const void *ctx, int64_t shape[2]);
     void (*state_get)(const void *ctx, float *out);
+    /* Optional: the state is spread over the ranks of a distributed run (cd's replay buffer): collective,
+     * every rank calls it when a checkpoint is written, and the whole state lands in out on rank 0 (NULL
+     * elsewhere). NULL: state_get on the rank that writes. */
+    eb_status (*state_gather)(const void *ctx, float *out, eb_error *err);
     eb_status (*state_set)(void *ctx, const float *in, int ndim, const int64_t *shape, eb_error *err);
     /* Optional: called once before training (before a resume restores the model) with the ID training set
      * (images: as loaded, norm = their mapping to input space; tabular: an f32 set of c = h = 1 with labels,

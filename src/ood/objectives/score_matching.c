@@ -85,50 +85,60 @@ static bool all_finite(const float *a, int64_t n) {
     return true;
 }
 
-eb_tensor *eb_ssm_loss(eb_graph *g, eb_model *m, eb_tensor *x, const int32_t *labels, const float *v,
-                       const eb_ssm_config *c, eb_rng *rng, eb_ssm_terms *terms) {
-    if (terms) *terms = (eb_ssm_terms){NAN, NAN, NAN, NAN, NAN, -1};
-    if (eb_graph_status(g) != EB_OK) return x;
+/* The arguments' checks: false (and g failed, naming the problem) if one does not hold. */
+static bool ssm_args_ok(eb_graph *g, eb_model *m, const eb_tensor *x, const int32_t *labels, const float *v,
+                        const eb_ssm_config *c, const eb_rng *rng) {
     eb_error cerr = {0};
     if (eb_ssm_config_check(c, &cerr)) {
         eb_graph_fail(g, EB_ERR_ARG, "%s", cerr.message);
-        return x;
+        return false;
     }
     const int64_t dim = eb_model_in_dim(m);
     if (x->ndim != 2 || x->shape[1] != dim || x->shape[0] < 1) {
         char s[96];
         eb_graph_fail(g, EB_ERR_SHAPE, "ssm: input shape %s, expected [B, %lld] with B >= 1",
                       eb_tensor_shape_str(x, s, sizeof s), (long long)dim);
-        return x;
+        return false;
     }
     if (c->ce_weight > 0.0 && !labels) {
         eb_graph_fail(g, EB_ERR_ARG, "ssm: ce_weight %g > 0 (supervised) but the data has no labels",
                       c->ce_weight);
-        return x;
+        return false;
     }
     if (!v && !rng) {
         eb_graph_fail(g, EB_ERR_ARG, "ssm: no projections v and no rng to draw them");
-        return x;
+        return false;
     }
-    const int64_t B = x->shape[0], D = dim, n = B * D;
+    return true;
+}
 
-    /* Projections [B, D] (arena). */
+/* The projections v_i, [B, D] on the arena: a copy of the caller's v, or Rademacher draws from rng. */
+static eb_tensor *ssm_projections(eb_graph *g, int64_t B, int64_t D, const float *v, eb_rng *rng) {
     eb_tensor *vt = eb_tensor_zeros(g, 2, EB_SHAPE(B, D));
     if (eb_graph_status(g) != EB_OK) return vt;
     if (v)
-        memcpy(vt->data, v, (size_t)n * sizeof(float));
+        memcpy(vt->data, v, (size_t)(B * D) * sizeof(float));
     else
-        draw_rademacher(vt->data, n, rng);
+        draw_rademacher(vt->data, B * D, rng);
+    return vt;
+}
 
-    /* s = h·max(1, rms(x)) */
+/* The step length s = h·max(1, rms(x)) of x[n]. */
+static double ssm_step(const float *x, int64_t n, double h) {
     double sq = 0.0;
-    for (int64_t i = 0; i < n; i++) sq += (double)x->data[i] * (double)x->data[i];
-    const double rms = sqrt(sq / (double)n), s = c->h * (rms > 1.0 ? rms : 1.0);
+    for (int64_t i = 0; i < n; i++) sq += (double)x[i] * (double)x[i];
+    const double rms = sqrt(sq / (double)n);
+    return h * (rms > 1.0 ? rms : 1.0);
+}
 
-    /* 1. g_i = ∇ₓf(x_i): eval-mode forward with frozen parameters, backward from Σ_i f(x_i). */
+/* Step 1: g_i = ∇ₓf(x_i) for x [B, D]: eval-mode forward with frozen parameters, backward from Σ_i f(x_i).
+ * Sets *grad to g [B, D] (x0->grad) and returns f(x) [B]; on failure *grad stays NULL (g failed, or the
+ * status of the backward pass is not EB_OK). */
+static eb_tensor *ssm_input_gradient(eb_graph *g, eb_model *m, const eb_tensor *x, const float **grad) {
+    const int64_t B = x->shape[0], D = x->shape[1];
     eb_tensor *xbuf = eb_tensor_zeros(g, 2, EB_SHAPE(B, D));
     if (eb_graph_status(g) != EB_OK) return xbuf;
-    memcpy(xbuf->data, x->data, (size_t)n * sizeof(float));
+    memcpy(xbuf->data, x->data, (size_t)(B * D) * sizeof(float));
     eb_graph_freeze_params(g, true);
     eb_tensor *x0 = eb_tensor_input(g, xbuf->data, 2, EB_SHAPE(B, D), true);
     eb_tensor *f0 = eb_logits_log_density(g, eb_model_forward(m, g, x0, false, NULL, NULL));
@@ -136,20 +146,23 @@ eb_tensor *eb_ssm_loss(eb_graph *g, eb_model *m, eb_tensor *x, const int32_t *la
     if (st == EB_OK) st = eb_graph_backward(g, f0, NULL);
     eb_graph_freeze_params(g, false);
     if (st != EB_OK) return f0;
-    const float *grad = x0->grad;
-    if (!all_finite(f0->data, B) || !all_finite(grad, n)) {
+    if (!all_finite(f0->data, B) || !all_finite(x0->grad, B * D)) {
         eb_graph_fail(g, EB_ERR_NUMERIC, "ssm: the log-density or its input gradient is not finite");
         return f0;
     }
+    *grad = x0->grad;
+    return f0;
+}
 
-    /* 2. Rows [x + s·u | x − s·u | x + s·w | x − s·w | x] (5B × D) and their coefficients c_r:
-     *    ±‖g_i‖/(2sB) for the score surrogate, ‖v_i‖²/(s²B)·(1, 1, −2) for the trace term. */
-    eb_tensor *xs = eb_tensor_zeros(g, 2, EB_SHAPE(5 * B, D));
-    eb_tensor *coef = eb_tensor_zeros(g, 1, EB_SHAPE(5 * B));
-    if (eb_graph_status(g) != EB_OK) return xs;
+/* Step 2: rows [x + s·u | x − s·u | x + s·w | x − s·w | x] into xs [5B, D] and their coefficients c_r into
+ * coef [5B]: ±‖g_i‖/(2sB) for the score surrogate, ‖v_i‖²/(s²B)·(1, 1, −2) for the trace term.
+ * x, grad, v [B, D]. Returns the score term's value mean_i ½‖g_i‖². */
+static double ssm_shifted_rows(const eb_tensor *x, const float *grad, const float *v, double s, eb_tensor *xs,
+                               eb_tensor *coef) {
+    const int64_t B = x->shape[0], D = x->shape[1];
     double score = 0.0;
     for (int64_t i = 0; i < B; i++) {
-        const float *xi = x->data + i * D, *gi = grad + i * D, *vi = vt->data + i * D;
+        const float *xi = x->data + i * D, *gi = grad + i * D, *vi = v + i * D;
         double gn2 = 0.0, vn2 = 0.0;
         for (int64_t j = 0; j < D; j++) {
             gn2 += (double)gi[j] * (double)gi[j];
@@ -176,8 +189,52 @@ eb_tensor *eb_ssm_loss(eb_graph *g, eb_model *m, eb_tensor *x, const int32_t *la
         coef->data[3 * B + i] = (float)ct;
         coef->data[4 * B + i] = (float)(-2.0 * ct);
     }
-    score /= (double)B;
+    return score / (double)B;
+}
 
+/* The trace term's value mean_i T_i in double from the float32 f [5B] (the differences are the estimate),
+ * with the coefficients ‖v_i‖²/(s²B) of coef [5B] as on the tape. */
+static double ssm_trace_value(const float *f, const float *coef, int64_t B) {
+    double trace = 0.0;
+    for (int64_t i = 0; i < B; i++) {
+        double c2 = (double)coef[2 * B + i];
+        trace += c2 * (((double)f[2 * B + i] - (double)f[4 * B + i]) +
+                       ((double)f[3 * B + i] - (double)f[4 * B + i]));
+    }
+    return trace;
+}
+
+/* loss + γ·CE(model(x) in train mode, labels); *ce_value and *correct (of B rows) when g has not failed. */
+static eb_tensor *ssm_add_ce(eb_graph *g, eb_model *m, eb_tensor *x, const int32_t *labels, double gamma,
+                             eb_rng *rng, eb_tensor *loss, double *ce_value, int64_t *correct) {
+    eb_tensor *logits = eb_model_forward(m, g, x, true, rng, NULL);
+    eb_tensor *ce = eb_cross_entropy(g, logits, labels);
+    loss = eb_add(g, loss, eb_mul_scalar(g, ce, (float)gamma));
+    if (eb_graph_status(g) != EB_OK) return loss;
+    *ce_value = ce->data[0];
+    *correct = eb__count_correct(logits, labels, x->shape[0]);
+    return loss;
+}
+
+eb_tensor *eb_ssm_loss(eb_graph *g, eb_model *m, eb_tensor *x, const int32_t *labels, const float *v,
+                       const eb_ssm_config *c, eb_rng *rng, eb_ssm_terms *terms) {
+    if (terms) *terms = (eb_ssm_terms){NAN, NAN, NAN, NAN, NAN, -1};
+    if (eb_graph_status(g) != EB_OK || !ssm_args_ok(g, m, x, labels, v, c, rng)) return x;
+    const int64_t B = x->shape[0], D = x->shape[1];
+
+    eb_tensor *vt = ssm_projections(g, B, D, v, rng);
+    if (eb_graph_status(g) != EB_OK) return vt;
+    const double s = ssm_step(x->data, B * D, c->h);
+    const float *grad = NULL;
+    eb_tensor *f0 = ssm_input_gradient(g, m, x, &grad);
+    if (!grad) return f0;
+
+    eb_tensor *xs = eb_tensor_zeros(g, 2, EB_SHAPE(5 * B, D));
+    eb_tensor *coef = eb_tensor_zeros(g, 1, EB_SHAPE(5 * B));
+    if (eb_graph_status(g) != EB_OK) return xs;
+    const double score = ssm_shifted_rows(x, grad, vt->data, s, xs, coef);
+
+    /* Step 3: one eval-mode forward of the 5B rows; the surrogate Σ_r c_r·f_r on the tape. */
     eb_tensor *f = eb_logits_log_density(g, eb_model_forward(m, g, xs, false, NULL, NULL)); /* [5B] */
     eb_tensor *surrogate = eb_sum_all(g, eb_mul(g, f, coef));
     if (eb_graph_status(g) != EB_OK) return surrogate;
@@ -185,26 +242,12 @@ eb_tensor *eb_ssm_loss(eb_graph *g, eb_model *m, eb_tensor *x, const int32_t *la
         eb_graph_fail(g, EB_ERR_NUMERIC, "ssm: the log-density is not finite at the shifted inputs");
         return surrogate;
     }
-    /* The trace term's value in double from the float32 f's (the differences are the estimate). */
-    double trace = 0.0;
-    for (int64_t i = 0; i < B; i++) {
-        double c2 = (double)coef->data[2 * B + i]; /* ‖v_i‖²/(s²B), as on the tape */
-        trace += c2 * (((double)f->data[2 * B + i] - (double)f->data[4 * B + i]) +
-                       ((double)f->data[3 * B + i] - (double)f->data[4 * B + i]));
-    }
-    const double value = score + trace;
+    const double trace = ssm_trace_value(f->data, coef->data, B), value = score + trace;
     eb_tensor *loss = eb_add_scalar(g, surrogate, (float)(value - (double)surrogate->data[0]));
 
     double ce_value = NAN;
     int64_t correct = -1;
-    if (c->ce_weight > 0.0) {
-        eb_tensor *logits = eb_model_forward(m, g, x, true, rng, NULL);
-        eb_tensor *ce = eb_cross_entropy(g, logits, labels);
-        loss = eb_add(g, loss, eb_mul_scalar(g, ce, (float)c->ce_weight));
-        if (eb_graph_status(g) != EB_OK) return loss;
-        ce_value = ce->data[0];
-        correct = eb__count_correct(logits, labels, B);
-    }
+    if (c->ce_weight > 0.0) loss = ssm_add_ce(g, m, x, labels, c->ce_weight, rng, loss, &ce_value, &correct);
     if (eb_graph_status(g) != EB_OK) return loss;
     if (terms) *terms = (eb_ssm_terms){loss->data[0], score, trace, ce_value, s, correct};
     return loss;

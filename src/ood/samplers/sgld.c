@@ -136,12 +136,16 @@ static bool all_finite(const float *v, int64_t n) {
     return true;
 }
 
-static eb_status sample(sgld_density *d, float *x, int64_t n, int64_t dim, const eb_sgld_params *p,
-                        eb_rng *rng, eb_sgld_stats *stats, eb_error *err) {
+/* x holds rows [lo, lo + n) of n_all chains (all of them: lo = 0, n_all = n): every step draws the noise of
+ * all n_all chains, in order, and uses its rows (so a share of the chains moves as in one process). */
+static eb_status sample(sgld_density *d, float *x, int64_t n, int64_t lo, int64_t n_all, int64_t dim,
+                        const eb_sgld_params *p, eb_rng *rng, eb_sgld_stats *stats, eb_error *err) {
     eb_status s = EB_OK;
     size_t bytes = (size_t)(n * dim) * sizeof(float);
     float *grad = malloc(bytes), *next = malloc(bytes), *fval = malloc((size_t)n * sizeof(float));
-    if (!grad || !next || !fval) {
+    float *noise = n_all > n ? malloc((size_t)(n_all * dim) * sizeof(float)) : next;
+    if (!grad || !next || !fval || !noise) {
+        if (noise != next) free(noise);
         free(grad);
         free(next);
         free(fval);
@@ -174,7 +178,8 @@ static eb_status sample(sgld_density *d, float *x, int64_t n, int64_t dim, const
         last_finite = mean_f;
         float eta = (float)eb_decay_value(&p->step_size, t, p->steps);
         float sigma = (float)eb_decay_value(&p->noise, t, p->steps);
-        eb_rng_fill_normal(rng, next, n * dim, 0.0f, sigma);
+        eb_rng_fill_normal(rng, noise, n_all * dim, 0.0f, sigma);
+        if (noise != next) memcpy(next, noise + lo * dim, bytes);
         for (int64_t i = 0; i < n * dim; i++) next[i] += x[i] + eta * grad[i];
         eb_project_rows(next, n, dim, p->projection);
         if (!all_finite(next, n * dim)) {
@@ -191,6 +196,7 @@ static eb_status sample(sgld_density *d, float *x, int64_t n, int64_t dim, const
         stats->last_mean = last_finite;
         if (t == 0) stats->first_mean = NAN;
     }
+    if (noise != next) free(noise);
     free(grad);
     free(next);
     free(fval);
@@ -214,7 +220,7 @@ eb_status eb_sgld_sample(eb_log_density_fn f, void *ctx, float *x, int64_t n, in
     eb_status s = check_args(f != NULL, x, n, dim, p, rng, scratch, err);
     if (s != EB_OK) return s;
     sgld_density d = {f, NULL, ctx, &scratch, 1, 1, NULL};
-    return sample(&d, x, n, dim, p, rng, stats, err);
+    return sample(&d, x, n, 0, n, dim, p, rng, stats, err);
 }
 
 /* As eb_sgld_sample, with the chains split into one contiguous row block per thread (at least
@@ -225,8 +231,18 @@ eb_status eb_sgld_sample(eb_log_density_fn f, void *ctx, float *x, int64_t n, in
 eb_status eb_sgld_sample_rows(eb_log_density_rows_fn f, void *ctx, float *x, int64_t n, int64_t dim,
                               const eb_sgld_params *p, eb_rng *rng, eb_graph *scratch, eb_sgld_stats *stats,
                               eb_error *err) {
+    return eb_sgld_sample_rows_share(f, ctx, x, n, 0, n, dim, p, rng, scratch, stats, err);
+}
+
+eb_status eb_sgld_sample_rows_share(eb_log_density_rows_fn f, void *ctx, float *x, int64_t n_all, int64_t lo,
+                                    int64_t hi, int64_t dim, const eb_sgld_params *p, eb_rng *rng,
+                                    eb_graph *scratch, eb_sgld_stats *stats, eb_error *err) {
+    const int64_t n = hi - lo;
     eb_status s = check_args(f != NULL, x, n, dim, p, rng, scratch, err);
     if (s != EB_OK) return s;
+    if (lo < 0 || hi > n_all)
+        return eb_error_set(err, EB_ERR_ARG, "SGLD: rows [%lld, %lld) are not a share of %lld chains",
+                            (long long)lo, (long long)hi, (long long)n_all);
     int64_t nb = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (nb > n / SGLD_MIN_BLOCK_ROWS) nb = n / SGLD_MIN_BLOCK_ROWS;
     if (nb > SGLD_MAX_BLOCKS) nb = SGLD_MAX_BLOCKS;
@@ -235,7 +251,7 @@ eb_status eb_sgld_sample_rows(eb_log_density_rows_fn f, void *ctx, float *x, int
     eb_error *block_err = nb > 1 ? calloc((size_t)nb, sizeof *block_err) : NULL;
     if (nb > 1 && !block_err) nb = 1;
     sgld_density d = {NULL, f, ctx, graphs, 1, (int)nb, block_err};
-    s = sample(&d, x, n, dim, p, rng, stats, err);
+    s = sample(&d, x, n, lo, n_all, dim, p, rng, stats, err);
     for (int64_t b = 1; b < nb; b++) eb_graph_free(graphs[b]); /* NULL if never made */
     free(block_err);
     return s;
