@@ -139,57 +139,72 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
 /* Pointer to x[i, ch, 0] in the [n, c, s] view. */
 #define AT(base, a, i, ch) ((base) + ((i) * (a)->c + (ch)) * (a)->s)
 
-/* Row sums in double with four interleaved accumulators: a fixed order, four independent add chains
- * instead of one, no reassociation (no fast-math). The four chains are the four lanes of one vector of
- * doubles (GCC vector extensions), so the vectorised kernels below add exactly what the scalar code with
- * accumulators s0..s3 added: the same bits on every ISA the clones run. */
-typedef double bn_v4d __attribute__((vector_size(32)));
-typedef float bn_v4f __attribute__((vector_size(16)));
+/* Row sums in double with sixteen interleaved accumulators: element k of a row adds into lane k mod 16 (a
+ * tail of < 16 elements into lane 0, in order), and the lanes are reduced in a fixed tree (bn_reduce). A
+ * fixed order, no reassociation (no fast-math), sixteen independent add chains: the four chains of the
+ * former version let one chain's add latency bound the pass (≈ 1 element per cycle, perf record: the
+ * moments were 5 % of a small-CNN step). The lanes are two vectors of eight doubles (GCC vector
+ * extensions), so every ISA the clones run adds the same doubles in the same order: the same bits, for any
+ * thread count (a channel is one thread's). */
+typedef double bn_v8d __attribute__((vector_size(64)));
+typedef float bn_v8f __attribute__((vector_size(32)));
+typedef int32_t bn_v8i __attribute__((vector_size(32)));
+typedef float bn_v8f_u __attribute__((vector_size(32), aligned(4), may_alias)); /* an unaligned load */
 
-/* x[k..k+3] as doubles */
-#define BN_LOAD4(dst, x)                                                                                     \
-    do {                                                                                                     \
-        bn_v4f f_;                                                                                           \
-        memcpy(&f_, (x), sizeof f_);                                                                         \
-        (dst) = __builtin_convertvector(f_, bn_v4d);                                                         \
-    } while (0)
+/* Macros, not functions: a vector argument or result of a non-inlined function would change the ABI
+ * between the clones (-Wpsabi). */
+#define BN_LOAD8(x)  (*(const bn_v8f_u *)(const void *)(x))
+#define BN_WIDEN(f)  __builtin_convertvector((f), bn_v8d)
+#define BN_SPLAT(v)  ((bn_v8d){(v), (v), (v), (v), (v), (v), (v), (v)})
+#define BN_SPLATF(v) ((bn_v8f){(v), (v), (v), (v), (v), (v), (v), (v)})
+
+/* Inlined into each clone, so compiled for its ISA (a call would run the baseline code: SSE2 pieces). */
+#if defined(__GNUC__)
+#define BN_INLINE static inline __attribute__((always_inline))
+#else
+#define BN_INLINE static inline
+#endif
+
+/* lanes 0..7 in *a, 8..15 in *b: a + b lane by lane, then pairs, then pairs of pairs */
+BN_INLINE double bn_reduce(const bn_v8d *a, const bn_v8d *b) {
+    const bn_v8d t = *a + *b;
+    return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+}
 
 /* Σ (x[k] − shift)^p for p = 1 (returned) and p = 2 (*sq) */
-static inline double row_moments(const float *x, int64_t n, double shift, double *sq) {
-    bn_v4d s = {0, 0, 0, 0}, q = {0, 0, 0, 0}, c;
-    const bn_v4d sh = {shift, shift, shift, shift};
+BN_INLINE double row_moments(const float *x, int64_t n, double shift, double *sq) {
+    const bn_v8d sh = BN_SPLAT(shift);
+    bn_v8d s0 = BN_SPLAT(0.0), s1 = s0, q0 = s0, q1 = s0;
     int64_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        BN_LOAD4(c, x + k);
-        c -= sh;
-        s += c;
-        q += c * c;
+    for (; k + 16 <= n; k += 16) {
+        const bn_v8d c0 = BN_WIDEN(BN_LOAD8(x + k)) - sh, c1 = BN_WIDEN(BN_LOAD8(x + k + 8)) - sh;
+        s0 += c0, s1 += c1;
+        q0 += c0 * c0, q1 += c1 * c1;
     }
     for (; k < n; k++) {
-        double d = (double)x[k] - shift;
-        s[0] += d, q[0] += d * d;
+        const double d = (double)x[k] - shift;
+        s0[0] += d, q0[0] += d * d;
     }
-    *sq += (q[0] + q[1]) + (q[2] + q[3]);
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    *sq += bn_reduce(&q0, &q1);
+    return bn_reduce(&s0, &s1);
 }
 
 /* Σ g[k] (returned) and Σ (x[k] − shift)·g[k] (*dot) */
-static inline double row_grad_moments(const float *x, const float *g, int64_t n, double shift, double *dot) {
-    bn_v4d s = {0, 0, 0, 0}, d = {0, 0, 0, 0}, xv, gv;
-    const bn_v4d sh = {shift, shift, shift, shift};
+BN_INLINE double row_grad_moments(const float *x, const float *g, int64_t n, double shift, double *dot) {
+    const bn_v8d sh = BN_SPLAT(shift);
+    bn_v8d s0 = BN_SPLAT(0.0), s1 = s0, d0 = s0, d1 = s0;
     int64_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        BN_LOAD4(xv, x + k);
-        BN_LOAD4(gv, g + k);
-        s += gv;
-        d += (xv - sh) * gv;
+    for (; k + 16 <= n; k += 16) {
+        const bn_v8d g0 = BN_WIDEN(BN_LOAD8(g + k)), g1 = BN_WIDEN(BN_LOAD8(g + k + 8));
+        s0 += g0, s1 += g1;
+        d0 += (BN_WIDEN(BN_LOAD8(x + k)) - sh) * g0, d1 += (BN_WIDEN(BN_LOAD8(x + k + 8)) - sh) * g1;
     }
     for (; k < n; k++) {
-        s[0] += (double)g[k];
-        d[0] += ((double)x[k] - shift) * (double)g[k];
+        s0[0] += (double)g[k];
+        d0[0] += ((double)x[k] - shift) * (double)g[k];
     }
-    *dot += (d[0] + d[1]) + (d[2] + d[3]);
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    *dot += bn_reduce(&d0, &d1);
+    return bn_reduce(&s0, &s1);
 }
 
 /* The fused ReLU's mask: 1 where the forward's y = (x − mean)·scale + shift is > 0, else 0 (the same float
@@ -198,34 +213,32 @@ static inline float relu_keep(float x, float mean, float scale, float shift) {
     return (x - mean) * scale + shift > 0.0f ? 1.0f : 0.0f;
 }
 
-typedef int32_t bn_v4i __attribute__((vector_size(16)));
+/* g·relu_keep(x, …) on eight lanes, as doubles: the mask as a bit-and with 1.0f, so each lane is the scalar
+ * product */
+#define BN_MASKED(x, g, mean, scale, beta)                                                                   \
+    BN_WIDEN((g) * (bn_v8f)((bn_v8i)BN_SPLATF(1.0f) & (((x) - (mean)) * (scale) + (beta) > BN_SPLATF(0.0f))))
 
-/* row_grad_moments with g[k]·relu_keep(x[k], …) for g[k]: the ReLU's input gradient, never stored. The
- * mask is taken in float lanes (bit-and with 1.0f), then converted, so each g' is the scalar code's. */
-static inline double row_grad_moments_relu(const float *x, const float *g, int64_t n, double shift,
-                                           double *dot, float mean, float scale, float beta) {
-    bn_v4d s = {0, 0, 0, 0}, d = {0, 0, 0, 0};
-    const bn_v4d sh = {shift, shift, shift, shift};
-    const bn_v4f mf = {mean, mean, mean, mean}, sf = {scale, scale, scale, scale},
-                 bf = {beta, beta, beta, beta}, zero = {0, 0, 0, 0}, one = {1, 1, 1, 1};
+/* row_grad_moments with g[k]·relu_keep(x[k], …) for g[k]: the ReLU's input gradient, never stored */
+BN_INLINE double row_grad_moments_relu(const float *x, const float *g, int64_t n, double shift, double *dot,
+                                       float mean, float scale, float beta) {
+    const bn_v8d sh = BN_SPLAT(shift);
+    const bn_v8f mf = BN_SPLATF(mean), sf = BN_SPLATF(scale), bf = BN_SPLATF(beta);
+    bn_v8d s0 = BN_SPLAT(0.0), s1 = s0, d0 = s0, d1 = s0;
     int64_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        bn_v4f xf, gf;
-        memcpy(&xf, x + k, sizeof xf);
-        memcpy(&gf, g + k, sizeof gf);
-        const bn_v4i keep = (xf - mf) * sf + bf > zero;
-        gf *= (bn_v4f)((bn_v4i)one & keep);
-        const bn_v4d xv = __builtin_convertvector(xf, bn_v4d), gv = __builtin_convertvector(gf, bn_v4d);
-        s += gv;
-        d += (xv - sh) * gv;
+    for (; k + 16 <= n; k += 16) {
+        const bn_v8f x0 = BN_LOAD8(x + k), x1 = BN_LOAD8(x + k + 8);
+        const bn_v8d g0 = BN_MASKED(x0, BN_LOAD8(g + k), mf, sf, bf),
+                     g1 = BN_MASKED(x1, BN_LOAD8(g + k + 8), mf, sf, bf);
+        s0 += g0, s1 += g1;
+        d0 += (BN_WIDEN(x0) - sh) * g0, d1 += (BN_WIDEN(x1) - sh) * g1;
     }
     for (; k < n; k++) {
         const double gk = (double)(g[k] * relu_keep(x[k], mean, scale, beta));
-        s[0] += gk;
-        d[0] += ((double)x[k] - shift) * gk;
+        s0[0] += gk;
+        d0[0] += ((double)x[k] - shift) * gk;
     }
-    *dot += (d[0] + d[1]) + (d[2] + d[3]);
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    *dot += bn_reduce(&d0, &d1);
+    return bn_reduce(&s0, &s1);
 }
 
 /* The per-channel kernels of the general [N, C, S] path, cloned for AVX-512 / AVX2 / baseline and picked
