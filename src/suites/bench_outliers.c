@@ -155,6 +155,14 @@ static eb_image_transforms train_transforms(const eb_bench_outliers_params *p) {
     return t;
 }
 
+/* The training transforms without augmentation: the normalisation only. */
+static eb_image_transforms norm_transforms(const eb_bench_outliers_params *p) {
+    eb_image_transforms t = train_transforms(p);
+    t.crop_padding = 0;
+    t.hflip = false;
+    return t;
+}
+
 /* Trains m on the ID training set with `objective`, with an auxiliary source if aux != NULL. */
 static eb_status train_model(const eb_bench_outliers_params *p, const eb_train_params *base, eb_model *m,
                              const eb_image_set *train, const eb_batch_source *aux, eb_objective_fn objective,
@@ -182,10 +190,27 @@ static eb_status train_model(const eb_bench_outliers_params *p, const eb_train_p
     return st;
 }
 
-/* Scores model m with detectors kinds[n] and appends the entries "<method>:<detector>" to report. */
-static eb_status score_rows(eb_model *m, const suite_data *d, const char *method,
-                            const eb_detector_kind *kinds, int n, eb_eval_report *report, double *id_acc,
-                            eb_error *err) {
+/* Appends the entries of `one` to report as "<method>:<score>"; *id_acc = one's ID accuracy. */
+static eb_status append_rows(const eb_eval_report *one, const char *method, eb_eval_report *report,
+                             double *id_acc, eb_error *err) {
+    for (int k = 0; k < one->n_scores; k++) {
+        if (report->n_scores >= EB_EVAL_MAX_SCORES)
+            return eb_error_set(err, EB_ERR_ARG, "outliers: more than %d rows", EB_EVAL_MAX_SCORES);
+        eb_eval_score_result *dst = &report->scores[report->n_scores++];
+        *dst = one->scores[k];
+        int len = snprintf(dst->score, sizeof dst->score, "%s:%s", method, one->scores[k].score);
+        if (len < 0 || (size_t)len >= sizeof dst->score)
+            return eb_error_set(err, EB_ERR_ARG, "outliers: row name '%s:%s' longer than %zu characters",
+                                method, one->scores[k].score, sizeof dst->score - 1);
+    }
+    *id_acc = one->id_acc;
+    report->n_id = one->n_id;
+    return EB_OK;
+}
+
+/* Scores the baseline model m with detectors kinds[n] and appends the entries "baseline:<detector>". */
+static eb_status score_rows(eb_model *m, const suite_data *d, const eb_detector_kind *kinds, int n,
+                            eb_eval_report *report, double *id_acc, eb_error *err) {
     eb_row_set tr = {"train", d->train_rows.x, d->train_rows.y, d->train_rows.n};
     eb_row_set id = {"test", d->id_rows.x, d->id_rows.y, d->id_rows.n}, ood[EB_EVAL_MAX_SETS];
     for (int i = 0; i < d->n_ood; i++)
@@ -193,24 +218,7 @@ static eb_status score_rows(eb_model *m, const suite_data *d, const char *method
     eb_eval_report *one = malloc(sizeof *one);
     if (!one) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     eb_status st = eb_eval_detectors(m, &tr, &id, ood, d->n_ood, kinds, n, STD, 1, one, err);
-    for (int k = 0; !st && k < one->n_scores; k++) {
-        if (report->n_scores >= EB_EVAL_MAX_SCORES) {
-            st = eb_error_set(err, EB_ERR_ARG, "outliers: more than %d rows", EB_EVAL_MAX_SCORES);
-            break;
-        }
-        eb_eval_score_result *dst = &report->scores[report->n_scores++];
-        *dst = one->scores[k];
-        int len = snprintf(dst->score, sizeof dst->score, "%s:%s", method, one->scores[k].score);
-        if (len < 0 || (size_t)len >= sizeof dst->score) {
-            st = eb_error_set(err, EB_ERR_ARG, "outliers: row name '%s:%s' longer than %zu characters",
-                              method, one->scores[k].score, sizeof dst->score - 1);
-            break;
-        }
-    }
-    if (!st) {
-        *id_acc = one->id_acc;
-        report->n_id = one->n_id;
-    }
+    if (!st) st = append_rows(one, "baseline", report, id_acc, err);
     free(one);
     return st;
 }
@@ -226,30 +234,26 @@ static eb_status hb_embed(eb_model *m, eb_hopfield_boost *hb, const float *x, in
     return st;
 }
 
-/* s(ξ) = lme_β(ξᵀX_id) − lme_β(ξᵀO_aux) for the rows of z[n, dim] (specs §2's inference score). */
-static eb_status hb_score(const float *z, int64_t n, const float *mem_id, int64_t n_id, const float *mem_aux,
-                          int64_t n_aux, int64_t dim, float beta, float *s, eb_error *err) {
-    float *lme_aux = malloc((size_t)n * sizeof *lme_aux);
-    if (!lme_aux) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-    eb_status st = eb_hopfield_lme(z, n, mem_id, n_id, dim, beta, s, err);
-    if (!st) st = eb_hopfield_lme(z, n, mem_aux, n_aux, dim, beta, lme_aux, err);
-    for (int64_t i = 0; !st && i < n; i++) s[i] -= lme_aux[i];
-    free(lme_aux);
-    return st;
+/* Hopfield Boosting's memories on the frozen head's projections: X_id [n_id, dim] = the detectors' training
+ * rows, O_aux [n_aux, dim] = as many rows of the AUX pool (a seeded draw). */
+typedef struct hb_memories {
+    float *id, *aux;
+    int64_t n_id, n_aux, dim;
+} hb_memories;
+
+static void hb_memories_free(hb_memories *mem) {
+    free(mem->id);
+    free(mem->aux);
 }
 
-/* Hopfield Boosting's own row, "HB:hopfield_aux": its inference score on the frozen head's projections,
- * memories X_id = the detectors' training rows, O_aux = as many rows of the AUX pool (a seeded draw). */
-static eb_status hb_score_row(eb_model *m, eb_hopfield_boost *hb, const eb_bench_outliers_params *p,
-                              const suite_data *d, uint64_t seed, eb_eval_report *report, eb_error *err) {
+static eb_status hb_memories_new(eb_model *m, eb_hopfield_boost *hb, const eb_bench_outliers_params *p,
+                                 const suite_data *d, uint64_t seed, hb_memories *mem, eb_error *err) {
     const int64_t dim = eb_hopfield_boost_dim(hb), n_id = d->train_rows.n,
                   n_aux = n_id < p->aux->n ? n_id : p->aux->n;
-    float *mem_id = malloc((size_t)(n_id * dim) * sizeof *mem_id),
-          *mem_aux = malloc((size_t)(n_aux * dim) * sizeof *mem_aux), *s_ood[EB_EVAL_MAX_SETS] = {0};
-    float *s_id = malloc((size_t)d->id_rows.n * sizeof *s_id);
-    int64_t *rows = malloc((size_t)p->aux->n * sizeof *rows), n_ood[EB_EVAL_MAX_SETS];
-    eb_status st =
-        mem_id && mem_aux && s_id && rows ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    *mem = (hb_memories){malloc((size_t)(n_id * dim) * sizeof(float)),
+                         malloc((size_t)(n_aux * dim) * sizeof(float)), n_id, n_aux, dim};
+    int64_t *rows = malloc((size_t)p->aux->n * sizeof *rows);
+    eb_status st = mem->id && mem->aux && rows ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     eb_image_set aux_mem = {0};
     eb_dataset aux_rows = {0};
     if (!st) {
@@ -259,29 +263,78 @@ static eb_status hb_score_row(eb_model *m, eb_hopfield_boost *hb, const eb_bench
         st = eb_image_set_subset(p->aux, rows, n_aux, &aux_mem, err);
     }
     if (!st) st = eb_image_set_to_dataset(&aux_mem, MEAN, STD, &aux_rows, err);
-    if (!st) st = hb_embed(m, hb, aux_rows.x, n_aux, mem_aux, err);
+    if (!st) st = hb_embed(m, hb, aux_rows.x, n_aux, mem->aux, err);
     eb_image_set_free(&aux_mem);
     eb_dataset_free(&aux_rows);
-    if (!st) st = hb_embed(m, hb, d->train_rows.x, n_id, mem_id, err);
+    if (!st) st = hb_embed(m, hb, d->train_rows.x, n_id, mem->id, err);
+    free(rows);
+    return st;
+}
+
+/* s(ξ) = lme_β(ξᵀX_id) − lme_β(ξᵀO_aux) for the rows of z[n, dim] (specs §2's inference score). */
+static eb_status hb_score(const float *z, int64_t n, const hb_memories *mem, float beta, float *s,
+                          eb_error *err) {
+    float *lme_aux = malloc((size_t)n * sizeof *lme_aux);
+    if (!lme_aux) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    eb_status st = eb_hopfield_lme(z, n, mem->id, mem->n_id, mem->dim, beta, s, err);
+    if (!st) st = eb_hopfield_lme(z, n, mem->aux, mem->n_aux, mem->dim, beta, lme_aux, err);
+    for (int64_t i = 0; !st && i < n; i++) s[i] -= lme_aux[i];
+    free(lme_aux);
+    return st;
+}
+
+/* One forward pass over `rows`: logits[n, classes] and, with mem (HB), the HB score s[n] of its features. */
+static eb_status predict_set(eb_model *m, eb_hopfield_boost *hb, const hb_memories *mem, float beta,
+                             const eb_dataset *rows, float *logits, float *s, eb_error *err) {
+    const int64_t n = rows->n;
+    float *features = mem ? malloc((size_t)(n * eb_model_feature_dim(m)) * sizeof *features) : NULL,
+          *z = mem ? malloc((size_t)(n * mem->dim) * sizeof *z) : NULL;
+    eb_status st = !mem || (features && z) ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!st) st = eb_model_predict(m, rows->x, n, 256, logits, features, err);
+    if (!st && mem) st = eb_hopfield_boost_project(hb, features, n, z, err);
+    if (!st && mem) st = hb_score(z, n, mem, beta, s, err);
+    free(features);
+    free(z);
+    return st;
+}
+
+/* The rows of a fine-tuned model m: "<method>:msp" and "<method>:energy" (T = 1) from its logits and, with
+ * hb, Hopfield Boosting's own row "HB:hopfield_aux" — its inference score on the frozen head's projections
+ * of the features of the same forward passes (one pass per test set). */
+static eb_status finetune_scores(eb_model *m, eb_hopfield_boost *hb, const eb_bench_outliers_params *p,
+                                 const suite_data *d, uint64_t seed, const char *method,
+                                 eb_eval_report *report, double *id_acc, eb_error *err) {
+    static const eb_logit_score kinds[] = {EB_SCORE_MSP, EB_SCORE_ENERGY};
+    const int64_t classes = eb_model_out_dim(m);
     const eb_dataset *sets[1 + EB_EVAL_MAX_SETS] = {&d->id_rows};
     for (int i = 0; i < d->n_ood; i++) sets[1 + i] = &d->ood_rows[i];
+    float *logits[1 + EB_EVAL_MAX_SETS] = {0}, *s[1 + EB_EVAL_MAX_SETS] = {0};
+    int64_t n[1 + EB_EVAL_MAX_SETS] = {0};
+    hb_memories mem = {0};
+    eb_eval_report *one = malloc(sizeof *one);
+    eb_status st = one ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    if (!st && hb) st = hb_memories_new(m, hb, p, d, seed, &mem, err);
     for (int i = 0; i <= d->n_ood && !st; i++) {
-        const int64_t n = sets[i]->n;
-        float *z = malloc((size_t)(n * dim) * sizeof *z), *s = i ? malloc((size_t)n * sizeof *s) : s_id;
-        if (i) s_ood[i - 1] = s, n_ood[i - 1] = n;
-        st = z && s ? hb_embed(m, hb, sets[i]->x, n, z, err)
-                    : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-        if (!st) st = hb_score(z, n, mem_id, n_id, mem_aux, n_aux, dim, p->hb.beta, s, err);
-        free(z);
+        n[i] = sets[i]->n;
+        logits[i] = malloc((size_t)(n[i] * classes) * sizeof(float));
+        s[i] = hb ? malloc((size_t)n[i] * sizeof(float)) : NULL;
+        st = logits[i] && (!hb || s[i])
+                 ? predict_set(m, hb, hb ? &mem : NULL, p->hb.beta, sets[i], logits[i], s[i], err)
+                 : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     }
-    if (!st)
-        st = eb_eval_add_scores(report, "HB:hopfield_aux", s_id, d->id_rows.n, (const float *const *)s_ood,
-                                n_ood, d->names, d->n_ood, err);
-    for (int i = 0; i < d->n_ood; i++) free(s_ood[i]);
-    free(mem_id);
-    free(mem_aux);
-    free(s_id);
-    free(rows);
+    eb_logit_set id = {"test", logits[0], n[0]}, ood[EB_EVAL_MAX_SETS];
+    for (int i = 0; i < d->n_ood && !st; i++) ood[i] = (eb_logit_set){d->names[i], logits[1 + i], n[1 + i]};
+    if (!st) st = eb_eval_logit_scores(&id, d->id_rows.y, ood, d->n_ood, classes, kinds, 2, 1.0f, one, err);
+    if (!st) st = append_rows(one, method, report, id_acc, err);
+    if (!st && hb)
+        st = eb_eval_add_scores(report, "HB:hopfield_aux", s[0], n[0], (const float *const *)s + 1, n + 1,
+                                d->names, d->n_ood, err);
+    for (int i = 0; i <= d->n_ood; i++) {
+        free(logits[i]);
+        free(s[i]);
+    }
+    hb_memories_free(&mem);
+    free(one);
     return st;
 }
 
@@ -309,10 +362,51 @@ static eb_status poem_setup(const eb_bench_outliers_params *p, eb_model *m, cons
     eb_objective_spec spec;
     eb_status st = eb_objective_spec_build("poem", NULL, v, 3, &spec, err);
     if (!st) st = eb_objective_run_new(&spec, m, &p->finetune.schedule, seed, run, err);
-    eb_image_transforms norm = train_transforms(p);
-    norm.crop_padding = 0;
-    norm.hflip = false;
+    const eb_image_transforms norm = norm_transforms(p);
     if (!st) st = eb_objective_run_aux_setup(*run, m, id, p->aux, &norm, per_epoch, ap, err);
+    return st;
+}
+
+/* energy-FT's --margins auto: m_in, m_out = the baseline m's mean energies on the first margin_rows ID
+ * training and AUX rows (no OOD test data), into *energy and run; an error if m_out is not above m_in. */
+static eb_status auto_margins(const eb_bench_outliers_params *p, eb_model *m, const suite_data *d,
+                              eb_energy_ft_config *energy, eb_bench_outliers_run *run, eb_error *err) {
+    const int64_t n_id = d->train.n < p->margin_rows ? d->train.n : p->margin_rows,
+                  n_aux = p->aux->n < p->margin_rows ? p->aux->n : p->margin_rows;
+    int64_t *rows = malloc((size_t)(n_id > n_aux ? n_id : n_aux) * sizeof *rows);
+    eb_status st = rows ? EB_OK : eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; rows && i < (n_id > n_aux ? n_id : n_aux); i++) rows[i] = i;
+    const eb_image_transforms norm = norm_transforms(p);
+    double e_id = 0, e_aux = 0;
+    if (!st) st = eb_mean_energy(m, &d->train, rows, n_id, &norm, &e_id, err);
+    if (!st) st = eb_mean_energy(m, p->aux, rows, n_aux, &norm, &e_aux, err);
+    free(rows);
+    energy->m_in = (float)e_id;
+    energy->m_out = (float)e_aux;
+    run->m_in = e_id;
+    run->m_out = e_aux;
+    if (!st && eb_energy_ft_config_check(energy, NULL))
+        st = eb_error_set(
+            err, EB_ERR_NUMERIC,
+            "energy-FT: --margins auto: the baseline's mean AUX energy %.3f is not above its mean "
+            "ID energy %.3f; give the margins",
+            e_aux, e_id);
+    return st;
+}
+
+/* Hopfield Boosting's run (seeded with the seed) attached to m, ID training set and AUX pool, its weighted
+ * AUX sampling (per_epoch batches of hb_aux_batch draws) into *ap. */
+static eb_status hb_setup(const eb_bench_outliers_params *p, eb_model *m, const suite_data *d, uint64_t seed,
+                          int64_t per_epoch, eb_hopfield_boost **hb, eb_aux_params *ap, eb_error *err) {
+    eb_hopfield_boost_config c = p->hb;
+    c.seed = seed;
+    eb_status st = eb_hopfield_boost_new(&c, m, hb, err);
+    const eb_image_transforms norm = norm_transforms(p);
+    if (!st) st = eb_hopfield_boost_attach(*hb, m, &d->train, p->aux, &norm, err);
+    ap->order = EB_AUX_WEIGHTED;
+    ap->draws = per_epoch * p->hb_aux_batch;
+    ap->weights = eb_hopfield_boost_weights;
+    ap->weights_ctx = *hb;
     return st;
 }
 
@@ -331,45 +425,10 @@ static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb
     ap.transforms = train_transforms(p);
     ap.seed = seed ^ 0xa0c5eedull;
     ap.batch_size = k == 3 ? p->hb_aux_batch : p->aux_batch;
-    if (!st && k == 4) st = poem_setup(p, m, &ft_train, per_epoch, seed, &poem, &ap, err);
     eb_energy_ft_config energy = p->energy;
-    if (!st && k == 2 && p->margins_auto) { /* margins = the baseline's mean energies (ID train, AUX pool) */
-        const int64_t n_id = d->train.n < p->margin_rows ? d->train.n : p->margin_rows,
-                      n_aux = p->aux->n < p->margin_rows ? p->aux->n : p->margin_rows;
-        int64_t *rows = malloc((size_t)(n_id > n_aux ? n_id : n_aux) * sizeof *rows);
-        if (!rows) st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-        for (int64_t i = 0; rows && i < (n_id > n_aux ? n_id : n_aux); i++) rows[i] = i;
-        eb_image_transforms norm = train_transforms(p);
-        norm.crop_padding = 0;
-        norm.hflip = false;
-        double e_id = 0, e_aux = 0;
-        if (!st) st = eb_mean_energy(m, &d->train, rows, n_id, &norm, &e_id, err);
-        if (!st) st = eb_mean_energy(m, p->aux, rows, n_aux, &norm, &e_aux, err);
-        free(rows);
-        energy.m_in = (float)e_id;
-        energy.m_out = (float)e_aux;
-        run->m_in = e_id;
-        run->m_out = e_aux;
-        if (!st && eb_energy_ft_config_check(&energy, NULL))
-            st = eb_error_set(
-                err, EB_ERR_NUMERIC,
-                "energy-FT: --margins auto: the baseline's mean AUX energy %.3f is not above its mean "
-                "ID energy %.3f; give the margins",
-                e_aux, e_id);
-    }
-    if (!st && k == 3) {
-        eb_hopfield_boost_config c = p->hb;
-        c.seed = seed;
-        st = eb_hopfield_boost_new(&c, m, &hb, err);
-        eb_image_transforms norm = train_transforms(p);
-        norm.crop_padding = 0;
-        norm.hflip = false;
-        if (!st) st = eb_hopfield_boost_attach(hb, m, &d->train, p->aux, &norm, err);
-        ap.order = EB_AUX_WEIGHTED;
-        ap.draws = per_epoch * p->hb_aux_batch;
-        ap.weights = eb_hopfield_boost_weights;
-        ap.weights_ctx = hb;
-    }
+    if (!st && k == 2 && p->margins_auto) st = auto_margins(p, m, d, &energy, run, err);
+    if (!st && k == 3) st = hb_setup(p, m, d, seed, per_epoch, &hb, &ap, err);
+    if (!st && k == 4) st = poem_setup(p, m, &ft_train, per_epoch, seed, &poem, &ap, err);
     if (!st) st = eb_aux_sampler_new(p->aux, &ap, &sampler, err);
     if (!st) {
         eb_batch_source aux = eb_aux_sampler_as_source(sampler);
@@ -381,10 +440,9 @@ static eb_status finetune_row(const eb_bench_outliers_params *p, int k, const eb
         if (p->progress) fprintf(stderr, "%s: fine-tuning\n", eb_bench_outlier_method_names[k]);
         st = train_model(p, &p->finetune, m, &ft_train, &aux, fn, ctx, seed, &run->seconds[k], err);
     }
-    static const eb_detector_kind kinds[] = {EB_DETECTOR_MSP, EB_DETECTOR_ENERGY};
     if (!st)
-        st = score_rows(m, d, eb_bench_outlier_method_names[k], kinds, 2, &run->report, &run->id_acc[k], err);
-    if (!st && k == 3) st = hb_score_row(m, hb, p, d, seed, &run->report, err);
+        st = finetune_scores(m, hb, p, d, seed, eb_bench_outlier_method_names[k], &run->report,
+                             &run->id_acc[k], err);
     if (st) eb_error_set(err, st, "%s: %s", eb_bench_outlier_method_names[k], err->message);
     eb_aux_sampler_free(sampler);
     eb_hopfield_boost_free(hb);
@@ -418,8 +476,8 @@ static eb_status run_one(const eb_bench_outliers_params *p, uint64_t seed, eb_be
     static const eb_detector_kind kinds[] = {EB_DETECTOR_MSP, EB_DETECTOR_ENERGY, EB_DETECTOR_MAX_LOGIT,
                                              EB_DETECTOR_ODIN, EB_DETECTOR_MAHALANOBIS};
     if (!st)
-        st = score_rows(base, &d, "baseline", kinds, (int)(sizeof kinds / sizeof kinds[0]), &run->report,
-                        &run->id_acc[0], err);
+        st = score_rows(base, &d, kinds, (int)(sizeof kinds / sizeof kinds[0]), &run->report, &run->id_acc[0],
+                        err);
     for (int k = 1; k < EB_BENCH_OUTLIER_METHODS && !st; k++)
         if (p->methods & (1u << k)) st = finetune_row(p, k, base, &d, seed, run, err);
     run->report.id_acc = run->id_acc[0];

@@ -12,6 +12,7 @@
  * linear nets, only the samples whose ±hG segment crosses a kink are off). h is chosen so that the rms
  * per-sample perturbation ‖hG_i‖ is fd_step. T's value (≈ 2P) is replaced by P's, computed from G, with
  * eb_add_scalar, so the loss value is exact and its θ-gradient is the difference's. */
+#include "ood/objectives/objective_impl.h"
 #include "ood/objectives/vera_impl.h"
 
 #include <math.h>
@@ -37,27 +38,97 @@ static eb_tensor *shifted(eb_graph *g, const eb_tensor *x, const float *grad, do
     return t;
 }
 
-eb_tensor *eb_vera_ebm_loss(eb_graph *g, eb_graph *scratch, eb_model *m, eb_tensor *x_data,
-                            const int32_t *labels, eb_tensor *x_gen, const eb_vera_config *c, bool train,
-                            eb_rng *rng, eb_vera_terms *terms) {
-    eb_vera_terms t = {NAN, NAN, 0.0, 0.0, 0.0, NAN, -1};
-    if (terms) *terms = t;
-    if (eb_graph_status(g) != EB_OK) return eb_tensor_scalar(g, 0.0f);
+/* The arguments' checks: false (and g failed, naming the problem) if one does not hold. */
+static bool vera_args_ok(eb_graph *g, const eb_graph *scratch, const eb_tensor *x_data, const int32_t *labels,
+                         const eb_tensor *x_gen, const eb_vera_config *c) {
     if (x_data->ndim != 2 || x_gen->ndim != 2 || x_data->shape[1] != x_gen->shape[1] ||
         x_data->shape[0] < 1) {
         char a[96], b[96];
         eb_graph_fail(g, EB_ERR_SHAPE, "vera: data %s and generator samples %s must be [B, D] and [N, D]",
                       eb_tensor_shape_str(x_data, a, sizeof a), eb_tensor_shape_str(x_gen, b, sizeof b));
-        return eb_tensor_scalar(g, 0.0f);
+        return false;
     }
     if (c->pg_weight > 0 && !scratch) {
         eb_graph_fail(g, EB_ERR_ARG, "vera: the gradient penalty needs a scratch graph");
-        return eb_tensor_scalar(g, 0.0f);
+        return false;
     }
     if (c->ce_weight > 0 && !labels) {
         eb_graph_fail(g, EB_ERR_ARG, "vera: ce_weight %g needs labels", c->ce_weight);
-        return eb_tensor_scalar(g, 0.0f);
+        return false;
     }
+    return true;
+}
+
+/* The rng of one penalty pass: *r = *r0 (the data pass's stream, replayed), or NULL without an rng. */
+static eb_rng *replay(const eb_rng *r0, eb_rng *r) {
+    if (!r0) return NULL;
+    *r = *r0;
+    return r;
+}
+
+/* G = ∇ₓF(x_data) [B, D] on the scratch graph, the model's parameters frozen; NULL (g failed) if the
+ * backward pass fails. */
+static const float *penalty_input_gradient(eb_graph *g, eb_graph *scratch, eb_model *m,
+                                           const eb_tensor *x_data, const eb_vera_config *c, bool train,
+                                           const eb_rng *r0) {
+    eb_graph_reset(scratch);
+    eb_graph_freeze_params(scratch, true);
+    eb_tensor *xs = eb_tensor_zeros(scratch, 2, x_data->shape);
+    eb_tensor *xin = xs;
+    if (eb_graph_status(scratch) == EB_OK) {
+        memcpy(xs->data, x_data->data, (size_t)x_data->size * sizeof(float));
+        xin = eb_tensor_input(scratch, xs->data, 2, x_data->shape, true);
+    }
+    eb_rng r;
+    eb_tensor *big_f =
+        reduce_f(scratch, log_density(m, scratch, xin, train, replay(r0, &r), NULL), c->penalty);
+    eb_graph_freeze_params(scratch, false);
+    if (eb_graph_backward(scratch, big_f, NULL) != EB_OK) {
+        eb_graph_fail(g, eb_graph_status(scratch), "vera: gradient penalty: %s", eb_graph_error(scratch));
+        return NULL;
+    }
+    return xin->grad;
+}
+
+/* loss + γ_pg·T(θ), T's value replaced by P's (the comment at the top); t->penalty, grad_norm and fd_h
+ * set. NULL (g failed) if G or P is not available or finite. */
+static eb_tensor *add_penalty(eb_graph *g, eb_graph *scratch, eb_model *m, const eb_tensor *x_data,
+                              const eb_vera_config *c, bool train, const eb_rng *r0, eb_tensor *loss,
+                              eb_vera_terms *t) {
+    const int64_t b = x_data->shape[0], d = x_data->shape[1];
+    const float *grad = penalty_input_gradient(g, scratch, m, x_data, c, train, r0);
+    if (!grad) return NULL;
+    double sq = 0.0;
+    for (int64_t i = 0; i < b * d; i++) sq += (double)grad[i] * (double)grad[i];
+    const double penalty = 0.5 * sq / (double)b;
+    if (!isfinite(penalty)) {
+        eb_graph_fail(g, EB_ERR_NUMERIC, "vera: gradient penalty: non-finite input gradient");
+        return NULL;
+    }
+    t->penalty = penalty;
+    t->grad_norm = sqrt(sq / (double)b);
+    if (!(sq > 0)) return loss; /* ∇ₓf = 0 everywhere on the batch: P = 0 and ∇θ P = 0 */
+    const double h = c->fd_step / t->grad_norm;
+    t->fd_h = h;
+    eb_tensor *xp = shifted(g, x_data, grad, h), *xm = shifted(g, x_data, grad, -h);
+    eb_rng r;
+    eb_tensor *fp = reduce_f(g, log_density(m, g, xp, train, replay(r0, &r), NULL), c->penalty);
+    eb_tensor *fm = reduce_f(g, log_density(m, g, xm, train, replay(r0, &r), NULL), c->penalty);
+    const double scale = c->pg_weight / (2.0 * h * (double)b);
+    eb_tensor *diff = eb_mul_scalar(g, eb_sub(g, fp, fm), (float)scale);
+    if (eb_graph_status(g) != EB_OK) return NULL;
+    /* value γ·P exactly, gradient of the difference */
+    diff = eb_add_scalar(g, diff, (float)(c->pg_weight * penalty - (double)diff->data[0]));
+    return eb_add(g, loss, diff);
+}
+
+eb_tensor *eb_vera_ebm_loss(eb_graph *g, eb_graph *scratch, eb_model *m, eb_tensor *x_data,
+                            const int32_t *labels, eb_tensor *x_gen, const eb_vera_config *c, bool train,
+                            eb_rng *rng, eb_vera_terms *terms) {
+    eb_vera_terms t = {NAN, NAN, 0.0, 0.0, 0.0, NAN, -1};
+    if (terms) *terms = t;
+    if (eb_graph_status(g) != EB_OK || !vera_args_ok(g, scratch, x_data, labels, x_gen, c))
+        return eb_tensor_scalar(g, 0.0f);
     /* the penalty's passes replay this stream, so that dropout masks match the data pass's */
     eb_rng r0;
     memset(&r0, 0, sizeof r0);
@@ -73,51 +144,9 @@ eb_tensor *eb_vera_ebm_loss(eb_graph *g, eb_graph *scratch, eb_model *m, eb_tens
     t.f_gen = mean_gen->data[0];
 
     if (c->pg_weight > 0) {
-        int64_t b = x_data->shape[0], d = x_data->shape[1];
-        /* G = ∇ₓF on the scratch graph, the model's parameters frozen */
-        eb_graph_reset(scratch);
-        eb_graph_freeze_params(scratch, true);
-        eb_tensor *xs = eb_tensor_zeros(scratch, 2, x_data->shape);
-        eb_tensor *xin = xs;
-        if (eb_graph_status(scratch) == EB_OK) {
-            memcpy(xs->data, x_data->data, (size_t)x_data->size * sizeof(float));
-            xin = eb_tensor_input(scratch, xs->data, 2, x_data->shape, true);
-        }
-        eb_rng r = r0;
-        eb_tensor *big_f =
-            reduce_f(scratch, log_density(m, scratch, xin, train, rng ? &r : NULL, NULL), c->penalty);
-        eb_graph_freeze_params(scratch, false);
-        if (eb_graph_backward(scratch, big_f, NULL) != EB_OK) {
-            eb_graph_fail(g, eb_graph_status(scratch), "vera: gradient penalty: %s", eb_graph_error(scratch));
-            return loss;
-        }
-        const float *grad = xin->grad;
-        double sq = 0.0;
-        for (int64_t i = 0; i < b * d; i++) sq += (double)grad[i] * (double)grad[i];
-        double penalty = 0.5 * sq / (double)b;
-        if (!isfinite(penalty)) {
-            eb_graph_fail(g, EB_ERR_NUMERIC, "vera: gradient penalty: non-finite input gradient");
-            return loss;
-        }
-        t.penalty = penalty;
-        t.grad_norm = sqrt(sq / (double)b);
-        if (sq > 0) {
-            double h = c->fd_step / t.grad_norm;
-            t.fd_h = h;
-            eb_tensor *xp = shifted(g, x_data, grad, h), *xm = shifted(g, x_data, grad, -h);
-            r = r0;
-            eb_tensor *fp = reduce_f(g, log_density(m, g, xp, train, rng ? &r : NULL, NULL), c->penalty);
-            r = r0;
-            eb_tensor *fm = reduce_f(g, log_density(m, g, xm, train, rng ? &r : NULL, NULL), c->penalty);
-            double scale = c->pg_weight / (2.0 * h * (double)b);
-            eb_tensor *diff = eb_mul_scalar(g, eb_sub(g, fp, fm), (float)scale);
-            if (eb_graph_status(g) != EB_OK) return loss;
-            /* value γ·P exactly, gradient of the difference */
-            diff = eb_add_scalar(g, diff, (float)(c->pg_weight * penalty - (double)diff->data[0]));
-            loss = eb_add(g, loss, diff);
-        } else {
-            /* ∇ₓf = 0 everywhere on the batch: P = 0 and ∇θ P = 0 */
-        }
+        eb_tensor *with_penalty = add_penalty(g, scratch, m, x_data, c, train, rng ? &r0 : NULL, loss, &t);
+        if (!with_penalty) return loss;
+        loss = with_penalty;
     }
     if (c->ce_weight > 0) {
         eb_tensor *ce = eb_cross_entropy(g, logits, labels);
@@ -125,17 +154,8 @@ eb_tensor *eb_vera_ebm_loss(eb_graph *g, eb_graph *scratch, eb_model *m, eb_tens
         t.ce = ce->data[0];
         loss = eb_add(g, loss, eb_mul_scalar(g, ce, (float)c->ce_weight));
     }
-    if (labels && eb_graph_status(g) == EB_OK && logits->shape[1] > 1) {
-        int64_t k = logits->shape[1], correct = 0;
-        for (int64_t i = 0; i < logits->shape[0]; i++) {
-            const float *row = logits->data + i * k;
-            int64_t best = 0;
-            for (int64_t j = 1; j < k; j++)
-                if (row[j] > row[best]) best = j;
-            correct += best == labels[i];
-        }
-        t.n_correct = correct;
-    }
+    if (labels && eb_graph_status(g) == EB_OK && logits->shape[1] > 1)
+        t.n_correct = eb__count_correct(logits, labels, logits->shape[0]);
     if (terms) *terms = t;
     return loss;
 }
