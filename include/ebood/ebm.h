@@ -222,7 +222,9 @@ EB_API eb_status eb_cd_new(const eb_cd_config *c, int64_t in_dim, int64_t out_di
                            eb_error *err);
 EB_API void eb_cd_free(eb_cd *cd);
 EB_API const eb_cd_config *eb_cd_config_of(const eb_cd *cd);
-/* The replay buffer (for inspection and tests; the objective keeps using it). */
+/* The replay buffer (for inspection and tests; the objective keeps using it). It is made when first used
+ * (here, the first step, a restore, eb_cd_distribute) from the stream eb_cd_new split off the seed, so a
+ * sharded run never holds the whole buffer; its x is NULL if that ran out of memory (the step then fails). */
 EB_API eb_replay_buffer *eb_cd_buffer(eb_cd *cd);
 /* One of eb_dist_size(dist) > 1 data-parallel ranks: the replay buffer becomes this rank's share
  * (eb_replay_buffer_init_share) of the buffer eb_cd_new makes with `seed` (the run's common seed), so the

@@ -279,7 +279,8 @@ static eb_status run_state(const eb_objective_run *r, bool collective, bool writ
     *has = ndim > 0 && writes;
     if (ndim == 0) return EB_OK;
     int64_t n = ndim == 2 ? shape[0] * shape[1] : shape[0];
-    if (writes && !(*owned = malloc((size_t)(n > 0 ? n : 1) * sizeof(float))))
+    if (writes &&
+        !(*owned = calloc((size_t)(n > 0 ? n : 1), sizeof(float)))) /* zeros: a share fills its rows */
         return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     if (collective && m->state_gather) {
         eb_status st = m->state_gather(r->ctx, *owned, err);

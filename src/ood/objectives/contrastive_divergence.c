@@ -168,6 +168,7 @@ struct eb_cd {
     eb_replay_buffer buffer;
     eb_graph *scratch; /* SGLD's graph, reset at every Langevin step */
     eb_rng rng;        /* used when the trainer passes no stream */
+    eb_rng init;       /* the replay buffer's stream: the buffer is made when first used (make_buffer) */
     /* the negatives of the last step: capacity `cap` chains */
     int64_t cap, n;
     float *x_neg;
@@ -204,10 +205,8 @@ eb_status eb_cd_new(const eb_cd_config *c, int64_t in_dim, int64_t out_dim, eb_c
     cd->dim = in_dim;
     cd->n_out = out_dim;
     eb_rng_seed(&cd->rng, c->seed);
-    eb_rng init = eb_rng_split(&cd->rng);
-    st = eb_replay_buffer_init(&cd->buffer, c->buffer_size, in_dim, c->class_conditional ? out_dim : 0,
-                               c->init_lo, c->init_hi, c->restart_prob, &init, err);
-    if (!st && !(cd->scratch = eb_graph_new(0, NULL)))
+    cd->init = eb_rng_split(&cd->rng);
+    if (!(cd->scratch = eb_graph_new(0, NULL)))
         st = eb_error_set(err, EB_ERR_NOMEM, "contrastive divergence: out of memory");
     if (st) {
         eb_cd_free(cd);
@@ -229,7 +228,24 @@ void eb_cd_free(eb_cd *cd) {
 
 const eb_cd_config *eb_cd_config_of(const eb_cd *cd) { return &cd->config; }
 
-eb_replay_buffer *eb_cd_buffer(eb_cd *cd) { return &cd->buffer; }
+/* The replay buffer drawn from `init` — whole (dist NULL), or this rank's share of it — replacing any
+ * before. Made when first used, not by eb_cd_new, so that a sharded run never holds the whole buffer. */
+static eb_status make_buffer(eb_cd *cd, const eb_dist *dist, eb_rng init, eb_error *err) {
+    const eb_cd_config *c = &cd->config;
+    eb_replay_buffer b;
+    eb_status st =
+        eb_replay_buffer_init_share(&b, c->buffer_size, cd->dim, c->class_conditional ? cd->n_out : 0,
+                                    c->init_lo, c->init_hi, c->restart_prob, dist, &init, err);
+    if (st) return st;
+    eb_replay_buffer_free(&cd->buffer);
+    cd->buffer = b;
+    return EB_OK;
+}
+
+eb_replay_buffer *eb_cd_buffer(eb_cd *cd) {
+    if (!cd->buffer.x) make_buffer(cd, NULL, cd->init, NULL); /* out of memory: x stays NULL */
+    return &cd->buffer;
+}
 
 eb_status eb_cd_distribute(eb_cd *cd, const eb_dist *dist, uint64_t seed, eb_error *err) {
     if (eb_dist_size(dist) < 2) return EB_OK;
@@ -239,18 +255,12 @@ eb_status eb_cd_distribute(eb_cd *cd, const eb_dist *dist, uint64_t seed, eb_err
                             "contrastive divergence: --n-negatives %lld cannot be split over %d ranks (each "
                             "rank samples its share of the chains)",
                             (long long)c->n_negatives, eb_dist_size(dist));
-    eb_rng common, init;
+    eb_rng common;
     eb_rng_seed(&common, seed);
-    init = eb_rng_split(&common); /* as eb_cd_new's, from the run's common seed */
-    eb_replay_buffer share;
-    eb_status st =
-        eb_replay_buffer_init_share(&share, c->buffer_size, cd->dim, c->class_conditional ? cd->n_out : 0,
-                                    c->init_lo, c->init_hi, c->restart_prob, dist, &init, err);
+    eb_status st = make_buffer(cd, dist, eb_rng_split(&common), err); /* eb_cd_new's stream, common seed */
     if (st)
         return eb_error_set(err, st, "contrastive divergence: --buffer-size %lld: %s",
                             (long long)c->buffer_size, err->message);
-    eb_replay_buffer_free(&cd->buffer);
-    cd->buffer = share;
     return EB_OK;
 }
 
@@ -312,7 +322,8 @@ eb_tensor *eb_objective_cd(void *ctx, eb_model *m, eb_graph *g, const eb_batch *
         for (int64_t i = 0; i < n; i++) cd->y_neg[i] = (int32_t)eb_rng_below(r, (uint64_t)cd->n_out);
     const int32_t *y = c->class_conditional ? cd->y_neg : NULL;
     eb_error err = {0};
-    eb_status st = eb_replay_buffer_draw(&cd->buffer, n, y, r, cd->index, cd->x_neg, &err);
+    eb_status st = cd->buffer.x ? EB_OK : make_buffer(cd, NULL, cd->init, &err);
+    if (!st) st = eb_replay_buffer_draw(&cd->buffer, n, y, r, cd->index, cd->x_neg, &err);
 
     /* SGLD on f (or g_{y⁻}) with the model in eval mode; steps: the paper's unless cond_steps says */
     eb_sgld_params p = c->sgld;
