@@ -1,5 +1,6 @@
-/* Reading the JSON reference fixtures of the op tests (test_tensor_ops.c, test_conv_ops.c): a document
- * {"cases": [...]} whose cases hold numbers, flags, shapes and flat float arrays. Header-only; every
+/* Reading the JSON reference fixtures of the tests (the op tests test_tensor_ops.c, test_conv_ops.c: a
+ * document {"cases": [...]} whose cases hold numbers, flags, shapes and flat float arrays; test_metrics.c,
+ * test_logit_scores.c). Header-only; every
  * helper fails the running Criterion test on a malformed fixture. */
 #ifndef EBOOD_FIXTURE_JSON_H
 #define EBOOD_FIXTURE_JSON_H
@@ -11,7 +12,8 @@
 
 #include "test_util.h"
 
-static cJSON *load_fixture_json(const char *name) {
+/* The JSON document tests/fixtures/<name>. */
+static inline cJSON *load_json(const char *name) {
     char path[4096];
     eb_fixture_path(path, sizeof path, name);
     char *text = NULL;
@@ -22,32 +24,38 @@ static cJSON *load_fixture_json(const char *name) {
     cJSON *doc = cJSON_ParseWithLength(text, len);
     free(text);
     cr_assert_not_null(doc, "%s: not valid JSON", path);
-    cJSON *cases = cJSON_GetObjectItemCaseSensitive(doc, "cases");
-    cr_assert(cJSON_IsArray(cases) && cJSON_GetArraySize(cases) > 0, "%s: no \"cases\" array", path);
     return doc;
 }
 
-static const cJSON *item(const cJSON *c, const char *key) {
+/* The same for an op fixture: a document with a non-empty "cases" array. */
+static inline cJSON *load_fixture_json(const char *name) {
+    cJSON *doc = load_json(name);
+    cJSON *cases = cJSON_GetObjectItemCaseSensitive(doc, "cases");
+    cr_assert(cJSON_IsArray(cases) && cJSON_GetArraySize(cases) > 0, "%s: no \"cases\" array", name);
+    return doc;
+}
+
+static inline const cJSON *item(const cJSON *c, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, key);
     cr_assert_not_null(v, "fixture case %s: missing key \"%s\"",
                        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name")), key);
     return v;
 }
 
-static double num(const cJSON *c, const char *key) {
+static inline double num(const cJSON *c, const char *key) {
     const cJSON *v = item(c, key);
     cr_assert(cJSON_IsNumber(v), "fixture key \"%s\" is not a number", key);
     return v->valuedouble;
 }
 
-static bool flag(const cJSON *c, const char *key) {
+static inline bool flag(const cJSON *c, const char *key) {
     const cJSON *v = item(c, key);
     cr_assert(cJSON_IsBool(v), "fixture key \"%s\" is not a bool", key);
     return cJSON_IsTrue(v);
 }
 
 /* A JSON number array as malloc'd floats. Returns the count. */
-static int64_t read_floats(const cJSON *arr, float **out) {
+static inline int64_t read_floats(const cJSON *arr, float **out) {
     cr_assert(cJSON_IsArray(arr), "fixture: expected a number array");
     int64_t n = cJSON_GetArraySize(arr);
     float *v = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
@@ -59,7 +67,7 @@ static int64_t read_floats(const cJSON *arr, float **out) {
     return n;
 }
 
-static int read_shape(const cJSON *arr, int64_t *shape) {
+static inline int read_shape(const cJSON *arr, int64_t *shape) {
     cr_assert(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) <= EB_MAX_DIMS, "fixture: bad shape");
     int nd = 0;
     const cJSON *e;

@@ -14,12 +14,6 @@
 #include "fixture_json.h"
 #include "test_util.h"
 
-/* (fixture_json.h helpers this program does not need) */
-static void unused_helpers(void) {
-    (void)flag;
-    (void)read_shape;
-}
-
 /* An MLP 3 → dim → classes whose head (last two parameters) is w, b. */
 static eb_model *model_with_head(int64_t dim, int64_t classes, const float *w, const float *b) {
     eb_mlp_config c = eb_mlp_default_config(3, classes);
@@ -37,7 +31,6 @@ static eb_model *model_with_head(int64_t dim, int64_t classes, const float *w, c
 }
 
 Test(activation_shaping, matches_pytorch_reference_and_survives_save_load) {
-    (void)unused_helpers;
     cJSON *doc = load_fixture_json("activation_shaping.json");
     const cJSON *c;
     int n_cases = 0;

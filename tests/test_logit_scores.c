@@ -9,38 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_json.h"
 #include "test_util.h"
 
 #define SCORE_RTOL 1e-5
 
-static cJSON *load_json_fixture(const char *name) {
-    char path[1024];
-    eb_fixture_path(path, sizeof path, name);
-    char *text = NULL;
-    size_t len = 0;
-    eb_error err = {0};
-    cr_assert_eq(eb_file_read_all(path, &text, &len, &err), EB_OK, "%s", err.message);
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    cr_assert_not_null(root, "%s: not valid JSON", path);
-    return root;
-}
-
-static float *json_floats(const cJSON *arr, int64_t *n) {
-    cr_assert(cJSON_IsArray(arr));
-    *n = cJSON_GetArraySize(arr);
-    float *out = malloc((size_t)(*n > 0 ? *n : 1) * sizeof *out);
-    cr_assert_not_null(out);
-    int64_t i = 0;
-    const cJSON *v;
-    cJSON_ArrayForEach(v, arr) out[i++] = (float)v->valuedouble;
-    return out;
-}
-
 static double rel_diff(double got, double want) { return fabs(got - want) / fmax(fabs(want), 1e-30); }
 
 Test(logit_scores, matches_torch_fixture) {
-    cJSON *root = load_json_fixture("metrics/logit_scores.json");
+    cJSON *root = load_json("metrics/logit_scores.json");
     const eb_logit_score kinds[3] = {EB_SCORE_MSP, EB_SCORE_MAX_LOGIT, EB_SCORE_ENERGY};
     double max_rel = 0.0;
     int n_cases = 0;
@@ -51,12 +28,14 @@ Test(logit_scores, matches_torch_fixture) {
         int64_t cc = (int64_t)cJSON_GetObjectItemCaseSensitive(c, "c")->valuedouble;
         float T = (float)cJSON_GetObjectItemCaseSensitive(c, "temperature")->valuedouble;
         int64_t nl;
-        float *logits = json_floats(cJSON_GetObjectItemCaseSensitive(c, "logits"), &nl);
+        float *logits = NULL;
+        nl = read_floats(item(c, "logits"), &logits);
         cr_assert_eq(nl, n * cc, "%s: logits size", name);
         float *scores = malloc((size_t)n * sizeof *scores);
         for (int k = 0; k < 3; k++) {
             int64_t nr;
-            float *ref = json_floats(cJSON_GetObjectItemCaseSensitive(c, eb_logit_score_name(kinds[k])), &nr);
+            float *ref = NULL;
+            nr = read_floats(item(c, eb_logit_score_name(kinds[k])), &ref);
             cr_assert_eq(nr, n);
             eb_error err = {0};
             cr_assert_eq(eb_logit_scores(kinds[k], logits, n, cc, T, scores, &err), EB_OK, "%s", err.message);

@@ -9,43 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_json.h"
 #include "test_util.h"
 
 #define METRIC_TOL 1e-9
 
 /* ---- fixture helpers --------------------------------------------------------------------------- */
-
-static cJSON *load_json_fixture(const char *name) {
-    char path[1024];
-    eb_fixture_path(path, sizeof path, name);
-    char *text = NULL;
-    size_t len = 0;
-    eb_error err = {0};
-    eb_status st = eb_file_read_all(path, &text, &len, &err);
-    cr_assert_eq(st, EB_OK, "%s", err.message);
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    cr_assert_not_null(root, "%s: not valid JSON", path);
-    return root;
-}
-
-/* A JSON number array as float32 (strtod then (float), as the generator assumes). */
-static float *json_floats(const cJSON *arr, int64_t *n) {
-    cr_assert(cJSON_IsArray(arr));
-    *n = cJSON_GetArraySize(arr);
-    float *out = malloc((size_t)(*n > 0 ? *n : 1) * sizeof *out);
-    cr_assert_not_null(out);
-    int64_t i = 0;
-    const cJSON *v;
-    cJSON_ArrayForEach(v, arr) out[i++] = (float)v->valuedouble;
-    return out;
-}
-
-static double json_number(const cJSON *obj, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    cr_assert(cJSON_IsNumber(v), "fixture: missing number '%s'", key);
-    return v->valuedouble;
-}
 
 /* ---- fixture comparison ------------------------------------------------------------------------- */
 
@@ -57,7 +26,7 @@ static double check_value(const char *case_name, const char *what, double got, d
 }
 
 Test(metrics, matches_sklearn_fixture) {
-    cJSON *root = load_json_fixture("metrics/metrics_cases.json");
+    cJSON *root = load_json("metrics/metrics_cases.json");
     const cJSON *cases = cJSON_GetObjectItemCaseSensitive(root, "cases");
     cr_assert(cJSON_IsArray(cases) && cJSON_GetArraySize(cases) >= 10);
     double max_diff = 0.0;
@@ -65,33 +34,34 @@ Test(metrics, matches_sklearn_fixture) {
     cJSON_ArrayForEach(c, cases) {
         const char *name = cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring;
         int64_t n_id, n_ood;
-        float *s_id = json_floats(cJSON_GetObjectItemCaseSensitive(c, "s_id"), &n_id);
-        float *s_ood = json_floats(cJSON_GetObjectItemCaseSensitive(c, "s_ood"), &n_ood);
+        float *s_id = NULL;
+        n_id = read_floats(item(c, "s_id"), &s_id);
+        float *s_ood = NULL;
+        n_ood = read_floats(item(c, "s_ood"), &s_ood);
         eb_error err = {0};
         eb_ood_metrics m;
         cr_assert_eq(eb_ood_metrics_compute(s_id, n_id, s_ood, n_ood, &m, &err), EB_OK, "%s", err.message);
         double d = 0.0;
-        d = fmax(d, check_value(name, "auroc", m.auroc, json_number(c, "auroc")));
-        d = fmax(d, check_value(name, "aupr_in", m.aupr_in, json_number(c, "aupr_in")));
-        d = fmax(d, check_value(name, "aupr_out", m.aupr_out, json_number(c, "aupr_out")));
-        d = fmax(d, check_value(name, "aupr_in_trapz", m.aupr_in_trapz, json_number(c, "aupr_in_trapz")));
-        d = fmax(d, check_value(name, "aupr_out_trapz", m.aupr_out_trapz, json_number(c, "aupr_out_trapz")));
-        d = fmax(d, check_value(name, "fpr95_id", m.fpr95_id, json_number(c, "fpr95_id")));
-        d = fmax(d, check_value(name, "fpr95_ood", m.fpr95_ood, json_number(c, "fpr95_ood")));
-        d = fmax(d,
-                 check_value(name, "fpr95_hendrycks", m.fpr95_hendrycks, json_number(c, "fpr95_hendrycks")));
-        d = fmax(d, check_value(name, "fpr95_heat", m.fpr95_heat, json_number(c, "fpr95_heat")));
+        d = fmax(d, check_value(name, "auroc", m.auroc, num(c, "auroc")));
+        d = fmax(d, check_value(name, "aupr_in", m.aupr_in, num(c, "aupr_in")));
+        d = fmax(d, check_value(name, "aupr_out", m.aupr_out, num(c, "aupr_out")));
+        d = fmax(d, check_value(name, "aupr_in_trapz", m.aupr_in_trapz, num(c, "aupr_in_trapz")));
+        d = fmax(d, check_value(name, "aupr_out_trapz", m.aupr_out_trapz, num(c, "aupr_out_trapz")));
+        d = fmax(d, check_value(name, "fpr95_id", m.fpr95_id, num(c, "fpr95_id")));
+        d = fmax(d, check_value(name, "fpr95_ood", m.fpr95_ood, num(c, "fpr95_ood")));
+        d = fmax(d, check_value(name, "fpr95_hendrycks", m.fpr95_hendrycks, num(c, "fpr95_hendrycks")));
+        d = fmax(d, check_value(name, "fpr95_heat", m.fpr95_heat, num(c, "fpr95_heat")));
 
         /* the single-metric entry points */
         double v;
         cr_assert_eq(eb_auroc(s_id, n_id, s_ood, n_ood, &v, &err), EB_OK, "%s", err.message);
-        d = fmax(d, check_value(name, "eb_auroc", v, json_number(c, "auroc")));
+        d = fmax(d, check_value(name, "eb_auroc", v, num(c, "auroc")));
         cr_assert_eq(eb_fpr95_hendrycks(s_id, n_id, s_ood, n_ood, &v, &err), EB_OK, "%s", err.message);
-        d = fmax(d, check_value(name, "eb_fpr95_hendrycks", v, json_number(c, "fpr95_hendrycks")));
+        d = fmax(d, check_value(name, "eb_fpr95_hendrycks", v, num(c, "fpr95_hendrycks")));
         cr_assert_eq(eb_fpr95_heat(s_id, n_id, s_ood, n_ood, &v, &err), EB_OK, "%s", err.message);
-        d = fmax(d, check_value(name, "eb_fpr95_heat", v, json_number(c, "fpr95_heat")));
+        d = fmax(d, check_value(name, "eb_fpr95_heat", v, num(c, "fpr95_heat")));
         cr_assert_eq(eb_ebm_paper_aupr(s_id, n_id, s_ood, n_ood, &v, &err), EB_OK, "%s", err.message);
-        d = fmax(d, check_value(name, "eb_ebm_paper_aupr", v, json_number(c, "ebm_paper_aupr")));
+        d = fmax(d, check_value(name, "eb_ebm_paper_aupr", v, num(c, "ebm_paper_aupr")));
 
         /* generic average precision: ID positive with s, and OOD positive with −s */
         int64_t n = n_id + n_ood;
@@ -102,10 +72,10 @@ Test(metrics, matches_sklearn_fixture) {
             labels[i] = i < n_id;
         }
         cr_assert_eq(eb_average_precision(scores, labels, n, &v, &err), EB_OK, "%s", err.message);
-        d = fmax(d, check_value(name, "eb_average_precision(id)", v, json_number(c, "aupr_in")));
+        d = fmax(d, check_value(name, "eb_average_precision(id)", v, num(c, "aupr_in")));
         for (int64_t i = 0; i < n; i++) scores[i] = -scores[i], labels[i] = !labels[i];
         cr_assert_eq(eb_average_precision(scores, labels, n, &v, &err), EB_OK, "%s", err.message);
-        d = fmax(d, check_value(name, "eb_average_precision(ood)", v, json_number(c, "aupr_out")));
+        d = fmax(d, check_value(name, "eb_average_precision(ood)", v, num(c, "aupr_out")));
 
         cr_log_info("metrics fixture %-18s n_id=%-5lld n_ood=%-5lld max |diff| = %.3g", name, (long long)n_id,
                     (long long)n_ood, d);
@@ -124,16 +94,18 @@ Test(metrics, matches_sklearn_fixture) {
  * default roc_curve(drop_intermediate=True): make sure the fixture still shows the difference and
  * that we give the full-threshold answer. */
 Test(metrics, fpr95_uses_every_threshold) {
-    cJSON *root = load_json_fixture("metrics/metrics_cases.json");
+    cJSON *root = load_json("metrics/metrics_cases.json");
     const cJSON *c, *found = NULL;
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(root, "cases")) {
         if (strcmp(cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring, "equal_steps") == 0) found = c;
     }
     cr_assert_not_null(found);
-    cr_assert_float_eq(json_number(found, "fpr95_id_sklearn_default"), 1.0, 1e-12);
+    cr_assert_float_eq(num(found, "fpr95_id_sklearn_default"), 1.0, 1e-12);
     int64_t n_id, n_ood;
-    float *s_id = json_floats(cJSON_GetObjectItemCaseSensitive(found, "s_id"), &n_id);
-    float *s_ood = json_floats(cJSON_GetObjectItemCaseSensitive(found, "s_ood"), &n_ood);
+    float *s_id = NULL;
+    n_id = read_floats(item(found, "s_id"), &s_id);
+    float *s_ood = NULL;
+    n_ood = read_floats(item(found, "s_ood"), &s_ood);
     eb_ood_metrics m;
     cr_assert_eq(eb_ood_metrics_compute(s_id, n_id, s_ood, n_ood, &m, NULL), EB_OK);
     cr_assert_float_eq(m.fpr95_id, 0.95, 1e-12);
@@ -256,12 +228,13 @@ Test(metrics, heat_counts_strictly_above_quantile) {
 /* ---- accuracy, mean/std ------------------------------------------------------------------------- */
 
 Test(metrics, accuracy_matches_numpy_argmax) {
-    cJSON *root = load_json_fixture("metrics/logit_scores.json");
+    cJSON *root = load_json("metrics/logit_scores.json");
     const cJSON *acc = cJSON_GetObjectItemCaseSensitive(root, "accuracy");
     /* ties: first maximum wins */
     const cJSON *ties = cJSON_GetObjectItemCaseSensitive(acc, "ties");
     int64_t nl;
-    float *logits = json_floats(cJSON_GetObjectItemCaseSensitive(ties, "logits"), &nl);
+    float *logits = NULL;
+    nl = read_floats(item(ties, "logits"), &logits);
     int32_t labels_t[4];
     int i = 0;
     const cJSON *v;
@@ -270,7 +243,7 @@ Test(metrics, accuracy_matches_numpy_argmax) {
     double a;
     eb_error err = {0};
     cr_assert_eq(eb_accuracy(logits, 4, 3, labels_t, &a, &err), EB_OK, "%s", err.message);
-    cr_assert_float_eq(a, json_number(ties, "accuracy"), 1e-15);
+    cr_assert_float_eq(a, num(ties, "accuracy"), 1e-15);
     free(logits);
     /* the random logits of the logit-score fixture */
     const cJSON *rnd = cJSON_GetObjectItemCaseSensitive(acc, "random");
@@ -280,14 +253,14 @@ Test(metrics, accuracy_matches_numpy_argmax) {
         if (strcmp(cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring, case_name) == 0) found = c;
     }
     cr_assert_not_null(found);
-    int64_t n = (int64_t)json_number(rnd, "n"), cc = (int64_t)json_number(rnd, "c");
-    logits = json_floats(cJSON_GetObjectItemCaseSensitive(found, "logits"), &nl);
+    int64_t n = (int64_t)num(rnd, "n"), cc = (int64_t)num(rnd, "c");
+    nl = read_floats(item(found, "logits"), &logits);
     cr_assert_eq(nl, n * cc);
     int32_t *labels = malloc((size_t)n * sizeof *labels);
     i = 0;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(rnd, "labels")) labels[i++] = v->valueint;
     cr_assert_eq(eb_accuracy(logits, n, cc, labels, &a, &err), EB_OK, "%s", err.message);
-    cr_assert_float_eq(a, json_number(rnd, "accuracy"), 1e-15);
+    cr_assert_float_eq(a, num(rnd, "accuracy"), 1e-15);
     free(labels);
     free(logits);
     cJSON_Delete(root);

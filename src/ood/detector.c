@@ -295,6 +295,54 @@ static eb_status missing(const char *prefix, const char *what, const eb_detector
     return eb_error_set(err, EB_ERR_ARG, "%s%s: missing (%s needs it)", prefix, what, methods[d->kind]->name);
 }
 
+/* EB_NEEDS_LABELS: x->labels[n] in [0, n_classes), every class present. */
+static eb_status check_labels(const eb_detector *d, const eb_detector_data *x, const char *prefix,
+                              eb_error *err) {
+    if (!x->labels) return missing(prefix, "labels", d, err);
+    int64_t *count = calloc((size_t)x->n_classes, sizeof *count);
+    if (!count) return eb_error_set(err, EB_ERR_NOMEM, "labels: out of memory");
+    eb_status st = EB_OK;
+    for (int64_t i = 0; i < x->n && !st; i++) {
+        int32_t y = x->labels[i];
+        if (y < 0 || y >= x->n_classes)
+            st = eb_error_set(err, EB_ERR_ARG, "%slabels[%lld]: label %d outside [0, %lld)", prefix,
+                              (long long)i, (int)y, (long long)x->n_classes);
+        else
+            count[y]++;
+    }
+    for (int64_t c = 0; c < x->n_classes && !st; c++)
+        if (count[c] == 0)
+            st = eb_error_set(err, EB_ERR_ARG,
+                              "%slabels: class %lld has no samples (%s needs every one of the %lld classes)",
+                              prefix, (long long)c, methods[d->kind]->name, (long long)x->n_classes);
+    free(count);
+    return st;
+}
+
+/* EB_NEEDS_INPUTS: x->inputs[n, input_dim] finite, input_dim the model's, input_std[n_input_std] > 0
+ * dividing input_dim (or none). */
+static eb_status check_inputs(const eb_detector *d, const eb_detector_data *x, const char *prefix,
+                              eb_error *err) {
+    if (x->input_dim < 1)
+        return eb_error_set(err, EB_ERR_ARG, "%sinput_dim: must be >= 1 (got %lld)", prefix,
+                            (long long)x->input_dim);
+    if (x->model && x->input_dim != eb_model_in_dim(x->model))
+        return eb_error_set(err, EB_ERR_SHAPE, "%sinputs: dim %lld, the model expects %lld", prefix,
+                            (long long)x->input_dim, (long long)eb_model_in_dim(x->model));
+    if (x->n > 0 && !x->inputs) return missing(prefix, "inputs", d, err);
+    eb_status st = check_finite(prefix, "inputs", x->inputs, x->n, x->input_dim, err);
+    if (st || (!x->input_std && !x->n_input_std)) return st;
+    if (!x->input_std || x->n_input_std < 1 || x->input_dim % x->n_input_std != 0)
+        return eb_error_set(
+            err, EB_ERR_ARG, "%sinput_std: need n_input_std >= 1 values dividing input_dim %lld (got %lld%s)",
+            prefix, (long long)x->input_dim, (long long)x->n_input_std, x->input_std ? "" : ", NULL array");
+    for (int64_t j = 0; j < x->n_input_std; j++)
+        if (!(isfinite(x->input_std[j]) && x->input_std[j] > 0.0f))
+            return eb_error_set(err, EB_ERR_ARG, "%sinput_std[%lld]: must be a finite number > 0 (got %g)",
+                                prefix, (long long)j, (double)x->input_std[j]);
+    return EB_OK;
+}
+
 /* Checks what `needs` names in x. fitting: the shapes are free and get recorded on d (train data);
  * otherwise they must equal d's fitted shapes. prefix: "train.", "val." or "". */
 static eb_status check_data(eb_detector *d, const eb_detector_data *x, unsigned needs, bool fitting,
@@ -328,29 +376,7 @@ static eb_status check_data(eb_detector *d, const eb_detector_data *x, unsigned 
         if (n > 0 && !x->logits) return missing(prefix, "logits", d, err);
         if ((st = check_finite(prefix, "logits", x->logits, n, x->n_classes, err))) return st;
     }
-    if (needs & EB_NEEDS_LABELS) {
-        if (!x->labels) return missing(prefix, "labels", d, err);
-        int64_t *count = calloc((size_t)x->n_classes, sizeof *count);
-        if (!count) return eb_error_set(err, EB_ERR_NOMEM, "labels: out of memory");
-        for (int64_t i = 0; i < n; i++) {
-            int32_t y = x->labels[i];
-            if (y < 0 || y >= x->n_classes) {
-                free(count);
-                return eb_error_set(err, EB_ERR_ARG, "%slabels[%lld]: label %d outside [0, %lld)", prefix,
-                                    (long long)i, (int)y, (long long)x->n_classes);
-            }
-            count[y]++;
-        }
-        for (int64_t c = 0; c < x->n_classes; c++)
-            if (count[c] == 0) {
-                free(count);
-                return eb_error_set(
-                    err, EB_ERR_ARG,
-                    "%slabels: class %lld has no samples (%s needs every one of the %lld classes)", prefix,
-                    (long long)c, methods[d->kind]->name, (long long)x->n_classes);
-            }
-        free(count);
-    }
+    if ((needs & EB_NEEDS_LABELS) && (st = check_labels(d, x, prefix, err))) return st;
     if (needs & EB_NEEDS_MODEL) {
         if (!x->model) return missing(prefix, "model", d, err);
         if (!fitting && d->input_dim > 0 && eb_model_in_dim(x->model) != d->input_dim)
@@ -358,28 +384,7 @@ static eb_status check_data(eb_detector *d, const eb_detector_data *x, unsigned 
                 err, EB_ERR_SHAPE, "%smodel: input dim %lld, the %s detector was fitted on %lld", prefix,
                 (long long)eb_model_in_dim(x->model), methods[d->kind]->name, (long long)d->input_dim);
     }
-    if (needs & EB_NEEDS_INPUTS) {
-        if (x->input_dim < 1)
-            return eb_error_set(err, EB_ERR_ARG, "%sinput_dim: must be >= 1 (got %lld)", prefix,
-                                (long long)x->input_dim);
-        if (x->model && x->input_dim != eb_model_in_dim(x->model))
-            return eb_error_set(err, EB_ERR_SHAPE, "%sinputs: dim %lld, the model expects %lld", prefix,
-                                (long long)x->input_dim, (long long)eb_model_in_dim(x->model));
-        if (n > 0 && !x->inputs) return missing(prefix, "inputs", d, err);
-        if ((st = check_finite(prefix, "inputs", x->inputs, n, x->input_dim, err))) return st;
-        if (x->input_std || x->n_input_std) {
-            if (!x->input_std || x->n_input_std < 1 || x->input_dim % x->n_input_std != 0)
-                return eb_error_set(
-                    err, EB_ERR_ARG,
-                    "%sinput_std: need n_input_std >= 1 values dividing input_dim %lld (got %lld%s)", prefix,
-                    (long long)x->input_dim, (long long)x->n_input_std, x->input_std ? "" : ", NULL array");
-            for (int64_t j = 0; j < x->n_input_std; j++)
-                if (!(isfinite(x->input_std[j]) && x->input_std[j] > 0.0f))
-                    return eb_error_set(err, EB_ERR_ARG,
-                                        "%sinput_std[%lld]: must be a finite number > 0 (got %g)", prefix,
-                                        (long long)j, (double)x->input_std[j]);
-        }
-    }
+    if ((needs & EB_NEEDS_INPUTS) && (st = check_inputs(d, x, prefix, err))) return st;
     if (needs & EB_NEEDS_AUX) {
         if (x->n_aux < 1 || !x->aux_features) return missing(prefix, "aux_features", d, err);
         if ((st = check_finite(prefix, "aux_features", x->aux_features, x->n_aux, x->dim, err))) return st;

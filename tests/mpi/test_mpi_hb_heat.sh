@@ -65,6 +65,15 @@ done
 # heat_combined in model mode (the rows carry the model's inputs): a small MLP on Segment
 "$PLAIN" train --data segment --steps 30 --batch-size 64 -o model.st >/dev/null 2>&1
 "$PLAIN" fit --detector heat_combined "${TINY[@]}" --no-std-block --model model.st -o hc.st >/dev/null
+# its two E_θ (gmm and el priors: el's proposals are N(0, I)) trained data-parallel on 2 ranks. SGLD step
+# size 0 (the chains move by their noise only): the GMM fitted to this model's 100-D features is so
+# ill-conditioned that its gradient turns the last-bit differences of a row's energy between GEMM row
+# blocks into 4e-3 of E_θ after one epoch — measured equal in one process whose SGLD runs in two row
+# blocks (docs/distributed.md) — so the step-0 run is what compares the split itself to 1e-5
+HC=(fit --detector heat_combined "${TINY[@]}" --sgld-step-size 0 --no-std-block --model model.st)
+"$PLAIN" "${HC[@]}" -o hc-fit.st >/dev/null
+"${MPIRUN[@]}" -np 2 "$EBOOD" "${HC[@]}" -o hc-fit-np2.st >/dev/null
+check "fit heat_combined np2 (gmm, el): one process's EBMs" "$PY" "$CMP" hc-fit.st hc-fit-np2.st $HEAT_TOL
 "$PLAIN" score hc.st --model model.st --split ood -o hc-plain.npy >/dev/null
 for n in 2 3; do
   "${MPIRUN[@]}" -np $n "$EBOOD" score hc.st --model model.st --split ood -o hc-np$n.npy >/dev/null
