@@ -91,8 +91,8 @@ static void expect_close(const float *got, const float *ref, int64_t n, const ch
               (long long)s->pw);
 }
 
-/* Which gradients a case asks for. */
-enum { WANT_GX = 1, WANT_GW = 2, WANT_GB = 4, WANT_ALL = 7 };
+/* Which gradients a case asks for; STORE_GX: gx starts as NaN and both backends store it (gx_store). */
+enum { WANT_GX = 1, WANT_GW = 2, WANT_GB = 4, WANT_ALL = 7, STORE_GX = 8 };
 
 /* Runs the reference and `be` on the same data and compares y and the wanted gradients. */
 static void check_backend(const eb__conv2d_backend *be, const geom_case *gc, uint64_t seed, int want) {
@@ -104,6 +104,9 @@ static void check_backend(const eb__conv2d_backend *be, const geom_case *gc, uin
     float *x = rand_floats(&r, nx), *w = rand_floats(&r, nw), *b = gc->bias ? rand_floats(&r, s.o) : NULL;
     float *gy = rand_floats(&r, ny);
     float *gx0 = rand_floats(&r, nx), *gw0 = rand_floats(&r, nw), *gb0 = rand_floats(&r, s.o);
+    const bool store = want & STORE_GX;
+    if (store) /* a stored gx never reads its old contents: NaN there would show */
+        for (int64_t i = 0; i < nx; i++) gx0[i] = NAN;
     float *y_ref = rand_floats(&r, ny), *y = rand_floats(&r, ny); /* garbage: forward must overwrite */
     float *gx_ref = copy_floats(gx0, nx), *gw_ref = copy_floats(gw0, nw), *gb_ref = copy_floats(gb0, s.o);
     float *gx = copy_floats(gx0, nx), *gw = copy_floats(gw0, nw), *gb = copy_floats(gb0, s.o);
@@ -118,9 +121,9 @@ static void check_backend(const eb__conv2d_backend *be, const geom_case *gc, uin
     expect_close(y, y_ref, ny, "y", &s);
 
     const bool bx = want & WANT_GX, bw = want & WANT_GW, bb = (want & WANT_GB) && gc->bias;
-    eb__conv2d_im2col.backward(&s, x, w, gy, bx ? gx_ref : NULL, bw ? gw_ref : NULL, bb ? gb_ref : NULL,
-                               ref_ws);
-    be->backward(&s, x, w, gy, bx ? gx : NULL, bw ? gw : NULL, bb ? gb : NULL, be_ws);
+    eb__conv2d_im2col.backward(&s, x, w, gy, bx ? gx_ref : NULL, store, bw ? gw_ref : NULL,
+                               bb ? gb_ref : NULL, ref_ws);
+    be->backward(&s, x, w, gy, bx ? gx : NULL, store, bw ? gw : NULL, bb ? gb : NULL, be_ws);
     /* unwanted gradients stay exactly as they were */
     expect_close(gx, bx ? gx_ref : gx0, nx, "gx (accumulated onto random values)", &s);
     expect_close(gw, bw ? gw_ref : gw0, nw, "gw (accumulated onto random values)", &s);
@@ -173,6 +176,15 @@ Test(conv_dnnl, partial_gradients) {
     for (int i = 0; i < N_CASES; i += 2)
         for (size_t j = 0; j < sizeof wants / sizeof *wants; j++)
             check_backend(be, &cases[i], 300 + (uint64_t)(i * 8) + j, wants[j]);
+}
+
+/* gx as the backward sweep's first writer (gx_store): stored over NaN, with and without the other gradients;
+ * the layouts where oneDNN's gx' is plain NCHW (conv_bwd_data writes gx itself) and blocked (a plain
+ * reorder) both occur among the cases. */
+Test(conv_dnnl, stored_input_gradient) {
+    const eb__conv2d_backend *be = dnnl_or_skip();
+    for (int i = 0; i < N_CASES; i++)
+        check_backend(be, &cases[i], 400 + (uint64_t)i, (i % 2 ? WANT_ALL : WANT_GX) | STORE_GX);
 }
 
 /* More geometries than the per-thread cache holds (evictions), then the first ones again, and the

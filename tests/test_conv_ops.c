@@ -329,7 +329,7 @@ static conv_run conv_im2col(const conv_case *k, const float *x, const float *w, 
     float *ws = malloc(eb__conv2d_im2col.workspace_bytes(&s) + 64);
     cr_assert(r.y && r.gx && r.gw && r.gb && ws);
     eb__conv2d_im2col.forward(&s, x, w, k->bias ? b : NULL, r.y, ws);
-    eb__conv2d_im2col.backward(&s, x, w, gy, r.gx, r.gw, k->bias ? r.gb : NULL, ws);
+    eb__conv2d_im2col.backward(&s, x, w, gy, r.gx, false, r.gw, k->bias ? r.gb : NULL, ws);
     free(ws);
     return r;
 }
@@ -431,7 +431,7 @@ Test(conv_ops, im2col_backend_group_sizes_agree_with_reference) {
         float out[5 * 4 * 8 * 7], fgx[5 * 3 * 7 * 6], fgw[4 * 3 * 3 * 2], fgb[4];
         memset(fgx, 0, sizeof fgx), memset(fgw, 0, sizeof fgw), memset(fgb, 0, sizeof fgb);
         eb__conv2d_im2col.forward(&s, x, w, b, out, ws);
-        eb__conv2d_im2col.backward(&s, x, w, gyv, fgx, fgw, fgb, ws);
+        eb__conv2d_im2col.backward(&s, x, w, gyv, fgx, false, fgw, fgb, ws);
         cr_log_info("group %ld", (long)group);
         expect_close("y", out, y, ny);
         expect_close("dL/dx", fgx, gx, nx);
@@ -850,9 +850,10 @@ Test(conv_ops_errors, batch_norm_rank_and_single_value_per_channel) {
 
 Test(conv_ops_errors, batch_norm_bad_arguments) {
     float rm[2] = {0}, rv[2] = {1, 1};
-    const eb_batch_norm_params bad[] = {{-0.1f, 1e-5f, true, NULL}, {1.5f, 1e-5f, true, NULL},
-                                        {NAN, 1e-5f, true, NULL},   {0.1f, 0.0f, true, NULL},
-                                        {0.1f, -1.0f, true, NULL},  {0.1f, INFINITY, false, NULL}};
+    const eb_batch_norm_params bad[] = {
+        {-0.1f, 1e-5f, true, NULL, false}, {1.5f, 1e-5f, true, NULL, false},
+        {NAN, 1e-5f, true, NULL, false},   {0.1f, 0.0f, true, NULL, false},
+        {0.1f, -1.0f, true, NULL, false},  {0.1f, INFINITY, false, NULL, false}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         eb_graph *g = eb_graph_new(0, NULL);
         eb_batch_norm(g, eb_tensor_zeros(g, 2, EB_SHAPE(4, 2)), NULL, NULL, rm, rv, &bad[i]);

@@ -291,6 +291,37 @@ static int fix_bn_variance(gc_case *c, eb_rng *rng) {
     return touched;
 }
 
+/* batch_norm with the fused ReLU (eb_batch_norm_params.relu): fix_bn_variance, and every y = γ·x̂ + β at least
+ * 10·h from the ReLU's kink at 0 (a step h of one input moves y by ≲ γ·r·h·(1 + 1/M) + h·|x̂| ≲ 3h; the
+ * running statistics of eval mode are args 3, 4 with γ/β, else 1, 2). A channel too close is redrawn. */
+static int fix_bn_relu(gc_case *c, eb_rng *rng) {
+    int touched = fix_bn_variance(c, rng);
+    gc_arg *a = &c->arg[0];
+    const int64_t n = a->shape[0], ch = a->shape[1], s = a->ndim == 4 ? a->shape[2] * a->shape[3] : 1,
+                  m = n * s, run = c->affine ? 3 : 1;
+    for (int64_t k = 0; k < ch; k++) {
+        double mean = 0.0, var = 0.0;
+        for (int64_t i = 0; i < m; i++) mean += (double)a->data[(i / s * ch + k) * s + i % s] / (double)m;
+        for (int64_t i = 0; i < m; i++) {
+            double d = (double)a->data[(i / s * ch + k) * s + i % s] - mean;
+            var += d * d / (double)m;
+        }
+        if (!c->bn.training) mean = (double)c->arg[run].data[k], var = (double)c->arg[run + 1].data[k];
+        const double r = 1.0 / sqrt(var + (double)c->bn.eps),
+                     gam = c->affine ? (double)c->arg[1].data[k] : 1.0,
+                     bet = c->affine ? (double)c->arg[2].data[k] : 0.0;
+        bool near = false;
+        for (int64_t i = 0; i < m; i++)
+            near |= fabs(gam * ((double)a->data[(i / s * ch + k) * s + i % s] - mean) * r + bet) <
+                    10.0 * c->tol.h;
+        if (near) {
+            for (int64_t i = 0; i < m; i++) a->data[(i / s * ch + k) * s + i % s] = gc_uniform(rng, a);
+            touched++;
+        }
+    }
+    return touched;
+}
+
 /* spatial_std_pool: y = ‖x − μ‖/√(M − 1) per (n, c) plane has its kink (a cone's apex) at a constant
  * plane and |f'''/f'| ~ 1/y²; every plane is redrawn until its unbiased variance is ≥ 0.5. */
 static int fix_std_planes(gc_case *c, eb_rng *rng) {
@@ -1123,21 +1154,28 @@ static void check_conv2d(void) {
 }
 
 /* batch_norm in training mode (through the batch statistics) and eval mode (affine), 4-D and 2-D, with
- * and without γ/β and running statistics. Smooth: |f'''/f'| ~ 1/σ² ≤ 2 with σ² ≥ 0.5 (fix_bn_variance). */
+ * and without γ/β and running statistics, and with the fused ReLU (its kink kept away: fix_bn_relu).
+ * Smooth: |f'''/f'| ~ 1/σ² ≤ 2 with σ² ≥ 0.5 (fix_bn_variance). */
 static void check_batch_norm(void) {
     static const struct {
         int nd;
         int64_t shape[4];
         bool training, affine, running;
         float momentum, eps;
+        bool relu;
     } v[] = {
-        {4, {3, 2, 2, 3}, true, true, true, 0.1f, 1e-5f},
-        {4, {2, 3, 3, 2}, true, false, false, 0.1f, 1e-5f},
-        {4, {2, 2, 2, 2}, true, true, false, 0.3f, 1e-3f},
-        {2, {4, 3}, true, true, true, 0.1f, 1e-5f},
-        {4, {2, 3, 2, 2}, false, true, true, 0.1f, 1e-5f},
-        {2, {3, 4}, false, true, true, 0.1f, 1e-3f},
-        {4, {2, 2, 1, 3}, false, false, true, 0.1f, 1e-5f},
+        {4, {3, 2, 2, 3}, true, true, true, 0.1f, 1e-5f, false},
+        {4, {2, 3, 3, 2}, true, false, false, 0.1f, 1e-5f, false},
+        {4, {2, 2, 2, 2}, true, true, false, 0.3f, 1e-3f, false},
+        {2, {4, 3}, true, true, true, 0.1f, 1e-5f, false},
+        {4, {2, 3, 2, 2}, false, true, true, 0.1f, 1e-5f, false},
+        {2, {3, 4}, false, true, true, 0.1f, 1e-3f, false},
+        {4, {2, 2, 1, 3}, false, false, true, 0.1f, 1e-5f, false},
+        {4, {3, 2, 2, 3}, true, true, true, 0.1f, 1e-5f, true},
+        {4, {2, 3, 3, 2}, true, false, false, 0.1f, 1e-5f, true},
+        {2, {5, 3}, true, true, true, 0.1f, 1e-5f, true},
+        {4, {2, 3, 2, 2}, false, true, true, 0.1f, 1e-5f, true},
+        {2, {3, 4}, false, false, true, 0.1f, 1e-3f, true},
     };
     eb_rng rng;
     eb_rng_seed(&rng, 702);
@@ -1146,8 +1184,8 @@ static void check_batch_norm(void) {
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
         char s[64];
         gc_case c;
-        gc_init(&c, GC_TOL_SMOOTH, "batch_norm %s %s%s%s", shape_name(v[k].nd, v[k].shape, s, sizeof s),
-                v[k].training ? "train" : "eval", v[k].affine ? " affine" : "",
+        gc_init(&c, GC_TOL_SMOOTH, "batch_norm %s %s%s%s%s", shape_name(v[k].nd, v[k].shape, s, sizeof s),
+                v[k].training ? "train" : "eval", v[k].relu ? " relu" : "", v[k].affine ? " affine" : "",
                 v[k].running ? " with running stats" : "");
         int64_t ch = v[k].shape[1];
         gc_add(&c, GC_INPUT, v[k].nd, v[k].shape, -2.0f, 3.0f);
@@ -1160,8 +1198,9 @@ static void check_batch_norm(void) {
             gc_add(&c, GC_CONST, 1, EB_SHAPE(ch), 0.5f, 2.0f);
         }
         c.affine = v[k].affine;
-        c.bn = (eb_batch_norm_params){.momentum = v[k].momentum, .eps = v[k].eps, .training = v[k].training};
-        c.fix = fix_bn_variance;
+        c.bn = (eb_batch_norm_params){
+            .momentum = v[k].momentum, .eps = v[k].eps, .training = v[k].training, .relu = v[k].relu};
+        c.fix = v[k].relu ? fix_bn_relu : fix_bn_variance;
         c.build = b_batch_norm;
         worst = fmax(worst, gc_check(&c, &rng));
         n++;

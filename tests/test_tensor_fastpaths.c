@@ -6,9 +6,13 @@
  *  - the backward sweep's "first writer stores" rule (graph.c, eb__grad_fresh): gradients through
  *    linear / unary / reshape chains, a tensor consumed by several nodes (the first writer stores,
  *    the others accumulate), a source used twice by one node, and a second sweep on the same
- *    graph, all against gradients written out by hand in double;
+ *    graph, all against gradients written out by hand in double; batch_norm, conv2d and max_pool2d as first
+ *    writers;
  *  - max_pool2d with 2×2 windows, stride 2, no padding: the fast loops (AVX-512 and portable) vs the general
- * one (bitwise values and argmax, i.e. gradients), with ties, NaNs, −∞ and odd sizes (floor mode). */
+ * one (bitwise values and argmax, i.e. gradients), with ties, NaNs, −∞ and odd sizes (floor mode);
+ *  - batch_norm with the fused ReLU (eb_batch_norm_params.relu) vs eb_relu on the BatchNorm's output (bitwise
+ *    values, gradients and running statistics), 4-D and 2-D, training and eval, with and without γ/β, exact
+ *    zeros and a NaN at the ReLU's kink, its input gradient stored (first writer) and accumulated. */
 #include <criterion/criterion.h>
 
 #include <ebood/tensor.h>
@@ -319,7 +323,201 @@ static void bn_fresh_case(int nd, const int64_t *shape) {
     free(w);
 }
 
+/* Σ out·r + Σ 1·1·side for a side input of `spare` floats built after out: the sweep runs the side chain
+ * first and gives back two gradient spans of `spare` floats, which (poisoned with NaN) then serve the
+ * gradients of out and of its sources, so a kernel that reads a fresh gradient before writing it shows NaN.
+ */
+static eb_tensor *with_spare_spans(eb_graph *g, eb_tensor *out, const float *r, int64_t spare, float *side) {
+    eb_tensor *rt = eb_tensor_copy(g, r, out->ndim, out->shape);
+    eb_tensor *st = eb_tensor_input(g, side, 1, EB_SHAPE(spare), true);
+    eb_tensor *chain = eb_mul_scalar(g, eb_mul_scalar(g, st, 1.0f), 1.0f);
+    return eb_add(g, eb_sum_all(g, eb_mul(g, out, rt)), eb_sum_all(g, chain));
+}
+
+/* conv2d as the first writer of its input's gradient (stored by the backend: oneDNN's plain reorder, or
+ * conv_bwd_data into gx itself) and of computed w, b (zeroed by the kernel): conv(2x; 2w, 3b) through
+ * intermediates against conv(y; w', b') on leaves holding the same values (accumulated). C = 1 and C = 8
+ * give oneDNN a plain and a blocked input-gradient layout. */
+static void conv_fresh_case(int64_t n, int64_t c, int64_t hw, int64_t o) {
+    const int64_t nx = n * c * hw * hw, nw = o * c * 9, ny = n * o * hw * hw;
+    float *x = malloc((size_t)nx * sizeof(float)), *y = malloc((size_t)nx * sizeof(float));
+    float *w = malloc((size_t)nw * sizeof(float)), *w2 = malloc((size_t)nw * sizeof(float));
+    float *r = malloc((size_t)ny * sizeof(float)), b[16], b3[16];
+    float *side = calloc((size_t)(nx + ny), sizeof(float));
+    cr_assert(x && y && w && w2 && r && side && o <= 16);
+    fill(x, nx, 31, 1.0f, 0.0f);
+    fill(w, nw, 32, 0.5f, 0.0f);
+    fill(r, ny, 33, 1.0f, 0.0f);
+    fill(b, o, 34, 1.0f, 0.0f);
+    for (int64_t i = 0; i < nx; i++) y[i] = 2.0f * x[i];
+    for (int64_t i = 0; i < nw; i++) w2[i] = 2.0f * w[i];
+    for (int64_t i = 0; i < o; i++) b3[i] = 3.0f * b[i];
+    eb_conv2d_params p = eb_conv2d_default_params();
+    p.pad_h = p.pad_w = 1;
+    eb_graph *g = eb_graph_new(0, NULL), *h = eb_graph_new(0, NULL);
+    const int64_t *xs = EB_SHAPE(n, c, hw, hw), *ws = EB_SHAPE(o, c, 3, 3);
+    eb_tensor *xt = eb_tensor_input(g, x, 4, xs, true), *wt = eb_tensor_input(g, w, 4, ws, true);
+    eb_tensor *bt = eb_tensor_input(g, b, 1, EB_SHAPE(o), true);
+    eb_tensor *out =
+        eb_conv2d(g, eb_mul_scalar(g, xt, 2.0f), eb_mul_scalar(g, wt, 2.0f), eb_mul_scalar(g, bt, 3.0f), &p);
+    eb_tensor *yt = eb_tensor_input(h, y, 4, xs, true), *w2t = eb_tensor_input(h, w2, 4, ws, true);
+    eb_tensor *b3t = eb_tensor_input(h, b3, 1, EB_SHAPE(o), true);
+    eb_tensor *out2 = eb_conv2d(h, yt, w2t, b3t, &p), *loss = with_spare_spans(g, out, r, nx + ny, side);
+    cr_assert_eq(eb_graph_status(g), EB_OK, "%s", eb_graph_error(g));
+    eb__grad_poison = true; /* the input gradient reuses a given-back span: NaN unless stored over */
+    cr_assert_eq(eb_graph_backward(g, loss, NULL), EB_OK, "%s", eb_graph_error(g));
+    eb__grad_poison = false;
+    cr_assert_eq(eb_graph_backward(h, out2, r), EB_OK, "%s", eb_graph_error(h));
+    for (int64_t i = 0; i < nx; i++)
+        cr_assert(xt->grad[i] == 2.0f * yt->grad[i], "conv C=%lld: dx[%lld] %g vs %g", (long long)c,
+                  (long long)i, (double)xt->grad[i], (double)(2.0f * yt->grad[i]));
+    for (int64_t i = 0; i < nw; i++)
+        cr_assert(wt->grad[i] == 2.0f * w2t->grad[i], "conv C=%lld: dw[%lld]", (long long)c, (long long)i);
+    for (int64_t i = 0; i < o; i++)
+        cr_assert(bt->grad[i] == 3.0f * b3t->grad[i], "conv C=%lld: db[%lld]", (long long)c, (long long)i);
+    eb_graph_free(g);
+    eb_graph_free(h);
+    free(x);
+    free(y);
+    free(w);
+    free(w2);
+    free(r);
+    free(side);
+}
+
+Test(backward_fresh, conv2d_first_writer) {
+    conv_fresh_case(2, 1, 6, 4);
+    conv_fresh_case(3, 8, 7, 16);
+}
+
+/* max_pool2d as the first writer of its input's gradient (each plane zeroed just before its scatter):
+ * pool(2x) through an intermediate, with NaN in the given-back span, against pool(y) on a leaf; 2×2 / stride
+ * 2 (the fast path) and overlapping 3×3 / stride 1 windows with padding. */
+static void pool_fresh_case(const eb_pool2d_params *p) {
+    const int64_t n = 2, c = 3, hw = 9, nx = n * c * hw * hw;
+    float *x = malloc((size_t)nx * sizeof(float)), *y = malloc((size_t)nx * sizeof(float));
+    cr_assert(x && y);
+    fill(x, nx, 41, 1.0f, 0.0f);
+    for (int64_t i = 0; i < nx; i++) y[i] = 2.0f * x[i];
+    eb_graph *g = eb_graph_new(0, NULL), *h = eb_graph_new(0, NULL);
+    const int64_t *xs = EB_SHAPE(n, c, hw, hw);
+    eb_tensor *xt = eb_tensor_input(g, x, 4, xs, true), *yt = eb_tensor_input(h, y, 4, xs, true);
+    eb_tensor *out = eb_max_pool2d(g, eb_mul_scalar(g, xt, 2.0f), p), *out2 = eb_max_pool2d(h, yt, p);
+    float *r = malloc((size_t)out->size * sizeof(float)), *side = calloc((size_t)(2 * nx), sizeof(float));
+    cr_assert(r && side);
+    fill(r, out->size, 42, 1.0f, 0.0f);
+    eb_tensor *loss = with_spare_spans(g, out, r, 2 * nx, side);
+    eb__grad_poison = true;
+    cr_assert_eq(eb_graph_backward(g, loss, NULL), EB_OK, "%s", eb_graph_error(g));
+    eb__grad_poison = false;
+    cr_assert_eq(eb_graph_backward(h, out2, r), EB_OK, "%s", eb_graph_error(h));
+    for (int64_t i = 0; i < nx; i++)
+        cr_assert(xt->grad[i] == 2.0f * yt->grad[i], "max_pool kernel %d: dx[%lld] %g vs %g", p->kernel_h,
+                  (long long)i, (double)xt->grad[i], (double)(2.0f * yt->grad[i]));
+    eb_graph_free(g);
+    eb_graph_free(h);
+    free(x);
+    free(y);
+    free(r);
+    free(side);
+}
+
+Test(backward_fresh, max_pool2d_first_writer) {
+    const eb_pool2d_params p2 = eb_pool2d_params_square(2, 2, 0), p3 = eb_pool2d_params_square(3, 1, 1);
+    pool_fresh_case(&p2);
+    pool_fresh_case(&p3);
+}
+
 Test(backward_fresh, batch_norm_first_writer) {
     bn_fresh_case(4, EB_SHAPE(3, 5, 4, 3));
     bn_fresh_case(2, EB_SHAPE(9, 6));
+}
+
+/* ---- batch_norm with the fused ReLU ------------------------------------------------------------------ */
+
+typedef struct bnr_case {
+    int nd;
+    int64_t shape[4];
+    bool training, affine, general, through; /* through: x enters as 2·x (BN stores its input gradient) */
+} bnr_case;
+
+/* y = relu(BN(x)) fused (relu) or as two ops, then backward with seed r: y, dx, dγ, dβ, running stats. */
+static bn_result run_bn_relu(const bnr_case *k, bool fused) {
+    int64_t size = 1;
+    for (int d = 0; d < k->nd; d++) size *= k->shape[d];
+    const int64_t c = k->shape[1], s = size / (k->shape[0] * c);
+    bn_result res = {malloc((size_t)size * sizeof(float)), malloc((size_t)size * sizeof(float)),
+                     calloc((size_t)c, sizeof(float)),     calloc((size_t)c, sizeof(float)),
+                     malloc((size_t)c * sizeof(float)),    malloc((size_t)c * sizeof(float))};
+    float *x = malloc((size_t)size * sizeof(float)), *r = malloc((size_t)size * sizeof(float));
+    float *gamma = malloc((size_t)c * sizeof(float)), *beta = malloc((size_t)c * sizeof(float));
+    cr_assert(res.y && res.gx && res.ggamma && res.gbeta && res.rm && res.rv && x && r && gamma && beta);
+    fill(x, size, 21, 3.0f, 0.5f);
+    fill(r, size, 22, 1.0f, 0.0f);
+    fill(gamma, c, 23, 0.5f, 1.0f);
+    fill(beta, c, 24, 0.5f, 0.0f);
+    fill(res.rm, c, 25, 0.2f, 0.0f);
+    fill(res.rv, c, 26, 0.2f, 1.0f);
+    if (!k->affine && !k->training) /* eval, β = 0: y = (x − rm)·r is an exact 0 where x = rm */
+        for (int64_t i = 0; i < size; i += 3) x[i] = res.rm[(i / s) % c] / (k->through ? 2.0f : 1.0f);
+    if (!k->training) x[size / 2] = NAN; /* NaN in the output: relu gives 0, its derivative 0 */
+    eb_graph *g = eb_graph_new(0, NULL);
+    cr_assert_not_null(g);
+    eb_tensor *xt = eb_tensor_input(g, x, k->nd, k->shape, true);
+    eb_tensor *in = k->through ? eb_mul_scalar(g, xt, 2.0f) : xt;
+    eb_tensor *gt = k->affine ? eb_tensor_param(g, gamma, res.ggamma, 1, EB_SHAPE(c)) : NULL;
+    eb_tensor *bt = k->affine ? eb_tensor_param(g, beta, res.gbeta, 1, EB_SHAPE(c)) : NULL;
+    eb_batch_norm_params p = eb_batch_norm_default_params();
+    p.training = k->training;
+    p.relu = fused;
+    eb__bn_force_general = k->general;
+    eb_tensor *y = eb_batch_norm(g, in, gt, bt, res.rm, res.rv, &p);
+    if (!fused) y = eb_relu(g, y);
+    cr_assert_eq(eb_graph_status(g), EB_OK, "%s", eb_graph_error(g));
+    eb__grad_poison = true; /* a stored input gradient lands on a NaN-filled given-back span */
+    cr_assert_eq(eb_graph_backward(g, y, r), EB_OK, "%s", eb_graph_error(g));
+    eb__grad_poison = false;
+    eb__bn_force_general = false;
+    memcpy(res.y, y->data, (size_t)size * sizeof(float));
+    memcpy(res.gx, xt->grad, (size_t)size * sizeof(float));
+    eb_graph_free(g);
+    free(x);
+    free(r);
+    free(gamma);
+    free(beta);
+    return res;
+}
+
+Test(batch_norm_relu, fused_matches_unfused_bitwise) {
+    const bnr_case cases[] = {
+        {4, {4, 5, 7, 6}, true, true, false, false}, /* rows of 42: the 4-lane loop and its tail */
+        {4, {4, 5, 7, 6}, true, false, false, true},     {4, {3, 4, 5, 5}, false, true, false, true},
+        {4, {3, 4, 5, 5}, false, false, false, false},   {4, {16, 8, 28, 28}, true, true, false, true},
+        {4, {16, 8, 28, 28}, false, true, false, false}, /* above the parallel threshold */
+        {2, {37, 70}, true, true, false, false},         {2, {37, 70}, false, false, false, true},
+        {2, {300, 130}, true, false, false, true},       {2, {37, 70}, true, true, true, true},
+        {2, {37, 70}, false, false, true, false},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const bnr_case *bc = &cases[k];
+        bn_result f = run_bn_relu(bc, true), u = run_bn_relu(bc, false);
+        int64_t size = 1, zeros = 0, positive = 0;
+        for (int d = 0; d < bc->nd; d++) size *= bc->shape[d];
+        const int64_t c = bc->shape[1];
+        const char *what[] = {"y", "dx", "dgamma", "dbeta", "running_mean", "running_var"};
+        float *a[] = {f.y, f.gx, f.ggamma, f.gbeta, f.rm, f.rv},
+              *b[] = {u.y, u.gx, u.ggamma, u.gbeta, u.rm, u.rv};
+        const int64_t len[] = {size, size, c, c, c, c};
+        for (int w = 0; w < 6; w++)
+            for (int64_t i = 0; i < len[w]; i++)
+                cr_assert((a[w][i] == b[w][i] && signbit(a[w][i]) == signbit(b[w][i])) ||
+                              (isnan(a[w][i]) && isnan(b[w][i])),
+                          "batch_norm relu case %zu: %s[%lld] fused %.9g unfused %.9g", k, what[w],
+                          (long long)i, (double)a[w][i], (double)b[w][i]);
+        for (int64_t i = 0; i < size; i++) zeros += f.y[i] == 0.0f, positive += f.y[i] > 0.0f;
+        cr_assert(zeros > size / 10 && positive > size / 10, "case %zu: the mask is trivial (%lld zeros)", k,
+                  (long long)zeros);
+        bn_free(&f);
+        bn_free(&u);
+    }
 }

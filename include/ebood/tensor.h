@@ -267,8 +267,12 @@ typedef struct eb_batch_norm_params {
      * sums (then the squared deviations around the global mean: two passes, as one process), the
      * backward Σ g and Σ g·x̂; every rank must build the same BatchNorm ops in the same order. */
     const eb_bn_sync *sync;
+    /* true: the op's output is max(0, y) (BatchNorm then ReLU in one op: one pass forward, and the backward
+     * recomputes the ReLU mask from x instead of storing or reading it); values and gradients are bitwise
+     * those of eb_relu on the BatchNorm's output (except the sign of an exact zero gradient). */
+    bool relu;
 } eb_batch_norm_params;
-/* momentum 0.1, eps 1e-5, training = true (nn.BatchNorm2d's defaults) */
+/* momentum 0.1, eps 1e-5, training = true, relu = false (nn.BatchNorm2d's defaults) */
 EB_API eb_batch_norm_params eb_batch_norm_default_params(void);
 
 /* Batch normalisation over channel axis 1 of x[N,C,H,W] (BatchNorm2d) or x[N,C] (BatchNorm1d):

@@ -124,14 +124,23 @@ eb_tensor *eb__conv_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer) {
                      l->b >= 0 ? eb_params_tensor(&m->params, g, l->b) : NULL, &l->p);
 }
 
-eb_tensor *eb__bn_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer, bool train) {
+static eb_tensor *bn_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer, bool train, bool relu) {
     const eb__bn *l = &layer_at(m, layer)->u.bn;
     eb_batch_norm_params p = eb_batch_norm_default_params();
     p.training = train;
+    p.relu = relu;
     if (train) p.sync = m->bn_sync;
     return eb_batch_norm(g, x, eb_params_tensor(&m->params, g, l->gamma),
                          eb_params_tensor(&m->params, g, l->beta), buffer_data(m, l->running_mean),
                          buffer_data(m, l->running_var), &p);
+}
+
+eb_tensor *eb__bn_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer, bool train) {
+    return bn_forward(m, g, x, layer, train, false);
+}
+
+eb_tensor *eb__bn_relu_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer, bool train) {
+    return bn_forward(m, g, x, layer, train, true);
 }
 
 eb_tensor *eb__image_input(eb_model *m, eb_graph *g, eb_tensor *x) {

@@ -70,6 +70,8 @@ void eb__init_bn(eb_model *m, int layer); /* γ = 1, β = 0, running mean 0, run
 eb_tensor *eb__linear_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer);
 eb_tensor *eb__conv_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer);
 eb_tensor *eb__bn_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer, bool train);
+/* The same followed by ReLU, fused into the BatchNorm op (eb_batch_norm_params.relu: bitwise eb_relu's). */
+eb_tensor *eb__bn_relu_forward(eb_model *m, eb_graph *g, eb_tensor *x, int layer, bool train);
 /* x[N, in_dim] → [N, C, H, W] of the image config (records a shape error on g otherwise). */
 eb_tensor *eb__image_input(eb_model *m, eb_graph *g, eb_tensor *x);
 /* The `features` of an image model (eb_feature_pool) from its final map h[N, C, H, W] and its default

@@ -85,7 +85,7 @@ static eb_tensor *resnet_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool tr
     (void)rng;
     int l = 0;
     eb_tensor *h = eb__image_input(m, g, x);
-    h = eb_relu_inplace(g, eb__bn_forward(m, g, eb__conv_forward(m, g, h, l), l + 1, train));
+    h = eb__bn_relu_forward(m, g, eb__conv_forward(m, g, h, l), l + 1, train);
     if (m->image.stem == EB_RESNET_STEM_IMAGENET) {
         const eb_pool2d_params pool = eb_pool2d_params_square(3, 2, 1);
         h = eb_max_pool2d(g, h, &pool);
@@ -93,7 +93,7 @@ static eb_tensor *resnet_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool tr
     l += 2;
     block_walk w = {.stage = -1};
     while (next_block(m, &w)) {
-        eb_tensor *y = eb_relu_inplace(g, eb__bn_forward(m, g, eb__conv_forward(m, g, h, l), l + 1, train));
+        eb_tensor *y = eb__bn_relu_forward(m, g, eb__conv_forward(m, g, h, l), l + 1, train);
         y = eb__bn_forward(m, g, eb__conv_forward(m, g, y, l + 2), l + 3, train);
         l += 4;
         eb_tensor *skip = h;

@@ -39,7 +39,7 @@ static eb_tensor *small_cnn_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool
     const eb_pool2d_params pool = eb_pool2d_params_square(2, 2, 0);
     eb_tensor *h = eb__image_input(m, g, x);
     for (int l = CONV1; l <= CONV3; l += 2) {
-        h = eb_relu_inplace(g, eb__bn_forward(m, g, eb__conv_forward(m, g, h, l), l + 1, train));
+        h = eb__bn_relu_forward(m, g, eb__conv_forward(m, g, h, l), l + 1, train);
         if (l != CONV1) h = eb_max_pool2d(g, h, &pool);
     }
     eb_tensor *map = h;

@@ -66,9 +66,8 @@ static eb_tensor *wrn_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train
     for (int gi = 0; gi < 3; gi++)
         for (int b = 0; b < blocks_per_group(m); b++) {
             int64_t out = width_of(m, gi);
-            eb_tensor *a = eb_relu_inplace(g, eb__bn_forward(m, g, h, l, train));
-            eb_tensor *y =
-                eb_relu_inplace(g, eb__bn_forward(m, g, eb__conv_forward(m, g, a, l + 1), l + 2, train));
+            eb_tensor *a = eb__bn_relu_forward(m, g, h, l, train);
+            eb_tensor *y = eb__bn_relu_forward(m, g, eb__conv_forward(m, g, a, l + 1), l + 2, train);
             if (train && m->image.dropout > 0.0f) y = eb_dropout(g, y, m->image.dropout, rng);
             y = eb__conv_forward(m, g, y, l + 3);
             l += 4;
@@ -77,7 +76,7 @@ static eb_tensor *wrn_forward(eb_model *m, eb_graph *g, eb_tensor *x, bool train
             h = eb_add(g, y, skip);
             in = out;
         }
-    eb_tensor *map = eb_relu_inplace(g, eb__bn_forward(m, g, h, l++, train));
+    eb_tensor *map = eb__bn_relu_forward(m, g, h, l++, train);
     h = eb_global_avg_pool(g, map);
     if (features) *features = eb__image_features(m, g, map, h);
     return eb__linear_forward(m, g, h, l);

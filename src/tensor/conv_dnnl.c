@@ -8,9 +8,11 @@
  *   input gradient   gy → gy''', w → w''',        conv_bwd_data → gx';           gx += gx'
  * A reorder whose two layouts are equal is skipped. The accumulations into gx and gw are the final
  * reorders themselves, with oneDNN's `sum` post-op (dst = dst + reorder(src)), so they cost no extra
- * pass. All blocked copies and the primitives' scratchpads live in one per-thread scratch buffer
- * (scratchpad mode "user"); the backward runs the weight gradient first and reuses the region of
- * src'' for gx'. Forward uses prop_kind forward_training and the direct algorithm.
+ * pass. When gx is the backward sweep's fresh buffer (gx_store: not zeroed), gx = gx' instead: a plain
+ * reorder, or none (conv_bwd_data writes gx itself) when gx' would be plain NCHW already; this spares the
+ * sweep's memset and the sum's read of gx. All blocked copies and the primitives' scratchpads live in one
+ * per-thread scratch buffer (scratchpad mode "user"); the backward runs the weight gradient first and reuses
+ * the region of src'' for gx'. Forward uses prop_kind forward_training and the direct algorithm.
  *
  * oneDNN (Debian's libdnnl 2.6) runs on OpenMP, i.e. on the calling thread's libgomp team, the same
  * pool as our kernels and OpenBLAS's OpenMP build. Its results are deterministic for a given thread
@@ -104,7 +106,8 @@ typedef struct bwd_part {
     prim conv_w, x_in, gyw_in, gw_out;
     dnnl_memory_desc_t w_src, w_diff_wei, w_diff_dst, w_diff_bias;
     /* input gradient */
-    prim conv_d, gyd_in, w_in, gx_out;
+    prim conv_d, gyd_in, w_in, gx_out,
+        gx_set; /* gx_out adds gx' to gx, gx_set stores it (NULL: same layout) */
     dnnl_memory_desc_t d_diff_src, d_wei, d_diff_dst;
     bool share_gy; /* both primitives want gy in the same layout: reorder it once */
     size_t o_gyw, o_gyd, o_src /* = o_gx' */, o_dw, o_db, o_wd, o_pad, bytes;
@@ -138,8 +141,9 @@ static void prim_free(prim *p) {
 }
 
 static void entry_free(entry *e) {
-    prim *all[] = {&e->f.conv,   &e->f.x_in,   &e->f.w_in,   &e->f.y_out,  &e->b.conv_w, &e->b.x_in,
-                   &e->b.gyw_in, &e->b.gw_out, &e->b.conv_d, &e->b.gyd_in, &e->b.w_in,   &e->b.gx_out};
+    prim *all[] = {&e->f.conv, &e->f.x_in,   &e->f.w_in,   &e->f.y_out,  &e->b.conv_w,
+                   &e->b.x_in, &e->b.gyw_in, &e->b.gw_out, &e->b.conv_d, &e->b.gyd_in,
+                   &e->b.w_in, &e->b.gx_out, &e->b.gx_set};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) prim_free(all[i]);
     memset(e, 0, sizeof *e);
 }
@@ -366,7 +370,8 @@ static bool bwd_build(thread_ctx *t, entry *e) {
          reorder_new(t, &b->w_diff_wei, &m.w, true, &b->gw_out) &&
          reorder_new(t, &m.y, &b->d_diff_dst, false, &b->gyd_in) &&
          reorder_new(t, &m.w, &b->d_wei, false, &b->w_in) &&
-         reorder_new(t, &b->d_diff_src, &m.x, true, &b->gx_out);
+         reorder_new(t, &b->d_diff_src, &m.x, true, &b->gx_out) &&
+         reorder_new(t, &b->d_diff_src, &m.x, false, &b->gx_set);
     if (!ok) return false;
     size_t top = 0;
     b->o_gyw = b->gyw_in.p ? carve(&top, dnnl_memory_desc_get_size(&b->w_diff_dst)) : 0;
@@ -379,8 +384,8 @@ static bool bwd_build(thread_ctx *t, entry *e) {
     b->o_db = carve(&top, (size_t)e->key.o * sizeof(float));
     b->o_wd = b->w_in.p ? carve(&top, dnnl_memory_desc_get_size(&b->d_wei)) : 0;
     size_t pad = 0;
-    const prim *all[] = {&b->conv_w, &b->x_in,   &b->gyw_in, &b->gw_out,
-                         &b->conv_d, &b->gyd_in, &b->w_in,   &b->gx_out};
+    const prim *all[] = {&b->conv_w, &b->x_in, &b->gyw_in, &b->gw_out, &b->conv_d,
+                         &b->gyd_in, &b->w_in, &b->gx_out, &b->gx_set};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) pad = max_size(pad, all[i]->pad);
     b->o_pad = carve(&top, pad);
     b->bytes = top;
@@ -513,10 +518,10 @@ static bool run_fwd(thread_ctx *t, const eb__conv2d_geom *s, const float *x, con
     return !f->y_out.p || reorder(t, &f->y_out, pad, &f->dst, dst, &m.y, y);
 }
 
-/* Accumulates the wanted gradients; each of *gx, *gw, *gb is set to NULL once it has been added, so
- * after a failure the caller knows what is left to do. */
+/* Accumulates the wanted gradients (stores gx when gx_store); each of *gx, *gw, *gb is set to NULL once it
+ * has been added, so after a failure the caller knows what is left to do. */
 static bool run_bwd(thread_ctx *t, const eb__conv2d_geom *s, const float *x, const float *w, const float *gy,
-                    float **gx, float **gw, float **gb) {
+                    float **gx, bool gx_store, float **gw, float **gb) {
     conv_key k = key_of(s, *gb != NULL);
     entry *e = lookup(t, &k, true);
     if (!e) return false;
@@ -565,11 +570,14 @@ static bool run_bwd(thread_ctx *t, const eb__conv2d_geom *s, const float *x, con
             if (!reorder(t, &b->w_in, pad, &m.w, w, &b->d_wei, base + b->o_wd)) return false;
             wei = base + b->o_wd;
         }
-        arg a[3] = {{DNNL_ARG_DIFF_SRC, &b->d_diff_src, base + b->o_src},
+        const bool direct = gx_store && !b->gx_set.p; /* gx' is plain NCHW: written into gx itself */
+        void *dsrc = direct ? (void *)*gx : base + b->o_src;
+        arg a[3] = {{DNNL_ARG_DIFF_SRC, &b->d_diff_src, dsrc},
                     {DNNL_ARG_WEIGHTS, &b->d_wei, wei},
                     {DNNL_ARG_DIFF_DST, &b->d_diff_dst, gyd}};
         if (!run(t, &b->conv_d, pad, a, 3)) return false;
-        if (!reorder(t, &b->gx_out, pad, &b->d_diff_src, base + b->o_src, &m.x, *gx)) return false;
+        if (!direct && !reorder(t, gx_store ? &b->gx_set : &b->gx_out, pad, &b->d_diff_src, dsrc, &m.x, *gx))
+            return false;
         *gx = NULL;
     }
     return true;
@@ -612,17 +620,17 @@ static void be_forward(const eb__conv2d_geom *s, const float *x, const float *w,
 }
 
 static void be_backward(const eb__conv2d_geom *s, const float *x, const float *w, const float *gy, float *gx,
-                        float *gw, float *gb, float *ws) {
+                        bool gx_store, float *gw, float *gb, float *ws) {
     (void)ws;
     thread_ctx *t = ctx_get();
-    if ((!gx && !gw && !gb) || (t && run_bwd(t, s, x, w, gy, &gx, &gw, &gb))) return;
+    if ((!gx && !gw && !gb) || (t && run_bwd(t, s, x, w, gy, &gx, gx_store, &gw, &gb))) return;
     /* what run_bwd did not finish (gx, gw, gb still non-NULL) */
     eb__conv2d_geom r;
     void *buf = NULL;
     if (ref_fallback(s, &r, &buf)) {
-        eb__conv2d_im2col.backward(&r, x, w, gy, gx, gw, gb, buf);
+        eb__conv2d_im2col.backward(&r, x, w, gy, gx, gx_store, gw, gb, buf);
     } else {
-        fill_nan(gx, s->n * s->c * s->h * s->w, true);
+        fill_nan(gx, s->n * s->c * s->h * s->w, !gx_store);
         fill_nan(gw, s->o * s->c * s->kh * s->kw, true);
         fill_nan(gb, s->o, true);
     }

@@ -170,7 +170,8 @@ static void im2col_forward(const eb__conv2d_geom *s, const float *x, const float
 }
 
 static void im2col_backward(const eb__conv2d_geom *s, const float *x, const float *w, const float *gy,
-                            float *gx, float *gw, float *gb, float *ws) {
+                            float *gx, bool gx_store, float *gw, float *gb, float *ws) {
+    if (gx && gx_store) memset(gx, 0, (size_t)(s->n * s->c * s->h * s->w) * sizeof(float)); /* col2im adds */
     const int64_t P = s->oh * s->ow, K = s->c * s->kh * s->kw, chw = s->c * s->h * s->w, O = s->o;
     const bool pointwise = is_pointwise(s);
     const int64_t step = pointwise ? 1 : s->group;

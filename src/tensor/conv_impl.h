@@ -9,6 +9,7 @@
 #ifndef EBOOD_CONV_IMPL_H
 #define EBOOD_CONV_IMPL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,9 +31,10 @@ typedef struct eb__conv2d_backend {
     void (*forward)(const eb__conv2d_geom *s, const float *x, const float *w, const float *b, float *y,
                     float *ws);
     /* ACCUMULATES gx[N,C,H,W] += ∂L/∂x, gw[O,C,kh,kw] += ∂L/∂w, gb[O] += ∂L/∂b from gy = ∂L/∂y; any of
-     * gx, gw, gb may be NULL (not wanted). */
+     * gx, gw, gb may be NULL (not wanted). gx_store: gx is overwritten instead (its old contents, which
+     * may be uninitialised, are never read: the backward sweep's first writer, eb__grad_fresh). */
     void (*backward)(const eb__conv2d_geom *s, const float *x, const float *w, const float *gy, float *gx,
-                     float *gw, float *gb, float *ws);
+                     bool gx_store, float *gw, float *gb, float *ws);
 } eb__conv2d_backend;
 
 /* The reference backend: per group of `group` images, im2col into columns [C·kh·kw, group·oh·ow], one

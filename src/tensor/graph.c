@@ -221,7 +221,9 @@ void eb__backward_leaf(eb_tensor *out) { (void)out; }
 _Thread_local unsigned eb__grad_fresh = 0;
 
 /* Ops whose backward kernels store into a source gradient flagged in eb__grad_fresh (and write every
- * element of it): reshape, the elementwise unary ops and batch_norm (x's gradient; it zeroes fresh γ, β). Not
+ * element of it): reshape, the elementwise unary ops, batch_norm (x's gradient; it zeroes fresh γ, β) and
+ * conv2d (x's gradient: oneDNN's output reorder without its sum post-op; it zeroes fresh w, b) and max_pool2d
+ * (zeroes each plane before its scatter). Not
  * linear/matmul: OpenBLAS's β = 0 zeroes C with a slower loop than memset (measured: sgemm_beta 4.4 % of a CD
  * step against memset's ≈ 3 %). */
 static bool backward_overwrites(eb_op op) {
@@ -242,7 +244,9 @@ static bool backward_overwrites(eb_op op) {
     case EB_OP_TANH:
     case EB_OP_SIGMOID:
     case EB_OP_SWISH:
-    case EB_OP_BATCH_NORM: return true;
+    case EB_OP_BATCH_NORM:
+    case EB_OP_CONV2D:
+    case EB_OP_MAX_POOL2D: return true;
     default: return false;
     }
 }

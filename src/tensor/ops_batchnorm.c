@@ -11,7 +11,11 @@
  * Σ_r w_r L_r and each rank's gradient g in units of its own L_r, the backward all-reduces w_r·Σ g and
  * w_r·Σ g·x̂ (one call of 2C doubles) and uses mean(g) = Σ_r w_r Σ g / (M·w_r) (likewise for g·x̂) in the
  * formula above: the global gradient divided by this rank's w_r, which the training loop multiplies
- * back. ∂L/∂γ, ∂L/∂β stay this rank's sums (summed with the other parameters' gradients). */
+ * back. ∂L/∂γ, ∂L/∂β stay this rank's sums (summed with the other parameters' gradients).
+ * Fused ReLU (p->relu): the output is z = max(0, y), and the backward uses g' = ∂L/∂z · [y > 0] in place of
+ * g above. y > 0 is recomputed from x with the forward's own float operations ((x − μ)·(γ·r) + β, the scale
+ * and shift the forward used are kept), so no mask is stored and no ReLU node or pass exists; each value is
+ * the one eb_relu on the BatchNorm's output gives (relu's derivative is [z > 0] = [y > 0], NaN included). */
 #include "tensor/graph_impl.h"
 
 #include <math.h>
@@ -30,6 +34,8 @@ typedef struct bn_aux {
     const eb_dist *dist;
     double weight, m_count; /* this rank's loss weight w_r; M over all ranks */
     double *red;            /* [2C] scratch of the backward's all-reduce */
+    bool relu;              /* fused ReLU: out = max(0, y) */
+    float *scale, *shift;   /* [C]: γ·r and β as the forward used them (the backward's ReLU mask) */
 } bn_aux;
 
 static bool sync_stats(eb_graph *g, bn_aux *a, const float *x, double eps);
@@ -86,7 +92,7 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
     }
 
     bn_aux *a = eb__arena_alloc(g, sizeof *a);
-    float *stats = a ? eb__arena_alloc(g, (size_t)(3 * c + 1) * sizeof(float)) : NULL; /* +1: C may be 0 */
+    float *stats = a ? eb__arena_alloc(g, (size_t)(5 * c + 1) * sizeof(float)) : NULL; /* +1: C may be 0 */
     if (!stats) return eb__poison(g);
     *a = (bn_aux){.n = n,
                   .c = c,
@@ -95,7 +101,10 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
                   .mean = stats,
                   .invstd = stats + c,
                   .var = stats + 2 * c,
-                  .synced = synced};
+                  .synced = synced,
+                  .relu = q.relu,
+                  .scale = stats + 3 * c,
+                  .shift = stats + 4 * c};
     if (synced) {
         a->dist = q.sync->dist;
         a->weight = q.sync->weight;
@@ -130,57 +139,106 @@ eb_tensor *eb_batch_norm(eb_graph *g, eb_tensor *x, eb_tensor *gamma, eb_tensor 
 /* Pointer to x[i, ch, 0] in the [n, c, s] view. */
 #define AT(base, a, i, ch) ((base) + ((i) * (a)->c + (ch)) * (a)->s)
 
-/* Row sums in double with four interleaved accumulators: a fixed order, four independent add chains
- * instead of one, no reassociation (no fast-math). The four chains are the four lanes of one vector of
- * doubles (GCC vector extensions), so the vectorised kernels below add exactly what the scalar code with
- * accumulators s0..s3 added: the same bits on every ISA the clones run. */
-typedef double bn_v4d __attribute__((vector_size(32)));
-typedef float bn_v4f __attribute__((vector_size(16)));
+/* Row sums in double with sixteen interleaved accumulators: element k of a row adds into lane k mod 16 (a
+ * tail of < 16 elements into lane 0, in order), and the lanes are reduced in a fixed tree (bn_reduce). A
+ * fixed order, no reassociation (no fast-math), sixteen independent add chains: the four chains of the
+ * former version let one chain's add latency bound the pass (≈ 1 element per cycle, perf record: the
+ * moments were 5 % of a small-CNN step). The lanes are two vectors of eight doubles (GCC vector
+ * extensions), so every ISA the clones run adds the same doubles in the same order: the same bits, for any
+ * thread count (a channel is one thread's). */
+typedef double bn_v8d __attribute__((vector_size(64)));
+typedef float bn_v8f __attribute__((vector_size(32)));
+typedef int32_t bn_v8i __attribute__((vector_size(32)));
+typedef float bn_v8f_u __attribute__((vector_size(32), aligned(4), may_alias)); /* an unaligned load */
 
-/* x[k..k+3] as doubles */
-#define BN_LOAD4(dst, x)                                                                                     \
-    do {                                                                                                     \
-        bn_v4f f_;                                                                                           \
-        memcpy(&f_, (x), sizeof f_);                                                                         \
-        (dst) = __builtin_convertvector(f_, bn_v4d);                                                         \
-    } while (0)
+/* Macros, not functions: a vector argument or result of a non-inlined function would change the ABI
+ * between the clones (-Wpsabi). */
+#define BN_LOAD8(x)  (*(const bn_v8f_u *)(const void *)(x))
+#define BN_WIDEN(f)  __builtin_convertvector((f), bn_v8d)
+#define BN_SPLAT(v)  ((bn_v8d){(v), (v), (v), (v), (v), (v), (v), (v)})
+#define BN_SPLATF(v) ((bn_v8f){(v), (v), (v), (v), (v), (v), (v), (v)})
+
+/* Inlined into each clone, so compiled for its ISA (a call would run the baseline code: SSE2 pieces). */
+#if defined(__GNUC__)
+#define BN_INLINE static inline __attribute__((always_inline))
+#else
+#define BN_INLINE static inline
+#endif
+
+/* lanes 0..7 in *a, 8..15 in *b: a + b lane by lane, then pairs, then pairs of pairs */
+BN_INLINE double bn_reduce(const bn_v8d *a, const bn_v8d *b) {
+    const bn_v8d t = *a + *b;
+    return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+}
 
 /* Σ (x[k] − shift)^p for p = 1 (returned) and p = 2 (*sq) */
-static inline double row_moments(const float *x, int64_t n, double shift, double *sq) {
-    bn_v4d s = {0, 0, 0, 0}, q = {0, 0, 0, 0}, c;
-    const bn_v4d sh = {shift, shift, shift, shift};
+BN_INLINE double row_moments(const float *x, int64_t n, double shift, double *sq) {
+    const bn_v8d sh = BN_SPLAT(shift);
+    bn_v8d s0 = BN_SPLAT(0.0), s1 = s0, q0 = s0, q1 = s0;
     int64_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        BN_LOAD4(c, x + k);
-        c -= sh;
-        s += c;
-        q += c * c;
+    for (; k + 16 <= n; k += 16) {
+        const bn_v8d c0 = BN_WIDEN(BN_LOAD8(x + k)) - sh, c1 = BN_WIDEN(BN_LOAD8(x + k + 8)) - sh;
+        s0 += c0, s1 += c1;
+        q0 += c0 * c0, q1 += c1 * c1;
     }
     for (; k < n; k++) {
-        double d = (double)x[k] - shift;
-        s[0] += d, q[0] += d * d;
+        const double d = (double)x[k] - shift;
+        s0[0] += d, q0[0] += d * d;
     }
-    *sq += (q[0] + q[1]) + (q[2] + q[3]);
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    *sq += bn_reduce(&q0, &q1);
+    return bn_reduce(&s0, &s1);
 }
 
 /* Σ g[k] (returned) and Σ (x[k] − shift)·g[k] (*dot) */
-static inline double row_grad_moments(const float *x, const float *g, int64_t n, double shift, double *dot) {
-    bn_v4d s = {0, 0, 0, 0}, d = {0, 0, 0, 0}, xv, gv;
-    const bn_v4d sh = {shift, shift, shift, shift};
+BN_INLINE double row_grad_moments(const float *x, const float *g, int64_t n, double shift, double *dot) {
+    const bn_v8d sh = BN_SPLAT(shift);
+    bn_v8d s0 = BN_SPLAT(0.0), s1 = s0, d0 = s0, d1 = s0;
     int64_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        BN_LOAD4(xv, x + k);
-        BN_LOAD4(gv, g + k);
-        s += gv;
-        d += (xv - sh) * gv;
+    for (; k + 16 <= n; k += 16) {
+        const bn_v8d g0 = BN_WIDEN(BN_LOAD8(g + k)), g1 = BN_WIDEN(BN_LOAD8(g + k + 8));
+        s0 += g0, s1 += g1;
+        d0 += (BN_WIDEN(BN_LOAD8(x + k)) - sh) * g0, d1 += (BN_WIDEN(BN_LOAD8(x + k + 8)) - sh) * g1;
     }
     for (; k < n; k++) {
-        s[0] += (double)g[k];
-        d[0] += ((double)x[k] - shift) * (double)g[k];
+        s0[0] += (double)g[k];
+        d0[0] += ((double)x[k] - shift) * (double)g[k];
     }
-    *dot += (d[0] + d[1]) + (d[2] + d[3]);
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    *dot += bn_reduce(&d0, &d1);
+    return bn_reduce(&s0, &s1);
+}
+
+/* The fused ReLU's mask: 1 where the forward's y = (x − mean)·scale + shift is > 0, else 0 (the same float
+ * operations as the forward, so the same y; the ReLU's derivative y > 0 ? 1 : 0, NaN → 0). */
+static inline float relu_keep(float x, float mean, float scale, float shift) {
+    return (x - mean) * scale + shift > 0.0f ? 1.0f : 0.0f;
+}
+
+/* g·relu_keep(x, …) on eight lanes, as doubles: the mask as a bit-and with 1.0f, so each lane is the scalar
+ * product */
+#define BN_MASKED(x, g, mean, scale, beta)                                                                   \
+    BN_WIDEN((g) * (bn_v8f)((bn_v8i)BN_SPLATF(1.0f) & (((x) - (mean)) * (scale) + (beta) > BN_SPLATF(0.0f))))
+
+/* row_grad_moments with g[k]·relu_keep(x[k], …) for g[k]: the ReLU's input gradient, never stored */
+BN_INLINE double row_grad_moments_relu(const float *x, const float *g, int64_t n, double shift, double *dot,
+                                       float mean, float scale, float beta) {
+    const bn_v8d sh = BN_SPLAT(shift);
+    const bn_v8f mf = BN_SPLATF(mean), sf = BN_SPLATF(scale), bf = BN_SPLATF(beta);
+    bn_v8d s0 = BN_SPLAT(0.0), s1 = s0, d0 = s0, d1 = s0;
+    int64_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        const bn_v8f x0 = BN_LOAD8(x + k), x1 = BN_LOAD8(x + k + 8);
+        const bn_v8d g0 = BN_MASKED(x0, BN_LOAD8(g + k), mf, sf, bf),
+                     g1 = BN_MASKED(x1, BN_LOAD8(g + k + 8), mf, sf, bf);
+        s0 += g0, s1 += g1;
+        d0 += (BN_WIDEN(x0) - sh) * g0, d1 += (BN_WIDEN(x1) - sh) * g1;
+    }
+    for (; k < n; k++) {
+        const double gk = (double)(g[k] * relu_keep(x[k], mean, scale, beta));
+        s0[0] += gk;
+        d0[0] += ((double)x[k] - shift) * gk;
+    }
+    *dot += bn_reduce(&d0, &d1);
+    return bn_reduce(&s0, &s1);
 }
 
 /* The per-channel kernels of the general [N, C, S] path, cloned for AVX-512 / AVX2 / baseline and picked
@@ -196,35 +254,56 @@ EB_CLONES static void channel_stats(const bn_aux *a, const float *x, int64_t ch,
     *var = sq / m_count;
 }
 
-/* y = (x − mean)·scale + shift over channel ch */
+/* y = (x − mean)·scale + shift over channel ch; max(0, y) with the fused ReLU (eb_relu's expression) */
 EB_CLONES static void channel_normalize(const bn_aux *a, const float *x, float *y, int64_t ch, float mean,
                                         float scale, float shift) {
     for (int64_t i = 0; i < a->n; i++) {
         const float *xi = AT(x, a, i, ch);
         float *yi = AT(y, a, i, ch);
+        if (a->relu) {
 #pragma omp simd
-        for (int64_t k = 0; k < a->s; k++) yi[k] = (xi[k] - mean) * scale + shift;
+            for (int64_t k = 0; k < a->s; k++) {
+                const float v = (xi[k] - mean) * scale + shift;
+                yi[k] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+#pragma omp simd
+            for (int64_t k = 0; k < a->s; k++) yi[k] = (xi[k] - mean) * scale + shift;
+        }
     }
 }
 
-/* Σ g (returned) and Σ (x − mean)·g (*sgx) over channel ch */
+/* Σ g (returned) and Σ (x − mean)·g (*sgx) over channel ch (g' = g·mask with the fused ReLU) */
 EB_CLONES static double channel_grad_sums(const bn_aux *a, const float *x, const float *gy, int64_t ch,
                                           float mean, double *sgx) {
     double sg = 0.0;
     for (int64_t i = 0; i < a->n; i++)
-        sg += row_grad_moments(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, mean, sgx);
+        sg += a->relu ? row_grad_moments_relu(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, mean, sgx, mean,
+                                              a->scale[ch], a->shift[ch])
+                      : row_grad_moments(AT(x, a, i, ch), AT(gy, a, i, ch), a->s, mean, sgx);
     return sg;
 }
 
 /* gx += k_scale·(g − g_mean − (x − mean)·r·gx_mean) over channel ch; gx = … when store (gx's first writer:
- * eb__grad_fresh, the buffer is not zeroed) */
+ * eb__grad_fresh, the buffer is not zeroed); g' = g·mask for g with the fused ReLU */
 EB_CLONES static void channel_input_grad(const bn_aux *a, const float *x, const float *gy, float *gx,
                                          int64_t ch, float mean, float r, float k_scale, float g_mean,
                                          float gx_mean, bool store) {
+    const float scale = a->relu ? a->scale[ch] : 0.0f, shift = a->relu ? a->shift[ch] : 0.0f;
     for (int64_t i = 0; i < a->n; i++) {
         const float *xi = AT(x, a, i, ch), *gi = AT(gy, a, i, ch);
         float *gxi = AT(gx, a, i, ch);
-        if (store) {
+        if (a->relu && store) {
+#pragma omp simd
+            for (int64_t k = 0; k < a->s; k++)
+                gxi[k] = k_scale * (gi[k] * relu_keep(xi[k], mean, scale, shift) - g_mean -
+                                    (xi[k] - mean) * r * gx_mean);
+        } else if (a->relu) {
+#pragma omp simd
+            for (int64_t k = 0; k < a->s; k++)
+                gxi[k] += k_scale * (gi[k] * relu_keep(xi[k], mean, scale, shift) - g_mean -
+                                     (xi[k] - mean) * r * gx_mean);
+        } else if (store) {
 #pragma omp simd
             for (int64_t k = 0; k < a->s; k++)
                 gxi[k] = k_scale * (gi[k] - g_mean - (xi[k] - mean) * r * gx_mean);
@@ -278,14 +357,23 @@ static void forward_2d(eb_tensor *out, const bn_aux *a, const float *x, const fl
             mean[ch - c0] = a->mean[ch];
             scale[ch - c0] = a->invstd[ch] * (gamma ? gamma[ch] : 1.0f);
             shift[ch - c0] = beta ? beta[ch] : 0.0f;
+            a->scale[ch] = scale[ch - c0];
+            a->shift[ch] = shift[ch - c0];
         }
         for (int64_t i = 0; i < n; i++) {
             const float *xi = x + i * c;
             float *yi = out->data + i * c;
-            for (int64_t ch = c0; ch < c1; ch++)
-                yi[ch] = (xi[ch] - mean[ch - c0]) * scale[ch - c0] + shift[ch - c0];
+            for (int64_t ch = c0; ch < c1; ch++) {
+                const float v = (xi[ch] - mean[ch - c0]) * scale[ch - c0] + shift[ch - c0];
+                yi[ch] = a->relu && !(v > 0.0f) ? 0.0f : v;
+            }
         }
     }
+}
+
+/* g, or g·mask with the fused ReLU (the 2-D path's per-element form of the general path's masks) */
+static inline float grad_at(const bn_aux *a, float g, float x, int64_t ch) {
+    return a->relu ? g * relu_keep(x, a->mean[ch], a->scale[ch], a->shift[ch]) : g;
 }
 
 /* Backward of forward_2d: the general path's sums (Σ g, Σ (x − μ)·g per channel, row order, double). */
@@ -306,7 +394,7 @@ static void backward_2d(eb_tensor *out, const bn_aux *a, const float *x, const f
         for (int64_t i = 0; i < n; i++) {
             const float *xi = x + i * c, *gi = gy + i * c;
             for (int64_t ch = c0; ch < c1; ch++) {
-                double g = (double)gi[ch];
+                double g = (double)grad_at(a, gi[ch], xi[ch], ch);
                 sg[ch - c0] += g;
                 sgx[ch - c0] += ((double)xi[ch] - (double)mean[ch - c0]) * g;
             }
@@ -325,7 +413,8 @@ static void backward_2d(eb_tensor *out, const bn_aux *a, const float *x, const f
             float *gxi = gx + i * c;
             for (int64_t ch = c0; ch < c1; ch++) {
                 const int64_t j = ch - c0;
-                const float v = k_scale[j] * (gi[ch] - g_mean[j] - (xi[ch] - mean[j]) * r[j] * gx_mean[j]);
+                const float v = k_scale[j] * (grad_at(a, gi[ch], xi[ch], ch) - g_mean[j] -
+                                              (xi[ch] - mean[j]) * r[j] * gx_mean[j]);
                 gxi[ch] = store ? v : gxi[ch] + v;
             }
         }
@@ -431,8 +520,9 @@ void eb__forward_batch_norm(eb_tensor *out) {
             a->var[ch] = (float)var;
             a->invstd[ch] = (float)(1.0 / sqrt(var + eps));
         }
-        channel_normalize(a, x, out->data, ch, a->mean[ch], a->invstd[ch] * (gamma ? gamma[ch] : 1.0f),
-                          beta ? beta[ch] : 0.0f);
+        a->scale[ch] = a->invstd[ch] * (gamma ? gamma[ch] : 1.0f);
+        a->shift[ch] = beta ? beta[ch] : 0.0f;
+        channel_normalize(a, x, out->data, ch, a->mean[ch], a->scale[ch], a->shift[ch]);
     }
 }
 

@@ -6,6 +6,7 @@
 #include "tensor/graph_impl.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* The node's aux data (arena). */
 typedef struct conv_aux {
@@ -94,9 +95,14 @@ void eb__forward_conv2d(eb_tensor *out) {
     a->backend->forward(&a->geom, out->src[0]->data, out->src[1]->data, b ? b->data : NULL, out->data, a->ws);
 }
 
+/* A fresh (not zeroed) source gradient (graph.c, eb__grad_fresh): x's is stored by the backend, w's and b's
+ * (intermediates only; parameters never are) zeroed here. */
 void eb__backward_conv2d(eb_tensor *out) {
     const conv_aux *a = out->aux;
     float *gx = eb__src_grad(out, 0), *gw = eb__src_grad(out, 1), *gb = eb__src_grad(out, 2);
+    if (gw && (eb__grad_fresh & 2u)) memset(gw, 0, (size_t)out->src[1]->size * sizeof(float));
+    if (gb && (eb__grad_fresh & 4u)) memset(gb, 0, (size_t)out->src[2]->size * sizeof(float));
     if (gx || gw || gb)
-        a->backend->backward(&a->geom, out->src[0]->data, out->src[1]->data, out->grad, gx, gw, gb, a->ws);
+        a->backend->backward(&a->geom, out->src[0]->data, out->src[1]->data, out->grad, gx,
+                             gx && (eb__grad_fresh & 1u), gw, gb, a->ws);
 }
