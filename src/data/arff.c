@@ -262,99 +262,91 @@ static eb_status push_string(parser *ps, char *s, double *index) {
     return EB_OK;
 }
 
-static eb_status parse_instance(parser *ps) {
-    eb_arff *a = ps->out;
-    int na = a->num_attributes;
-    if (*ps->p == '{') return fail(ps, EB_ERR_UNSUPPORTED, "sparse ARFF instances are not supported", NULL);
-    if (a->num_rows * na + na > ps->cap_values) {
-        int64_t cap = ps->cap_values ? ps->cap_values * 2 : (int64_t)na * 256;
-        double *n = realloc(a->values, (size_t)cap * sizeof *n);
-        if (!n) return oom(ps);
-        a->values = n;
-        ps->cap_values = cap;
-    }
-    double *row = a->values + a->num_rows * na;
-    for (int j = 0; j < na; j++) {
-        const eb_arff_attribute *at = &a->attributes[j];
-        char *v;
-        int quoted;
-        if (j > 0) {
-            skip_ws(ps);
-            if (ps->p >= ps->end || *ps->p != ',') {
-                char msg[256];
-                if (at_line_end(ps)) {
-                    snprintf(msg, sizeof msg, "expected %d values, got %d", na, j);
-                    return fail(ps, EB_ERR_FORMAT, msg, NULL);
-                }
-                return fail(ps, EB_ERR_FORMAT, "expected ',' before the value of attribute", at->name);
-            }
-            ps->p++;
-        }
-        eb_status st = read_token(ps, ",{", 0, &v, &quoted);
-        if (st != EB_OK) return st;
-        if (!quoted && strcmp(v, "?") == 0) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "row %lld, column %d ('%.60s'): missing value '?' is not supported",
-                     (long long)a->num_rows + 1, j + 1, at->name);
-            free(v);
-            return fail(ps, EB_ERR_FORMAT, msg, NULL);
-        }
-        if (!quoted && v[0] == '\0') {
-            free(v);
-            char msg[256];
-            snprintf(msg, sizeof msg, "row %lld, column %d ('%.60s'): empty value",
-                     (long long)a->num_rows + 1, j + 1, at->name);
-            return fail(ps, EB_ERR_FORMAT, msg, NULL);
-        }
-        switch (at->type) {
+/* An error at a value: "row R, column C ('<attribute>'): <what>", with the value v (if not NULL) quoted. */
+static eb_status value_error(parser *ps, eb_status code, int j, const char *what, const char *v) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "row %lld, column %d ('%.60s'): %s", (long long)ps->out->num_rows + 1, j + 1,
+             ps->out->attributes[j].name, what);
+    return fail(ps, code, msg, v);
+}
+
+/* The value text v (owned, consumed) of attribute j into *x: a finite number, a declared nominal value's
+ * index, or a string's index in a->strings. */
+static eb_status parse_value(parser *ps, int j, char *v, int quoted, double *x) {
+    eb_status st = EB_OK;
+    if (!quoted && strcmp(v, "?") == 0)
+        st = value_error(ps, EB_ERR_FORMAT, j, "missing value '?' is not supported", NULL);
+    else if (!quoted && v[0] == '\0')
+        st = value_error(ps, EB_ERR_FORMAT, j, "empty value", NULL);
+    else
+        switch (ps->out->attributes[j].type) {
         case EB_ARFF_NUMERIC: {
             char *endp;
-            double x = strtod(v, &endp);
-            if (endp == v || *endp != '\0') {
-                char msg[256];
-                snprintf(msg, sizeof msg,
-                         "row %lld, column %d ('%.60s'): not a number:", (long long)a->num_rows + 1, j + 1,
-                         at->name);
-                st = fail(ps, EB_ERR_FORMAT, msg, v);
-                free(v);
-                return st;
-            }
-            if (!isfinite(x)) {
-                char msg[256];
-                snprintf(msg, sizeof msg, "row %lld, column %d ('%.60s'): non-finite value",
-                         (long long)a->num_rows + 1, j + 1, at->name);
-                st = fail(ps, EB_ERR_NUMERIC, msg, v);
-                free(v);
-                return st;
-            }
-            row[j] = x;
-            free(v);
+            double d = strtod(v, &endp);
+            if (endp == v || *endp != '\0')
+                st = value_error(ps, EB_ERR_FORMAT, j, "not a number:", v);
+            else if (!isfinite(d))
+                st = value_error(ps, EB_ERR_NUMERIC, j, "non-finite value", v);
+            else
+                *x = d;
             break;
         }
         case EB_ARFF_NOMINAL: {
             int32_t k = eb__str_index_find(&ps->nominal[j], v);
-            if (k < 0) {
-                char msg[256];
-                snprintf(msg, sizeof msg, "row %lld, column %d ('%.60s'): undeclared nominal value",
-                         (long long)a->num_rows + 1, j + 1, at->name);
-                st = fail(ps, EB_ERR_FORMAT, msg, v);
-                free(v);
-                return st;
+            if (k < 0)
+                st = value_error(ps, EB_ERR_FORMAT, j, "undeclared nominal value", v);
+            else
+                *x = (double)k;
+            break;
+        }
+        case EB_ARFF_STRING: return push_string(ps, v, x); /* consumes v */
+        }
+    free(v);
+    return st;
+}
+
+/* Room for one more row of a->values. */
+static eb_status reserve_row(parser *ps) {
+    eb_arff *a = ps->out;
+    const int na = a->num_attributes;
+    if (a->num_rows * na + na <= ps->cap_values) return EB_OK;
+    int64_t cap = ps->cap_values ? ps->cap_values * 2 : (int64_t)na * 256;
+    double *n = realloc(a->values, (size_t)cap * sizeof *n);
+    if (!n) return oom(ps);
+    a->values = n;
+    ps->cap_values = cap;
+    return EB_OK;
+}
+
+static eb_status parse_instance(parser *ps) {
+    eb_arff *a = ps->out;
+    int na = a->num_attributes;
+    char msg[256];
+    if (*ps->p == '{') return fail(ps, EB_ERR_UNSUPPORTED, "sparse ARFF instances are not supported", NULL);
+    eb_status st = reserve_row(ps);
+    if (st != EB_OK) return st;
+    double *row = a->values + a->num_rows * na;
+    for (int j = 0; j < na; j++) {
+        if (j > 0) {
+            skip_ws(ps);
+            if (ps->p >= ps->end || *ps->p != ',') {
+                if (!at_line_end(ps))
+                    return fail(ps, EB_ERR_FORMAT, "expected ',' before the value of attribute",
+                                a->attributes[j].name);
+                snprintf(msg, sizeof msg, "expected %d values, got %d", na, j);
+                return fail(ps, EB_ERR_FORMAT, msg, NULL);
             }
-            row[j] = (double)k;
-            free(v);
-            break;
+            ps->p++;
         }
-        case EB_ARFF_STRING:
-            if ((st = push_string(ps, v, &row[j])) != EB_OK) return st;
-            break;
-        }
+        char *v;
+        int quoted;
+        if ((st = read_token(ps, ",{", 0, &v, &quoted)) != EB_OK) return st;
+        if ((st = parse_value(ps, j, v, quoted, &row[j])) != EB_OK) return st;
     }
     skip_ws(ps);
     if (ps->p < ps->end && *ps->p == '{')
         return fail(ps, EB_ERR_UNSUPPORTED, "instance weights are not supported", NULL);
     if (!at_line_end(ps)) {
-        char msg[256];
         snprintf(msg, sizeof msg, "more than %d values", na);
         return fail(ps, EB_ERR_FORMAT, msg, NULL);
     }

@@ -3,6 +3,7 @@
  * the projection head's unit embeddings, and — hamos — the OOD-discernment loss on outliers synthesised
  * from the class buffers each step (hamos_synthesis.c). */
 #include "ood/objectives/cider_impl.h"
+#include "ood/objectives/objective_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -221,22 +222,73 @@ static bool make_views(eb_hamos_objective *o, const eb_batch *batch, eb_rng *rng
     return true;
 }
 
+/* The batch has labels, each in [0, C); else g fails. */
+static bool batch_labels_ok(eb_graph *g, const eb_batch *batch, int64_t C, const char *name) {
+    if (!batch->labels) {
+        eb_graph_fail(g, EB_ERR_ARG, "%s objective: the data has no labels", name);
+        return false;
+    }
+    for (int64_t i = 0; i < batch->size; i++)
+        if (batch->labels[i] < 0 || batch->labels[i] >= C) {
+            eb_graph_fail(g, EB_ERR_ARG, "%s objective: label %d outside [0, %lld)", name,
+                          (int)batch->labels[i], (long long)C);
+            return false;
+        }
+    return true;
+}
+
+/* o->n_out outliers into o->outliers from the full class buffer, by the configured method (VOS and NPOS:
+ * the same number per class); the acceptance, diversity and seconds of the synthesis into *s. */
+static eb_status synthesize(eb_hamos_objective *o, eb_rng *rng, eb_hamos_synthesis_stats *s, eb_error *err) {
+    const eb_hamos_params *p = &o->p;
+    const int64_t per_class = o->n_out / o->n_classes;
+    if (p->synthesis_method != EB_SYNTH_VOS && p->synthesis_method != EB_SYNTH_NPOS)
+        return eb_hamos_synthesize(&p->synth, &o->buf, o->outliers, s, rng, err);
+    const double t0 = eb_time_seconds();
+    eb_status st = p->synthesis_method == EB_SYNTH_VOS
+                       ? eb_vos_synthesize(&o->buf, p->vos_samples, per_class, o->outliers, rng, err)
+                       : eb_npos_synthesize(&o->buf, p->synth.k, p->npos_samples, p->npos_sigma, per_class,
+                                            o->outliers, rng, err);
+    s->seconds = eb_time_seconds() - t0;
+    return st;
+}
+
+/* Alg. 2 l. 5 on: the class buffer takes this batch's embeddings z [2B, dim] first; once it is full, every
+ * step synthesizes outliers and returns loss + w_ood·L_ood (*ood = L_ood; paper: on the outliers, reaching
+ * the network through the prototypes P; code: on the ID z, against P_det). Else loss; g fails on an error. */
+static eb_tensor *add_ood_term(eb_hamos_objective *o, eb_graph *g, eb_tensor *z, eb_tensor *P,
+                               eb_tensor *P_det, eb_rng *rng, const char *name, eb_tensor *loss,
+                               eb_tensor **ood) {
+    const eb_hamos_params *p = &o->p;
+    eb_error err = {0};
+    eb_status st = eb_class_buffer_push(&o->buf, z->data, o->labels2, z->shape[0], &err);
+    if (!st && eb_class_buffer_full(&o->buf)) {
+        eb_hamos_synthesis_stats s = {NAN, NAN, 0.0};
+        st = synthesize(o, rng, &s, &err);
+        if (!st) {
+            o->stats.synthesis_steps++;
+            o->acc_sum += s.acceptance;
+            o->div_sum += s.diversity;
+            o->stats.synthesis_seconds += s.seconds;
+            o->stats.mean_acceptance = o->acc_sum / (double)o->stats.synthesis_steps;
+            o->stats.mean_diversity = o->div_sum / (double)o->stats.synthesis_steps;
+            eb_tensor *zo = eb_tensor_copy(g, o->outliers, 2, EB_SHAPE(o->n_out, o->dim));
+            *ood = p->ood_on_id ? eb__ood_discernment(g, z, P_det, p->temperature, p->base_temperature)
+                                : eb__ood_discernment(g, zo, P, p->temperature, p->base_temperature);
+            loss = eb_add(g, loss, eb_mul_scalar(g, *ood, p->ood_weight));
+        }
+    }
+    if (st) eb_graph_fail(g, st, "%s objective: %s", name, err.message);
+    return loss;
+}
+
 eb_tensor *eb_hamos_objective_loss(void *ctx, eb_model *m, eb_graph *g, const eb_batch *batch, eb_rng *rng,
                                    int64_t *n_correct) {
     eb_hamos_objective *o = ctx;
     const eb_hamos_params *p = &o->p;
     const char *name = p->synthesis ? "hamos" : "cider";
     int64_t B = batch->size, C = o->n_classes;
-    if (!batch->labels) {
-        eb_graph_fail(g, EB_ERR_ARG, "%s objective: the data has no labels", name);
-        return batch->x;
-    }
-    for (int64_t i = 0; i < B; i++)
-        if (batch->labels[i] < 0 || batch->labels[i] >= C) {
-            eb_graph_fail(g, EB_ERR_ARG, "%s objective: label %d outside [0, %lld)", name,
-                          (int)batch->labels[i], (long long)C);
-            return batch->x;
-        }
+    if (!batch_labels_ok(g, batch, C, name)) return batch->x;
     eb_error err = {0};
     if (!make_views(o, batch, rng, &err)) {
         eb_graph_fail(g, EB_ERR_NOMEM, "%s objective: out of memory", name);
@@ -256,38 +308,7 @@ eb_tensor *eb_hamos_objective_loss(void *ctx, eb_model *m, eb_graph *g, const eb
         eb_add(g, eb_add(g, eb_mul_scalar(g, ce, p->ce_weight), eb_mul_scalar(g, comp, p->comp_weight)),
                eb_mul_scalar(g, dis, p->dis_weight));
     eb_tensor *ood = NULL;
-    if (p->synthesis) { /* Alg. 2 l. 5: the buffer takes this batch's embeddings first */
-        eb_status st = eb_class_buffer_push(&o->buf, z->data, o->labels2, 2 * B, &err);
-        if (!st && eb_class_buffer_full(&o->buf)) {
-            eb_hamos_synthesis_stats s = {NAN, NAN, 0.0};
-            if (p->synthesis_method == EB_SYNTH_VOS) { /* the same number of outliers per class */
-                double t0 = eb_time_seconds();
-                st = eb_vos_synthesize(&o->buf, p->vos_samples, o->n_out / C, o->outliers, rng, &err);
-                s.seconds = eb_time_seconds() - t0;
-            } else if (p->synthesis_method == EB_SYNTH_NPOS) {
-                double t0 = eb_time_seconds();
-                st = eb_npos_synthesize(&o->buf, p->synth.k, p->npos_samples, p->npos_sigma, o->n_out / C,
-                                        o->outliers, rng, &err);
-                s.seconds = eb_time_seconds() - t0;
-            } else {
-                st = eb_hamos_synthesize(&p->synth, &o->buf, o->outliers, &s, rng, &err);
-            }
-            if (!st) {
-                o->stats.synthesis_steps++;
-                o->acc_sum += s.acceptance;
-                o->div_sum += s.diversity;
-                o->stats.synthesis_seconds += s.seconds;
-                o->stats.mean_acceptance = o->acc_sum / (double)o->stats.synthesis_steps;
-                o->stats.mean_diversity = o->div_sum / (double)o->stats.synthesis_steps;
-                eb_tensor *zo = eb_tensor_copy(g, o->outliers, 2, EB_SHAPE(o->n_out, o->dim));
-                /* paper: on the outliers, reaching the network through the prototypes; code: on the ID z */
-                ood = p->ood_on_id ? eb__ood_discernment(g, z, P_det, p->temperature, p->base_temperature)
-                                   : eb__ood_discernment(g, zo, P, p->temperature, p->base_temperature);
-                loss = eb_add(g, loss, eb_mul_scalar(g, ood, p->ood_weight));
-            }
-        }
-        if (st) eb_graph_fail(g, st, "%s objective: %s", name, err.message);
-    }
+    if (p->synthesis) loss = add_ood_term(o, g, z, P, P_det, rng, name, loss, &ood);
     if (eb_graph_status(g)) return loss;
     memcpy(o->proto, P->data, (size_t)(C * o->dim) * sizeof(float));
     o->stats.steps++;
@@ -295,17 +316,7 @@ eb_tensor *eb_hamos_objective_loss(void *ctx, eb_model *m, eb_graph *g, const eb
     o->stats.last_comp = comp->data[0];
     o->stats.last_dis = dis->data[0];
     o->stats.last_ood = ood ? ood->data[0] : NAN;
-    if (n_correct) {
-        int64_t correct = 0;
-        for (int64_t i = 0; i < B; i++) {
-            const float *row = logits->data + i * C;
-            int64_t best = 0;
-            for (int64_t k = 1; k < C; k++)
-                if (row[k] > row[best]) best = k;
-            correct += best == batch->labels[i];
-        }
-        *n_correct = correct;
-    }
+    if (n_correct) *n_correct = eb__count_correct(logits, batch->labels, B); /* the first view's rows */
     return loss;
 }
 
