@@ -498,9 +498,9 @@ static eb_tensor *build_std(eb_graph *g, eb_tensor *x, float *rm, float *rv) {
     return eb_spatial_std_pool(g, x);
 }
 
-/* x[8,16,18,18] (41,472 values: above EB_PARALLEL_MIN, so the kernels run on the OpenMP team). */
+/* x[8,16,36,36] (165,888 values: above EB_PARALLEL_MIN, so the kernels run on the OpenMP team). */
 static void check_threads_bitwise(const char *name, unary_build build) {
-    enum { N = 8, C = 16, H = 18, W = 18, SIZE = N * C * H * W };
+    enum { N = 8, C = 16, H = 36, W = 36, SIZE = N * C * H * W };
     float *x = malloc(sizeof(float) * SIZE), *seed = malloc(sizeof(float) * SIZE);
     eb_rng rng;
     eb_rng_seed(&rng, 31);

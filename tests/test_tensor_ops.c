@@ -607,12 +607,12 @@ Test(tensor_ops, arena_is_reused_across_resets) {
 
 /* ---- large tensors: the OpenMP paths agree with the serial ones ------------------------------------ */
 
-/* Kernels switch to OpenMP above a size threshold (32768 elements today); the fixture and the
- * gradient checks use small tensors, so here a [BIG_R, BIG_C] tensor (40960 elements) goes through
+/* Kernels switch to OpenMP above a size threshold (131072 elements today); the fixture and the
+ * gradient checks use small tensors, so here a [BIG_R, BIG_C] tensor (163840 elements) goes through
  * each parallel kernel and every row (ops over axis 1 and elementwise ops) or column (ops over
  * axis 0) is compared with the same op applied to that slice alone, small enough for the serial
  * path — forward values and input gradients for a random seed. */
-enum { BIG_R = 256, BIG_C = 160 };
+enum { BIG_R = 1024, BIG_C = 160 };
 
 typedef eb_tensor *(*big_fn)(eb_graph *g, eb_tensor *x, eb_tensor *y, int axis);
 

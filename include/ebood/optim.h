@@ -35,8 +35,9 @@ extern "C" {
 #endif
 
 /* Steps over more than this many floats run on OpenMP threads; smaller ones stay serial (a
- * training step of a small MLP should not pay for waking a thread team). */
-#define EB_OPTIM_PARALLEL_MIN ((int64_t)1 << 15)
+ * training step of a small MLP should not pay for waking a thread team: the Segment MLP's 42,906
+ * parameters stay serial, perf/RESULTS.md "Small-MLP threading"). */
+#define EB_OPTIM_PARALLEL_MIN ((int64_t)1 << 17)
 
 /* ---- optimizer parameters ----------------------------------------------------------------- */
 typedef enum eb_optimizer_kind { EB_OPTIM_SGD, EB_OPTIM_ADAM, EB_OPTIM_ADAMW } eb_optimizer_kind;

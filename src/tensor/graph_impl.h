@@ -4,8 +4,12 @@
 
 #include <ebood/tensor.h>
 
-/* Elementwise kernels go parallel above this many elements (below it, OpenMP overhead dominates). */
-#define EB_PARALLEL_MIN 32768
+/* Elementwise kernels go parallel above this many elements (below it, OpenMP overhead dominates).
+ * 128 Ki floats (512 KB): ebood runs with OMP_WAIT_POLICY=PASSIVE (src/cli/main.c), so every parallel
+ * region wakes a sleeping thread through a futex and waits for it at the join; an elementwise op below
+ * this size is over before that pays off. At the former 32 Ki the Segment MLP (activations
+ * 512 × 100 = 51,200) trained slower at 2 threads than at 1 (perf/RESULTS.md, "Small-MLP threading"). */
+#define EB_PARALLEL_MIN 131072
 
 /* Hot elementwise kernels: one clone per ISA (AVX-512, AVX2, baseline), picked at run time by the dynamic
  * loader (DESIGN.md §3.14: wide vectors by dispatch, never -march). The clones compute the same bits: no
