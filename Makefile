@@ -9,6 +9,7 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 MPI_BUILD ?= build-mpi
+MPI_ASAN_BUILD ?= build-mpi-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 PREFIX ?= /usr/local
@@ -19,7 +20,7 @@ PYTHON ?= /usr/bin/python3
 PIP_FLAGS ?=
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps data build check test asan valgrind fuzz-smoke mpi mpi-check run perf bench format format-check install python clean
+.PHONY: all deps data build check test asan valgrind fuzz-smoke mpi mpi-check mpi-asan run perf bench format format-check install python clean
 
 all: build
 
@@ -57,6 +58,18 @@ mpi-check: deps build
 	$(MPI_CONFIGURE)
 	cmake --build $(MPI_BUILD) -j $(JOBS) --target ebood mpi_units
 	cd $(MPI_BUILD) && ctest --output-on-failure -L mpi
+
+# The MPI tests on ASan/UBSan builds (the MPI build against the sanitized plain build; docs/testing.md).
+# Not in `make check` (a second Debug build: minutes). Leak detection is off: with it on, every report is
+# an allocation inside Open MPI's own MPI_Init_thread/MPI_Finalize (checked with full unwinding).
+mpi-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DEBOOD_WERROR=$(WERROR) -DEBOOD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target ebood
+	cmake -S . -B $(MPI_ASAN_BUILD) -DEBOOD_WERROR=$(WERROR) -DEBOOD_MPI=ON -DEBOOD_SANITIZE=ON \
+	  -DCMAKE_BUILD_TYPE=Debug -DEBOOD_PLAIN_CLI=$(abspath $(ASAN_BUILD))/ebood $(CMAKE_FLAGS)
+	cmake --build $(MPI_ASAN_BUILD) -j $(JOBS) --target ebood mpi_units
+	cd $(MPI_ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 EBOOD_SANITIZED=1 ctest --output-on-failure -L mpi
 
 # train/fit/extract/score/eval/report under valgrind's memcheck (tests/cli/test_valgrind.sh, docs/testing.md)
 valgrind: build
@@ -104,4 +117,4 @@ python: build
 	  $(PIP_FLAGS) ./python
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(MPI_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(MPI_BUILD) $(MPI_ASAN_BUILD)
