@@ -110,6 +110,88 @@ static eb_status convert(const eb__raster *r, int c, int h, int w, uint8_t *px, 
     return EB_OK;
 }
 
+/* Appends the path sub/name with class k to paths and labels (grown together). */
+static eb_status push_path(name_list *paths, int32_t **labels, const char *sub, const char *name, int k,
+                           const char *dir, eb_error *err) {
+    if (paths->n == paths->cap) {
+        paths->cap = paths->cap ? 2 * paths->cap : 256;
+        char **grown =
+            paths->cap > MAX_FILES ? NULL : realloc(paths->items, (size_t)paths->cap * sizeof *grown);
+        int32_t *lgrown = grown ? realloc(*labels, (size_t)paths->cap * sizeof *lgrown) : NULL;
+        if (grown) paths->items = grown;
+        if (lgrown) *labels = lgrown;
+        if (!grown || !lgrown) return eb_error_set(err, EB_ERR_NOMEM, "%s: too many files", dir);
+    }
+    size_t len = strlen(sub) + strlen(name) + 2;
+    if (!(paths->items[paths->n] = malloc(len))) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    snprintf(paths->items[paths->n], len, "%s/%s", sub, name);
+    (*labels)[paths->n++] = k;
+    return EB_OK;
+}
+
+/* The image files of dir as paths with their class: one sorted sub-folder per class (names into *classes)
+ * or the files of dir itself (one class, no names); each folder's files sorted. */
+static eb_status collect_paths(const char *dir, name_list *classes, name_list *paths, int32_t **labels,
+                               eb_error *err) {
+    name_list top = {0};
+    eb_status st = list_entries(dir, classes, &top, err);
+    if (!st && classes->n && top.n)
+        st =
+            eb_error_set(err, EB_ERR_FORMAT,
+                         "%s: both files (%s) and class folders (%s): use one folder per class or no folders",
+                         dir, top.items[0], classes->items[0]);
+    const int n_cls = classes->n;
+    for (int k = 0; !st && k < (n_cls ? n_cls : 1); k++) {
+        char sub[4096];
+        name_list files = {0};
+        if (n_cls) {
+            snprintf(sub, sizeof sub, "%s/%s", dir, classes->items[k]);
+            st = list_entries(sub, NULL, &files, err);
+        } else {
+            snprintf(sub, sizeof sub, "%s", dir);
+            files = top;
+            memset(&top, 0, sizeof top);
+        }
+        if (!st && n_cls && files.n == 0)
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: empty class folder", sub);
+        for (int i = 0; !st && i < files.n; i++)
+            st = push_path(paths, labels, sub, files.items[i], k, dir, err);
+        names_free(&files);
+    }
+    names_free(&top);
+    if (!st && paths->n == 0) st = eb_error_set(err, EB_ERR_FORMAT, "%s: no images (PNG or JPEG files)", dir);
+    return st;
+}
+
+/* Reads and converts the images of paths into out (n_cls classes), image by image; the first fixes what
+ * was left open (c, h, w = 0). */
+static eb_status read_images(const name_list *paths, int c, int h, int w, int n_cls, eb_image_set *out,
+                             eb_error *err) {
+    bool first_color = false, channels_from_images = c == 0;
+    eb_status st = EB_OK;
+    for (int i = 0; !st && i < paths->n; i++) {
+        eb__raster r;
+        if ((st = eb__raster_read(paths->items[i], &r, err))) break;
+        bool color = r.c >= 3;
+        if (i == 0) {
+            first_color = color;
+            if (!c) c = color ? 3 : 1;
+            if (!h || !w) h = r.h, w = r.w;
+            if (h > MAX_SIDE || w > MAX_SIDE)
+                st = eb_error_set(err, EB_ERR_FORMAT, "%s: %d x %d pixels (at most %d a side)",
+                                  paths->items[i], r.w, r.h, MAX_SIDE);
+            if (!st) st = eb_image_set_alloc(paths->n, c, h, w, EB_DTYPE_U8, n_cls, out, err);
+        } else if (channels_from_images && color != first_color) {
+            st = eb_error_set(err, EB_ERR_FORMAT, "%s: %s image, but the first image (%s) is %s",
+                              paths->items[i], color ? "a color" : "a grayscale", paths->items[0],
+                              first_color ? "color" : "grayscale");
+        }
+        if (!st) st = convert(&r, c, h, w, out->u8 + (int64_t)i * c * h * w, err);
+        eb__raster_free(&r);
+    }
+    return st;
+}
+
 eb_status eb_image_folder_read(const char *dir, int c, int h, int w, eb_image_set *out, char ***class_names,
                                int *n_classes, eb_error *err) {
     memset(out, 0, sizeof *out);
@@ -119,84 +201,17 @@ eb_status eb_image_folder_read(const char *dir, int c, int h, int w, eb_image_se
         return eb_error_set(err, EB_ERR_ARG,
                             "%s: channels must be 0 (from the images), 1 or 3; sizes in [0, %d]", dir,
                             MAX_SIDE);
-    name_list classes = {0}, top = {0};
-    eb_status st = list_entries(dir, &classes, &top, err);
-    if (!st && classes.n && top.n)
-        st =
-            eb_error_set(err, EB_ERR_FORMAT,
-                         "%s: both files (%s) and class folders (%s): use one folder per class or no folders",
-                         dir, top.items[0], classes.items[0]);
-    /* the files, as paths, with their class */
-    name_list paths = {0};
+    name_list classes = {0}, paths = {0};
     int32_t *labels = NULL;
-    int n_cls = classes.n;
-    for (int k = 0; !st && k < (n_cls ? n_cls : 1); k++) {
-        char sub[4096];
-        name_list files = {0};
-        if (n_cls) {
-            snprintf(sub, sizeof sub, "%s/%s", dir, classes.items[k]);
-            st = list_entries(sub, NULL, &files, err);
-        } else {
-            snprintf(sub, sizeof sub, "%s", dir);
-            files = top;
-            memset(&top, 0, sizeof top);
-        }
-        if (!st && n_cls && files.n == 0)
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: empty class folder", sub);
-        for (int i = 0; !st && i < files.n; i++) {
-            if (paths.n == paths.cap) {
-                paths.cap = paths.cap ? 2 * paths.cap : 256;
-                char **grown =
-                    paths.cap > MAX_FILES ? NULL : realloc(paths.items, (size_t)paths.cap * sizeof *grown);
-                int32_t *lgrown = grown ? realloc(labels, (size_t)paths.cap * sizeof *lgrown) : NULL;
-                if (grown) paths.items = grown;
-                if (lgrown) labels = lgrown;
-                if (!grown || !lgrown) {
-                    st = eb_error_set(err, EB_ERR_NOMEM, "%s: too many files", dir);
-                    break;
-                }
-            }
-            size_t len = strlen(sub) + strlen(files.items[i]) + 2;
-            if (!(paths.items[paths.n] = malloc(len))) {
-                st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-                break;
-            }
-            snprintf(paths.items[paths.n], len, "%s/%s", sub, files.items[i]);
-            labels[paths.n++] = k;
-        }
-        names_free(&files);
-    }
-    if (!st && paths.n == 0) st = eb_error_set(err, EB_ERR_FORMAT, "%s: no images (PNG or JPEG files)", dir);
-    /* read and convert, image by image; the first fixes what was left open (c, h, w = 0) */
-    bool first_color = false, channels_from_images = c == 0;
-    for (int i = 0; !st && i < paths.n; i++) {
-        eb__raster r;
-        if ((st = eb__raster_read(paths.items[i], &r, err))) break;
-        bool color = r.c >= 3;
-        if (i == 0) {
-            first_color = color;
-            if (!c) c = color ? 3 : 1;
-            if (!h || !w) h = r.h, w = r.w;
-            if (h > MAX_SIDE || w > MAX_SIDE)
-                st = eb_error_set(err, EB_ERR_FORMAT, "%s: %d x %d pixels (at most %d a side)",
-                                  paths.items[i], r.w, r.h, MAX_SIDE);
-            if (!st) st = eb_image_set_alloc(paths.n, c, h, w, EB_DTYPE_U8, n_cls, out, err);
-        } else if (channels_from_images && color != first_color) {
-            st = eb_error_set(err, EB_ERR_FORMAT, "%s: %s image, but the first image (%s) is %s",
-                              paths.items[i], color ? "a color" : "a grayscale", paths.items[0],
-                              first_color ? "color" : "grayscale");
-        }
-        if (!st) st = convert(&r, c, h, w, out->u8 + (int64_t)i * c * h * w, err);
-        eb__raster_free(&r);
-    }
+    eb_status st = collect_paths(dir, &classes, &paths, &labels, err);
+    if (!st) st = read_images(&paths, c, h, w, classes.n, out, err);
     if (!st && out->labels) memcpy(out->labels, labels, (size_t)paths.n * sizeof *labels);
-    if (!st && class_names && n_cls) {
+    if (!st && class_names && classes.n) {
         *class_names = classes.items;
-        *n_classes = n_cls;
+        *n_classes = classes.n;
         memset(&classes, 0, sizeof classes);
     }
     names_free(&classes);
-    names_free(&top);
     names_free(&paths);
     free(labels);
     if (st) eb_image_set_free(out);

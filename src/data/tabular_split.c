@@ -162,6 +162,56 @@ static eb_status standardize(eb_tabular_split *s, const char *what, eb_error *er
     return EB_OK;
 }
 
+/* Steps 2 and 3: rows[n] = the ID rows (class != ood) then the OOD rows, each in file order; the ID rows
+ * permuted with the seed when the table is split (perm[n] is work space). *n_id, *n_ood: the counts. */
+static void order_rows(const eb_dataset *all, int ood, bool split, uint64_t seed, int64_t *rows,
+                       int64_t *perm, int64_t *n_id, int64_t *n_ood) {
+    *n_id = *n_ood = 0;
+    for (int64_t i = 0; i < all->n; i++)
+        if (all->y[i] != ood) rows[(*n_id)++] = i;
+    for (int64_t i = 0; i < all->n; i++)
+        if (all->y[i] == ood) rows[*n_id + (*n_ood)++] = i;
+    if (!split) return;
+    eb_rng rng;
+    eb_rng_seed(&rng, seed);
+    eb_rng_permutation(&rng, *n_id, perm);
+    for (int64_t i = 0; i < *n_id; i++) perm[i] = rows[perm[i]];
+    memcpy(rows, perm, (size_t)*n_id * sizeof *rows);
+}
+
+/* The four parts train, val, test (labelled, without the held-out class ood, in order) and ood (unlabelled):
+ * counts[s] rows of `rows` from starts[s], the kept columns out->keep[out->dim]. */
+static eb_status fill_parts(const eb_dataset *all, int ood, const int64_t *rows, const int64_t *starts,
+                            const int64_t *counts, const char *what, eb_tabular_split *out, eb_error *err) {
+    const int num_classes = all->num_classes - (ood >= 0);
+    int32_t *remap = malloc((size_t)all->num_classes * sizeof *remap);
+    const char **names = calloc((size_t)all->num_classes, sizeof *names);
+    char(*nums)[16] = calloc((size_t)all->num_classes, sizeof *nums);
+    eb_status st =
+        !remap || !names || !nums ? eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", what) : EB_OK;
+    for (int k = 0, c = 0; !st && k < all->num_classes; k++) {
+        remap[k] = k == ood ? -1 : c;
+        if (k != ood) names[c++] = class_name(all, k, nums[k], sizeof nums[k]);
+    }
+    eb_dataset *parts[4] = {&out->train, &out->val, &out->test, &out->ood};
+    for (int s = 0; s < 4 && !st; s++) {
+        const bool labelled = s < 3;
+        st = eb_dataset_alloc(counts[s], out->dim, labelled ? num_classes : 0, labelled, parts[s], err);
+        for (int64_t i = 0; !st && i < counts[s]; i++) {
+            const int64_t src = rows[starts[s] + i];
+            for (int64_t j = 0; j < out->dim; j++)
+                parts[s]->x[i * out->dim + j] = all->x[src * all->dim + out->keep[j]];
+            if (labelled) parts[s]->y[i] = remap[all->y[src]];
+        }
+        if (!st && labelled && (all->class_names || ood >= 0))
+            st = eb_dataset_set_class_names(parts[s], names, err);
+    }
+    free(remap);
+    free(names);
+    free(nums);
+    return st;
+}
+
 eb_status eb_tabular_split_make(const eb_dataset *all, const char *const *feature_names,
                                 const eb_tabular_params *p, const char *what, eb_tabular_split *out,
                                 eb_error *err) {
@@ -180,27 +230,16 @@ eb_status eb_tabular_split_make(const eb_dataset *all, const char *const *featur
     out->val_frac = p->val_frac;
     out->test_frac = p->test_frac;
     out->seed = p->seed;
-    const int64_t n = all->n, d_all = all->dim;
+    const int64_t n = all->n;
     int64_t *rows = malloc((size_t)(n ? n : 1) * sizeof *rows),
             *perm = malloc((size_t)(n ? n : 1) * sizeof *perm);
     if (!rows || !perm) st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", what);
     if (!st) st = choose_columns(all, feature_names, p->standardize, what, out, err);
     if (st) goto done;
 
-    /* 2. ID rows then OOD rows, each in file order; 3. the ID rows permuted when split */
-    int64_t n_id = 0, n_ood = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (all->y[i] != ood) rows[n_id++] = i;
-    for (int64_t i = 0; i < n; i++)
-        if (all->y[i] == ood) rows[n_id + n_ood++] = i;
     const bool split = p->val_frac + p->test_frac > 0;
-    if (split) {
-        eb_rng rng;
-        eb_rng_seed(&rng, p->seed);
-        eb_rng_permutation(&rng, n_id, perm);
-        for (int64_t i = 0; i < n_id; i++) perm[i] = rows[perm[i]];
-        memcpy(rows, perm, (size_t)n_id * sizeof *rows);
-    }
+    int64_t n_id, n_ood;
+    order_rows(all, ood, split, p->seed, rows, perm, &n_id, &n_ood);
     const int64_t n_train = split ? (int64_t)((1.0 - p->val_frac - p->test_frac) * (double)n_id) : n_id;
     const int64_t n_val = split ? (int64_t)(p->val_frac * (double)n_id) : 0;
     const int64_t n_test = n_id - n_train - n_val;
@@ -212,35 +251,9 @@ eb_status eb_tabular_split_make(const eb_dataset *all, const char *const *featur
             (long long)n_id, (long long)n_train, (long long)n_val, (long long)n_test, (long long)n_ood);
         goto done;
     }
-
-    /* labels without the held-out class, in order */
-    const int num_classes = all->num_classes - (ood >= 0);
-    int32_t *remap = malloc((size_t)all->num_classes * sizeof *remap);
-    const char **names = calloc((size_t)all->num_classes, sizeof *names);
-    char(*nums)[16] = calloc((size_t)all->num_classes, sizeof *nums);
-    if (!remap || !names || !nums) st = eb_error_set(err, EB_ERR_NOMEM, "%s: out of memory", what);
-    for (int k = 0, c = 0; !st && k < all->num_classes; k++) {
-        remap[k] = k == ood ? -1 : c;
-        if (k != ood) names[c++] = class_name(all, k, nums[k], sizeof nums[k]);
-    }
-    eb_dataset *parts[4] = {&out->train, &out->val, &out->test, &out->ood};
     const int64_t starts[4] = {0, n_train, n_train + n_val, n_id},
                   counts[4] = {n_train, n_val, n_test, n_ood};
-    for (int s = 0; s < 4 && !st; s++) {
-        const bool labelled = s < 3;
-        st = eb_dataset_alloc(counts[s], out->dim, labelled ? num_classes : 0, labelled, parts[s], err);
-        for (int64_t i = 0; !st && i < counts[s]; i++) {
-            const int64_t src = rows[starts[s] + i];
-            for (int64_t j = 0; j < out->dim; j++)
-                parts[s]->x[i * out->dim + j] = all->x[src * d_all + out->keep[j]];
-            if (labelled) parts[s]->y[i] = remap[all->y[src]];
-        }
-        if (!st && labelled && (all->class_names || ood >= 0))
-            st = eb_dataset_set_class_names(parts[s], names, err);
-    }
-    free(remap);
-    free(names);
-    free(nums);
+    st = fill_parts(all, ood, rows, starts, counts, what, out, err);
     if (!st && p->standardize) st = standardize(out, what, err);
 done:
     free(rows);

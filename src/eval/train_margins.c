@@ -129,6 +129,59 @@ static eb_status trial(const eb__margin_search *s, const eb_objective_spec *base
     return st;
 }
 
+/* The starting model's mean energies on the first 10,000 ID-train and AUX rows (as --m-in auto), for a
+ * grid given relative to them; eb_mean_energy's errors prefixed "--margin-grid: ". */
+static eb_status starting_means(const eb__margin_search *s, double *mean_id, double *mean_aux,
+                                eb_error *err) {
+    const int64_t n_id = s->id->n < 10000 ? s->id->n : 10000,
+                  n_aux = s->aux_pool->n < 10000 ? s->aux_pool->n : 10000;
+    int64_t *rows = malloc((size_t)(n_id > n_aux ? n_id : n_aux) * sizeof *rows);
+    if (!rows) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < (n_id > n_aux ? n_id : n_aux); i++) rows[i] = i;
+    eb_status st = eb_mean_energy(s->model, s->id, rows, n_id, &s->norm, mean_id, err);
+    if (!st) st = eb_mean_energy(s->model, s->aux_pool, rows, n_aux, &s->norm, mean_aux, err);
+    free(rows);
+    return st ? eb_error_set(err, st, "--margin-grid: %s", err->message) : EB_OK;
+}
+
+/* One trial's line (s->note) and its JSON entry appended to results (if given; returned, else NULL). */
+static cJSON *report_trial(const eb__margin_search *s, void *results, float m_in, float m_out, double fpr,
+                           double auroc) {
+    if (s->note) {
+        char line[160];
+        snprintf(line, sizeof line, "margins m_in %g, m_out %g: validation FPR95 %.2f%%, AUROC %.2f%%",
+                 (double)m_in, (double)m_out, 100.0 * fpr, 100.0 * auroc);
+        s->note(s->note_ctx, line);
+    }
+    cJSON *o = results ? cJSON_CreateObject() : NULL;
+    if (o) {
+        cJSON_AddNumberToObject(o, "m_in", (double)m_in);
+        cJSON_AddNumberToObject(o, "m_out", (double)m_out);
+        cJSON_AddNumberToObject(o, "val_fpr95", fpr);
+        cJSON_AddNumberToObject(o, "val_auroc", auroc);
+        cJSON_AddBoolToObject(o, "chosen", false);
+        cJSON_AddItemToArray(results, o);
+    }
+    return o;
+}
+
+/* The chosen margins into spec's parameters (as --m-in/--m-out would give them). */
+static eb_status set_margins(const eb__margin_search *s, eb_objective_spec *spec, float m_in, float m_out,
+                             double fpr, eb_error *err) {
+    char text[32];
+    snprintf(text, sizeof text, "%.9g", (double)m_in);
+    eb_status st = eb_param_parse(margin_row(spec, "m_in"), text, spec->params, err);
+    snprintf(text, sizeof text, "%.9g", (double)m_out);
+    if (!st) st = eb_param_parse(margin_row(spec, "m_out"), text, spec->params, err);
+    if (!st && s->note) {
+        char line[128];
+        snprintf(line, sizeof line, "chose m_in %g, m_out %g (validation FPR95 %.2f%%)", (double)m_in,
+                 (double)m_out, 100.0 * fpr);
+        s->note(s->note_ctx, line);
+    }
+    return st;
+}
+
 eb_status eb__margin_search_run(const eb__margin_search *s, eb_objective_spec *spec, void *results,
                                 eb_error *err) {
     if (!margin_row(spec, "m_in") || !margin_row(spec, "m_out"))
@@ -139,20 +192,11 @@ eb_status eb__margin_search_run(const eb__margin_search *s, eb_objective_spec *s
                             "--m-in grid needs an ID validation split (built-in data sets and image data "
                             "have one; this --data has none)");
     double mean_id = NAN, mean_aux = NAN;
-    eb_status st = EB_OK;
-    if (eb_margin_grid_needs_means(s->grid)) { /* the starting model's means, as --m-in auto */
-        const int64_t n_id = s->id->n < 10000 ? s->id->n : 10000,
-                      n_aux = s->aux_pool->n < 10000 ? s->aux_pool->n : 10000;
-        int64_t *rows = malloc((size_t)(n_id > n_aux ? n_id : n_aux) * sizeof *rows);
-        if (!rows) return eb_error_set(err, EB_ERR_NOMEM, "out of memory");
-        for (int64_t i = 0; i < (n_id > n_aux ? n_id : n_aux); i++) rows[i] = i;
-        st = eb_mean_energy(s->model, s->id, rows, n_id, &s->norm, &mean_id, err);
-        if (!st) st = eb_mean_energy(s->model, s->aux_pool, rows, n_aux, &s->norm, &mean_aux, err);
-        free(rows);
-    }
+    eb_status st;
+    if (eb_margin_grid_needs_means(s->grid) && (st = starting_means(s, &mean_id, &mean_aux, err))) return st;
     eb_margin_grid g;
-    if (!st) st = eb_margin_grid_parse(s->grid, mean_id, mean_aux, &g, err);
-    if (st) return eb_error_set(err, st, "--margin-grid: %s", err->message);
+    if ((st = eb_margin_grid_parse(s->grid, mean_id, mean_aux, &g, err)))
+        return eb_error_set(err, st, "--margin-grid: %s", err->message);
     /* the start, restored before every pair and at the end */
     eb_model *m = s->model;
     float *params = malloc((size_t)(m->params.size + m->buffers.size + 1) * sizeof *params);
@@ -174,22 +218,7 @@ eb_status eb__margin_search_run(const eb__margin_search *s, eb_objective_spec *s
                              (double)g.m_out[j], err->message);
                 break;
             }
-            if (s->note) {
-                char line[160];
-                snprintf(line, sizeof line,
-                         "margins m_in %g, m_out %g: validation FPR95 %.2f%%, AUROC %.2f%%",
-                         (double)g.m_in[i], (double)g.m_out[j], 100.0 * fpr, 100.0 * auroc);
-                s->note(s->note_ctx, line);
-            }
-            cJSON *o = results ? cJSON_CreateObject() : NULL;
-            if (o) {
-                cJSON_AddNumberToObject(o, "m_in", (double)g.m_in[i]);
-                cJSON_AddNumberToObject(o, "m_out", (double)g.m_out[j]);
-                cJSON_AddNumberToObject(o, "val_fpr95", fpr);
-                cJSON_AddNumberToObject(o, "val_auroc", auroc);
-                cJSON_AddBoolToObject(o, "chosen", false);
-                cJSON_AddItemToArray(results, o);
-            }
+            cJSON *o = report_trial(s, results, g.m_in[i], g.m_out[j], fpr, auroc);
             if (fpr < best_fpr || (fpr == best_fpr && auroc > best_auroc)) {
                 best_fpr = fpr, best_auroc = auroc;
                 best_in = g.m_in[i], best_out = g.m_out[j];
@@ -199,16 +228,5 @@ eb_status eb__margin_search_run(const eb__margin_search *s, eb_objective_spec *s
     free(params);
     if (st) return st;
     if (chosen) cJSON_ReplaceItemInObject(chosen, "chosen", cJSON_CreateBool(true));
-    char text[32];
-    snprintf(text, sizeof text, "%.9g", (double)best_in);
-    st = eb_param_parse(margin_row(spec, "m_in"), text, spec->params, err);
-    snprintf(text, sizeof text, "%.9g", (double)best_out);
-    if (!st) st = eb_param_parse(margin_row(spec, "m_out"), text, spec->params, err);
-    if (!st && s->note) {
-        char line[128];
-        snprintf(line, sizeof line, "chose m_in %g, m_out %g (validation FPR95 %.2f%%)", (double)best_in,
-                 (double)best_out, 100.0 * best_fpr);
-        s->note(s->note_ctx, line);
-    }
-    return st;
+    return set_margins(s, spec, best_in, best_out, best_fpr, err);
 }

