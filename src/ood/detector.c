@@ -689,24 +689,20 @@ static eb_status load_params(const char *path, eb_detector_kind kind, const char
     return st;
 }
 
-eb_status eb_detector_load(const char *path, eb_detector **out, eb_error *err) {
+/* The metadata of a detector file: its method (kind, name *method), dimensions dims = (dim, n_classes,
+ * input_dim), parameters and threshold (NaN for "none"), each checked. */
+static eb_status read_metadata(const char *path, const eb_safetensors *file, eb_detector_kind *kind,
+                               const char **method, int64_t dims[3], eb_detector_params *params,
+                               double *threshold, eb_error *err) {
     char names[512];
-    if (!out || !path) return eb_error_set(err, EB_ERR_ARG, "load: NULL pointer");
-    *out = NULL;
-    eb_safetensors *file = NULL;
-    eb_status st = eb_safetensors_read(path, &file, err);
-    if (st) return st;
     const char *version = eb_safetensors_meta(file, "ebood.format_version");
-    const char *method = eb_safetensors_meta(file, "ebood.detector");
     const char *params_s = eb_safetensors_meta(file, "ebood.params");
     const char *threshold_s = eb_safetensors_meta(file, "ebood.threshold");
-    const char *note = eb_safetensors_meta(file, "ebood.note");
-    int64_t v = 0, dims[3] = {0, 0, 0};
     const char *dim_keys[3] = {"ebood.dim", "ebood.n_classes", "ebood.input_dim"};
-    eb_detector_kind kind = EB_DETECTOR_MSP;
-    eb_detector_params params;
-    eb_detector *d = NULL;
-    if (!version || !method)
+    int64_t v = 0;
+    eb_status st = EB_OK;
+    *method = eb_safetensors_meta(file, "ebood.detector");
+    if (!version || !*method)
         st = eb_error_set(err, EB_ERR_FORMAT, "%s: not an ebood detector file (no ebood.detector metadata)",
                           path);
     else if (!parse_int(version, 1, INT32_MAX, &v))
@@ -715,52 +711,77 @@ eb_status eb_detector_load(const char *path, eb_detector **out, eb_error *err) {
         st = eb_error_set(err, EB_ERR_UNSUPPORTED,
                           "%s: detector format version %lld (this ebood reads up to %d)", path, (long long)v,
                           EB_DETECTOR_FORMAT_VERSION);
-    else if (eb_detector_kind_parse(method, &kind, NULL))
+    else if (eb_detector_kind_parse(*method, kind, NULL))
         st = eb_error_set(err, EB_ERR_UNSUPPORTED, "%s: unknown detector method '%s' (this ebood knows %s)",
-                          path, method, kind_list(names, sizeof names));
+                          path, *method, kind_list(names, sizeof names));
     else if (!params_s || !threshold_s)
         st = eb_error_set(err, EB_ERR_FORMAT, "%s: missing ebood.%s metadata", path,
                           !params_s ? "params" : "threshold");
     for (int i = 0; i < 3 && !st; i++)
         if (!parse_int(eb_safetensors_meta(file, dim_keys[i]), 0, INT32_MAX, &dims[i]))
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: missing or malformed %s metadata", path, dim_keys[i]);
-    if (!st) st = load_params(path, kind, params_s, &params, err);
-    double threshold = NAN;
+    if (!st) st = load_params(path, *kind, params_s, params, err);
     if (!st && strcmp(threshold_s, "none") != 0) {
         char *end;
         errno = 0;
-        threshold = strtod(threshold_s, &end);
-        if (errno || *end || !*threshold_s || !isfinite(threshold))
+        *threshold = strtod(threshold_s, &end);
+        if (errno || *end || !*threshold_s || !isfinite(*threshold))
             st = eb_error_set(err, EB_ERR_FORMAT, "%s: malformed ebood.threshold '%s'", path, threshold_s);
     }
+    return st;
+}
+
+/* The dimensions dims of the file on d, each one d's method needs at least 1. */
+static eb_status set_dims(eb_detector *d, const int64_t dims[3], const char *path, const char *method,
+                          eb_error *err) {
+    const unsigned needs = method_fit_needs(d) | eb_detector_score_needs(d);
+    d->dim = dims[0];
+    d->n_classes = dims[1];
+    d->input_dim = dims[2];
+    if (((needs & EB_NEEDS_FEATURES) && d->dim < 1) ||
+        ((needs & (EB_NEEDS_LOGITS | EB_NEEDS_LABELS)) && d->n_classes < 1) ||
+        ((method_fit_needs(d) & EB_NEEDS_MODEL) && d->input_dim < 1))
+        return eb_error_set(err, EB_ERR_FORMAT,
+                            "%s: ebood.dim/n_classes/input_dim (%lld/%lld/%lld) do not fit %s", path,
+                            (long long)d->dim, (long long)d->n_classes, (long long)d->input_dim, method);
+    return EB_OK;
+}
+
+/* Every tensor in the file must be one that d's method reads. */
+static eb_status check_tensors(const eb_detector *d, const eb_safetensors *file, const char *path,
+                               const char *method, eb_error *err) {
+    eb_st_tensor expected[EB__DETECTOR_MAX_TENSORS];
+    int n_expected = d->method->tensors ? d->method->tensors(d, expected, EB__DETECTOR_MAX_TENSORS) : 0;
+    for (int i = 0; i < eb_safetensors_count(file); i++) {
+        const char *name = eb_safetensors_at(file, i)->name;
+        bool known = false;
+        for (int j = 0; j < n_expected && !known; j++) known = strcmp(expected[j].name, name) == 0;
+        if (!known)
+            return eb_error_set(err, EB_ERR_FORMAT, "%s: unexpected tensor '%s' in a %s detector", path, name,
+                                method);
+    }
+    return EB_OK;
+}
+
+eb_status eb_detector_load(const char *path, eb_detector **out, eb_error *err) {
+    if (!out || !path) return eb_error_set(err, EB_ERR_ARG, "load: NULL pointer");
+    *out = NULL;
+    eb_safetensors *file = NULL;
+    eb_status st = eb_safetensors_read(path, &file, err);
+    if (st) return st;
+    const char *method = NULL;
+    int64_t dims[3] = {0, 0, 0};
+    eb_detector_kind kind = EB_DETECTOR_MSP;
+    eb_detector_params params;
+    double threshold = NAN;
+    eb_detector *d = NULL;
+    st = read_metadata(path, file, &kind, &method, dims, &params, &threshold, err);
     if (!st) st = eb_detector_new(kind, &params, &d, err);
-    if (!st) {
-        const unsigned needs = method_fit_needs(d) | eb_detector_score_needs(d);
-        d->dim = dims[0];
-        d->n_classes = dims[1];
-        d->input_dim = dims[2];
-        if (((needs & EB_NEEDS_FEATURES) && d->dim < 1) ||
-            ((needs & (EB_NEEDS_LOGITS | EB_NEEDS_LABELS)) && d->n_classes < 1) ||
-            ((method_fit_needs(d) & EB_NEEDS_MODEL) && d->input_dim < 1))
-            st = eb_error_set(err, EB_ERR_FORMAT,
-                              "%s: ebood.dim/n_classes/input_dim (%lld/%lld/%lld) do not fit %s", path,
-                              (long long)d->dim, (long long)d->n_classes, (long long)d->input_dim, method);
-    }
+    if (!st) st = set_dims(d, dims, path, method, err);
     if (!st && d->method->load) st = d->method->load(d, file, err);
+    if (!st) st = check_tensors(d, file, path, method, err);
     if (!st) {
-        /* every tensor in the file must be one the method reads */
-        eb_st_tensor expected[EB__DETECTOR_MAX_TENSORS];
-        int n_expected = d->method->tensors ? d->method->tensors(d, expected, EB__DETECTOR_MAX_TENSORS) : 0;
-        for (int i = 0; i < eb_safetensors_count(file) && !st; i++) {
-            const char *name = eb_safetensors_at(file, i)->name;
-            bool known = false;
-            for (int j = 0; j < n_expected && !known; j++) known = strcmp(expected[j].name, name) == 0;
-            if (!known)
-                st = eb_error_set(err, EB_ERR_FORMAT, "%s: unexpected tensor '%s' in a %s detector", path,
-                                  name, method);
-        }
-    }
-    if (!st) {
+        const char *note = eb_safetensors_meta(file, "ebood.note");
         d->fitted = true;
         d->threshold = threshold;
         snprintf(d->note, sizeof d->note, "%s", note ? note : "");
