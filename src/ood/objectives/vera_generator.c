@@ -55,19 +55,11 @@ static eb_tensor *generator_values(eb_vera *v, const float *h, int64_t n) {
     return mu;
 }
 
-eb_status eb__vera_entropy_score(eb_vera *v, const float *x, const float *h, int64_t n, eb_rng *rng, float *c,
-                                 bool learn_post) {
-    const int64_t kz = v->c.noise_dim, d = v->dim, kk = v->c.n_posterior;
-    eb_graph *g = v->scratch;
-    float *hk = work(v, kk * n * kz + kk * n);
-    if (!hk) {
-        eb_graph_fail(g, EB_ERR_NOMEM, "vera: out of memory");
-        return EB_ERR_NOMEM;
-    }
-    float *logw = hk + kk * n * kz; /* [K, n] */
-    const double sigma = exp((double)v->gen.data[v->gen.info[v->logsigma].offset]);
-    const double inv_var = 1.0 / (sigma * sigma);
-    /* h_k = h + σ_post ⊙ z, row k·n + i; log ξ(h_k|h) = Σ_j −½ z_j² − log σ_post,j (+ const) */
+/* The importance samples h_k = h + σ_post ⊙ z, k < K, row k·n + i of hk [K·n, kz], and their log weights
+ * logw [K, n] = log N(h_k; 0, I) − log ξ(h_k|h), log ξ(h_k|h) = Σ_j −½ z_j² − log σ_post,j (+ const). */
+static void importance_samples(const eb_vera *v, const float *h, int64_t n, eb_rng *rng, float *hk,
+                               float *logw) {
+    const int64_t kz = v->c.noise_dim, kk = v->c.n_posterior;
     for (int64_t k = 0; k < kk; k++)
         for (int64_t i = 0; i < n; i++) {
             double lxi = 0.0, lph = 0.0;
@@ -81,15 +73,17 @@ eb_status eb__vera_entropy_score(eb_vera *v, const float *x, const float *h, int
             }
             logw[k * n + i] = (float)(lph - lxi); /* log N(h_k; 0, I) − log ξ; log q(x|h_k) added below */
         }
-    /* G(h_k) for all K·n rows in one batch (BatchNorm statistics over the K·n rows, as the code's
-     * logq_joint call on h_given_x.view(-1, k)) */
-    eb_tensor *mu = generator_values(v, hk, kk * n);
-    if (eb_graph_status(g) != EB_OK) return eb_graph_status(g);
+}
+
+/* c[i] = Σ_k w_ik (x_i − G(h_k))/σ², w_i = softmax_k(logw_k + log q(x_i|h_k)), the generator's values
+ * mu [K·n, d] (logw [K, n] gets the log q terms added). */
+static void self_normalized_score(const float *x, const float *mu, int64_t n, int64_t d, int64_t kk,
+                                  double inv_var, float *logw, float *c) {
     for (int64_t i = 0; i < n; i++) {
         const float *xi = x + i * d;
         double mx = -INFINITY;
         for (int64_t k = 0; k < kk; k++) {
-            const float *m = mu->data + (k * n + i) * d;
+            const float *m = mu + (k * n + i) * d;
             double sq = 0.0;
             for (int64_t e = 0; e < d; e++)
                 sq += ((double)xi[e] - (double)m[e]) * ((double)xi[e] - (double)m[e]);
@@ -102,14 +96,18 @@ eb_status eb__vera_entropy_score(eb_vera *v, const float *x, const float *h, int
         for (int64_t e = 0; e < d; e++) c[i * d + e] = 0.0f;
         for (int64_t k = 0; k < kk; k++) {
             double w = exp((double)logw[k * n + i] - mx) / z;
-            const float *m = mu->data + (k * n + i) * d;
+            const float *m = mu + (k * n + i) * d;
             for (int64_t e = 0; e < d; e++)
                 c[i * d + e] += (float)(w * ((double)xi[e] - (double)m[e]) * inv_var);
         }
     }
-    if (!learn_post) return EB_OK;
+}
 
-    /* σ_post: one Adam step on −ELBO (code: post_loss = −(log q(x, h') + H(ξ)).mean()) */
+/* σ_post: one Adam step on −ELBO (code: post_loss = −(log q(x, h') + H(ξ)).mean()), h' = h + σ_post ⊙ z'. */
+static eb_status learn_posterior(eb_vera *v, const float *x, const float *h, int64_t n, double inv_var,
+                                 eb_rng *rng) {
+    const int64_t kz = v->c.noise_dim, d = v->dim;
+    eb_graph *g = v->scratch;
     eb_tensor *hp = eb_tensor_zeros(g, 2, EB_SHAPE(n, kz)), *zp = eb_tensor_zeros(g, 2, EB_SHAPE(n, kz));
     if (eb_graph_status(g) != EB_OK) return eb_graph_status(g);
     for (int64_t i = 0; i < n; i++)
@@ -137,6 +135,27 @@ eb_status eb__vera_entropy_score(eb_vera *v, const float *x, const float *h, int
     }
     eb_optimizer_step(v->post_opt, v->post_log_sigma, v->post_grad, (float)v->c.post_lr);
     return EB_OK;
+}
+
+eb_status eb__vera_entropy_score(eb_vera *v, const float *x, const float *h, int64_t n, eb_rng *rng, float *c,
+                                 bool learn_post) {
+    const int64_t kz = v->c.noise_dim, kk = v->c.n_posterior;
+    eb_graph *g = v->scratch;
+    float *hk = work(v, kk * n * kz + kk * n);
+    if (!hk) {
+        eb_graph_fail(g, EB_ERR_NOMEM, "vera: out of memory");
+        return EB_ERR_NOMEM;
+    }
+    float *logw = hk + kk * n * kz; /* [K, n] */
+    const double sigma = exp((double)v->gen.data[v->gen.info[v->logsigma].offset]);
+    const double inv_var = 1.0 / (sigma * sigma);
+    importance_samples(v, h, n, rng, hk, logw);
+    /* G(h_k) for all K·n rows in one batch (BatchNorm statistics over the K·n rows, as the code's
+     * logq_joint call on h_given_x.view(-1, k)) */
+    eb_tensor *mu = generator_values(v, hk, kk * n);
+    if (eb_graph_status(g) != EB_OK) return eb_graph_status(g);
+    self_normalized_score(x, mu->data, n, v->dim, kk, inv_var, logw, c);
+    return learn_post ? learn_posterior(v, x, h, n, inv_var, rng) : EB_OK;
 }
 
 eb_status eb__vera_generator_grad(eb_vera *v, eb_model *m, const float *h, const float *eps, int64_t n,
