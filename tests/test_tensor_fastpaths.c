@@ -39,20 +39,43 @@ typedef struct bn_result {
     float *y, *gx, *ggamma, *gbeta, *rm, *rv;
 } bn_result;
 
+/* The inputs of one batch_norm test run on `size` values of c channels: x (mean ≈ 0.5, far from 0: exercises
+ * the centring), the backward seed r, γ, β, and the result's buffers with its running statistics filled;
+ * seeds seed .. seed + 5. */
+typedef struct bn_inputs {
+    float *x, *r, *gamma, *beta;
+} bn_inputs;
+
+static bn_inputs bn_inputs_make(int64_t size, int64_t c, uint64_t seed, bn_result *res) {
+    *res = (bn_result){malloc((size_t)size * sizeof(float)), malloc((size_t)size * sizeof(float)),
+                       calloc((size_t)c, sizeof(float)),     calloc((size_t)c, sizeof(float)),
+                       malloc((size_t)c * sizeof(float)),    malloc((size_t)c * sizeof(float))};
+    bn_inputs in = {malloc((size_t)size * sizeof(float)), malloc((size_t)size * sizeof(float)),
+                    malloc((size_t)c * sizeof(float)), malloc((size_t)c * sizeof(float))};
+    cr_assert(res->y && res->gx && res->ggamma && res->gbeta && res->rm && res->rv && in.x && in.r &&
+              in.gamma && in.beta);
+    fill(in.x, size, seed, 3.0f, 0.5f);
+    fill(in.r, size, seed + 1, 1.0f, 0.0f);
+    fill(in.gamma, c, seed + 2, 0.5f, 1.0f);
+    fill(in.beta, c, seed + 3, 0.5f, 0.0f);
+    fill(res->rm, c, seed + 4, 0.2f, 0.0f);
+    fill(res->rv, c, seed + 5, 0.2f, 1.0f);
+    return in;
+}
+
+static void bn_inputs_free(bn_inputs *in) {
+    free(in->x);
+    free(in->r);
+    free(in->gamma);
+    free(in->beta);
+}
+
 /* One batch_norm forward + backward with seed r on x[n, c]; general path if `general`. */
 static bn_result run_bn(int64_t n, int64_t c, bool training, bool affine, bool general) {
     const int64_t size = n * c;
-    bn_result res = {malloc((size_t)size * sizeof(float)), NULL,
-                     calloc((size_t)c, sizeof(float)),     calloc((size_t)c, sizeof(float)),
-                     malloc((size_t)c * sizeof(float)),    malloc((size_t)c * sizeof(float))};
-    float *x = malloc((size_t)size * sizeof(float)), *r = malloc((size_t)size * sizeof(float));
-    float *gamma = malloc((size_t)c * sizeof(float)), *beta = malloc((size_t)c * sizeof(float));
-    fill(x, size, 11, 3.0f, 0.5f); /* mean ≈ 0.5, far from 0: exercises the centring */
-    fill(r, size, 12, 1.0f, 0.0f);
-    fill(gamma, c, 13, 0.5f, 1.0f);
-    fill(beta, c, 14, 0.5f, 0.0f);
-    fill(res.rm, c, 15, 0.2f, 0.0f);
-    fill(res.rv, c, 16, 0.2f, 1.0f);
+    bn_result res;
+    bn_inputs in = bn_inputs_make(size, c, 11, &res);
+    float *x = in.x, *r = in.r, *gamma = in.gamma, *beta = in.beta;
     eb_graph *g = eb_graph_new(0, NULL);
     cr_assert_not_null(g);
     eb_tensor *xt = eb_tensor_input(g, x, 2, EB_SHAPE(n, c), true);
@@ -66,13 +89,9 @@ static bn_result run_bn(int64_t n, int64_t c, bool training, bool affine, bool g
     cr_assert_eq(eb_graph_backward(g, y, r), EB_OK, "%s", eb_graph_error(g));
     eb__bn_force_general = false;
     memcpy(res.y, y->data, (size_t)size * sizeof(float));
-    res.gx = malloc((size_t)size * sizeof(float));
     memcpy(res.gx, xt->grad, (size_t)size * sizeof(float));
     eb_graph_free(g);
-    free(x);
-    free(r);
-    free(gamma);
-    free(beta);
+    bn_inputs_free(&in);
     return res;
 }
 
@@ -446,18 +465,9 @@ static bn_result run_bn_relu(const bnr_case *k, bool fused) {
     int64_t size = 1;
     for (int d = 0; d < k->nd; d++) size *= k->shape[d];
     const int64_t c = k->shape[1], s = size / (k->shape[0] * c);
-    bn_result res = {malloc((size_t)size * sizeof(float)), malloc((size_t)size * sizeof(float)),
-                     calloc((size_t)c, sizeof(float)),     calloc((size_t)c, sizeof(float)),
-                     malloc((size_t)c * sizeof(float)),    malloc((size_t)c * sizeof(float))};
-    float *x = malloc((size_t)size * sizeof(float)), *r = malloc((size_t)size * sizeof(float));
-    float *gamma = malloc((size_t)c * sizeof(float)), *beta = malloc((size_t)c * sizeof(float));
-    cr_assert(res.y && res.gx && res.ggamma && res.gbeta && res.rm && res.rv && x && r && gamma && beta);
-    fill(x, size, 21, 3.0f, 0.5f);
-    fill(r, size, 22, 1.0f, 0.0f);
-    fill(gamma, c, 23, 0.5f, 1.0f);
-    fill(beta, c, 24, 0.5f, 0.0f);
-    fill(res.rm, c, 25, 0.2f, 0.0f);
-    fill(res.rv, c, 26, 0.2f, 1.0f);
+    bn_result res;
+    bn_inputs bi = bn_inputs_make(size, c, 21, &res);
+    float *x = bi.x, *r = bi.r, *gamma = bi.gamma, *beta = bi.beta;
     if (!k->affine && !k->training) /* eval, β = 0: y = (x − rm)·r is an exact 0 where x = rm */
         for (int64_t i = 0; i < size; i += 3) x[i] = res.rm[(i / s) % c] / (k->through ? 2.0f : 1.0f);
     if (!k->training) x[size / 2] = NAN; /* NaN in the output: relu gives 0, its derivative 0 */
@@ -481,10 +491,7 @@ static bn_result run_bn_relu(const bnr_case *k, bool fused) {
     memcpy(res.y, y->data, (size_t)size * sizeof(float));
     memcpy(res.gx, xt->grad, (size_t)size * sizeof(float));
     eb_graph_free(g);
-    free(x);
-    free(r);
-    free(gamma);
-    free(beta);
+    bn_inputs_free(&bi);
     return res;
 }
 
